@@ -1,0 +1,78 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "brownout",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "brownout", targets: ["brownout"]),
+        .executable(name: "brownout-bench", targets: ["BrownoutBench"]),
+        .library(name: "Stochastics", targets: ["Stochastics"]),
+        .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"]), .brew(["gsl"])]
+        ),
+        .target(
+            name: "Stochastics",
+            dependencies: ["CGSL"],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "SimulationKernel",
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "brownout",
+            dependencies: [
+                "Stochastics",
+                "SimulationKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "BrownoutBench",
+            dependencies: [
+                "Stochastics",
+                "SimulationKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/BrownoutBench",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "StochasticsTests",
+            dependencies: ["Stochastics"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "SimulationKernelTests",
+            dependencies: ["SimulationKernel", "Stochastics"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "BrownoutCLITests",
+            dependencies: [],
+            swiftSettings: upcoming
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
