@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+@Suite("brownout CLI, end to end")
+struct BrownoutCommandTests {
+    @Test("--version and --help work for the tool and every subcommand")
+    func versionAndHelp() throws {
+        let version = try CommandRunner.run("brownout", ["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout == "0.1.0\n")
+        for arguments in [["--help"], ["sample", "--help"]] {
+            let help = try CommandRunner.run("brownout", arguments)
+            #expect(help.status == 0, "\(arguments)")
+            #expect(help.stdout.contains("USAGE:"), "\(arguments)")
+        }
+        let benchHelp = try CommandRunner.run("brownout-bench", ["kernel-toy", "--help"])
+        #expect(benchHelp.status == 0)
+    }
+
+    @Test("sample summarises draws next to the exact moments")
+    func sampleSummary() throws {
+        let output = try CommandRunner.run("brownout", ["sample", "exponential", "mean=2", "--count", "1000"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("distribution  exponential(mean: 2.0)"))
+        #expect(output.stdout.contains("(exact 2)"))
+        #expect(output.stderr.isEmpty)
+    }
+
+    @Test("sample writes the same CSV bytes for the same seed, different ones for another")
+    func sampleCSVIsDeterministic() throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        let first = directory.appendingPathComponent("a.csv").path
+        let second = directory.appendingPathComponent("b.csv").path
+        let third = directory.appendingPathComponent("c.csv").path
+        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", first])
+        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", second])
+        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "8", "--out", third])
+        let a = try Data(contentsOf: URL(fileURLWithPath: first))
+        #expect(a == (try Data(contentsOf: URL(fileURLWithPath: second))))
+        #expect(a != (try Data(contentsOf: URL(fileURLWithPath: third))))
+        #expect(String(decoding: a, as: UTF8.self).split(separator: "\n").count == 501)
+        // Only the three outputs: no temporary file left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["a.csv", "b.csv", "c.csv"])
+    }
+
+    @Test("bad input gets one clear line on stderr, a non-zero exit and no output file",
+          arguments: [
+            (["sample", "lognormal", "median=0.8", "p99=0.5"], "Error: lognormal: p99 must be > median, got median 0.8, p99 0.5"),
+            (["sample", "lognormal", "median=0.8", "p9=4"], "Error: lognormal: unknown parameter 'p9'; lognormal takes mu sigma | median p99"),
+            (["sample", "weibul", "shape=1"], "Error: unknown distribution 'weibul'; valid kinds are constant, uniform, exponential, normal, lognormal, gamma, weibull, pareto, beta, bernoulli, empirical"),
+            (["sample", "empirical", "file=/nonexistent/latency.csv", "column=latency_s"], "Error: /nonexistent/latency.csv: file not found or not readable"),
+            (["sample", "gamma", "shape=2"], "Error: gamma: missing parameter 'scale'; gamma takes shape scale"),
+            (["sample", "pareto", "shape=-1", "scale=1"], "Error: pareto: shape must be a finite number > 0, got -1.0"),
+          ])
+    func badInput(arguments: [String], message: String) throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        let out = directory.appendingPathComponent("draws.csv").path
+        let output = try CommandRunner.run("brownout", arguments + ["--out", out])
+        #expect(output.status == 1)
+        #expect(output.stderr == message + "\n")
+        #expect(output.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("a bad flag names the flag and the valid range")
+    func badFlag() throws {
+        let output = try CommandRunner.run("brownout", ["sample", "constant", "value=1", "--count", "0"])
+        #expect(output.status == 64)
+        #expect(output.stderr.hasPrefix("Error: --count must be between 1 and 100000000, got 0\n"))
+        let unknown = try CommandRunner.run("brownout", ["sample", "constant", "value=1", "--cuont", "3"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.hasPrefix("Error: Unknown option '--cuont'"))
+    }
+}
+
+@Suite("brownout-bench kernel-toy")
+struct KernelToyCommandTests {
+    struct Report: Decodable {
+        let requests: Int
+        let ok: Int
+        let failed: Int
+        let attempts: Int
+        let events: Int
+        let wall_seconds: Double
+        let requests_per_second: Double
+    }
+
+    @Test("the toy model conserves requests and is reproducible")
+    func toyModel() throws {
+        let first = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
+        let second = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
+        #expect(first.status == 0)
+        let a = try JSONDecoder().decode(Report.self, from: Data(first.stdout.utf8))
+        let b = try JSONDecoder().decode(Report.self, from: Data(second.stdout.utf8))
+        #expect(a.ok + a.failed == a.requests)
+        // Each request makes 1 to 3 attempts; each attempt and each arrival is one event.
+        #expect(a.attempts >= a.requests && a.attempts <= 3 * a.requests)
+        #expect(a.events == a.requests + a.attempts)
+        // 20 s at 1000 req/s: Poisson count, standard deviation √20000 ≈ 141; 5 of them.
+        #expect(abs(a.requests - 20_000) < 710)
+        #expect((a.requests, a.ok, a.failed, a.attempts, a.events) == (b.requests, b.ok, b.failed, b.attempts, b.events))
+    }
+
+    @Test("a bad duration is rejected")
+    func badDuration() throws {
+        let output = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration=-5"])
+        #expect(output.status == 64)
+        #expect(output.stderr.hasPrefix("Error: --duration must be a number of seconds in (0, 10000000], got -5.0\n"))
+    }
+}
