@@ -28,7 +28,7 @@ run: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 
 ## Swift vs SimPy vs C on the toy model, same machine, one go.
 compare: build
