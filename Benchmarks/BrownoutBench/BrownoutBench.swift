@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimulationKernel
 
 @main
 struct BrownoutBench: ParsableCommand {
@@ -22,9 +23,21 @@ struct KernelToyCommand: ParsableCommand {
     @Option(help: "Master seed.")
     var seed: UInt64 = 1
 
+    @Option(help: "Independent replications (1 to 10000); counts are summed over them.")
+    var replications: Int = 1
+
+    @Option(help: "Threads running replications in parallel (1 to 256), one executor each.")
+    var jobs: Int = 1
+
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 1e7 else {
             throw ValidationError("--duration must be a number of seconds in (0, 10000000], got \(duration)")
+        }
+        guard (1...10_000).contains(replications) else {
+            throw ValidationError("--replications must be between 1 and 10000, got \(replications)")
+        }
+        guard (1...256).contains(jobs) else {
+            throw ValidationError("--jobs must be between 1 and 256, got \(jobs)")
         }
     }
 
@@ -32,7 +45,14 @@ struct KernelToyCommand: ParsableCommand {
         let model = KernelToy(durationSeconds: duration, seed: seed)
         let clock = ContinuousClock()
         let start = clock.now
-        let result = model.run()
+        let results = ReplicationRunner.run(count: replications, jobs: jobs) { model.run(replication: $0) }
+        let result = results.reduce(into: KernelToy.Result()) { total, one in
+            total.requests += one.requests
+            total.succeeded += one.succeeded
+            total.failed += one.failed
+            total.attempts += one.attempts
+            total.events += one.events
+        }
         let elapsed = start.duration(to: clock.now)
         let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var usage = rusage()
@@ -44,7 +64,7 @@ struct KernelToyCommand: ParsableCommand {
             {"requests": \(result.requests), "ok": \(result.succeeded), "failed": \(result.failed), \
             "attempts": \(result.attempts), "events": \(result.events), \
             "wall_seconds": \(String(format: "%.4f", wall)), "requests_per_second": \(String(format: "%.0f", rate)), \
-            "peak_rss_mib": \(String(format: "%.1f", peakMiB))}
+            "peak_rss_mib": \(String(format: "%.1f", peakMiB)), "replications": \(replications), "jobs": \(jobs)}
             """
         )
     }

@@ -18,7 +18,8 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         case truncatedNormal(mean: Double, sd: Double, lower: Double, upper: Double, fromUpperTail: Bool, cdfLower: Double, cdfUpper: Double)
         case lognormal(mu: Double, sigma: Double)
         case gamma(shape: Double, scale: Double)
-        case weibull(shape: Double, scale: Double)
+        /// `gamma1`, `gamma2`: Γ(1 + 1/k) and Γ(1 + 2/k), computed once at construction.
+        case weibull(shape: Double, scale: Double, gamma1: Double, gamma2: Double)
         case pareto(shape: Double, scale: Double)
         case beta(alpha: Double, beta: Double)
         case bernoulli(p: Double)
@@ -110,7 +111,13 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     public static func weibull(shape: Double, scale: Double) throws(StochasticsError) -> Distribution {
         try StochasticsError.requirePositive(shape, "weibull: shape")
         try StochasticsError.requirePositive(scale, "weibull: scale")
-        return Distribution(.weibull(shape: shape, scale: scale))
+        do {
+            let gamma1 = try GSL.gamma(1 + 1 / shape)
+            let gamma2 = try GSL.gamma(1 + 2 / shape)
+            return Distribution(.weibull(shape: shape, scale: scale, gamma1: gamma1, gamma2: gamma2))
+        } catch {
+            throw StochasticsError("weibull: shape \(shape) is too small, its moments cannot be computed (\(error)); use a shape ≥ 0.02")
+        }
     }
 
     /// Pareto (type I) with shape α and scale xₘ (the minimum value).
@@ -176,7 +183,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
             return gsl_ran_lognormal(r, mu, sigma)
         case .gamma(let shape, let scale):
             return gsl_ran_gamma(r, shape, scale)
-        case .weibull(let shape, let scale):
+        case .weibull(let shape, let scale, _, _):
             return gsl_ran_weibull(r, scale, shape)
         case .pareto(let shape, let scale):
             return gsl_ran_pareto(r, shape, scale)
@@ -212,7 +219,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
             return t.mean
         case .lognormal(let mu, let sigma): return exp(mu + sigma * sigma / 2)
         case .gamma(let shape, let scale): return shape * scale
-        case .weibull(let shape, let scale): return scale * gsl_sf_gamma(1 + 1 / shape)
+        case .weibull(_, let scale, let gamma1, _): return scale * gamma1
         case .pareto(let shape, let scale): return shape > 1 ? shape * scale / (shape - 1) : .infinity
         case .beta(let alpha, let beta): return alpha / (alpha + beta)
         case .bernoulli(let p): return p
@@ -233,9 +240,8 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
             let s2 = sigma * sigma
             return (exp(s2) - 1) * exp(2 * mu + s2)
         case .gamma(let shape, let scale): return shape * scale * scale
-        case .weibull(let shape, let scale):
-            let g1 = gsl_sf_gamma(1 + 1 / shape)
-            return scale * scale * (gsl_sf_gamma(1 + 2 / shape) - g1 * g1)
+        case .weibull(_, let scale, let gamma1, let gamma2):
+            return scale * scale * (gamma2 - gamma1 * gamma1)
         case .pareto(let shape, let scale):
             guard shape > 2 else { return .infinity }
             return scale * scale * shape / ((shape - 1) * (shape - 1) * (shape - 2))
@@ -257,7 +263,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
             return "normal(mean: \(mean), sd: \(sd), truncated to [\(lower), \(upper)])"
         case .lognormal(let mu, let sigma): return "lognormal(mu: \(mu), sigma: \(sigma))"
         case .gamma(let shape, let scale): return "gamma(shape: \(shape), scale: \(scale))"
-        case .weibull(let shape, let scale): return "weibull(shape: \(shape), scale: \(scale))"
+        case .weibull(let shape, let scale, _, _): return "weibull(shape: \(shape), scale: \(scale))"
         case .pareto(let shape, let scale): return "pareto(shape: \(shape), scale: \(scale))"
         case .beta(let a, let b): return "beta(alpha: \(a), beta: \(b))"
         case .bernoulli(let p): return "bernoulli(p: \(p))"

@@ -13,6 +13,14 @@ enum GSL {
             throw GSLError(status: status, operation: operation)
         }
     }
+
+    /// Γ(x), with GSL's overflow and domain errors as ``GSLError``.
+    static func gamma(_ x: Double) throws(GSLError) -> Double {
+        _ = prepared
+        var result = gsl_sf_result()
+        try check(gsl_sf_gamma_e(x, &result), "gamma function at \(x)")
+        return result.val
+    }
 }
 
 /// A GSL call returned a failure status.

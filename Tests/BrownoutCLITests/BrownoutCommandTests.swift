@@ -101,6 +101,19 @@ struct KernelToyCommandTests {
         #expect((a.requests, a.ok, a.failed, a.attempts, a.events) == (b.requests, b.ok, b.failed, b.attempts, b.events))
     }
 
+    @Test("replications give the same totals whatever --jobs is")
+    func jobsDoNotChangeResults() throws {
+        let serial = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "1"])
+        let parallel = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "2"])
+        let single = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5"])
+        let a = try JSONDecoder().decode(Report.self, from: Data(serial.stdout.utf8))
+        let b = try JSONDecoder().decode(Report.self, from: Data(parallel.stdout.utf8))
+        let one = try JSONDecoder().decode(Report.self, from: Data(single.stdout.utf8))
+        #expect((a.requests, a.ok, a.failed, a.attempts, a.events) == (b.requests, b.ok, b.failed, b.attempts, b.events))
+        // Six replications draw six different sample paths: about six times one of them.
+        #expect(a.requests > 5 * one.requests && a.requests < 7 * one.requests)
+    }
+
     @Test("a bad duration is rejected")
     func badDuration() throws {
         let output = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration=-5"])
