@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "brownout-bench", targets: ["BrownoutBench"]),
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
+        .library(name: "RoutingCore", targets: ["RoutingCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +40,10 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "RoutingCore",
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "brownout",
             dependencies: [
@@ -53,6 +58,7 @@ let package = Package(
             dependencies: [
                 "Stochastics",
                 "SimulationKernel",
+                "RoutingCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/BrownoutBench",
@@ -66,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "SimulationKernelTests",
             dependencies: ["SimulationKernel", "Stochastics"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RoutingCoreTests",
+            dependencies: ["RoutingCore"],
             swiftSettings: upcoming
         ),
         .testTarget(

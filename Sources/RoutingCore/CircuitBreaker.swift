@@ -1,0 +1,144 @@
+/// Circuit breaker settings for one target.
+///
+/// Semantics follow resilience4j/Hystrix: the breaker opens after `consecutiveFailures`
+/// failures in a row, or when the failure rate over the last `windowSeconds` reaches
+/// `failureRateThreshold` with at least `minimumRequests` calls; it stays open for
+/// `openSeconds`, then lets `halfOpenProbes` probes through; all probes succeeding closes it,
+/// any failure re-opens it for `openSeconds·openGrowth^k` (k = re-opens so far), at most
+/// `maxOpenSeconds`.
+public struct BreakerConfig: Codable, Sendable, Equatable {
+    public var consecutiveFailures: Int?
+    public var failureRateThreshold: Double?
+    public var windowSeconds: Double
+    public var minimumRequests: Int
+    public var openSeconds: Double
+    public var halfOpenProbes: Int
+    public var openGrowth: Double
+    public var maxOpenSeconds: Double
+
+    public init(consecutiveFailures: Int? = 5, failureRateThreshold: Double? = 0.5, windowSeconds: Double = 10,
+                minimumRequests: Int = 20, openSeconds: Double = 30, halfOpenProbes: Int = 1,
+                openGrowth: Double = 2, maxOpenSeconds: Double = 300) {
+        self.consecutiveFailures = consecutiveFailures
+        self.failureRateThreshold = failureRateThreshold
+        self.windowSeconds = windowSeconds
+        self.minimumRequests = minimumRequests
+        self.openSeconds = openSeconds
+        self.halfOpenProbes = halfOpenProbes
+        self.openGrowth = openGrowth
+        self.maxOpenSeconds = maxOpenSeconds
+    }
+
+    /// LiteLLM's router cooldown: a deployment that fails `allowed_fails` (3) times within a
+    /// minute is cooled down for `cooldown_time` (5 s), then simply used again.
+    public static let liteLLMCooldown = BreakerConfig(
+        consecutiveFailures: nil, failureRateThreshold: nil, windowSeconds: 60, minimumRequests: 3,
+        openSeconds: 5, halfOpenProbes: 1, openGrowth: 1, maxOpenSeconds: 5
+    )
+
+    /// The LiteLLM preset counts failures (not a rate) over the window.
+    var countsFailuresInWindow: Bool { consecutiveFailures == nil && failureRateThreshold == nil }
+}
+
+/// The state of one target's circuit breaker.
+public struct CircuitBreaker: Sendable {
+    public enum State: String, Codable, Sendable {
+        case closed, open, halfOpen = "half_open"
+    }
+
+    public let config: BreakerConfig
+    public private(set) var state: State = .closed
+    public private(set) var openings = 0
+    private var consecutive = 0
+    private var reopenCount = 0
+    private var openUntil: Int64 = 0
+    private var probesInFlight = 0
+    private var probeSuccesses = 0
+    private var window: SlidingWindowCounter
+
+    public init(_ config: BreakerConfig) {
+        self.config = config
+        self.window = SlidingWindowCounter(windowSeconds: config.windowSeconds)
+    }
+
+    /// Whether a request may go to this target now (open → half-open when the open time is
+    /// over); a half-open breaker admits at most `halfOpenProbes` probes at once.
+    public mutating func allows(at now: RoutingInstant) -> Bool {
+        switch state {
+        case .closed:
+            return true
+        case .open:
+            guard now.nanoseconds >= openUntil else { return false }
+            state = .halfOpen
+            probesInFlight = 0
+            probeSuccesses = 0
+            return true
+        case .halfOpen:
+            return probesInFlight < config.halfOpenProbes
+        }
+    }
+
+    /// Peeks without changing state (for lints and reports).
+    public func isOpen(at now: RoutingInstant) -> Bool {
+        state == .open && now.nanoseconds < openUntil
+    }
+
+    /// An attempt was sent to this target.
+    public mutating func attemptStarted() {
+        if state == .halfOpen { probesInFlight += 1 }
+    }
+
+    /// The outcome of an attempt to this target. Returns true when this outcome opened the breaker.
+    @discardableResult
+    public mutating func record(_ outcome: OutcomeClass, at now: RoutingInstant) -> Bool {
+        let failed = outcome.countsAsTargetFailure
+        switch state {
+        case .halfOpen:
+            probesInFlight = max(0, probesInFlight - 1)
+            if failed {
+                reopenCount += 1
+                open(at: now)
+                return true
+            }
+            probeSuccesses += 1
+            if probeSuccesses >= config.halfOpenProbes {
+                state = .closed
+                reopenCount = 0
+                consecutive = 0
+                window.reset()
+            }
+            return false
+        case .open:
+            return false
+        case .closed:
+            consecutive = failed ? consecutive + 1 : 0
+            window.add(first: 1, second: failed ? 1 : 0, at: now)
+            if let limit = config.consecutiveFailures, consecutive >= limit {
+                open(at: now)
+                return true
+            }
+            let (calls, failures) = window.totals(at: now)
+            if config.countsFailuresInWindow {
+                if failures >= Double(config.minimumRequests) {
+                    open(at: now)
+                    return true
+                }
+            } else if let threshold = config.failureRateThreshold, calls >= Double(config.minimumRequests), failures / calls >= threshold {
+                open(at: now)
+                return true
+            }
+            return false
+        }
+    }
+
+    private mutating func open(at now: RoutingInstant) {
+        var growth = 1.0
+        for _ in 0..<min(reopenCount, 60) { growth *= config.openGrowth }
+        let seconds = min(config.maxOpenSeconds, config.openSeconds * growth)
+        openUntil = now.nanoseconds + Seconds.nanoseconds(seconds)
+        state = .open
+        openings += 1
+        consecutive = 0
+        window.reset()
+    }
+}

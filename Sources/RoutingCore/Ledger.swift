@@ -1,0 +1,75 @@
+/// Chargeback: every attempt's cost attributed to the team that sent it.
+///
+/// - successful: the attempt that produced the answer;
+/// - retried: failed attempts of requests that then succeeded (the price of getting there);
+/// - wasted: every attempt of a request that failed, and cancelled or losing hedges;
+/// - fallback: the local-pool share of all of the above, in GPU-seconds and USD.
+/// Bypass traffic is recorded apart: the gateway sees it only in simulation.
+public struct TeamSpend: Codable, Sendable, Equatable {
+    public var successfulUSD: Double = 0
+    public var retriedUSD: Double = 0
+    public var wastedUSD: Double = 0
+    public var fallbackGPUSeconds: Double = 0
+    public var fallbackUSD: Double = 0
+    public var bypassUSD: Double = 0
+
+    public init() {}
+
+    /// Everything the team was charged.
+    public var totalUSD: Double { successfulUSD + retriedUSD + wastedUSD + bypassUSD }
+}
+
+/// The ledger of all teams, indexed like `RouterConfig.teams`.
+public struct Ledger: Codable, Sendable, Equatable {
+    public private(set) var teams: [TeamSpend]
+
+    public init(teamCount: Int) {
+        teams = Array(repeating: TeamSpend(), count: teamCount)
+    }
+
+    mutating func settle(team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
+                         gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
+        guard teams.indices.contains(team) else { return }
+        if bypass {
+            teams[team].bypassUSD += winningUSD + failedUSD + cancelledUSD
+            return
+        }
+        if succeeded {
+            teams[team].successfulUSD += winningUSD
+            teams[team].retriedUSD += failedUSD
+        } else {
+            teams[team].wastedUSD += failedUSD
+        }
+        teams[team].wastedUSD += cancelledUSD
+        teams[team].fallbackGPUSeconds += gpuSeconds
+        teams[team].fallbackUSD += gpuUSD
+    }
+}
+
+/// The spend of one budget in its current period, with what in-flight attempts have reserved.
+struct BudgetState: Sendable {
+    let config: BudgetConfig
+    let periodNanoseconds: Int64
+    var period: Int64 = 0
+    var spentUSD: Double = 0
+    var reservedUSD: Double = 0
+
+    init(_ config: BudgetConfig) {
+        self.config = config
+        self.periodNanoseconds = max(1, Seconds.nanoseconds(config.periodSeconds))
+    }
+
+    mutating func roll(to now: RoutingInstant) {
+        let current = now.nanoseconds / periodNanoseconds
+        if current != period {
+            period = current
+            spentUSD = 0
+        }
+    }
+
+    /// Whether `amount` more could be committed without exceeding the limit.
+    mutating func fits(_ amount: Double, at now: RoutingInstant) -> Bool {
+        roll(to: now)
+        return spentUSD + reservedUSD + amount <= config.limitUSD + 1e-12
+    }
+}

@@ -1,0 +1,29 @@
+/// What became of one attempt, as a gateway sees it.
+public enum OutcomeClass: String, Codable, Sendable, CaseIterable {
+    case success
+    /// 429 from the provider's RPM/TPM limits; may carry Retry-After.
+    case rateLimited = "rate_limited_429"
+    /// 529 overloaded (the provider is overloaded for everyone).
+    case overloaded = "overloaded_529"
+    /// Any other 5xx.
+    case serverError = "server_error_5xx"
+    /// The per-try or overall timeout fired.
+    case timeout
+    /// The connection failed before a response.
+    case connectionError = "connection_error"
+    /// The stream broke after the first byte: tokens were spent, the answer is lost.
+    case failedAfterFirstByte = "failed_after_first_byte"
+    /// A 4xx other than 429: the request itself is wrong; never retried.
+    case clientError = "client_error_4xx"
+    /// 429 because the organisation's spend limit is reached; never retried.
+    case spendLimit = "spend_limit_429"
+
+    /// Whether the target is to blame (feeds breakers and outlier detection).
+    @inlinable
+    public var countsAsTargetFailure: Bool {
+        switch self {
+        case .success, .clientError, .spendLimit, .rateLimited: return false
+        case .overloaded, .serverError, .timeout, .connectionError, .failedAfterFirstByte: return true
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// The router's memory of one in-flight request. The gateway keeps it (one value per
+/// request in flight) and hands it back with every event, so the router itself holds
+/// nothing per request and forgets the request when it ends.
+public struct RequestState: Sendable {
+    struct InFlight: Sendable {
+        var attempt: Int32
+        var target: Int32
+        var reservedUSD: Double
+        var isHedge: Bool
+        var startedAt: Int64
+    }
+
+    public let request: RoutingRequest
+    /// The route in force (a budget in degrade mode may have switched it).
+    public internal(set) var route: Int32
+    public internal(set) var startedAt: Int64
+    public internal(set) var attemptsSent: Int32 = 0
+    public internal(set) var finished = false
+    var primary: InFlight?
+    var hedge: InFlight?
+    var lastTarget: Int32 = -1
+    var triedMask: UInt64 = 0
+    var lastDelay: Int64 = 0
+    var hedged = false
+    var waitingToRetry = false
+    var lastOutcome: OutcomeClass?
+    var cancelledAttempts: UInt64 = 0
+    var winningUSD = 0.0
+    var failedUSD = 0.0
+    var cancelledUSD = 0.0
+    var gpuSeconds = 0.0
+    var gpuUSD = 0.0
+    var reasons = ReasonCodes()
+
+    init(request: RoutingRequest, route: Int32, startedAt: Int64) {
+        self.request = request
+        self.route = route
+        self.startedAt = startedAt
+    }
+
+    var inFlightCount: Int { (primary == nil ? 0 : 1) + (hedge == nil ? 0 : 1) }
+}

@@ -1,0 +1,101 @@
+/// Limits how many retries a route may send, so that retries cannot multiply load on an
+/// upstream that is already failing (the sustaining effect of metastable failures).
+public enum RetryBudgetConfig: Codable, Sendable, Equatable {
+    /// No budget: every retry the retry policy allows is sent.
+    case unlimited
+    /// Finagle `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: over any window of
+    /// `ttlSeconds`, retries ≤ minRetriesPerSecond·ttl + percentCanRetry·requests.
+    /// Finagle's defaults: ttl 10 s, 10 retries/s, 20%.
+    case finagle(ttlSeconds: Double, minRetriesPerSecond: Double, percentCanRetry: Double)
+    /// gRPC `retryThrottling{maxTokens, tokenRatio}`: a failure costs one token, a success
+    /// earns `tokenRatio`; retries stop while tokens ≤ maxTokens/2.
+    case grpc(maxTokens: Double, tokenRatio: Double)
+    /// Google SRE client-side adaptive throttling: an attempt is refused locally with
+    /// probability max(0, (requests − K·accepts)/(requests + 1)) over the last `windowSeconds`
+    /// (SRE book: K = 2, 2 minutes).
+    case adaptiveThrottling(k: Double, windowSeconds: Double)
+
+    /// Finagle's default budget.
+    public static let finagleDefault = RetryBudgetConfig.finagle(ttlSeconds: 10, minRetriesPerSecond: 10, percentCanRetry: 0.2)
+}
+
+/// The running state of a retry budget.
+public struct RetryBudget: Sendable {
+    public let config: RetryBudgetConfig
+    /// Over the window: requests and retries (Finagle) or requests and accepts (adaptive throttling).
+    private var window: SlidingWindowCounter
+    private var tokens: Double
+
+    public init(_ config: RetryBudgetConfig) {
+        self.config = config
+        switch config {
+        case .finagle(let ttl, _, _): window = SlidingWindowCounter(windowSeconds: ttl)
+        case .adaptiveThrottling(_, let seconds): window = SlidingWindowCounter(windowSeconds: seconds)
+        case .unlimited, .grpc: window = SlidingWindowCounter(windowSeconds: 1)
+        }
+        if case .grpc(let maxTokens, _) = config { tokens = maxTokens } else { tokens = 0 }
+    }
+
+    /// A new request (first attempt) arrives.
+    public mutating func recordRequest(at now: RoutingInstant) {
+        switch config {
+        case .finagle, .adaptiveThrottling:
+            add(first: 1, second: 0, at: now)
+        case .unlimited, .grpc:
+            return
+        }
+    }
+
+    /// Whether a retry may be sent now; when it may, it is counted against the budget.
+    public mutating func tryWithdrawRetry(at now: RoutingInstant) -> Bool {
+        switch config {
+        case .unlimited:
+            return true
+        case .finagle(let ttl, let minPerSecond, let percent):
+            let (requests, retries) = window.totals(at: now)
+            guard retries + 1 <= minPerSecond * ttl + percent * requests else { return false }
+            add(first: 0, second: 1, at: now)
+            return true
+        case .grpc(let maxTokens, _):
+            return tokens > maxTokens / 2
+        case .adaptiveThrottling:
+            return true
+        }
+    }
+
+    /// Adaptive throttling: the probability that an attempt is refused locally right now.
+    public mutating func rejectionProbability(at now: RoutingInstant) -> Double {
+        guard case .adaptiveThrottling(let k, _) = config else { return 0 }
+        let (requests, accepts) = window.totals(at: now)
+        return max(0, (requests - k * accepts) / (requests + 1))
+    }
+
+    /// Adaptive throttling counts every attempt sent as a request.
+    public mutating func recordAttemptSent(at now: RoutingInstant, isRetry: Bool) {
+        if case .adaptiveThrottling = config, isRetry { add(first: 1, second: 0, at: now) }
+    }
+
+    /// The outcome of an attempt: gRPC tokens move; adaptive throttling counts accepts
+    /// (any answer the backend gave that was not an overload rejection).
+    public mutating func recordOutcome(_ outcome: OutcomeClass, at now: RoutingInstant) {
+        switch config {
+        case .grpc(let maxTokens, let ratio):
+            if outcome == .success {
+                tokens = min(maxTokens, tokens + ratio)
+            } else if outcome.countsAsTargetFailure || outcome == .rateLimited {
+                tokens = max(0, tokens - 1)
+            }
+        case .adaptiveThrottling:
+            if !(outcome.countsAsTargetFailure || outcome == .rateLimited) { add(first: 0, second: 1, at: now) }
+        case .unlimited, .finagle:
+            return
+        }
+    }
+
+    /// gRPC token count (for tests and reports).
+    public var grpcTokens: Double { tokens }
+
+    private mutating func add(first: Double, second: Double, at now: RoutingInstant) {
+        window.add(first: first, second: second, at: now)
+    }
+}

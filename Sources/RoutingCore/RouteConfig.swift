@@ -1,0 +1,158 @@
+/// How equivalent targets in one tier of a chain share traffic.
+public enum LoadBalancing: Codable, Sendable, Equatable {
+    /// Random in proportion to the weights (equal when nil).
+    case weightedRandom(weights: [Double]?)
+    /// The target with the fewest attempts in flight (ties: first listed).
+    case leastOutstanding
+    /// The target with the lowest latency EWMA (untried targets first).
+    case lowestLatency
+    /// The cheapest healthy target whose latency EWMA is within the bound; the fastest if none is.
+    case costAware(latencyBoundSeconds: Double)
+}
+
+/// One tier of a chain: targets the route treats as equivalent.
+public struct TierConfig: Codable, Sendable, Equatable {
+    public var targets: [String]
+    public var balancing: LoadBalancing
+
+    public init(targets: [String], balancing: LoadBalancing = .weightedRandom(weights: nil)) {
+        self.targets = targets
+        self.balancing = balancing
+    }
+}
+
+/// When a retry goes.
+public enum RetryTarget: String, Codable, Sendable {
+    /// The same target while it is healthy, then down the chain.
+    case same
+    /// Another target: the rest of the tier, then the next tiers.
+    case next
+}
+
+/// Retry settings of a route. Defaults follow the Anthropic SDK and AWS standard mode:
+/// 3 attempts, full jitter from 0.5 s capped at 8 s, Retry-After honoured up to 60 s.
+public struct RetryPolicy: Codable, Sendable, Equatable {
+    public var maxAttempts: Int
+    public var retryOn: Set<OutcomeClass>
+    public var backoff: Backoff
+    public var honourRetryAfter: Bool
+    public var retryAfterCapSeconds: Double
+    public var target: RetryTarget
+
+    public static let defaultRetryable: Set<OutcomeClass> = [.rateLimited, .overloaded, .serverError, .timeout, .connectionError, .failedAfterFirstByte]
+
+    public init(maxAttempts: Int = 3, retryOn: Set<OutcomeClass> = RetryPolicy.defaultRetryable,
+                backoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8), honourRetryAfter: Bool = true,
+                retryAfterCapSeconds: Double = 60, target: RetryTarget = .next) {
+        self.maxAttempts = maxAttempts
+        self.retryOn = retryOn
+        self.backoff = backoff
+        self.honourRetryAfter = honourRetryAfter
+        self.retryAfterCapSeconds = retryAfterCapSeconds
+        self.target = target
+    }
+}
+
+/// When a hedge (a second, concurrent attempt to another target) is sent.
+public enum HedgeDelay: Codable, Sendable, Equatable {
+    case fixed(seconds: Double)
+    /// The primary target's observed latency percentile (0–100); no hedge until it has
+    /// `minimumSamples` observations.
+    case latencyPercentile(percentile: Double, minimumSamples: Int)
+}
+
+/// gRPC-style hedging: at most one hedge per request, to a different target; the first
+/// answer wins and the other attempt is cancelled. Hedges draw on the retry budget.
+public struct HedgingPolicy: Codable, Sendable, Equatable {
+    public var delay: HedgeDelay
+
+    public init(delay: HedgeDelay) {
+        self.delay = delay
+    }
+}
+
+/// Per-try and overall time limits (nil: none).
+public struct Timeouts: Codable, Sendable, Equatable {
+    public var firstTokenSeconds: Double?
+    public var perTrySeconds: Double?
+    public var overallSeconds: Double?
+
+    public init(firstTokenSeconds: Double? = nil, perTrySeconds: Double? = nil, overallSeconds: Double? = nil) {
+        self.firstTokenSeconds = firstTokenSeconds
+        self.perTrySeconds = perTrySeconds
+        self.overallSeconds = overallSeconds
+    }
+}
+
+/// When the route uses its local fallback pools.
+public enum FallbackPolicy: Codable, Sendable, Equatable {
+    /// Only when every frontier target of the chain is unavailable (the pure failover).
+    case whenFrontierUnhealthy
+    /// Also when the route already has more than `aboveConcurrency` frontier attempts in flight.
+    case spillover(aboveConcurrency: Int)
+    /// First, whenever the pool's estimated queue wait plus service fits the request's
+    /// remaining deadline; frontier targets take the rest.
+    case whenQueueFits
+}
+
+/// The local pools a route may fall back to, and when.
+public struct FallbackConfig: Codable, Sendable, Equatable {
+    public var targets: [String]
+    public var policy: FallbackPolicy
+
+    public init(targets: [String], policy: FallbackPolicy = .whenFrontierUnhealthy) {
+        self.targets = targets
+        self.policy = policy
+    }
+}
+
+/// Shed lower-priority requests as the route fills: requests of priority tier ≥ `tier`
+/// (0 is the most important) are refused while in-flight/maxConcurrency ≥ `aboveUtilization`.
+public struct SheddingRule: Codable, Sendable, Equatable {
+    public var tier: Int
+    public var aboveUtilization: Double
+
+    public init(tier: Int, aboveUtilization: Double) {
+        self.tier = tier
+        self.aboveUtilization = aboveUtilization
+    }
+}
+
+/// Whether requests go through the gateway's policies or straight to a provider.
+public enum RouteMode: String, Codable, Sendable {
+    case gateway
+    /// The client calls the first target directly (bypassing the gateway during an
+    /// incident): no admission, health, budget or fallback; the client's own retries only.
+    case bypass
+}
+
+/// A named route: its chain of targets and the policies that apply to it.
+public struct RouteConfig: Codable, Sendable, Equatable {
+    public var name: String
+    public var chain: [TierConfig]
+    public var retry: RetryPolicy
+    public var retryBudget: RetryBudgetConfig
+    public var hedging: HedgingPolicy?
+    public var timeouts: Timeouts
+    public var fallback: FallbackConfig?
+    public var mode: RouteMode
+    public var rateLimit: RateLimit?
+    public var maxConcurrency: Int?
+    public var shedding: [SheddingRule]
+
+    public init(name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
+                hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
+                mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = []) {
+        self.name = name
+        self.chain = chain
+        self.retry = retry
+        self.retryBudget = retryBudget
+        self.hedging = hedging
+        self.timeouts = timeouts
+        self.fallback = fallback
+        self.mode = mode
+        self.rateLimit = rateLimit
+        self.maxConcurrency = maxConcurrency
+        self.shedding = shedding
+    }
+}

@@ -1,0 +1,49 @@
+/// An upstream the router can send to: a frontier provider's model endpoint, or a
+/// self-hosted local pool.
+public struct TargetConfig: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case provider
+        case local
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// USD per million input / output tokens (providers).
+    public var inputPricePerMillion: Double
+    public var outputPricePerMillion: Double
+    /// USD per GPU-hour (local pools).
+    public var gpuPricePerHour: Double
+    /// What the router knows of the provider's limits for this organisation (RPM / TPM), so
+    /// it does not send into a bucket it knows is empty.
+    public var limits: RateLimit?
+    /// Local pools: requests served at once, and how many may wait beyond that.
+    public var maxConcurrency: Int?
+    public var queueLimit: Int?
+    /// The GPU-seconds one attempt can cost at most (reserved against hard budgets).
+    public var maxGPUSecondsPerAttempt: Double
+    /// 0 is frontier quality; larger is lower quality (a smaller local model).
+    public var qualityTier: Int
+    /// The Retry-After this provider usually sends with a 429/529, for the lint that
+    /// warns when a route's Retry-After cap is below it.
+    public var typicalRetryAfterSeconds: Double?
+    /// Overrides the router's breaker settings for this target.
+    public var breaker: BreakerConfig?
+
+    public init(name: String, kind: Kind = .provider, inputPricePerMillion: Double = 0, outputPricePerMillion: Double = 0,
+                gpuPricePerHour: Double = 0, limits: RateLimit? = nil, maxConcurrency: Int? = nil, queueLimit: Int? = nil,
+                maxGPUSecondsPerAttempt: Double = 600, qualityTier: Int = 0, typicalRetryAfterSeconds: Double? = nil,
+                breaker: BreakerConfig? = nil) {
+        self.name = name
+        self.kind = kind
+        self.inputPricePerMillion = inputPricePerMillion
+        self.outputPricePerMillion = outputPricePerMillion
+        self.gpuPricePerHour = gpuPricePerHour
+        self.limits = limits
+        self.maxConcurrency = maxConcurrency
+        self.queueLimit = queueLimit
+        self.maxGPUSecondsPerAttempt = maxGPUSecondsPerAttempt
+        self.qualityTier = qualityTier
+        self.typicalRetryAfterSeconds = typicalRetryAfterSeconds
+        self.breaker = breaker
+    }
+}
