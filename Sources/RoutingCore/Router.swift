@@ -140,7 +140,8 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
             state.reasons.insert(.bypass)
             routes[routeIndex].inFlight += 1
             let target = routes[routeIndex].tiers[0][0]
-            return (state, send(&state, target: target, reasons: [.primary, .bypass], hedge: false, now: now))
+            let decision = send(&state, target: target, reasons: [.primary, .bypass], hedge: false, now: now)
+            return (state, decision)
         }
         var decision = Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: [])
         let tokens = Double(request.inputTokens + request.maxOutputTokens)
@@ -201,11 +202,11 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         routes[active].retryBudget.recordRequest(at: now)
         state.reasons = reasons
         if locallyThrottled(route: active, now: now) {
-            var decision = finish(&state, action: .reject, reasons: reasons.union(.throttledLocally), now: now)
-            decision.attempt = 0
+            let decision = finish(&state, action: .reject, reasons: reasons.union(.throttledLocally), now: now)
             return (state, decision)
         }
-        return (state, sendNext(&state, reasons: reasons, hedge: false, now: now))
+        let first = sendNext(&state, reasons: reasons, hedge: false, now: now)
+        return (state, first)
     }
 
     /// An attempt ended. Updates health, budgets and the ledger, and decides what is next.

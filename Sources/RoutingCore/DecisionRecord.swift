@@ -1,0 +1,69 @@
+import Foundation
+
+/// A decision with its names resolved: the line a gateway or the simulator writes to its
+/// decision log (JSON lines, keys sorted, one record per decision).
+///
+/// Fields: `request_id`, `time_ns`, `route`, `action` (send, hedge, wait, none, complete,
+/// fail, reject), `target` (absent when none), `attempt` (1-based; 0 before any), `reasons`
+/// (reason codes, see ``ReasonCodes/names``), `rejected` (targets passed over, with their
+/// reasons), `delay_ns` (wait), `first_token_timeout_ns`, `attempt_timeout_ns`,
+/// `hedge_after_ns` (0: none), `cancel_attempt` (0: none), `outcome` (fail only).
+public struct DecisionRecord: Codable, Sendable, Equatable {
+    public struct Rejection: Codable, Sendable, Equatable {
+        public let target: String
+        public let reasons: [String]
+    }
+
+    public let requestID: UInt64
+    public let timeNanoseconds: Int64
+    public let route: String
+    public let action: RoutingAction
+    public let target: String?
+    public let attempt: Int32
+    public let reasons: [String]
+    public let rejected: [Rejection]
+    public let delayNanoseconds: Int64
+    public let firstTokenTimeoutNanoseconds: Int64
+    public let attemptTimeoutNanoseconds: Int64
+    public let hedgeAfterNanoseconds: Int64
+    public let cancelAttempt: Int32
+    public let outcome: OutcomeClass?
+
+    enum CodingKeys: String, CodingKey {
+        case requestID = "request_id", timeNanoseconds = "time_ns", route, action, target, attempt, reasons, rejected
+        case delayNanoseconds = "delay_ns", firstTokenTimeoutNanoseconds = "first_token_timeout_ns"
+        case attemptTimeoutNanoseconds = "attempt_timeout_ns", hedgeAfterNanoseconds = "hedge_after_ns"
+        case cancelAttempt = "cancel_attempt", outcome
+    }
+
+    init(_ decision: Decision, config: RouterConfig) {
+        requestID = decision.requestID
+        timeNanoseconds = decision.time.nanoseconds
+        route = config.routes[Int(decision.route)].name
+        action = decision.action
+        target = decision.target >= 0 ? config.targets[Int(decision.target)].name : nil
+        attempt = decision.attempt
+        reasons = decision.reasons.labels
+        rejected = decision.rejected.map { Rejection(target: $0.target, reasons: $0.reason.labels) }
+        delayNanoseconds = decision.delayNanoseconds
+        firstTokenTimeoutNanoseconds = decision.firstTokenTimeoutNanoseconds
+        attemptTimeoutNanoseconds = decision.attemptTimeoutNanoseconds
+        hedgeAfterNanoseconds = decision.hedgeAfterNanoseconds
+        cancelAttempt = decision.cancelAttempt
+        outcome = decision.outcome
+    }
+
+    /// The record as one JSON line (sorted keys, no trailing newline).
+    public func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension Router {
+    /// The decision with names resolved, ready for the decision log.
+    public func record(_ decision: Decision) -> DecisionRecord {
+        DecisionRecord(decision, config: config)
+    }
+}
