@@ -91,6 +91,12 @@ public struct CircuitBreaker: Sendable {
     /// The outcome of an attempt to this target. Returns true when this outcome opened the breaker.
     @discardableResult
     public mutating func record(_ outcome: OutcomeClass, at now: RoutingInstant) -> Bool {
+        // The caller's own errors and its organisation's rate limits say nothing about the
+        // target's health: ignored, like resilience4j's ignored exceptions.
+        if outcome != .success && !outcome.countsAsTargetFailure {
+            if state == .halfOpen { probesInFlight = max(0, probesInFlight - 1) }
+            return false
+        }
         let failed = outcome.countsAsTargetFailure
         switch state {
         case .halfOpen:

@@ -1,0 +1,236 @@
+import Testing
+import RoutingCore
+
+@Suite("Router behaviour")
+struct RouterBehaviourTests {
+    func router(_ config: RouterConfig, seed: UInt64 = 1) throws -> (Router<ManualClock, SeededGenerator>, ManualClock) {
+        let clock = ManualClock()
+        return (try Router(config: config, clock: clock, generator: SeededGenerator(state: seed)), clock)
+    }
+
+    @Test("weighted random follows the weights (10,000 picks, within 5 binomial standard errors)")
+    func weightedRandom() throws {
+        var (router, _) = try router(threeProviderConfig(balancing: .weightedRandom(weights: [6, 3, 1])))
+        var counts = [0, 0, 0]
+        for id in 0..<10_000 {
+            var (state, decision) = router.begin(request(UInt64(id)))
+            counts[Int(decision.target)] += 1
+            _ = router.attemptFinished(&state, attempt: 1, ok())
+        }
+        for (target, p) in [(0, 0.6), (1, 0.3), (2, 0.1)] {
+            #expect(abs(Double(counts[target]) - 10_000 * p) <= 5 * (10_000 * p * (1 - p)).squareRoot(), "\(counts)")
+        }
+    }
+
+    @Test("least outstanding spreads concurrent requests; lowest latency prefers the fastest")
+    func balancingStrategies() throws {
+        var (least, _) = try router(threeProviderConfig(balancing: .leastOutstanding))
+        let targets = (0..<6).map { least.begin(request(UInt64($0))).1.target }
+        #expect(targets == [0, 1, 2, 0, 1, 2])
+
+        var (fastest, _) = try router(threeProviderConfig(balancing: .lowestLatency))
+        for (id, latency) in [(0, 0.9), (1, 0.2), (2, 0.5)] {
+            var (state, decision) = fastest.begin(request(UInt64(id)))
+            #expect(decision.target == Int32(id), "untried targets are tried first")
+            _ = fastest.attemptFinished(&state, attempt: 1, ok(latency: latency))
+        }
+        let observed1 = fastest.begin(request(9))
+        #expect(observed1.1.target == 1)
+    }
+
+    @Test("cost-aware balancing picks the cheapest target within the latency bound")
+    func costAware() throws {
+        var (router, _) = try router(threeProviderConfig(balancing: .costAware(latencyBoundSeconds: 1.0)))
+        var picks: [Int32] = []
+        for id in 0..<3 {
+            var (state, decision) = router.begin(request(UInt64(id)))
+            picks.append(decision.target)
+            _ = router.attemptFinished(&state, attempt: 1, ok(latency: decision.target == 2 ? 3.0 : 0.5))
+        }
+        #expect(picks == [2, 1, 1], "cheapest first; once google proves slow, the cheaper of the rest")
+        // google is cheapest but too slow; openai is cheaper than anthropic.
+        let observed2 = router.begin(request(10))
+        #expect(observed2.1.target == 1)
+    }
+
+    @Test("a retryable failure moves to the next target; a 4xx is never retried")
+    func retryToNextTarget() throws {
+        var (router, _) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), balancing: .leastOutstanding))
+        var (state, first) = router.begin(request(1))
+        #expect(first.target == 0 && first.reasons == [.primary])
+        let second = router.attemptFinished(&state, attempt: 1, failure(.overloaded))
+        #expect(second.action == .send && second.target == 1 && second.attempt == 2 && second.reasons.contains(.retry))
+        let done = router.attemptFinished(&state, attempt: 2, failure(.clientError))
+        #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .clientError)
+    }
+
+    @Test("Retry-After is honoured up to the cap, and the target cools down meanwhile")
+    func retryAfter() throws {
+        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none, retryAfterCapSeconds: 20, target: .same), balancing: .leastOutstanding))
+        var (state, _) = router.begin(request(1))
+        let wait = router.attemptFinished(&state, attempt: 1, failure(.rateLimited, retryAfter: 45))
+        #expect(wait.action == .wait && wait.delayNanoseconds == 20_000_000_000 && wait.reasons.contains(.retryAfterHonoured))
+        clock.advance(seconds: 5)
+        let other = router.begin(request(2)).1
+        #expect(other.target == 1 && other.rejected == [RejectedAlternative(target: "anthropic", reason: .retryAfterCooldown)])
+        clock.advance(seconds: 15)
+        let resumed = router.resume(&state)
+        #expect(resumed.action == .send && resumed.target == 0, "same-target retry after the cooldown")
+    }
+
+    @Test("an open breaker is skipped, with the reason recorded")
+    func breakerSkipsTarget() throws {
+        let breaker = BreakerConfig(consecutiveFailures: 2, failureRateThreshold: nil, openSeconds: 30)
+        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding, breaker: breaker))
+        for id in 0..<2 {
+            var state = router.begin(request(UInt64(id))).0
+            _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
+            clock.advance(seconds: 1)
+        }
+        #expect(router.breakerOpenings(of: 0) == 1)
+        let decision = router.begin(request(5)).1
+        #expect(decision.target == 1)
+        #expect(decision.rejected == [RejectedAlternative(target: "anthropic", reason: .breakerOpen)])
+        let line = try router.record(decision).jsonLine()
+        #expect(line.contains(#""rejected":[{"reasons":["breaker_open"],"target":"anthropic"}]"#))
+    }
+
+    @Test("outlier detection ejects a failing target for base × ejections, within the percentage")
+    func outlierEjection() throws {
+        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding,
+                                                             outlier: OutlierDetectionConfig(consecutiveFailures: 3, baseEjectionSeconds: 30, maxEjectionPercent: 10)))
+        for id in 0..<3 {
+            var state = router.begin(request(UInt64(id))).0
+            _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
+        }
+        let observed3 = router.begin(request(10))
+        #expect(observed3.1.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
+        clock.advance(seconds: 30)
+        let observed4 = router.begin(request(11))
+        #expect(observed4.1.target == 0, "back after the ejection time")
+    }
+
+    @Test("local fallback only when every frontier target is unavailable")
+    func fallbackWhenFrontierUnhealthy() throws {
+        let breaker = BreakerConfig(consecutiveFailures: 1, failureRateThreshold: nil, openSeconds: 60)
+        var (router, _) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, backoff: .none), balancing: .leastOutstanding, breaker: breaker,
+                                                         fallback: FallbackConfig(targets: ["local-h100"])))
+        var (state, decision) = router.begin(request(1))
+        for next in [1, 2] {
+            decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
+            #expect(decision.target == Int32(next))
+        }
+        decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
+        #expect(decision.action == .send && decision.target == 3 && decision.reasons.contains(.fallback))
+        #expect(decision.rejected.count == 3)
+        let done = router.attemptFinished(&state, attempt: decision.attempt, AttemptOutcome(outcome: .success, latencyNanoseconds: 2_000_000_000, gpuSeconds: 2))
+        #expect(done.action == .complete)
+        let spend = router.ledger.teams[0]
+        #expect(abs(spend.fallbackGPUSeconds - 2) < 1e-12)
+        #expect(abs(spend.successfulUSD - 2 * 4.25 / 3_600) < 1e-12)
+    }
+
+    @Test("spillover sends to the local pool above the concurrency threshold, until the pool is full")
+    func spillover() throws {
+        var (router, _) = try router(threeProviderConfig(fallback: FallbackConfig(targets: ["local-h100"], policy: .spillover(aboveConcurrency: 2))))
+        let targets = (0..<30).map { router.begin(request(UInt64($0))).1 }
+        #expect(targets.prefix(3).allSatisfy { $0.target != 3 })
+        #expect(targets.filter { $0.target == 3 }.count == 24, "8 serving + 16 queued")
+        #expect(targets[27].rejected.contains(RejectedAlternative(target: "local-h100", reason: .localFull)))
+    }
+
+    @Test("shedding refuses low-priority teams first as the route fills; the limit refuses everyone")
+    func shedding() throws {
+        var config = threeProviderConfig()
+        config.routes[0].maxConcurrency = 10
+        config.routes[0].shedding = [SheddingRule(tier: 2, aboveUtilization: 0.5)]
+        var (router, _) = try router(config)
+        for id in 0..<5 { _ = router.begin(request(UInt64(id), team: 0)) }
+        let observed5 = router.begin(request(100, team: 1))
+        #expect(observed5.1.reasons == [.shed])
+        for id in 5..<10 { #expect(router.begin(request(UInt64(id), team: 0)).1.action == .send) }
+        let observed6 = router.begin(request(101, team: 0))
+        #expect(observed6.1.reasons == [.concurrencyLimit])
+    }
+
+    @Test("a team's token bucket limits its request rate")
+    func teamRateLimit() throws {
+        var config = threeProviderConfig()
+        config.teams[0].rateLimit = RateLimit(requestsPerMinute: 60, burstSeconds: 2)
+        var (router, clock) = try router(config)
+        let actions = (0..<3).map { router.begin(request(UInt64($0))).1.reasons }
+        #expect(actions == [[.primary], [.primary], [.rateLimited]])
+        clock.advance(seconds: 1)
+        let observed7 = router.begin(request(9))
+        #expect(observed7.1.action == .send)
+    }
+
+    @Test("a provider's known RPM limit keeps the router off an empty bucket")
+    func providerLimit() throws {
+        var config = threeProviderConfig(balancing: .leastOutstanding)
+        config.targets[0].limits = RateLimit(requestsPerMinute: 60)
+        var (router, _) = try router(config)
+        _ = router.begin(request(1))
+        let second = router.begin(request(2)).1
+        #expect(second.rejected == [RejectedAlternative(target: "anthropic", reason: .providerLimit)])
+    }
+
+    @Test("an overall deadline stops retries that could not finish in time")
+    func deadline() throws {
+        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 5, backoff: .exponential(baseSeconds: 4, capSeconds: 8)))
+        config.routes[0].timeouts = Timeouts(firstTokenSeconds: 2, perTrySeconds: 10, overallSeconds: 6)
+        var (router, clock) = try router(config)
+        var (state, first) = router.begin(request(1))
+        #expect(first.attemptTimeoutNanoseconds == 6_000_000_000 && first.firstTokenTimeoutNanoseconds == 2_000_000_000)
+        clock.advance(seconds: 1)
+        let wait = router.attemptFinished(&state, attempt: 1, failure(.timeout))
+        #expect(wait.action == .wait && wait.delayNanoseconds == 4_000_000_000)
+        clock.advance(seconds: 4)
+        let second = router.resume(&state)
+        #expect(second.attemptTimeoutNanoseconds == 1_000_000_000, "what is left of the deadline")
+        let done = router.attemptFinished(&state, attempt: 2, failure(.timeout))
+        #expect(done.action == .fail && done.reasons == [.deadlineExceeded])
+    }
+
+    @Test("a bypass route calls its first target directly: no admission, no fallback, spend apart")
+    func bypass() throws {
+        var config = threeProviderConfig()
+        config.routes.append(RouteConfig(name: "direct", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 2, backoff: .none), mode: .bypass))
+        var (router, _) = try router(config)
+        var (state, first) = router.begin(RoutingRequest(id: 1, route: 1, team: 0, inputTokens: 1_000, maxOutputTokens: 100))
+        #expect(first.target == 1 && first.reasons == [.primary, .bypass])
+        let retry = router.attemptFinished(&state, attempt: 1, failure(.overloaded))
+        #expect(retry.target == 1 && retry.reasons.contains(.bypass))
+        _ = router.attemptFinished(&state, attempt: 2, ok(output: 100))
+        #expect(router.ledger.teams[0].bypassUSD > 0 && router.ledger.teams[0].successfulUSD == 0)
+    }
+
+    @Test("budget modes: degrade switches to the cheaper route, alert-only marks decisions")
+    func budgetModes() throws {
+        var config = threeProviderConfig(balancing: .leastOutstanding)
+        config.routes.append(RouteConfig(name: "cheap", chain: [TierConfig(targets: ["google"])], retry: RetryPolicy(maxAttempts: 1)))
+        // One anthropic answer (1,000 in, 500 out) costs $0.0105, which is also the worst case
+        // reserved per request: after one answer, a second no longer fits $0.02.
+        config.budgets = [
+            BudgetConfig(scope: .team("search"), limitUSD: 0.02, periodSeconds: 3_600, mode: .degrade(toRoute: "cheap")),
+            BudgetConfig(scope: .team("batch"), limitUSD: 0.001, periodSeconds: 3_600, mode: .alertOnly),
+        ]
+        var (router, clock) = try router(config)
+        var (state, first) = router.begin(request(1, team: 0))
+        _ = router.attemptFinished(&state, attempt: first.attempt, ok(output: 500))
+        first = router.begin(request(2, team: 0)).1
+        #expect(first.reasons.contains(.budgetDegraded) && first.target == 2 && first.route == 1)
+        let observed8 = router.begin(request(3, team: 1))
+        #expect(observed8.1.reasons.contains(.budgetAlert))
+        clock.advance(seconds: 3_600)
+        let observed9 = router.begin(request(4, team: 0))
+        #expect(!observed9.1.reasons.contains(.budgetDegraded), "a new period, a fresh budget")
+    }
+
+    @Test("a decision record is one JSON line with names, sorted keys, and the documented fields")
+    func decisionRecordFormat() throws {
+        var (router, _) = try router(threeProviderConfig(balancing: .leastOutstanding))
+        let line = try router.record(router.begin(request(7)).1).jsonLine()
+        #expect(line == #"{"action":"send","attempt":1,"attempt_timeout_ns":0,"cancel_attempt":0,"delay_ns":0,"first_token_timeout_ns":0,"hedge_after_ns":0,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
+    }
+}
