@@ -5,10 +5,12 @@
 /// ``attemptFinished(_:attempt:_:)`` when an attempt ends; ``resume(_:)`` after a
 /// ``RoutingAction/wait``; ``hedgeDue(_:)`` when a send's `hedgeAfterNanoseconds` elapses.
 /// The same config, clock readings, generator state and calls give the same decisions.
-public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
+public struct Router {
     public let config: RouterConfig
-    public private(set) var clock: Clock
-    public var generator: Generator
+    /// Where the router reads the time.
+    public let clock: any RoutingClock
+    /// Where the router's random choices (balancing, jitter, throttling) come from.
+    public var generator: any RandomNumberGenerator
     /// Chargeback so far.
     public private(set) var ledger: Ledger
 
@@ -21,6 +23,8 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
     /// Names of API keys that have budgets, indexed as `RoutingRequest.key`.
     public let keyNames: [String]
     let targetIsLocal: [Bool]
+    /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
+    let targetCapacity: [Int]
     let tierOfTarget: [Int]
 
     struct RouteState {
@@ -34,13 +38,14 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         var tokenBucket: TokenBucket?
         var inFlight = 0
         var frontierAttemptsInFlight = 0
+        let isBypass: Bool
         let firstTokenTimeout: Int64
         let perTryTimeout: Int64
         let overallTimeout: Int64
     }
 
     /// A router for `config`, which must validate without errors.
-    public init(config: RouterConfig, clock: Clock, generator: Generator) throws(RouterConfigError) {
+    public init(config: RouterConfig, clock: any RoutingClock, generator: any RandomNumberGenerator) throws(RouterConfigError) {
         let report = config.validate()
         guard report.errors.isEmpty else { throw RouterConfigError(findings: report.errors) }
         self.config = config
@@ -59,6 +64,9 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
             return state
         }
         self.targetIsLocal = config.targets.map { $0.kind == .local }
+        self.targetCapacity = config.targets.map { target in
+            target.maxConcurrency.map { $0 + (target.queueLimit ?? 0) } ?? Int.max
+        }
         var tierOfTarget = Array(repeating: 1, count: config.targets.count)
         self.routes = config.routes.map { route in
             let tiers = route.chain.map { $0.targets.map { targetIndex[$0]! } }
@@ -68,7 +76,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
                 config: route, tiers: tiers, balancing: route.chain.map(\.balancing),
                 fallback: route.fallback?.targets.map { targetIndex[$0]! } ?? [],
                 fallbackPolicy: route.fallback?.policy, retryBudget: RetryBudget(route.retryBudget),
-                requestBucket: buckets?.requests, tokenBucket: buckets?.tokens,
+                requestBucket: buckets?.requests, tokenBucket: buckets?.tokens, isBypass: route.mode == .bypass,
                 firstTokenTimeout: route.timeouts.firstTokenSeconds.map(Seconds.nanoseconds) ?? 0,
                 perTryTimeout: route.timeouts.perTrySeconds.map(Seconds.nanoseconds) ?? 0,
                 overallTimeout: route.timeouts.overallSeconds.map(Seconds.nanoseconds) ?? 0
@@ -136,7 +144,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         let now = clock.now
         var state = RequestState(request: request, route: request.route, startedAt: now.nanoseconds)
         let routeIndex = Int(request.route)
-        if routes[routeIndex].config.mode == .bypass {
+        if routes[routeIndex].isBypass {
             state.reasons.insert(.bypass)
             routes[routeIndex].inFlight += 1
             let target = routes[routeIndex].tiers[0][0]
@@ -213,7 +221,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
     public mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ result: AttemptOutcome) -> Decision {
         let now = clock.now
         let route = Int(state.route)
-        let bypass = routes[route].config.mode == .bypass
+        let bypass = routes[route].isBypass
         let slot: RequestState.InFlight
         if let primary = state.primary, primary.attempt == attempt {
             slot = primary
@@ -272,7 +280,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
     public mutating func resume(_ state: inout RequestState) -> Decision {
         let now = clock.now
         state.waitingToRetry = false
-        if routes[Int(state.route)].config.mode == .bypass {
+        if routes[Int(state.route)].isBypass {
             return send(&state, target: state.lastTarget, reasons: [.retry, .bypass], hedge: false, now: now)
         }
         if locallyThrottled(route: Int(state.route), now: now) {
@@ -307,7 +315,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         guard state.attemptsSent < Int32(policy.maxAttempts) else {
             return finish(&state, action: .fail, reasons: [.maxAttempts], now: now)
         }
-        let bypass = routes[route].config.mode == .bypass
+        let bypass = routes[route].isBypass
         if !bypass {
             guard routes[route].retryBudget.tryWithdrawRetry(at: now) else {
                 return finish(&state, action: .fail, reasons: [.retryBudgetEmpty], now: now)
@@ -370,7 +378,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         let t = Int(target)
         state.attemptsSent += 1
         let attempt = state.attemptsSent
-        let bypass = routes[route].config.mode == .bypass
+        let bypass = routes[route].isBypass
         let reserved = bypass ? 0 : reserveBudgets(state.request, target: t, route: route)
         let slot = RequestState.InFlight(attempt: attempt, target: target, reservedUSD: reserved, isHedge: hedge, startedAt: now.nanoseconds)
         if hedge { state.hedge = slot } else { state.primary = slot }
@@ -385,15 +393,15 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
             if attempt > 1 { routes[route].retryBudget.recordAttemptSent(at: now, isRetry: true) }
         }
         var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.route, target: target, attempt: attempt, reasons: reasons)
-        let routeState = routes[route]
-        decision.firstTokenTimeoutNanoseconds = routeState.firstTokenTimeout
-        var attemptTimeout = routeState.perTryTimeout
-        if routeState.overallTimeout > 0 {
-            let remaining = max(1, state.startedAt + routeState.overallTimeout - now.nanoseconds)
+        decision.firstTokenTimeoutNanoseconds = routes[route].firstTokenTimeout
+        var attemptTimeout = routes[route].perTryTimeout
+        let overall = routes[route].overallTimeout
+        if overall > 0 {
+            let remaining = max(1, state.startedAt + overall - now.nanoseconds)
             attemptTimeout = attemptTimeout > 0 ? min(attemptTimeout, remaining) : remaining
         }
         decision.attemptTimeoutNanoseconds = attemptTimeout
-        if attempt == 1, !bypass, let hedging = routeState.config.hedging {
+        if attempt == 1, !bypass, let hedging = routes[route].config.hedging {
             switch hedging.delay {
             case .fixed(let seconds):
                 decision.hedgeAfterNanoseconds = Seconds.nanoseconds(seconds)
@@ -412,7 +420,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
         if state.attemptsSent > 0 || action != .reject || routes[route].inFlight > 0 {
             routes[route].inFlight = max(0, routes[route].inFlight - 1)
         }
-        let bypass = routes[route].config.mode == .bypass
+        let bypass = routes[route].isBypass
         ledger.settle(team: Int(state.request.team), succeeded: action == .complete, winningUSD: state.winningUSD,
                       failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
         state.winningUSD = 0
@@ -441,10 +449,7 @@ public struct Router<Clock: RoutingClock, Generator: RandomNumberGenerator> {
 
     /// Why `target` cannot take an attempt now (empty: it can).
     private mutating func unavailability(_ target: Int, request: RoutingRequest, now: RoutingInstant) -> ReasonCodes {
-        if let limit = config.targets[target].maxConcurrency {
-            let capacity = limit + (config.targets[target].queueLimit ?? 0)
-            if targets[target].outstanding >= capacity { return .localFull }
-        }
+        if targets[target].outstanding >= targetCapacity[target] { return .localFull }
         if targets[target].ejectedUntil > now.nanoseconds { return .ejected }
         if targets[target].retryAfterUntil > now.nanoseconds { return .retryAfterCooldown }
         if let bucket = targets[target].requestBucket, !bucket.canTakeConst(1, at: now) { return .providerLimit }

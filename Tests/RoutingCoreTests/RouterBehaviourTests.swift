@@ -3,7 +3,7 @@ import RoutingCore
 
 @Suite("Router behaviour")
 struct RouterBehaviourTests {
-    func router(_ config: RouterConfig, seed: UInt64 = 1) throws -> (Router<ManualClock, SeededGenerator>, ManualClock) {
+    func router(_ config: RouterConfig, seed: UInt64 = 1) throws -> (Router, ManualClock) {
         let clock = ManualClock()
         return (try Router(config: config, clock: clock, generator: SeededGenerator(state: seed)), clock)
     }

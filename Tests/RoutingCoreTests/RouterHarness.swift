@@ -19,7 +19,7 @@ struct RouterHarness {
     enum Kind { case arrival, finished(attempt: Int32, outcome: AttemptOutcome), resume, hedge }
     struct Pending { let time: Int64; let sequence: Int; let request: UInt64; let kind: Kind }
 
-    var router: Router<ManualClock, SeededGenerator>
+    var router: Router
     let clock: ManualClock
     var upstream: (_ target: Int32, _ attempt: Int32, _ rng: inout SeededGenerator) -> (AttemptOutcome)
     var rng = SeededGenerator(state: 99)
@@ -29,7 +29,7 @@ struct RouterHarness {
     var requests: [UInt64: RoutingRequest] = [:]
     private(set) var decisions: [Decision] = []
     /// Called after every decision with the router, for invariants.
-    var afterEachDecision: ((Router<ManualClock, SeededGenerator>, Decision) -> Void)?
+    var afterEachDecision: ((Router, Decision) -> Void)?
 
     init(config: RouterConfig, seed: UInt64 = 1, upstream: @escaping (Int32, Int32, inout SeededGenerator) -> AttemptOutcome) throws {
         clock = ManualClock()

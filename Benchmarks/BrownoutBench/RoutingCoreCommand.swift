@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import RoutingCore
+
+/// Micro-benchmark of RoutingCore's common path: a healthy three-provider chain with the
+/// default policies (weighted random, full-jitter retries, Finagle retry budget, breakers).
+struct RoutingCoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routing-core",
+        abstract: "Time RoutingCore's common path (healthy three-target chain) and print one JSON object."
+    )
+
+    @Option(help: "Requests to route; each makes two decisions (send, complete).")
+    var requests: Int = 2_000_000
+
+    func validate() throws {
+        guard (1...1_000_000_000).contains(requests) else {
+            throw ValidationError("--requests must be between 1 and 1000000000, got \(requests)")
+        }
+    }
+
+    func run() throws {
+        let config = RouterConfig(
+            targets: [
+                TargetConfig(name: "anthropic", inputPricePerMillion: 3, outputPricePerMillion: 15),
+                TargetConfig(name: "openai", inputPricePerMillion: 2.5, outputPricePerMillion: 10),
+                TargetConfig(name: "google", inputPricePerMillion: 1.25, outputPricePerMillion: 10),
+            ],
+            routes: [RouteConfig(name: "chat", chain: [TierConfig(targets: ["anthropic", "openai", "google"])])],
+            teams: [TeamConfig(name: "search")]
+        )
+        let clock = ManualClock()
+        var router = try Router(config: config, clock: clock, generator: SplitMix(state: 7))
+        let outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 800_000_000, inputTokens: 1_000, outputTokens: 400)
+        var checksum: Int64 = 0
+        let start = ContinuousClock.now
+        for id in 0..<requests {
+            clock.now = RoutingInstant(nanoseconds: Int64(id) * 1_000_000)
+            var (state, decision) = router.begin(RoutingRequest(id: UInt64(id), route: 0, team: 0, inputTokens: 1_000, maxOutputTokens: 500))
+            checksum &+= Int64(decision.target)
+            let done = router.attemptFinished(&state, attempt: decision.attempt, outcome)
+            checksum &+= Int64(done.attempt)
+        }
+        let elapsed = start.duration(to: .now)
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let decisions = 2 * requests
+        print(
+            """
+            {"requests": \(requests), "decisions": \(decisions), "wall_seconds": \(String(format: "%.4f", wall)), \
+            "decisions_per_second": \(String(format: "%.0f", Double(decisions) / wall)), "checksum": \(checksum), \
+            "successful_usd": \(String(format: "%.4f", router.ledger.teams[0].successfulUSD))}
+            """
+        )
+    }
+}
+
+/// SplitMix64, the benchmark's injected generator.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
