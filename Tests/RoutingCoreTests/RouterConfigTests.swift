@@ -59,5 +59,24 @@ struct RouterConfigTests {
                                          budgets: [BudgetConfig(scope: .key("ci-bot"), limitUSD: 10, periodSeconds: 3_600, mode: .alertOnly)])
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(RouterConfig.self, from: data) == config)
+        var noBreaker = threeProviderConfig(breaker: nil)
+        noBreaker.targets[1].breaker = BreakerConfig(consecutiveFailures: nil, failureRateThreshold: 0.3)
+        #expect(try JSONDecoder().decode(RouterConfig.self, from: JSONEncoder().encode(noBreaker)) == noBreaker)
+    }
+
+    @Test("a config file names only what differs from the documented defaults")
+    func defaultsWhenOmitted() throws {
+        let json = """
+        {"targets": [{"name": "anthropic", "inputPricePerMillion": 3, "outputPricePerMillion": 15},
+                     {"name": "openai", "inputPricePerMillion": 2.5, "outputPricePerMillion": 10}],
+         "routes": [{"name": "chat", "chain": [{"targets": ["anthropic", "openai"]}], "retry": {"maxAttempts": 2}}]}
+        """
+        let config = try JSONDecoder().decode(RouterConfig.self, from: Data(json.utf8))
+        #expect(config.routes[0].retry == RetryPolicy(maxAttempts: 2))
+        #expect(config.routes[0].retryBudget == .finagleDefault)
+        #expect(config.routes[0].chain[0].balancing == .weightedRandom(weights: nil))
+        #expect(config.health == HealthConfig())
+        #expect(config.targets[0].kind == .provider)
+        #expect(config.validate().errors.isEmpty)
     }
 }
