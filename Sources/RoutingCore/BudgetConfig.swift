@@ -8,10 +8,30 @@ public enum BudgetMode: Codable, Sendable, Equatable {
     case alertOnly
 }
 
-/// Whose spend a budget limits.
+/// Whose spend a budget limits. Written `{"team": "search"}` or `{"key": "ci-bot"}`.
 public enum BudgetScope: Codable, Sendable, Equatable {
     case team(String)
     case key(String)
+
+    enum CodingKeys: String, CodingKey { case team, key }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch (try c.decodeIfPresent(String.self, forKey: .team), try c.decodeIfPresent(String.self, forKey: .key)) {
+        case (let team?, nil): self = .team(team)
+        case (nil, let key?): self = .key(key)
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a budget scope is {\"team\": NAME} or {\"key\": NAME}"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .team(let name): try c.encode(name, forKey: .team)
+        case .key(let name): try c.encode(name, forKey: .key)
+        }
+    }
 }
 
 /// A spend limit in USD over a repeating period (e.g. 86,400 s for a daily budget).

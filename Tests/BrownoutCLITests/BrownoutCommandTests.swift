@@ -114,6 +114,22 @@ struct KernelToyCommandTests {
         #expect(a.requests > 5 * one.requests && a.requests < 7 * one.requests)
     }
 
+    @Test("the routing-core benchmark routes every request and is reproducible")
+    func routingCoreBenchmark() throws {
+        struct RoutingReport: Decodable { let requests: Int; let decisions: Int; let checksum: Int64; let successful_usd: Double }
+        let first = try CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
+        let second = try CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
+        #expect(first.status == 0)
+        let a = try JSONDecoder().decode(RoutingReport.self, from: Data(first.stdout.utf8))
+        let b = try JSONDecoder().decode(RoutingReport.self, from: Data(second.stdout.utf8))
+        #expect(a.decisions == 2_000)
+        #expect((a.checksum, a.successful_usd) == (b.checksum, b.successful_usd))
+        // Every request completes on its first attempt: the checksum adds target index + 1.
+        #expect(a.checksum >= 1_000 && a.checksum <= 3_000)
+        // Each answer costs between google's $0.00525 and anthropic's $0.009.
+        #expect(a.successful_usd > 1_000 * 0.00525 - 0.01 && a.successful_usd < 1_000 * 0.009 + 0.01)
+    }
+
     @Test("a bad duration is rejected")
     func badDuration() throws {
         let output = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration=-5"])

@@ -64,6 +64,20 @@ struct RouterConfigTests {
         #expect(try JSONDecoder().decode(RouterConfig.self, from: JSONEncoder().encode(noBreaker)) == noBreaker)
     }
 
+    @Test("the README's config example decodes, validates and routes")
+    func readmeExample() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md").standardized, encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "A config, as JSON").dropFirst().first)
+        let json = try #require(section.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        let config = try JSONDecoder().decode(RouterConfig.self, from: Data(json.utf8))
+        #expect(config.validate().errors.isEmpty)
+        #expect(config.budgets[0].scope == .team("batch"))
+        #expect(config.routes[0].fallback?.targets == ["local-70b"])
+        var router = try Router(config: config, clock: ManualClock(), generator: SeededGenerator(state: 3))
+        let (_, decision) = router.begin(RoutingRequest(id: 1, route: 0, team: 1, inputTokens: 1_200, maxOutputTokens: 800))
+        #expect(decision.action == .send && decision.target == 0)
+    }
+
     @Test("a config file names only what differs from the documented defaults")
     func defaultsWhenOmitted() throws {
         let json = """
