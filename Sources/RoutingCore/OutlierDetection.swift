@@ -1,10 +1,9 @@
 /// Envoy-style outlier ejection settings: a target with `consecutiveFailures` target
 /// failures in a row is ejected for `baseEjectionSeconds × (times ejected)`, as long as no
-/// more than `maxEjectionPercent` of its tier is ejected at once. Envoy's defaults:
-/// consecutive_5xx 5, base_ejection_time 30 s, max_ejection_percent 10.
+/// more than `maxEjectionPercent` of the router's targets (its "cluster") are ejected at
+/// once. Envoy's defaults: consecutive_5xx 5, base_ejection_time 30 s, max_ejection_percent 10.
 ///
-/// Like Envoy, the percentage is rounded up to at least one target, so a small tier can
-/// still eject its one bad member.
+/// The allowance is at least one target, so a small cluster can still eject its one bad member.
 public struct OutlierDetectionConfig: Codable, Sendable, Equatable {
     public var consecutiveFailures: Int
     public var baseEjectionSeconds: Double
@@ -16,8 +15,8 @@ public struct OutlierDetectionConfig: Codable, Sendable, Equatable {
         self.maxEjectionPercent = maxEjectionPercent
     }
 
-    /// How many of `tierSize` targets may be ejected at once.
-    public func maxEjected(tierSize: Int) -> Int {
-        max(1, Int((Double(tierSize) * maxEjectionPercent / 100).rounded(.down)))
+    /// How many of `count` targets may be ejected at once.
+    public func maxEjected(of count: Int) -> Int {
+        max(1, Int((Double(count) * maxEjectionPercent / 100).rounded(.down)))
     }
 }

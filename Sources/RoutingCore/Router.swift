@@ -25,7 +25,6 @@ public struct Router {
     let targetIsLocal: [Bool]
     /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
     let targetCapacity: [Int]
-    let tierOfTarget: [Int]
 
     struct RouteState {
         let config: RouteConfig
@@ -67,10 +66,8 @@ public struct Router {
         self.targetCapacity = config.targets.map { target in
             target.maxConcurrency.map { $0 + (target.queueLimit ?? 0) } ?? Int.max
         }
-        var tierOfTarget = Array(repeating: 1, count: config.targets.count)
         self.routes = config.routes.map { route in
             let tiers = route.chain.map { $0.targets.map { targetIndex[$0]! } }
-            for tier in tiers { for t in tier { tierOfTarget[Int(t)] = max(tierOfTarget[Int(t)], tier.count) } }
             let buckets = route.rateLimit?.buckets()
             return RouteState(
                 config: route, tiers: tiers, balancing: route.chain.map(\.balancing),
@@ -82,7 +79,6 @@ public struct Router {
                 overallTimeout: route.timeouts.overallSeconds.map(Seconds.nanoseconds) ?? 0
             )
         }
-        self.tierOfTarget = tierOfTarget
         self.teamBuckets = config.teams.map { team in
             guard let limit = team.rateLimit else { return (nil, nil) }
             return limit.buckets()
@@ -127,7 +123,7 @@ public struct Router {
         keyNames.firstIndex(of: name).map { Int32($0) }
     }
 
-    /// Whether a target's breaker is open now (for reports).
+    /// How many times a target's breaker has opened (for reports).
     public func breakerOpenings(of target: Int32) -> Int {
         targets[Int(target)].breaker?.openings ?? 0
     }
@@ -598,9 +594,8 @@ public struct Router {
         if result.outcome.countsAsTargetFailure {
             targets[target].consecutiveFailures += 1
             if targets[target].consecutiveFailures >= outlier.consecutiveFailures && targets[target].ejectedUntil <= now.nanoseconds {
-                let tierSize = tierOfTarget[target]
                 let ejectedNow = targets.filter { $0.ejectedUntil > now.nanoseconds }.count
-                if ejectedNow < outlier.maxEjected(tierSize: tierSize) {
+                if ejectedNow < outlier.maxEjected(of: targets.count) {
                     targets[target].ejections += 1
                     targets[target].ejectedUntil = now.nanoseconds + Seconds.nanoseconds(outlier.baseEjectionSeconds * Double(targets[target].ejections))
                     targets[target].consecutiveFailures = 0

@@ -105,6 +105,15 @@ struct RouterBehaviourTests {
         }
         let observed3 = router.begin(request(10))
         #expect(observed3.1.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
+        // 10% of 4 targets rounds down to 0, so the allowance is one: another target's failures
+        // now eject nothing while anthropic is out.
+        for id in 20..<23 {
+            var (state, decision) = router.begin(request(UInt64(id)))
+            #expect(decision.target != 0)
+            _ = router.attemptFinished(&state, attempt: decision.attempt, failure(.serverError))
+        }
+        let stillThere = router.begin(request(30)).1
+        #expect(stillThere.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         clock.advance(seconds: 30)
         let observed4 = router.begin(request(11))
         #expect(observed4.1.target == 0, "back after the ejection time")
