@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
         .library(name: "RoutingCore", targets: ["RoutingCore"]),
+        .library(name: "GatewaySim", targets: ["GatewaySim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,6 +43,14 @@ let package = Package(
         ),
         .target(
             name: "RoutingCore",
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "GatewaySim",
+            dependencies: [
+                "RoutingCore", "SimulationKernel", "Stochastics",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: upcoming
         ),
         .executableTarget(
@@ -77,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "RoutingCoreTests",
             dependencies: ["RoutingCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "GatewaySimTests",
+            dependencies: ["GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
             swiftSettings: upcoming
         ),
         .testTarget(

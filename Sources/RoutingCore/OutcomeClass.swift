@@ -17,12 +17,14 @@ public enum OutcomeClass: String, Codable, Sendable, CaseIterable {
     case clientError = "client_error_4xx"
     /// 429 because the organisation's spend limit is reached; never retried.
     case spendLimit = "spend_limit_429"
+    /// The gateway cancelled the attempt (a hedge race was decided); says nothing of the target.
+    case cancelled
 
     /// Whether the target is to blame (feeds breakers and outlier detection).
     @inlinable
     public var countsAsTargetFailure: Bool {
         switch self {
-        case .success, .clientError, .spendLimit, .rateLimited: return false
+        case .success, .clientError, .spendLimit, .rateLimited, .cancelled: return false
         case .overloaded, .serverError, .timeout, .connectionError, .failedAfterFirstByte: return true
         }
     }

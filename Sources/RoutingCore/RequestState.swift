@@ -39,4 +39,14 @@ public struct RequestState: Sendable {
     }
 
     var inFlightCount: Int { (primary == nil ? 0 : 1) + (hedge == nil ? 0 : 1) }
+
+    /// Attempts sent and not yet reported back.
+    public var attemptsInFlight: Int { inFlightCount }
+
+    /// The target attempt `attempt` went to, while it is in flight (-1 otherwise).
+    public func attemptTarget(_ attempt: Int32) -> Int32 {
+        if let primary, primary.attempt == attempt { return primary.target }
+        if let hedge, hedge.attempt == attempt { return hedge.target }
+        return -1
+    }
 }

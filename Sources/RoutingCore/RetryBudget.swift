@@ -86,7 +86,7 @@ public struct RetryBudget: Sendable {
                 tokens = max(0, tokens - 1)
             }
         case .adaptiveThrottling:
-            if !(outcome.countsAsTargetFailure || outcome == .rateLimited) { add(first: 0, second: 1, at: now) }
+            if !(outcome.countsAsTargetFailure || outcome == .rateLimited || outcome == .cancelled) { add(first: 0, second: 1, at: now) }
         case .unlimited, .finagle:
             return
         }

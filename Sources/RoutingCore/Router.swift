@@ -151,20 +151,20 @@ public struct Router {
         let tokens = Double(request.inputTokens + request.maxOutputTokens)
         let team = Int(request.team)
         if teamBuckets.indices.contains(team) {
-            if let bucket = teamBuckets[team].requests, !bucket.canTakeConst(1, at: now) {
+            if let bucket = teamBuckets[team].requests, bucket.availableTokens(at: now) < 1 {
                 decision.reasons = [.rateLimited]
                 return (finishRejected(&state), decision)
             }
-            if let bucket = teamBuckets[team].tokens, !bucket.canTakeConst(tokens, at: now) {
+            if let bucket = teamBuckets[team].tokens, bucket.availableTokens(at: now) < tokens {
                 decision.reasons = [.rateLimited]
                 return (finishRejected(&state), decision)
             }
         }
-        if let bucket = routes[routeIndex].requestBucket, !bucket.canTakeConst(1, at: now) {
+        if let bucket = routes[routeIndex].requestBucket, bucket.availableTokens(at: now) < 1 {
             decision.reasons = [.rateLimited]
             return (finishRejected(&state), decision)
         }
-        if let bucket = routes[routeIndex].tokenBucket, !bucket.canTakeConst(tokens, at: now) {
+        if let bucket = routes[routeIndex].tokenBucket, bucket.availableTokens(at: now) < tokens {
             decision.reasons = [.rateLimited]
             return (finishRejected(&state), decision)
         }
@@ -236,12 +236,14 @@ public struct Router {
             state.gpuSeconds += result.gpuSeconds
             state.gpuUSD += gpuUSD
         }
+        let wasCancelled = state.cancelledAttempts & (1 << UInt64(min(attempt, 63))) != 0
         if !bypass {
             settleBudgets(state.request, reserved: slot.reservedUSD, spent: cost, now: now)
-            observe(target: target, result, now: now, state: &state)
-            routes[route].retryBudget.recordOutcome(result.outcome, at: now)
+            if !wasCancelled {
+                observe(target: target, result, now: now, state: &state)
+                routes[route].retryBudget.recordOutcome(result.outcome, at: now)
+            }
         }
-        let wasCancelled = state.cancelledAttempts & (1 << UInt64(min(attempt, 63))) != 0
         if state.finished || wasCancelled {
             // A loser of a hedge race, or a result after the request ended: its cost is waste.
             if state.finished {
@@ -448,8 +450,8 @@ public struct Router {
         if targets[target].outstanding >= targetCapacity[target] { return .localFull }
         if targets[target].ejectedUntil > now.nanoseconds { return .ejected }
         if targets[target].retryAfterUntil > now.nanoseconds { return .retryAfterCooldown }
-        if let bucket = targets[target].requestBucket, !bucket.canTakeConst(1, at: now) { return .providerLimit }
-        if let bucket = targets[target].tokenBucket, !bucket.canTakeConst(Double(request.inputTokens), at: now) { return .providerLimit }
+        if let bucket = targets[target].requestBucket, bucket.availableTokens(at: now) < 1 { return .providerLimit }
+        if let bucket = targets[target].tokenBucket, bucket.availableTokens(at: now) < Double(request.inputTokens) { return .providerLimit }
         if targets[target].breaker != nil, !targets[target].breaker!.allows(at: now) { return .breakerOpen }
         return []
     }
@@ -680,13 +682,5 @@ public struct Router {
             budgets[index].reservedUSD = max(0, budgets[index].reservedUSD - reserved)
             budgets[index].spentUSD += spent
         }
-    }
-}
-
-extension TokenBucket {
-    /// `canTake` without mutating the stored bucket (refill is computed, not stored).
-    func canTakeConst(_ amount: Double, at now: RoutingInstant) -> Bool {
-        var copy = self
-        return copy.canTake(amount, at: now)
     }
 }

@@ -28,6 +28,18 @@ public struct TokenBucket: Sendable, Equatable {
         return true
     }
 
+    /// The tokens there would be at `now`, without changing the bucket.
+    public func availableTokens(at now: RoutingInstant) -> Double {
+        let elapsed = now.nanoseconds - updated
+        guard elapsed > 0 else { return tokens }
+        return min(burst, tokens + ratePerSecond * Double(elapsed) / 1e9)
+    }
+
+    /// Seconds from `now` until `amount` tokens are available (0 if they already are).
+    public func secondsUntilAvailable(_ amount: Double, at now: RoutingInstant) -> Double {
+        max(0, (amount - availableTokens(at: now)) / ratePerSecond)
+    }
+
     /// Takes `amount` even if that leaves the bucket in debt (actual usage reported after the fact).
     public mutating func charge(_ amount: Double, at now: RoutingInstant) {
         refill(at: now)
@@ -56,7 +68,8 @@ public struct RateLimit: Codable, Sendable, Equatable {
         self.burstSeconds = burstSeconds
     }
 
-    func buckets() -> (requests: TokenBucket?, tokens: TokenBucket?) {
+    /// Fresh buckets for this limit: requests and tokens, each with its burst.
+    public func buckets() -> (requests: TokenBucket?, tokens: TokenBucket?) {
         let requests = requestsPerMinute.map { TokenBucket(ratePerSecond: $0 / 60, burst: max(1, $0 / 60 * burstSeconds)) }
         let tokens = tokensPerMinute.map { TokenBucket(ratePerSecond: $0 / 60, burst: max(1, $0 / 60 * burstSeconds)) }
         return (requests, tokens)

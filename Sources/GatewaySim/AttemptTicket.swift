@@ -1,0 +1,33 @@
+import RoutingCore
+
+/// One attempt handed from the gateway to a provider or pool.
+struct AttemptTicket: Sendable {
+    let requestID: UInt64
+    let attempt: Int32
+    let inputTokens: Int
+    let outputTokens: Int
+    /// Attempt time limit in nanoseconds (0: none).
+    let timeoutNanoseconds: Int64
+
+    /// The key both the upstream's table and its events use: request and attempt together.
+    var key: Int64 { Int64(bitPattern: requestID << 8 | UInt64(attempt & 0xFF)) }
+}
+
+/// How an attempt ended at an upstream, as reported back to the gateway.
+struct AttemptReport: Sendable {
+    let requestID: UInt64
+    let attempt: Int32
+    let outcome: AttemptOutcome
+    /// Seconds from the attempt's start to its first token (0 unless it produced one).
+    let firstTokenSeconds: Double
+}
+
+/// An attempt an upstream holds until its completion event: the answer it will give.
+struct UpstreamAttempt: Sendable {
+    let ticket: AttemptTicket
+    let report: AttemptOutcome
+    let firstTokenSeconds: Double
+    let startedAt: Int64
+    /// False for answers that never held a server (429/529 at the door, cancellations).
+    let holdsServer: Bool
+}

@@ -1,0 +1,33 @@
+import Stochastics
+
+/// What a degradation process drives.
+public enum HealthTarget: Sendable, Equatable {
+    /// A provider, by its index in the world's providers.
+    case provider(Int)
+    /// The gateway itself.
+    case gateway
+}
+
+/// A degradation process wired to the world: the process's targets become providers (or
+/// the gateway), and each process state becomes one of the target's health states.
+///
+/// States are ordered from healthy (0) to worst; when several processes drive the same
+/// target, the worst state any of them asks for is the one in force.
+public struct DegradationBinding: Sendable {
+    public var process: any DegradationProcess & Sendable
+    public var targets: [HealthTarget]
+    /// `stateMaps[i][s]`: the health state of `targets[i]` while the process says state `s`
+    /// (missing entries map state s to health state s).
+    public var stateMaps: [[Int]]
+
+    public init(process: any DegradationProcess & Sendable, targets: [HealthTarget], stateMaps: [[Int]] = []) {
+        self.process = process
+        self.targets = targets
+        self.stateMaps = stateMaps
+    }
+
+    func healthState(target: Int, processState: Int) -> Int {
+        guard target < stateMaps.count, processState < stateMaps[target].count else { return processState }
+        return stateMaps[target][processState]
+    }
+}

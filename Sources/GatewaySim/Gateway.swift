@@ -1,0 +1,194 @@
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// The gateway: every decision is RoutingCore's; this actor only carries them out — sends
+/// attempts to providers and pools, waits, fires hedge timers, cancels losers — and tells
+/// teams how their requests ended. It can itself degrade (added latency, errors, down).
+actor Gateway: EventHandler {
+    nonisolated let simulationExecutor: SimulationExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
+    let id: HandlerID
+    private let calendar: EventCalendar
+    private var router: Router
+    private var upstreams: [Upstream] = []
+    private var teams: [Team] = []
+    private let healthStates: [GatewayHealthSpec]
+    private let errors: RandomStream
+    private(set) var healthState = 0
+    private var live: [UInt64: Live] = [:]
+    private var admitting: [UInt64: RoutingRequest] = [:]
+    /// Every decision, when a decision log is wanted.
+    private(set) var decisionLog: [Decision]?
+    private(set) var decisions = 0
+
+    enum Upstream {
+        case provider(Provider)
+        case pool(FallbackPool)
+    }
+
+    struct Live {
+        var state: RequestState
+        var firstTokenAt: Int64 = 0
+        var attemptStartedAt: [Int64] = [0, 0, 0, 0, 0, 0, 0, 0]
+        var hedged = false
+    }
+
+    static let admit: Int32 = 0
+    static let resume: Int32 = 1
+    static let hedge: Int32 = 2
+
+    /// `routerConfig` must validate without errors (``World`` checks it first).
+    init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
+         seed: UInt64, replication: Int, keepDecisionLog: Bool) {
+        self.id = id
+        self.simulationExecutor = simulation.executor
+        self.calendar = simulation.calendar
+        do {
+            self.router = try Router(config: routerConfig, clock: CalendarClock(calendar: simulation.calendar),
+                                     generator: RandomStream(name: "gateway.router", seed: seed, replication: replication))
+        } catch {
+            preconditionFailure("Gateway: router config was not validated before building the world: \(error)")
+        }
+        self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
+        self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
+        self.decisionLog = keepDecisionLog ? [] : nil
+    }
+
+    func connect(upstreams: [Upstream], teams: [Team]) {
+        self.upstreams = upstreams
+        self.teams = teams
+    }
+
+    func setHealth(_ state: Int) {
+        healthState = state
+    }
+
+    var ledger: Ledger { router.ledger }
+
+    func breakerOpenings(of target: Int32) -> Int { router.breakerOpenings(of: target) }
+
+    func routeIsBypass(_ route: Int32) -> Bool { router.config.routes[Int(route)].mode == .bypass }
+
+    // MARK: Requests
+
+    func submit(_ request: RoutingRequest) {
+        let health = healthStates[healthState]
+        if !routeIsBypass(request.route) {
+            if health.errorProbability > 0 && errors.uniform() < health.errorProbability {
+                tell(request.team, RequestEnd(requestID: request.id, succeeded: false, servedByFallback: false, firstTokenAt: 0,
+                                              attempts: 0, hedged: false, failureLabel: "gateway_error", sdkMayRetry: true))
+                return
+            }
+            if health.addedLatencySeconds > 0 {
+                admitting[request.id] = request
+                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: health.addedLatencySeconds), to: id, kind: Gateway.admit, payload: Int64(bitPattern: request.id))
+                return
+            }
+        }
+        route(request)
+    }
+
+    func handle(_ event: Event) {
+        let requestID = UInt64(bitPattern: event.payload)
+        switch event.kind {
+        case Gateway.admit:
+            if let request = admitting.removeValue(forKey: requestID) { route(request) }
+        case Gateway.resume:
+            guard var entry = live[requestID] else { return }
+            let decision = router.resume(&entry.state)
+            live[requestID] = entry
+            act(on: decision)
+        default:
+            guard var entry = live[requestID] else { return }
+            let decision = router.hedgeDue(&entry.state)
+            live[requestID] = entry
+            act(on: decision)
+        }
+    }
+
+    func attemptEnded(_ report: AttemptReport) {
+        guard var entry = live[report.requestID] else { return }
+        if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0 {
+            let slot = Int(report.attempt) % entry.attemptStartedAt.count
+            entry.firstTokenAt = entry.attemptStartedAt[slot] + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
+        }
+        let decision = router.attemptFinished(&entry.state, attempt: report.attempt, report.outcome)
+        live[report.requestID] = entry
+        act(on: decision)
+    }
+
+    private func route(_ request: RoutingRequest) {
+        let (state, decision) = router.begin(request)
+        live[request.id] = Live(state: state)
+        act(on: decision)
+    }
+
+    private func act(on decision: Decision) {
+        decisions += 1
+        decisionLog?.append(decision)
+        let requestID = decision.requestID
+        switch decision.action {
+        case .send, .hedge:
+            guard var entry = live[requestID] else { return }
+            entry.attemptStartedAt[Int(decision.attempt) % entry.attemptStartedAt.count] = calendar.now
+            if decision.action == .hedge { entry.hedged = true }
+            live[requestID] = entry
+            let ticket = AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
+                                       outputTokens: entry.state.request.maxOutputTokens, timeoutNanoseconds: decision.attemptTimeoutNanoseconds)
+            switch upstreams[Int(decision.target)] {
+            case .provider(let provider): provider.enter(ticket) { provider, ticket in provider.start(ticket) }
+            case .pool(let pool): pool.enter(ticket) { pool, ticket in pool.start(ticket) }
+            }
+            if decision.hedgeAfterNanoseconds > 0 {
+                calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
+            }
+        case .wait:
+            calendar.schedule(after: decision.delayNanoseconds, to: id, kind: Gateway.resume, payload: Int64(bitPattern: requestID))
+        case .none:
+            // A cancelled loser has now reported: the request can be forgotten once it is over.
+            if let entry = live[requestID], entry.state.finished, entry.state.attemptsInFlight == 0 {
+                live.removeValue(forKey: requestID)
+            }
+        case .complete:
+            guard let entry = live[requestID] else { return }
+            if decision.cancelAttempt > 0 {
+                let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0, timeoutNanoseconds: 0).key
+                switch upstreams[Int(entry.state.attemptTarget(decision.cancelAttempt))] {
+                case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
+                case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }
+                }
+            } else {
+                live.removeValue(forKey: requestID)
+            }
+            let fallback: Bool
+            if case .pool = upstreams[Int(decision.target)] { fallback = true } else { fallback = false }
+            tell(entry.state.request.team, RequestEnd(requestID: requestID, succeeded: true, servedByFallback: fallback, firstTokenAt: entry.firstTokenAt,
+                                                      attempts: Int(entry.state.attemptsSent), hedged: entry.hedged, failureLabel: "", sdkMayRetry: false))
+        case .fail, .reject:
+            guard let entry = live.removeValue(forKey: requestID) else { return }
+            let label: String
+            let sdkMayRetry: Bool
+            if let outcome = decision.outcome, decision.action == .fail, !decision.reasons.contains(.budgetExhausted) {
+                label = outcome.rawValue
+                sdkMayRetry = RetryPolicy.defaultRetryable.contains(outcome)
+            } else {
+                label = decision.reasons.labels.last ?? "rejected"
+                sdkMayRetry = decision.reasons.contains(.noTargetAvailable)
+            }
+            tell(entry.state.request.team, RequestEnd(requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0,
+                                                      attempts: Int(entry.state.attemptsSent), hedged: entry.hedged, failureLabel: label, sdkMayRetry: sdkMayRetry))
+        }
+    }
+
+    private func tell(_ team: Int32, _ end: RequestEnd) {
+        teams[Int(team)].enter(end) { team, end in team.requestEnded(end) }
+    }
+}
+
+/// RoutingCore's clock, read from the replication's event calendar.
+struct CalendarClock: RoutingClock {
+    let calendar: EventCalendar
+
+    var now: RoutingInstant { RoutingInstant(nanoseconds: calendar.now) }
+}

@@ -1,0 +1,71 @@
+import SimulationKernel
+import Stochastics
+
+/// Plays the degradation processes: at each change it sets the health state of the
+/// providers and the gateway (the worst state asked for by any process).
+actor HealthDriver: EventHandler {
+    nonisolated let simulationExecutor: SimulationExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
+    let id: HandlerID
+    private let calendar: EventCalendar
+    private var bindings: [DegradationBinding]
+    private var pending: [HealthChange?]
+    /// requested[binding][target]: the state each binding asks for each of its targets.
+    private var requested: [[Int]]
+    private let providers: [Provider]
+    private unowned let gateway: Gateway
+    private let horizon: Int64
+
+    init(id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], providers: [Provider], gateway: Gateway, horizon: Int64) {
+        self.id = id
+        self.simulationExecutor = simulation.executor
+        self.calendar = simulation.calendar
+        self.bindings = bindings
+        self.providers = providers
+        self.gateway = gateway
+        self.horizon = horizon
+        self.pending = Array(repeating: nil, count: bindings.count)
+        self.requested = bindings.map { binding in
+            binding.targets.indices.map { binding.healthState(target: $0, processState: binding.process.initialStates[$0]) }
+        }
+    }
+
+    func start() {
+        for index in bindings.indices {
+            for target in bindings[index].targets.indices { apply(bindings[index].targets[target]) }
+            scheduleNext(index)
+        }
+    }
+
+    func handle(_ event: Event) {
+        let index = Int(event.payload)
+        guard let change = pending[index] else { return }
+        requested[index][change.target] = bindings[index].healthState(target: change.target, processState: change.state)
+        apply(bindings[index].targets[change.target])
+        scheduleNext(index)
+    }
+
+    private func scheduleNext(_ index: Int) {
+        let next = bindings[index].process.nextChange()
+        pending[index] = next
+        if let next, next.time < horizon {
+            calendar.schedule(at: max(next.time, calendar.now), to: id, kind: 0, payload: Int64(index))
+        }
+    }
+
+    /// Sets `target` to the worst state any binding asks for it.
+    private func apply(_ target: HealthTarget) {
+        var worst = 0
+        for (b, binding) in bindings.enumerated() {
+            for (t, bound) in binding.targets.enumerated() where bound == target {
+                worst = max(worst, requested[b][t])
+            }
+        }
+        switch target {
+        case .provider(let index):
+            providers[index].enter(worst) { provider, state in provider.setHealth(state) }
+        case .gateway:
+            gateway.enter(worst) { gateway, state in gateway.setHealth(state) }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import DequeModule
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// A frontier provider: a concurrency-limited server with a bounded queue, its own rate
+/// limits, and a health state (set by the degradation profile) that decides the error mix,
+/// latency and capacity left.
+actor Provider: EventHandler {
+    nonisolated let simulationExecutor: SimulationExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
+    let id: HandlerID
+    let spec: ProviderSpec
+    private let calendar: EventCalendar
+    private unowned let gateway: Gateway
+    private let latency: RandomStream
+    private let errors: RandomStream
+    private var requestBucket: TokenBucket?
+    private var tokenBucket: TokenBucket?
+    private(set) var state = 0
+    private var busy = 0
+    private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
+    private var inService: [Int64: UpstreamAttempt] = [:]
+    private(set) var metrics: UpstreamMetrics
+
+    static let finished: Int32 = 0
+
+    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int) {
+        self.id = id
+        self.spec = spec
+        self.simulationExecutor = simulation.executor
+        self.calendar = simulation.calendar
+        self.gateway = gateway
+        self.latency = RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication)
+        self.errors = RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)
+        if let limits = spec.limits {
+            let (requests, tokens) = limits.buckets()
+            requestBucket = requests
+            tokenBucket = tokens
+        }
+        metrics = UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count)
+    }
+
+    private var now: RoutingInstant { RoutingInstant(nanoseconds: calendar.now) }
+
+    /// The servers usable in the current health state.
+    private var effectiveCapacity: Int {
+        Int((Double(spec.concurrency) * spec.states[state].capacityFraction).rounded(.down))
+    }
+
+    func setHealth(_ newState: Int) {
+        metrics.stateChanged(to: newState, at: calendar.now)
+        state = newState
+        admitFromQueue()
+    }
+
+    func start(_ ticket: AttemptTicket) {
+        metrics.offered += 1
+        let health = spec.states[state]
+        // The organisation's own limits at the provider: 429 with the time to refill.
+        if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
+            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
+            return
+        }
+        if let bucket = tokenBucket, bucket.availableTokens(at: now) < Double(ticket.inputTokens) {
+            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.inputTokens), at: now))
+            return
+        }
+        _ = requestBucket?.take(1, at: now)
+        _ = tokenBucket?.take(Double(ticket.inputTokens), at: now)
+        if busy < effectiveCapacity {
+            serve(ticket, waited: 0)
+        } else if queue.count < spec.queueLimit {
+            queue.append((ticket, calendar.now))
+            metrics.queueChanged(to: queue.count, at: calendar.now)
+        } else {
+            reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
+        }
+    }
+
+    /// The gateway cancelled an attempt: it frees its server and is answered `cancelled`
+    /// (billed for the input and the output generated so far) through the event queue, so
+    /// the gateway is never re-entered while it acts.
+    func cancel(key: Int64) {
+        if let index = queue.firstIndex(where: { $0.ticket.key == key }) {
+            let ticket = queue.remove(at: index).ticket
+            metrics.queueChanged(to: queue.count, at: calendar.now)
+            answerNow(ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+            return
+        }
+        guard let entry = inService.removeValue(forKey: key), entry.holdsServer else { return }
+        let elapsed = Double(calendar.now - entry.startedAt) / 1e9
+        let total = Double(entry.report.latencyNanoseconds) / 1e9
+        let produced = total > 0 ? Int(Double(entry.report.outputTokens) * min(1, elapsed / total)) : 0
+        release()
+        answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
+                                               inputTokens: entry.ticket.inputTokens, outputTokens: produced))
+    }
+
+    private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
+        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
+        calendar.schedule(after: 0, to: id, kind: Provider.finished, payload: ticket.key)
+    }
+
+    func handle(_ event: Event) {
+        guard let entry = inService.removeValue(forKey: event.payload) else { return }
+        if entry.holdsServer {
+            if entry.report.outcome != .success { metrics.recordError(entry.report.outcome) }
+            release()
+        }
+        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds))
+    }
+
+    private func serve(_ ticket: AttemptTicket, waited: Int64) {
+        busy += 1
+        metrics.busyChanged(to: busy, at: calendar.now)
+        metrics.accepted += 1
+        metrics.recordWait(waited)
+        let health = spec.states[state]
+        let ttft = spec.timeToFirstTokenSeconds.sample(latency) * health.latencyMultiplier
+        let rate = max(1e-3, spec.outputTokensPerSecond.sample(latency))
+        let generation = Double(ticket.outputTokens) / rate * health.latencyMultiplier
+        let failure = health.failure(for: errors.uniform())
+        var seconds = ttft + generation
+        var outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 0, inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens)
+        var firstToken = ttft
+        switch failure {
+        case nil:
+            break
+        case .timeout?:
+            seconds = spec.hangSeconds
+            outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0)
+            firstToken = 0
+        case .failedAfterFirstByte?:
+            let fraction = errors.uniform()
+            seconds = ttft + generation * fraction
+            outcome = AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0, inputTokens: ticket.inputTokens,
+                                     outputTokens: Int(Double(ticket.outputTokens) * fraction))
+            firstToken = 0
+        case let other?:
+            seconds = min(seconds, ttft)
+            outcome = AttemptOutcome(outcome: other, latencyNanoseconds: 0, retryAfterSeconds: health.retryAfterSeconds)
+            firstToken = 0
+        }
+        var duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
+        if ticket.timeoutNanoseconds > 0 && duration > ticket.timeoutNanoseconds {
+            duration = ticket.timeoutNanoseconds
+            let fraction = Double(duration) / Double(max(1, SimulationInstant.nanoseconds(fromSeconds: seconds)))
+            let produced = outcome.outcome == .success ? Int(Double(ticket.outputTokens) * fraction) : 0
+            outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0, inputTokens: ticket.inputTokens, outputTokens: produced)
+            firstToken = 0
+        }
+        outcome.latencyNanoseconds = duration
+        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
+        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
+    }
+
+    private func release() {
+        busy -= 1
+        metrics.busyChanged(to: busy, at: calendar.now)
+        admitFromQueue()
+    }
+
+    private func admitFromQueue() {
+        while busy < effectiveCapacity, let next = queue.popFirst() {
+            metrics.queueChanged(to: queue.count, at: calendar.now)
+            serve(next.ticket, waited: calendar.now - next.enqueuedAt)
+        }
+    }
+
+    /// An immediate answer without service (rate limit, overload).
+    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) {
+        metrics.recordError(outcome)
+        let key = ticket.key
+        let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
+        inService[key] = UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
+                                   firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
+        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: key)
+    }
+
+    private func deliver(_ report: AttemptReport) {
+        gateway.enter(report) { gateway, report in gateway.attemptEnded(report) }
+    }
+}

@@ -1,0 +1,70 @@
+import RoutingCore
+import Stochastics
+
+/// A frontier provider's model endpoint as the simulation sees it.
+public struct ProviderSpec: Sendable {
+    public var name: String
+    /// Requests it serves at once for this organisation; more wait in its queue.
+    public var concurrency: Int
+    /// Requests that may wait; beyond that the provider answers 529 at once.
+    public var queueLimit: Int
+    public var timeToFirstTokenSeconds: Distribution
+    public var outputTokensPerSecond: Distribution
+    public var inputPricePerMillion: Double
+    public var outputPricePerMillion: Double
+    /// The organisation's RPM and input-TPM limits at the provider (429 with Retry-After).
+    public var limits: RateLimit?
+    /// Health states; index 0 is the normal state.
+    public var states: [HealthStateSpec]
+    /// The longest a provider keeps an attempt that would never answer (a hung connection)
+    /// when the gateway sets no timeout.
+    public var hangSeconds: Double
+
+    public init(name: String, concurrency: Int, queueLimit: Int, timeToFirstTokenSeconds: Distribution,
+                outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
+                limits: RateLimit? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600) {
+        self.name = name
+        self.concurrency = concurrency
+        self.queueLimit = queueLimit
+        self.timeToFirstTokenSeconds = timeToFirstTokenSeconds
+        self.outputTokensPerSecond = outputTokensPerSecond
+        self.inputPricePerMillion = inputPricePerMillion
+        self.outputPricePerMillion = outputPricePerMillion
+        self.limits = limits
+        self.states = states
+        self.hangSeconds = hangSeconds
+    }
+}
+
+/// A self-hosted pool of replicas serving one model on GPUs.
+public struct FallbackPoolSpec: Sendable {
+    public var name: String
+    public var replicas: Int
+    /// Requests one replica serves at once (its concurrency knee).
+    public var maxConcurrencyPerReplica: Int
+    /// Requests that may wait beyond the serving slots.
+    public var queueLimit: Int
+    /// Output tokens per second of one replica at its knee, shared by the requests it serves.
+    public var replicaOutputTokensPerSecond: Double
+    public var timeToFirstTokenSeconds: Distribution
+    public var gpusPerReplica: Int
+    public var gpuPricePerHour: Double
+    /// 0 is frontier quality; larger is a smaller model.
+    public var qualityTier: Int
+
+    public init(name: String, replicas: Int, maxConcurrencyPerReplica: Int, queueLimit: Int, replicaOutputTokensPerSecond: Double,
+                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int, gpuPricePerHour: Double, qualityTier: Int = 1) {
+        self.name = name
+        self.replicas = replicas
+        self.maxConcurrencyPerReplica = maxConcurrencyPerReplica
+        self.queueLimit = queueLimit
+        self.replicaOutputTokensPerSecond = replicaOutputTokensPerSecond
+        self.timeToFirstTokenSeconds = timeToFirstTokenSeconds
+        self.gpusPerReplica = gpusPerReplica
+        self.gpuPricePerHour = gpuPricePerHour
+        self.qualityTier = qualityTier
+    }
+
+    /// Requests served at once across the pool.
+    public var servers: Int { replicas * maxConcurrencyPerReplica }
+}

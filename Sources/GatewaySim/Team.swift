@@ -1,0 +1,148 @@
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// A team's clients: arrivals until the horizon, each request handed to the gateway, and
+/// the SDK's own retries when the gateway gives up.
+actor Team: EventHandler {
+    nonisolated let simulationExecutor: SimulationExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
+    let id: HandlerID
+    let index: Int32
+    let spec: TeamSpec
+    private let route: Int32
+    private let calendar: EventCalendar
+    private unowned let gateway: Gateway
+    private var arrivals: any ArrivalProcess & Sendable
+    private let arrivalStream: RandomStream
+    private let sizeStream: RandomStream
+    private let sdkStream: RandomStream
+    private let horizon: Int64
+    private let warmUp: Int64
+    private var counter: UInt64 = 0
+    private var live: [UInt64: Logical] = [:]
+    private(set) var metrics: TeamMetrics
+    private(set) var buckets: TimeBuckets
+
+    /// One request as the user sees it, across SDK retries.
+    struct Logical {
+        let arrivedAt: Int64
+        let inputTokens: Int
+        let outputTokens: Int
+        var sdkTry: Int
+        var attempts: Int
+        var hedges: Int
+    }
+
+    static let arrival: Int32 = 0
+    static let sdkRetry: Int32 = 1
+
+    init(id: HandlerID, index: Int32, route: Int32, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
+         horizon: Int64, warmUp: Int64, bucketNanoseconds: Int64, seed: UInt64, replication: Int) {
+        self.id = id
+        self.index = index
+        self.route = route
+        self.spec = spec
+        self.simulationExecutor = simulation.executor
+        self.calendar = simulation.calendar
+        self.gateway = gateway
+        self.arrivals = spec.arrivals
+        self.arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
+        self.sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)
+        self.sdkStream = RandomStream(name: "team.\(spec.name).sdk", seed: seed, replication: replication)
+        self.horizon = horizon
+        self.warmUp = warmUp
+        self.metrics = TeamMetrics(name: spec.name)
+        self.buckets = TimeBuckets(bucketNanoseconds: bucketNanoseconds)
+    }
+
+    func start() {
+        scheduleArrival(after: 0)
+    }
+
+    func handle(_ event: Event) {
+        switch event.kind {
+        case Team.arrival:
+            let logical = Logical(arrivedAt: calendar.now,
+                                  inputTokens: max(1, Int(spec.inputTokens.sample(sizeStream).rounded())),
+                                  outputTokens: max(1, Int(spec.outputTokens.sample(sizeStream).rounded())),
+                                  sdkTry: 0, attempts: 0, hedges: 0)
+            if calendar.now >= warmUp {
+                metrics.requests += 1
+                buckets.record(at: calendar.now, arrived: true)
+            }
+            submit(logical)
+            scheduleArrival(after: calendar.now)
+        default:
+            guard let logical = live.removeValue(forKey: UInt64(event.payload)) else { return }
+            submit(logical)
+        }
+    }
+
+    /// The gateway's final word on one request id.
+    func requestEnded(_ end: RequestEnd) {
+        guard var logical = live.removeValue(forKey: end.requestID) else { return }
+        logical.attempts += end.attempts
+        logical.hedges += end.hedged ? 1 : 0
+        let counted = logical.arrivedAt >= warmUp
+        if end.succeeded {
+            guard counted else { return }
+            if end.servedByFallback { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
+            metrics.totalLatency.record(nanoseconds: calendar.now - logical.arrivedAt)
+            if end.firstTokenAt > 0 { metrics.firstTokenLatency.record(nanoseconds: end.firstTokenAt - logical.arrivedAt) }
+            metrics.attempts.record(Double(logical.attempts))
+            metrics.hedges += logical.hedges
+            buckets.record(at: calendar.now, succeeded: true, fallback: end.servedByFallback)
+            return
+        }
+        if end.sdkMayRetry && logical.sdkTry < spec.sdkRetries {
+            logical.sdkTry += 1
+            if counted { metrics.sdkRetries += 1 }
+            var generator = sdkStream
+            let delay = spec.sdkBackoff.delay(retry: logical.sdkTry, previous: 0, using: &generator)
+            counter += 1
+            let nextID = UInt64(index) << 40 | counter
+            live[nextID] = logical
+            calendar.schedule(after: delay, to: id, kind: Team.sdkRetry, payload: Int64(nextID))
+            return
+        }
+        guard counted else { return }
+        metrics.failures[end.failureLabel, default: 0] += 1
+        metrics.attempts.record(Double(logical.attempts))
+        metrics.hedges += logical.hedges
+        buckets.record(at: calendar.now, failed: true)
+    }
+
+    /// Closes the books: requests still live at the end are unfinished.
+    func close() {
+        metrics.unfinished = live.values.filter { $0.arrivedAt >= warmUp }.count
+    }
+
+    private func submit(_ logical: Logical) {
+        counter += 1
+        let requestID = UInt64(index) << 40 | counter
+        live[requestID] = logical
+        let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens)
+        gateway.enter(request) { gateway, request in gateway.submit(request) }
+    }
+
+    private func scheduleArrival(after time: Int64) {
+        if let next = arrivals.nextArrival(after: time, stream: arrivalStream), next < horizon {
+            calendar.schedule(at: max(next, calendar.now), to: id, kind: Team.arrival)
+        }
+    }
+}
+
+/// How a request id ended, as the gateway tells its team.
+struct RequestEnd: Sendable {
+    let requestID: UInt64
+    let succeeded: Bool
+    let servedByFallback: Bool
+    /// Absolute time of the first token of the winning attempt (0: none).
+    let firstTokenAt: Int64
+    let attempts: Int
+    let hedged: Bool
+    let failureLabel: String
+    /// Whether a client SDK would retry this failure (overload, 5xx, timeouts; not refusals).
+    let sdkMayRetry: Bool
+}

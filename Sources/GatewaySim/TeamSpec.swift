@@ -1,0 +1,35 @@
+import RoutingCore
+import Stochastics
+
+/// A team of clients: how much it sends, how big its requests are, where they go, and the
+/// client SDK's own retries, which stack on top of the gateway's.
+public struct TeamSpec: Sendable {
+    public var name: String
+    public var arrivals: any ArrivalProcess & Sendable
+    public var inputTokens: Distribution
+    public var outputTokens: Distribution
+    /// The route's name in the router config.
+    public var route: String
+    /// Extra tries the client SDK makes after the gateway gives up (Anthropic SDK: 2).
+    public var sdkRetries: Int
+    public var sdkBackoff: Backoff
+    /// The SLO: availability (0–1) and a latency bound at a percentile.
+    public var sloAvailability: Double
+    public var sloLatencyPercentile: Double
+    public var sloLatencySeconds: Double
+
+    public init(name: String, arrivals: any ArrivalProcess & Sendable, inputTokens: Distribution, outputTokens: Distribution, route: String,
+                sdkRetries: Int = 0, sdkBackoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8),
+                sloAvailability: Double = 0.999, sloLatencyPercentile: Double = 99, sloLatencySeconds: Double = 30) {
+        self.name = name
+        self.arrivals = arrivals
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.route = route
+        self.sdkRetries = sdkRetries
+        self.sdkBackoff = sdkBackoff
+        self.sloAvailability = sloAvailability
+        self.sloLatencyPercentile = sloLatencyPercentile
+        self.sloLatencySeconds = sloLatencySeconds
+    }
+}

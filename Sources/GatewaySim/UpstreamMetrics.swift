@@ -1,0 +1,58 @@
+import RoutingCore
+import SimulationKernel
+
+/// What one provider or pool saw in a replication: offered and accepted attempts, errors by
+/// class, busy servers and queue length over time, waits, and time in each health state.
+public struct UpstreamMetrics: Sendable {
+    public let name: String
+    public let capacity: Int
+    /// Attempts that arrived.
+    public var offered = 0
+    /// Attempts that got a server (at once or after queueing).
+    public var accepted = 0
+    public private(set) var errors: [OutcomeClass: Int] = [:]
+    public private(set) var busy = TimeWeightedAverage()
+    public private(set) var queueLength = TimeWeightedAverage()
+    /// Seconds each accepted attempt waited in the queue.
+    public private(set) var waits = Tally()
+    /// Accepted attempts that had to wait at all.
+    public private(set) var delayed = 0
+    /// Nanoseconds spent in each health state.
+    public private(set) var timeInState: [Int64]
+    private var state = 0
+    private var stateSince: Int64 = 0
+
+    init(name: String, capacity: Int, stateCount: Int) {
+        self.name = name
+        self.capacity = capacity
+        self.timeInState = Array(repeating: 0, count: max(1, stateCount))
+    }
+
+    mutating func recordError(_ outcome: OutcomeClass) {
+        errors[outcome, default: 0] += 1
+    }
+
+    mutating func recordWait(_ nanoseconds: Int64) {
+        waits.record(Double(nanoseconds) / 1e9)
+        if nanoseconds > 0 { delayed += 1 }
+    }
+
+    mutating func busyChanged(to value: Int, at time: Int64) {
+        busy.update(to: Double(value), at: time)
+    }
+
+    mutating func queueChanged(to value: Int, at time: Int64) {
+        queueLength.update(to: Double(value), at: time)
+    }
+
+    mutating func stateChanged(to newState: Int, at time: Int64) {
+        timeInState[state] += time - stateSince
+        state = newState
+        stateSince = time
+    }
+
+    /// Closes the books at the end of the replication.
+    mutating func close(at time: Int64) {
+        stateChanged(to: state, at: time)
+    }
+}

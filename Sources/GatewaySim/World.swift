@@ -1,0 +1,109 @@
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// Builds one replication of a ``WorldSpec`` on its own executor, runs it to the end
+/// (arrivals until the horizon, then a full drain) and returns what it measured.
+public enum World {
+    public static func run(_ spec: WorldSpec, seed: UInt64, replication: Int, keepDecisionLog: Bool = false) throws(WorldError) -> ReplicationResult {
+        try validate(spec)
+        let executor = SimulationExecutor()
+        return executor.run {
+            await simulate(spec, executor: executor, seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
+        }
+    }
+
+    static func validate(_ spec: WorldSpec) throws(WorldError) {
+        let report = spec.router.validate()
+        guard report.errors.isEmpty else {
+            throw WorldError("the router config is invalid:\n" + report.errors.map(\.description).joined(separator: "\n"))
+        }
+        let names = spec.providers.map(\.name) + spec.pools.map(\.name)
+        for target in spec.router.targets where !names.contains(target.name) {
+            throw WorldError("router target '\(target.name)' is neither a provider nor a pool; known: \(names.joined(separator: ", "))")
+        }
+        for team in spec.teams where !spec.router.routes.contains(where: { $0.name == team.route }) {
+            throw WorldError("team '\(team.name)' uses route '\(team.route)', which the router does not have; routes: \(spec.router.routes.map(\.name).joined(separator: ", "))")
+        }
+        for team in spec.teams where !spec.router.teams.contains(where: { $0.name == team.name }) {
+            throw WorldError("team '\(team.name)' is not among the router's teams (\(spec.router.teams.map(\.name).joined(separator: ", ")))")
+        }
+        guard spec.durationSeconds > 0, spec.warmUpSeconds >= 0, spec.warmUpSeconds < spec.durationSeconds, spec.bucketSeconds > 0 else {
+            throw WorldError("duration must be > 0, warm-up in [0, duration) and bucket > 0; got duration \(spec.durationSeconds) s, warm-up \(spec.warmUpSeconds) s, bucket \(spec.bucketSeconds) s")
+        }
+        for binding in spec.degradation {
+            guard binding.targets.count == binding.process.targetCount else {
+                throw WorldError("a degradation process drives \(binding.process.targetCount) targets but is bound to \(binding.targets.count)")
+            }
+            for target in binding.targets {
+                if case .provider(let index) = target, !spec.providers.indices.contains(index) {
+                    throw WorldError("a degradation process is bound to provider \(index); there are \(spec.providers.count)")
+                }
+            }
+        }
+    }
+
+    private static func simulate(_ spec: WorldSpec, executor: SimulationExecutor, seed: UInt64, replication: Int, keepDecisionLog: Bool) async -> ReplicationResult {
+        let simulation = Simulation(executor: executor)
+        let calendar = simulation.calendar
+        let horizon = SimulationInstant.nanoseconds(fromSeconds: spec.durationSeconds)
+        let gateway = calendar.register { id in
+            Gateway(id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
+                    seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
+        }
+        let providers = spec.providers.map { provider in
+            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication) }
+        }
+        let pools = spec.pools.map { pool in
+            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication) }
+        }
+        let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
+            if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(providers[index]) }
+            return .pool(pools[spec.pools.firstIndex { $0.name == target.name }!])
+        }
+        let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
+        let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
+        let teams = spec.teams.map { team in
+            let index = Int32(spec.router.teams.firstIndex { $0.name == team.name }!)
+            let route = Int32(spec.router.routes.firstIndex { $0.name == team.route }!)
+            return calendar.register {
+                Team(id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
+                     horizon: horizon, warmUp: warmUp, bucketNanoseconds: bucket, seed: seed, replication: replication)
+            }
+        }
+        // Teams are told by router team index.
+        var byRouterIndex = teams
+        for team in teams { byRouterIndex[Int(team.index)] = team }
+        await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
+        let driver = calendar.register {
+            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, providers: providers, gateway: gateway, horizon: horizon)
+        }
+        await driver.start()
+        for team in teams { await team.start() }
+        await simulation.run()
+        let end = calendar.now
+        var teamMetrics: [TeamMetrics] = []
+        var series: [TimeBuckets] = []
+        for team in teams {
+            await team.close()
+            teamMetrics.append(await team.metrics)
+            series.append(await team.buckets)
+        }
+        var upstreamMetrics: [UpstreamMetrics] = []
+        for provider in providers {
+            var metrics = await provider.metrics
+            metrics.close(at: end)
+            upstreamMetrics.append(metrics)
+        }
+        for pool in pools {
+            var metrics = await pool.metrics
+            metrics.close(at: end)
+            upstreamMetrics.append(metrics)
+        }
+        var openings: [Int] = []
+        for target in spec.router.targets.indices { openings.append(await gateway.breakerOpenings(of: Int32(target))) }
+        return ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
+                                 breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
+                                 endNanoseconds: end, decisionLog: await gateway.decisionLog)
+    }
+}

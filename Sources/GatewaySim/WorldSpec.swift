@@ -1,0 +1,42 @@
+import RoutingCore
+
+/// Everything one replication needs: the upstreams, the router's config, the gateway's
+/// health states, the teams, the degradation, and the run's horizon.
+///
+/// The router config's targets name the providers and pools (`TargetConfig.name`); every
+/// target must be one of them.
+public struct WorldSpec: Sendable {
+    public var providers: [ProviderSpec]
+    public var pools: [FallbackPoolSpec]
+    public var router: RouterConfig
+    public var gatewayStates: [GatewayHealthSpec]
+    public var teams: [TeamSpec]
+    public var degradation: [DegradationBinding]
+    /// Arrivals stop at the horizon; work in flight then drains.
+    public var durationSeconds: Double
+    /// Requests arriving before this are not counted.
+    public var warmUpSeconds: Double
+    public var bucketSeconds: Double
+
+    public init(providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
+                teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60) {
+        self.providers = providers
+        self.pools = pools
+        self.router = router
+        self.gatewayStates = gatewayStates
+        self.teams = teams
+        self.degradation = degradation
+        self.durationSeconds = durationSeconds
+        self.warmUpSeconds = warmUpSeconds
+        self.bucketSeconds = bucketSeconds
+    }
+}
+
+/// A world that cannot be built: what is wrong, in words a spec author can act on.
+public struct WorldError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
