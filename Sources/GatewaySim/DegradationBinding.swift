@@ -14,16 +14,27 @@ public enum HealthTarget: Sendable, Equatable {
 /// States are ordered from healthy (0) to worst; when several processes drive the same
 /// target, the worst state any of them asks for is the one in force.
 public struct DegradationBinding: Sendable {
-    public var process: any DegradationProcess & Sendable
+    /// Names the process's random stream (`degradation.NAME`): the same name draws the same
+    /// health history in every policy variant (common random numbers).
+    public var name: String
+    /// Builds the process for one replication from its stream.
+    public var makeProcess: @Sendable (RandomStream) throws(StochasticsError) -> any DegradationProcess
     public var targets: [HealthTarget]
     /// `stateMaps[i][s]`: the health state of `targets[i]` while the process says state `s`
     /// (missing entries map state s to health state s).
     public var stateMaps: [[Int]]
 
-    public init(process: any DegradationProcess & Sendable, targets: [HealthTarget], stateMaps: [[Int]] = []) {
-        self.process = process
+    public init(name: String, targets: [HealthTarget], stateMaps: [[Int]] = [],
+                makeProcess: @escaping @Sendable (RandomStream) throws(StochasticsError) -> any DegradationProcess) {
+        self.name = name
+        self.makeProcess = makeProcess
         self.targets = targets
         self.stateMaps = stateMaps
+    }
+
+    /// The process for `replication` under `seed`.
+    func process(seed: UInt64, replication: Int) throws(StochasticsError) -> any DegradationProcess {
+        try makeProcess(RandomStream(name: "degradation.\(name)", seed: seed, replication: replication))
     }
 
     func healthState(target: Int, processState: Int) -> Int {

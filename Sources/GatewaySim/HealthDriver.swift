@@ -8,7 +8,8 @@ actor HealthDriver: EventHandler {
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     private let calendar: EventCalendar
-    private var bindings: [DegradationBinding]
+    private let bindings: [DegradationBinding]
+    private var processes: [any DegradationProcess]
     private var pending: [HealthChange?]
     /// requested[binding][target]: the state each binding asks for each of its targets.
     private var requested: [[Int]]
@@ -16,7 +17,17 @@ actor HealthDriver: EventHandler {
     private unowned let gateway: Gateway
     private let horizon: Int64
 
-    init(id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], providers: [Provider], gateway: Gateway, horizon: Int64) {
+    /// The bindings must have been validated (``World/validate(_:seed:)``): building their
+    /// processes cannot fail then.
+    init(id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], seed: UInt64, replication: Int,
+         providers: [Provider], gateway: Gateway, horizon: Int64) {
+        let processes = bindings.map { binding in
+            do {
+                return try binding.process(seed: seed, replication: replication)
+            } catch {
+                preconditionFailure("HealthDriver: degradation '\(binding.name)' was not validated: \(error)")
+            }
+        }
         self.id = id
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
@@ -25,9 +36,10 @@ actor HealthDriver: EventHandler {
         self.gateway = gateway
         self.horizon = horizon
         self.pending = Array(repeating: nil, count: bindings.count)
-        self.requested = bindings.map { binding in
-            binding.targets.indices.map { binding.healthState(target: $0, processState: binding.process.initialStates[$0]) }
+        self.requested = zip(bindings, processes).map { binding, process in
+            binding.targets.indices.map { binding.healthState(target: $0, processState: process.initialStates[$0]) }
         }
+        self.processes = processes
     }
 
     func start() {
@@ -46,7 +58,7 @@ actor HealthDriver: EventHandler {
     }
 
     private func scheduleNext(_ index: Int) {
-        let next = bindings[index].process.nextChange()
+        let next = processes[index].nextChange()
         pending[index] = next
         if let next, next.time < horizon {
             calendar.schedule(at: max(next.time, calendar.now), to: id, kind: 0, payload: Int64(index))

@@ -6,14 +6,15 @@ import Stochastics
 /// (arrivals until the horizon, then a full drain) and returns what it measured.
 public enum World {
     public static func run(_ spec: WorldSpec, seed: UInt64, replication: Int, keepDecisionLog: Bool = false) throws(WorldError) -> ReplicationResult {
-        try validate(spec)
+        try validate(spec, seed: seed)
         let executor = SimulationExecutor()
         return executor.run {
             await simulate(spec, executor: executor, seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
     }
 
-    static func validate(_ spec: WorldSpec) throws(WorldError) {
+    /// Checks that the pieces of `spec` fit together (names, routes, degradation targets).
+    public static func validate(_ spec: WorldSpec, seed: UInt64 = 0) throws(WorldError) {
         let report = spec.router.validate()
         guard report.errors.isEmpty else {
             throw WorldError("the router config is invalid:\n" + report.errors.map(\.description).joined(separator: "\n"))
@@ -32,8 +33,14 @@ public enum World {
             throw WorldError("duration must be > 0, warm-up in [0, duration) and bucket > 0; got duration \(spec.durationSeconds) s, warm-up \(spec.warmUpSeconds) s, bucket \(spec.bucketSeconds) s")
         }
         for binding in spec.degradation {
-            guard binding.targets.count == binding.process.targetCount else {
-                throw WorldError("a degradation process drives \(binding.process.targetCount) targets but is bound to \(binding.targets.count)")
+            let process: any DegradationProcess
+            do {
+                process = try binding.process(seed: seed, replication: 0)
+            } catch {
+                throw WorldError("degradation '\(binding.name)': \(error)")
+            }
+            guard binding.targets.count == process.targetCount else {
+                throw WorldError("degradation '\(binding.name)' drives \(process.targetCount) targets but is bound to \(binding.targets.count)")
             }
             for target in binding.targets {
                 if case .provider(let index) = target, !spec.providers.indices.contains(index) {
@@ -76,7 +83,8 @@ public enum World {
         for team in teams { byRouterIndex[Int(team.index)] = team }
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
-            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, providers: providers, gateway: gateway, horizon: horizon)
+            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
+                         providers: providers, gateway: gateway, horizon: horizon)
         }
         await driver.start()
         for team in teams { await team.start() }

@@ -1,0 +1,102 @@
+import Testing
+import GatewaySim
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+func provider(_ name: String, concurrency: Int = 100, states: [HealthStateSpec] = [.healthy], limits: RateLimit? = nil) throws -> ProviderSpec {
+    ProviderSpec(name: name, concurrency: concurrency, queueLimit: 50, timeToFirstTokenSeconds: try .lognormal(median: 0.6, p99: 3),
+                 outputTokensPerSecond: try .normal(mean: 100, standardDeviation: 15, lower: 20), inputPricePerMillion: 3,
+                 outputPricePerMillion: 15, limits: limits, states: states)
+}
+
+/// Two providers and a local pool behind one route, two teams.
+func smallWorld(retry: RetryPolicy = RetryPolicy(), hedging: HedgingPolicy? = nil, states: [HealthStateSpec] = [.healthy],
+                degradation: [DegradationBinding] = [], duration: Double = 600) throws -> WorldSpec {
+    let router = RouterConfig(
+        targets: [
+            TargetConfig(name: "alpha", inputPricePerMillion: 3, outputPricePerMillion: 15),
+            TargetConfig(name: "beta", inputPricePerMillion: 2.5, outputPricePerMillion: 10),
+            TargetConfig(name: "local", kind: .local, gpuPricePerHour: 4.25, maxConcurrency: 16, queueLimit: 16),
+        ],
+        routes: [RouteConfig(name: "chat", chain: [TierConfig(targets: ["alpha", "beta"])], retry: retry, hedging: hedging,
+                             fallback: FallbackConfig(targets: ["local"]))],
+        teams: [TeamConfig(name: "search", tier: 0), TeamConfig(name: "batch", tier: 2)]
+    )
+    let pool = FallbackPoolSpec(name: "local", replicas: 2, maxConcurrencyPerReplica: 8, queueLimit: 16, replicaOutputTokensPerSecond: 1_500,
+                                timeToFirstTokenSeconds: try .lognormal(median: 0.3, p99: 1.5), gpusPerReplica: 1, gpuPricePerHour: 4.25)
+    let teams = try [
+        TeamSpec(name: "search", arrivals: try PoissonArrivals(ratePerSecond: 20), inputTokens: .lognormal(median: 1_000, p99: 8_000),
+                 outputTokens: .lognormal(median: 300, p99: 1_500), route: "chat", sdkRetries: 2),
+        TeamSpec(name: "batch", arrivals: try PoissonArrivals(ratePerSecond: 5), inputTokens: .constant(4_000),
+                 outputTokens: .constant(800), route: "chat"),
+    ]
+    return WorldSpec(providers: [try provider("alpha", states: states), try provider("beta", states: states)], pools: [pool], router: router,
+                     teams: teams, degradation: degradation, durationSeconds: duration, warmUpSeconds: 0, bucketSeconds: 60)
+}
+
+@Suite("The simulated world")
+struct WorldTests {
+    @Test("every request ends in exactly one terminal state, and spend adds up")
+    func conservation() throws {
+        // Alpha and beta share a regime that sends both into 60% 529s for about a third of the time.
+        let squeeze = HealthStateSpec(name: "squeeze", errorMix: [(.overloaded, 0.6), (.serverError, 0.05)], latencyMultiplier: 1.5, retryAfterSeconds: 2)
+        let chain = try MarkovChain(meanSojournSeconds: [200, 100])
+        let binding = DegradationBinding(name: "squeeze", targets: [.provider(0), .provider(1)]) { stream throws(StochasticsError) in
+            try MarkovRegime(chain: chain, stateMaps: [[0, 1], [0, 1]], initialRegime: 0, stream: stream)
+        }
+        let spec = try smallWorld(hedging: HedgingPolicy(delay: .fixed(seconds: 2)), states: [.healthy, squeeze], degradation: [binding], duration: 1_200)
+        let run = try World.run(spec, seed: 5, replication: 0)
+        for team in run.teams {
+            #expect(team.requests > 0)
+            #expect(team.unfinished == 0, "\(team.name): everything drained")
+            #expect(team.succeeded + team.failed == team.requests, "\(team.name): \(team.succeeded) + \(team.failed) vs \(team.requests)")
+        }
+        #expect(run.teams.contains { $0.succeededFallback > 0 }, "the squeeze pushes some traffic to the local pool")
+        #expect(run.teams.contains { $0.hedges > 0 })
+        #expect(run.upstreams[0].timeInState[1] > 0, "the regime did squeeze")
+        let spend = run.ledger.teams.reduce(0) { $0 + $1.totalUSD }
+        #expect(spend > 0)
+        #expect(run.ledger.teams.allSatisfy { $0.fallbackUSD <= $0.successfulUSD + $0.retriedUSD + $0.wastedUSD + 1e-9 })
+    }
+
+    @Test("with every attempt failing, attempts per request equal the configured bound")
+    func allFailing() throws {
+        let down = HealthStateSpec(name: "down", errorMix: [(.serverError, 1)])
+        var spec = try smallWorld(retry: RetryPolicy(maxAttempts: 4, backoff: .none), states: [down], duration: 300)
+        spec.router.routes[0].fallback = nil
+        spec.router.routes[0].retryBudget = .unlimited
+        spec.router.health = HealthConfig(breaker: nil)
+        spec.teams = spec.teams.map { var team = $0; team.sdkRetries = 0; return team }
+        let run = try World.run(spec, seed: 2, replication: 0)
+        for team in run.teams {
+            #expect(team.succeeded == 0)
+            #expect(team.attempts.minimum == 4 && team.attempts.maximum == 4)
+            #expect(team.failures["server_error_5xx"] == team.requests)
+        }
+    }
+
+    @Test("the same seed gives the same replication; results do not depend on the thread")
+    func determinism() throws {
+        let spec = try smallWorld(hedging: HedgingPolicy(delay: .fixed(seconds: 1)), duration: 300)
+        @Sendable func fingerprint(_ run: ReplicationResult) -> [Int] {
+            run.teams.flatMap { [$0.requests, $0.succeededFrontier, $0.succeededFallback, $0.failed, $0.hedges, $0.attempts.count] }
+                + run.upstreams.flatMap { [$0.offered, $0.accepted] } + [Int(run.events)]
+        }
+        let serial = try (0..<4).map { try fingerprint(World.run(spec, seed: 9, replication: $0)) }
+        let parallel = ReplicationRunner.run(count: 4, jobs: 2) { replication in
+            (try? fingerprint(World.run(spec, seed: 9, replication: replication))) ?? []
+        }
+        #expect(parallel == serial)
+        #expect(Set(serial).count == 4, "replications differ from one another")
+    }
+
+    @Test("a bad world is refused with a clear message")
+    func badWorld() throws {
+        var spec = try smallWorld()
+        spec.teams[0].route = "chatt"
+        #expect(throws: WorldError("team 'search' uses route 'chatt', which the router does not have; routes: chat")) {
+            try World.run(spec, seed: 1, replication: 0)
+        }
+    }
+}
