@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -53,9 +54,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "brownout",
             dependencies: [
+                "Experiments",
                 "Stochastics",
                 "SimulationKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,6 +101,11 @@ let package = Package(
         .testTarget(
             name: "GatewaySimTests",
             dependencies: ["GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "GatewaySim", "RoutingCore"],
             swiftSettings: upcoming
         ),
         .testTarget(

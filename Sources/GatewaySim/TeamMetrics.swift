@@ -19,8 +19,22 @@ public struct TeamMetrics: Sendable {
     /// Requests still in flight when the run ended (0 after a full drain).
     public var unfinished = 0
 
-    init(name: String) {
+    public init(name: String) {
         self.name = name
+    }
+
+    /// Adds another team's observations (for totals over teams).
+    public mutating func absorb(_ other: TeamMetrics) {
+        requests += other.requests
+        succeededFrontier += other.succeededFrontier
+        succeededFallback += other.succeededFallback
+        for (label, count) in other.failures { failures[label, default: 0] += count }
+        totalLatency.merge(other.totalLatency)
+        firstTokenLatency.merge(other.firstTokenLatency)
+        attempts.merge(other.attempts)
+        hedges += other.hedges
+        sdkRetries += other.sdkRetries
+        unfinished += other.unfinished
     }
 
     public var succeeded: Int { succeededFrontier + succeededFallback }

@@ -5,7 +5,7 @@ struct Brownout: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout",
         abstract: "What happens to your users, budget and on-call when LLM providers degrade together.",
-        version: "0.1.0",
-        subcommands: [SampleCommand.self]
+        version: "0.2.0",
+        subcommands: [RunCommand.self, ValidateCommand.self, SampleCommand.self]
     )
 }

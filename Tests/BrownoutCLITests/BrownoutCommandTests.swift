@@ -7,7 +7,7 @@ struct BrownoutCommandTests {
     func versionAndHelp() throws {
         let version = try CommandRunner.run("brownout", ["--version"])
         #expect(version.status == 0)
-        #expect(version.stdout == "0.1.0\n")
+        #expect(version.stdout == "0.2.0\n")
         for arguments in [["--help"], ["sample", "--help"]] {
             let help = try CommandRunner.run("brownout", arguments)
             #expect(help.status == 0, "\(arguments)")

@@ -1,0 +1,223 @@
+import Foundation
+import GatewaySim
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// The tables of a run, computed from its replications: `summary.csv`, `per_team.csv`,
+/// `per_provider.csv`, `timeseries.csv`, and the plain-language summary.
+public struct ExperimentReport {
+    public let spec: ExperimentSpec
+    public let results: [ReplicationResult]
+    let failureLabels: [String]
+
+    static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)]
+
+    public init(spec: ExperimentSpec, results: [ReplicationResult]) {
+        self.spec = spec
+        self.results = results
+        failureLabels = Set(results.flatMap { $0.teams.flatMap { $0.failures.keys } }).sorted()
+    }
+
+    // MARK: Metrics per replication
+
+    /// (scope, metric, value) for one replication, in a fixed order.
+    func metrics(_ result: ReplicationResult) -> [(String, String, Double)] {
+        var rows: [(String, String, Double)] = []
+        var all = TeamMetrics.empty(name: "all")
+        var allSpend = TeamSpend()
+        for (index, team) in result.teams.enumerated() {
+            let spendIndex = spec.world.router.teams.firstIndex { $0.name == team.name } ?? index
+            let spend = result.ledger.teams[spendIndex]
+            rows += teamRows(team, spend: spend, scope: team.name)
+            all.absorb(team)
+            allSpend.add(spend)
+        }
+        rows += teamRows(all, spend: allSpend, scope: "all")
+        rows.append(("all", "breaker_openings", Double(result.breakerOpenings.reduce(0, +))))
+        return rows
+    }
+
+    private func teamRows(_ team: TeamMetrics, spend: TeamSpend, scope: String) -> [(String, String, Double)] {
+        var rows: [(String, String, Double)] = [
+            (scope, "requests", Double(team.requests)),
+            (scope, "availability", team.availability),
+            (scope, "degraded_share", team.succeeded > 0 ? Double(team.succeededFallback) / Double(team.succeeded) : 0),
+            (scope, "succeeded_frontier", Double(team.succeededFrontier)),
+            (scope, "succeeded_fallback", Double(team.succeededFallback)),
+        ]
+        for label in failureLabels { rows.append((scope, "failed_\(label)", Double(team.failures[label] ?? 0))) }
+        for (name, p) in Self.percentiles { rows.append((scope, "latency_\(name)_s", team.totalLatency.seconds(atPercentile: p))) }
+        for (name, p) in Self.percentiles { rows.append((scope, "first_token_\(name)_s", team.firstTokenLatency.seconds(atPercentile: p))) }
+        rows += [
+            (scope, "attempts_per_request", team.attempts.count > 0 ? team.attempts.mean : 0),
+            (scope, "hedges", Double(team.hedges)),
+            (scope, "sdk_retries", Double(team.sdkRetries)),
+            (scope, "cost_successful_usd", spend.successfulUSD),
+            (scope, "cost_retried_usd", spend.retriedUSD),
+            (scope, "cost_wasted_usd", spend.wastedUSD),
+            (scope, "cost_fallback_gpu_usd", spend.fallbackUSD),
+            (scope, "fallback_gpu_seconds", spend.fallbackGPUSeconds),
+            (scope, "cost_bypass_usd", spend.bypassUSD),
+            (scope, "cost_total_usd", spend.totalUSD),
+        ]
+        return rows
+    }
+
+    /// Mean and 95% interval of every metric over the replications, in metric order.
+    func summary() -> [(scope: String, metric: String, interval: MeanInterval)] {
+        let perReplication = results.map(metrics)
+        guard let first = perReplication.first else { return [] }
+        return first.indices.map { index in
+            (first[index].0, first[index].1, MeanInterval(perReplication.map { $0[index].2 }))
+        }
+    }
+
+    // MARK: Tables
+
+    public func summaryCSV() -> String {
+        var table = CSVTable(header: ["variant", "scope", "metric", "mean", "ci95_low", "ci95_high", "n"])
+        for row in summary() {
+            table.append(["baseline", row.scope, row.metric, CSVTable.number(row.interval.mean), CSVTable.number(row.interval.lower),
+                          CSVTable.number(row.interval.upper), String(row.interval.count)])
+        }
+        return table.text
+    }
+
+    public func perTeamCSV() -> String {
+        let rows = summary()
+        func mean(_ scope: String, _ metric: String) -> Double { rows.first { $0.scope == scope && $0.metric == metric }?.interval.mean ?? 0 }
+        var table = CSVTable(header: ["team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
+                                      "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
+                                      "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd"])
+        for team in spec.world.teams {
+            let tier = spec.world.router.teams.first { $0.name == team.name }?.tier ?? 0
+            let latencies = results.map { result in
+                result.teams.first { $0.name == team.name }?.totalLatency.seconds(atPercentile: team.sloLatencyPercentile) ?? 0
+            }
+            let latency = MeanInterval(latencies).mean
+            let availability = mean(team.name, "availability")
+            table.append([
+                team.name, String(tier), CSVTable.number(mean(team.name, "requests")), CSVTable.number(availability),
+                CSVTable.number(team.sloAvailability), availability >= team.sloAvailability ? "true" : "false",
+                CSVTable.number(team.sloLatencyPercentile), CSVTable.number(latency), CSVTable.number(team.sloLatencySeconds),
+                latency <= team.sloLatencySeconds ? "true" : "false",
+                CSVTable.number(mean(team.name, "cost_successful_usd")), CSVTable.number(mean(team.name, "cost_retried_usd")),
+                CSVTable.number(mean(team.name, "cost_wasted_usd")), CSVTable.number(mean(team.name, "fallback_gpu_seconds")),
+                CSVTable.number(mean(team.name, "cost_fallback_gpu_usd")), CSVTable.number(mean(team.name, "cost_bypass_usd")),
+                CSVTable.number(mean(team.name, "cost_total_usd")),
+            ])
+        }
+        return table.text
+    }
+
+    public func perProviderCSV() -> String {
+        let classes = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
+        var table = CSVTable(header: ["upstream", "kind", "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
+                                      "breaker_openings"] + classes.map { "errors_\($0.rawValue)" })
+        let count = results.first?.upstreams.count ?? 0
+        for index in 0..<count {
+            let name = results[0].upstreams[index].name
+            let kind = index < spec.world.providers.count ? "provider" : "pool"
+            let target = spec.world.router.targets.firstIndex { $0.name == name }
+            func average(_ value: (ReplicationResult, UpstreamMetrics) -> Double) -> String {
+                CSVTable.number(MeanInterval(results.map { value($0, $0.upstreams[index]) }).mean)
+            }
+            var fields = [name, kind,
+                          average { Double($1.offered) }, average { Double($1.accepted) },
+                          average { $1.busy.average(at: $0.endNanoseconds) / Double(max(1, $1.capacity)) },
+                          average { $1.queueLength.average(at: $0.endNanoseconds) },
+                          average { $1.waits.count > 0 ? $1.waits.mean : 0 },
+                          average { result, metrics in
+                              let total = Double(metrics.timeInState.reduce(0, +))
+                              return total > 0 ? 1 - Double(metrics.timeInState[0]) / total : 0
+                          },
+                          average { result, _ in target.map { Double(result.breakerOpenings[$0]) } ?? 0 }]
+            for outcome in classes { fields.append(average { Double($1.errors[outcome] ?? 0) }) }
+            table.append(fields)
+        }
+        return table.text
+    }
+
+    /// Replication means per bucket and team.
+    public func timeSeriesCSV() -> String {
+        var table = CSVTable(header: ["bucket_start_s", "team", "requests", "succeeded", "succeeded_fallback", "failed"])
+        let bucketSeconds = spec.world.bucketSeconds
+        for (teamIndex, team) in spec.world.teams.enumerated() {
+            let series = results.map { $0.timeSeries[teamIndex] }
+            let length = series.map(\.requests.count).max() ?? 0
+            let n = Double(max(1, results.count))
+            for bucket in 0..<length {
+                func mean(_ pick: (TimeBuckets) -> [Int]) -> String {
+                    CSVTable.number(series.reduce(0.0) { total, s in total + Double(bucket < pick(s).count ? pick(s)[bucket] : 0) } / n)
+                }
+                table.append([CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback), mean(\.failed)])
+            }
+        }
+        return table.text
+    }
+
+    /// One paragraph for a person: availability per team, degraded share, cost, the worst window.
+    public func plainSummary() -> String {
+        let rows = summary()
+        func interval(_ scope: String, _ metric: String) -> MeanInterval? { rows.first { $0.scope == scope && $0.metric == metric }?.interval }
+        var sentences: [String] = []
+        for team in spec.world.teams {
+            guard let availability = interval(team.name, "availability"), let degraded = interval(team.name, "degraded_share"),
+                  let p99 = interval(team.name, "latency_p99_s") else { continue }
+            let met = availability.mean >= team.sloAvailability ? "meets" : "misses"
+            sentences.append(String(format: "%@ was %.3f%% available (±%.3f; %@ its %.2f%% SLO), %.1f%% served degraded by local fallback, p99 latency %.1f s.",
+                                    team.name, availability.mean * 100, availability.halfWidth * 100, met, team.sloAvailability * 100, degraded.mean * 100, p99.mean))
+        }
+        if let total = interval("all", "cost_total_usd"), let retried = interval("all", "cost_retried_usd"), let wasted = interval("all", "cost_wasted_usd"),
+           let gpu = interval("all", "cost_fallback_gpu_usd") {
+            sentences.append(String(format: "Spend was $%.2f per run (±%.2f): $%.2f on retries that then succeeded, $%.2f wasted, $%.2f of it local GPU time.",
+                                    total.mean, total.halfWidth, retried.mean, wasted.mean, gpu.mean))
+        }
+        if let worst = worstWindow() {
+            sentences.append(String(format: "The worst %.0f-second window began at %@, with %.1f%% of requests answered.",
+                                    spec.world.bucketSeconds, clock(worst.start), worst.availability * 100))
+        }
+        return "\(spec.name), \(results.count) replications: " + sentences.joined(separator: " ")
+    }
+
+    func worstWindow() -> (start: Double, availability: Double)? {
+        var worst: (Double, Double)?
+        let length = results.flatMap { $0.timeSeries.map(\.requests.count) }.max() ?? 0
+        for bucket in 0..<length {
+            var succeeded = 0, failed = 0
+            for result in results {
+                for series in result.timeSeries where bucket < series.succeeded.count {
+                    succeeded += series.succeeded[bucket]
+                    failed += series.failed[bucket]
+                }
+            }
+            guard succeeded + failed >= 10 else { continue }
+            let availability = Double(succeeded) / Double(succeeded + failed)
+            if worst == nil || availability < worst!.1 { worst = (Double(bucket) * spec.world.bucketSeconds, availability) }
+        }
+        return worst
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        return String(format: "%02d:%02d:%02d", total / 3_600, total / 60 % 60, total % 60)
+    }
+}
+
+extension TeamMetrics {
+    static func empty(name: String) -> TeamMetrics {
+        TeamMetrics(name: name)
+    }
+}
+
+extension TeamSpend {
+    mutating func add(_ other: TeamSpend) {
+        successfulUSD += other.successfulUSD
+        retriedUSD += other.retriedUSD
+        wastedUSD += other.wastedUSD
+        fallbackGPUSeconds += other.fallbackGPUSeconds
+        fallbackUSD += other.fallbackUSD
+        bypassUSD += other.bypassUSD
+    }
+}

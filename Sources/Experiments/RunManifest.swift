@@ -1,0 +1,51 @@
+import Foundation
+import Stochastics
+
+/// `run.json`: what was run, with which seed, by which version, and how long it took.
+public struct RunManifest: Codable {
+    public let name: String
+    public let spec: String
+    /// FNV-1a 64 of the resolved spec (includes and overrides applied), in hex.
+    public let specHash: String
+    public let seed: UInt64
+    public let replications: Int
+    public let jobs: Int
+    public let version: String
+    public let wallSeconds: Double
+    public let events: UInt64
+    public let outputs: [String]
+
+    public static let version = "0.2.0"
+
+    enum CodingKeys: String, CodingKey {
+        case name, spec, specHash = "spec_hash", seed, replications, jobs, version, wallSeconds = "wall_seconds", events, outputs
+    }
+
+    public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64) {
+        self.name = spec.name
+        self.spec = specPath
+        self.specHash = String(format: "%016llx", StreamSeed.fnv1a64(RunManifest.canonical(document)))
+        self.seed = spec.seed
+        self.replications = spec.replications
+        self.jobs = jobs
+        self.version = RunManifest.version
+        self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
+        self.events = events
+        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"]
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "\n"
+    }
+
+    /// A rendering of the spec that ignores where values came from.
+    static func canonical(_ value: SpecValue) -> String {
+        switch value {
+        case .scalar(let text, _): return "s:\(text.count):\(text)"
+        case .list(let items, _): return "[" + items.map(canonical).joined(separator: ",") + "]"
+        case .map(let entries, _): return "{" + entries.map { "\($0.key)=\(canonical($0.value))" }.joined(separator: ",") + "}"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Loads a spec file: its `include:` files first (paths relative to the including file,
+/// merged in order, the including file winning), then `--set path=value` overrides.
+public enum SpecDocument {
+    public static func load(path: String, overrides: [String] = []) throws(SpecError) -> SpecValue {
+        var value = try load(path: path, chain: [])
+        for text in overrides {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                throw SpecError(.override(text), "", "must be path=value, e.g. run.replications=10")
+            }
+            let keyPath = text[..<equals].split(separator: ".").map(String.init)
+            let raw = String(text[text.index(after: equals)...])
+            let location = SpecLocation.override(text)
+            let replacement: SpecValue
+            if raw.hasPrefix("[") || raw.hasPrefix("{") {
+                replacement = relocate(try SpecValue.parse(yaml: raw, file: "--set \(text)"), to: location)
+            } else {
+                replacement = .scalar(raw, location)
+            }
+            value = value.setting(keyPath[...], to: replacement)
+        }
+        return value
+    }
+
+    private static func load(path: String, chain: [String]) throws(SpecError) -> SpecValue {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if chain.contains(url.path) {
+            throw SpecError(SpecLocation(file: path, line: 0, column: 0), "include", "includes itself through \(chain.joined(separator: " → "))")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+            throw SpecError(SpecLocation(file: path, line: 0, column: 0), "", "file not found or not readable")
+        }
+        let document = try SpecValue.parse(yaml: text, file: path)
+        guard case .map(let entries, let location) = document else {
+            throw SpecError(document.location, "", "a spec must be a map of keys to values")
+        }
+        guard let include = entries.first(where: { $0.key == "include" }) else { return document }
+        let files = try SpecScalars.strings(include.value, "include")
+        var merged = SpecValue.map([], location)
+        for file in files {
+            let included = URL(fileURLWithPath: file, relativeTo: url.deletingLastPathComponent()).standardizedFileURL.path
+            do {
+                merged = merged.merged(with: try load(path: included, chain: chain + [url.path]))
+            } catch let error where error.message == "file not found or not readable" && error.location.file == included {
+                throw SpecError(include.value.location, "include", "'\(file)' not found (looked for \(included))")
+            }
+        }
+        return merged.merged(with: .map(entries.filter { $0.key != "include" }, location))
+    }
+
+    private static func relocate(_ value: SpecValue, to location: SpecLocation) -> SpecValue {
+        switch value {
+        case .scalar(let text, _): return .scalar(text, location)
+        case .list(let items, _): return .list(items.map { relocate($0, to: location) }, location)
+        case .map(let entries, _): return .map(entries.map { ($0.key, location, relocate($0.value, to: location)) }, location)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+final class ProgressBar: Sendable {
+    let label: String
+    let isEnabled: Bool
+    private let started = ContinuousClock.now
+
+    init(label: String) {
+        self.label = label
+        self.isEnabled = isatty(STDERR_FILENO) != 0
+    }
+
+    func update(_ done: Int, of total: Int) {
+        guard isEnabled else { return }
+        let width = 30
+        let filled = total > 0 ? width * done / total : width
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let remaining = done > 0 ? seconds / Double(done) * Double(total - done) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label), ~\(Int(remaining.rounded())) s left ".utf8))
+    }
+
+    func finish() {
+        guard isEnabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

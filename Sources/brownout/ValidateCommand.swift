@@ -1,0 +1,27 @@
+import ArgumentParser
+import Experiments
+
+/// `brownout validate`: check a spec and show RoutingCore's lint findings, without running.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check an experiment spec and print the router's lint findings."
+    )
+
+    @OptionGroup var options: SpecOptions
+
+    func run() throws {
+        let spec: ExperimentSpec
+        do {
+            spec = try Experiment.load(path: options.spec, overrides: options.overrides).1
+        } catch {
+            throw CommandError(error.description)
+        }
+        print("\(options.spec): valid — \(Experiment.overview(spec))")
+        if spec.warnings.isEmpty {
+            print("no lint findings")
+        } else {
+            for warning in spec.warnings { print("warning: \(warning)") }
+        }
+    }
+}
