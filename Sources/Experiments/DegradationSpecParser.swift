@@ -61,7 +61,8 @@ enum DegradationSpecParser {
         }
 
         do {
-            var p = try MapReader(body, path: bodyPath)
+            // A script is a list of windows; every other kind is a map of parameters.
+            var p = try MapReader(kind == "script" ? .map([], body.location) : body, path: bodyPath)
             switch kind {
             case "two_state":
                 let provider = try p.string("provider")

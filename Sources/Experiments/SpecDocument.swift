@@ -2,6 +2,10 @@ import Foundation
 
 /// Loads a spec file: its `include:` files first (paths relative to the including file,
 /// merged in order, the including file winning), then `--set path=value` overrides.
+///
+/// Maps merge key by key; any other value is replaced — except `degradation:` lists, which
+/// are concatenated (included files first), so a scenario can layer processes from the
+/// catalog and add its own.
 public enum SpecDocument {
     public static func load(path: String, overrides: [String] = []) throws(SpecError) -> SpecValue {
         var value = try load(path: path, chain: [])
@@ -38,15 +42,34 @@ public enum SpecDocument {
         guard let include = entries.first(where: { $0.key == "include" }) else { return document }
         let files = try SpecScalars.strings(include.value, "include")
         var merged = SpecValue.map([], location)
+        var degradation: [SpecValue] = []
+        var degradationLocation = location
+        func collect(_ value: SpecValue) throws(SpecError) {
+            guard case .map(let entries, _) = value, let list = entries.first(where: { $0.key == "degradation" }) else { return }
+            guard case .list(let items, let listLocation) = list.value else {
+                throw SpecError(list.value.location, "degradation", "must be a list of processes")
+            }
+            degradation += items
+            degradationLocation = listLocation
+        }
         for file in files {
             let included = URL(fileURLWithPath: file, relativeTo: url.deletingLastPathComponent()).standardizedFileURL.path
+            let loaded: SpecValue
             do {
-                merged = merged.merged(with: try load(path: included, chain: chain + [url.path]))
+                loaded = try load(path: included, chain: chain + [url.path])
             } catch let error where error.message == "file not found or not readable" && error.location.file == included {
                 throw SpecError(include.value.location, "include", "'\(file)' not found (looked for \(included))")
             }
+            try collect(loaded)
+            merged = merged.merged(with: loaded)
         }
-        return merged.merged(with: .map(entries.filter { $0.key != "include" }, location))
+        let own = SpecValue.map(entries.filter { $0.key != "include" }, location)
+        try collect(own)
+        merged = merged.merged(with: own)
+        if !degradation.isEmpty {
+            merged = merged.setting(["degradation"], to: .list(degradation, degradationLocation))
+        }
+        return merged
     }
 
     private static func relocate(_ value: SpecValue, to location: SpecLocation) -> SpecValue {
