@@ -6,8 +6,6 @@ struct AttemptTicket: Sendable {
     let attempt: Int32
     let inputTokens: Int
     let outputTokens: Int
-    /// Attempt time limit in nanoseconds (0: none).
-    let timeoutNanoseconds: Int64
 
     /// The key both the upstream's table and its events use: request and attempt together.
     var key: Int64 { Int64(bitPattern: requestID << 8 | UInt64(attempt & 0xFF)) }

@@ -56,6 +56,12 @@ actor FallbackPool: EventHandler {
         answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: elapsed, gpuSeconds: gpuSeconds(for: elapsed)))
     }
 
+    /// See ``Provider/firstTokenTime(of:)``.
+    func firstTokenTime(of key: Int64) -> Int64? {
+        guard let entry = inService[key], entry.holdsServer, entry.firstTokenSeconds > 0 else { return nil }
+        return entry.startedAt + SimulationInstant.nanoseconds(fromSeconds: entry.firstTokenSeconds)
+    }
+
     func handle(_ event: Event) {
         guard let entry = inService.removeValue(forKey: event.payload) else { return }
         if entry.holdsServer { release() }
@@ -76,15 +82,11 @@ actor FallbackPool: EventHandler {
         metrics.recordWait(waited)
         let ttft = spec.timeToFirstTokenSeconds.sample(latency)
         let perRequestRate = spec.replicaOutputTokensPerSecond / Double(spec.maxConcurrencyPerReplica)
-        var duration = SimulationInstant.nanoseconds(fromSeconds: ttft + Double(ticket.outputTokens) / perRequestRate)
-        var outcome = OutcomeClass.success
-        if ticket.timeoutNanoseconds > 0 && duration > ticket.timeoutNanoseconds {
-            duration = ticket.timeoutNanoseconds
-            outcome = .timeout
-        }
+        let duration = SimulationInstant.nanoseconds(fromSeconds: ttft + Double(ticket.outputTokens) / perRequestRate)
+        let outcome = OutcomeClass.success
         let report = AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
                                     outputTokens: outcome == .success ? ticket.outputTokens : 0, gpuSeconds: gpuSeconds(for: duration))
-        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: outcome == .success ? ttft : 0, startedAt: calendar.now, holdsServer: true)
+        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
         calendar.schedule(after: duration, to: id, kind: 0, payload: ticket.key)
     }
 

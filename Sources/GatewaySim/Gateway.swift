@@ -37,6 +37,10 @@ actor Gateway: EventHandler {
     static let admit: Int32 = 0
     static let resume: Int32 = 1
     static let hedge: Int32 = 2
+    /// An attempt's total time limit has passed.
+    static let attemptDeadline: Int32 = 3
+    /// An attempt's first-token limit has passed.
+    static let firstTokenDeadline: Int32 = 4
 
     /// `routerConfig` must validate without errors (``World`` checks it first).
     init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
@@ -99,16 +103,43 @@ actor Gateway: EventHandler {
             let decision = router.resume(&entry.state)
             live[requestID] = entry
             act(on: decision)
-        default:
+        case Gateway.hedge:
             guard var entry = live[requestID] else { return }
             let decision = router.hedgeDue(&entry.state)
             live[requestID] = entry
             act(on: decision)
+        default:
+            timerFired(key: event.payload, firstTokenOnly: event.kind == Gateway.firstTokenDeadline)
         }
+    }
+
+    /// A client-side timeout: the attempt is over for the gateway (the upstream, which does
+    /// not know, keeps working on it and its answer will arrive late and be ignored).
+    private func timerFired(key: Int64, firstTokenOnly: Bool) {
+        let requestID = UInt64(bitPattern: key) >> 8
+        let attempt = Int32(key & 0xFF)
+        guard var entry = live[requestID], !entry.state.finished else { return }
+        let target = entry.state.attemptTarget(attempt)
+        guard target >= 0 else { return }
+        if firstTokenOnly {
+            let firstToken: Int64?
+            switch upstreams[Int(target)] {
+            case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
+            case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
+            }
+            if let firstToken, firstToken <= calendar.now { return }
+        }
+        let started = entry.attemptStartedAt[Int(attempt) % entry.attemptStartedAt.count]
+        let decision = router.attemptFinished(&entry.state, attempt: attempt,
+                                              AttemptOutcome(outcome: .timeout, latencyNanoseconds: calendar.now - started))
+        live[requestID] = entry
+        act(on: decision)
     }
 
     func attemptEnded(_ report: AttemptReport) {
         guard var entry = live[report.requestID] else { return }
+        // An answer to an attempt the gateway already timed out: nobody is listening.
+        if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return }
         if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0 {
             let slot = Int(report.attempt) % entry.attemptStartedAt.count
             entry.firstTokenAt = entry.attemptStartedAt[slot] + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
@@ -135,10 +166,16 @@ actor Gateway: EventHandler {
             if decision.action == .hedge { entry.hedged = true }
             live[requestID] = entry
             let ticket = AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
-                                       outputTokens: entry.state.request.maxOutputTokens, timeoutNanoseconds: decision.attemptTimeoutNanoseconds)
+                                       outputTokens: entry.state.request.maxOutputTokens)
             switch upstreams[Int(decision.target)] {
             case .provider(let provider): provider.enter(ticket) { provider, ticket in provider.start(ticket) }
             case .pool(let pool): pool.enter(ticket) { pool, ticket in pool.start(ticket) }
+            }
+            if decision.attemptTimeoutNanoseconds > 0 {
+                calendar.schedule(after: decision.attemptTimeoutNanoseconds, to: id, kind: Gateway.attemptDeadline, payload: ticket.key)
+            }
+            if decision.firstTokenTimeoutNanoseconds > 0 && decision.firstTokenTimeoutNanoseconds < decision.attemptTimeoutNanoseconds {
+                calendar.schedule(after: decision.firstTokenTimeoutNanoseconds, to: id, kind: Gateway.firstTokenDeadline, payload: ticket.key)
             }
             if decision.hedgeAfterNanoseconds > 0 {
                 calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
@@ -153,7 +190,7 @@ actor Gateway: EventHandler {
         case .complete:
             guard let entry = live[requestID] else { return }
             if decision.cancelAttempt > 0 {
-                let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0, timeoutNanoseconds: 0).key
+                let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0).key
                 switch upstreams[Int(entry.state.attemptTarget(decision.cancelAttempt))] {
                 case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
                 case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }

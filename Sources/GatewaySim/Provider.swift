@@ -102,6 +102,13 @@ actor Provider: EventHandler {
         calendar.schedule(after: 0, to: id, kind: Provider.finished, payload: ticket.key)
     }
 
+    /// When attempt `key`'s first token appears (nil while it waits in the queue or when
+    /// it will not produce one): what the gateway's first-token timer checks.
+    func firstTokenTime(of key: Int64) -> Int64? {
+        guard let entry = inService[key], entry.holdsServer, entry.firstTokenSeconds > 0 else { return nil }
+        return entry.startedAt + SimulationInstant.nanoseconds(fromSeconds: entry.firstTokenSeconds)
+    }
+
     func handle(_ event: Event) {
         guard let entry = inService.removeValue(forKey: event.payload) else { return }
         if entry.holdsServer {
@@ -142,14 +149,9 @@ actor Provider: EventHandler {
             outcome = AttemptOutcome(outcome: other, latencyNanoseconds: 0, retryAfterSeconds: health.retryAfterSeconds)
             firstToken = 0
         }
-        var duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
-        if ticket.timeoutNanoseconds > 0 && duration > ticket.timeoutNanoseconds {
-            duration = ticket.timeoutNanoseconds
-            let fraction = Double(duration) / Double(max(1, SimulationInstant.nanoseconds(fromSeconds: seconds)))
-            let produced = outcome.outcome == .success ? Int(Double(ticket.outputTokens) * fraction) : 0
-            outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0, inputTokens: ticket.inputTokens, outputTokens: produced)
-            firstToken = 0
-        }
+        // The provider does not know when the client gives up: it does all the work it
+        // took on, even for attempts the gateway has already timed out (wasted work).
+        let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         outcome.latencyNanoseconds = duration
         inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)

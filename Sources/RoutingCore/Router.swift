@@ -588,8 +588,9 @@ public struct Router {
         if targets[target].breaker?.record(result.outcome, at: now) == true {
             state.reasons.insert(.breakerOpened)
         }
-        if (result.outcome == .rateLimited || result.outcome == .overloaded), let retryAfter = result.retryAfterSeconds {
-            let cap = routes[Int(state.route)].config.retry.retryAfterCapSeconds
+        let retry = routes[Int(state.route)].config.retry
+        if retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded, let retryAfter = result.retryAfterSeconds {
+            let cap = retry.retryAfterCapSeconds
             targets[target].retryAfterUntil = max(targets[target].retryAfterUntil, now.nanoseconds + Seconds.nanoseconds(min(retryAfter, cap)))
         }
         guard let outlier = config.health.outlierDetection else { return }
