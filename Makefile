@@ -22,9 +22,9 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-## The project's main job: for now the reference toy model on the kernel.
+## The project's main job: the flagship experiment, written to out/april-correlated-529/.
 run: build
-	.build/release/brownout-bench kernel-toy --duration 1000
+	.build/release/brownout run experiments/april-correlated-529.yaml --out out/april-correlated-529
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -43,7 +43,7 @@ enum DegradationSpecParser {
             guard let index = providers.firstIndex(of: provider) else {
                 var message = "unknown provider '\(provider)'"
                 if let suggestion = closest(to: provider, in: providers) { message += "; did you mean '\(suggestion)'?" }
-                throw SpecError(location, at, message + " Providers: \(providers.joined(separator: ", "))")
+                throw SpecError(location, at, message + (message.hasSuffix("?") ? " " : "; ") + "providers: \(providers.joined(separator: ", "))")
             }
             return index
         }

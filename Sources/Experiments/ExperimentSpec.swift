@@ -378,7 +378,7 @@ public enum ExperimentSpecParser {
     static func unknownTarget(_ name: String, _ location: SpecLocation, _ path: String, _ targets: [String]) -> SpecError {
         var message = "unknown target '\(name)'"
         if let suggestion = closest(to: name, in: targets) { message += "; did you mean '\(suggestion)'?" }
-        return SpecError(location, path, message + " Providers and pools: \(targets.joined(separator: ", "))")
+        return SpecError(location, path, message + (message.hasSuffix("?") ? " " : "; ") + "providers and pools: \(targets.joined(separator: ", "))")
     }
 
     static func backoff(_ value: SpecValue, path: String) throws(SpecError) -> Backoff {
@@ -502,7 +502,7 @@ public enum ExperimentSpecParser {
             default:
                 var message = "unknown arrival process '\(kind)'"
                 if let suggestion = closest(to: kind, in: ["poisson", "diurnal", "mmpp", "replay"]) { message += "; did you mean '\(suggestion)'?" }
-                throw SpecError(value.location, path, message + " Valid: poisson, diurnal, mmpp, replay")
+                throw SpecError(value.location, path, message + (message.hasSuffix("?") ? " " : "; ") + "valid: poisson, diurnal, mmpp, replay")
             }
         } catch let error as StochasticsError {
             throw SpecError(body.location, "\(path).\(kind)", error.message)

@@ -44,8 +44,12 @@ struct MapReader {
         for entry in entries where !asked.contains(entry.key) {
             let valid = Array(Set(asked)).sorted()
             var message = "unknown key '\(entry.key)'"
-            if let suggestion = closest(to: entry.key, in: valid) { message += "; did you mean '\(suggestion)'?" }
-            message += " Valid keys: \(valid.joined(separator: ", "))"
+            if let suggestion = closest(to: entry.key, in: valid) {
+                message += "; did you mean '\(suggestion)'? Valid keys: "
+            } else {
+                message += "; valid keys: "
+            }
+            message += valid.joined(separator: ", ")
             throw SpecError(entry.keyLocation, child(entry.key), message)
         }
     }
@@ -119,8 +123,12 @@ enum SpecScalars {
         guard case .scalar(let text, let location) = value else { throw SpecError(value.location, path, "must be a single value") }
         if let valid, !valid.contains(text) {
             var message = "'\(text)' is not valid"
-            if let suggestion = closest(to: text, in: valid) { message += "; did you mean '\(suggestion)'?" }
-            throw SpecError(location, path, message + " Valid: \(valid.joined(separator: ", "))")
+            if let suggestion = closest(to: text, in: valid) {
+                message += "; did you mean '\(suggestion)'? Valid: "
+            } else {
+                message += "; valid: "
+            }
+            throw SpecError(location, path, message + valid.joined(separator: ", "))
         }
         return text
     }
@@ -137,11 +145,15 @@ enum SpecScalars {
     }
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo,
+/// or else one sharing most of its beginning (`replicas` → `replications`).
 func closest(to word: String, in candidates: [String]) -> String? {
     let scored = candidates.map { ($0, editDistance(word, $0)) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
-    guard let (best, distance) = scored, distance <= max(2, word.count / 3) else { return nil }
-    return best
+    if let (best, distance) = scored, distance <= max(2, word.count / 3) { return best }
+    func sharedPrefix(_ a: String, _ b: String) -> Int { zip(a, b).prefix { $0 == $1 }.count }
+    let prefixed = candidates.map { ($0, sharedPrefix(word, $0)) }.max { ($0.1, $1.0) < ($1.1, $0.0) }
+    guard let (candidate, length) = prefixed, length >= 4, Double(length) >= 0.6 * Double(min(word.count, candidate.count)) else { return nil }
+    return candidate
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {

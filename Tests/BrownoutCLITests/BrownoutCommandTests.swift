@@ -137,3 +137,87 @@ struct KernelToyCommandTests {
         #expect(output.stderr.hasPrefix("Error: --duration must be a number of seconds in (0, 10000000], got -5.0\n"))
     }
 }
+
+@Suite("brownout run and validate, end to end")
+struct RunCommandTests {
+    static let spec = """
+    name: cli-tiny
+    run: {duration_s: 120, replications: 3, seed: 8, bucket_s: 30}
+    providers:
+      alpha:
+        concurrency: 5
+        queue: 5
+        ttft_s: {lognormal: {median: 0.5, p99: 2}}
+        output_tokens_per_s: {constant: 100}
+        input_usd_per_mtok: 3
+        output_usd_per_mtok: 15
+        states:
+          squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}
+    pools:
+      gpu: {replicas: 1, concurrency_per_replica: 4, queue: 4, replica_output_tokens_per_s: 400, ttft_s: {constant: 0.2}, gpu_usd_per_hour: 4.25}
+    routes:
+      chat: {chain: [[alpha]], fallback: {pools: [gpu]}, retry: {max_attempts: 3}}
+    gateway:
+      breaker: {consecutive_failures: 3, open_s: 5}
+    teams:
+      app:
+        route: chat
+        arrivals: {poisson: {rate_per_s: 3}}
+        input_tokens: {constant: 500}
+        output_tokens: {lognormal: {median: 100, p99: 400}}
+    degradation:
+      - name: squeeze
+        script: [{provider: alpha, from: 30, to: 90, state: squeeze}]
+    """
+
+    func write(_ text: String) throws -> (URL, URL) {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try text.write(to: spec, atomically: true, encoding: .utf8)
+        return (directory, spec)
+    }
+
+    @Test("run writes the five outputs, byte-identical CSVs whatever --jobs is")
+    func runIsDeterministicAcrossJobs() throws {
+        let (directory, spec) = try write(Self.spec)
+        let one = directory.appendingPathComponent("one").path
+        let two = directory.appendingPathComponent("two").path
+        let first = try CommandRunner.run("brownout", ["run", spec.path, "--out", one, "--jobs", "1"])
+        let second = try CommandRunner.run("brownout", ["run", spec.path, "--out", two, "--jobs", "2"])
+        #expect(first.status == 0 && second.status == 0, "\(first.stderr)\(second.stderr)")
+        #expect(first.stdout.contains("cli-tiny, 3 replications: app was"))
+        #expect(first.stderr.isEmpty, "no progress bar when stderr is not a terminal")
+        for file in ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: one).appendingPathComponent(file))
+            let b = try Data(contentsOf: URL(fileURLWithPath: two).appendingPathComponent(file))
+            #expect(a == b, "\(file) differs between --jobs 1 and --jobs 2")
+            #expect(!a.isEmpty)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: one).sorted() == ["per_provider.csv", "per_team.csv", "run.json", "summary.csv", "timeseries.csv"])
+        let summary = try String(contentsOfFile: one + "/summary.csv", encoding: .utf8)
+        #expect(summary.hasPrefix("variant,scope,metric,mean,ci95_low,ci95_high,n\r\nbaseline,app,requests,"))
+    }
+
+    @Test("an invalid spec gets one line naming file:line:column and writes nothing")
+    func invalidSpecWritesNothing() throws {
+        let (directory, spec) = try write(Self.spec.replacingOccurrences(of: "queue: 5", with: "queeu: 5"))
+        let out = directory.appendingPathComponent("out").path
+        let result = try CommandRunner.run("brownout", ["run", spec.path, "--out", out])
+        #expect(result.status == 1)
+        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: concurrency, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_usd_per_mtok, queue, rpm, states, ttft_s, typical_retry_after_s\n")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let missing = try CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
+        #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))
+    }
+
+    @Test("validate prints the router's lint findings")
+    func validatePrintsLint() throws {
+        let (_, spec) = try write(Self.spec)
+        let result = try CommandRunner.run("brownout", ["validate", spec.path])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("valid — 1 providers, 1 pools, 1 teams, 1 degradation processes, 3 replications of 120 s"))
+        #expect(result.stdout.contains("warning: routes[0].retry: retries on a one-target chain") == false, "the fallback makes retries useful")
+        let lint = try CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"])
+        #expect(lint.stdout.contains("warning: routes[0].retry: worst-case amplification is 6 attempts per request (threshold 5)"))
+    }
+}
