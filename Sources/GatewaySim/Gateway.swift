@@ -30,8 +30,11 @@ actor Gateway: EventHandler {
     struct Live {
         var state: RequestState
         var firstTokenAt: Int64 = 0
-        var attemptStartedAt: [Int64] = [0, 0, 0, 0, 0, 0, 0, 0]
+        /// Start times by attempt number modulo 8 (attempts in flight at once are at most two).
+        var attemptStartedAt = InlineArray<8, Int64>(repeating: 0)
         var hedged = false
+        /// Absolute total limits of attempts whose first-token timer is armed, like `attemptStartedAt` (0: none).
+        var totalDeadlines = InlineArray<8, Int64>(repeating: 0)
     }
 
     static let admit: Int32 = 0
@@ -127,9 +130,15 @@ actor Gateway: EventHandler {
             case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
             case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
             }
-            if let firstToken, firstToken <= calendar.now { return }
+            if let firstToken, firstToken <= calendar.now {
+                let deadline = entry.totalDeadlines[Int(attempt) % 8]
+                if deadline > calendar.now {
+                    calendar.schedule(at: deadline, to: id, kind: Gateway.attemptDeadline, payload: key)
+                }
+                return
+            }
         }
-        let started = entry.attemptStartedAt[Int(attempt) % entry.attemptStartedAt.count]
+        let started = entry.attemptStartedAt[Int(attempt) % 8]
         let decision = router.attemptFinished(&entry.state, attempt: attempt,
                                               AttemptOutcome(outcome: .timeout, latencyNanoseconds: calendar.now - started))
         live[requestID] = entry
@@ -141,7 +150,7 @@ actor Gateway: EventHandler {
         // An answer to an attempt the gateway already timed out: nobody is listening.
         if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return }
         if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0 {
-            let slot = Int(report.attempt) % entry.attemptStartedAt.count
+            let slot = Int(report.attempt) % 8
             entry.firstTokenAt = entry.attemptStartedAt[slot] + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
         }
         let decision = router.attemptFinished(&entry.state, attempt: report.attempt, report.outcome)
@@ -162,7 +171,7 @@ actor Gateway: EventHandler {
         switch decision.action {
         case .send, .hedge:
             guard var entry = live[requestID] else { return }
-            entry.attemptStartedAt[Int(decision.attempt) % entry.attemptStartedAt.count] = calendar.now
+            entry.attemptStartedAt[Int(decision.attempt) % 8] = calendar.now
             if decision.action == .hedge { entry.hedged = true }
             live[requestID] = entry
             let ticket = AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
@@ -171,11 +180,16 @@ actor Gateway: EventHandler {
             case .provider(let provider): provider.enter(ticket) { provider, ticket in provider.start(ticket) }
             case .pool(let pool): pool.enter(ticket) { pool, ticket in pool.start(ticket) }
             }
-            if decision.attemptTimeoutNanoseconds > 0 {
-                calendar.schedule(after: decision.attemptTimeoutNanoseconds, to: id, kind: Gateway.attemptDeadline, payload: ticket.key)
-            }
-            if decision.firstTokenTimeoutNanoseconds > 0 && decision.firstTokenTimeoutNanoseconds < decision.attemptTimeoutNanoseconds {
-                calendar.schedule(after: decision.firstTokenTimeoutNanoseconds, to: id, kind: Gateway.firstTokenDeadline, payload: ticket.key)
+            // One timer per attempt: the first-token check when it comes first (it then arms
+            // the total limit if the attempt goes on), else the total limit.
+            let firstToken = decision.firstTokenTimeoutNanoseconds
+            let total = decision.attemptTimeoutNanoseconds
+            if firstToken > 0 && (total == 0 || firstToken < total) {
+                entry.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? calendar.now + total : 0
+                live[requestID] = entry
+                calendar.schedule(after: firstToken, to: id, kind: Gateway.firstTokenDeadline, payload: ticket.key)
+            } else if total > 0 {
+                calendar.schedule(after: total, to: id, kind: Gateway.attemptDeadline, payload: ticket.key)
             }
             if decision.hedgeAfterNanoseconds > 0 {
                 calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
