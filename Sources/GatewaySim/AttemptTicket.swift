@@ -1,4 +1,5 @@
 import RoutingCore
+import SimulationKernel
 
 /// One attempt handed from the gateway to a provider or pool.
 struct AttemptTicket: Sendable {
@@ -28,4 +29,10 @@ struct UpstreamAttempt: Sendable {
     let startedAt: Int64
     /// False for answers that never held a server (429/529 at the door, cancellations).
     let holdsServer: Bool
+
+    /// When its first token appears, for attempts being served that will produce one.
+    var firstTokenAt: Int64? {
+        guard holdsServer, firstTokenSeconds > 0 else { return nil }
+        return startedAt + SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds)
+    }
 }

@@ -58,8 +58,7 @@ actor FallbackPool: EventHandler {
 
     /// See ``Provider/firstTokenTime(of:)``.
     func firstTokenTime(of key: Int64) -> Int64? {
-        guard let entry = inService[key], entry.holdsServer, entry.firstTokenSeconds > 0 else { return nil }
-        return entry.startedAt + SimulationInstant.nanoseconds(fromSeconds: entry.firstTokenSeconds)
+        inService[key]?.firstTokenAt
     }
 
     func handle(_ event: Event) {

@@ -105,8 +105,7 @@ actor Provider: EventHandler {
     /// When attempt `key`'s first token appears (nil while it waits in the queue or when
     /// it will not produce one): what the gateway's first-token timer checks.
     func firstTokenTime(of key: Int64) -> Int64? {
-        guard let entry = inService[key], entry.holdsServer, entry.firstTokenSeconds > 0 else { return nil }
-        return entry.startedAt + SimulationInstant.nanoseconds(fromSeconds: entry.firstTokenSeconds)
+        inService[key]?.firstTokenAt
     }
 
     func handle(_ event: Event) {
