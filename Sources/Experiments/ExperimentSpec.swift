@@ -182,6 +182,7 @@ public enum ExperimentSpecParser {
         let outputPrice = try reader.double("output_usd_per_mtok", min: 0)
         let rpm = try reader.optionalDouble("rpm", min: 0, exclusiveMin: true)
         let itpm = try reader.optionalDouble("input_tpm", min: 0, exclusiveMin: true)
+        let otpm = try reader.optionalDouble("output_tpm", min: 0, exclusiveMin: true)
         let typicalRetryAfter = try reader.optionalDouble("typical_retry_after_s", min: 0)
         let hang = try reader.double("hang_s", default: 600, min: 0, exclusiveMin: true)
         var states: [HealthStateSpec] = [.healthy]
@@ -196,7 +197,8 @@ public enum ExperimentSpecParser {
         try reader.finish()
         let limits = rpm == nil && itpm == nil ? nil : RateLimit(requestsPerMinute: rpm, tokensPerMinute: itpm)
         let spec = ProviderSpec(name: name, concurrency: concurrency, queueLimit: queue, timeToFirstTokenSeconds: ttft, outputTokensPerSecond: tps,
-                                inputPricePerMillion: inputPrice, outputPricePerMillion: outputPrice, limits: limits, states: states, hangSeconds: hang)
+                                inputPricePerMillion: inputPrice, outputPricePerMillion: outputPrice, limits: limits,
+                                outputTokensPerMinute: otpm, states: states, hangSeconds: hang)
         let target = TargetConfig(name: name, inputPricePerMillion: inputPrice, outputPricePerMillion: outputPrice, limits: limits,
                                   typicalRetryAfterSeconds: typicalRetryAfter)
         return (spec, target)

@@ -17,6 +17,7 @@ actor Provider: EventHandler {
     private let errors: RandomStream
     private var requestBucket: TokenBucket?
     private var tokenBucket: TokenBucket?
+    private var outputBucket: TokenBucket?
     private(set) var state = 0
     private var busy = 0
     private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
@@ -37,6 +38,9 @@ actor Provider: EventHandler {
             let (requests, tokens) = limits.buckets()
             requestBucket = requests
             tokenBucket = tokens
+        }
+        if let otpm = spec.outputTokensPerMinute {
+            outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
         }
         metrics = UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count)
     }
@@ -66,8 +70,13 @@ actor Provider: EventHandler {
             reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.inputTokens), at: now))
             return
         }
+        if let bucket = outputBucket, bucket.availableTokens(at: now) < Double(ticket.outputTokens) {
+            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.outputTokens), at: now))
+            return
+        }
         _ = requestBucket?.take(1, at: now)
         _ = tokenBucket?.take(Double(ticket.inputTokens), at: now)
+        _ = outputBucket?.take(Double(ticket.outputTokens), at: now)
         if busy < effectiveCapacity {
             serve(ticket, waited: 0)
         } else if queue.count < spec.queueLimit {

@@ -14,6 +14,9 @@ public struct ProviderSpec: Sendable {
     public var outputPricePerMillion: Double
     /// The organisation's RPM and input-TPM limits at the provider (429 with Retry-After).
     public var limits: RateLimit?
+    /// The output-TPM limit, charged with the request's max output tokens when it is admitted
+    /// (as Anthropic estimates OTPM from `max_tokens`).
+    public var outputTokensPerMinute: Double?
     /// Health states; index 0 is the normal state.
     public var states: [HealthStateSpec]
     /// The longest a provider keeps an attempt that would never answer (a hung connection)
@@ -22,7 +25,7 @@ public struct ProviderSpec: Sendable {
 
     public init(name: String, concurrency: Int, queueLimit: Int, timeToFirstTokenSeconds: Distribution,
                 outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
-                limits: RateLimit? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600) {
+                limits: RateLimit? = nil, outputTokensPerMinute: Double? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600) {
         self.name = name
         self.concurrency = concurrency
         self.queueLimit = queueLimit
@@ -31,6 +34,7 @@ public struct ProviderSpec: Sendable {
         self.inputPricePerMillion = inputPricePerMillion
         self.outputPricePerMillion = outputPricePerMillion
         self.limits = limits
+        self.outputTokensPerMinute = outputTokensPerMinute
         self.states = states
         self.hangSeconds = hangSeconds
     }

@@ -118,6 +118,16 @@ struct SpecTests {
         """).hasSuffix("degradation[0].script[0].state: provider 'alpha' has no state 'melted'; its states: healthy, down"))
     }
 
+    @Test("a provider's output-TPM limit answers 429 when max tokens would exceed it")
+    func outputTokensPerMinute() throws {
+        // 2 req/s × 50 max output tokens = 6,000 output tokens a minute against a limit of 600.
+        let spec = try load(minimalSpec, overrides: ["providers.alpha.output_tpm=600"])
+        let run = try World.run(spec.world, seed: 1, replication: 0)
+        #expect(run.upstreams[0].errors[.rateLimited, default: 0] > 50)
+        let unlimited = try World.run(try load(minimalSpec).world, seed: 1, replication: 0)
+        #expect(unlimited.upstreams[0].errors[.rateLimited, default: 0] == 0)
+    }
+
     @Test("every scenario in experiments/ validates", arguments: ["april-correlated-529", "single-provider-outage", "bilateral-degradation", "retry-storm", "gateway-lockstep", "chargeback"])
     func scenarios(name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../experiments/\(name).yaml").standardized.path
