@@ -123,7 +123,10 @@ struct SpecTests {
         // 2 req/s × 50 max output tokens = 6,000 output tokens a minute against a limit of 600.
         let spec = try load(minimalSpec, overrides: ["providers.alpha.output_tpm=600"])
         let run = try World.run(spec.world, seed: 1, replication: 0)
-        #expect(run.upstreams[0].errors[.rateLimited, default: 0] > 50)
+        // Each 429 carries the time to refill; the router then keeps off the provider until
+        // then, so the limit shows as a few 429s and many requests with no target left.
+        #expect(run.upstreams[0].errors[.rateLimited, default: 0] > 5)
+        #expect(run.teams[0].availability < 0.5)
         let unlimited = try World.run(try load(minimalSpec).world, seed: 1, replication: 0)
         #expect(unlimited.upstreams[0].errors[.rateLimited, default: 0] == 0)
     }
