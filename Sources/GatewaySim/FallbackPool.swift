@@ -8,16 +8,18 @@ import Stochastics
 /// the GPU-seconds it is charged are its share of the replica's GPUs for its service time.
 actor FallbackPool: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
     private unowned let gateway: Gateway
     private let latency: RandomStream
-    private var busy = 0
-    private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
-    private var inService: [Int64: UpstreamAttempt] = [:]
-    private(set) var metrics: UpstreamMetrics
+    @exclusivity(unchecked) private var busy = 0
+    @exclusivity(unchecked) private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
+    @exclusivity(unchecked) private var inService: [Int64: UpstreamAttempt] = [:]
+    @exclusivity(unchecked) private(set) var metrics: UpstreamMetrics
 
     init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int) {
         self.id = id

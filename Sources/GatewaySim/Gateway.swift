@@ -7,20 +7,22 @@ import Stochastics
 /// teams how their requests ended. It can itself degrade (added latency, errors, down).
 actor Gateway: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     private let calendar: EventCalendar
-    private var router: Router
-    private var upstreams: [Upstream] = []
-    private var teams: [Team] = []
+    @exclusivity(unchecked) private var router: Router
+    @exclusivity(unchecked) private var upstreams: [Upstream] = []
+    @exclusivity(unchecked) private var teams: [Team] = []
     private let healthStates: [GatewayHealthSpec]
     private let errors: RandomStream
     private(set) var healthState = 0
-    private var live: [UInt64: Live] = [:]
-    private var admitting: [UInt64: RoutingRequest] = [:]
+    @exclusivity(unchecked) private var live: [UInt64: Live] = [:]
+    @exclusivity(unchecked) private var admitting: [UInt64: RoutingRequest] = [:]
     /// Every decision, when a decision log is wanted.
     private(set) var decisionLog: [Decision]?
-    private(set) var decisions = 0
+    @exclusivity(unchecked) private(set) var decisions = 0
 
     enum Upstream {
         case provider(Provider)

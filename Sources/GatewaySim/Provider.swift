@@ -8,6 +8,8 @@ import Stochastics
 /// latency and capacity left.
 actor Provider: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let spec: ProviderSpec
@@ -15,14 +17,14 @@ actor Provider: EventHandler {
     private unowned let gateway: Gateway
     private let latency: RandomStream
     private let errors: RandomStream
-    private var requestBucket: TokenBucket?
-    private var tokenBucket: TokenBucket?
-    private var outputBucket: TokenBucket?
-    private(set) var state = 0
-    private var busy = 0
-    private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
-    private var inService: [Int64: UpstreamAttempt] = [:]
-    private(set) var metrics: UpstreamMetrics
+    @exclusivity(unchecked) private var requestBucket: TokenBucket?
+    @exclusivity(unchecked) private var tokenBucket: TokenBucket?
+    @exclusivity(unchecked) private var outputBucket: TokenBucket?
+    @exclusivity(unchecked) private(set) var state = 0
+    @exclusivity(unchecked) private var busy = 0
+    @exclusivity(unchecked) private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
+    @exclusivity(unchecked) private var inService: [Int64: UpstreamAttempt] = [:]
+    @exclusivity(unchecked) private(set) var metrics: UpstreamMetrics
 
     static let finished: Int32 = 0
 

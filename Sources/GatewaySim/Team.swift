@@ -6,6 +6,8 @@ import Stochastics
 /// the SDK's own retries when the gateway gives up.
 actor Team: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let index: Int32
@@ -13,16 +15,16 @@ actor Team: EventHandler {
     private let route: Int32
     private let calendar: EventCalendar
     private unowned let gateway: Gateway
-    private var arrivals: any ArrivalProcess & Sendable
+    @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
     private let arrivalStream: RandomStream
     private let sizeStream: RandomStream
     private let sdkStream: RandomStream
     private let horizon: Int64
     private let warmUp: Int64
-    private var counter: UInt64 = 0
-    private var live: [UInt64: Logical] = [:]
-    private(set) var metrics: TeamMetrics
-    private(set) var buckets: TimeBuckets
+    @exclusivity(unchecked) private var counter: UInt64 = 0
+    @exclusivity(unchecked) private var live: [UInt64: Logical] = [:]
+    @exclusivity(unchecked) private(set) var metrics: TeamMetrics
+    @exclusivity(unchecked) private(set) var buckets: TimeBuckets
 
     /// One request as the user sees it, across SDK retries.
     struct Logical {
