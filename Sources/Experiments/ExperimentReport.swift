@@ -114,7 +114,7 @@ public struct ExperimentReport {
     public func perProviderCSV() -> String {
         let classes = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
         var table = CSVTable(header: ["upstream", "kind", "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
-                                      "breaker_openings"] + classes.map { "errors_\($0.rawValue)" })
+                                      "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + classes.map { "errors_\($0.rawValue)" })
         let count = results.first?.upstreams.count ?? 0
         for index in 0..<count {
             let name = results[0].upstreams[index].name
@@ -125,7 +125,11 @@ public struct ExperimentReport {
             }
             var fields = [name, kind,
                           average { Double($1.offered) }, average { Double($1.accepted) },
-                          average { $1.busy.average(at: $0.endNanoseconds) / Double(max(1, $1.capacity)) },
+                          average { result, metrics in
+                              let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
+                              let servers = pool.map { metrics.replicas.average(at: result.endNanoseconds) * Double($0.maxConcurrencyPerReplica) } ?? Double(metrics.capacity)
+                              return metrics.busy.average(at: result.endNanoseconds) / max(1, servers)
+                          },
                           average { $1.queueLength.average(at: $0.endNanoseconds) },
                           average { $1.waits.count > 0 ? $1.waits.mean : 0 },
                           average { result, metrics in
@@ -133,6 +137,14 @@ public struct ExperimentReport {
                               return total > 0 ? 1 - Double(metrics.timeInState[0]) / total : 0
                           },
                           average { result, _ in target.map { Double(result.breakerOpenings[$0]) } ?? 0 }]
+            let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
+            let gpuHours: (ReplicationResult, UpstreamMetrics) -> Double = { result, metrics in
+                guard let pool else { return 0 }
+                return metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12 * Double(pool.gpusPerReplica)
+            }
+            fields += [average { result, metrics in pool == nil ? 0 : metrics.replicas.average(at: result.endNanoseconds) },
+                       average(gpuHours),
+                       average { result, metrics in gpuHours(result, metrics) * (pool?.gpuPricePerHour ?? 0) }]
             for outcome in classes { fields.append(average { Double($1.errors[outcome] ?? 0) }) }
             table.append(fields)
         }

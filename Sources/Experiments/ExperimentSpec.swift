@@ -241,11 +241,23 @@ public enum ExperimentSpecParser {
         let gpus = try reader.int("gpus_per_replica", default: 1, min: 1)
         let price = try reader.double("gpu_usd_per_hour", min: 0)
         let quality = try reader.int("quality_tier", default: 1, min: 0)
+        var maxReplicas = replicas, spinUp = 300.0, scaleUpQueue = perReplica, scaleDownIdle = 600.0
+        if let scalingValue = reader.optional("autoscaling") {
+            var scaling = try MapReader(scalingValue, path: "\(path).autoscaling")
+            maxReplicas = try scaling.int("max_replicas", min: replicas)
+            spinUp = try scaling.double("spin_up_s", default: 300, min: 0)
+            scaleUpQueue = try scaling.int("scale_up_queue", default: perReplica, min: 1)
+            scaleDownIdle = try scaling.double("scale_down_idle_s", default: 600, min: 0, exclusiveMin: true)
+            try scaling.finish()
+        }
         try reader.finish()
         let spec = FallbackPoolSpec(name: name, replicas: replicas, maxConcurrencyPerReplica: perReplica, queueLimit: queue,
-                                    replicaOutputTokensPerSecond: tps, timeToFirstTokenSeconds: ttft, gpusPerReplica: gpus, gpuPricePerHour: price, qualityTier: quality)
-        // The router charges GPU-seconds × price per GPU-hour; a pool's GPU-seconds already count its GPUs.
-        let target = TargetConfig(name: name, kind: .local, gpuPricePerHour: price, maxConcurrency: spec.servers, queueLimit: queue, qualityTier: quality)
+                                    replicaOutputTokensPerSecond: tps, timeToFirstTokenSeconds: ttft, gpusPerReplica: gpus, gpuPricePerHour: price,
+                                    qualityTier: quality, maxReplicas: maxReplicas, spinUpSeconds: spinUp, scaleUpQueue: scaleUpQueue,
+                                    scaleDownIdleSeconds: scaleDownIdle)
+        // The router charges GPU-seconds × price per GPU-hour; a pool's GPU-seconds already
+        // count its GPUs. Its capacity bound is the fully scaled pool: the pool itself refuses beyond that.
+        let target = TargetConfig(name: name, kind: .local, gpuPricePerHour: price, maxConcurrency: spec.maxServers, queueLimit: queue, qualityTier: quality)
         return (spec, target)
     }
 

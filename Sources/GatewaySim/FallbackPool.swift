@@ -6,17 +6,24 @@ import Stochastics
 /// A local GPU pool: `replicas × maxConcurrencyPerReplica` serving slots and a bounded queue.
 /// A request's generation runs at the replica's knee throughput shared by its concurrency;
 /// the GPU-seconds it is charged are its share of the replica's GPUs for its service time.
+///
+/// Autoscaling (when `maxReplicas > replicas`): a replica is started while the queue holds
+/// `scaleUpQueue` requests and serves `spinUpSeconds` later; one is stopped after
+/// `scaleDownIdleSeconds` in which the others could have carried the peak load.
 actor FallbackPool: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
-    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
-    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
     private unowned let gateway: Gateway
     private let latency: RandomStream
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var busy = 0
+    @exclusivity(unchecked) private var ready: Int
+    @exclusivity(unchecked) private var starting = 0
+    @exclusivity(unchecked) private var peakBusySinceCheck = 0
     @exclusivity(unchecked) private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
     @exclusivity(unchecked) private var inService: [Int64: UpstreamAttempt] = [:]
     @exclusivity(unchecked) private(set) var metrics: UpstreamMetrics
@@ -28,16 +35,28 @@ actor FallbackPool: EventHandler {
         self.calendar = simulation.calendar
         self.gateway = gateway
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
+        self.ready = spec.replicas
         self.metrics = UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1)
+        metrics.replicasChanged(to: spec.replicas, at: 0)
     }
+
+    static let finished: Int32 = 0
+    static let replicaReady: Int32 = 1
+    static let scaleDownCheck: Int32 = 2
+
+    private var servers: Int { ready * spec.maxConcurrencyPerReplica }
 
     func start(_ ticket: AttemptTicket) {
         metrics.offered += 1
-        if busy < spec.servers {
+        if busy < servers {
             serve(ticket, waited: 0)
         } else if queue.count < spec.queueLimit {
             queue.append((ticket, calendar.now))
             metrics.queueChanged(to: queue.count, at: calendar.now)
+            if queue.count >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
+                starting += 1
+                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: FallbackPool.replicaReady)
+            }
         } else {
             metrics.recordError(.overloaded)
             answerNow(ticket, AttemptOutcome(outcome: .overloaded, latencyNanoseconds: 0))
@@ -64,6 +83,25 @@ actor FallbackPool: EventHandler {
     }
 
     func handle(_ event: Event) {
+        switch event.kind {
+        case FallbackPool.replicaReady:
+            starting -= 1
+            ready += 1
+            metrics.replicasChanged(to: ready, at: calendar.now)
+            if ready == spec.replicas + 1 { scheduleScaleDownCheck() }
+            admitFromQueue()
+            return
+        case FallbackPool.scaleDownCheck:
+            if ready > spec.replicas && peakBusySinceCheck <= (ready - 1) * spec.maxConcurrencyPerReplica && queue.isEmpty {
+                ready -= 1
+                metrics.replicasChanged(to: ready, at: calendar.now)
+            }
+            peakBusySinceCheck = busy
+            if ready > spec.replicas { scheduleScaleDownCheck() }
+            return
+        default:
+            break
+        }
         guard let entry = inService.removeValue(forKey: event.payload) else { return }
         if entry.holdsServer { release() }
         gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds)) { gateway, report in
@@ -73,11 +111,16 @@ actor FallbackPool: EventHandler {
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
         inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
-        calendar.schedule(after: 0, to: id, kind: 0, payload: ticket.key)
+        calendar.schedule(after: 0, to: id, kind: FallbackPool.finished, payload: ticket.key)
+    }
+
+    private func scheduleScaleDownCheck() {
+        calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: FallbackPool.scaleDownCheck)
     }
 
     private func serve(_ ticket: AttemptTicket, waited: Int64) {
         busy += 1
+        peakBusySinceCheck = max(peakBusySinceCheck, busy)
         metrics.busyChanged(to: busy, at: calendar.now)
         metrics.accepted += 1
         metrics.recordWait(waited)
@@ -88,7 +131,7 @@ actor FallbackPool: EventHandler {
         let report = AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
                                     outputTokens: outcome == .success ? ticket.outputTokens : 0, gpuSeconds: gpuSeconds(for: duration))
         inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
-        calendar.schedule(after: duration, to: id, kind: 0, payload: ticket.key)
+        calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
     }
 
     /// This request's share of its replica's GPUs over `nanoseconds`.
@@ -99,7 +142,11 @@ actor FallbackPool: EventHandler {
     private func release() {
         busy -= 1
         metrics.busyChanged(to: busy, at: calendar.now)
-        while busy < spec.servers, let next = queue.popFirst() {
+        admitFromQueue()
+    }
+
+    private func admitFromQueue() {
+        while busy < servers, let next = queue.popFirst() {
             metrics.queueChanged(to: queue.count, at: calendar.now)
             serve(next.ticket, waited: calendar.now - next.enqueuedAt)
         }

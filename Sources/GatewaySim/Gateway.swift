@@ -7,11 +7,11 @@ import Stochastics
 /// teams how their requests ended. It can itself degrade (added latency, errors, down).
 actor Gateway: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
-    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
-    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     private let calendar: EventCalendar
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var router: Router
     @exclusivity(unchecked) private var upstreams: [Upstream] = []
     @exclusivity(unchecked) private var teams: [Team] = []

@@ -8,8 +8,6 @@ import Stochastics
 /// latency and capacity left.
 actor Provider: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
-    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
-    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let spec: ProviderSpec
@@ -17,6 +15,8 @@ actor Provider: EventHandler {
     private unowned let gateway: Gateway
     private let latency: RandomStream
     private let errors: RandomStream
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var requestBucket: TokenBucket?
     @exclusivity(unchecked) private var tokenBucket: TokenBucket?
     @exclusivity(unchecked) private var outputBucket: TokenBucket?

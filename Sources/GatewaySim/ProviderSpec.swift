@@ -55,9 +55,18 @@ public struct FallbackPoolSpec: Sendable {
     public var gpuPricePerHour: Double
     /// 0 is frontier quality; larger is a smaller model.
     public var qualityTier: Int
+    /// Autoscaling: at most this many replicas (equal to `replicas`: no scaling).
+    public var maxReplicas: Int
+    /// Time from the decision to add a replica until it serves (node, weights, warm-up).
+    public var spinUpSeconds: Double
+    /// A replica is added while the queue holds at least this many requests.
+    public var scaleUpQueue: Int
+    /// A replica is removed after this long in which one fewer would have sufficed.
+    public var scaleDownIdleSeconds: Double
 
     public init(name: String, replicas: Int, maxConcurrencyPerReplica: Int, queueLimit: Int, replicaOutputTokensPerSecond: Double,
-                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int, gpuPricePerHour: Double, qualityTier: Int = 1) {
+                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int, gpuPricePerHour: Double, qualityTier: Int = 1,
+                maxReplicas: Int? = nil, spinUpSeconds: Double = 300, scaleUpQueue: Int? = nil, scaleDownIdleSeconds: Double = 600) {
         self.name = name
         self.replicas = replicas
         self.maxConcurrencyPerReplica = maxConcurrencyPerReplica
@@ -67,8 +76,15 @@ public struct FallbackPoolSpec: Sendable {
         self.gpusPerReplica = gpusPerReplica
         self.gpuPricePerHour = gpuPricePerHour
         self.qualityTier = qualityTier
+        self.maxReplicas = max(replicas, maxReplicas ?? replicas)
+        self.spinUpSeconds = spinUpSeconds
+        self.scaleUpQueue = max(1, scaleUpQueue ?? maxConcurrencyPerReplica)
+        self.scaleDownIdleSeconds = scaleDownIdleSeconds
     }
 
-    /// Requests served at once across the pool.
+    /// Requests served at once across the pool at its initial (minimum) size.
     public var servers: Int { replicas * maxConcurrencyPerReplica }
+
+    /// Requests served at once when scaled out fully.
+    public var maxServers: Int { maxReplicas * maxConcurrencyPerReplica }
 }

@@ -6,8 +6,6 @@ import Stochastics
 /// the SDK's own retries when the gateway gives up.
 actor Team: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
-    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
-    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
     let index: Int32
@@ -15,6 +13,8 @@ actor Team: EventHandler {
     private let route: Int32
     private let calendar: EventCalendar
     private unowned let gateway: Gateway
+    // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
+    // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
     private let arrivalStream: RandomStream
     private let sizeStream: RandomStream

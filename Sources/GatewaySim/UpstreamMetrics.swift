@@ -17,6 +17,8 @@ public struct UpstreamMetrics: Sendable {
     public private(set) var waits = Tally()
     /// Accepted attempts that had to wait at all.
     public private(set) var delayed = 0
+    /// Replicas serving over time (pools; 0 for providers).
+    public private(set) var replicas = TimeWeightedAverage()
     /// Nanoseconds spent in each health state.
     public private(set) var timeInState: [Int64]
     private var state = 0
@@ -43,6 +45,10 @@ public struct UpstreamMetrics: Sendable {
 
     mutating func queueChanged(to value: Int, at time: Int64) {
         queueLength.update(to: Double(value), at: time)
+    }
+
+    mutating func replicasChanged(to value: Int, at time: Int64) {
+        replicas.update(to: Double(value), at: time)
     }
 
     mutating func stateChanged(to newState: Int, at time: Int64) {

@@ -94,3 +94,30 @@ struct SampleStats {
         standardError = (variance / n).squareRoot()
     }
 }
+
+@Suite("Local pool autoscaling")
+struct PoolAutoscalingTests {
+    @Test("a busy pool adds replicas after the spin-up time and removes them once the load is gone")
+    func scalesOutAndIn() throws {
+        // 600 s at 6 req/s against one replica serving 4 at a time for ~2 s each (2 req/s),
+        // then 1,800 s at 0.2 req/s.
+        var spec = try poolWorld(servers: 1, arrivalRate: 1, service: .exponential(mean: 2), duration: 2_400, warmUp: 0)
+        spec.pools[0] = FallbackPoolSpec(name: "pool", replicas: 1, maxConcurrencyPerReplica: 4, queueLimit: 10_000, replicaOutputTokensPerSecond: 1e12,
+                                         timeToFirstTokenSeconds: try .exponential(mean: 2), gpusPerReplica: 2, gpuPricePerHour: 4.25,
+                                         maxReplicas: 4, spinUpSeconds: 120, scaleUpQueue: 8, scaleDownIdleSeconds: 300)
+        spec.router.targets[0].maxConcurrency = 16
+        spec.teams[0].arrivals = try PiecewiseConstantArrivals(segments: [.init(seconds: 600, ratePerSecond: 6), .init(seconds: 1_800, ratePerSecond: 0.2)], repeats: false)
+        let scaled = try World.run(spec, seed: 4, replication: 0)
+        let replicas = scaled.upstreams[0].replicas
+        #expect(replicas.maximum == 4, "scaled out to the maximum under the burst")
+        #expect(replicas.current == 1, "back to the minimum once the load is gone")
+        let mean = replicas.average(at: scaled.endNanoseconds)
+        #expect(mean > 1.2 && mean < 3, "extra replicas only for part of the run: \(mean)")
+
+        var fixed = spec
+        fixed.pools[0].maxReplicas = 1
+        let unscaled = try World.run(fixed, seed: 4, replication: 0)
+        #expect(unscaled.upstreams[0].replicas.maximum == 1)
+        #expect(scaled.upstreams[0].waits.mean < unscaled.upstreams[0].waits.mean / 2, "scaling out cuts the queueing")
+    }
+}
