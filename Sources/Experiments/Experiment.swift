@@ -54,13 +54,14 @@ public enum Experiment {
             ("timeseries.csv", report.timeSeriesCSV()),
             ("run.json", manifest.json()),
         ]
-        let url = URL(fileURLWithPath: directory ?? "out/\(spec.name)")
+        let path = directory ?? "out/\(spec.name)"
+        let url = URL(fileURLWithPath: path)
         do {
             try AtomicOutput.prepare(directory: url)
             for (name, text) in files { try AtomicOutput.write(text, to: url.appendingPathComponent(name)) }
         } catch {
             throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
         }
-        return (report.plainSummary(), url.path, files.map(\.0))
+        return (report.plainSummary(), path, files.map(\.0))
     }
 }

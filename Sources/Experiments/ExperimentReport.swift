@@ -186,6 +186,16 @@ public struct ExperimentReport {
             sentences.append(String(format: "Spend was $%.2f per run (±%.2f): $%.2f on retries that then succeeded, $%.2f wasted, $%.2f of it local GPU time.",
                                     total.mean, total.halfWidth, retried.mean, wasted.mean, gpu.mean))
         }
+        if !spec.world.pools.isEmpty {
+            let poolCost = MeanInterval(results.map { result in
+                spec.world.pools.indices.reduce(0.0) { total, index in
+                    let metrics = result.upstreams[spec.world.providers.count + index]
+                    let hours = metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12
+                    return total + hours * Double(spec.world.pools[index].gpusPerReplica) * spec.world.pools[index].gpuPricePerHour
+                }
+            })
+            sentences.append(String(format: "Keeping the local pools online cost $%.2f in GPU time, busy or idle.", poolCost.mean))
+        }
         if let worst = worstWindow() {
             sentences.append(String(format: "The worst %.0f-second window began at %@, with %.1f%% of requests answered.",
                                     spec.world.bucketSeconds, clock(worst.start), worst.availability * 100))
