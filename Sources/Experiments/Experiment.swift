@@ -1,5 +1,6 @@
 import Foundation
 import GatewaySim
+import SimulationKernel
 
 /// A failure a user can act on: bad spec, world that does not fit, outputs that cannot be written.
 public struct ExperimentFailure: Error, Sendable, CustomStringConvertible {
@@ -12,48 +13,83 @@ public struct ExperimentFailure: Error, Sendable, CustomStringConvertible {
 
 /// What `brownout run` and `brownout validate` do, so the CLI stays a thin parser.
 public enum Experiment {
-    /// Loads and checks a spec; returns it with its resolved document.
-    public static func load(path: String, overrides: [String]) throws(ExperimentFailure) -> (SpecValue, ExperimentSpec) {
-        do {
+    /// Loads and checks a spec and its variants; returns the resolved document, the
+    /// baseline spec and the variants.
+    public static func load(path: String, overrides: [String]) throws(ExperimentFailure) -> (SpecValue, ExperimentSpec, [Variant]) {
+        do throws(SpecError) {
             let document = try SpecDocument.load(path: path, overrides: overrides)
-            return (document, try ExperimentSpecParser.parse(document))
+            let (base, variantDocuments) = try VariantsParser.variants(of: document)
+            let spec = try ExperimentSpecParser.parse(base)
+            var variants: [Variant] = []
+            for (name, variantDocument) in variantDocuments {
+                do throws(SpecError) {
+                    variants.append(Variant(name: name, spec: try ExperimentSpecParser.parse(variantDocument)))
+                } catch {
+                    throw SpecError(error.location, error.path, "in variant '\(name)': \(error.message)")
+                }
+            }
+            return (document, spec, variants)
         } catch {
             throw ExperimentFailure(error.description)
         }
     }
 
     /// One line describing what a spec would run.
-    public static func overview(_ spec: ExperimentSpec) -> String {
+    public static func overview(_ spec: ExperimentSpec, variants: [Variant] = []) -> String {
         let world = spec.world
-        return "\(world.providers.count) providers, \(world.pools.count) pools, \(world.teams.count) teams, \(world.degradation.count) degradation processes, "
+        var text = "\(world.providers.count) providers, \(world.pools.count) pools, \(world.teams.count) teams, \(world.degradation.count) degradation processes, "
             + "\(spec.replications) replications of \(Int(world.durationSeconds)) s"
+        if !variants.isEmpty { text += ", variants: baseline, " + variants.map(\.name).joined(separator: ", ") }
+        return text
     }
 
-    /// Runs the spec and writes its tables into `directory` (default `out/<name>`); nothing
-    /// is written unless every replication ran. Returns the plain-language summary and
-    /// the directory.
+    /// Runs every variant's replications (`jobs` threads over all of them).
+    public static func simulate(_ specs: [ExperimentSpec], jobs: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> [[ReplicationResult]] {
+        let counts = specs.map(\.replications)
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        let total = counts.reduce(0, +)
+        let outcomes = ReplicationRunner.run(count: total, jobs: jobs, progress: progress) { index -> Result<ReplicationResult, WorldError> in
+            let variant = offsets.lastIndex { $0 <= index }!
+            let spec = specs[variant]
+            return Result { () throws(WorldError) in try World.run(spec.world, seed: spec.seed, replication: index - offsets[variant]) }
+        }
+        var grouped: [[ReplicationResult]] = []
+        for (variant, offset) in offsets.enumerated() {
+            var results: [ReplicationResult] = []
+            for outcome in outcomes[offset..<(offset + counts[variant])] {
+                do { results.append(try outcome.get()) } catch { throw ExperimentFailure(error.description) }
+            }
+            grouped.append(results)
+        }
+        return grouped
+    }
+
+    /// Runs the spec (and its variants) and writes its tables into `directory` (default
+    /// `out/<name>`); nothing is written unless every replication ran. Returns the
+    /// plain-language summary and the directory.
     public static func run(path: String, overrides: [String], directory: String?, jobs: Int,
                            progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> (summary: String, directory: String, files: [String]) {
-        let (document, spec) = try load(path: path, overrides: overrides)
+        let (document, spec, variants) = try load(path: path, overrides: overrides)
         let clock = ContinuousClock()
         let started = clock.now
-        let results: [ReplicationResult]
-        do {
-            results = try ExperimentRunner.run(spec, jobs: jobs, progress: progress)
-        } catch {
-            throw ExperimentFailure(error.description)
-        }
+        let specs = [spec] + variants.map(\.spec)
+        let names = ["baseline"] + variants.map(\.name)
+        let grouped = try simulate(specs, jobs: jobs, progress: progress)
         let elapsed = started.duration(to: clock.now)
         let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let report = ExperimentReport(spec: spec, results: results)
-        let manifest = RunManifest(spec: spec, specPath: path, document: document, jobs: jobs, wallSeconds: wall, events: results.reduce(0) { $0 + $1.events })
-        let files: [(String, String)] = [
-            ("summary.csv", report.summaryCSV()),
-            ("per_team.csv", report.perTeamCSV()),
-            ("per_provider.csv", report.perProviderCSV()),
-            ("timeseries.csv", report.timeSeriesCSV()),
-            ("run.json", manifest.json()),
+        let labels = ExperimentReport.failureLabels(in: grouped.flatMap { $0 })
+        let reports = zip(specs, zip(names, grouped)).map { ExperimentReport(spec: $0, results: $1.1, variant: $1.0, failureLabels: labels) }
+        let tables = RunTables(reports: reports)
+        let manifest = RunManifest(spec: spec, specPath: path, document: document, jobs: jobs, wallSeconds: wall,
+                                   events: grouped.joined().reduce(0) { $0 + $1.events }, variants: names)
+        var files: [(String, String)] = [
+            ("summary.csv", tables.summaryCSV),
+            ("per_team.csv", tables.perTeamCSV),
+            ("per_provider.csv", tables.perProviderCSV),
+            ("timeseries.csv", tables.timeSeriesCSV),
         ]
+        if !variants.isEmpty { files.append(("compare.csv", tables.compareCSV)) }
+        files.append(("run.json", manifest.json()))
         let path = directory ?? "out/\(spec.name)"
         let url = URL(fileURLWithPath: path)
         do {
@@ -62,6 +98,6 @@ public enum Experiment {
         } catch {
             throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
         }
-        return (report.plainSummary(), path, files.map(\.0))
+        return (reports.map { $0.plainSummary() }.joined(separator: "\n"), path, files.map(\.0))
     }
 }

@@ -9,14 +9,24 @@ import Stochastics
 public struct ExperimentReport {
     public let spec: ExperimentSpec
     public let results: [ReplicationResult]
+    /// The variant these results belong to (`baseline` for the spec as written).
+    public let variant: String
     let failureLabels: [String]
 
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)]
 
-    public init(spec: ExperimentSpec, results: [ReplicationResult]) {
+    /// - Parameter failureLabels: the failure labels to report (pass the union over all
+    ///   variants so that every variant has the same rows); nil: those seen here.
+    public init(spec: ExperimentSpec, results: [ReplicationResult], variant: String = "baseline", failureLabels: [String]? = nil) {
         self.spec = spec
         self.results = results
-        failureLabels = Set(results.flatMap { $0.teams.flatMap { $0.failures.keys } }).sorted()
+        self.variant = variant
+        self.failureLabels = failureLabels ?? ExperimentReport.failureLabels(in: results)
+    }
+
+    /// Every failure label seen in `results`, sorted.
+    public static func failureLabels(in results: [ReplicationResult]) -> [String] {
+        Set(results.flatMap { $0.teams.flatMap { $0.failures.keys } }).sorted()
     }
 
     // MARK: Metrics per replication
@@ -75,21 +85,23 @@ public struct ExperimentReport {
 
     // MARK: Tables
 
-    public func summaryCSV() -> String {
-        var table = CSVTable(header: ["variant", "scope", "metric", "mean", "ci95_low", "ci95_high", "n"])
-        for row in summary() {
-            table.append(["baseline", row.scope, row.metric, CSVTable.number(row.interval.mean), CSVTable.number(row.interval.lower),
-                          CSVTable.number(row.interval.upper), String(row.interval.count)])
+    static let summaryHeader = ["variant", "scope", "metric", "mean", "ci95_low", "ci95_high", "n"]
+
+    func summaryRows() -> [[String]] {
+        summary().map { row in
+            [variant, row.scope, row.metric, CSVTable.number(row.interval.mean), CSVTable.number(row.interval.lower),
+             CSVTable.number(row.interval.upper), String(row.interval.count)]
         }
-        return table.text
     }
 
-    public func perTeamCSV() -> String {
+    static let perTeamHeader = ["variant", "team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
+                                "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
+                                "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd"]
+
+    func perTeamRows() -> [[String]] {
         let rows = summary()
         func mean(_ scope: String, _ metric: String) -> Double { rows.first { $0.scope == scope && $0.metric == metric }?.interval.mean ?? 0 }
-        var table = CSVTable(header: ["team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
-                                      "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
-                                      "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd"])
+        var table: [[String]] = []
         for team in spec.world.teams {
             let tier = spec.world.router.teams.first { $0.name == team.name }?.tier ?? 0
             let latencies = results.map { result in
@@ -98,7 +110,7 @@ public struct ExperimentReport {
             let latency = MeanInterval(latencies).mean
             let availability = mean(team.name, "availability")
             table.append([
-                team.name, String(tier), CSVTable.number(mean(team.name, "requests")), CSVTable.number(availability),
+                variant, team.name, String(tier), CSVTable.number(mean(team.name, "requests")), CSVTable.number(availability),
                 CSVTable.number(team.sloAvailability), availability >= team.sloAvailability ? "true" : "false",
                 CSVTable.number(team.sloLatencyPercentile), CSVTable.number(latency), CSVTable.number(team.sloLatencySeconds),
                 latency <= team.sloLatencySeconds ? "true" : "false",
@@ -108,13 +120,16 @@ public struct ExperimentReport {
                 CSVTable.number(mean(team.name, "cost_total_usd")),
             ])
         }
-        return table.text
+        return table
     }
 
-    public func perProviderCSV() -> String {
-        let classes = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
-        var table = CSVTable(header: ["upstream", "kind", "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
-                                      "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + classes.map { "errors_\($0.rawValue)" })
+    static let errorClasses = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
+    static let perProviderHeader = ["variant", "upstream", "kind", "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
+                                    "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }
+
+    func perProviderRows() -> [[String]] {
+        let classes = ExperimentReport.errorClasses
+        var table: [[String]] = []
         let count = results.first?.upstreams.count ?? 0
         for index in 0..<count {
             let name = results[0].upstreams[index].name
@@ -123,7 +138,7 @@ public struct ExperimentReport {
             func average(_ value: (ReplicationResult, UpstreamMetrics) -> Double) -> String {
                 CSVTable.number(MeanInterval(results.map { value($0, $0.upstreams[index]) }).mean)
             }
-            var fields = [name, kind,
+            var fields = [variant, name, kind,
                           average { Double($1.offered) }, average { Double($1.accepted) },
                           average { result, metrics in
                               let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
@@ -148,12 +163,14 @@ public struct ExperimentReport {
             for outcome in classes { fields.append(average { Double($1.errors[outcome] ?? 0) }) }
             table.append(fields)
         }
-        return table.text
+        return table
     }
 
+    static let timeSeriesHeader = ["variant", "bucket_start_s", "team", "requests", "succeeded", "succeeded_fallback", "failed"]
+
     /// Replication means per bucket and team.
-    public func timeSeriesCSV() -> String {
-        var table = CSVTable(header: ["bucket_start_s", "team", "requests", "succeeded", "succeeded_fallback", "failed"])
+    func timeSeriesRows() -> [[String]] {
+        var table: [[String]] = []
         let bucketSeconds = spec.world.bucketSeconds
         for (teamIndex, team) in spec.world.teams.enumerated() {
             let series = results.map { $0.timeSeries[teamIndex] }
@@ -163,10 +180,10 @@ public struct ExperimentReport {
                 func mean(_ pick: (TimeBuckets) -> [Int]) -> String {
                     CSVTable.number(series.reduce(0.0) { total, s in total + Double(bucket < pick(s).count ? pick(s)[bucket] : 0) } / n)
                 }
-                table.append([CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback), mean(\.failed)])
+                table.append([variant, CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback), mean(\.failed)])
             }
         }
-        return table.text
+        return table
     }
 
     /// One paragraph for a person: availability per team, degraded share, cost, the worst window.
@@ -200,7 +217,8 @@ public struct ExperimentReport {
             sentences.append(String(format: "The worst %.0f-second window began at %@, with %.1f%% of requests answered.",
                                     spec.world.bucketSeconds, clock(worst.start), worst.availability * 100))
         }
-        return "\(spec.name), \(results.count) replications: " + sentences.joined(separator: " ")
+        let title = variant == "baseline" ? spec.name : "\(spec.name) [\(variant)]"
+        return "\(title), \(results.count) replications: " + sentences.joined(separator: " ")
     }
 
     func worstWindow() -> (start: Double, availability: Double)? {

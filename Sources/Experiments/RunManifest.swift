@@ -13,15 +13,16 @@ public struct RunManifest: Codable {
     public let version: String
     public let wallSeconds: Double
     public let events: UInt64
+    public let variants: [String]
     public let outputs: [String]
 
     public static let version = "0.2.0"
 
     enum CodingKeys: String, CodingKey {
-        case name, spec, specHash = "spec_hash", seed, replications, jobs, version, wallSeconds = "wall_seconds", events, outputs
+        case name, spec, specHash = "spec_hash", seed, replications, jobs, version, wallSeconds = "wall_seconds", events, variants, outputs
     }
 
-    public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64) {
+    public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64, variants: [String] = ["baseline"]) {
         self.name = spec.name
         self.spec = specPath
         self.specHash = String(format: "%016llx", StreamSeed.fnv1a64(RunManifest.canonical(document)))
@@ -31,7 +32,8 @@ public struct RunManifest: Codable {
         self.version = RunManifest.version
         self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
         self.events = events
-        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"]
+        self.variants = variants
+        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"] + (variants.count > 1 ? ["compare.csv"] : [])
     }
 
     public func json() -> String {

@@ -12,12 +12,13 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let spec: ExperimentSpec
+        let variants: [Variant]
         do {
-            spec = try Experiment.load(path: options.spec, overrides: options.overrides).1
+            (_, spec, variants) = try Experiment.load(path: options.spec, overrides: options.overrides)
         } catch {
             throw CommandError(error.description)
         }
-        print("\(options.spec): valid — \(Experiment.overview(spec))")
+        print("\(options.spec): valid — \(Experiment.overview(spec, variants: variants))")
         if spec.warnings.isEmpty {
             print("no lint findings")
         } else {

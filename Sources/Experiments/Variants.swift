@@ -1,0 +1,40 @@
+/// The `variants:` section of a spec: named sets of overrides applied to the spec as written.
+///
+///     variants:
+///       bigger-pool: {pools.h100-llama-70b.replicas: 4}
+///       grpc-budget: {routes.chat.retry_budget: {kind: grpc}}
+///
+/// Every variant runs the same replications with the same seed, so it sees the same
+/// arrivals and the same provider health (common random numbers from the named streams);
+/// `run.*` is shared and cannot be varied.
+public struct Variant: Sendable {
+    public let name: String
+    public let spec: ExperimentSpec
+}
+
+enum VariantsParser {
+    /// Splits `variants:` off the document and builds the spec of each variant.
+    static func variants(of document: SpecValue) throws(SpecError) -> (base: SpecValue, variants: [(String, SpecValue)]) {
+        guard case .map(let entries, let location) = document,
+              let section = entries.first(where: { $0.key == "variants" }) else { return (document, []) }
+        let base = SpecValue.map(entries.filter { $0.key != "variants" }, location)
+        var reader = try MapReader(section.value, path: "variants")
+        var result: [(String, SpecValue)] = []
+        for (name, nameLocation, value) in reader.named() {
+            if name == "baseline" { throw SpecError(nameLocation, "variants.baseline", "'baseline' is the spec as written; give the variant another name") }
+            var overrides = try MapReader(value, path: "variants.\(name)")
+            var variant = base
+            for (path, pathLocation, override) in overrides.named() {
+                let keys = path.split(separator: ".").map(String.init)
+                if keys.first == "run" || keys.first == "variants" || keys.first == "name" {
+                    throw SpecError(pathLocation, "variants.\(name).\(path)", "variants share the run settings and the name; set \(path) outside variants")
+                }
+                variant = variant.setting(keys[...], to: override)
+            }
+            try overrides.finish()
+            result.append((name, variant))
+        }
+        try reader.finish()
+        return (base, result)
+    }
+}
