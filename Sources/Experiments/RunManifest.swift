@@ -25,7 +25,7 @@ public struct RunManifest: Codable {
     public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64, variants: [String] = ["baseline"]) {
         self.name = spec.name
         self.spec = specPath
-        self.specHash = String(format: "%016llx", StreamSeed.fnv1a64(RunManifest.canonical(document)))
+        self.specHash = RunManifest.hash(document)
         self.seed = spec.seed
         self.replications = spec.replications
         self.jobs = jobs
@@ -40,6 +40,11 @@ public struct RunManifest: Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "\n"
+    }
+
+    /// FNV-1a 64 of the resolved spec, in hex.
+    static func hash(_ document: SpecValue) -> String {
+        String(format: "%016llx", StreamSeed.fnv1a64(canonical(document)))
     }
 
     /// A rendering of the spec that ignores where values came from.
