@@ -221,3 +221,67 @@ struct RunCommandTests {
         #expect(lint.stdout.contains("warning: routes[0].retry: worst-case amplification is 6 attempts per request (threshold 5)"))
     }
 }
+
+@Suite("Variants, sweeps, shards and merge, end to end")
+struct PlanningCommandTests {
+    func spec(_ extra: String = "") throws -> (URL, URL) {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try (RunCommandTests.spec + extra).write(to: spec, atomically: true, encoding: .utf8)
+        return (directory, spec)
+    }
+
+    @Test("a variant that changes nothing differs from the baseline by exactly zero: common random numbers")
+    func commonRandomNumbers() throws {
+        let (directory, spec) = try spec("""
+
+        variants:
+          same: {providers.alpha.concurrency: 5}
+          bigger: {providers.alpha.concurrency: 20}
+        """)
+        let result = try CommandRunner.run("brownout", ["run", spec.path, "--out", directory.appendingPathComponent("out").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let compare = try String(contentsOfFile: directory.appendingPathComponent("out/compare.csv").path, encoding: .utf8)
+        let lines = compare.components(separatedBy: "\r\n")
+        #expect(lines[0] == "variant,baseline,scope,metric,baseline_mean,variant_mean,difference_mean,difference_ci95_low,difference_ci95_high,n")
+        let same = lines.filter { $0.hasPrefix("same,baseline,app,") }
+        #expect(!same.isEmpty)
+        #expect(same.allSatisfy { $0.hasSuffix(",0,0,0,3") }, "identical worlds, identical draws")
+        #expect(lines.contains { $0.hasPrefix("bigger,baseline,app,availability,") && !$0.hasSuffix(",0,0,0,3") })
+    }
+
+    @Test("a sweep's shards merge into exactly the bytes of the unsharded sweep")
+    func shardsMerge() throws {
+        let (directory, spec) = try spec()
+        let vary = ["--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=1,3"]
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let whole = try CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("all")])
+        #expect(whole.status == 0, "\(whole.stderr)")
+        for index in 0..<3 {
+            let shard = try CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("shard\(index)"), "--shard", "\(index)/3", "--jobs", "1"])
+            #expect(shard.status == 0)
+        }
+        let merge = try CommandRunner.run("brownout", ["merge", path("shard2"), path("shard0"), path("shard1"), "--out", path("merged")])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        for file in ["sweep.csv", "sweep.json"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path("all/\(file)"))) == Data(contentsOf: URL(fileURLWithPath: path("merged/\(file)"))))
+        }
+        let rows = try String(contentsOfFile: path("all/sweep.csv"), encoding: .utf8).components(separatedBy: "\r\n")
+        #expect(rows[0] == "point,providers.alpha.concurrency,routes.chat.retry.max_attempts,scope,metric,mean,ci95_low,ci95_high,n")
+        #expect(Set(rows.dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }) == ["0", "1", "2", "3", "4", "5"])
+    }
+
+    @Test("bad shard specs and incomplete merges get one line and write nothing",
+          arguments: [(["--shard", "3/2"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got '3/2'"),
+                      (["--shard", "x"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got 'x'"),
+                      (["--vary", "providers.alpha.concurency=1,2"], "providers.alpha.concurency: unknown key 'concurency'; did you mean 'concurrency'?")])
+    func badInput(arguments: [String], message: String) throws {
+        let (directory, spec) = try spec()
+        let out = directory.appendingPathComponent("out").path
+        let result = try CommandRunner.run("brownout", ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5", "--out", out] + arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
