@@ -1,0 +1,181 @@
+import Foundation
+import GatewaySim
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// Finds the smallest local pool (in replicas) that meets every SLO at a confidence level,
+/// judged by the interval's bound rather than the mean. Sizes are fixed pools: autoscaling
+/// is switched off while sizing.
+///
+/// Every size runs the same replications with the same seed (common random numbers), so
+/// sizes differ only by the pool. A size whose interval straddles a threshold gets more
+/// replications (doubling, up to 4× the spec's). The search gallops (1, 2, 4, …) to the first
+/// size that meets the SLOs, bisects below it, then checks the neighbours of the answer.
+public enum FallbackSizing {
+    /// `team.metric>=value` or `team.metric<=value` (team may be `all`).
+    public struct Objective: Sendable, Equatable {
+        public let scope: String
+        public let metric: String
+        public let atLeast: Bool
+        public let value: Double
+        public let text: String
+
+        public init(parsing text: String, teams: [String]) throws(ExperimentFailure) {
+            let op = text.contains(">=") ? ">=" : (text.contains("<=") ? "<=" : "")
+            guard !op.isEmpty, let range = text.range(of: op) else {
+                throw ExperimentFailure("--slo must be team.metric>=value or team.metric<=value (e.g. search.availability>=0.999), got '\(text)'")
+            }
+            let left = text[..<range.lowerBound]
+            guard let dot = left.firstIndex(of: "."), let value = Double(text[range.upperBound...].trimmingCharacters(in: .whitespaces)) else {
+                throw ExperimentFailure("--slo must be team.metric>=value or team.metric<=value (e.g. search.availability>=0.999), got '\(text)'")
+            }
+            let scope = String(left[..<dot]).trimmingCharacters(in: .whitespaces)
+            let metric = String(left[left.index(after: dot)...]).trimmingCharacters(in: .whitespaces)
+            guard scope == "all" || teams.contains(scope) else {
+                throw ExperimentFailure("--slo \(text): unknown team '\(scope)'; teams: \(teams.joined(separator: ", ")), or all")
+            }
+            guard FallbackSizing.metrics.contains(metric) || metric.hasPrefix("failed_") else {
+                var message = "--slo \(text): unknown metric '\(metric)'"
+                if let suggestion = closest(to: metric, in: FallbackSizing.metrics) { message += "; did you mean '\(suggestion)'?" }
+                throw ExperimentFailure(message + " Metrics: \(FallbackSizing.metrics.joined(separator: ", "))")
+            }
+            self.scope = scope
+            self.metric = metric
+            self.atLeast = op == ">="
+            self.value = value
+            self.text = text
+        }
+
+        func met(by interval: MeanInterval) -> Bool? {
+            if atLeast {
+                if interval.lower >= value { return true }
+                if interval.upper < value { return false }
+            } else {
+                if interval.upper <= value { return true }
+                if interval.lower > value { return false }
+            }
+            return nil
+        }
+    }
+
+    /// The metrics an SLO may name (plus `failed_<label>`).
+    public static let metrics = ["requests", "availability", "degraded_share", "succeeded_frontier", "succeeded_fallback",
+                                 "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p999_s",
+                                 "first_token_p50_s", "first_token_p90_s", "first_token_p99_s", "first_token_p999_s",
+                                 "attempts_per_request", "hedges", "sdk_retries", "cost_successful_usd", "cost_retried_usd", "cost_wasted_usd",
+                                 "cost_fallback_gpu_usd", "fallback_gpu_seconds", "cost_bypass_usd", "cost_total_usd", "breaker_openings"]
+
+    public enum Goal: String, Sendable, CaseIterable {
+        /// The fewest replicas that meet the SLOs.
+        case smallest
+        /// Among sizes that meet the SLOs, the least pool GPU cost plus spend over the run.
+        case cheapest
+    }
+
+    struct Evaluation {
+        let size: Int
+        let replications: Int
+        let intervals: [MeanInterval]
+        let verdicts: [Bool?]
+        let runCostUSD: Double
+        var meets: Bool { verdicts.allSatisfy { $0 == true } }
+    }
+
+    /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
+    public static func run(path: String, overrides: [String], pool: String, slos sloTexts: [String], maxReplicas: Int?, confidence: Double,
+                           goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> String {
+        let (_, base, _) = try Experiment.load(path: path, overrides: overrides)
+        guard let poolIndex = base.world.pools.firstIndex(where: { $0.name == pool }) else {
+            let pools = base.world.pools.map(\.name)
+            throw ExperimentFailure("--pool \(pool): no such pool; " + (pools.isEmpty ? "the spec has no pools" : "pools: \(pools.joined(separator: ", "))"))
+        }
+        guard !sloTexts.isEmpty else { throw ExperimentFailure("give at least one --slo team.metric>=value") }
+        let slos = try sloTexts.map { (text) throws(ExperimentFailure) in try Objective(parsing: text, teams: base.world.teams.map(\.name)) }
+        let current = base.world.pools[poolIndex].replicas
+        let limit = maxReplicas ?? max(16, current * 4)
+        guard limit >= current else { throw ExperimentFailure("--max \(limit) is below the pool's current size (\(current) replicas)") }
+        guard confidence > 0 && confidence < 1 else { throw ExperimentFailure("--confidence must be in (0, 1), got \(confidence)") }
+
+        var evaluated: [Int: Evaluation] = [:]
+        func evaluate(_ size: Int) throws(ExperimentFailure) -> Evaluation {
+            if let known = evaluated[size] { return known }
+            var replications = base.replications
+            var evaluation: Evaluation
+            repeat {
+                let (_, spec, _) = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)", "run.replications=\(replications)"])
+                let results = try Experiment.simulate([spec], jobs: jobs, progress: progress)[0]
+                let report = ExperimentReport(spec: spec, results: results)
+                let perReplication = results.map(report.metrics)
+                let intervals = slos.map { slo in
+                    MeanInterval(perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: confidence)
+                }
+                let poolSpec = spec.world.pools[poolIndex]
+                let runCost = MeanInterval(results.map { result in
+                    let metrics = result.upstreams[spec.world.providers.count + poolIndex]
+                    let gpuHours = metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12 * Double(poolSpec.gpusPerReplica)
+                    return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.successfulUSD + $1.retriedUSD + $1.wastedUSD - $1.fallbackUSD }
+                }).mean
+                evaluation = Evaluation(size: size, replications: replications, intervals: intervals,
+                                        verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
+                replications *= 2
+            } while evaluation.verdicts.contains(where: { $0 == nil }) && replications <= base.replications * 4
+            evaluated[size] = evaluation
+            return evaluation
+        }
+
+        // Gallop to the first size that meets the SLOs, then bisect below it.
+        var low = 0
+        var size = 1
+        var found: Int?
+        while size <= limit {
+            if try evaluate(size).meets { found = size; break }
+            low = size
+            size = size == limit ? limit + 1 : min(limit, size * 2)
+        }
+        var answer = found
+        if var high = found {
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                if try evaluate(middle).meets { high = middle } else { low = middle }
+            }
+            answer = high
+            // Monotonicity at the answer: the next size must meet too.
+            if high + 1 <= limit { _ = try evaluate(high + 1) }
+        }
+        if goal == .cheapest, let smallest = answer {
+            for candidate in smallest...min(limit, smallest * 2) { _ = try evaluate(candidate) }
+            answer = evaluated.values.filter { $0.meets && $0.size >= smallest }.min { ($0.runCostUSD, $0.size) < ($1.runCostUSD, $1.size) }?.size
+        }
+
+        var table = CSVTable(header: ["replicas_in_pool", "replications"] + slos.flatMap { ["\($0.text) mean", "\($0.text) ci_low", "\($0.text) ci_high", "\($0.text) met"] }
+                             + ["all_met", "run_cost_usd", "monthly_pool_gpu_usd"])
+        let poolSpec = base.world.pools[poolIndex]
+        let monthly: (Int) -> Double = { Double($0 * poolSpec.gpusPerReplica) * poolSpec.gpuPricePerHour * 730 }
+        for evaluation in evaluated.values.sorted(by: { $0.size < $1.size }) {
+            var row = [String(evaluation.size), String(evaluation.replications)]
+            for (interval, verdict) in zip(evaluation.intervals, evaluation.verdicts) {
+                row += [CSVTable.number(interval.mean), CSVTable.number(interval.lower), CSVTable.number(interval.upper),
+                        verdict.map { $0 ? "true" : "false" } ?? "inconclusive"]
+            }
+            row += [evaluation.meets ? "true" : "false", CSVTable.number(evaluation.runCostUSD), CSVTable.number(monthly(evaluation.size))]
+            table.append(row)
+        }
+        let url = URL(fileURLWithPath: directory)
+        do {
+            try AtomicOutput.prepare(directory: url)
+            try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
+        } catch {
+            throw ExperimentFailure("\(url.path): could not write sizing.csv (\(error.localizedDescription))")
+        }
+        guard let answer else {
+            return "No size up to \(limit) replicas meets every SLO at \(Int(confidence * 100))% confidence; see \(directory)/sizing.csv."
+        }
+        var sentence = String(format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d replicas (%d GPUs): $%.0f a month in GPU time.",
+                              goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer * poolSpec.gpusPerReplica, monthly(answer))
+        if let next = evaluated[answer + 1], !next.meets {
+            sentence += " Warning: \(answer + 1) replicas do not meet them (not monotone here; add replications)."
+        }
+        return sentence + " Evaluated: " + evaluated.keys.sorted().map(String.init).joined(separator: ", ") + "; see \(directory)/sizing.csv."
+    }
+}
