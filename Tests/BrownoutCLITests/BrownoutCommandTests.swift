@@ -285,3 +285,47 @@ struct PlanningCommandTests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+@Suite("brownout size-fallback, end to end")
+struct SizeFallbackCommandTests {
+    @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
+    func sizes() throws {
+        // Only the pool serves: the route's one provider is down for the whole run.
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try (RunCommandTests.spec.replacingOccurrences(of: "script: [{provider: alpha, from: 30, to: 90, state: squeeze}]", with: "script: [{provider: alpha, from: 0, to: 120, state: squeeze}]")
+            .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}"))
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("sizing").path
+        let result = try CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("The smallest gpu pool that meets every SLO at 95% confidence has "))
+        let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows[0].hasPrefix("replicas_in_pool,replications,app.availability>=0.9 mean"))
+        // Sizes are listed in order; the answer meets the SLO and the size below it does not.
+        let sizes = rows.dropFirst().map { Int($0.prefix { $0 != "," })! }
+        #expect(sizes == sizes.sorted())
+        let words = result.stdout.split(separator: " ")
+        let answer = try #require(words.firstIndex(of: "has").flatMap { Int(words[$0 + 1]) })
+        #expect(rows.contains { $0.hasPrefix("\(answer),") && $0.contains(",true,") })
+        if answer > 1 { #expect(rows.contains { $0.hasPrefix("\(answer - 1),") && !$0.contains(",true,") }) }
+    }
+
+    @Test("bad sizing input gets one clear line and writes nothing",
+          arguments: [(["--pool", "gpu", "--slo", "ap.availability>=0.9"], "Error: --slo ap.availability>=0.9: unknown team 'ap'; teams: app, or all"),
+                      (["--pool", "gpu", "--slo", "app.availabilty>=0.9"], "Error: --slo app.availabilty>=0.9: unknown metric 'availabilty'; did you mean 'availability'?"),
+                      (["--pool", "gpus", "--slo", "app.availability>=0.9"], "Error: --pool gpus: no such pool; pools: gpu"),
+                      (["--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "1", "--set", "pools.gpu.replicas=2"], "Error: --max 1 is below the pool's current size (2 replicas)"),
+                      (["--pool", "gpu", "--slo", "app.availability=0.9"], "Error: --slo must be team.metric>=value or team.metric<=value")])
+    func badInput(arguments: [String], message: String) throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try RunCommandTests.spec.write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("sizing").path
+        let result = try CommandRunner.run("brownout", ["size-fallback", spec.path, "--out", out] + arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
