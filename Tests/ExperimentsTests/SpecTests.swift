@@ -134,7 +134,8 @@ struct SpecTests {
     @Test("every scenario in experiments/ validates", arguments: ["april-correlated-529", "single-provider-outage", "bilateral-degradation", "retry-storm", "gateway-lockstep", "chargeback"])
     func scenarios(name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../experiments/\(name).yaml").standardized.path
-        let spec = try ExperimentSpecParser.parse(try SpecDocument.load(path: root))
+        let (_, spec, variants) = try Experiment.load(path: root, overrides: [])
         #expect(spec.name == name)
+        #expect(variants.allSatisfy { $0.spec.replications == spec.replications && $0.spec.seed == spec.seed })
     }
 }
