@@ -34,7 +34,7 @@ public struct ExperimentReport {
     /// (scope, metric, value) for one replication, in a fixed order.
     func metrics(_ result: ReplicationResult) -> [(String, String, Double)] {
         var rows: [(String, String, Double)] = []
-        var all = TeamMetrics.empty(name: "all")
+        var all = TeamMetrics(name: "all")
         var allSpend = TeamSpend()
         for (index, team) in result.teams.enumerated() {
             let spendIndex = spec.world.router.teams.firstIndex { $0.name == team.name } ?? index
@@ -242,12 +242,6 @@ public struct ExperimentReport {
     private func clock(_ seconds: Double) -> String {
         let total = Int(seconds)
         return String(format: "%02d:%02d:%02d", total / 3_600, total / 60 % 60, total % 60)
-    }
-}
-
-extension TeamMetrics {
-    static func empty(name: String) -> TeamMetrics {
-        TeamMetrics(name: name)
     }
 }
 

@@ -1,4 +1,3 @@
-import DequeModule
 import RoutingCore
 import SimulationKernel
 import Stochastics
@@ -20,13 +19,10 @@ actor FallbackPool: EventHandler {
     private let latency: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
-    @exclusivity(unchecked) private var busy = 0
+    @exclusivity(unchecked) private var servers: UpstreamServers
     @exclusivity(unchecked) private var ready: Int
     @exclusivity(unchecked) private var starting = 0
     @exclusivity(unchecked) private var peakBusySinceCheck = 0
-    @exclusivity(unchecked) private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
-    @exclusivity(unchecked) private var inService: [Int64: UpstreamAttempt] = [:]
-    @exclusivity(unchecked) private(set) var metrics: UpstreamMetrics
 
     init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int) {
         self.id = id
@@ -36,50 +32,51 @@ actor FallbackPool: EventHandler {
         self.gateway = gateway
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
         self.ready = spec.replicas
-        self.metrics = UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1)
-        metrics.replicasChanged(to: spec.replicas, at: 0)
+        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1))
+        servers.recordReplicas(spec.replicas, at: 0)
     }
+
+    var metrics: UpstreamMetrics { servers.metrics }
 
     static let finished: Int32 = 0
     static let replicaReady: Int32 = 1
     static let scaleDownCheck: Int32 = 2
 
-    private var servers: Int { ready * spec.maxConcurrencyPerReplica }
+    private var capacity: Int { ready * spec.maxConcurrencyPerReplica }
 
     func start(_ ticket: AttemptTicket) {
-        metrics.offered += 1
-        if busy < servers {
+        servers.offer()
+        switch servers.arrive(ticket, capacity: capacity, queueLimit: spec.queueLimit, now: calendar.now) {
+        case .serve:
             serve(ticket, waited: 0)
-        } else if queue.count < spec.queueLimit {
-            queue.append((ticket, calendar.now))
-            metrics.queueChanged(to: queue.count, at: calendar.now)
-            if queue.count >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
+        case .queued:
+            if servers.waitingCount >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
                 starting += 1
                 calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: FallbackPool.replicaReady)
             }
-        } else {
-            metrics.recordError(.overloaded)
+        case .full:
+            servers.recordRefusal(.overloaded)
             answerNow(ticket, AttemptOutcome(outcome: .overloaded, latencyNanoseconds: 0))
         }
     }
 
     /// See ``Provider/cancel(key:)``: answered `cancelled` through the event queue.
     func cancel(key: Int64) {
-        if let index = queue.firstIndex(where: { $0.ticket.key == key }) {
-            let ticket = queue.remove(at: index).ticket
-            metrics.queueChanged(to: queue.count, at: calendar.now)
+        switch servers.cancel(key: key, now: calendar.now) {
+        case .waiting(let ticket)?:
             answerNow(ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+        case .serving(let entry)?:
+            let elapsed = calendar.now - entry.startedAt
+            admitFromQueue()
+            answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: elapsed, gpuSeconds: gpuSeconds(for: elapsed)))
+        case nil:
             return
         }
-        guard let entry = inService.removeValue(forKey: key), entry.holdsServer else { return }
-        let elapsed = calendar.now - entry.startedAt
-        release()
-        answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: elapsed, gpuSeconds: gpuSeconds(for: elapsed)))
     }
 
     /// See ``Provider/firstTokenTime(of:)``.
     func firstTokenTime(of key: Int64) -> Int64? {
-        inService[key]?.firstTokenAt
+        servers.firstTokenAt(key: key)
     }
 
     func handle(_ event: Event) {
@@ -87,30 +84,30 @@ actor FallbackPool: EventHandler {
         case FallbackPool.replicaReady:
             starting -= 1
             ready += 1
-            metrics.replicasChanged(to: ready, at: calendar.now)
+            servers.recordReplicas(ready, at: calendar.now)
             if ready == spec.replicas + 1 { scheduleScaleDownCheck() }
             admitFromQueue()
             return
         case FallbackPool.scaleDownCheck:
-            if ready > spec.replicas && peakBusySinceCheck <= (ready - 1) * spec.maxConcurrencyPerReplica && queue.isEmpty {
+            if ready > spec.replicas && peakBusySinceCheck <= (ready - 1) * spec.maxConcurrencyPerReplica && servers.waitingCount == 0 {
                 ready -= 1
-                metrics.replicasChanged(to: ready, at: calendar.now)
+                servers.recordReplicas(ready, at: calendar.now)
             }
-            peakBusySinceCheck = busy
+            peakBusySinceCheck = servers.busy
             if ready > spec.replicas { scheduleScaleDownCheck() }
             return
         default:
             break
         }
-        guard let entry = inService.removeValue(forKey: event.payload) else { return }
-        if entry.holdsServer { release() }
+        guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
+        if entry.holdsServer { admitFromQueue() }
         gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds)) { gateway, report in
             gateway.attemptEnded(report)
         }
     }
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
-        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: 0, to: id, kind: FallbackPool.finished, payload: ticket.key)
     }
 
@@ -119,18 +116,14 @@ actor FallbackPool: EventHandler {
     }
 
     private func serve(_ ticket: AttemptTicket, waited: Int64) {
-        busy += 1
-        peakBusySinceCheck = max(peakBusySinceCheck, busy)
-        metrics.busyChanged(to: busy, at: calendar.now)
-        metrics.accepted += 1
-        metrics.recordWait(waited)
+        servers.occupy(waited: waited, now: calendar.now)
+        peakBusySinceCheck = max(peakBusySinceCheck, servers.busy)
         let ttft = spec.timeToFirstTokenSeconds.sample(latency)
         let perRequestRate = spec.replicaOutputTokensPerSecond / Double(spec.maxConcurrencyPerReplica)
         let duration = SimulationInstant.nanoseconds(fromSeconds: ttft + Double(ticket.outputTokens) / perRequestRate)
-        let outcome = OutcomeClass.success
-        let report = AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
-                                    outputTokens: outcome == .success ? ticket.outputTokens : 0, gpuSeconds: gpuSeconds(for: duration))
-        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
+        let report = AttemptOutcome(outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
+                                    outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true))
         calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
     }
 
@@ -139,16 +132,9 @@ actor FallbackPool: EventHandler {
         Double(nanoseconds) / 1e9 * Double(spec.gpusPerReplica) / Double(spec.maxConcurrencyPerReplica)
     }
 
-    private func release() {
-        busy -= 1
-        metrics.busyChanged(to: busy, at: calendar.now)
-        admitFromQueue()
-    }
-
     private func admitFromQueue() {
-        while busy < servers, let next = queue.popFirst() {
-            metrics.queueChanged(to: queue.count, at: calendar.now)
-            serve(next.ticket, waited: calendar.now - next.enqueuedAt)
+        while let next = servers.nextWaiting(capacity: capacity, now: calendar.now) {
+            serve(next.ticket, waited: next.waited)
         }
     }
 }

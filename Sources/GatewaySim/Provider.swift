@@ -1,4 +1,3 @@
-import DequeModule
 import RoutingCore
 import SimulationKernel
 import Stochastics
@@ -21,10 +20,7 @@ actor Provider: EventHandler {
     @exclusivity(unchecked) private var tokenBucket: TokenBucket?
     @exclusivity(unchecked) private var outputBucket: TokenBucket?
     @exclusivity(unchecked) private(set) var state = 0
-    @exclusivity(unchecked) private var busy = 0
-    @exclusivity(unchecked) private var queue = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
-    @exclusivity(unchecked) private var inService: [Int64: UpstreamAttempt] = [:]
-    @exclusivity(unchecked) private(set) var metrics: UpstreamMetrics
+    @exclusivity(unchecked) private var servers: UpstreamServers
 
     static let finished: Int32 = 0
 
@@ -44,8 +40,10 @@ actor Provider: EventHandler {
         if let otpm = spec.outputTokensPerMinute {
             outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
         }
-        metrics = UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count)
+        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count))
     }
+
+    var metrics: UpstreamMetrics { servers.metrics }
 
     private var now: RoutingInstant { RoutingInstant(nanoseconds: calendar.now) }
 
@@ -55,13 +53,13 @@ actor Provider: EventHandler {
     }
 
     func setHealth(_ newState: Int) {
-        metrics.stateChanged(to: newState, at: calendar.now)
+        servers.recordHealth(newState, at: calendar.now)
         state = newState
         admitFromQueue()
     }
 
     func start(_ ticket: AttemptTicket) {
-        metrics.offered += 1
+        servers.offer()
         let health = spec.states[state]
         // The organisation's own limits at the provider: 429 with the time to refill.
         if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
@@ -79,13 +77,10 @@ actor Provider: EventHandler {
         _ = requestBucket?.take(1, at: now)
         _ = tokenBucket?.take(Double(ticket.inputTokens), at: now)
         _ = outputBucket?.take(Double(ticket.outputTokens), at: now)
-        if busy < effectiveCapacity {
-            serve(ticket, waited: 0)
-        } else if queue.count < spec.queueLimit {
-            queue.append((ticket, calendar.now))
-            metrics.queueChanged(to: queue.count, at: calendar.now)
-        } else {
-            reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
+        switch servers.arrive(ticket, capacity: effectiveCapacity, queueLimit: spec.queueLimit, now: calendar.now) {
+        case .serve: serve(ticket, waited: 0)
+        case .queued: break
+        case .full: reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
         }
     }
 
@@ -93,46 +88,40 @@ actor Provider: EventHandler {
     /// (billed for the input and the output generated so far) through the event queue, so
     /// the gateway is never re-entered while it acts.
     func cancel(key: Int64) {
-        if let index = queue.firstIndex(where: { $0.ticket.key == key }) {
-            let ticket = queue.remove(at: index).ticket
-            metrics.queueChanged(to: queue.count, at: calendar.now)
+        switch servers.cancel(key: key, now: calendar.now) {
+        case .waiting(let ticket)?:
             answerNow(ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+        case .serving(let entry)?:
+            let elapsed = Double(calendar.now - entry.startedAt) / 1e9
+            let total = Double(entry.report.latencyNanoseconds) / 1e9
+            let produced = total > 0 ? Int(Double(entry.report.outputTokens) * min(1, elapsed / total)) : 0
+            admitFromQueue()
+            answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
+                                                   inputTokens: entry.ticket.inputTokens, outputTokens: produced))
+        case nil:
             return
         }
-        guard let entry = inService.removeValue(forKey: key), entry.holdsServer else { return }
-        let elapsed = Double(calendar.now - entry.startedAt) / 1e9
-        let total = Double(entry.report.latencyNanoseconds) / 1e9
-        let produced = total > 0 ? Int(Double(entry.report.outputTokens) * min(1, elapsed / total)) : 0
-        release()
-        answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
-                                               inputTokens: entry.ticket.inputTokens, outputTokens: produced))
     }
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
-        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: 0, to: id, kind: Provider.finished, payload: ticket.key)
     }
 
     /// When attempt `key`'s first token appears (nil while it waits in the queue or when
     /// it will not produce one): what the gateway's first-token timer checks.
     func firstTokenTime(of key: Int64) -> Int64? {
-        inService[key]?.firstTokenAt
+        servers.firstTokenAt(key: key)
     }
 
     func handle(_ event: Event) {
-        guard let entry = inService.removeValue(forKey: event.payload) else { return }
-        if entry.holdsServer {
-            if entry.report.outcome != .success { metrics.recordError(entry.report.outcome) }
-            release()
-        }
+        guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
+        if entry.holdsServer { admitFromQueue() }
         deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds))
     }
 
     private func serve(_ ticket: AttemptTicket, waited: Int64) {
-        busy += 1
-        metrics.busyChanged(to: busy, at: calendar.now)
-        metrics.accepted += 1
-        metrics.recordWait(waited)
+        servers.occupy(waited: waited, now: calendar.now)
         let health = spec.states[state]
         let ttft = spec.timeToFirstTokenSeconds.sample(latency) * health.latencyMultiplier
         let rate = max(1e-3, spec.outputTokensPerSecond.sample(latency))
@@ -163,31 +152,23 @@ actor Provider: EventHandler {
         // took on, even for attempts the gateway has already timed out (wasted work).
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         outcome.latencyNanoseconds = duration
-        inService[ticket.key] = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true))
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
     }
 
-    private func release() {
-        busy -= 1
-        metrics.busyChanged(to: busy, at: calendar.now)
-        admitFromQueue()
-    }
-
     private func admitFromQueue() {
-        while busy < effectiveCapacity, let next = queue.popFirst() {
-            metrics.queueChanged(to: queue.count, at: calendar.now)
-            serve(next.ticket, waited: calendar.now - next.enqueuedAt)
+        while let next = servers.nextWaiting(capacity: effectiveCapacity, now: calendar.now) {
+            serve(next.ticket, waited: next.waited)
         }
     }
 
     /// An immediate answer without service (rate limit, overload).
     private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) {
-        metrics.recordError(outcome)
-        let key = ticket.key
+        servers.recordRefusal(outcome)
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
-        inService[key] = UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
-                                   firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false)
-        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: key)
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
+                                         firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
+        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
     }
 
     private func deliver(_ report: AttemptReport) {

@@ -1,0 +1,109 @@
+import DequeModule
+import RoutingCore
+
+/// The server bookkeeping a provider and a local pool share: busy servers, a FIFO queue of
+/// attempts waiting for one, and the attempts whose answers are scheduled as events.
+struct UpstreamServers {
+    private(set) var busy = 0
+    private var waiting = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
+    private var scheduled: [Int64: UpstreamAttempt] = [:]
+    private(set) var metrics: UpstreamMetrics
+
+    init(metrics: UpstreamMetrics) {
+        self.metrics = metrics
+    }
+
+    enum Arrival {
+        /// A server is free: serve it now.
+        case serve
+        /// It waits in the queue.
+        case queued
+        /// Queue full: turn it away.
+        case full
+    }
+
+    /// What was cancelled: a waiting attempt, or one being served (its server is now free).
+    enum Cancelled {
+        case waiting(AttemptTicket)
+        case serving(UpstreamAttempt)
+    }
+
+    /// Counts an attempt that reached the upstream, whatever becomes of it.
+    mutating func offer() {
+        metrics.offered += 1
+    }
+
+    /// An attempt asks for a server while `capacity` servers are usable.
+    mutating func arrive(_ ticket: AttemptTicket, capacity: Int, queueLimit: Int, now: Int64) -> Arrival {
+        if busy < capacity { return .serve }
+        guard waiting.count < queueLimit else { return .full }
+        waiting.append((ticket, now))
+        metrics.queueChanged(to: waiting.count, at: now)
+        return .queued
+    }
+
+    /// A server starts on an attempt that waited `waited` nanoseconds.
+    mutating func occupy(waited: Int64, now: Int64) {
+        busy += 1
+        metrics.busyChanged(to: busy, at: now)
+        metrics.accepted += 1
+        metrics.recordWait(waited)
+    }
+
+    /// The next waiting attempt, if a server is free for it.
+    mutating func nextWaiting(capacity: Int, now: Int64) -> (ticket: AttemptTicket, waited: Int64)? {
+        guard busy < capacity, let next = waiting.popFirst() else { return nil }
+        metrics.queueChanged(to: waiting.count, at: now)
+        return (next.ticket, now - next.enqueuedAt)
+    }
+
+    /// Remembers the answer an attempt will get when its event fires.
+    mutating func schedule(_ attempt: UpstreamAttempt) {
+        scheduled[attempt.ticket.key] = attempt
+    }
+
+    /// The attempt whose event fired (nil if it was cancelled meanwhile); frees its server.
+    mutating func complete(key: Int64, now: Int64) -> UpstreamAttempt? {
+        guard let attempt = scheduled.removeValue(forKey: key) else { return nil }
+        if attempt.holdsServer {
+            if attempt.report.outcome != .success { metrics.recordError(attempt.report.outcome) }
+            release(now: now)
+        }
+        return attempt
+    }
+
+    /// Cancels attempt `key` wherever it is; frees its server if it had one.
+    mutating func cancel(key: Int64, now: Int64) -> Cancelled? {
+        if let index = waiting.firstIndex(where: { $0.ticket.key == key }) {
+            let ticket = waiting.remove(at: index).ticket
+            metrics.queueChanged(to: waiting.count, at: now)
+            return .waiting(ticket)
+        }
+        guard let attempt = scheduled.removeValue(forKey: key), attempt.holdsServer else { return nil }
+        release(now: now)
+        return .serving(attempt)
+    }
+
+    func firstTokenAt(key: Int64) -> Int64? {
+        scheduled[key]?.firstTokenAt
+    }
+
+    var waitingCount: Int { waiting.count }
+
+    mutating func recordRefusal(_ outcome: OutcomeClass) {
+        metrics.recordError(outcome)
+    }
+
+    mutating func recordHealth(_ state: Int, at now: Int64) {
+        metrics.stateChanged(to: state, at: now)
+    }
+
+    mutating func recordReplicas(_ replicas: Int, at now: Int64) {
+        metrics.replicasChanged(to: replicas, at: now)
+    }
+
+    private mutating func release(now: Int64) {
+        busy -= 1
+        metrics.busyChanged(to: busy, at: now)
+    }
+}
