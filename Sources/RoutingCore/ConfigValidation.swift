@@ -149,8 +149,11 @@ extension RouterConfig {
             // Lints.
             let frontier = route.chain.flatMap(\.targets)
             let healthTracked = health.breaker != nil || health.outlierDetection != nil || frontier.contains { name in targets.first { $0.name == name }?.breaker != nil }
-            if let fallback = route.fallback, fallback.policy == .whenFrontierUnhealthy, !healthTracked, route.retryBudget == .unlimited, route.timeouts.overallSeconds == nil {
-                warn("\(path).fallback", "can never be reached: no breaker or outlier detection marks a frontier target unhealthy")
+            // Without health tracking, Retry-After cooldowns or known provider limits, no
+            // frontier target is ever unavailable, so a "when unhealthy" fallback never fires.
+            let limitsKnown = frontier.contains { name in targets.first { $0.name == name }?.limits != nil }
+            if let fallback = route.fallback, fallback.policy == .whenFrontierUnhealthy, !healthTracked, !retry.honourRetryAfter, !limitsKnown {
+                warn("\(path).fallback", "can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable")
             }
             if retry.target == .next, route.mode == .gateway, !healthTracked, frontier.count > retry.maxAttempts {
                 warn("\(path).chain", "targets after the first \(retry.maxAttempts) can never be reached: \(retry.maxAttempts) attempt(s) and no health tracking to skip earlier ones")

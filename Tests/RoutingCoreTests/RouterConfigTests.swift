@@ -40,13 +40,17 @@ struct RouterConfigTests {
 
     @Test("lint warns about unreachable fallbacks, short Retry-After caps, one-target retries and amplification")
     func lints() {
-        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, retryAfterCapSeconds: 10), breaker: nil,
+        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, honourRetryAfter: false, retryAfterCapSeconds: 10), breaker: nil,
                                          hedging: HedgingPolicy(delay: .fixed(seconds: 2)), fallback: FallbackConfig(targets: ["local-h100"]))
         config.targets[0].typicalRetryAfterSeconds = 30
         config.routes.append(RouteConfig(name: "solo", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 3)))
         let warnings = config.validate().warnings.map(\.description)
-        #expect(warnings.contains("routes[0].fallback: can never be reached: no breaker or outlier detection marks a frontier target unhealthy"))
-        #expect(warnings.contains("routes[0].retry.retryAfterCapSeconds: 10.0 s is below anthropic's usual Retry-After of 30.0 s: retries will arrive before the limit resets"))
+        var honouring = config
+        honouring.routes[0].retry.honourRetryAfter = true
+        let honouringWarnings = honouring.validate().warnings.map(\.description)
+        #expect(honouringWarnings.contains("routes[0].retry.retryAfterCapSeconds: 10.0 s is below anthropic's usual Retry-After of 30.0 s: retries will arrive before the limit resets"))
+        #expect(!honouringWarnings.contains { $0.hasPrefix("routes[0].fallback:") }, "Retry-After cooldowns can make every frontier target unavailable")
+        #expect(warnings.contains("routes[0].fallback: can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable"))
         #expect(warnings.contains("routes[0].retry: worst-case amplification is 8 attempts per request (threshold 5); SDK retries multiply it further"))
         #expect(warnings.contains("routes[1].retry: retries on a one-target chain go back to the same target that just failed"))
         #expect(config.validate().errors.isEmpty)
