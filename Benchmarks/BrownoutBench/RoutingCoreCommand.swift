@@ -30,7 +30,7 @@ struct RoutingCoreCommand: ParsableCommand {
             teams: [TeamConfig(name: "search")]
         )
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, generator: SplitMix(state: 7))
+        var router = try Router(config: config, clock: clock, generator: SplitMix64(seed: 7))
         let outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 800_000_000, inputTokens: 1_000, outputTokens: 400)
         var checksum: Int64 = 0
         let start = ContinuousClock.now
@@ -51,18 +51,5 @@ struct RoutingCoreCommand: ParsableCommand {
             "successful_usd": \(String(format: "%.4f", router.ledger.teams[0].successfulUSD))}
             """
         )
-    }
-}
-
-/// SplitMix64, the benchmark's injected generator.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -8,7 +8,7 @@ struct BrownoutCommandTests {
         let version = try CommandRunner.run("brownout", ["--version"])
         #expect(version.status == 0)
         #expect(version.stdout == "0.2.0\n")
-        for arguments in [["--help"], ["sample", "--help"]] {
+        for arguments in [["--help"], ["run", "--help"], ["validate", "--help"], ["sweep", "--help"], ["merge", "--help"], ["size-fallback", "--help"], ["sample", "--help"]] {
             let help = try CommandRunner.run("brownout", arguments)
             #expect(help.status == 0, "\(arguments)")
             #expect(help.stdout.contains("USAGE:"), "\(arguments)")
