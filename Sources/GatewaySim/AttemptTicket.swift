@@ -36,3 +36,12 @@ struct UpstreamAttempt: Sendable {
         return startedAt + SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds)
     }
 }
+
+/// When an upstream already knows how an attempt ends as it starts it (served at once, or
+/// turned away at the door): the gateway then needs no timer unless a limit would fire first.
+struct AttemptProjection: Sendable {
+    /// When the answer (success or failure) arrives.
+    let answerAt: Int64
+    /// When the first token arrives; nil when the attempt will not produce one.
+    let firstTokenAt: Int64?
+}

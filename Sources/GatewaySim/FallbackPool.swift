@@ -44,19 +44,22 @@ actor FallbackPool: EventHandler {
 
     private var capacity: Int { ready * spec.maxConcurrencyPerReplica }
 
-    func start(_ ticket: AttemptTicket) {
+    /// See ``Provider/start(_:)``.
+    func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer()
         switch servers.arrive(ticket, capacity: capacity, queueLimit: spec.queueLimit, now: calendar.now) {
         case .serve:
-            serve(ticket, waited: 0)
+            return serve(ticket, waited: 0)
         case .queued:
             if servers.waitingCount >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
                 starting += 1
                 calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: FallbackPool.replicaReady)
             }
+            return nil
         case .full:
             servers.recordRefusal(.overloaded)
             answerNow(ticket, AttemptOutcome(outcome: .overloaded, latencyNanoseconds: 0))
+            return AttemptProjection(answerAt: calendar.now, firstTokenAt: nil)
         }
     }
 
@@ -115,7 +118,8 @@ actor FallbackPool: EventHandler {
         calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: FallbackPool.scaleDownCheck)
     }
 
-    private func serve(_ ticket: AttemptTicket, waited: Int64) {
+    @discardableResult
+    private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
         peakBusySinceCheck = max(peakBusySinceCheck, servers.busy)
         let ttft = spec.timeToFirstTokenSeconds.sample(latency)
@@ -123,8 +127,10 @@ actor FallbackPool: EventHandler {
         let duration = SimulationInstant.nanoseconds(fromSeconds: ttft + Double(ticket.outputTokens) / perRequestRate)
         let report = AttemptOutcome(outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
                                     outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
-        servers.schedule(UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true))
+        let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
+        servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
+        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: attempt.firstTokenAt)
     }
 
     /// This request's share of its replica's GPUs over `nanoseconds`.

@@ -175,24 +175,16 @@ actor Gateway: EventHandler {
             guard var entry = live[requestID] else { return }
             entry.attemptStartedAt[Int(decision.attempt) % 8] = calendar.now
             if decision.action == .hedge { entry.hedged = true }
-            live[requestID] = entry
             let ticket = AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
                                        outputTokens: entry.state.request.maxOutputTokens)
+            let projection: AttemptProjection?
             switch upstreams[Int(decision.target)] {
-            case .provider(let provider): provider.enter(ticket) { provider, ticket in provider.start(ticket) }
-            case .pool(let pool): pool.enter(ticket) { pool, ticket in pool.start(ticket) }
+            case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }
+            case .pool(let pool): projection = pool.enter(ticket) { pool, ticket in pool.start(ticket) }
             }
-            // One timer per attempt: the first-token check when it comes first (it then arms
-            // the total limit if the attempt goes on), else the total limit.
-            let firstToken = decision.firstTokenTimeoutNanoseconds
-            let total = decision.attemptTimeoutNanoseconds
-            if firstToken > 0 && (total == 0 || firstToken < total) {
-                entry.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? calendar.now + total : 0
-                live[requestID] = entry
-                calendar.schedule(after: firstToken, to: id, kind: Gateway.firstTokenDeadline, payload: ticket.key)
-            } else if total > 0 {
-                calendar.schedule(after: total, to: id, kind: Gateway.attemptDeadline, payload: ticket.key)
-            }
+            // Upstreams answer through events, never synchronously, so `entry` is still current.
+            armTimers(for: ticket.key, decision: decision, projection: projection, entry: &entry)
+            live[requestID] = entry
             if decision.hedgeAfterNanoseconds > 0 {
                 calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
             }
@@ -231,6 +223,30 @@ actor Gateway: EventHandler {
             }
             tell(entry.state.request.team, RequestEnd(requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0,
                                                       attempts: Int(entry.state.attemptsSent), hedged: entry.hedged, failureLabel: label, sdkMayRetry: sdkMayRetry))
+        }
+    }
+
+    /// The client-side limits of an attempt. When the upstream already knows how the attempt
+    /// ends, a timer is set only if a limit fires first (usually none); otherwise one timer:
+    /// the first-token check when it comes first (it then arms the total limit if the
+    /// attempt goes on), else the total limit.
+    private func armTimers(for key: Int64, decision: Decision, projection: AttemptProjection?, entry: inout Live) {
+        let firstToken = decision.firstTokenTimeoutNanoseconds
+        let total = decision.attemptTimeoutNanoseconds
+        let now = calendar.now
+        if let projection {
+            if firstToken > 0, projection.answerAt > now + firstToken, (projection.firstTokenAt ?? Int64.max) > now + firstToken {
+                calendar.schedule(at: now + firstToken, to: id, kind: Gateway.attemptDeadline, payload: key)
+            } else if total > 0, projection.answerAt > now + total {
+                calendar.schedule(at: now + total, to: id, kind: Gateway.attemptDeadline, payload: key)
+            }
+            return
+        }
+        if firstToken > 0 && (total == 0 || firstToken < total) {
+            entry.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? now + total : 0
+            calendar.schedule(after: firstToken, to: id, kind: Gateway.firstTokenDeadline, payload: key)
+        } else if total > 0 {
+            calendar.schedule(after: total, to: id, kind: Gateway.attemptDeadline, payload: key)
         }
     }
 

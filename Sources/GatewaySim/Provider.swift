@@ -58,29 +58,27 @@ actor Provider: EventHandler {
         admitFromQueue()
     }
 
-    func start(_ ticket: AttemptTicket) {
+    /// An attempt arrives; returns how it ends when that is already known (nil while it waits).
+    func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer()
         let health = spec.states[state]
         // The organisation's own limits at the provider: 429 with the time to refill.
         if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
-            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
-            return
+            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
         }
         if let bucket = tokenBucket, bucket.availableTokens(at: now) < Double(ticket.inputTokens) {
-            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.inputTokens), at: now))
-            return
+            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.inputTokens), at: now))
         }
         if let bucket = outputBucket, bucket.availableTokens(at: now) < Double(ticket.outputTokens) {
-            reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.outputTokens), at: now))
-            return
+            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.outputTokens), at: now))
         }
         _ = requestBucket?.take(1, at: now)
         _ = tokenBucket?.take(Double(ticket.inputTokens), at: now)
         _ = outputBucket?.take(Double(ticket.outputTokens), at: now)
         switch servers.arrive(ticket, capacity: effectiveCapacity, queueLimit: spec.queueLimit, now: calendar.now) {
-        case .serve: serve(ticket, waited: 0)
-        case .queued: break
-        case .full: reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
+        case .serve: return serve(ticket, waited: 0)
+        case .queued: return nil
+        case .full: return reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
         }
     }
 
@@ -120,7 +118,8 @@ actor Provider: EventHandler {
         deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds))
     }
 
-    private func serve(_ ticket: AttemptTicket, waited: Int64) {
+    @discardableResult
+    private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
         let health = spec.states[state]
         let ttft = spec.timeToFirstTokenSeconds.sample(latency) * health.latencyMultiplier
@@ -152,8 +151,10 @@ actor Provider: EventHandler {
         // took on, even for attempts the gateway has already timed out (wasted work).
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         outcome.latencyNanoseconds = duration
-        servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true))
+        let attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
+        servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
+        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: attempt.firstTokenAt)
     }
 
     private func admitFromQueue() {
@@ -163,12 +164,13 @@ actor Provider: EventHandler {
     }
 
     /// An immediate answer without service (rate limit, overload).
-    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) {
+    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) -> AttemptProjection {
         servers.recordRefusal(outcome)
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
                                          firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
+        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: nil)
     }
 
     private func deliver(_ report: AttemptReport) {
