@@ -147,39 +147,11 @@ public struct Router {
             let decision = send(&state, target: target, reasons: [.primary, .bypass], hedge: false, now: now)
             return (state, decision)
         }
-        var decision = Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: [])
         let tokens = Double(request.inputTokens + request.maxOutputTokens)
         let team = Int(request.team)
-        if teamBuckets.indices.contains(team) {
-            if let bucket = teamBuckets[team].requests, bucket.availableTokens(at: now) < 1 {
-                decision.reasons = [.rateLimited]
-                return (finishRejected(&state), decision)
-            }
-            if let bucket = teamBuckets[team].tokens, bucket.availableTokens(at: now) < tokens {
-                decision.reasons = [.rateLimited]
-                return (finishRejected(&state), decision)
-            }
-        }
-        if let bucket = routes[routeIndex].requestBucket, bucket.availableTokens(at: now) < 1 {
-            decision.reasons = [.rateLimited]
-            return (finishRejected(&state), decision)
-        }
-        if let bucket = routes[routeIndex].tokenBucket, bucket.availableTokens(at: now) < tokens {
-            decision.reasons = [.rateLimited]
-            return (finishRejected(&state), decision)
-        }
-        if let limit = routes[routeIndex].config.maxConcurrency {
-            let inFlight = routes[routeIndex].inFlight
-            if inFlight >= limit {
-                decision.reasons = [.concurrencyLimit]
-                return (finishRejected(&state), decision)
-            }
-            let tier = config.teams.indices.contains(team) ? config.teams[team].tier : 0
-            let utilization = Double(inFlight) / Double(limit)
-            for rule in routes[routeIndex].config.shedding where tier >= rule.tier && utilization >= rule.aboveUtilization {
-                decision.reasons = [.shed]
-                return (finishRejected(&state), decision)
-            }
+        if let refusal = admissionRefusal(request, route: routeIndex, tokens: tokens, now: now) {
+            state.finished = true
+            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: refusal))
         }
         var reasons: ReasonCodes = [.primary]
         switch checkBudgets(request, route: routeIndex, now: now) {
@@ -191,8 +163,8 @@ public struct Router {
             reasons.insert(.budgetDegraded)
             state.route = Int32(to)
         case .exhausted:
-            decision.reasons = [.budgetExhausted]
-            return (finishRejected(&state), decision)
+            state.finished = true
+            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: .budgetExhausted))
         }
         // Admitted: take from the buckets.
         if teamBuckets.indices.contains(team) {
@@ -415,9 +387,8 @@ public struct Router {
     private mutating func finish(_ state: inout RequestState, action: RoutingAction, reasons: ReasonCodes, now: RoutingInstant) -> Decision {
         let route = Int(state.route)
         state.finished = true
-        if state.attemptsSent > 0 || action != .reject || routes[route].inFlight > 0 {
-            routes[route].inFlight = max(0, routes[route].inFlight - 1)
-        }
+        // Only admitted requests get here, and each holds one place in its route.
+        routes[route].inFlight = max(0, routes[route].inFlight - 1)
         let bypass = routes[route].isBypass
         ledger.settle(team: Int(state.request.team), succeeded: action == .complete, winningUSD: state.winningUSD,
                       failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
@@ -431,10 +402,24 @@ public struct Router {
         return decision
     }
 
-    /// A request refused at admission: it never held a place in the route.
-    private func finishRejected(_ state: inout RequestState) -> RequestState {
-        state.finished = true
-        return state
+    /// Why a request is refused at admission (nil: admitted): rate limits of its team and
+    /// route, the route's concurrency limit, and shedding of lower priority tiers.
+    private func admissionRefusal(_ request: RoutingRequest, route: Int, tokens: Double, now: RoutingInstant) -> ReasonCodes? {
+        let team = Int(request.team)
+        if teamBuckets.indices.contains(team) {
+            if let bucket = teamBuckets[team].requests, bucket.availableTokens(at: now) < 1 { return .rateLimited }
+            if let bucket = teamBuckets[team].tokens, bucket.availableTokens(at: now) < tokens { return .rateLimited }
+        }
+        if let bucket = routes[route].requestBucket, bucket.availableTokens(at: now) < 1 { return .rateLimited }
+        if let bucket = routes[route].tokenBucket, bucket.availableTokens(at: now) < tokens { return .rateLimited }
+        if let limit = routes[route].config.maxConcurrency {
+            let inFlight = routes[route].inFlight
+            if inFlight >= limit { return .concurrencyLimit }
+            let tier = config.teams.indices.contains(team) ? config.teams[team].tier : 0
+            let utilization = Double(inFlight) / Double(limit)
+            if routes[route].config.shedding.contains(where: { tier >= $0.tier && utilization >= $0.aboveUtilization }) { return .shed }
+        }
+        return nil
     }
 
     private mutating func locallyThrottled(route: Int, now: RoutingInstant) -> Bool {
