@@ -25,6 +25,16 @@ public struct Router {
     let targetIsLocal: [Bool]
     /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
     let targetCapacity: [Int]
+    /// Each target's prices, copied out of the config so the hot path touches no strings.
+    let prices: [TargetPrices]
+
+    struct TargetPrices {
+        let inputPerMillion: Double
+        let outputPerMillion: Double
+        let gpuPerHour: Double
+        let maxGPUSecondsPerAttempt: Double
+        let isLocal: Bool
+    }
 
     struct RouteState {
         let config: RouteConfig
@@ -63,6 +73,10 @@ public struct Router {
             return state
         }
         self.targetIsLocal = config.targets.map { $0.kind == .local }
+        self.prices = config.targets.map {
+            TargetPrices(inputPerMillion: $0.inputPricePerMillion, outputPerMillion: $0.outputPricePerMillion, gpuPerHour: $0.gpuPricePerHour,
+                         maxGPUSecondsPerAttempt: $0.maxGPUSecondsPerAttempt, isLocal: $0.kind == .local)
+        }
         self.targetCapacity = config.targets.map { target in
             target.maxConcurrency.map { $0 + (target.queueLimit ?? 0) } ?? Int.max
         }
@@ -514,8 +528,8 @@ public struct Router {
             case .lowestLatency:
                 score = target.latencySamples == 0 ? -1 : target.latencyEWMASeconds
             case .costAware(let bound):
-                let spec = config.targets[Int(member)]
-                let price = spec.inputPricePerMillion * Double(state.request.inputTokens) + spec.outputPricePerMillion * Double(state.request.maxOutputTokens)
+                let targetPrice = prices[Int(member)]
+                let price = targetPrice.inputPerMillion * Double(state.request.inputTokens) + targetPrice.outputPerMillion * Double(state.request.maxOutputTokens)
                 let withinBound = target.latencySamples == 0 || target.latencyEWMASeconds <= bound
                 score = withinBound ? price : 1e30 + target.latencyEWMASeconds
             }
@@ -595,24 +609,24 @@ public struct Router {
     }
 
     private func attemptCost(target: Int, _ result: AttemptOutcome) -> (usd: Double, gpuUSD: Double) {
-        let spec = config.targets[target]
-        if spec.kind == .local {
-            let usd = result.gpuSeconds * spec.gpuPricePerHour / 3_600
+        let price = prices[target]
+        if price.isLocal {
+            let usd = result.gpuSeconds * price.gpuPerHour / 3_600
             return (usd, usd)
         }
-        let usd = (Double(result.inputTokens) * spec.inputPricePerMillion + Double(result.outputTokens) * spec.outputPricePerMillion) / 1e6
+        let usd = (Double(result.inputTokens) * price.inputPerMillion + Double(result.outputTokens) * price.outputPerMillion) / 1e6
         return (usd, 0)
     }
 
     /// The most one attempt of `request` on `target` can cost.
     private func worstCaseCost(_ request: RoutingRequest, target: Int, route: Int) -> Double {
-        let spec = config.targets[target]
-        if spec.kind == .local {
-            var seconds = spec.maxGPUSecondsPerAttempt
+        let price = prices[target]
+        if price.isLocal {
+            var seconds = price.maxGPUSecondsPerAttempt
             if routes[route].perTryTimeout > 0 { seconds = min(seconds, Seconds.seconds(routes[route].perTryTimeout)) }
-            return seconds * spec.gpuPricePerHour / 3_600
+            return seconds * price.gpuPerHour / 3_600
         }
-        return (Double(request.inputTokens) * spec.inputPricePerMillion + Double(request.maxOutputTokens) * spec.outputPricePerMillion) / 1e6
+        return (Double(request.inputTokens) * price.inputPerMillion + Double(request.maxOutputTokens) * price.outputPerMillion) / 1e6
     }
 
     private enum BudgetVerdict { case allowed, alert, degrade(Int), exhausted }
@@ -620,7 +634,10 @@ public struct Router {
     private mutating func checkBudgets(_ request: RoutingRequest, route: Int, now: RoutingInstant) -> BudgetVerdict {
         let indices = budgetIndices(of: request)
         guard !indices.isEmpty else { return .allowed }
-        let estimate = routes[route].tiers.flatMap { $0 }.map { worstCaseCost(request, target: Int($0), route: route) }.max() ?? 0
+        var estimate = 0.0
+        for tier in routes[route].tiers {
+            for target in tier { estimate = max(estimate, worstCaseCost(request, target: Int(target), route: route)) }
+        }
         var verdict = BudgetVerdict.allowed
         for index in indices where !budgets[index].fits(estimate, at: now) {
             switch budgets[index].config.mode {
