@@ -1,8 +1,11 @@
 /// Two counters (say calls and failures, or requests and retries) summed over a sliding
-/// window of whole seconds, kept as a ring of per-second slots: constant memory.
+/// window of whole seconds, kept as a ring of per-second slots with running totals: constant
+/// memory, O(1) per update and per read (plus the slots a jump in time clears).
 struct SlidingWindowCounter: Sendable {
     private var first: [Double]
     private var second: [Double]
+    private var firstTotal = 0.0
+    private var secondTotal = 0.0
     private var currentSecond: Int64 = 0
 
     init(windowSeconds: Double) {
@@ -16,12 +19,14 @@ struct SlidingWindowCounter: Sendable {
         let slot = Int(currentSecond % Int64(first.count))
         first[slot] += a
         second[slot] += b
+        firstTotal += a
+        secondTotal += b
     }
 
     /// Both sums over the window ending now.
     mutating func totals(at now: RoutingInstant) -> (first: Double, second: Double) {
         advance(to: now)
-        return (first.reduce(0, +), second.reduce(0, +))
+        return (firstTotal, secondTotal)
     }
 
     mutating func reset() {
@@ -29,6 +34,8 @@ struct SlidingWindowCounter: Sendable {
             first[index] = 0
             second[index] = 0
         }
+        firstTotal = 0
+        secondTotal = 0
     }
 
     private mutating func advance(to now: RoutingInstant) {
@@ -41,6 +48,8 @@ struct SlidingWindowCounter: Sendable {
             var s = currentSecond + 1
             while s <= target {
                 let slot = Int(s % slots)
+                firstTotal -= first[slot]
+                secondTotal -= second[slot]
                 first[slot] = 0
                 second[slot] = 0
                 s += 1

@@ -176,6 +176,14 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         case .normal(let mean, let sd):
             return mean + gsl_ran_gaussian_ziggurat(r, sd)
         case .truncatedNormal(let mean, let sd, let lower, let upper, let fromUpperTail, let cdfLower, let cdfUpper):
+            // Most of the mass inside the bounds (a duration floor far below the mean): plain
+            // rejection needs under two tries on average and is far cheaper than inverting the CDF.
+            if abs(cdfUpper - cdfLower) >= 0.5 {
+                while true {
+                    let x = mean + gsl_ran_gaussian_ziggurat(r, sd)
+                    if x >= lower && x <= upper { return x }
+                }
+            }
             let u = cdfLower + gsl_rng_uniform_pos(r) * (cdfUpper - cdfLower)
             let z = fromUpperTail ? gsl_cdf_ugaussian_Qinv(u) : gsl_cdf_ugaussian_Pinv(u)
             return Swift.min(Swift.max(mean + sd * z, lower), upper)
