@@ -138,10 +138,10 @@ public struct ExperimentReport {
             func average(_ value: (ReplicationResult, UpstreamMetrics) -> Double) -> String {
                 CSVTable.number(MeanInterval(results.map { value($0, $0.upstreams[index]) }).mean)
             }
+            let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
             var fields = [variant, name, kind,
                           average { Double($1.offered) }, average { Double($1.accepted) },
                           average { result, metrics in
-                              let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
                               let servers = pool.map { metrics.replicas.average(at: result.endNanoseconds) * Double($0.maxConcurrencyPerReplica) } ?? Double(metrics.capacity)
                               return metrics.busy.average(at: result.endNanoseconds) / max(1, servers)
                           },
@@ -152,10 +152,8 @@ public struct ExperimentReport {
                               return total > 0 ? 1 - Double(metrics.timeInState[0]) / total : 0
                           },
                           average { result, _ in target.map { Double(result.breakerOpenings[$0]) } ?? 0 }]
-            let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
             let gpuHours: (ReplicationResult, UpstreamMetrics) -> Double = { result, metrics in
-                guard let pool else { return 0 }
-                return metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12 * Double(pool.gpusPerReplica)
+                pool.map { ExperimentReport.gpuHours(metrics, of: $0, until: result.endNanoseconds) } ?? 0
             }
             fields += [average { result, metrics in pool == nil ? 0 : metrics.replicas.average(at: result.endNanoseconds) },
                        average(gpuHours),
@@ -206,9 +204,9 @@ public struct ExperimentReport {
         if !spec.world.pools.isEmpty {
             let poolCost = MeanInterval(results.map { result in
                 spec.world.pools.indices.reduce(0.0) { total, index in
+                    let pool = spec.world.pools[index]
                     let metrics = result.upstreams[spec.world.providers.count + index]
-                    let hours = metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12
-                    return total + hours * Double(spec.world.pools[index].gpusPerReplica) * spec.world.pools[index].gpuPricePerHour
+                    return total + ExperimentReport.gpuHours(metrics, of: pool, until: result.endNanoseconds) * pool.gpuPricePerHour
                 }
             })
             sentences.append(String(format: "Keeping the local pools online cost $%.2f in GPU time, busy or idle.", poolCost.mean))
@@ -219,6 +217,11 @@ public struct ExperimentReport {
         }
         let title = variant == "baseline" ? spec.name : "\(spec.name) [\(variant)]"
         return "\(title), \(results.count) replications: " + sentences.joined(separator: " ")
+    }
+
+    /// GPU-hours a pool was online (busy or idle) over a replication of `end` nanoseconds.
+    static func gpuHours(_ metrics: UpstreamMetrics, of pool: FallbackPoolSpec, until end: Int64) -> Double {
+        metrics.replicas.average(at: end) * Double(end) / 3.6e12 * Double(pool.gpusPerReplica)
     }
 
     func worstWindow() -> (start: Double, availability: Double)? {

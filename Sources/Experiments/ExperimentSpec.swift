@@ -458,10 +458,8 @@ public enum ExperimentSpecParser {
             let file = try params.string("file")
             let column = try params.string("column")
             try params.finish()
-            let base = value.location.file
-            let resolved = file.hasPrefix("/") ? file : (base.contains("/") ? String(base[..<base.lastIndex(of: "/")!]) + "/" + file : file)
             do {
-                return try .empirical(csvFile: resolved, column: column)
+                return try .empirical(csvFile: resolve(file, besides: value.location), column: column)
             } catch {
                 throw SpecError(body.location, "\(path).empirical", error.message)
             }
@@ -474,6 +472,12 @@ public enum ExperimentSpecParser {
         for (key, _, item) in params.named() { numbers[key] = try SpecScalars.double(item, "\(path).\(kind).\(key)") }
         try params.finish()
         return try DistributionFactory.make(kind: kind, parameters: numbers, location: body.location, path: path)
+    }
+
+    /// A data file named in a spec: relative paths are relative to the spec file that names it.
+    static func resolve(_ file: String, besides location: SpecLocation) -> String {
+        guard !file.hasPrefix("/"), let slash = location.file.lastIndex(of: "/") else { return file }
+        return String(location.file[..<slash]) + "/" + file
     }
 
     static func arrivalProcess(_ value: SpecValue, path: String) throws(SpecError) -> any ArrivalProcess & Sendable {
@@ -510,9 +514,7 @@ public enum ExperimentSpecParser {
                 let file = try params.string("file")
                 let column = try params.string("column", default: "timestamp_s")
                 try params.finish()
-                let base = value.location.file
-                let resolved = file.hasPrefix("/") ? file : (base.contains("/") ? String(base[..<base.lastIndex(of: "/")!]) + "/" + file : file)
-                return try ReplayArrivals(csvFile: resolved, column: column)
+                return try ReplayArrivals(csvFile: resolve(file, besides: value.location), column: column)
             default:
                 var message = "unknown arrival process '\(kind)'"
                 if let suggestion = closest(to: kind, in: ["poisson", "diurnal", "mmpp", "replay"]) { message += "; did you mean '\(suggestion)'?" }

@@ -113,7 +113,7 @@ public enum FallbackSizing {
                 let poolSpec = spec.world.pools[poolIndex]
                 let runCost = MeanInterval(results.map { result in
                     let metrics = result.upstreams[spec.world.providers.count + poolIndex]
-                    let gpuHours = metrics.replicas.average(at: result.endNanoseconds) * Double(result.endNanoseconds) / 3.6e12 * Double(poolSpec.gpusPerReplica)
+                    let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, until: result.endNanoseconds)
                     return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.successfulUSD + $1.retriedUSD + $1.wastedUSD - $1.fallbackUSD }
                 }).mean
                 evaluation = Evaluation(size: size, replications: replications, intervals: intervals,

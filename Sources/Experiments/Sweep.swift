@@ -54,16 +54,13 @@ public enum Sweep {
         guard !dimensions.isEmpty else { throw ExperimentFailure("give at least one --vary path=v1,v2,…") }
         let grid = points(dimensions)
         let selected = grid.indices.filter { shard == nil || $0 % shard!.count == shard!.index }
+        let (document, base, _) = try Experiment.load(path: path, overrides: overrides)
         // Check every point's spec before running any.
         var specs: [ExperimentSpec] = []
-        var document: SpecValue?
         for index in selected {
             let assignments = zip(dimensions, grid[index]).map { "\($0.path)=\($1)" }
-            let (resolved, spec, _) = try Experiment.load(path: path, overrides: overrides + assignments)
-            specs.append(spec)
-            if document == nil { document = resolved }
+            specs.append(try Experiment.load(path: path, overrides: overrides + assignments).1)
         }
-        if document == nil { document = try Experiment.load(path: path, overrides: overrides).0 }
         let grouped = try Experiment.simulate(specs, jobs: jobs, progress: progress)
         var table = CSVTable(header: header(dimensions))
         for (position, index) in selected.enumerated() {
@@ -72,8 +69,7 @@ public enum Sweep {
                 table.append([String(index)] + grid[index] + Array(row.dropFirst()))
             }
         }
-        let base = try Experiment.load(path: path, overrides: overrides)
-        let manifest = SweepManifest(name: base.1.name, specHash: RunManifest.hash(base.0), dimensions: dimensions, points: grid.count,
+        let manifest = SweepManifest(name: base.name, specHash: RunManifest.hash(document), dimensions: dimensions, points: grid.count,
                                      shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
         let url = URL(fileURLWithPath: directory)
         do {

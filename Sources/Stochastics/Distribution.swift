@@ -208,9 +208,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     /// possible only from distributions that allow them, become zero).
     @inlinable
     public func sampleNanoseconds(_ stream: RandomStream) -> Int64 {
-        let seconds = Swift.max(0, sample(stream))
-        let ns = (seconds * 1e9).rounded()
-        return ns >= 4.6e18 ? Int64.max / 2 : Int64(ns)
+        nanoseconds(seconds: Swift.max(0, sample(stream)))
     }
 
     // MARK: Moments

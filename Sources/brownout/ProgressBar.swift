@@ -22,6 +22,12 @@ final class ProgressBar: Sendable {
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label), ~\(Int(remaining.rounded())) s left ".utf8))
     }
 
+    /// The callback to hand to a long run: nil when nothing is drawn.
+    var callback: (@Sendable (Int, Int) -> Void)? {
+        guard isEnabled else { return nil }
+        return { [self] done, total in update(done, of: total) }
+    }
+
     func finish() {
         guard isEnabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))

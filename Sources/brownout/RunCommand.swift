@@ -20,11 +20,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Replications (overrides run.replications).")
     var replications: Int?
 
-    @Option(help: "Threads running replications in parallel (1 to 256, default: the number of cores); outputs are the same whatever it is.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: JobsOption
 
     func validate() throws {
-        guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 256, got \(jobs)") }
         if let replications, !(1...100_000).contains(replications) {
             throw ValidationError("--replications must be between 1 and 100000, got \(replications)")
         }
@@ -35,13 +33,9 @@ struct RunCommand: ParsableCommand {
         if let seed { overrides.append("run.seed=\(seed)") }
         if let replications { overrides.append("run.replications=\(replications)") }
         let progress = ProgressBar(label: "replications")
-        var onProgress: (@Sendable (Int, Int) -> Void)?
-        if progress.isEnabled {
-            onProgress = { done, total in progress.update(done, of: total) }
-        }
         let outcome: (summary: String, directory: String, files: [String])
         do {
-            outcome = try Experiment.run(path: options.spec, overrides: overrides, directory: out, jobs: jobs, progress: onProgress)
+            outcome = try Experiment.run(path: options.spec, overrides: overrides, directory: out, jobs: parallel.jobs, progress: progress.callback)
         } catch {
             progress.finish()
             throw CommandError(error.description)

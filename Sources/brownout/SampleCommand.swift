@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Experiments
 import Stochastics
 
 /// `brownout sample`: draw from a distribution as a model would, to check a calibration
@@ -48,7 +49,17 @@ struct SampleCommand: ParsableCommand {
         if let out {
             var csv = "value\n"
             for value in draws { csv += "\(value)\n" }
-            try AtomicFile.write(csv, to: out)
+            let target = URL(fileURLWithPath: out)
+            var isDirectory: ObjCBool = false
+            let directory = target.deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommandError("\(out): directory \(directory) does not exist")
+            }
+            do {
+                try AtomicOutput.write(csv, to: target)
+            } catch {
+                throw CommandError("\(out): could not write (\(error.localizedDescription))")
+            }
             return
         }
         draws.sort()

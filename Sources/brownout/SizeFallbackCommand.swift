@@ -30,27 +30,21 @@ struct SizeFallbackCommand: ParsableCommand {
     @Option(help: "Output directory (default: out/<spec name>-sizing).")
     var out: String?
 
-    @Option(help: "Threads running replications in parallel (1 to 256, default: the number of cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: JobsOption
 
     func validate() throws {
-        guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 256, got \(jobs)") }
         guard FallbackSizing.Goal(rawValue: objective) != nil else { throw ValidationError("--objective must be smallest or cheapest, got '\(objective)'") }
         if let max, max < 1 { throw ValidationError("--max must be ≥ 1, got \(max)") }
     }
 
     func run() throws {
         let progress = ProgressBar(label: "replications (current size)")
-        var onProgress: (@Sendable (Int, Int) -> Void)?
-        if progress.isEnabled {
-            onProgress = { done, total in progress.update(done, of: total) }
-        }
         let name = URL(fileURLWithPath: options.spec).deletingPathExtension().lastPathComponent
         let answer: String
         do {
             answer = try FallbackSizing.run(path: options.spec, overrides: options.overrides, pool: pool, slos: slo, maxReplicas: max,
                                             confidence: confidence, goal: FallbackSizing.Goal(rawValue: objective)!,
-                                            directory: out ?? "out/\(name)-sizing", jobs: jobs, progress: onProgress)
+                                            directory: out ?? "out/\(name)-sizing", jobs: parallel.jobs, progress: progress.callback)
         } catch {
             progress.finish()
             throw CommandError(error.description)

@@ -21,26 +21,20 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only the points whose index is i modulo n (0 ≤ i < n), for a batch array job; join shards with `brownout merge`.", valueName: "i/n"))
     var shard: String?
 
-    @Option(help: "Threads running replications in parallel (1 to 256, default: the number of cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var parallel: JobsOption
 
     func validate() throws {
-        guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 256, got \(jobs)") }
         guard !vary.isEmpty else { throw ValidationError("give at least one --vary path=v1,v2,…") }
     }
 
     func run() throws {
         let progress = ProgressBar(label: "replications")
-        var onProgress: (@Sendable (Int, Int) -> Void)?
-        if progress.isEnabled {
-            onProgress = { done, total in progress.update(done, of: total) }
-        }
         let points: Int
         do {
             let dimensions = try vary.map { (text) throws(ExperimentFailure) in try Sweep.dimension(parsing: text) }
             let slice = try shard.map { (text) throws(ExperimentFailure) in try Sweep.Shard(parsing: text) }
             points = try Sweep.run(path: options.spec, overrides: options.overrides, dimensions: dimensions, shard: slice,
-                                   directory: out, jobs: jobs, progress: onProgress)
+                                   directory: out, jobs: parallel.jobs, progress: progress.callback)
         } catch {
             progress.finish()
             throw CommandError(error.description)
