@@ -15,7 +15,8 @@ actor FallbackPool: EventHandler {
     let id: HandlerID
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
-    private unowned let gateway: Gateway
+    // The calendar holds every actor of the replication until it ends: no reference count needed.
+    private unowned(unsafe) let gateway: Gateway
     private let latency: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.

@@ -18,8 +18,8 @@ actor Gateway: EventHandler {
     private let healthStates: [GatewayHealthSpec]
     private let errors: RandomStream
     private(set) var healthState = 0
-    @exclusivity(unchecked) private var live: [UInt64: Live] = [:]
-    @exclusivity(unchecked) private var admitting: [UInt64: RoutingRequest] = [:]
+    @exclusivity(unchecked) private var live = IntegerKeyTable<Live>()
+    @exclusivity(unchecked) private var admitting = IntegerKeyTable<RoutingRequest>()
     /// Every decision, when a decision log is wanted.
     private(set) var decisionLog: [Decision]?
     @exclusivity(unchecked) private(set) var decisions = 0
@@ -32,10 +32,9 @@ actor Gateway: EventHandler {
     struct Live {
         var state: RequestState
         var firstTokenAt: Int64 = 0
-        /// Start times by attempt number modulo 8 (attempts in flight at once are at most two).
-        var attemptStartedAt = InlineArray<8, Int64>(repeating: 0)
         var hedged = false
-        /// Absolute total limits of attempts whose first-token timer is armed, like `attemptStartedAt` (0: none).
+        /// Absolute total limits of attempts whose first-token timer is armed, by attempt
+        /// number modulo 8 (attempts in flight at once are at most two); 0: none.
         var totalDeadlines = InlineArray<8, Int64>(repeating: 0)
     }
 
@@ -90,7 +89,7 @@ actor Gateway: EventHandler {
                 return
             }
             if health.addedLatencySeconds > 0 {
-                admitting[request.id] = request
+                admitting.insert(request, forKey: request.id)
                 calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: health.addedLatencySeconds), to: id, kind: Gateway.admit, payload: Int64(bitPattern: request.id))
                 return
             }
@@ -104,14 +103,10 @@ actor Gateway: EventHandler {
         case Gateway.admit:
             if let request = admitting.removeValue(forKey: requestID) { route(request) }
         case Gateway.resume:
-            guard var entry = live[requestID] else { return }
-            let decision = router.resume(&entry.state)
-            live[requestID] = entry
+            guard let decision = live.modify(requestID, { router.resume(&$0.state) }) else { return }
             act(on: decision)
         case Gateway.hedge:
-            guard var entry = live[requestID] else { return }
-            let decision = router.hedgeDue(&entry.state)
-            live[requestID] = entry
+            guard let decision = live.modify(requestID, { router.hedgeDue(&$0.state) }) else { return }
             act(on: decision)
         default:
             timerFired(key: event.payload, firstTokenOnly: event.kind == Gateway.firstTokenDeadline)
@@ -123,7 +118,7 @@ actor Gateway: EventHandler {
     private func timerFired(key: Int64, firstTokenOnly: Bool) {
         let requestID = UInt64(bitPattern: key) >> 8
         let attempt = Int32(key & 0xFF)
-        guard var entry = live[requestID], !entry.state.finished else { return }
+        guard let entry = live[requestID], !entry.state.finished else { return }
         let target = entry.state.attemptTarget(attempt)
         guard target >= 0 else { return }
         if firstTokenOnly {
@@ -140,29 +135,29 @@ actor Gateway: EventHandler {
                 return
             }
         }
-        let started = entry.attemptStartedAt[Int(attempt) % 8]
-        let decision = router.attemptFinished(&entry.state, attempt: attempt,
-                                              AttemptOutcome(outcome: .timeout, latencyNanoseconds: calendar.now - started))
-        live[requestID] = entry
+        let started = entry.state.attemptStartedAt(attempt) ?? calendar.now
+        let outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: calendar.now - started)
+        guard let decision = live.modify(requestID, { router.attemptFinished(&$0.state, attempt: attempt, outcome) }) else { return }
         act(on: decision)
     }
 
     func attemptEnded(_ report: AttemptReport) {
-        guard var entry = live[report.requestID] else { return }
-        // An answer to an attempt the gateway already timed out: nobody is listening.
-        if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return }
-        if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0 {
-            let slot = Int(report.attempt) % 8
-            entry.firstTokenAt = entry.attemptStartedAt[slot] + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
+        let decision = live.modify(report.requestID) { entry -> Decision? in
+            // An answer to an attempt the gateway already timed out: nobody is listening.
+            if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return nil }
+            if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0,
+               let started = entry.state.attemptStartedAt(report.attempt) {
+                entry.firstTokenAt = started + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
+            }
+            return router.attemptFinished(&entry.state, attempt: report.attempt, report.outcome)
         }
-        let decision = router.attemptFinished(&entry.state, attempt: report.attempt, report.outcome)
-        live[report.requestID] = entry
+        guard let decision = decision ?? nil else { return }
         act(on: decision)
     }
 
     private func route(_ request: RoutingRequest) {
         let (state, decision) = router.begin(request)
-        live[request.id] = Live(state: state)
+        live.insert(Live(state: state), forKey: request.id)
         act(on: decision)
     }
 
@@ -172,19 +167,19 @@ actor Gateway: EventHandler {
         let requestID = decision.requestID
         switch decision.action {
         case .send, .hedge:
-            guard var entry = live[requestID] else { return }
-            entry.attemptStartedAt[Int(decision.attempt) % 8] = calendar.now
-            if decision.action == .hedge { entry.hedged = true }
-            let ticket = AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
-                                       outputTokens: entry.state.request.maxOutputTokens)
+            let isHedge = decision.action == .hedge
+            guard let ticket = live.modify(requestID, { entry -> AttemptTicket in
+                if isHedge { entry.hedged = true }
+                return AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
+                                     outputTokens: entry.state.request.maxOutputTokens)
+            }) else { return }
             let projection: AttemptProjection?
             switch upstreams[Int(decision.target)] {
             case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }
             case .pool(let pool): projection = pool.enter(ticket) { pool, ticket in pool.start(ticket) }
             }
-            // Upstreams answer through events, never synchronously, so `entry` is still current.
-            armTimers(for: ticket.key, decision: decision, projection: projection, entry: &entry)
-            live[requestID] = entry
+            // Upstreams answer through events, never synchronously: the entry is still current.
+            armTimers(for: ticket.key, decision: decision, projection: projection)
             if decision.hedgeAfterNanoseconds > 0 {
                 calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
             }
@@ -192,19 +187,18 @@ actor Gateway: EventHandler {
             calendar.schedule(after: decision.delayNanoseconds, to: id, kind: Gateway.resume, payload: Int64(bitPattern: requestID))
         case .none:
             // A cancelled loser has now reported: the request can be forgotten once it is over.
-            if let entry = live[requestID], entry.state.finished, entry.state.attemptsInFlight == 0 {
+            if live.modify(requestID, { $0.state.finished && $0.state.attemptsInFlight == 0 }) == true {
                 live.removeValue(forKey: requestID)
             }
         case .complete:
-            guard let entry = live[requestID] else { return }
+            let ending = decision.cancelAttempt > 0 ? live[requestID] : live.removeValue(forKey: requestID)
+            guard let entry = ending else { return }
             if decision.cancelAttempt > 0 {
                 let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0).key
                 switch upstreams[Int(entry.state.attemptTarget(decision.cancelAttempt))] {
                 case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
                 case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }
                 }
-            } else {
-                live.removeValue(forKey: requestID)
             }
             let fallback: Bool
             if case .pool = upstreams[Int(decision.target)] { fallback = true } else { fallback = false }
@@ -230,7 +224,7 @@ actor Gateway: EventHandler {
     /// ends, a timer is set only if a limit fires first (usually none); otherwise one timer:
     /// the first-token check when it comes first (it then arms the total limit if the
     /// attempt goes on), else the total limit.
-    private func armTimers(for key: Int64, decision: Decision, projection: AttemptProjection?, entry: inout Live) {
+    private func armTimers(for key: Int64, decision: Decision, projection: AttemptProjection?) {
         let firstToken = decision.firstTokenTimeoutNanoseconds
         let total = decision.attemptTimeoutNanoseconds
         let now = calendar.now
@@ -243,7 +237,7 @@ actor Gateway: EventHandler {
             return
         }
         if firstToken > 0 && (total == 0 || firstToken < total) {
-            entry.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? now + total : 0
+            live.modify(decision.requestID) { $0.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? now + total : 0 }
             calendar.schedule(after: firstToken, to: id, kind: Gateway.firstTokenDeadline, payload: key)
         } else if total > 0 {
             calendar.schedule(after: total, to: id, kind: Gateway.attemptDeadline, payload: key)

@@ -14,7 +14,8 @@ actor HealthDriver: EventHandler {
     /// requested[binding][target]: the state each binding asks for each of its targets.
     private var requested: [[Int]]
     private let providers: [Provider]
-    private unowned let gateway: Gateway
+    // The calendar holds every actor of the replication until it ends: no reference count needed.
+    private unowned(unsafe) let gateway: Gateway
     private let horizon: Int64
 
     /// The bindings must have been validated (``World/validate(_:seed:)``): building their

@@ -11,7 +11,8 @@ actor Provider: EventHandler {
     let id: HandlerID
     let spec: ProviderSpec
     private let calendar: EventCalendar
-    private unowned let gateway: Gateway
+    // The calendar holds every actor of the replication until it ends: no reference count needed.
+    private unowned(unsafe) let gateway: Gateway
     private let latency: RandomStream
     private let errors: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one

@@ -12,7 +12,8 @@ actor Team: EventHandler {
     let spec: TeamSpec
     private let route: Int32
     private let calendar: EventCalendar
-    private unowned let gateway: Gateway
+    // The calendar holds every actor of the replication until it ends: no reference count needed.
+    private unowned(unsafe) let gateway: Gateway
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
@@ -22,7 +23,7 @@ actor Team: EventHandler {
     private let horizon: Int64
     private let warmUp: Int64
     @exclusivity(unchecked) private var counter: UInt64 = 0
-    @exclusivity(unchecked) private var live: [UInt64: Logical] = [:]
+    @exclusivity(unchecked) private var live = IntegerKeyTable<Logical>()
     @exclusivity(unchecked) private(set) var metrics: TeamMetrics
     @exclusivity(unchecked) private(set) var buckets: TimeBuckets
 
@@ -104,7 +105,7 @@ actor Team: EventHandler {
             let delay = spec.sdkBackoff.delay(retry: logical.sdkTry, previous: 0, using: &generator)
             counter += 1
             let nextID = UInt64(index) << 40 | counter
-            live[nextID] = logical
+            live.insert(logical, forKey: nextID)
             calendar.schedule(after: delay, to: id, kind: Team.sdkRetry, payload: Int64(nextID))
             return
         }
@@ -117,13 +118,13 @@ actor Team: EventHandler {
 
     /// Closes the books: requests still live at the end are unfinished.
     func close() {
-        metrics.unfinished = live.values.filter { $0.arrivedAt >= warmUp }.count
+        metrics.unfinished = live.storedValues.filter { $0.arrivedAt >= warmUp }.count
     }
 
     private func submit(_ logical: Logical) {
         counter += 1
         let requestID = UInt64(index) << 40 | counter
-        live[requestID] = logical
+        live.insert(logical, forKey: requestID)
         let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens)
         gateway.enter(request) { gateway, request in gateway.submit(request) }
     }

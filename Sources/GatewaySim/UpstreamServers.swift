@@ -1,12 +1,13 @@
 import DequeModule
 import RoutingCore
+import SimulationKernel
 
 /// The server bookkeeping a provider and a local pool share: busy servers, a FIFO queue of
 /// attempts waiting for one, and the attempts whose answers are scheduled as events.
 struct UpstreamServers {
     private(set) var busy = 0
     private var waiting = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
-    private var scheduled: [Int64: UpstreamAttempt] = [:]
+    private var scheduled = IntegerKeyTable<UpstreamAttempt>()
     private(set) var metrics: UpstreamMetrics
 
     init(metrics: UpstreamMetrics) {
@@ -59,12 +60,12 @@ struct UpstreamServers {
 
     /// Remembers the answer an attempt will get when its event fires.
     mutating func schedule(_ attempt: UpstreamAttempt) {
-        scheduled[attempt.ticket.key] = attempt
+        scheduled.insert(attempt, forKey: UInt64(bitPattern: attempt.ticket.key))
     }
 
     /// The attempt whose event fired (nil if it was cancelled meanwhile); frees its server.
     mutating func complete(key: Int64, now: Int64) -> UpstreamAttempt? {
-        guard let attempt = scheduled.removeValue(forKey: key) else { return nil }
+        guard let attempt = scheduled.removeValue(forKey: UInt64(bitPattern: key)) else { return nil }
         if attempt.holdsServer {
             if attempt.report.outcome != .success { metrics.recordError(attempt.report.outcome) }
             release(now: now)
@@ -79,13 +80,13 @@ struct UpstreamServers {
             metrics.queueChanged(to: waiting.count, at: now)
             return .waiting(ticket)
         }
-        guard let attempt = scheduled.removeValue(forKey: key), attempt.holdsServer else { return nil }
+        guard let attempt = scheduled.removeValue(forKey: UInt64(bitPattern: key)), attempt.holdsServer else { return nil }
         release(now: now)
         return .serving(attempt)
     }
 
     func firstTokenAt(key: Int64) -> Int64? {
-        scheduled[key]?.firstTokenAt
+        scheduled[UInt64(bitPattern: key)]?.firstTokenAt
     }
 
     var waitingCount: Int { waiting.count }

@@ -20,13 +20,13 @@ public enum Backoff: Codable, Sendable, Equatable {
         case .exponential(let base, let cap):
             return Seconds.nanoseconds(Backoff.ceiling(base, cap, retry))
         case .fullJitter(let base, let cap):
-            return Seconds.nanoseconds(Double.random(in: 0...1, using: &generator) * Backoff.ceiling(base, cap, retry))
+            return Seconds.nanoseconds(generator.unitIntervalDraw() * Backoff.ceiling(base, cap, retry))
         case .equalJitter(let base, let cap):
             let half = Backoff.ceiling(base, cap, retry) / 2
-            return Seconds.nanoseconds(half + Double.random(in: 0...1, using: &generator) * half)
+            return Seconds.nanoseconds(half + generator.unitIntervalDraw() * half)
         case .decorrelatedJitter(let base, let cap):
             let last = max(Seconds.seconds(previous), base)
-            return Seconds.nanoseconds(min(cap, base + Double.random(in: 0...1, using: &generator) * (3 * last - base)))
+            return Seconds.nanoseconds(min(cap, base + generator.unitIntervalDraw() * (3 * last - base)))
         }
     }
 

@@ -43,6 +43,13 @@ public struct RequestState: Sendable {
     /// Attempts sent and not yet reported back.
     public var attemptsInFlight: Int { inFlightCount }
 
+    /// When attempt `attempt` was sent, while it is in flight (nil otherwise).
+    public func attemptStartedAt(_ attempt: Int32) -> Int64? {
+        if let primary, primary.attempt == attempt { return primary.startedAt }
+        if let hedge, hedge.attempt == attempt { return hedge.startedAt }
+        return nil
+    }
+
     /// The target attempt `attempt` went to, while it is in flight (-1 otherwise).
     public func attemptTarget(_ attempt: Int32) -> Int32 {
         if let primary, primary.attempt == attempt { return primary.target }

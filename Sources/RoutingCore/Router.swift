@@ -27,6 +27,8 @@ public struct Router {
     let targetCapacity: [Int]
     /// Each target's prices, copied out of the config so the hot path touches no strings.
     let prices: [TargetPrices]
+    /// Whether some route hedges at a latency percentile (targets then keep latency histograms).
+    let tracksLatencyPercentiles: Bool
 
     struct TargetPrices {
         let inputPerMillion: Double
@@ -48,6 +50,11 @@ public struct Router {
         var inFlight = 0
         var frontierAttemptsInFlight = 0
         let isBypass: Bool
+        /// The route's concurrency limit (Int.max: none).
+        let maxConcurrency: Int
+        /// By team index: the utilization at which the team's requests are shed (∞: never).
+        let shedUtilizationByTeam: [Double]
+        let usesAdaptiveThrottling: Bool
         let firstTokenTimeout: Int64
         let perTryTimeout: Int64
         let overallTimeout: Int64
@@ -77,17 +84,27 @@ public struct Router {
             TargetPrices(inputPerMillion: $0.inputPricePerMillion, outputPerMillion: $0.outputPricePerMillion, gpuPerHour: $0.gpuPricePerHour,
                          maxGPUSecondsPerAttempt: $0.maxGPUSecondsPerAttempt, isLocal: $0.kind == .local)
         }
+        self.tracksLatencyPercentiles = config.routes.contains { route in
+            if case .latencyPercentile? = route.hedging?.delay { return true }
+            return false
+        }
         self.targetCapacity = config.targets.map { target in
             target.maxConcurrency.map { $0 + (target.queueLimit ?? 0) } ?? Int.max
         }
         self.routes = config.routes.map { route in
             let tiers = route.chain.map { $0.targets.map { targetIndex[$0]! } }
             let buckets = route.rateLimit?.buckets()
+            let shedAbove = config.teams.map { team in
+                route.shedding.filter { team.tier >= $0.tier }.map(\.aboveUtilization).min() ?? Double.infinity
+            }
+            var adaptive = false
+            if case .adaptiveThrottling = route.retryBudget { adaptive = true }
             return RouteState(
                 config: route, tiers: tiers, balancing: route.chain.map(\.balancing),
                 fallback: route.fallback?.targets.map { targetIndex[$0]! } ?? [],
                 fallbackPolicy: route.fallback?.policy, retryBudget: RetryBudget(route.retryBudget),
                 requestBucket: buckets?.requests, tokenBucket: buckets?.tokens, isBypass: route.mode == .bypass,
+                maxConcurrency: route.maxConcurrency ?? Int.max, shedUtilizationByTeam: shedAbove, usesAdaptiveThrottling: adaptive,
                 firstTokenTimeout: route.timeouts.firstTokenSeconds.map(Seconds.nanoseconds) ?? 0,
                 perTryTimeout: route.timeouts.perTrySeconds.map(Seconds.nanoseconds) ?? 0,
                 overallTimeout: route.timeouts.overallSeconds.map(Seconds.nanoseconds) ?? 0
@@ -426,20 +443,23 @@ public struct Router {
         }
         if let bucket = routes[route].requestBucket, bucket.availableTokens(at: now) < 1 { return .rateLimited }
         if let bucket = routes[route].tokenBucket, bucket.availableTokens(at: now) < tokens { return .rateLimited }
-        if let limit = routes[route].config.maxConcurrency {
+        let limit = routes[route].maxConcurrency
+        if limit != Int.max {
             let inFlight = routes[route].inFlight
             if inFlight >= limit { return .concurrencyLimit }
-            let tier = config.teams.indices.contains(team) ? config.teams[team].tier : 0
-            let utilization = Double(inFlight) / Double(limit)
-            if routes[route].config.shedding.contains(where: { tier >= $0.tier && utilization >= $0.aboveUtilization }) { return .shed }
+            // A team outside the config counts as tier 0, whose threshold is the lowest rule's.
+            let threshold = routes[route].shedUtilizationByTeam.indices.contains(team)
+                ? routes[route].shedUtilizationByTeam[team]
+                : routes[route].config.shedding.filter { $0.tier <= 0 }.map(\.aboveUtilization).min() ?? Double.infinity
+            if Double(inFlight) / Double(limit) >= threshold { return .shed }
         }
         return nil
     }
 
     private mutating func locallyThrottled(route: Int, now: RoutingInstant) -> Bool {
-        guard case .adaptiveThrottling = routes[route].config.retryBudget else { return false }
+        guard routes[route].usesAdaptiveThrottling else { return false }
         let p = routes[route].retryBudget.rejectionProbability(at: now)
-        return p > 0 && Double.random(in: 0..<1, using: &generator) < p
+        return p > 0 && generator.unitIntervalDraw() < p
     }
 
     // MARK: Target selection
@@ -517,21 +537,22 @@ public struct Router {
                 continue
             }
             availableMask |= 1 << UInt64(position)
-            let target = targets[Int(member)]
+            // Fields are read in place: a copy of the target's state would retain its arrays.
+            let index = Int(member)
             let score: Double
             switch routes[route].balancing[tier] {
             case .weightedRandom(let weights):
                 totalWeight += weights?[position] ?? 1
                 continue
             case .leastOutstanding:
-                score = Double(target.outstanding)
+                score = Double(targets[index].outstanding)
             case .lowestLatency:
-                score = target.latencySamples == 0 ? -1 : target.latencyEWMASeconds
+                score = targets[index].latencySamples == 0 ? -1 : targets[index].latencyEWMASeconds
             case .costAware(let bound):
-                let targetPrice = prices[Int(member)]
+                let targetPrice = prices[index]
                 let price = targetPrice.inputPerMillion * Double(state.request.inputTokens) + targetPrice.outputPerMillion * Double(state.request.maxOutputTokens)
-                let withinBound = target.latencySamples == 0 || target.latencyEWMASeconds <= bound
-                score = withinBound ? price : 1e30 + target.latencyEWMASeconds
+                let withinBound = targets[index].latencySamples == 0 || targets[index].latencyEWMASeconds <= bound
+                score = withinBound ? price : 1e30 + targets[index].latencyEWMASeconds
             }
             if score < bestScore {
                 bestScore = score
@@ -540,7 +561,7 @@ public struct Router {
         }
         if case .weightedRandom(let weights) = routes[route].balancing[tier] {
             guard totalWeight > 0 else { return nil }
-            var draw = Double.random(in: 0..<1, using: &generator) * totalWeight
+            var draw = generator.unitIntervalDraw() * totalWeight
             var last: Int32 = -1
             for (position, member) in members.enumerated() where availableMask & (1 << UInt64(position)) != 0 {
                 let weight = weights?[position] ?? 1
@@ -563,10 +584,9 @@ public struct Router {
             }
             if requireFit {
                 let spec = config.targets[Int(local)]
-                let state = targets[Int(local)]
-                let service = Seconds.nanoseconds(state.latencyEWMASeconds)
+                let service = Seconds.nanoseconds(targets[Int(local)].latencyEWMASeconds)
                 let concurrency = max(1, spec.maxConcurrency ?? 1)
-                let queued = max(0, state.outstanding - concurrency + 1)
+                let queued = max(0, targets[Int(local)].outstanding - concurrency + 1)
                 let wait = Int64(Double(queued) * Double(service) / Double(concurrency))
                 if remaining != Int64.max && wait + service > remaining {
                     rejected.append(RejectedAlternative(target: spec.name, reason: .queueTooLong))
@@ -582,14 +602,14 @@ public struct Router {
 
     private mutating func observe(target: Int, _ result: AttemptOutcome, now: RoutingInstant, state: inout RequestState) {
         if result.outcome == .success {
-            targets[target].observeLatency(result.latencyNanoseconds, weight: config.health.latencyEWMAWeight)
+            targets[target].observeLatency(result.latencyNanoseconds, weight: config.health.latencyEWMAWeight, histogram: tracksLatencyPercentiles)
         }
         if targets[target].breaker?.record(result.outcome, at: now) == true {
             state.reasons.insert(.breakerOpened)
         }
-        let retry = routes[Int(state.route)].config.retry
-        if retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded, let retryAfter = result.retryAfterSeconds {
-            let cap = retry.retryAfterCapSeconds
+        let route = Int(state.route)
+        if routes[route].config.retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded, let retryAfter = result.retryAfterSeconds {
+            let cap = routes[route].config.retry.retryAfterCapSeconds
             targets[target].retryAfterUntil = max(targets[target].retryAfterUntil, now.nanoseconds + Seconds.nanoseconds(min(retryAfter, cap)))
         }
         guard let outlier = config.health.outlierDetection else { return }

@@ -14,11 +14,13 @@ struct TargetState: Sendable {
     var requestBucket: TokenBucket?
     var tokenBucket: TokenBucket?
 
-    mutating func observeLatency(_ nanoseconds: Int64, weight: Double) {
+    /// A success's latency: into the moving average, and into the histogram when some route
+    /// hedges at a latency percentile (nothing else reads it).
+    mutating func observeLatency(_ nanoseconds: Int64, weight: Double, histogram: Bool) {
         let seconds = Double(nanoseconds) / 1e9
         latencyEWMASeconds = latencySamples == 0 ? seconds : weight * seconds + (1 - weight) * latencyEWMASeconds
         latencySamples += 1
-        latencies.record(seconds)
+        if histogram { latencies.record(seconds) }
     }
 }
 

@@ -23,6 +23,9 @@ public final class EventCalendar: @unchecked Sendable {
 
     @usableFromInline @exclusivity(unchecked)
     internal var handlers: ContiguousArray<HandlerEntry> = []
+    /// Keeps the handlers alive (``HandlerEntry`` does not) for as long as the calendar.
+    @usableFromInline
+    internal var registeredHandlers: [AnyObject] = []
     private var sleepers: [UnsafeContinuation<Void, Never>?] = []
     private var freeSleeperSlots: [Int] = []
 
@@ -48,6 +51,7 @@ public final class EventCalendar: @unchecked Sendable {
             handler.simulationExecutor === executor,
             "EventCalendar.register: the handler belongs to another replication's executor"
         )
+        registeredHandlers.append(handler)
         handlers.append(HandlerEntry(handler))
         return handler
     }

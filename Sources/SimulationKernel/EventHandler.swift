@@ -10,14 +10,17 @@ public protocol EventHandler: ReplicationActor {
 
 /// A registered handler and the entry point that delivers events to it, specialised for
 /// the handler's concrete type when it was registered.
+///
+/// The reference is unmanaged: the calendar keeps every handler alive in its own list for
+/// the replication's lifetime, so delivering an event costs no retain and release.
 @usableFromInline
 internal struct HandlerEntry {
-    @usableFromInline let handler: AnyObject
+    @usableFromInline let handler: Unmanaged<AnyObject>
     @usableFromInline let deliver: (AnyObject, Event) -> Void
 
     @inlinable
     init<Handler: EventHandler>(_ handler: Handler) {
-        self.handler = handler
+        self.handler = Unmanaged.passUnretained(handler)
         self.deliver = { object, event in
             let isolatedEntry: (isolated Handler, Event) -> Void = { handler, event in handler.handle(event) }
             // Same calling convention; sound because delivery only happens on the

@@ -49,7 +49,7 @@ public actor Simulation {
             } else {
                 calendar.handlers.withUnsafeBufferPointer { entries in
                     let entry = entries[Int(event.target.rawValue)]
-                    entry.deliver(entry.handler, event)
+                    entry.handler._withUnsafeGuaranteedRef { entry.deliver($0, event) }
                 }
             }
         }

@@ -1,0 +1,151 @@
+/// A hash table from 64-bit integer keys to values, for the entities a simulation keeps
+/// while they are in flight (requests at the gateway, attempts at a provider).
+///
+/// Open addressing with linear probing and a multiplicative (Fibonacci) hash: one multiply
+/// per lookup instead of `Dictionary`'s SipHash, and values are changed in place with
+/// ``modify(_:_:)`` instead of being copied out and written back. Removal shifts the
+/// following entries back, so there are no tombstones and a long run never degrades.
+/// Nothing about it is random: its order, and anything derived from it, is the same in
+/// every process. Capacity grows with the peak number of entries and is then reused.
+public struct IntegerKeyTable<Value> {
+    @usableFromInline
+    internal var keys: ContiguousArray<UInt64>
+    @usableFromInline
+    internal var values: ContiguousArray<Value?>
+    @usableFromInline
+    internal var shift: UInt64
+    @usableFromInline
+    internal var storedCount = 0
+
+    /// The number of entries.
+    @inlinable
+    public var count: Int { storedCount }
+
+    /// The key no entry can have: it marks empty slots.
+    @inlinable
+    public static var reservedKey: UInt64 { UInt64.max }
+
+    public init() {
+        keys = ContiguousArray(repeating: Self.reservedKey, count: 16)
+        values = ContiguousArray(repeating: nil, count: 16)
+        shift = 64 - 4
+    }
+
+    @inlinable
+    public var isEmpty: Bool { storedCount == 0 }
+
+    @inlinable
+    internal var mask: Int { keys.count - 1 }
+
+    @inlinable
+    internal func home(of key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// The slot holding `key`, or nil.
+    @inlinable
+    internal func slot(of key: UInt64) -> Int? {
+        var index = home(of: key)
+        while true {
+            let found = keys[index]
+            if found == key { return index }
+            if found == Self.reservedKey { return nil }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// The value stored under `key`; setting nil removes it.
+    @inlinable
+    public subscript(key: UInt64) -> Value? {
+        get {
+            guard let index = slot(of: key) else { return nil }
+            return values[index]
+        }
+        set {
+            if let newValue {
+                insert(newValue, forKey: key)
+            } else {
+                removeValue(forKey: key)
+            }
+        }
+    }
+
+    /// Whether an entry has this key.
+    @inlinable
+    public func contains(_ key: UInt64) -> Bool {
+        slot(of: key) != nil
+    }
+
+    /// Runs `body` on the value stored under `key`, in place; nil when there is none.
+    @inlinable
+    public mutating func modify<Result>(_ key: UInt64, _ body: (inout Value) throws -> Result) rethrows -> Result? {
+        guard let index = slot(of: key) else { return nil }
+        return try body(&values[index]!)
+    }
+
+    /// Stores `value` under `key`, replacing any value there.
+    @inlinable
+    public mutating func insert(_ value: Value, forKey key: UInt64) {
+        precondition(key != Self.reservedKey, "IntegerKeyTable: the key UInt64.max is reserved")
+        var index = home(of: key)
+        while true {
+            let found = keys[index]
+            if found == key {
+                values[index] = value
+                return
+            }
+            if found == Self.reservedKey { break }
+            index = (index + 1) & mask
+        }
+        keys[index] = key
+        values[index] = value
+        storedCount += 1
+        if storedCount * 2 > keys.count { grow() }
+    }
+
+    /// Removes and returns the value under `key`, or nil when there is none.
+    @inlinable
+    @discardableResult
+    public mutating func removeValue(forKey key: UInt64) -> Value? {
+        guard var hole = slot(of: key) else { return nil }
+        let removed = values[hole].take()
+        keys[hole] = Self.reservedKey
+        storedCount -= 1
+        // Backward-shift deletion: move later members of the probe run into the hole
+        // when their home slot lies at or before it (cyclically), so lookups never stop early.
+        var index = (hole + 1) & mask
+        while keys[index] != Self.reservedKey {
+            let wanted = home(of: keys[index])
+            let distanceToHole = (hole - wanted) & mask
+            let distanceToIndex = (index - wanted) & mask
+            if distanceToHole < distanceToIndex {
+                keys[hole] = keys[index]
+                values[hole] = values[index].take()
+                keys[index] = Self.reservedKey
+                hole = index
+            }
+            index = (index + 1) & mask
+        }
+        return removed
+    }
+
+    /// The stored values, in slot order (the same in every process).
+    public var storedValues: [Value] {
+        values.compactMap { $0 }
+    }
+
+    @usableFromInline
+    internal mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        keys = ContiguousArray(repeating: Self.reservedKey, count: oldKeys.count * 2)
+        values = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
+        shift -= 1
+        storedCount = 0
+        for (index, key) in oldKeys.enumerated() where key != Self.reservedKey {
+            insert(oldValues[index]!, forKey: key)
+        }
+    }
+}
+
+extension IntegerKeyTable: Sendable where Value: Sendable {}
