@@ -17,11 +17,11 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private var teams: [Team] = []
     private let healthStates: [GatewayHealthSpec]
     private let errors: RandomStream
-    private(set) var healthState = 0
+    @exclusivity(unchecked) private(set) var healthState = 0
     @exclusivity(unchecked) private var live = IntegerKeyTable<Live>()
     @exclusivity(unchecked) private var admitting = IntegerKeyTable<RoutingRequest>()
     /// Every decision, when a decision log is wanted.
-    private(set) var decisionLog: [Decision]?
+    @exclusivity(unchecked) private(set) var decisionLog: [Decision]?
     @exclusivity(unchecked) private(set) var decisions = 0
 
     enum Upstream {
@@ -81,16 +81,18 @@ actor Gateway: EventHandler {
     // MARK: Requests
 
     func submit(_ request: RoutingRequest) {
-        let health = healthStates[healthState]
         if !routeIsBypass(request.route) {
-            if health.errorProbability > 0 && errors.uniform() < health.errorProbability {
+            // Fields are read in place: a copy of the state would retain its name.
+            let errorProbability = healthStates[healthState].errorProbability
+            let addedLatency = healthStates[healthState].addedLatencySeconds
+            if errorProbability > 0 && errors.uniform() < errorProbability {
                 tell(request.team, RequestEnd(requestID: request.id, succeeded: false, servedByFallback: false, firstTokenAt: 0,
                                               attempts: 0, hedged: false, failureLabel: "gateway_error", sdkMayRetry: true))
                 return
             }
-            if health.addedLatencySeconds > 0 {
+            if addedLatency > 0 {
                 admitting.insert(request, forKey: request.id)
-                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: health.addedLatencySeconds), to: id, kind: Gateway.admit, payload: Int64(bitPattern: request.id))
+                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: addedLatency), to: id, kind: Gateway.admit, payload: Int64(bitPattern: request.id))
                 return
             }
         }

@@ -13,6 +13,7 @@ actor Provider: EventHandler {
     private let calendar: EventCalendar
     // The calendar holds every actor of the replication until it ends: no reference count needed.
     private unowned(unsafe) let gateway: Gateway
+    private let effects: [HealthEffect]
     private let latency: RandomStream
     private let errors: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
@@ -31,6 +32,7 @@ actor Provider: EventHandler {
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.gateway = gateway
+        self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
         self.latency = RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication)
         self.errors = RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)
         if let limits = spec.limits {
@@ -49,9 +51,7 @@ actor Provider: EventHandler {
     private var now: RoutingInstant { RoutingInstant(nanoseconds: calendar.now) }
 
     /// The servers usable in the current health state.
-    private var effectiveCapacity: Int {
-        Int((Double(spec.concurrency) * spec.states[state].capacityFraction).rounded(.down))
-    }
+    private var effectiveCapacity: Int { effects[state].capacity }
 
     func setHealth(_ newState: Int) {
         servers.recordHealth(newState, at: calendar.now)
@@ -62,7 +62,6 @@ actor Provider: EventHandler {
     /// An attempt arrives; returns how it ends when that is already known (nil while it waits).
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer()
-        let health = spec.states[state]
         // The organisation's own limits at the provider: 429 with the time to refill.
         if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
             return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
@@ -79,7 +78,9 @@ actor Provider: EventHandler {
         switch servers.arrive(ticket, capacity: effectiveCapacity, queueLimit: spec.queueLimit, now: calendar.now) {
         case .serve: return serve(ticket, waited: 0)
         case .queued: return nil
-        case .full: return reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
+        case .full:
+            let health = effects[state]
+            return reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
         }
     }
 
@@ -122,11 +123,12 @@ actor Provider: EventHandler {
     @discardableResult
     private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
-        let health = spec.states[state]
+        let health = effects[state]
         let ttft = spec.timeToFirstTokenSeconds.sample(latency) * health.latencyMultiplier
         let rate = max(1e-3, spec.outputTokensPerSecond.sample(latency))
         let generation = Double(ticket.outputTokens) / rate * health.latencyMultiplier
-        let failure = health.failure(for: errors.uniform())
+        let draw = errors.uniform()
+        let failure = draw < health.failureProbability ? spec.states[state].failure(for: draw) : nil
         var seconds = ttft + generation
         var outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 0, inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens)
         var firstToken = ttft

@@ -523,12 +523,14 @@ public struct Router {
 
     /// The tier's best available member under its balancing strategy.
     private mutating func pick(tier: Int, route: Int, state: RequestState, skipTried: Bool, exclude: Int32, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> Int32? {
-        let members = routes[route].tiers[tier]
+        // Members are read in place, not bound to a local: a local copy would retain the array.
+        let memberCount = routes[route].tiers[tier].count
         var best: Int32 = -1
         var bestScore = Double.infinity
         var totalWeight = 0.0
         var availableMask: UInt64 = 0
-        for (position, member) in members.enumerated() {
+        for position in 0..<memberCount {
+            let member = routes[route].tiers[tier][position]
             if member == exclude { continue }
             if skipTried && state.triedMask & (1 << UInt64(member & 63)) != 0 { continue }
             let reason = unavailability(Int(member), request: state.request, now: now)
@@ -563,7 +565,8 @@ public struct Router {
             guard totalWeight > 0 else { return nil }
             var draw = generator.unitIntervalDraw() * totalWeight
             var last: Int32 = -1
-            for (position, member) in members.enumerated() where availableMask & (1 << UInt64(position)) != 0 {
+            for position in 0..<memberCount where availableMask & (1 << UInt64(position)) != 0 {
+                let member = routes[route].tiers[tier][position]
                 let weight = weights?[position] ?? 1
                 last = member
                 if draw < weight { return member }

@@ -9,8 +9,14 @@
 ///   this and traps otherwise.
 public final class EventCalendar: @unchecked Sendable {
     /// Current simulated time in nanoseconds.
-    @exclusivity(unchecked)
-    public internal(set) var now: Int64 = 0
+    @inlinable
+    public var now: Int64 { currentTime }
+
+    // Read through the inlinable `now`: a client module reading a stored property of this
+    // class directly emits its own dynamic exclusivity check (a thread-local lookup),
+    // whatever the attribute says; inlined code keeps the unchecked access.
+    @usableFromInline @exclusivity(unchecked)
+    internal var currentTime: Int64 = 0
 
     // Touched on every event from one thread only (checked on schedule); the unchecked
     // exclusivity saves a dynamic access check per touch on the hot path.
@@ -94,7 +100,7 @@ public final class EventCalendar: @unchecked Sendable {
     internal func popDue(notAfter end: Int64) -> Event? {
         guard let next = queue.first, next.time <= end else { return nil }
         let event = queue.popFirst().unsafelyUnwrapped
-        now = event.time
+        currentTime = event.time
         return event
     }
 }
