@@ -38,6 +38,25 @@ actor Gateway: EventHandler {
         var totalDeadlines = InlineArray<8, Int64>(repeating: 0)
     }
 
+    /// What the team is told when a request ends, read from its entry in place (copying the
+    /// whole entry out of the table costs more than the rest of the ending).
+    struct Ending {
+        let team: Int32
+        let firstTokenAt: Int64
+        let attempts: Int
+        let hedged: Bool
+        /// Where the attempt being cancelled went (-1: none).
+        let cancelledTarget: Int32
+
+        init(_ entry: Live, cancelling attempt: Int32) {
+            team = entry.state.request.team
+            firstTokenAt = entry.firstTokenAt
+            attempts = Int(entry.state.attemptsSent)
+            hedged = entry.hedged
+            cancelledTarget = attempt > 0 ? entry.state.attemptTarget(attempt) : -1
+        }
+    }
+
     static let admit: Int32 = 0
     static let resume: Int32 = 1
     static let hedge: Int32 = 2
@@ -190,24 +209,26 @@ actor Gateway: EventHandler {
         case .none:
             // A cancelled loser has now reported: the request can be forgotten once it is over.
             if live.modify(requestID, { $0.state.finished && $0.state.attemptsInFlight == 0 }) == true {
-                live.removeValue(forKey: requestID)
+                live.remove(requestID)
             }
         case .complete:
-            let ending = decision.cancelAttempt > 0 ? live[requestID] : live.removeValue(forKey: requestID)
-            guard let entry = ending else { return }
+            guard let entry = live.modify(requestID, { Ending($0, cancelling: decision.cancelAttempt) }) else { return }
             if decision.cancelAttempt > 0 {
                 let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0).key
-                switch upstreams[Int(entry.state.attemptTarget(decision.cancelAttempt))] {
+                switch upstreams[Int(entry.cancelledTarget)] {
                 case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
                 case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }
                 }
+            } else {
+                live.remove(requestID)
             }
             let fallback: Bool
             if case .pool = upstreams[Int(decision.target)] { fallback = true } else { fallback = false }
-            tell(entry.state.request.team, RequestEnd(requestID: requestID, succeeded: true, servedByFallback: fallback, firstTokenAt: entry.firstTokenAt,
-                                                      attempts: Int(entry.state.attemptsSent), hedged: entry.hedged, failureLabel: "", sdkMayRetry: false))
+            tell(entry.team, RequestEnd(requestID: requestID, succeeded: true, servedByFallback: fallback, firstTokenAt: entry.firstTokenAt,
+                                        attempts: entry.attempts, hedged: entry.hedged, failureLabel: "", sdkMayRetry: false))
         case .fail, .reject:
-            guard let entry = live.removeValue(forKey: requestID) else { return }
+            guard let entry = live.modify(requestID, { Ending($0, cancelling: 0) }) else { return }
+            live.remove(requestID)
             let label: String
             let sdkMayRetry: Bool
             if let outcome = decision.outcome, decision.action == .fail, !decision.reasons.contains(.budgetExhausted) {
@@ -217,8 +238,8 @@ actor Gateway: EventHandler {
                 label = decision.reasons.labels.last ?? "rejected"
                 sdkMayRetry = decision.reasons.contains(.noTargetAvailable)
             }
-            tell(entry.state.request.team, RequestEnd(requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0,
-                                                      attempts: Int(entry.state.attemptsSent), hedged: entry.hedged, failureLabel: label, sdkMayRetry: sdkMayRetry))
+            tell(entry.team, RequestEnd(requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0,
+                                        attempts: entry.attempts, hedged: entry.hedged, failureLabel: label, sdkMayRetry: sdkMayRetry))
         }
     }
 

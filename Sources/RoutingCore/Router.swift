@@ -655,6 +655,7 @@ public struct Router {
     private enum BudgetVerdict { case allowed, alert, degrade(Int), exhausted }
 
     private mutating func checkBudgets(_ request: RoutingRequest, route: Int, now: RoutingInstant) -> BudgetVerdict {
+        guard hasBudgets(request) else { return .allowed }
         let indices = budgetIndices(of: request)
         guard !indices.isEmpty else { return .allowed }
         var estimate = 0.0
@@ -675,6 +676,7 @@ public struct Router {
 
     /// Whether one more attempt on `target` keeps every hard-stop budget of the request within its limit.
     private mutating func hardBudgetsFit(_ request: RoutingRequest, target: Int, route: Int, now: RoutingInstant) -> Bool {
+        guard hasBudgets(request) else { return true }
         let indices = budgetIndices(of: request)
         guard !indices.isEmpty else { return true }
         let amount = worstCaseCost(request, target: target, route: route)
@@ -682,6 +684,15 @@ public struct Router {
             return false
         }
         return true
+    }
+
+    /// Whether any budget applies to `request` (checked before building the list: most
+    /// requests have none, and the list costs an array retain or allocation).
+    private func hasBudgets(_ request: RoutingRequest) -> Bool {
+        let team = Int(request.team)
+        if teamBudgets.indices.contains(team) && !teamBudgets[team].isEmpty { return true }
+        let key = Int(request.key)
+        return keyBudgets.indices.contains(key) && !keyBudgets[key].isEmpty
     }
 
     private func budgetIndices(of request: RoutingRequest) -> [Int] {
@@ -695,6 +706,7 @@ public struct Router {
 
     /// Reserves an attempt's worst-case cost against hard budgets; returns the amount.
     private mutating func reserveBudgets(_ request: RoutingRequest, target: Int, route: Int) -> Double {
+        guard hasBudgets(request) else { return 0 }
         let indices = budgetIndices(of: request)
         guard !indices.isEmpty else { return 0 }
         let amount = worstCaseCost(request, target: target, route: route)
@@ -703,6 +715,7 @@ public struct Router {
     }
 
     private mutating func settleBudgets(_ request: RoutingRequest, reserved: Double, spent: Double, now: RoutingInstant) {
+        guard hasBudgets(request) else { return }
         for index in budgetIndices(of: request) {
             budgets[index].roll(to: now)
             budgets[index].reservedUSD = max(0, budgets[index].reservedUSD - reserved)

@@ -107,8 +107,27 @@ public struct IntegerKeyTable<Value> {
     @inlinable
     @discardableResult
     public mutating func removeValue(forKey key: UInt64) -> Value? {
-        guard var hole = slot(of: key) else { return nil }
-        let removed = values[hole].take()
+        guard let index = slot(of: key) else { return nil }
+        let removed = values[index].take()
+        vacate(index)
+        return removed
+    }
+
+    /// Removes the entry under `key`, destroying its value in place (a large value is not
+    /// copied out as ``removeValue(forKey:)`` must); returns whether there was one.
+    @inlinable
+    @discardableResult
+    public mutating func remove(_ key: UInt64) -> Bool {
+        guard let index = slot(of: key) else { return false }
+        values[index] = nil
+        vacate(index)
+        return true
+    }
+
+    /// Frees slot `index`, whose value is already gone.
+    @inlinable
+    internal mutating func vacate(_ index: Int) {
+        var hole = index
         keys[hole] = Self.reservedKey
         storedCount -= 1
         // Backward-shift deletion: move later members of the probe run into the hole
@@ -126,7 +145,6 @@ public struct IntegerKeyTable<Value> {
             }
             index = (index + 1) & mask
         }
-        return removed
     }
 
     /// The stored values, in slot order (the same in every process).
