@@ -77,6 +77,7 @@ actor Gateway: EventHandler {
         } catch {
             preconditionFailure("Gateway: router config was not validated before building the world: \(error)")
         }
+        router.recordsRejectedAlternatives = keepDecisionLog
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
         self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
         self.decisionLog = keepDecisionLog ? [] : nil

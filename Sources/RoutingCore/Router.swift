@@ -13,6 +13,10 @@ public struct Router {
     public var generator: any RandomNumberGenerator
     /// Chargeback so far.
     public private(set) var ledger: Ledger
+    /// Whether decisions list the targets passed over and why (``Decision/rejected``). On by
+    /// default; a caller that never reads them (the simulator without a decision log) turns
+    /// it off and saves an array allocation per decision that passes a target over.
+    public var recordsRejectedAlternatives = true
 
     var targets: [TargetState]
     var routes: [RouteState]
@@ -475,6 +479,11 @@ public struct Router {
         return []
     }
 
+    private func reject(_ target: Int, _ reason: ReasonCodes, into rejected: inout [RejectedAlternative]) {
+        guard recordsRejectedAlternatives else { return }
+        rejected.append(RejectedAlternative(target: config.targets[target].name, reason: reason))
+    }
+
     private mutating func selectTarget(_ state: inout RequestState, hedge: Bool, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> (Int32, ReasonCodes)? {
         let route = Int(state.route)
         let isRetry = state.attemptsSent > 0 && !hedge
@@ -503,7 +512,7 @@ public struct Router {
         if isRetry && retryTarget == .same && state.lastTarget >= 0 && !targetIsLocal[Int(state.lastTarget)] {
             let reason = unavailability(Int(state.lastTarget), request: state.request, now: now)
             if reason.isEmpty { return (state.lastTarget, []) }
-            rejected.append(RejectedAlternative(target: config.targets[Int(state.lastTarget)].name, reason: reason))
+            reject(Int(state.lastTarget), reason, into: &rejected)
         }
         let passes = isRetry && retryTarget == .next ? 2 : 1
         for pass in 0..<passes {
@@ -535,7 +544,7 @@ public struct Router {
             if skipTried && state.triedMask & (1 << UInt64(member & 63)) != 0 { continue }
             let reason = unavailability(Int(member), request: state.request, now: now)
             if !reason.isEmpty {
-                rejected.append(RejectedAlternative(target: config.targets[Int(member)].name, reason: reason))
+                reject(Int(member), reason, into: &rejected)
                 continue
             }
             availableMask |= 1 << UInt64(position)
@@ -582,7 +591,7 @@ public struct Router {
         for local in routes[route].fallback where local != exclude {
             let reason = unavailability(Int(local), request: request, now: now)
             if !reason.isEmpty {
-                rejected.append(RejectedAlternative(target: config.targets[Int(local)].name, reason: reason))
+                reject(Int(local), reason, into: &rejected)
                 continue
             }
             if requireFit {
@@ -592,7 +601,7 @@ public struct Router {
                 let queued = max(0, targets[Int(local)].outstanding - concurrency + 1)
                 let wait = Int64(Double(queued) * Double(service) / Double(concurrency))
                 if remaining != Int64.max && wait + service > remaining {
-                    rejected.append(RejectedAlternative(target: spec.name, reason: .queueTooLong))
+                    reject(Int(local), .queueTooLong, into: &rejected)
                     continue
                 }
             }

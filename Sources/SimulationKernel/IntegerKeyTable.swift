@@ -85,7 +85,7 @@ public struct IntegerKeyTable<Value> {
 
     /// Stores `value` under `key`, replacing any value there.
     @inlinable
-    public mutating func insert(_ value: Value, forKey key: UInt64) {
+    public mutating func insert(_ value: consuming Value, forKey key: UInt64) {
         precondition(key != Self.reservedKey, "IntegerKeyTable: the key UInt64.max is reserved")
         var index = home(of: key)
         while true {
