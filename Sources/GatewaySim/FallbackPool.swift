@@ -15,8 +15,7 @@ actor FallbackPool: EventHandler {
     let id: HandlerID
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
-    // The calendar holds every actor of the replication until it ends: no reference count needed.
-    private unowned(unsafe) let gateway: Gateway
+    private let gateway: PeerReference<Gateway>
     private let latency: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
@@ -30,7 +29,7 @@ actor FallbackPool: EventHandler {
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = gateway
+        self.gateway = PeerReference(gateway)
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
         self.ready = spec.replicas
         self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1))

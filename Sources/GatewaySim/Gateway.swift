@@ -14,7 +14,7 @@ actor Gateway: EventHandler {
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var router: Router
     @exclusivity(unchecked) private var upstreams: [Upstream] = []
-    @exclusivity(unchecked) private var teams: [Team] = []
+    @exclusivity(unchecked) private var teams: [PeerReference<Team>] = []
     private let healthStates: [GatewayHealthSpec]
     private let errors: RandomStream
     @exclusivity(unchecked) private(set) var healthState = 0
@@ -24,9 +24,11 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private(set) var decisionLog: [Decision]?
     @exclusivity(unchecked) private(set) var decisions = 0
 
+    /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
+    /// one costs no retain and release.
     enum Upstream {
-        case provider(Provider)
-        case pool(FallbackPool)
+        case provider(PeerReference<Provider>)
+        case pool(PeerReference<FallbackPool>)
     }
 
     struct Live {
@@ -83,9 +85,10 @@ actor Gateway: EventHandler {
         self.decisionLog = keepDecisionLog ? [] : nil
     }
 
+    /// Wires the gateway to its upstreams and teams, all registered with the same calendar.
     func connect(upstreams: [Upstream], teams: [Team]) {
         self.upstreams = upstreams
-        self.teams = teams
+        self.teams = teams.map(PeerReference.init)
     }
 
     func setHealth(_ state: Int) {

@@ -14,8 +14,7 @@ actor HealthDriver: EventHandler {
     /// requested[binding][target]: the state each binding asks for each of its targets.
     private var requested: [[Int]]
     private let providers: [Provider]
-    // The calendar holds every actor of the replication until it ends: no reference count needed.
-    private unowned(unsafe) let gateway: Gateway
+    private let gateway: PeerReference<Gateway>
     private let horizon: Int64
 
     /// The bindings must have been validated (``World/validate(_:seed:)``): building their
@@ -34,7 +33,7 @@ actor HealthDriver: EventHandler {
         self.calendar = simulation.calendar
         self.bindings = bindings
         self.providers = providers
-        self.gateway = gateway
+        self.gateway = PeerReference(gateway)
         self.horizon = horizon
         self.pending = Array(repeating: nil, count: bindings.count)
         self.requested = zip(bindings, processes).map { binding, process in

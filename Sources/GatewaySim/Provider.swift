@@ -11,8 +11,7 @@ actor Provider: EventHandler {
     let id: HandlerID
     let spec: ProviderSpec
     private let calendar: EventCalendar
-    // The calendar holds every actor of the replication until it ends: no reference count needed.
-    private unowned(unsafe) let gateway: Gateway
+    private let gateway: PeerReference<Gateway>
     private let effects: [HealthEffect]
     private let latency: RandomStream
     private let errors: RandomStream
@@ -31,7 +30,7 @@ actor Provider: EventHandler {
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = gateway
+        self.gateway = PeerReference(gateway)
         self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
         self.latency = RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication)
         self.errors = RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)

@@ -12,8 +12,7 @@ actor Team: EventHandler {
     let spec: TeamSpec
     private let route: Int32
     private let calendar: EventCalendar
-    // The calendar holds every actor of the replication until it ends: no reference count needed.
-    private unowned(unsafe) let gateway: Gateway
+    private let gateway: PeerReference<Gateway>
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
@@ -48,7 +47,7 @@ actor Team: EventHandler {
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = gateway
+        self.gateway = PeerReference(gateway)
         self.arrivals = spec.arrivals
         self.arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
         self.sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)

@@ -65,8 +65,8 @@ public enum World {
             calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication) }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
-            if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(providers[index]) }
-            return .pool(pools[spec.pools.firstIndex { $0.name == target.name }!])
+            if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(PeerReference(providers[index])) }
+            return .pool(PeerReference(pools[spec.pools.firstIndex { $0.name == target.name }!]))
         }
         let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)

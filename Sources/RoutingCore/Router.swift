@@ -23,6 +23,8 @@ public struct Router {
     var teamBuckets: [(requests: TokenBucket?, tokens: TokenBucket?)]
     var budgets: [BudgetState]
     var teamBudgets: [[Int]]
+    /// By team: whether `teamBudgets` lists any (read on every request, without touching the lists).
+    let teamHasBudgets: [Bool]
     var keyBudgets: [[Int]]
     /// Names of API keys that have budgets, indexed as `RoutingRequest.key`.
     public let keyNames: [String]
@@ -62,6 +64,13 @@ public struct Router {
         let firstTokenTimeout: Int64
         let perTryTimeout: Int64
         let overallTimeout: Int64
+
+        /// An admitted request takes from the route's rate limits (one access to the route's
+        /// state, not one per bucket).
+        mutating func takeFromBuckets(tokens: Double, at now: RoutingInstant) {
+            _ = requestBucket?.take(1, at: now)
+            _ = tokenBucket?.take(tokens, at: now)
+        }
     }
 
     /// A router for `config`, which must validate without errors.
@@ -137,6 +146,7 @@ public struct Router {
         }
         self.keyNames = keyNames
         self.teamBudgets = teamBudgets
+        self.teamHasBudgets = teamBudgets.map { !$0.isEmpty }
         self.keyBudgets = keyBudgets
     }
 
@@ -206,8 +216,7 @@ public struct Router {
             _ = teamBuckets[team].requests?.take(1, at: now)
             _ = teamBuckets[team].tokens?.take(tokens, at: now)
         }
-        _ = routes[routeIndex].requestBucket?.take(1, at: now)
-        _ = routes[routeIndex].tokenBucket?.take(tokens, at: now)
+        routes[routeIndex].takeFromBuckets(tokens: tokens, at: now)
         let active = Int(state.route)
         routes[active].inFlight += 1
         routes[active].retryBudget.recordRequest(at: now)
@@ -392,9 +401,7 @@ public struct Router {
         targets[t].outstanding += 1
         if !targetIsLocal[t] { routes[route].frontierAttemptsInFlight += 1 }
         if !bypass {
-            targets[t].breaker?.attemptStarted()
-            _ = targets[t].requestBucket?.take(1, at: now)
-            _ = targets[t].tokenBucket?.take(Double(state.request.inputTokens), at: now)
+            targets[t].attemptStarted(inputTokens: state.request.inputTokens, at: now)
             if attempt > 1 { routes[route].retryBudget.recordAttemptSent(at: now, isRetry: true) }
         }
         var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.route, target: target, attempt: attempt, reasons: reasons)
@@ -699,9 +706,9 @@ public struct Router {
     /// requests have none, and the list costs an array retain or allocation).
     private func hasBudgets(_ request: RoutingRequest) -> Bool {
         let team = Int(request.team)
-        if teamBudgets.indices.contains(team) && !teamBudgets[team].isEmpty { return true }
-        let key = Int(request.key)
-        return keyBudgets.indices.contains(key) && !keyBudgets[key].isEmpty
+        if team >= 0 && team < teamHasBudgets.count && teamHasBudgets[team] { return true }
+        // Every key in `keyBudgets` has at least one budget.
+        return request.key >= 0 && Int(request.key) < keyBudgets.count
     }
 
     private func budgetIndices(of request: RoutingRequest) -> [Int] {

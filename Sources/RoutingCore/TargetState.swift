@@ -14,6 +14,14 @@ struct TargetState: Sendable {
     var requestBucket: TokenBucket?
     var tokenBucket: TokenBucket?
 
+    /// An attempt goes to this target: its breaker counts it (a half-open probe) and the
+    /// provider limits as the router knows them are charged, in one access to the state.
+    mutating func attemptStarted(inputTokens: Int, at now: RoutingInstant) {
+        breaker?.attemptStarted()
+        _ = requestBucket?.take(1, at: now)
+        _ = tokenBucket?.take(Double(inputTokens), at: now)
+    }
+
     /// A success's latency: into the moving average, and into the histogram when some route
     /// hedges at a latency percentile (nothing else reads it).
     mutating func observeLatency(_ nanoseconds: Int64, weight: Double, histogram: Bool) {
