@@ -4,7 +4,7 @@ import SimulationKernel
 
 /// The server bookkeeping a provider and a local pool share: busy servers, a FIFO queue of
 /// attempts waiting for one, and the attempts whose answers are scheduled as events.
-struct UpstreamServers {
+struct UpstreamServers: ~Copyable {
     private(set) var busy = 0
     private var waiting = Deque<(ticket: AttemptTicket, enqueuedAt: Int64)>()
     private var scheduled = IntegerKeyTable<UpstreamAttempt>()

@@ -2,16 +2,22 @@
 /// while they are in flight (requests at the gateway, attempts at a provider).
 ///
 /// Open addressing with linear probing and a multiplicative (Fibonacci) hash: one multiply
-/// per lookup instead of `Dictionary`'s SipHash, and values are changed in place with
-/// ``modify(_:_:)`` instead of being copied out and written back. Removal shifts the
-/// following entries back, so there are no tombstones and a long run never degrades.
-/// Nothing about it is random: its order, and anything derived from it, is the same in
-/// every process. Capacity grows with the peak number of entries and is then reused.
-public struct IntegerKeyTable<Value> {
+/// per lookup instead of `Dictionary`'s SipHash. Values live in place in the table and are
+/// changed there with ``modify(_:_:)`` — never copied out and written back, which matters
+/// for the gateway's few-hundred-byte request state. Removal shifts the following entries
+/// back, so there are no tombstones and a long run never degrades. Nothing about it is
+/// random: its order, and anything derived from it, is the same in every process.
+/// Capacity grows with the peak number of entries and is then reused.
+///
+/// The table owns its storage and cannot be copied (one owner: the actor whose state it is).
+public struct IntegerKeyTable<Value>: ~Copyable {
     @usableFromInline
-    internal var keys: ContiguousArray<UInt64>
+    internal var keys: UnsafeMutablePointer<UInt64>
+    /// Initialized exactly where `keys` holds a key other than ``reservedKey``.
     @usableFromInline
-    internal var values: ContiguousArray<Value?>
+    internal var values: UnsafeMutablePointer<Value>
+    @usableFromInline
+    internal var capacity: Int
     @usableFromInline
     internal var shift: UInt64
     @usableFromInline
@@ -26,16 +32,26 @@ public struct IntegerKeyTable<Value> {
     public static var reservedKey: UInt64 { UInt64.max }
 
     public init() {
-        keys = ContiguousArray(repeating: Self.reservedKey, count: 16)
-        values = ContiguousArray(repeating: nil, count: 16)
+        capacity = 16
         shift = 64 - 4
+        keys = .allocate(capacity: capacity)
+        keys.initialize(repeating: Self.reservedKey, count: capacity)
+        values = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        for index in 0..<capacity where keys[index] != Self.reservedKey {
+            (values + index).deinitialize(count: 1)
+        }
+        keys.deallocate()
+        values.deallocate()
     }
 
     @inlinable
     public var isEmpty: Bool { storedCount == 0 }
 
     @inlinable
-    internal var mask: Int { keys.count - 1 }
+    internal var mask: Int { capacity - 1 }
 
     @inlinable
     internal func home(of key: UInt64) -> Int {
@@ -65,7 +81,7 @@ public struct IntegerKeyTable<Value> {
             if let newValue {
                 insert(newValue, forKey: key)
             } else {
-                removeValue(forKey: key)
+                remove(key)
             }
         }
     }
@@ -80,7 +96,7 @@ public struct IntegerKeyTable<Value> {
     @inlinable
     public mutating func modify<Result>(_ key: UInt64, _ body: (inout Value) throws -> Result) rethrows -> Result? {
         guard let index = slot(of: key) else { return nil }
-        return try body(&values[index]!)
+        return try body(&values[index])
     }
 
     /// Stores `value` under `key`, replacing any value there.
@@ -98,9 +114,9 @@ public struct IntegerKeyTable<Value> {
             index = (index + 1) & mask
         }
         keys[index] = key
-        values[index] = value
+        (values + index).initialize(to: value)
         storedCount += 1
-        if storedCount * 2 > keys.count { grow() }
+        if storedCount * 2 > capacity { grow() }
     }
 
     /// Removes and returns the value under `key`, or nil when there is none.
@@ -108,7 +124,7 @@ public struct IntegerKeyTable<Value> {
     @discardableResult
     public mutating func removeValue(forKey key: UInt64) -> Value? {
         guard let index = slot(of: key) else { return nil }
-        let removed = values[index].take()
+        let removed = (values + index).move()
         vacate(index)
         return removed
     }
@@ -119,7 +135,7 @@ public struct IntegerKeyTable<Value> {
     @discardableResult
     public mutating func remove(_ key: UInt64) -> Bool {
         guard let index = slot(of: key) else { return false }
-        values[index] = nil
+        (values + index).deinitialize(count: 1)
         vacate(index)
         return true
     }
@@ -132,38 +148,43 @@ public struct IntegerKeyTable<Value> {
         storedCount -= 1
         // Backward-shift deletion: move later members of the probe run into the hole
         // when their home slot lies at or before it (cyclically), so lookups never stop early.
-        var index = (hole + 1) & mask
-        while keys[index] != Self.reservedKey {
-            let wanted = home(of: keys[index])
-            let distanceToHole = (hole - wanted) & mask
-            let distanceToIndex = (index - wanted) & mask
-            if distanceToHole < distanceToIndex {
-                keys[hole] = keys[index]
-                values[hole] = values[index].take()
-                keys[index] = Self.reservedKey
-                hole = index
+        var next = (hole + 1) & mask
+        while keys[next] != Self.reservedKey {
+            let wanted = home(of: keys[next])
+            if (hole - wanted) & mask < (next - wanted) & mask {
+                keys[hole] = keys[next]
+                (values + hole).moveInitialize(from: values + next, count: 1)
+                keys[next] = Self.reservedKey
+                hole = next
             }
-            index = (index + 1) & mask
+            next = (next + 1) & mask
         }
     }
 
     /// The stored values, in slot order (the same in every process).
     public var storedValues: [Value] {
-        values.compactMap { $0 }
+        (0..<capacity).compactMap { keys[$0] == Self.reservedKey ? nil : values[$0] }
     }
 
     @usableFromInline
     internal mutating func grow() {
         let oldKeys = keys
         let oldValues = values
-        keys = ContiguousArray(repeating: Self.reservedKey, count: oldKeys.count * 2)
-        values = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
+        let oldCapacity = capacity
+        capacity *= 2
         shift -= 1
-        storedCount = 0
-        for (index, key) in oldKeys.enumerated() where key != Self.reservedKey {
-            insert(oldValues[index]!, forKey: key)
+        keys = .allocate(capacity: capacity)
+        keys.initialize(repeating: Self.reservedKey, count: capacity)
+        values = .allocate(capacity: capacity)
+        for old in 0..<oldCapacity where oldKeys[old] != Self.reservedKey {
+            var index = home(of: oldKeys[old])
+            while keys[index] != Self.reservedKey { index = (index + 1) & mask }
+            keys[index] = oldKeys[old]
+            (values + index).moveInitialize(from: oldValues + old, count: 1)
         }
+        oldKeys.deallocate()
+        oldValues.deallocate()
     }
 }
 
-extension IntegerKeyTable: Sendable where Value: Sendable {}
+extension IntegerKeyTable: @unchecked Sendable where Value: Sendable {}

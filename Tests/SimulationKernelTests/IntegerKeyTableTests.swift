@@ -21,7 +21,8 @@ struct IntegerKeyTableTests {
                 table.insert(step, forKey: key)
                 reference[key] = step
             case 2:
-                #expect(table.removeValue(forKey: key) == reference.removeValue(forKey: key))
+                let removed = table.removeValue(forKey: key)
+                #expect(removed == reference.removeValue(forKey: key))
             default:
                 let changed = table.modify(key) { value -> Int in
                     value += 1
@@ -30,22 +31,60 @@ struct IntegerKeyTableTests {
                 if reference[key] != nil { reference[key]! += 1 }
                 #expect(changed == reference[key])
             }
-            #expect(table.count == reference.count)
+            let count = table.count
+            #expect(count == reference.count)
         }
         for (key, value) in reference {
-            #expect(table[key] == value)
+            let stored = table[key]
+            #expect(stored == value)
         }
-        #expect(table.storedValues.sorted() == reference.values.sorted())
+        let values = table.storedValues.sorted()
+        #expect(values == reference.values.sorted())
     }
 
     @Test("removing every entry leaves an empty table that still works")
     func drainsAndRefills() {
         var table = IntegerKeyTable<String>()
         for key in 0..<1_000 as Range<UInt64> { table[key * 7_919] = "\(key)" }
-        for key in 0..<1_000 as Range<UInt64> { #expect(table.removeValue(forKey: key * 7_919) == "\(key)") }
-        #expect(table.isEmpty)
-        #expect(table[0] == nil)
+        for key in 0..<1_000 as Range<UInt64> {
+            let removed = table.removeValue(forKey: key * 7_919)
+            #expect(removed == "\(key)")
+        }
+        let empty = table.isEmpty
+        let missing = table[0]
+        #expect(empty && missing == nil)
         table[42] = "again"
-        #expect(table[42] == "again" && table.count == 1)
+        let again = table[42]
+        let count = table.count
+        #expect(again == "again" && count == 1)
     }
+
+    /// Values that own memory are destroyed exactly once: on removal, on replacement and
+    /// when the table goes away (a leak or a double free would show in the count).
+    @Test("values are destroyed exactly once")
+    func destroysValuesOnce() {
+        let counter = LiveCounter()
+        do {
+            var table = IntegerKeyTable<Tracked>()
+            for key in 0..<500 as Range<UInt64> { table.insert(Tracked(counter), forKey: key) }
+            for key in 0..<100 as Range<UInt64> { table.remove(key) }
+            for key in 100..<200 as Range<UInt64> { table.insert(Tracked(counter), forKey: key) }
+            let alive = counter.alive
+            #expect(alive == 400)
+        }
+        #expect(counter.alive == 0)
+    }
+}
+
+private final class LiveCounter: @unchecked Sendable {
+    var alive = 0
+}
+
+private final class Tracked {
+    let counter: LiveCounter
+    init(_ counter: LiveCounter) {
+        self.counter = counter
+        counter.alive += 1
+    }
+    deinit { counter.alive -= 1 }
 }
