@@ -91,6 +91,32 @@ struct WorldTests {
         #expect(Set(serial).count == 4, "replications differ from one another")
     }
 
+    @Test("keeping a decision log changes nothing that is measured")
+    func decisionLogIsOnlyARecord() throws {
+        // A squeeze opens breakers, so decisions pass targets over: with a log they are listed.
+        let squeeze = HealthStateSpec(name: "squeeze", errorMix: [(.overloaded, 0.7)], latencyMultiplier: 1.5, retryAfterSeconds: 2)
+        let chain = try MarkovChain(meanSojournSeconds: [100, 100])
+        let binding = DegradationBinding(name: "squeeze", targets: [.provider(0)]) { stream throws(StochasticsError) in
+            try MarkovRegime(chain: chain, stateMaps: [[0, 1]], initialRegime: 0, stream: stream)
+        }
+        let spec = try smallWorld(states: [.healthy, squeeze], degradation: [binding], duration: 600)
+        @Sendable func fingerprint(_ run: ReplicationResult) -> [Double] {
+            var values: [Double] = [Double(run.events)]
+            for team in run.teams {
+                values += [Double(team.requests), Double(team.succeededFrontier), Double(team.succeededFallback), Double(team.failed)]
+                values += [team.totalLatency.seconds(atPercentile: 99), team.attempts.mean]
+            }
+            for upstream in run.upstreams { values += [Double(upstream.offered), Double(upstream.accepted)] }
+            for team in run.ledger.teams { values.append(team.totalUSD) }
+            return values
+        }
+        let logged = try World.run(spec, seed: 11, replication: 0, keepDecisionLog: true)
+        let unlogged = try World.run(spec, seed: 11, replication: 0, keepDecisionLog: false)
+        #expect(fingerprint(logged) == fingerprint(unlogged))
+        #expect(unlogged.decisionLog == nil)
+        #expect(logged.decisionLog?.contains { !$0.rejected.isEmpty } == true, "targets were passed over, so the lists were kept")
+    }
+
     @Test("a bad world is refused with a clear message")
     func badWorld() throws {
         var spec = try smallWorld()

@@ -135,4 +135,29 @@ struct RouterPropertyTests {
         #expect(first == second)
         #expect(first.count > 100_000)
     }
+
+    @Test("turning off the list of passed-over targets changes no decision, only the list")
+    func rejectedAlternativesAreOnlyAnExplanation() throws {
+        func run(listing: Bool) throws -> [Decision] {
+            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: BreakerConfig())
+            var harness = try RouterHarness(config: config, seed: 7) { target, _, rng in
+                // The first provider fails most attempts, so its breaker opens and it is passed over.
+                Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.2 : 0.95) ? ok(latency: 0.5) : failure(.overloaded, latency: 0.2, retryAfter: nil)
+            }
+            harness.router.recordsRejectedAlternatives = listing
+            for id in 0..<2_000 { harness.arrive(request(UInt64(id)), at: Double(id) * 0.01) }
+            harness.run()
+            return harness.decisions
+        }
+        let listed = try run(listing: true)
+        let unlisted = try run(listing: false)
+        #expect(listed.contains { !$0.rejected.isEmpty }, "targets are passed over, so the test can fail")
+        #expect(unlisted.allSatisfy { $0.rejected.isEmpty })
+        let stripped = listed.map { decision -> Decision in
+            var decision = decision
+            decision.rejected = []
+            return decision
+        }
+        #expect(stripped == unlisted)
+    }
 }
