@@ -65,6 +65,12 @@ public struct Router {
         let perTryTimeout: Int64
         let overallTimeout: Int64
 
+        /// The utilization at which requests of priority `tier` are shed (∞: never): the
+        /// lowest threshold among the rules that cover the tier.
+        static func shedThreshold(tier: Int, rules: [SheddingRule]) -> Double {
+            rules.filter { tier >= $0.tier }.map(\.aboveUtilization).min() ?? Double.infinity
+        }
+
         /// An admitted request takes from the route's rate limits (one access to the route's
         /// state, not one per bucket).
         mutating func takeFromBuckets(tokens: Double, at now: RoutingInstant) {
@@ -107,9 +113,7 @@ public struct Router {
         self.routes = config.routes.map { route in
             let tiers = route.chain.map { $0.targets.map { targetIndex[$0]! } }
             let buckets = route.rateLimit?.buckets()
-            let shedAbove = config.teams.map { team in
-                route.shedding.filter { team.tier >= $0.tier }.map(\.aboveUtilization).min() ?? Double.infinity
-            }
+            let shedAbove = config.teams.map { RouteState.shedThreshold(tier: $0.tier, rules: route.shedding) }
             var adaptive = false
             if case .adaptiveThrottling = route.retryBudget { adaptive = true }
             return RouteState(
@@ -458,10 +462,10 @@ public struct Router {
         if limit != Int.max {
             let inFlight = routes[route].inFlight
             if inFlight >= limit { return .concurrencyLimit }
-            // A team outside the config counts as tier 0, whose threshold is the lowest rule's.
+            // A team outside the config counts as tier 0.
             let threshold = routes[route].shedUtilizationByTeam.indices.contains(team)
                 ? routes[route].shedUtilizationByTeam[team]
-                : routes[route].config.shedding.filter { $0.tier <= 0 }.map(\.aboveUtilization).min() ?? Double.infinity
+                : RouteState.shedThreshold(tier: 0, rules: routes[route].config.shedding)
             if Double(inFlight) / Double(limit) >= threshold { return .shed }
         }
         return nil
@@ -673,7 +677,6 @@ public struct Router {
     private mutating func checkBudgets(_ request: RoutingRequest, route: Int, now: RoutingInstant) -> BudgetVerdict {
         guard hasBudgets(request) else { return .allowed }
         let indices = budgetIndices(of: request)
-        guard !indices.isEmpty else { return .allowed }
         var estimate = 0.0
         for tier in routes[route].tiers {
             for target in tier { estimate = max(estimate, worstCaseCost(request, target: Int(target), route: route)) }
@@ -694,7 +697,6 @@ public struct Router {
     private mutating func hardBudgetsFit(_ request: RoutingRequest, target: Int, route: Int, now: RoutingInstant) -> Bool {
         guard hasBudgets(request) else { return true }
         let indices = budgetIndices(of: request)
-        guard !indices.isEmpty else { return true }
         let amount = worstCaseCost(request, target: target, route: route)
         for index in indices where budgets[index].config.mode == .hardStop && !budgets[index].fits(amount, at: now) {
             return false
@@ -724,7 +726,6 @@ public struct Router {
     private mutating func reserveBudgets(_ request: RoutingRequest, target: Int, route: Int) -> Double {
         guard hasBudgets(request) else { return 0 }
         let indices = budgetIndices(of: request)
-        guard !indices.isEmpty else { return 0 }
         let amount = worstCaseCost(request, target: target, route: route)
         for index in indices { budgets[index].reservedUSD += amount }
         return amount

@@ -86,12 +86,6 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         }
     }
 
-    /// Whether an entry has this key.
-    @inlinable
-    public func contains(_ key: UInt64) -> Bool {
-        slot(of: key) != nil
-    }
-
     /// Runs `body` on the value stored under `key`, in place; nil when there is none.
     @inlinable
     public mutating func modify<Result>(_ key: UInt64, _ body: (inout Value) throws -> Result) rethrows -> Result? {

@@ -16,10 +16,6 @@ public struct PeerReference<Target: ReplicationActor>: @unchecked Sendable {
         unmanaged = Unmanaged.passUnretained(target)
     }
 
-    /// The actor itself, as a strong reference (for calls off the hot path).
-    @inlinable
-    public var target: Target { unmanaged.takeUnretainedValue() }
-
     /// ``ReplicationActor/enter(_:_:)`` without a retain and release of the peer.
     @inlinable
     public func enter<Argument, Result>(
