@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test build deps bench compare clean
+.PHONY: run test examples build deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -26,9 +26,18 @@ build: deps
 run: build
 	.build/release/brownout run experiments/april-correlated-529.yaml --out out/april-correlated-529
 
+## The stored example outputs (experiments/*.out, the README's) are checked with the release
+## binaries: the scenarios at their default replications take seconds there.
 test: deps
+	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	BROWNOUT_EXAMPLES_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest
+
+## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
+## A change in them must be explained in the commit message.
+examples: build
+	$(SWIFT) build --build-tests
+	BROWNOUT_UPDATE_EXAMPLES=1 BROWNOUT_EXAMPLES_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest --filter ExampleOutputTests
 
 ## Swift vs SimPy vs C on the toy model, same machine, one go.
 compare: build

@@ -114,7 +114,7 @@ public enum FallbackSizing {
                 let runCost = MeanInterval(results.map { result in
                     let metrics = result.upstreams[spec.world.providers.count + poolIndex]
                     let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, until: result.endNanoseconds)
-                    return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.successfulUSD + $1.retriedUSD + $1.wastedUSD - $1.fallbackUSD }
+                    return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
                 }).mean
                 evaluation = Evaluation(size: size, replications: replications, intervals: intervals,
                                         verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
@@ -171,8 +171,10 @@ public enum FallbackSizing {
         guard let answer else {
             return "No size up to \(limit) replicas meets every SLO at \(Int(confidence * 100))% confidence; see \(directory)/sizing.csv."
         }
-        var sentence = String(format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d replicas (%d GPUs): $%.0f a month in GPU time.",
-                              goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer * poolSpec.gpusPerReplica, monthly(answer))
+        let gpus = answer * poolSpec.gpusPerReplica
+        var sentence = String(format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d %@ (%d %@): $%.0f a month in GPU time.",
+                              goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer == 1 ? "replica" : "replicas",
+                              gpus, gpus == 1 ? "GPU" : "GPUs", monthly(answer))
         if let next = evaluated[answer + 1], !next.meets {
             sentence += " Warning: \(answer + 1) replicas do not meet them (not monotone here; add replications)."
         }

@@ -1,10 +1,11 @@
 /// Chargeback: every attempt's cost attributed to the team that sent it.
 ///
-/// - successful: the attempt that produced the answer;
-/// - retried: failed attempts of requests that then succeeded (the price of getting there);
-/// - wasted: every attempt of a request that failed, and cancelled or losing hedges;
-/// - fallback: the local-pool share of all of the above, in GPU-seconds and USD.
-/// Bypass traffic is recorded apart: the gateway sees it only in simulation.
+/// The five amounts are disjoint and add up to ``totalUSD``:
+/// - successful: the frontier attempt that produced the answer;
+/// - retried: failed frontier attempts of requests that then succeeded (the price of getting there);
+/// - wasted: every frontier attempt of a request that failed, and cancelled or losing hedges;
+/// - fallback: every local-pool attempt, whatever its outcome, in GPU-seconds and USD;
+/// - bypass: everything sent outside the gateway (the gateway sees it only in simulation).
 public struct TeamSpend: Codable, Sendable, Equatable {
     public var successfulUSD: Double = 0
     public var retriedUSD: Double = 0
@@ -15,8 +16,11 @@ public struct TeamSpend: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Everything the team was charged.
-    public var totalUSD: Double { successfulUSD + retriedUSD + wastedUSD + bypassUSD }
+    /// Everything the team was charged: the five disjoint amounts together.
+    public var totalUSD: Double { successfulUSD + retriedUSD + wastedUSD + fallbackUSD + bypassUSD }
+
+    /// What frontier providers charged through the gateway (everything but the local pools and bypass).
+    public var frontierUSD: Double { successfulUSD + retriedUSD + wastedUSD }
 }
 
 /// The ledger of all teams, indexed like `RouterConfig.teams`.
@@ -27,11 +31,13 @@ public struct Ledger: Codable, Sendable, Equatable {
         teams = Array(repeating: TeamSpend(), count: teamCount)
     }
 
+    /// Charges one request's attempts: `winningUSD`, `failedUSD` and `cancelledUSD` are frontier
+    /// costs only; the local pools' part arrives apart as `gpuSeconds` and `gpuUSD`.
     mutating func settle(team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
                          gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
         guard teams.indices.contains(team) else { return }
         if bypass {
-            teams[team].bypassUSD += winningUSD + failedUSD + cancelledUSD
+            teams[team].bypassUSD += winningUSD + failedUSD + cancelledUSD + gpuUSD
             return
         }
         if succeeded {

@@ -252,6 +252,8 @@ public struct Router {
         targets[target].outstanding -= 1
         if !targetIsLocal[target] { routes[route].frontierAttemptsInFlight -= 1 }
         let (cost, gpuUSD) = attemptCost(target: target, result)
+        // The ledger keeps the local pools' cost apart from the frontier categories.
+        let frontierCost = cost - gpuUSD
         if targetIsLocal[target] {
             state.gpuSeconds += result.gpuSeconds
             state.gpuUSD += gpuUSD
@@ -267,16 +269,16 @@ public struct Router {
         if state.finished || wasCancelled {
             // A loser of a hedge race, or a result after the request ended: its cost is waste.
             if state.finished {
-                ledger.settle(team: Int(state.request.team), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: cost,
+                ledger.settle(team: Int(state.request.team), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
                               gpuSeconds: targetIsLocal[target] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
             } else {
-                state.cancelledUSD += cost
+                state.cancelledUSD += frontierCost
             }
             return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, target: slot.target, attempt: attempt, reasons: [.cancelled])
         }
         state.lastOutcome = result.outcome
         if result.outcome == .success {
-            state.winningUSD += cost
+            state.winningUSD += frontierCost
             var decision = finish(&state, action: .complete, reasons: [.success], now: now)
             decision.target = slot.target
             decision.attempt = attempt
@@ -286,7 +288,7 @@ public struct Router {
             }
             return decision
         }
-        state.failedUSD += cost
+        state.failedUSD += frontierCost
         if state.inFlightCount > 0 {
             // The other attempt of a hedged request may still win.
             return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, target: slot.target, attempt: attempt, reasons: [])

@@ -55,9 +55,55 @@ struct WorldTests {
         #expect(run.teams.contains { $0.succeededFallback > 0 }, "the squeeze pushes some traffic to the local pool")
         #expect(run.teams.contains { $0.hedges > 0 })
         #expect(run.upstreams[0].timeInState[1] > 0, "the regime did squeeze")
-        let spend = run.ledger.teams.reduce(0) { $0 + $1.totalUSD }
-        #expect(spend > 0)
-        #expect(run.ledger.teams.allSatisfy { $0.fallbackUSD <= $0.successfulUSD + $0.retriedUSD + $0.wastedUSD + 1e-9 })
+        // Spend adds up: per team, the five disjoint amounts make the total (sums of a few
+        // thousand doubles in one order, so equality to 1e-9 relative is float rounding only);
+        // the local pool's share is its GPU time at the pool's $4.25 an hour.
+        for team in run.ledger.teams {
+            let parts = [team.successfulUSD, team.retriedUSD, team.wastedUSD, team.fallbackUSD, team.bypassUSD]
+            #expect(parts.allSatisfy { $0 >= 0 })
+            #expect(abs(parts.reduce(0, +) - team.totalUSD) <= 1e-9 * team.totalUSD)
+            #expect(abs(team.fallbackUSD - team.fallbackGPUSeconds * 4.25 / 3_600) <= 1e-9 * team.fallbackUSD)
+            #expect(team.bypassUSD == 0, "no bypass route here")
+        }
+        #expect(run.ledger.teams.allSatisfy { $0.successfulUSD > 0 && $0.fallbackUSD > 0 }, "both teams were charged for answers, and for the pool")
+        #expect(run.ledger.teams.contains { $0.retriedUSD > 0 || $0.wastedUSD > 0 }, "hedges that lose are charged as waste")
+    }
+
+    /// Two healthy providers, constant token counts, nothing fails: every request is answered by
+    /// its first attempt, so the spend is the providers' answers times their prices, exactly.
+    @Test("healthy traffic costs exactly its answers at the providers' prices, all of it successful")
+    func spendClosedForm() throws {
+        var spec = try smallWorld(duration: 300)
+        spec.teams = try spec.teams.map { var team = $0; team.inputTokens = try .constant(1_000); team.outputTokens = try .constant(200); team.sdkRetries = 0; return team }
+        let run = try World.run(spec, seed: 4, replication: 0)
+        let requests = run.teams.reduce(0) { $0 + $1.requests }
+        let alpha = run.upstreams[0].accepted, beta = run.upstreams[1].accepted
+        #expect(alpha + beta == requests, "one attempt per request, no fallback")
+        #expect(alpha > 0 && beta > 0)
+        // alpha: 1,000 × $3 + 200 × $15 per million tokens; beta: 1,000 × $2.5 + 200 × $10.
+        let expected = Double(alpha) * 0.006 + Double(beta) * 0.004_5
+        let successful = run.ledger.teams.reduce(0) { $0 + $1.successfulUSD }
+        let total = run.ledger.teams.reduce(0) { $0 + $1.totalUSD }
+        #expect(abs(successful - expected) <= 1e-9 * expected, "\(successful) vs \(expected)")
+        #expect(total == successful)
+        #expect(run.ledger.teams.allSatisfy { $0.retriedUSD == 0 && $0.wastedUSD == 0 && $0.fallbackUSD == 0 })
+    }
+
+    /// Both providers answer every attempt 529 (which bills nothing), so the local pool serves
+    /// everything that is answered: all the spend is GPU time, none of it frontier spend.
+    @Test("the local pool's cost is its own category, apart from successful, retried and wasted")
+    func poolSpendIsApart() throws {
+        let overloaded = HealthStateSpec(name: "overloaded", errorMix: [(.overloaded, 1)])
+        var spec = try smallWorld(states: [overloaded], duration: 300)
+        spec.teams = spec.teams.map { var team = $0; team.sdkRetries = 0; return team }
+        let run = try World.run(spec, seed: 6, replication: 0)
+        #expect(run.teams.allSatisfy { $0.succeededFrontier == 0 && $0.succeededFallback > 0 })
+        for team in run.ledger.teams {
+            #expect(team.successfulUSD == 0 && team.retriedUSD == 0 && team.wastedUSD == 0, "529s bill nothing")
+            #expect(team.fallbackUSD > 0)
+            #expect(abs(team.fallbackUSD - team.fallbackGPUSeconds * 4.25 / 3_600) <= 1e-9 * team.fallbackUSD)
+            #expect(team.totalUSD == team.fallbackUSD)
+        }
     }
 
     @Test("with every attempt failing, attempts per request equal the configured bound")

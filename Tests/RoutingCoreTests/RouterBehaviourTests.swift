@@ -34,8 +34,8 @@ struct RouterBehaviourTests {
             #expect(decision.target == Int32(id), "untried targets are tried first")
             _ = fastest.attemptFinished(&state, attempt: 1, ok(latency: latency))
         }
-        let observed1 = fastest.begin(request(9))
-        #expect(observed1.1.target == 1)
+        let (_, afterLearning) = fastest.begin(request(9))
+        #expect(afterLearning.target == 1)
     }
 
     @Test("cost-aware balancing picks the cheapest target within the latency bound")
@@ -49,8 +49,8 @@ struct RouterBehaviourTests {
         }
         #expect(picks == [2, 1, 1], "cheapest first; once google proves slow, the cheaper of the rest")
         // google is cheapest but too slow; openai is cheaper than anthropic.
-        let observed2 = router.begin(request(10))
-        #expect(observed2.1.target == 1)
+        let (_, afterGoogleProvedSlow) = router.begin(request(10))
+        #expect(afterGoogleProvedSlow.target == 1)
     }
 
     @Test("a retryable failure moves to the next target; a 4xx is never retried")
@@ -103,8 +103,8 @@ struct RouterBehaviourTests {
             var state = router.begin(request(UInt64(id))).0
             _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
         }
-        let observed3 = router.begin(request(10))
-        #expect(observed3.1.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
+        let (_, whileEjected) = router.begin(request(10))
+        #expect(whileEjected.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         // 10% of 4 targets rounds down to 0, so the allowance is one: another target's failures
         // now eject nothing while anthropic is out.
         for id in 20..<23 {
@@ -115,8 +115,8 @@ struct RouterBehaviourTests {
         let stillThere = router.begin(request(30)).1
         #expect(stillThere.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         clock.advance(seconds: 30)
-        let observed4 = router.begin(request(11))
-        #expect(observed4.1.target == 0, "back after the ejection time")
+        let (_, afterEjection) = router.begin(request(11))
+        #expect(afterEjection.target == 0, "back after the ejection time")
     }
 
     @Test("local fallback only when every frontier target is unavailable")
@@ -136,7 +136,11 @@ struct RouterBehaviourTests {
         #expect(done.action == .complete)
         let spend = router.ledger.teams[0]
         #expect(abs(spend.fallbackGPUSeconds - 2) < 1e-12)
-        #expect(abs(spend.successfulUSD - 2 * 4.25 / 3_600) < 1e-12)
+        // The pool's answer is charged as fallback GPU time, not as frontier spend; the three
+        // 529s billed nothing.
+        #expect(abs(spend.fallbackUSD - 2 * 4.25 / 3_600) < 1e-12)
+        #expect(spend.successfulUSD == 0 && spend.retriedUSD == 0 && spend.wastedUSD == 0)
+        #expect(spend.totalUSD == spend.fallbackUSD)
     }
 
     @Test("spillover sends to the local pool above the concurrency threshold, until the pool is full")
@@ -155,11 +159,11 @@ struct RouterBehaviourTests {
         config.routes[0].shedding = [SheddingRule(tier: 2, aboveUtilization: 0.5)]
         var (router, _) = try router(config)
         for id in 0..<5 { _ = router.begin(request(UInt64(id), team: 0)) }
-        let observed5 = router.begin(request(100, team: 1))
-        #expect(observed5.1.reasons == [.shed])
+        let (_, lowTierAtHalfFull) = router.begin(request(100, team: 1))
+        #expect(lowTierAtHalfFull.reasons == [.shed])
         for id in 5..<10 { #expect(router.begin(request(UInt64(id), team: 0)).1.action == .send) }
-        let observed6 = router.begin(request(101, team: 0))
-        #expect(observed6.1.reasons == [.concurrencyLimit])
+        let (_, topTierWhenFull) = router.begin(request(101, team: 0))
+        #expect(topTierWhenFull.reasons == [.concurrencyLimit])
     }
 
     @Test("a team's token bucket limits its request rate")
@@ -170,8 +174,8 @@ struct RouterBehaviourTests {
         let actions = (0..<3).map { router.begin(request(UInt64($0))).1.reasons }
         #expect(actions == [[.primary], [.primary], [.rateLimited]])
         clock.advance(seconds: 1)
-        let observed7 = router.begin(request(9))
-        #expect(observed7.1.action == .send)
+        let (_, afterRefill) = router.begin(request(9))
+        #expect(afterRefill.action == .send)
     }
 
     @Test("a provider's known RPM limit keeps the router off an empty bucket")
@@ -229,11 +233,11 @@ struct RouterBehaviourTests {
         _ = router.attemptFinished(&state, attempt: first.attempt, ok(output: 500))
         first = router.begin(request(2, team: 0)).1
         #expect(first.reasons.contains(.budgetDegraded) && first.target == 2 && first.route == 1)
-        let observed8 = router.begin(request(3, team: 1))
-        #expect(observed8.1.reasons.contains(.budgetAlert))
+        let (_, alertTeam) = router.begin(request(3, team: 1))
+        #expect(alertTeam.reasons.contains(.budgetAlert))
         clock.advance(seconds: 3_600)
-        let observed9 = router.begin(request(4, team: 0))
-        #expect(!observed9.1.reasons.contains(.budgetDegraded), "a new period, a fresh budget")
+        let (_, nextPeriod) = router.begin(request(4, team: 0))
+        #expect(!nextPeriod.reasons.contains(.budgetDegraded), "a new period, a fresh budget")
     }
 
     @Test("a decision record is one JSON line with names, sorted keys, and the documented fields")

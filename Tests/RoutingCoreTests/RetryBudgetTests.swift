@@ -1,0 +1,118 @@
+import Testing
+import RoutingCore
+
+@Suite("Retry budgets")
+struct RetryBudgetTests {
+    func at(_ seconds: Double) -> RoutingInstant { RoutingInstant(nanoseconds: Seconds.nanoseconds(seconds)) }
+
+    /// How many retries the budget grants, asked one after another at `time`.
+    func grants(_ budget: inout RetryBudget, at time: Double, asking: Int = 1_000) -> Int {
+        (0..<asking).reduce(0) { count, _ in count + (budget.tryWithdrawRetry(at: at(time)) ? 1 : 0) }
+    }
+
+    @Test("unlimited grants every retry")
+    func unlimited() {
+        var refusal: Double = 0
+        var granted = 0
+        var budget = RetryBudget(.unlimited)
+        budget.recordOutcome(.overloaded, at: at(0))
+        granted = grants(&budget, at: 0)
+        #expect(granted == 1_000)
+        refusal = budget.rejectionProbability(at: at(0))
+        #expect(refusal == 0)
+    }
+
+    @Test("Finagle: retries ≤ minRetriesPerSecond·ttl + percentCanRetry·requests over the ttl")
+    func finagle() {
+        var granted = 0
+        var budget = RetryBudget(.finagle(ttlSeconds: 10, minRetriesPerSecond: 1, percentCanRetry: 0.2))
+        // No requests: the floor alone, 1/s × 10 s.
+        granted = grants(&budget, at: 0)
+        #expect(granted == 10)
+        // 50 requests add 20% of 50.
+        for _ in 0..<50 { budget.recordRequest(at: at(1)) }
+        granted = grants(&budget, at: 1)
+        #expect(granted == 10)
+        // At 10 s the retries of second 0 leave the window; the requests of second 1 stay.
+        granted = grants(&budget, at: 10)
+        #expect(granted == 10)
+        granted = grants(&budget, at: 10.9)
+        #expect(granted == 0)
+        // At 11 s the requests and the retries of second 1 leave: only the floor is left,
+        // and second 10 already spent it.
+        granted = grants(&budget, at: 11)
+        #expect(granted == 0)
+        granted = grants(&budget, at: 20)
+        #expect(granted == 10)
+    }
+
+    @Test("Finagle's default is ttl 10 s, 10 retries/s, 20%")
+    func finagleDefault() {
+        var granted = 0
+        #expect(RetryBudgetConfig.finagleDefault == .finagle(ttlSeconds: 10, minRetriesPerSecond: 10, percentCanRetry: 0.2))
+        var budget = RetryBudget(.finagleDefault)
+        for _ in 0..<1_000 { budget.recordRequest(at: at(0)) }
+        granted = grants(&budget, at: 0, asking: 2_000)
+        #expect(granted == 100 + 200)
+    }
+
+    @Test("gRPC throttling: a failure costs a token, a success earns tokenRatio, retries stop at or below half")
+    func grpc() {
+        var withdrew: Bool = false
+        var granted = 0
+        var budget = RetryBudget(.grpc(maxTokens: 10, tokenRatio: 0.5))
+        #expect(budget.grpcTokens == 10)
+        granted = grants(&budget, at: 0)
+        #expect(granted == 1_000, "withdrawing does not spend tokens: failures do")
+        for _ in 0..<4 { budget.recordOutcome(.overloaded, at: at(0)) }
+        #expect(budget.grpcTokens == 6)
+        withdrew = budget.tryWithdrawRetry(at: at(0))
+        #expect(withdrew)
+        budget.recordOutcome(.rateLimited, at: at(0))
+        #expect(budget.grpcTokens == 5)
+        withdrew = budget.tryWithdrawRetry(at: at(0))
+        #expect(withdrew == false, "5 is not above 10/2")
+        // The caller's own errors and cancellations are not the server's failures.
+        budget.recordOutcome(.clientError, at: at(0))
+        budget.recordOutcome(.cancelled, at: at(0))
+        #expect(budget.grpcTokens == 5)
+        budget.recordOutcome(.success, at: at(0))
+        #expect(budget.grpcTokens == 5.5)
+        withdrew = budget.tryWithdrawRetry(at: at(0))
+        #expect(withdrew)
+        for _ in 0..<100 { budget.recordOutcome(.success, at: at(0)) }
+        #expect(budget.grpcTokens == 10, "capped at maxTokens")
+        for _ in 0..<100 { budget.recordOutcome(.serverError, at: at(0)) }
+        #expect(budget.grpcTokens == 0, "never below zero")
+    }
+
+    @Test("adaptive throttling: refuses with probability max(0, (requests − K·accepts)/(requests + 1)) over the window")
+    func adaptiveThrottling() {
+        var refusal: Double = 0
+        var granted = 0
+        var budget = RetryBudget(.adaptiveThrottling(k: 2, windowSeconds: 120))
+        for _ in 0..<80 { budget.recordRequest(at: at(0)) }
+        for _ in 0..<20 { budget.recordAttemptSent(at: at(0), isRetry: true) }
+        budget.recordAttemptSent(at: at(0), isRetry: false)  // a first attempt is counted by recordRequest
+        for _ in 0..<20 { budget.recordOutcome(.success, at: at(1)) }
+        for _ in 0..<5 { budget.recordOutcome(.clientError, at: at(1)) }  // answered: an accept
+        for _ in 0..<30 { budget.recordOutcome(.overloaded, at: at(1)) }  // rejected: not an accept
+        for _ in 0..<10 { budget.recordOutcome(.rateLimited, at: at(1)) }
+        refusal = budget.rejectionProbability(at: at(2))
+        #expect(refusal == (100 - 2 * 25) / 101.0)
+        granted = grants(&budget, at: 2)
+        #expect(granted == 1_000, "the budget itself does not refuse; the router draws against the probability")
+        // Enough accepts: no throttling at all.
+        for _ in 0..<30 { budget.recordOutcome(.success, at: at(3)) }
+        refusal = budget.rejectionProbability(at: at(3))
+        #expect(refusal == 0)
+        // The requests of second 0 leave the window at 120 s, the accepts of seconds 1 and 3 later.
+        refusal = budget.rejectionProbability(at: at(120))
+        #expect(refusal == 0)
+        refusal = budget.rejectionProbability(at: at(200))
+        #expect(refusal == 0)
+        for _ in 0..<9 { budget.recordRequest(at: at(200)) }
+        refusal = budget.rejectionProbability(at: at(200))
+        #expect(refusal == 0.9)
+    }
+}
