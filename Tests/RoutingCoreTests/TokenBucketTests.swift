@@ -40,6 +40,11 @@ struct TokenBucketTests {
         #expect(bucket.availableTokens(at: at(3_600)) == 5, "an idle hour refills to the burst, not beyond")
         // A clock read that goes backwards adds nothing.
         #expect(bucket.availableTokens(at: at(0.1)) == 0)
+        // After the idle hour, taking refills first: the burst and not one token more.
+        took = bucket.take(5, at: at(3_600))
+        #expect(took)
+        canTake = bucket.canTake(1, at: at(3_600))
+        #expect(canTake == false)
     }
 
     @Test("availableTokens and secondsUntilAvailable only look; canTake does not take")
