@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test examples build deps bench compare clean
+.PHONY: run test examples notebooks notebooks-env build deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -28,7 +28,7 @@ run: build
 
 ## The stored example outputs (experiments/*.out, the README's) are checked with the release
 ## binaries: the scenarios at their default replications take seconds there.
-test: deps
+test: deps notebooks-env
 	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
 	BROWNOUT_EXAMPLES_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest
@@ -45,3 +45,28 @@ compare: build
 
 clean:
 	rm -rf .build
+
+## The Python environment of the review notebooks (pinned in notebooks-export/requirements.txt),
+## made once in .venv-notebooks/; `brownout export` runs this target on first use.
+NOTEBOOK_ENV := .venv-notebooks
+notebooks-env: $(NOTEBOOK_ENV)/.installed
+
+$(NOTEBOOK_ENV)/.installed: notebooks-export/requirements.txt
+	@command -v python3 >/dev/null 2>&1 || { echo "error: python3 not found; install Python 3.9 or later with venv (Debian: apt-get install python3 python3-venv)" >&2; exit 1; }
+	@echo "making the notebook environment in $(NOTEBOOK_ENV)/ (pandas, matplotlib, nbclient, nbconvert from PyPI)"
+	@python3 -m venv $(NOTEBOOK_ENV) || { rm -rf $(NOTEBOOK_ENV); echo "error: python3 -m venv failed; install python3-venv (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	@$(NOTEBOOK_ENV)/bin/pip install -q --disable-pip-version-check -r notebooks-export/requirements.txt || { rm -rf $(NOTEBOOK_ENV); echo "error: installing notebooks-export/requirements.txt from PyPI failed (above); check the network or a proxy, then run make notebooks-env again" >&2; exit 1; }
+	@touch $@
+
+## The committed example reviews (notebooks-export/examples/) and the README's chart.
+notebooks: build notebooks-env
+	rm -rf out/notebook-examples && mkdir -p out/notebook-examples notebooks-export/examples
+	.build/release/brownout run experiments/april-correlated-529.yaml --out out/notebook-examples/flagship
+	.build/release/brownout run experiments/retry-storm.yaml --out out/notebook-examples/retry-storm
+	.build/release/brownout sweep experiments/april-correlated-529.yaml --vary pools.h100-llama-70b.replicas=1,2,3,4 --vary routes.chat.retry.max_attempts=2,3 --out out/notebook-examples/sweep
+	.build/release/brownout size-fallback experiments/april-correlated-529.yaml --pool h100-llama-70b --slo 'search.availability>=0.99' --slo 'search.latency_p99_s<=20' --out out/notebook-examples/sizing
+	.build/release/brownout export out/notebook-examples/flagship --format html --out notebooks-export/examples/flagship-run-review.html
+	.build/release/brownout export out/notebook-examples/retry-storm --format html --out notebooks-export/examples/retry-storm-variants.html
+	.build/release/brownout export out/notebook-examples/sweep --format html --out notebooks-export/examples/flagship-sweep.html
+	.build/release/brownout export out/notebook-examples/sizing --format html --out notebooks-export/examples/flagship-sizing.html
+	$(NOTEBOOK_ENV)/bin/python -c "import sys; sys.path.insert(0, 'notebooks-export'); import brownout_review as r; r.availability_over_time('out/notebook-examples/flagship').savefig('docs/flagship-availability.png', dpi=100)"

@@ -87,6 +87,7 @@ public enum Experiment {
             ("per_team.csv", tables.perTeamCSV),
             ("per_provider.csv", tables.perProviderCSV),
             ("timeseries.csv", tables.timeSeriesCSV),
+            ("provider_timeseries.csv", tables.providerTimeSeriesCSV),
         ]
         if !variants.isEmpty { files.append(("compare.csv", tables.compareCSV)) }
         files.append(("run.json", manifest.json()))

@@ -96,7 +96,8 @@ public struct ExperimentReport {
 
     static let perTeamHeader = ["variant", "team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
                                 "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
-                                "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd"]
+                                "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd",
+                                "budget_usd", "budget_period_s"]
 
     func perTeamRows() -> [[String]] {
         let rows = summary()
@@ -109,6 +110,7 @@ public struct ExperimentReport {
             }
             let latency = MeanInterval(latencies).mean
             let availability = mean(team.name, "availability")
+            let budget = spec.world.router.budgets.first { $0.scope == .team(team.name) }
             table.append([
                 variant, team.name, String(tier), CSVTable.number(mean(team.name, "requests")), CSVTable.number(availability),
                 CSVTable.number(team.sloAvailability), availability >= team.sloAvailability ? "true" : "false",
@@ -118,6 +120,7 @@ public struct ExperimentReport {
                 CSVTable.number(mean(team.name, "cost_wasted_usd")), CSVTable.number(mean(team.name, "fallback_gpu_seconds")),
                 CSVTable.number(mean(team.name, "cost_fallback_gpu_usd")), CSVTable.number(mean(team.name, "cost_bypass_usd")),
                 CSVTable.number(mean(team.name, "cost_total_usd")),
+                budget.map { CSVTable.number($0.limitUSD) } ?? "", budget.map { CSVTable.number($0.periodSeconds) } ?? "",
             ])
         }
         return table
@@ -179,6 +182,29 @@ public struct ExperimentReport {
                     CSVTable.number(series.reduce(0.0) { total, s in total + Double(bucket < pick(s).count ? pick(s)[bucket] : 0) } / n)
                 }
                 table.append([variant, CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback), mean(\.failed)])
+            }
+        }
+        return table
+    }
+
+    static let providerTimeSeriesHeader = ["variant", "bucket_start_s", "upstream", "kind", "degraded_share"]
+
+    /// Replication means per bucket and provider: the share of the bucket the provider spent
+    /// outside its healthy state. Pools have no health states and are not listed. The buckets
+    /// are those of `timeseries.csv`.
+    func providerTimeSeriesRows() -> [[String]] {
+        var table: [[String]] = []
+        let bucketSeconds = spec.world.bucketSeconds
+        let length = results.map { $0.timeSeries.map(\.requests.count).max() ?? 0 }.max() ?? 0
+        let n = Double(max(1, results.count))
+        for (index, provider) in spec.world.providers.enumerated() {
+            for bucket in 0..<length {
+                let share = results.reduce(0.0) { total, result in
+                    let metrics = result.upstreams[index]
+                    let degraded = bucket < metrics.degradedPerBucket.count ? metrics.degradedPerBucket[bucket] : 0
+                    return total + Double(degraded) / Double(metrics.bucketNanoseconds)
+                } / n
+                table.append([variant, CSVTable.number(Double(bucket) * bucketSeconds), provider.name, "provider", CSVTable.number(share)])
             }
         }
         return table

@@ -85,7 +85,7 @@ public enum FallbackSizing {
     /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
     public static func run(path: String, overrides: [String], pool: String, slos sloTexts: [String], maxReplicas: Int?, confidence: Double,
                            goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> String {
-        let (_, base, _) = try Experiment.load(path: path, overrides: overrides)
+        let (document, base, _) = try Experiment.load(path: path, overrides: overrides)
         guard let poolIndex = base.world.pools.firstIndex(where: { $0.name == pool }) else {
             let pools = base.world.pools.map(\.name)
             throw ExperimentFailure("--pool \(pool): no such pool; " + (pools.isEmpty ? "the spec has no pools" : "pools: \(pools.joined(separator: ", "))"))
@@ -165,8 +165,11 @@ public enum FallbackSizing {
         do {
             try AtomicOutput.prepare(directory: url)
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
+            let manifest = SizingManifest(spec: base, specPath: path, document: document, pool: pool, slos: sloTexts, confidence: confidence,
+                                          objective: goal.rawValue, answer: answer, maxReplicas: limit)
+            try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))
         } catch {
-            throw ExperimentFailure("\(url.path): could not write sizing.csv (\(error.localizedDescription))")
+            throw ExperimentFailure("\(url.path): could not write sizing.csv and sizing.json (\(error.localizedDescription))")
         }
         guard let answer else {
             return "No size up to \(limit) replicas meets every SLO at \(Int(confidence * 100))% confidence; see \(directory)/sizing.csv."

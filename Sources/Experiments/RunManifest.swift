@@ -33,7 +33,7 @@ public struct RunManifest: Codable {
         self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
         self.events = events
         self.variants = variants
-        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"] + (variants.count > 1 ? ["compare.csv"] : [])
+        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv", "provider_timeseries.csv"] + (variants.count > 1 ? ["compare.csv"] : [])
     }
 
     public func json() -> String {

@@ -13,6 +13,7 @@ public struct RunTables {
     public var perTeamCSV: String { table(ExperimentReport.perTeamHeader) { $0.perTeamRows() } }
     public var perProviderCSV: String { table(ExperimentReport.perProviderHeader) { $0.perProviderRows() } }
     public var timeSeriesCSV: String { table(ExperimentReport.timeSeriesHeader) { $0.timeSeriesRows() } }
+    public var providerTimeSeriesCSV: String { table(ExperimentReport.providerTimeSeriesHeader) { $0.providerTimeSeriesRows() } }
 
     /// Each variant against the baseline, metric by metric: the mean paired difference
     /// (variant − baseline) over replications that shared their random numbers, with its

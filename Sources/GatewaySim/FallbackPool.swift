@@ -24,7 +24,7 @@ actor FallbackPool: EventHandler {
     @exclusivity(unchecked) private var starting = 0
     @exclusivity(unchecked) private var peakBusySinceCheck = 0
 
-    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int) {
+    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -32,7 +32,7 @@ actor FallbackPool: EventHandler {
         self.gateway = PeerReference(gateway)
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
         self.ready = spec.replicas
-        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1))
+        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, bucketNanoseconds: bucketNanoseconds))
         servers.recordReplicas(spec.replicas, at: 0)
     }
 

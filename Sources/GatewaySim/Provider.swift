@@ -25,7 +25,7 @@ actor Provider: EventHandler {
 
     static let finished: Int32 = 0
 
-    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int) {
+    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -42,7 +42,7 @@ actor Provider: EventHandler {
         if let otpm = spec.outputTokensPerMinute {
             outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
         }
-        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count))
+        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, bucketNanoseconds: bucketNanoseconds))
     }
 
     var metrics: UpstreamMetrics { servers.metrics }

@@ -21,13 +21,18 @@ public struct UpstreamMetrics: Sendable {
     public private(set) var replicas = TimeWeightedAverage()
     /// Nanoseconds spent in each health state.
     public private(set) var timeInState: [Int64]
+    /// The length of a time-series bucket (`run.bucket_s`).
+    public let bucketNanoseconds: Int64
+    /// Nanoseconds outside the healthy state (0) in each bucket, from time 0.
+    public private(set) var degradedPerBucket: [Int64] = []
     private var state = 0
     private var stateSince: Int64 = 0
 
-    init(name: String, capacity: Int, stateCount: Int) {
+    init(name: String, capacity: Int, stateCount: Int, bucketNanoseconds: Int64) {
         self.name = name
         self.capacity = capacity
         self.timeInState = Array(repeating: 0, count: max(1, stateCount))
+        self.bucketNanoseconds = max(1, bucketNanoseconds)
     }
 
     mutating func recordError(_ outcome: OutcomeClass) {
@@ -53,8 +58,22 @@ public struct UpstreamMetrics: Sendable {
 
     mutating func stateChanged(to newState: Int, at time: Int64) {
         timeInState[state] += time - stateSince
+        if state != 0 { recordDegraded(from: stateSince, to: time) }
         state = newState
         stateSince = time
+    }
+
+    /// Spreads the degraded interval [start, end) over the buckets it covers.
+    private mutating func recordDegraded(from start: Int64, to end: Int64) {
+        var from = start
+        while from < end {
+            let bucket = Int(from / bucketNanoseconds)
+            let bucketEnd = (Int64(bucket) + 1) * bucketNanoseconds
+            let until = min(end, bucketEnd)
+            if degradedPerBucket.count <= bucket { degradedPerBucket += Array(repeating: 0, count: bucket + 1 - degradedPerBucket.count) }
+            degradedPerBucket[bucket] += until - from
+            from = until
+        }
     }
 
     /// Closes the books at the end of the replication.

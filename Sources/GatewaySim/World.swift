@@ -58,17 +58,17 @@ public enum World {
             Gateway(id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
                     seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
+        let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
         let providers = spec.providers.map { provider in
-            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication) }
+            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket) }
         }
         let pools = spec.pools.map { pool in
-            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication) }
+            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket) }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
             if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(PeerReference(providers[index])) }
             return .pool(PeerReference(pools[spec.pools.firstIndex { $0.name == target.name }!]))
         }
-        let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
         let teams = spec.teams.map { team in
             let index = Int32(spec.router.teams.firstIndex { $0.name == team.name }!)

@@ -6,7 +6,7 @@ import Foundation
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an experiment and write summary.csv, per_team.csv, per_provider.csv, timeseries.csv and run.json."
+        abstract: "Run an experiment and write summary.csv, per_team.csv, per_provider.csv, timeseries.csv, provider_timeseries.csv and run.json."
     )
 
     @OptionGroup var options: SpecOptions

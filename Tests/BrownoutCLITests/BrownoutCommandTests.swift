@@ -187,13 +187,13 @@ struct RunCommandTests {
         #expect(first.status == 0 && second.status == 0, "\(first.stderr)\(second.stderr)")
         #expect(first.stdout.contains("cli-tiny, 3 replications: app was"))
         #expect(first.stderr.isEmpty, "no progress bar when stderr is not a terminal")
-        for file in ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv"] {
+        for file in ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv", "provider_timeseries.csv"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: one).appendingPathComponent(file))
             let b = try Data(contentsOf: URL(fileURLWithPath: two).appendingPathComponent(file))
             #expect(a == b, "\(file) differs between --jobs 1 and --jobs 2")
             #expect(!a.isEmpty)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: one).sorted() == ["per_provider.csv", "per_team.csv", "run.json", "summary.csv", "timeseries.csv"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: one).sorted() == ["per_provider.csv", "per_team.csv", "provider_timeseries.csv", "run.json", "summary.csv", "timeseries.csv"])
         let summary = try String(contentsOfFile: one + "/summary.csv", encoding: .utf8)
         #expect(summary.hasPrefix("variant,scope,metric,mean,ci95_low,ci95_high,n\r\nbaseline,app,requests,"))
     }
@@ -295,14 +295,16 @@ struct PlanningCommandTests {
 
 @Suite("brownout size-fallback, end to end")
 struct SizeFallbackCommandTests {
+    /// Only the pool serves: the route's one provider is down for the whole run.
+    static let downSpec = RunCommandTests.spec
+        .replacingOccurrences(of: "script: [{provider: alpha, from: 30, to: 90, state: squeeze}]", with: "script: [{provider: alpha, from: 0, to: 120, state: squeeze}]")
+        .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}")
+
     @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
     func sizes() throws {
-        // Only the pool serves: the route's one provider is down for the whole run.
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
-        try (RunCommandTests.spec.replacingOccurrences(of: "script: [{provider: alpha, from: 30, to: 90, state: squeeze}]", with: "script: [{provider: alpha, from: 0, to: 120, state: squeeze}]")
-            .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}"))
-            .write(to: spec, atomically: true, encoding: .utf8)
+        try Self.downSpec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("sizing").path
         let result = try CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")

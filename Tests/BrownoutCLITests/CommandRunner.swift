@@ -14,8 +14,12 @@ struct CommandRunner {
     }()
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+        try run(productsDirectory.appendingPathComponent(executable), arguments)
+    }
+
+    static func run(_ executable: URL, _ arguments: [String]) throws -> Output {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(executable)
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe()
         let err = Pipe()

@@ -1,0 +1,48 @@
+import Foundation
+
+/// `sizing.json`: what `brownout size-fallback` searched, for the review notebook's title and
+/// for whoever reads `sizing.csv` later. It holds no wall time: the same search writes the same bytes.
+public struct SizingManifest: Codable {
+    public let name: String
+    public let spec: String
+    /// FNV-1a 64 of the resolved spec (includes and overrides applied), in hex.
+    public let specHash: String
+    public let seed: UInt64
+    /// Replications per size before any doubling near a threshold.
+    public let replications: Int
+    public let pool: String
+    public let slos: [String]
+    public let confidence: Double
+    public let objective: String
+    /// The chosen size (absent when no size up to `maxReplicas` meets every SLO).
+    public let answer: Int?
+    public let maxReplicas: Int
+    public let version: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, spec, specHash = "spec_hash", seed, replications, pool, slos, confidence, objective, answer
+        case maxReplicas = "max_replicas", version
+    }
+
+    init(spec: ExperimentSpec, specPath: String, document: SpecValue, pool: String, slos: [String], confidence: Double,
+         objective: String, answer: Int?, maxReplicas: Int) {
+        name = spec.name
+        self.spec = specPath
+        specHash = RunManifest.hash(document)
+        seed = spec.seed
+        replications = spec.replications
+        self.pool = pool
+        self.slos = slos
+        self.confidence = confidence
+        self.objective = objective
+        self.answer = answer
+        self.maxReplicas = maxReplicas
+        version = RunManifest.version
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// `brownout export` executes the review notebooks (notebooks-export/) on outputs made here:
+/// a run, a run with variants, a sweep and a sizing of the small CLI spec.
+@Suite("brownout export: review notebooks, end to end", .serialized)
+struct NotebookExportTests {
+    /// The figures each review draws, in order.
+    static let figures = ["run": 5, "variants": 1, "sweep": 1, "sizing": 1]
+
+    static func brownout(_ arguments: [String]) throws -> CommandRunner.Output {
+        // The release binaries when make test gives them: the small runs below are quicker there.
+        if let release = ProcessInfo.processInfo.environment["BROWNOUT_EXAMPLES_BIN"] {
+            return try CommandRunner.run(URL(fileURLWithPath: release).appendingPathComponent("brownout"), arguments)
+        }
+        return try CommandRunner.run("brownout", arguments)
+    }
+
+    /// Output directories of every kind, made once for the suite.
+    static let outputs: Result<[String: URL], any Error> = Result {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try RunCommandTests.spec.write(to: spec, atomically: true, encoding: .utf8)
+        let withVariants = directory.appendingPathComponent("variants.yaml")
+        try (RunCommandTests.spec + "\nvariants:\n  bigger: {providers.alpha.concurrency: 20}\n  no-retries: {routes.chat.retry.max_attempts: 1}\n")
+            .write(to: withVariants, atomically: true, encoding: .utf8)
+        let sizingSpec = directory.appendingPathComponent("sizing.yaml")
+        try SizeFallbackCommandTests.downSpec.write(to: sizingSpec, atomically: true, encoding: .utf8)
+        let out = { (name: String) in directory.appendingPathComponent(name) }
+        let commands: [[String]] = [
+            ["run", spec.path, "--out", out("run").path],
+            ["run", withVariants.path, "--out", out("variants").path],
+            ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=2,3", "--out", out("sweep").path],
+            ["size-fallback", sizingSpec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out("sizing").path],
+        ]
+        for command in commands {
+            let result = try brownout(command)
+            guard result.status == 0 else { throw CommandFailure(command: command, stderr: result.stderr) }
+        }
+        return ["run": out("run"), "variants": out("variants"), "sweep": out("sweep"), "sizing": out("sizing")]
+    }
+
+    struct CommandFailure: Error { let command: [String]; let stderr: String }
+
+    @Test("each review executes without a cell error, draws every figure, and writes a self-contained page",
+          arguments: ["run", "variants", "sweep", "sizing"])
+    func review(kind: String) throws {
+        let directory = try #require(try Self.outputs.get()[kind])
+        let result = try Self.brownout(["export", directory.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let kindName = kind == "variants" ? "variants" : kind
+        #expect(result.stdout.hasPrefix("Wrote the \(kindName) review: \(directory.path)/review.ipynb, \(directory.path)/review.html"))
+        // The executed notebook: no error output, and one PNG per expected figure.
+        let notebook = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("review.ipynb"))) as? [String: Any]
+        let cells = try #require(notebook?["cells"] as? [[String: Any]])
+        let outputs = cells.flatMap { ($0["outputs"] as? [[String: Any]]) ?? [] }
+        #expect(!outputs.contains { $0["output_type"] as? String == "error" })
+        let images = outputs.filter { (($0["data"] as? [String: Any])?["image/png"]) != nil }
+        #expect(images.count == Self.figures[kind])
+        // The page embeds its images (it opens from a file, without a server) and shows no code.
+        let html = try String(contentsOf: directory.appendingPathComponent("review.html"), encoding: .utf8)
+        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == Self.figures[kind])
+        #expect(!html.contains("Traceback"))
+        #expect(!html.contains("review.availability_over_time"), "code cells are hidden in the page")
+    }
+
+    @Test("--format and --out write just that file")
+    func oneFormat() throws {
+        let directory = try #require(try Self.outputs.get()["sizing"])
+        let target = try CommandRunner.temporaryDirectory().appendingPathComponent("sizing-review.html")
+        let result = try Self.brownout(["export", directory.path, "--format", "html", "--out", target.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: target.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path) == ["sizing-review.html"])
+    }
+
+    @Test("a failing cell is named with its Python error, exits 1 and writes nothing")
+    func failingCell() throws {
+        let source = try #require(try Self.outputs.get()["run"])
+        let broken = try CommandRunner.temporaryDirectory().appendingPathComponent("broken")
+        try FileManager.default.copyItem(at: source, to: broken)
+        for name in ["review.ipynb", "review.html"] { try? FileManager.default.removeItem(at: broken.appendingPathComponent(name)) }
+        // A per_team.csv from some other tool, without the SLO columns the review reads.
+        try "variant,team,tier\r\nbaseline,app,0\r\n".write(to: broken.appendingPathComponent("per_team.csv"), atomically: true, encoding: .utf8)
+        let result = try Self.brownout(["export", broken.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("run-review.ipynb failed on \(broken.path) in this cell:"), "\(result.stderr)")
+        // The Python error, plainly (no terminal colour codes), on the last line.
+        let last = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.range(of: #"^[A-Za-z]+Error: \S"#, options: .regularExpression) != nil, "\(result.stderr)")
+        #expect(!result.stderr.contains("\u{1B}["))
+        #expect(!result.stderr.contains("WARNING"), "the kernel runs on IPC sockets and says nothing")
+        let left = try FileManager.default.contentsOfDirectory(atPath: broken.path)
+        #expect(!left.contains { $0.hasPrefix("review.") || $0.hasPrefix(".export-") })
+    }
+
+    @Test("a directory without outputs, or none at all, gets one clear line")
+    func notAnOutputDirectory() throws {
+        let empty = try CommandRunner.temporaryDirectory()
+        let result = try Self.brownout(["export", empty.path])
+        #expect(result.status == 1)
+        #expect(result.stderr == "Error: \(empty.path): no Brownout outputs here (summary.csv, compare.csv, sweep.csv or sizing.csv)\n")
+        let missing = try Self.brownout(["export", empty.appendingPathComponent("nope").path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "Error: \(empty.appendingPathComponent("nope").path): no such directory\n")
+    }
+}

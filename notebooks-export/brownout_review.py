@@ -1,0 +1,426 @@
+"""Charts and sentences for Brownout's planning-review notebooks.
+
+Each function reads one output directory of `brownout run`, `sweep` or `size-fallback` (the
+CSV tables documented in docs/outputs.md) and draws one figure with matplotlib. Every figure
+has labelled axes with units; intervals are the tables' 95% intervals; colours come from a
+palette that stays distinguishable in greyscale, and lines also differ in style and marker.
+"""
+import json
+import math
+import os
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+
+# Light-to-dark steps of distinct hues: distinguishable in colour and in greyscale print.
+PALETTE = ["#1b3a6b", "#d9822b", "#6a9f58", "#8c8c8c", "#b8336a", "#e3c16f"]
+LINESTYLES = ["-", "--", "-.", ":"]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+matplotlib.rcParams.update({
+    "figure.figsize": (10, 4.2),
+    "figure.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
+    "legend.frameon": False,
+})
+
+
+def read_csv(directory, name):
+    return pd.read_csv(os.path.join(directory, name), keep_default_na=False, na_values=[""])
+
+
+def kind_of(directory):
+    """Which review an output directory holds: sizing, sweep, variants or run."""
+    names = set(os.listdir(directory))
+    if "sizing.csv" in names:
+        return "sizing"
+    if "sweep.csv" in names:
+        return "sweep"
+    if "compare.csv" in names:
+        return "variants"
+    if "summary.csv" in names:
+        return "run"
+    raise ValueError(f"{directory}: no Brownout outputs here (summary.csv, compare.csv, sweep.csv or sizing.csv)")
+
+
+def manifest(directory):
+    for name in ("run.json", "sweep.json", "sizing.json"):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            with open(path) as handle:
+                return json.load(handle)
+    return {}
+
+
+def title(directory, what):
+    m = manifest(directory)
+    parts = [f"# {what}: {m.get('name', os.path.basename(os.path.normpath(directory)))}"]
+    facts = []
+    if "spec" in m:
+        facts.append(f"spec `{m['spec']}`")
+    if "spec_hash" in m:
+        facts.append(f"hash `{m['spec_hash']}`")
+    if "seed" in m:
+        facts.append(f"seed {m['seed']}")
+    if "replications" in m:
+        facts.append(f"{m['replications']} replications")
+    if "pool" in m:
+        facts.append(f"pool `{m['pool']}`, {m['confidence'] * 100:g}% confidence, objective {m['objective']}")
+    if "points" in m:
+        facts.append(f"{m['points']} points")
+        replications = sorted(set(read_csv(directory, "sweep.csv").n))
+        facts.append(f"{'/'.join(str(r) for r in replications)} replications per point")
+    if "version" in m:
+        facts.append(f"brownout {m['version']}")
+    return parts[0] + "\n\n" + ", ".join(facts) + f".\n\nOutputs read from `{directory}`."
+
+
+def clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def hours_axis(ax, seconds_max):
+    step = 3600 if seconds_max > 4 * 3600 else 1800 if seconds_max > 3600 else 600
+    ticks = list(range(0, int(seconds_max) + step, step))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([clock(t) for t in ticks])
+    ax.set_xlim(0, seconds_max)
+
+
+# ---------------------------------------------------------------- run review
+
+def run_summary_text(directory):
+    """The plain-language summary, generated from the tables."""
+    summary = read_csv(directory, "summary.csv")
+    teams = read_csv(directory, "per_team.csv")
+    base = summary[summary.variant == "baseline"]
+    lines = []
+    for _, team in teams[teams.variant == "baseline"].iterrows():
+        row = base[(base.scope == team.team) & (base.metric == "availability")].iloc[0]
+        verdict = "meets" if team.slo_availability_met else "misses"
+        degraded = base[(base.scope == team.team) & (base.metric == "degraded_share")]["mean"].iloc[0]
+        lines.append(f"- **{team.team}** (tier {team.tier}) was {row['mean'] * 100:.3f}% available "
+                     f"(95% interval {row.ci95_low * 100:.3f}–{row.ci95_high * 100:.3f}%), so it {verdict} its "
+                     f"{team.slo_availability * 100:.2f}% SLO; {degraded * 100:.1f}% of its answers came from local fallback; "
+                     f"its p{team.latency_slo_percentile:g} latency was {team.latency_at_slo_percentile_s:.1f} s against "
+                     f"{team.slo_latency_s:g} s. It was charged ${team.total_usd:,.2f}.")
+    total = base[(base.scope == "all") & (base.metric == "cost_total_usd")].iloc[0]
+    lines.append(f"- Spend was ${total['mean']:,.2f} per run (95% interval ${total.ci95_low:,.2f}–${total.ci95_high:,.2f}).")
+    return "\n".join(lines)
+
+
+def availability_over_time(directory):
+    series = read_csv(directory, "timeseries.csv")
+    series = series[series.variant == "baseline"]
+    health = read_csv(directory, "provider_timeseries.csv")
+    health = health[health.variant == "baseline"]
+    teams = read_csv(directory, "per_team.csv")
+    bucket = series.bucket_start_s.drop_duplicates().sort_values()
+    width = float(bucket.diff().dropna().min()) if len(bucket) > 1 else 1.0
+    providers = list(dict.fromkeys(health.upstream))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, max(1, len(providers)) * 0.45]})
+    for index, (name, group) in enumerate(series.groupby("team", sort=False)):
+        ended = group.succeeded + group.failed
+        share = (group.succeeded / ended.where(ended > 0)) * 100
+        top.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
+                 linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
+        slo = teams[(teams.variant == "baseline") & (teams.team == name)].slo_availability
+        if len(slo):
+            top.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
+    top.set_ylabel("answered, % of requests ended")
+    top.set_title("Availability per team, per bucket (dotted: each team's SLO)")
+    top.legend(loc="lower left", ncol=1)
+    low = top.get_ylim()[0]
+    top.set_ylim(max(0, low), 100.5)
+    for row, provider in enumerate(providers):
+        group = health[health.upstream == provider]
+        for _, bucket_row in group.iterrows():
+            if bucket_row.degraded_share > 0:
+                bottom.broken_barh([(bucket_row.bucket_start_s, width)], (row - 0.4, 0.8), color="#1b3a6b",
+                                   alpha=min(1.0, 0.15 + 0.85 * bucket_row.degraded_share), linewidth=0)
+    bottom.set_yticks(range(len(providers)))
+    bottom.set_yticklabels(providers)
+    bottom.set_ylim(-0.6, len(providers) - 0.4)
+    bottom.invert_yaxis()
+    bottom.grid(False)
+    bottom.set_title("Providers outside their healthy state (darker: degraded in more of the bucket and of the replications)", fontsize=9)
+    bottom.set_xlabel("run time (hh:mm)")
+    hours_axis(bottom, float(bucket.max()) + width)
+    fig.tight_layout()
+    return fig
+
+
+def requests_by_outcome(directory):
+    series = read_csv(directory, "timeseries.csv")
+    series = series[series.variant == "baseline"]
+    totals = series.groupby("bucket_start_s")[["succeeded", "succeeded_fallback", "failed"]].sum().reset_index()
+    width = float(totals.bucket_start_s.diff().dropna().min()) if len(totals) > 1 else 1.0
+    per_second = width
+    frontier = (totals.succeeded - totals.succeeded_fallback) / per_second
+    fallback = totals.succeeded_fallback / per_second
+    failed = totals.failed / per_second
+    fig, ax = plt.subplots()
+    ax.bar(totals.bucket_start_s, frontier, width=width, align="edge", color=PALETTE[0], label="answered by a frontier provider")
+    ax.bar(totals.bucket_start_s, fallback, width=width, align="edge", bottom=frontier, color=PALETTE[5],
+           hatch="//", edgecolor="white", linewidth=0, label="answered by local fallback (degraded)")
+    ax.bar(totals.bucket_start_s, failed, width=width, align="edge", bottom=frontier + fallback, color=PALETTE[4],
+           label="failed")
+    ax.set_ylabel("requests per second (all teams)")
+    ax.set_xlabel("run time (hh:mm)")
+    ax.set_title("Where requests ended, per bucket")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
+    hours_axis(ax, float(totals.bucket_start_s.max()) + width)
+    fig.tight_layout()
+    return fig
+
+
+def chargeback(directory):
+    teams = read_csv(directory, "per_team.csv")
+    teams = teams[teams.variant == "baseline"].reset_index(drop=True)
+    parts = [("spend_successful_usd", "successful", PALETTE[0], ""), ("spend_retried_usd", "retried", PALETTE[1], ".."),
+             ("spend_wasted_usd", "wasted", PALETTE[4], "xx"), ("fallback_gpu_usd", "fallback GPU", PALETTE[5], "//"),
+             ("bypass_usd", "bypass", PALETTE[3], "\\\\")]
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.9 * len(teams)))
+    left = pd.Series([0.0] * len(teams))
+    for column, label, color, hatch in parts:
+        ax.barh(teams.team, teams[column], left=left, color=color, hatch=hatch, edgecolor="white", linewidth=0, label=label)
+        left = left + teams[column]
+    for index, team in teams.iterrows():
+        if not pd.isna(team.budget_usd):
+            ax.plot([team.budget_usd] * 2, [index - 0.45, index + 0.45], color="black", linewidth=2)
+            ax.annotate(f"budget ${team.budget_usd:,.0f} per {team.budget_period_s / 3600:g} h", (team.budget_usd, index + 0.45),
+                        xytext=(4, 2), textcoords="offset points", fontsize=8)
+        ax.annotate(f"${team.total_usd:,.2f}", (left[index], index), xytext=(4, -3), textcoords="offset points", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("USD per run (replication mean)")
+    ax.set_title("Chargeback per team: five disjoint amounts that add up to the total")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(teams) < 3 else -0.22), ncol=5)
+    ax.set_xlim(0, max(left.max(), teams.budget_usd.max() if teams.budget_usd.notna().any() else 0) * 1.25)
+    fig.tight_layout()
+    return fig
+
+
+def providers(directory):
+    table = read_csv(directory, "per_provider.csv")
+    table = table[table.variant == "baseline"].reset_index(drop=True)
+    errors = [c for c in table.columns if c.startswith("errors_") and table[c].sum() > 0]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 1.4 + 0.5 * len(table)), sharey=True)
+    axes[0].barh(table.upstream, table.utilisation * 100, color=PALETTE[0])
+    axes[0].set_xlabel("utilisation, % of servers busy")
+    axes[0].set_xlim(0, 100)
+    left = pd.Series([0.0] * len(table))
+    for index, column in enumerate(errors):
+        axes[1].barh(table.upstream, table[column], left=left, color=PALETTE[(index + 1) % len(PALETTE)],
+                     hatch=["", "//", "..", "xx", "\\\\", "++"][index % 6], edgecolor="white", linewidth=0,
+                     label=column.removeprefix("errors_"))
+        left = left + table[column]
+    axes[1].set_xlabel("errors per run, by class")
+    if errors:
+        fig.legend(*axes[1].get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=min(6, len(errors)), bbox_to_anchor=(0.5, -0.02))
+    axes[2].barh(table.upstream, table.breaker_openings, color=PALETTE[3])
+    axes[2].set_xlabel("breaker openings per run")
+    axes[0].invert_yaxis()
+    fig.suptitle("Providers and pools")
+    fig.tight_layout(rect=(0, 0.1 if errors else 0, 1, 1))
+    return fig
+
+
+def latency_against_slo(directory):
+    summary = read_csv(directory, "summary.csv")
+    teams = read_csv(directory, "per_team.csv")
+    base = summary[(summary.variant == "baseline") & (summary.scope != "all")]
+    names = list(teams[teams.variant == "baseline"].team)
+    percentiles = ["p50", "p90", "p99", "p999"]
+    fig, ax = plt.subplots()
+    width = 0.8 / len(percentiles)
+    for j, p in enumerate(percentiles):
+        rows = [base[(base.scope == n) & (base.metric == f"latency_{p}_s")].iloc[0] for n in names]
+        means = [r["mean"] for r in rows]
+        errors = [[r["mean"] - r.ci95_low for r in rows], [r.ci95_high - r["mean"] for r in rows]]
+        positions = [i + (j - (len(percentiles) - 1) / 2) * width for i in range(len(names))]
+        ax.bar(positions, means, width=width, yerr=errors, capsize=3, color=PALETTE[j], label=p.replace("p999", "p99.9"),
+               hatch=["", "//", "..", "xx"][j], edgecolor="white", linewidth=0)
+    for i, n in enumerate(names):
+        team = teams[(teams.variant == "baseline") & (teams.team == n)].iloc[0]
+        ax.plot([i - 0.45, i + 0.45], [team.slo_latency_s] * 2, color="black", linewidth=2)
+        ax.annotate(f"SLO p{team.latency_slo_percentile:g} ≤ {team.slo_latency_s:g} s", (i + 0.45, team.slo_latency_s),
+                    xytext=(-4, 4), textcoords="offset points", ha="right", fontsize=8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names)
+    ax.set_ylabel("latency, arrival to answer (s)")
+    ax.set_title("Latency percentiles per team, with 95% intervals, against the SLO")
+    ax.legend(ncol=4, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def slo_table(directory):
+    teams = read_csv(directory, "per_team.csv")
+    teams = teams[teams.variant == "baseline"]
+    return pd.DataFrame({
+        "team": teams.team,
+        "availability": (teams.availability * 100).map("{:.3f}%".format),
+        "availability SLO": (teams.slo_availability * 100).map("{:.2f}%".format),
+        "met": teams.slo_availability_met.map({True: "yes", False: "no"}),
+        "latency at SLO percentile": teams.latency_at_slo_percentile_s.map("{:.1f} s".format),
+        "latency SLO": teams.slo_latency_s.map("{:g} s".format),
+        "latency met": teams.slo_latency_met.map({True: "yes", False: "no"}),
+    }).set_index("team")
+
+
+# ---------------------------------------------------------------- variants
+
+def variant_text(directory):
+    compare = read_csv(directory, "compare.csv")
+    lines = []
+    for (variant, scope), group in compare[compare.metric == "availability"].groupby(["variant", "scope"], sort=False):
+        row = group.iloc[0]
+        sure = "" if row.difference_ci95_low <= 0 <= row.difference_ci95_high else " (the interval excludes zero)"
+        lines.append(f"- **{variant}** changes {scope}'s availability by {row.difference_mean * 100:+.3f} points "
+                     f"(95% interval {row.difference_ci95_low * 100:+.3f} to {row.difference_ci95_high * 100:+.3f}){sure}.")
+    return "\n".join(lines)
+
+
+FOREST_METRICS = [("availability", 100, "availability (percentage points)"), ("latency_p99_s", 1, "p99 latency (s)"),
+                  ("attempts_per_request", 1, "attempts per request"), ("cost_total_usd", 1, "spend per run (USD)")]
+
+
+def forest(directory):
+    compare = read_csv(directory, "compare.csv")
+    scopes = [s for s in dict.fromkeys(compare.scope)]
+    variants = list(dict.fromkeys(compare.variant))
+    fig, axes = plt.subplots(1, len(FOREST_METRICS), figsize=(12, 1.2 + 0.45 * len(scopes) * len(variants)), sharey=True)
+    labels = [f"{v} · {s}" for s in scopes for v in variants]
+    for ax, (metric, scale, label) in zip(axes, FOREST_METRICS):
+        for row_index, (scope, variant) in enumerate((s, v) for s in scopes for v in variants):
+            row = compare[(compare.metric == metric) & (compare.scope == scope) & (compare.variant == variant)]
+            if not len(row):
+                continue
+            row = row.iloc[0]
+            color = PALETTE[variants.index(variant) % len(PALETTE)]
+            ax.errorbar(row.difference_mean * scale, row_index,
+                        xerr=[[(row.difference_mean - row.difference_ci95_low) * scale], [(row.difference_ci95_high - row.difference_mean) * scale]],
+                        fmt=MARKERS[variants.index(variant) % len(MARKERS)], color=color, capsize=3)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"difference from baseline\n{label}")
+    axes[0].set_yticks(range(len(labels)))
+    axes[0].set_yticklabels(labels)
+    axes[0].invert_yaxis()
+    fig.suptitle("Each variant's paired difference from the baseline, with its 95% interval (common random numbers)")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- sweep
+
+SWEEP_METRICS = [("availability", "availability"), ("latency_p99_s", "p99 latency (s)"), ("cost_total_usd", "spend per run (USD)"),
+                 ("attempts_per_request", "attempts per request")]
+
+
+def sweep_dimensions(directory):
+    with open(os.path.join(directory, "sweep.json")) as handle:
+        return [d["path"] for d in json.load(handle)["dimensions"]]
+
+
+def sweep_text(directory):
+    table = read_csv(directory, "sweep.csv")
+    dims = sweep_dimensions(directory)
+    rows = table[(table.scope == "all") & (table.metric == "availability")]
+    best = rows.loc[rows["mean"].idxmax()]
+    worst = rows.loc[rows["mean"].idxmin()]
+    describe = lambda r: ", ".join(f"{d} = {r[d]}" for d in dims)
+    return (f"- {len(rows)} points over {', '.join(f'`{d}`' for d in dims)}.\n"
+            f"- Best availability (all teams): {best['mean'] * 100:.3f}% at {describe(best)}.\n"
+            f"- Worst: {worst['mean'] * 100:.3f}% at {describe(worst)}.")
+
+
+def sweep_chart(directory, scope="all"):
+    table = read_csv(directory, "sweep.csv")
+    dims = sweep_dimensions(directory)
+    table = table[table.scope == scope]
+    x = dims[0]
+    second = dims[1] if len(dims) > 1 else None
+    fig, axes = plt.subplots(1, len(SWEEP_METRICS), figsize=(13, 3.6))
+    numeric = pd.to_numeric(table[x], errors="coerce").notna().all()
+    for ax, (metric, label) in zip(axes, SWEEP_METRICS):
+        rows = table[table.metric == metric]
+        groups = rows.groupby(second, sort=False) if second else [(None, rows)]
+        for index, (value, group) in enumerate(groups):
+            xs = pd.to_numeric(group[x]) if numeric else range(len(group))
+            color = PALETTE[index % len(PALETTE)]
+            ax.plot(xs, group["mean"], color=color, linestyle=LINESTYLES[index % 4], marker=MARKERS[index % 6],
+                    label=f"{second.split('.')[-1]} = {value}" if second else None)
+            ax.fill_between(xs, group.ci95_low, group.ci95_high, color=color, alpha=0.18, linewidth=0)
+        if not numeric:
+            ax.set_xticks(range(len(rows[x].unique())))
+            ax.set_xticklabels(rows[x].unique())
+        ax.set_xlabel(x.split(".")[-1] if len(x) > 28 else x)
+        ax.set_ylabel(label)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    if second:
+        axes[0].legend(fontsize=8)
+    fig.suptitle(f"Sweep ({scope}): each metric against {x}, 95% intervals shaded")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- sizing
+
+def sizing_columns(table):
+    slos = [c[:-5] for c in table.columns if c.endswith(" mean")]
+    return slos
+
+
+def sizing_text(directory):
+    table = read_csv(directory, "sizing.csv")
+    slos = sizing_columns(table)
+    met = table[table.all_met == True]
+    lines = [f"- SLOs: {', '.join(f'`{s}`' for s in slos)}; sizes evaluated: {', '.join(str(r) for r in table.replicas_in_pool)}."]
+    if len(met):
+        answer = met.iloc[0]
+        count = int(answer.replicas_in_pool)
+        lines.append(f"- The smallest pool that meets every SLO has **{count} {'replica' if count == 1 else 'replicas'}**: "
+                     f"${answer.monthly_pool_gpu_usd:,.0f} a month in GPU time.")
+    else:
+        lines.append("- No size evaluated meets every SLO.")
+    return "\n".join(lines)
+
+
+def sizing_chart(directory):
+    table = read_csv(directory, "sizing.csv")
+    slos = sizing_columns(table)
+    fig, axes = plt.subplots(1, len(slos), figsize=(max(7, 6 * len(slos)), 5), squeeze=False)
+    met = table[table.all_met == True]
+    answer = int(met.iloc[0].replicas_in_pool) if len(met) else None
+    for ax, slo in zip(axes[0], slos):
+        operator = ">=" if ">=" in slo else "<="
+        threshold = float(slo.split(operator)[1])
+        ax.plot(table.replicas_in_pool, table[f"{slo} mean"], color=PALETTE[0], marker="o", label=f"{slo.split(operator)[0]} (mean)")
+        ax.fill_between(table.replicas_in_pool, table[f"{slo} ci_low"], table[f"{slo} ci_high"], color=PALETTE[0], alpha=0.2,
+                        linewidth=0, label="confidence interval")
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"SLO {operator} {threshold:g}")
+        if answer is not None:
+            ax.axvline(answer, color=PALETTE[4], linewidth=1.5, linestyle=":", label=f"chosen: {answer} {'replica' if answer == 1 else 'replicas'}")
+        ax.set_xlabel("pool replicas")
+        ax.set_xticks(list(table.replicas_in_pool))
+        ax.set_ylabel(slo.split(operator)[0].split(".", 1)[1])
+        cost = ax.twinx()
+        cost.plot(table.replicas_in_pool, table.monthly_pool_gpu_usd / 1000, color=PALETTE[1], linestyle="-.", marker="s",
+                  label="pool GPU cost")
+        cost.set_ylabel("pool GPU cost (thousand USD a month)")
+        cost.spines["right"].set_visible(True)
+        cost.grid(False)
+        handles = ax.get_legend_handles_labels()
+        more = cost.get_legend_handles_labels()
+        ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        ax.set_title(slo)
+    fig.suptitle("Pool size against each SLO, with its confidence interval and the monthly GPU cost")
+    fig.tight_layout()
+    return fig
