@@ -17,8 +17,9 @@ struct AttemptReport: Sendable {
     let requestID: UInt64
     let attempt: Int32
     let outcome: AttemptOutcome
-    /// Seconds from the attempt's start to its first token (0 unless it produced one).
-    let firstTokenSeconds: Double
+    /// When the attempt's first token appeared (simulated nanoseconds; 0 unless it produced
+    /// one): after any wait in the upstream's queue, as a gateway sees it.
+    let firstTokenAt: Int64
 }
 
 /// An attempt an upstream holds until its completion event: the answer it will give.

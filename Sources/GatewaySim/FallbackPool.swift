@@ -104,7 +104,7 @@ actor FallbackPool: EventHandler {
         }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds)) { gateway, report in
+        gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenAt: entry.firstTokenAt ?? 0)) { gateway, report in
             gateway.attemptEnded(report)
         }
     }

@@ -170,11 +170,14 @@ actor Gateway: EventHandler {
         let decision = live.modify(report.requestID) { entry -> Decision? in
             // An answer to an attempt the gateway already timed out: nobody is listening.
             if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return nil }
-            if report.outcome.outcome == .success, report.firstTokenSeconds > 0, entry.firstTokenAt == 0,
-               let started = entry.state.attemptStartedAt(report.attempt) {
-                entry.firstTokenAt = started + SimulationInstant.nanoseconds(fromSeconds: report.firstTokenSeconds)
+            if report.outcome.outcome == .success, report.firstTokenAt > 0, entry.firstTokenAt == 0 {
+                entry.firstTokenAt = report.firstTokenAt
             }
-            return router.attemptFinished(&entry.state, attempt: report.attempt, report.outcome)
+            // The router learns what a real gateway measures: from send to answer, queueing
+            // at the upstream included, not the upstream's own service time.
+            var outcome = report.outcome
+            if let started = entry.state.attemptStartedAt(report.attempt) { outcome.latencyNanoseconds = calendar.now - started }
+            return router.attemptFinished(&entry.state, attempt: report.attempt, outcome)
         }
         guard let decision = decision ?? nil else { return }
         act(on: decision)

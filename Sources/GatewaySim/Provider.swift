@@ -116,7 +116,7 @@ actor Provider: EventHandler {
     func handle(_ event: Event) {
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenSeconds: entry.firstTokenSeconds))
+        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenAt: entry.firstTokenAt ?? 0))
     }
 
     @discardableResult

@@ -95,7 +95,8 @@ public struct RoutingRequest: Sendable, Equatable {
 /// How one attempt ended, reported by the gateway.
 public struct AttemptOutcome: Sendable, Equatable {
     public var outcome: OutcomeClass
-    /// Wall (or simulated) time the attempt took.
+    /// The time the attempt took as the gateway measured it: from sending it to its answer
+    /// (or to the gateway giving up on it), queueing at the upstream included.
     public var latencyNanoseconds: Int64
     /// Tokens billed for the attempt (a failure after the first byte still bills).
     public var inputTokens: Int
