@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "GatewaySim", "RoutingCore"],
+            dependencies: ["Experiments", "GatewaySim", "RoutingCore", "SimulationKernel"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -156,7 +156,7 @@ public struct ExperimentReport {
                           },
                           average { result, _ in target.map { Double(result.breakerOpenings[$0]) } ?? 0 }]
             let gpuHours: (ReplicationResult, UpstreamMetrics) -> Double = { result, metrics in
-                pool.map { ExperimentReport.gpuHours(metrics, of: $0, until: result.endNanoseconds) } ?? 0
+                pool.map { ExperimentReport.gpuHours(metrics, of: $0, in: result) } ?? 0
             }
             fields += [average { result, metrics in pool == nil ? 0 : metrics.replicas.average(at: result.endNanoseconds) },
                        average(gpuHours),
@@ -169,13 +169,21 @@ public struct ExperimentReport {
 
     static let timeSeriesHeader = ["variant", "bucket_start_s", "team", "requests", "succeeded", "succeeded_fallback", "failed"]
 
+    /// How many buckets the time series have: enough to cover every replication to the end
+    /// of its run (quiet buckets at the end included).
+    var bucketCount: Int {
+        let bucket = max(1, SimulationInstant.nanoseconds(fromSeconds: spec.world.bucketSeconds))
+        let toEnd = results.map { Int(($0.endNanoseconds + bucket - 1) / bucket) }.max() ?? 0
+        return max(toEnd, results.flatMap { $0.timeSeries.map(\.requests.count) }.max() ?? 0)
+    }
+
     /// Replication means per bucket and team.
     func timeSeriesRows() -> [[String]] {
         var table: [[String]] = []
         let bucketSeconds = spec.world.bucketSeconds
+        let length = bucketCount
         for (teamIndex, team) in spec.world.teams.enumerated() {
             let series = results.map { $0.timeSeries[teamIndex] }
-            let length = series.map(\.requests.count).max() ?? 0
             let n = Double(max(1, results.count))
             for bucket in 0..<length {
                 func mean(_ pick: (TimeBuckets) -> [Int]) -> String {
@@ -195,7 +203,7 @@ public struct ExperimentReport {
     func providerTimeSeriesRows() -> [[String]] {
         var table: [[String]] = []
         let bucketSeconds = spec.world.bucketSeconds
-        let length = results.map { $0.timeSeries.map(\.requests.count).max() ?? 0 }.max() ?? 0
+        let length = bucketCount
         let n = Double(max(1, results.count))
         for (index, provider) in spec.world.providers.enumerated() {
             for bucket in 0..<length {
@@ -232,7 +240,7 @@ public struct ExperimentReport {
                 spec.world.pools.indices.reduce(0.0) { total, index in
                     let pool = spec.world.pools[index]
                     let metrics = result.upstreams[spec.world.providers.count + index]
-                    return total + ExperimentReport.gpuHours(metrics, of: pool, until: result.endNanoseconds) * pool.gpuPricePerHour
+                    return total + ExperimentReport.gpuHours(metrics, of: pool, in: result) * pool.gpuPricePerHour
                 }
             })
             sentences.append(String(format: "Keeping the local pools online cost $%.2f in GPU time, busy or idle.", poolCost.mean))
@@ -246,8 +254,9 @@ public struct ExperimentReport {
     }
 
     /// GPU-hours a pool was online (busy or idle) over a replication of `end` nanoseconds.
-    static func gpuHours(_ metrics: UpstreamMetrics, of pool: FallbackPoolSpec, until end: Int64) -> Double {
-        metrics.replicas.average(at: end) * Double(end) / 3.6e12 * Double(pool.gpusPerReplica)
+    /// A pool's GPU-hours over the measured window (after the warm-up, to the end of the run).
+    static func gpuHours(_ metrics: UpstreamMetrics, of pool: FallbackPoolSpec, in result: ReplicationResult) -> Double {
+        metrics.replicas.average(at: result.endNanoseconds) * Double(result.measuredNanoseconds) / 3.6e12 * Double(pool.gpusPerReplica)
     }
 
     func worstWindow() -> (start: Double, availability: Double)? {

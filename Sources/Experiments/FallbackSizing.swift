@@ -113,7 +113,7 @@ public enum FallbackSizing {
                 let poolSpec = spec.world.pools[poolIndex]
                 let runCost = MeanInterval(results.map { result in
                     let metrics = result.upstreams[spec.world.providers.count + poolIndex]
-                    let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, until: result.endNanoseconds)
+                    let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result)
                     return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
                 }).mean
                 evaluation = Evaluation(size: size, replications: replications, intervals: intervals,

@@ -24,7 +24,7 @@ actor FallbackPool: EventHandler {
     @exclusivity(unchecked) private var starting = 0
     @exclusivity(unchecked) private var peakBusySinceCheck = 0
 
-    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64) {
+    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -32,7 +32,7 @@ actor FallbackPool: EventHandler {
         self.gateway = PeerReference(gateway)
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
         self.ready = spec.replicas
-        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, bucketNanoseconds: bucketNanoseconds))
+        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, bucketNanoseconds: bucketNanoseconds, countsFrom: countsFrom))
         servers.recordReplicas(spec.replicas, at: 0)
     }
 
@@ -46,7 +46,7 @@ actor FallbackPool: EventHandler {
 
     /// See ``Provider/start(_:)``.
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
-        servers.offer()
+        servers.offer(now: calendar.now)
         switch servers.arrive(ticket, capacity: capacity, queueLimit: spec.queueLimit, now: calendar.now) {
         case .serve:
             return serve(ticket, waited: 0)
@@ -57,7 +57,7 @@ actor FallbackPool: EventHandler {
             }
             return nil
         case .full:
-            servers.recordRefusal(.overloaded)
+            servers.recordRefusal(.overloaded, now: calendar.now)
             answerNow(ticket, AttemptOutcome(outcome: .overloaded, latencyNanoseconds: 0))
             return AttemptProjection(answerAt: calendar.now, firstTokenAt: nil)
         }

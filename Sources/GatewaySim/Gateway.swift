@@ -23,6 +23,9 @@ actor Gateway: EventHandler {
     /// Every decision, when a decision log is wanted.
     @exclusivity(unchecked) private(set) var decisionLog: [Decision]?
     @exclusivity(unchecked) private(set) var decisions = 0
+    /// The ledger and breaker openings when the warm-up ended: what came before is not counted.
+    private var ledgerAtWarmUp: Ledger?
+    private var openingsAtWarmUp: [Int] = []
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -66,6 +69,8 @@ actor Gateway: EventHandler {
     static let attemptDeadline: Int32 = 3
     /// An attempt's first-token limit has passed.
     static let firstTokenDeadline: Int32 = 4
+    /// The warm-up ends: counting starts.
+    static let warmUpEnds: Int32 = 5
 
     /// `routerConfig` must validate without errors (``World`` checks it first).
     init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
@@ -95,9 +100,19 @@ actor Gateway: EventHandler {
         healthState = state
     }
 
-    var ledger: Ledger { router.ledger }
+    /// Spend charged after the warm-up.
+    var ledger: Ledger { ledgerAtWarmUp.map { router.ledger.subtracting($0) } ?? router.ledger }
 
-    func breakerOpenings(of target: Int32) -> Int { router.breakerOpenings(of: target) }
+    /// Breaker openings after the warm-up.
+    func breakerOpenings(of target: Int32) -> Int {
+        router.breakerOpenings(of: target) - (Int(target) < openingsAtWarmUp.count ? openingsAtWarmUp[Int(target)] : 0)
+    }
+
+    /// Counts spend and breaker openings only from `time` on (the end of the warm-up).
+    func countFrom(_ time: Int64) {
+        guard time > 0 else { return }
+        calendar.schedule(at: time, to: id, kind: Gateway.warmUpEnds, payload: 0)
+    }
 
     func routeIsBypass(_ route: Int32) -> Bool { router.config.routes[Int(route)].mode == .bypass }
 
@@ -133,6 +148,9 @@ actor Gateway: EventHandler {
         case Gateway.hedge:
             guard let decision = live.modify(requestID, { router.hedgeDue(&$0.state) }) else { return }
             act(on: decision)
+        case Gateway.warmUpEnds:
+            ledgerAtWarmUp = router.ledger
+            openingsAtWarmUp = router.config.targets.indices.map { router.breakerOpenings(of: Int32($0)) }
         default:
             timerFired(key: event.payload, firstTokenOnly: event.kind == Gateway.firstTokenDeadline)
         }

@@ -25,7 +25,7 @@ actor Provider: EventHandler {
 
     static let finished: Int32 = 0
 
-    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64) {
+    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -42,7 +42,7 @@ actor Provider: EventHandler {
         if let otpm = spec.outputTokensPerMinute {
             outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
         }
-        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, bucketNanoseconds: bucketNanoseconds))
+        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, bucketNanoseconds: bucketNanoseconds, countsFrom: countsFrom))
     }
 
     var metrics: UpstreamMetrics { servers.metrics }
@@ -60,7 +60,7 @@ actor Provider: EventHandler {
 
     /// An attempt arrives; returns how it ends when that is already known (nil while it waits).
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
-        servers.offer()
+        servers.offer(now: calendar.now)
         // The organisation's own limits at the provider: 429 with the time to refill.
         if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
             return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
@@ -167,7 +167,7 @@ actor Provider: EventHandler {
 
     /// An immediate answer without service (rate limit, overload).
     private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) -> AttemptProjection {
-        servers.recordRefusal(outcome)
+        servers.recordRefusal(outcome, now: calendar.now)
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
                                          firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))

@@ -12,8 +12,13 @@ public struct ReplicationResult: Sendable {
     public var breakerOpenings: [Int]
     public var events: UInt64
     public var decisions: Int
-    /// Simulated nanoseconds until the last event (arrivals end at the horizon, then drain).
+    /// The end of the run, in simulated nanoseconds: the horizon (`run.duration_s`, when
+    /// arrivals stop), or the end of the drain if work in flight outlasted it.
     public var endNanoseconds: Int64
+    /// The end of the warm-up: nothing before it is counted.
+    public var warmUpNanoseconds: Int64
+    /// The length of the measured window, [warm-up end, end of the run].
+    public var measuredNanoseconds: Int64 { endNanoseconds - warmUpNanoseconds }
     /// The decision log, when it was asked for.
     public var decisionLog: [Decision]?
 }

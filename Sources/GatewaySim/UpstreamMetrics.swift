@@ -3,43 +3,61 @@ import SimulationKernel
 
 /// What one provider or pool saw in a replication: offered and accepted attempts, errors by
 /// class, busy servers and queue length over time, waits, and time in each health state.
+///
+/// The warm-up rule: nothing before `countsFrom` (the end of `run.warmup_s`) is counted.
+/// Attempts count when they arrive, acceptances and waits when a server takes the attempt,
+/// errors when they are answered; time-weighted quantities and time in states integrate from
+/// `countsFrom` to the end of the run.
 public struct UpstreamMetrics: Sendable {
     public let name: String
     public let capacity: Int
     /// Attempts that arrived.
-    public var offered = 0
+    public private(set) var offered = 0
     /// Attempts that got a server (at once or after queueing).
-    public var accepted = 0
+    public private(set) var accepted = 0
     public private(set) var errors: [OutcomeClass: Int] = [:]
-    public private(set) var busy = TimeWeightedAverage()
-    public private(set) var queueLength = TimeWeightedAverage()
+    public private(set) var busy: TimeWeightedAverage
+    public private(set) var queueLength: TimeWeightedAverage
     /// Seconds each accepted attempt waited in the queue.
     public private(set) var waits = Tally()
     /// Accepted attempts that had to wait at all.
     public private(set) var delayed = 0
     /// Replicas serving over time (pools; 0 for providers).
-    public private(set) var replicas = TimeWeightedAverage()
+    public private(set) var replicas: TimeWeightedAverage
     /// Nanoseconds spent in each health state.
     public private(set) var timeInState: [Int64]
     /// The length of a time-series bucket (`run.bucket_s`).
     public let bucketNanoseconds: Int64
-    /// Nanoseconds outside the healthy state (0) in each bucket, from time 0.
+    /// Nanoseconds outside the healthy state (0) in each bucket, from time 0 (none in the warm-up).
     public private(set) var degradedPerBucket: [Int64] = []
+    /// When counting starts: the end of the warm-up.
+    public let countsFrom: Int64
     private var state = 0
     private var stateSince: Int64 = 0
 
-    init(name: String, capacity: Int, stateCount: Int, bucketNanoseconds: Int64) {
+    init(name: String, capacity: Int, stateCount: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
         self.name = name
         self.capacity = capacity
         self.timeInState = Array(repeating: 0, count: max(1, stateCount))
         self.bucketNanoseconds = max(1, bucketNanoseconds)
+        self.countsFrom = countsFrom
+        busy = TimeWeightedAverage(start: countsFrom)
+        queueLength = TimeWeightedAverage(start: countsFrom)
+        replicas = TimeWeightedAverage(start: countsFrom)
     }
 
-    mutating func recordError(_ outcome: OutcomeClass) {
-        errors[outcome, default: 0] += 1
+    mutating func recordOffer(at now: Int64) {
+        if now >= countsFrom { offered += 1 }
     }
 
-    mutating func recordWait(_ nanoseconds: Int64) {
+    mutating func recordError(_ outcome: OutcomeClass, at now: Int64) {
+        if now >= countsFrom { errors[outcome, default: 0] += 1 }
+    }
+
+    /// A server took an attempt that had waited `nanoseconds`.
+    mutating func recordAccepted(waited nanoseconds: Int64, at now: Int64) {
+        guard now >= countsFrom else { return }
+        accepted += 1
         waits.record(Double(nanoseconds) / 1e9)
         if nanoseconds > 0 { delayed += 1 }
     }
@@ -57,8 +75,11 @@ public struct UpstreamMetrics: Sendable {
     }
 
     mutating func stateChanged(to newState: Int, at time: Int64) {
-        timeInState[state] += time - stateSince
-        if state != 0 { recordDegraded(from: stateSince, to: time) }
+        let from = max(stateSince, countsFrom)
+        if time > from {
+            timeInState[state] += time - from
+            if state != 0 { recordDegraded(from: from, to: time) }
+        }
         state = newState
         stateSince = time
     }

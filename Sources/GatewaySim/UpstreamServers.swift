@@ -30,8 +30,8 @@ struct UpstreamServers: ~Copyable {
     }
 
     /// Counts an attempt that reached the upstream, whatever becomes of it.
-    mutating func offer() {
-        metrics.offered += 1
+    mutating func offer(now: Int64) {
+        metrics.recordOffer(at: now)
     }
 
     /// An attempt asks for a server while `capacity` servers are usable.
@@ -47,8 +47,7 @@ struct UpstreamServers: ~Copyable {
     mutating func occupy(waited: Int64, now: Int64) {
         busy += 1
         metrics.busyChanged(to: busy, at: now)
-        metrics.accepted += 1
-        metrics.recordWait(waited)
+        metrics.recordAccepted(waited: waited, at: now)
     }
 
     /// The next waiting attempt, if a server is free for it.
@@ -67,7 +66,7 @@ struct UpstreamServers: ~Copyable {
     mutating func complete(key: Int64, now: Int64) -> UpstreamAttempt? {
         guard let attempt = scheduled.removeValue(forKey: UInt64(bitPattern: key)) else { return nil }
         if attempt.holdsServer {
-            if attempt.report.outcome != .success { metrics.recordError(attempt.report.outcome) }
+            if attempt.report.outcome != .success { metrics.recordError(attempt.report.outcome, at: now) }
             release(now: now)
         }
         return attempt
@@ -91,8 +90,8 @@ struct UpstreamServers: ~Copyable {
 
     var waitingCount: Int { waiting.count }
 
-    mutating func recordRefusal(_ outcome: OutcomeClass) {
-        metrics.recordError(outcome)
+    mutating func recordRefusal(_ outcome: OutcomeClass, now: Int64) {
+        metrics.recordError(outcome, at: now)
     }
 
     mutating func recordHealth(_ state: Int, at now: Int64) {

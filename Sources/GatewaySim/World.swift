@@ -59,17 +59,17 @@ public enum World {
                     seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
         let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
+        let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
         let providers = spec.providers.map { provider in
-            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket) }
+            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket, countsFrom: warmUp) }
         }
         let pools = spec.pools.map { pool in
-            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket) }
+            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket, countsFrom: warmUp) }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
             if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(PeerReference(providers[index])) }
             return .pool(PeerReference(pools[spec.pools.firstIndex { $0.name == target.name }!]))
         }
-        let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
         let teams = spec.teams.map { team in
             let index = Int32(spec.router.teams.firstIndex { $0.name == team.name }!)
             let route = Int32(spec.router.routes.firstIndex { $0.name == team.route }!)
@@ -86,10 +86,13 @@ public enum World {
             HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
                          providers: providers, gateway: gateway, horizon: horizon)
         }
+        await gateway.countFrom(warmUp)
         await driver.start()
         for team in teams { await team.start() }
         await simulation.run()
-        let end = calendar.now
+        // Time averages run to the end of the run: the horizon, or the end of the drain when
+        // work in flight outlasts it (never the last event, which may come early).
+        let end = max(horizon, calendar.now)
         var teamMetrics: [TeamMetrics] = []
         var series: [TimeBuckets] = []
         for team in teams {
@@ -112,6 +115,6 @@ public enum World {
         for target in spec.router.targets.indices { openings.append(await gateway.breakerOpenings(of: Int32(target))) }
         return ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
                                  breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
-                                 endNanoseconds: end, decisionLog: await gateway.decisionLog)
+                                 endNanoseconds: end, warmUpNanoseconds: warmUp, decisionLog: await gateway.decisionLog)
     }
 }

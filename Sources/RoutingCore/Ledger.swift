@@ -33,6 +33,22 @@ public struct Ledger: Codable, Sendable, Equatable {
 
     /// Charges one request's attempts: `winningUSD`, `failedUSD` and `cancelledUSD` are frontier
     /// costs only; the local pools' part arrives apart as `gpuSeconds` and `gpuUSD`.
+    /// What was charged since `earlier`, a snapshot of this ledger (say at the end of a
+    /// warm-up, or at the start of a reporting period).
+    public func subtracting(_ earlier: Ledger) -> Ledger {
+        var result = self
+        for index in result.teams.indices where earlier.teams.indices.contains(index) {
+            let before = earlier.teams[index]
+            result.teams[index].successfulUSD -= before.successfulUSD
+            result.teams[index].retriedUSD -= before.retriedUSD
+            result.teams[index].wastedUSD -= before.wastedUSD
+            result.teams[index].fallbackGPUSeconds -= before.fallbackGPUSeconds
+            result.teams[index].fallbackUSD -= before.fallbackUSD
+            result.teams[index].bypassUSD -= before.bypassUSD
+        }
+        return result
+    }
+
     mutating func settle(team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
                          gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
         guard teams.indices.contains(team) else { return }

@@ -8,9 +8,10 @@ public struct TimeWeightedAverage: Sendable, Equatable {
     public private(set) var current: Double
     public private(set) var maximum: Double
 
-    /// Starts observing at time `start` (nanoseconds) with `value`.
+    /// Observes from time 0 with `value`, counting only the time from `start` (nanoseconds) on:
+    /// changes before `start` set the value in force but add nothing to the average (a warm-up).
     public init(start: Int64 = 0, value: Double = 0) {
-        self.lastChange = start
+        self.lastChange = min(0, start)
         self.start = start
         self.current = value
         self.maximum = value
@@ -19,7 +20,8 @@ public struct TimeWeightedAverage: Sendable, Equatable {
     /// The quantity changes to `value` at time `time` (nanoseconds, not before the last change).
     public mutating func update(to value: Double, at time: Int64) {
         precondition(time >= lastChange, "TimeWeightedAverage: time went backwards")
-        area += current * Double(time - lastChange)
+        let from = Swift.max(lastChange, start)
+        if time > from { area += current * Double(time - from) }
         lastChange = time
         current = value
         maximum = Swift.max(maximum, value)
@@ -30,6 +32,6 @@ public struct TimeWeightedAverage: Sendable, Equatable {
         precondition(time >= lastChange, "TimeWeightedAverage: time went backwards")
         let span = Double(time - start)
         guard span > 0 else { return current }
-        return (area + current * Double(time - lastChange)) / span
+        return (area + current * Double(Swift.max(0, time - Swift.max(lastChange, start)))) / span
     }
 }
