@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test examples notebooks notebooks-env build deps bench compare clean
+.PHONY: run test examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -70,3 +70,18 @@ notebooks: build notebooks-env
 	.build/release/brownout export out/notebook-examples/sweep --format html --out notebooks-export/examples/flagship-sweep.html
 	.build/release/brownout export out/notebook-examples/sizing --format html --out notebooks-export/examples/flagship-sizing.html
 	$(NOTEBOOK_ENV)/bin/python -c "import sys; sys.path.insert(0, 'notebooks-export'); import brownout_review as r; r.availability_over_time('out/notebook-examples/flagship').savefig('docs/flagship-availability.png', dpi=100)"
+
+## Fuzzing the spec reader (libFuzzer): `make fuzz FUZZ_SECONDS=1800`. New inputs go to
+## out/fuzz-corpus/ (seeded from experiments/ and models/); a crash is written to
+## Tests/Fuzz/crashes/ — minimise it into Tests/Fuzz/regressions/, which make test replays.
+FUZZ_SECONDS ?= 60
+FUZZ_SCRATCH := .build-fuzz
+fuzz-build: deps
+	$(SWIFT) build -c release --product brownout-spec-fuzz --scratch-path $(FUZZ_SCRATCH) \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DBROWNOUT_FUZZING -Xswiftc -use-ld=lld
+
+fuzz: fuzz-build
+	mkdir -p out/fuzz-corpus Tests/Fuzz/crashes
+	$(FUZZ_SCRATCH)/release/brownout-spec-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+		-artifact_prefix=Tests/Fuzz/crashes/ -print_final_stats=1 \
+		out/fuzz-corpus experiments models models/pools models/degradation Tests/Fuzz/regressions

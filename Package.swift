@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "brownout", targets: ["brownout"]),
         .executable(name: "brownout-bench", targets: ["BrownoutBench"]),
+        .executable(name: "brownout-spec-fuzz", targets: ["brownout-spec-fuzz"]),
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
         .library(name: "RoutingCore", targets: ["RoutingCore"]),
@@ -70,6 +71,12 @@ let package = Package(
                 "SimulationKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: upcoming
+        ),
+        .target(name: "CLibFuzzer"),
+        .executableTarget(
+            name: "brownout-spec-fuzz",
+            dependencies: ["Experiments", "CLibFuzzer"],
             swiftSettings: upcoming
         ),
         .executableTarget(

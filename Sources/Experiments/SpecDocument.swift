@@ -32,6 +32,15 @@ public enum SpecDocument {
         if chain.contains(url.path) {
             throw SpecError(SpecLocation(file: path, line: 0, column: 0), "include", "includes itself through \(chain.joined(separator: " → "))")
         }
+        // Only regular files: a device or a FIFO (say /dev/zero) would never end.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            throw SpecError(SpecLocation(file: path, line: 0, column: 0), "", "not a regular file")
+        }
+        // An empty file is not a spec (and Foundation's reader leaks its buffer on one).
+        if let size = attributes?[.size] as? Int, size == 0 {
+            throw SpecError(SpecLocation(file: path, line: 0, column: 0), "", "the file is empty; a spec is a map of keys to values")
+        }
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw SpecError(SpecLocation(file: path, line: 0, column: 0), "", "file not found or not readable")
         }

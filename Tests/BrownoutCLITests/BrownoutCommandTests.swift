@@ -340,3 +340,20 @@ struct SizeFallbackCommandTests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+@Suite("Spec reader fuzz regressions")
+struct SpecFuzzRegressionTests {
+    @Test("every input in Tests/Fuzz/regressions goes through the spec reader without a trap")
+    func replay() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/regressions")
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().map { directory.appendingPathComponent($0).path }
+        #expect(inputs.count >= 4)
+        let result = try CommandRunner.run("brownout-spec-fuzz", inputs)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == inputs.count, "one verdict per input, none cut short by a crash")
+        #expect(lines.allSatisfy { $0.contains(": rejected: ") || $0.hasSuffix(": valid") })
+        #expect(result.stdout.contains("empty-file.yaml: rejected: ") && result.stdout.contains("the file is empty"))
+        #expect(result.stdout.contains("include-device.yaml: rejected: ") && result.stdout.contains("not a regular file"))
+    }
+}

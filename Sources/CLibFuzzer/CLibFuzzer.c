@@ -1,0 +1,1 @@
+// Declarations only: the functions come from the libFuzzer runtime when fuzzing.
