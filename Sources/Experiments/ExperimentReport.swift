@@ -169,11 +169,12 @@ public struct ExperimentReport {
 
     static let timeSeriesHeader = ["variant", "bucket_start_s", "team", "requests", "succeeded", "succeeded_fallback", "failed"]
 
-    /// How many buckets the time series have: enough to cover every replication to the end
-    /// of its run (quiet buckets at the end included).
+    /// How many buckets the time series have: every bucket to the end of the run (quiet ones
+    /// at the end included), the last one holding the whole drain after the horizon.
     var bucketCount: Int {
-        let bucket = max(1, SimulationInstant.nanoseconds(fromSeconds: spec.world.bucketSeconds))
-        let toEnd = results.map { Int(($0.endNanoseconds + bucket - 1) / bucket) }.max() ?? 0
+        let toEnd = results.map { result in
+            result.window.bucketIndex(at: max(0, result.endNanoseconds - 1)) + 1
+        }.max() ?? 0
         return max(toEnd, results.flatMap { $0.timeSeries.map(\.requests.count) }.max() ?? 0)
     }
 

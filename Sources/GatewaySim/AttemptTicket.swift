@@ -34,7 +34,7 @@ struct UpstreamAttempt: Sendable {
     /// When its first token appears, for attempts being served that will produce one.
     var firstTokenAt: Int64? {
         guard holdsServer, firstTokenSeconds > 0 else { return nil }
-        return startedAt + SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds)
+        return SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds))
     }
 }
 

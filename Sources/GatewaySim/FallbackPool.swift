@@ -24,7 +24,7 @@ actor FallbackPool: EventHandler {
     @exclusivity(unchecked) private var starting = 0
     @exclusivity(unchecked) private var peakBusySinceCheck = 0
 
-    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
+    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, window: MeasurementWindow) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -32,7 +32,7 @@ actor FallbackPool: EventHandler {
         self.gateway = PeerReference(gateway)
         self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
         self.ready = spec.replicas
-        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, bucketNanoseconds: bucketNanoseconds, countsFrom: countsFrom))
+        self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, window: window))
         servers.recordReplicas(spec.replicas, at: 0)
     }
 
@@ -130,7 +130,7 @@ actor FallbackPool: EventHandler {
         let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
-        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: attempt.firstTokenAt)
+        return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }
 
     /// This request's share of its replica's GPUs over `nanoseconds`.

@@ -277,15 +277,16 @@ actor Gateway: EventHandler {
         let total = decision.attemptTimeoutNanoseconds
         let now = calendar.now
         if let projection {
-            if firstToken > 0, projection.answerAt > now + firstToken, (projection.firstTokenAt ?? Int64.max) > now + firstToken {
-                calendar.schedule(at: now + firstToken, to: id, kind: Gateway.attemptDeadline, payload: key)
-            } else if total > 0, projection.answerAt > now + total {
-                calendar.schedule(at: now + total, to: id, kind: Gateway.attemptDeadline, payload: key)
+            let firstTokenLimit = SimulationInstant.adding(now, firstToken), totalLimit = SimulationInstant.adding(now, total)
+            if firstToken > 0, projection.answerAt > firstTokenLimit, (projection.firstTokenAt ?? Int64.max) > firstTokenLimit {
+                calendar.schedule(at: firstTokenLimit, to: id, kind: Gateway.attemptDeadline, payload: key)
+            } else if total > 0, projection.answerAt > totalLimit {
+                calendar.schedule(at: totalLimit, to: id, kind: Gateway.attemptDeadline, payload: key)
             }
             return
         }
         if firstToken > 0 && (total == 0 || firstToken < total) {
-            live.modify(decision.requestID) { $0.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? now + total : 0 }
+            live.modify(decision.requestID) { $0.totalDeadlines[Int(decision.attempt) % 8] = total > 0 ? SimulationInstant.adding(now, total) : 0 }
             calendar.schedule(after: firstToken, to: id, kind: Gateway.firstTokenDeadline, payload: key)
         } else if total > 0 {
             calendar.schedule(after: total, to: id, kind: Gateway.attemptDeadline, payload: key)

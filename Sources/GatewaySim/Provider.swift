@@ -25,7 +25,7 @@ actor Provider: EventHandler {
 
     static let finished: Int32 = 0
 
-    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
+    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, window: MeasurementWindow) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
@@ -42,7 +42,7 @@ actor Provider: EventHandler {
         if let otpm = spec.outputTokensPerMinute {
             outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
         }
-        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, bucketNanoseconds: bucketNanoseconds, countsFrom: countsFrom))
+        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, window: window))
     }
 
     var metrics: UpstreamMetrics { servers.metrics }
@@ -156,7 +156,7 @@ actor Provider: EventHandler {
         let attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
-        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: attempt.firstTokenAt)
+        return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }
 
     private func admitFromQueue() {
@@ -172,7 +172,7 @@ actor Provider: EventHandler {
         servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
                                          firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
-        return AttemptProjection(answerAt: calendar.now + duration, firstTokenAt: nil)
+        return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: nil)
     }
 
     private func deliver(_ report: AttemptReport) {

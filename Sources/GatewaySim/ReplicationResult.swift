@@ -15,8 +15,10 @@ public struct ReplicationResult: Sendable {
     /// The end of the run, in simulated nanoseconds: the horizon (`run.duration_s`, when
     /// arrivals stop), or the end of the drain if work in flight outlasted it.
     public var endNanoseconds: Int64
+    /// The warm-up, horizon and buckets the replication was measured with.
+    public var window: MeasurementWindow
     /// The end of the warm-up: nothing before it is counted.
-    public var warmUpNanoseconds: Int64
+    public var warmUpNanoseconds: Int64 { window.warmUp }
     /// The length of the measured window, [warm-up end, end of the run].
     public var measuredNanoseconds: Int64 { endNanoseconds - warmUpNanoseconds }
     /// The decision log, when it was asked for.

@@ -40,7 +40,7 @@ actor Team: EventHandler {
     static let sdkRetry: Int32 = 1
 
     init(id: HandlerID, index: Int32, route: Int32, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
-         horizon: Int64, warmUp: Int64, bucketNanoseconds: Int64, seed: UInt64, replication: Int) {
+         window: MeasurementWindow, seed: UInt64, replication: Int) {
         self.id = id
         self.index = index
         self.route = route
@@ -52,10 +52,10 @@ actor Team: EventHandler {
         self.arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
         self.sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)
         self.sdkStream = RandomStream(name: "team.\(spec.name).sdk", seed: seed, replication: replication)
-        self.horizon = horizon
-        self.warmUp = warmUp
+        self.horizon = window.horizon
+        self.warmUp = window.warmUp
         self.metrics = TeamMetrics(name: spec.name)
-        self.buckets = TimeBuckets(bucketNanoseconds: bucketNanoseconds)
+        self.buckets = TimeBuckets(window: window)
     }
 
     func start() {

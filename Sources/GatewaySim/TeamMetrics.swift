@@ -49,18 +49,19 @@ public struct TeamMetrics: Sendable {
 
 /// Counts per fixed time bucket, for the time series output.
 public struct TimeBuckets: Sendable {
-    public let bucketNanoseconds: Int64
+    public let window: MeasurementWindow
+    public var bucketNanoseconds: Int64 { window.bucket }
     public private(set) var requests: [Int] = []
     public private(set) var succeeded: [Int] = []
     public private(set) var fallback: [Int] = []
     public private(set) var failed: [Int] = []
 
-    init(bucketNanoseconds: Int64) {
-        self.bucketNanoseconds = bucketNanoseconds
+    init(window: MeasurementWindow) {
+        self.window = window
     }
 
     mutating func record(at time: Int64, arrived: Bool = false, succeeded ok: Bool = false, fallback degraded: Bool = false, failed bad: Bool = false) {
-        let index = Int(time / bucketNanoseconds)
+        let index = window.bucketIndex(at: time)
         while requests.count <= index {
             requests.append(0); succeeded.append(0); fallback.append(0); failed.append(0)
         }

@@ -26,24 +26,26 @@ public struct UpstreamMetrics: Sendable {
     public private(set) var replicas: TimeWeightedAverage
     /// Nanoseconds spent in each health state.
     public private(set) var timeInState: [Int64]
+    /// The warm-up, horizon and buckets of the replication.
+    public let window: MeasurementWindow
     /// The length of a time-series bucket (`run.bucket_s`).
-    public let bucketNanoseconds: Int64
-    /// Nanoseconds outside the healthy state (0) in each bucket, from time 0 (none in the warm-up).
+    public var bucketNanoseconds: Int64 { window.bucket }
+    /// Nanoseconds outside the healthy state (0) in each bucket up to the horizon, from time 0
+    /// (none in the warm-up).
     public private(set) var degradedPerBucket: [Int64] = []
     /// When counting starts: the end of the warm-up.
-    public let countsFrom: Int64
+    public var countsFrom: Int64 { window.warmUp }
     private var state = 0
     private var stateSince: Int64 = 0
 
-    init(name: String, capacity: Int, stateCount: Int, bucketNanoseconds: Int64, countsFrom: Int64) {
+    init(name: String, capacity: Int, stateCount: Int, window: MeasurementWindow) {
         self.name = name
         self.capacity = capacity
         self.timeInState = Array(repeating: 0, count: max(1, stateCount))
-        self.bucketNanoseconds = max(1, bucketNanoseconds)
-        self.countsFrom = countsFrom
-        busy = TimeWeightedAverage(start: countsFrom)
-        queueLength = TimeWeightedAverage(start: countsFrom)
-        replicas = TimeWeightedAverage(start: countsFrom)
+        self.window = window
+        busy = TimeWeightedAverage(start: window.warmUp)
+        queueLength = TimeWeightedAverage(start: window.warmUp)
+        replicas = TimeWeightedAverage(start: window.warmUp)
     }
 
     mutating func recordOffer(at now: Int64) {
@@ -84,8 +86,9 @@ public struct UpstreamMetrics: Sendable {
         stateSince = time
     }
 
-    /// Spreads the degraded interval [start, end) over the buckets it covers.
-    private mutating func recordDegraded(from start: Int64, to end: Int64) {
+    /// Spreads the degraded interval [start, end) over the buckets it covers, up to the horizon.
+    private mutating func recordDegraded(from start: Int64, to stop: Int64) {
+        let end = min(stop, window.horizon)
         var from = start
         while from < end {
             let bucket = Int(from / bucketNanoseconds)

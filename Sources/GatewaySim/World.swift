@@ -58,13 +58,13 @@ public enum World {
             Gateway(id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
                     seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
-        let bucket = SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds)
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
+        let window = MeasurementWindow(warmUp: warmUp, horizon: horizon, bucket: SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds))
         let providers = spec.providers.map { provider in
-            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket, countsFrom: warmUp) }
+            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window) }
         }
         let pools = spec.pools.map { pool in
-            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, bucketNanoseconds: bucket, countsFrom: warmUp) }
+            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window) }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
             if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(PeerReference(providers[index])) }
@@ -75,7 +75,7 @@ public enum World {
             let route = Int32(spec.router.routes.firstIndex { $0.name == team.route }!)
             return calendar.register {
                 Team(id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
-                     horizon: horizon, warmUp: warmUp, bucketNanoseconds: bucket, seed: seed, replication: replication)
+                     window: window, seed: seed, replication: replication)
             }
         }
         // Teams are told by router team index.
@@ -115,6 +115,6 @@ public enum World {
         for target in spec.router.targets.indices { openings.append(await gateway.breakerOpenings(of: Int32(target))) }
         return ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
                                  breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
-                                 endNanoseconds: end, warmUpNanoseconds: warmUp, decisionLog: await gateway.decisionLog)
+                                 endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
     }
 }

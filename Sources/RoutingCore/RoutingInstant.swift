@@ -61,10 +61,11 @@ public struct MonotonicClock: RoutingClock, Sendable {
 
 /// Conversions between configured seconds and the router's integer nanoseconds.
 public enum Seconds {
+    /// Seconds to nanoseconds, rounded to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow.
     @inlinable
     public static func nanoseconds(_ seconds: Double) -> Int64 {
         let ns = (seconds * 1e9).rounded()
-        if ns >= 4.6e18 { return Int64.max / 2 }
+        if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
         if ns <= -4.6e18 { return Int64.min / 2 }
         return Int64(ns)
     }

@@ -74,7 +74,7 @@ public final class EventCalendar: @unchecked Sendable {
     /// Schedules an event `delay` nanoseconds from now.
     @inlinable
     public func schedule(after delay: Int64, to target: HandlerID, kind: Int32, payload: Int64 = 0) {
-        schedule(at: now + delay, to: target, kind: kind, payload: payload)
+        schedule(at: SimulationInstant.adding(now, delay), to: target, kind: kind, payload: payload)
     }
 
     internal func scheduleWake(at time: Int64, _ continuation: UnsafeContinuation<Void, Never>) {

@@ -44,13 +44,20 @@ public struct SimulationInstant: InstantProtocol, Hashable, Sendable, CustomStri
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
-    /// Converts seconds to nanoseconds, rounding to nearest; saturates at `Int64.max`
-    /// so that a sampled duration from a heavy tail cannot trap.
+    /// Converts seconds to nanoseconds, rounding to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow. A heavy-tailed draw
+    /// becomes "never within the run", not a trap.
     @inlinable
     public static func nanoseconds(fromSeconds seconds: Double) -> Int64 {
         let ns = (seconds * 1e9).rounded()
-        if ns >= 9.2e18 { return Int64.max / 2 }
-        if ns <= -9.2e18 { return Int64.min / 2 }
+        if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
+        if ns <= -4.6e18 { return Int64.min / 2 }
         return Int64(ns)
+    }
+
+    /// `time + delay`, saturating at `Int64.max` instead of trapping.
+    @inlinable
+    public static func adding(_ time: Int64, _ delay: Int64) -> Int64 {
+        let (sum, overflow) = time.addingReportingOverflow(delay)
+        return overflow ? (delay > 0 ? Int64.max : Int64.min) : sum
     }
 }

@@ -11,11 +11,13 @@ public protocol ArrivalProcess {
     var meanRatePerSecond: Double { get }
 }
 
-/// Nanoseconds from seconds, saturating far beyond any simulated horizon.
+/// Nanoseconds from seconds, rounded to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow.
 @usableFromInline
 func nanoseconds(seconds: Double) -> Int64 {
     let ns = (seconds * 1e9).rounded()
-    return ns >= 4.6e18 ? Int64.max / 2 : Int64(ns)
+    if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
+    if ns <= -4.6e18 { return Int64.min / 2 }
+    return Int64(ns)
 }
 
 /// Poisson arrivals: exponential gaps with mean 1/rate.
