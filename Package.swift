@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "GatewaySim", "RoutingCore", "SimulationKernel"],
+            dependencies: ["Experiments", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -85,12 +85,23 @@ def clock(seconds):
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def hours_axis(ax, seconds_max):
+def start_of_day(directory):
+    """Seconds after midnight when the run starts (run.json's start_time), or None."""
+    text = manifest(directory).get("start_time")
+    if not text:
+        return None
+    hours, minutes = text.split(":")[:2]
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+def hours_axis(ax, seconds_max, directory):
     step = 3600 if seconds_max > 4 * 3600 else 1800 if seconds_max > 3600 else 600
     ticks = list(range(0, int(seconds_max) + step, step))
+    start = start_of_day(directory)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([clock(t) for t in ticks])
+    ax.set_xticklabels([clock(((start or 0) + t) % 86400) for t in ticks])
     ax.set_xlim(0, seconds_max)
+    ax.set_xlabel("time of day (hh:mm)" if start is not None else "run time (hh:mm)")
 
 
 # ---------------------------------------------------------------- run review
@@ -151,8 +162,7 @@ def availability_over_time(directory):
     bottom.invert_yaxis()
     bottom.grid(False)
     bottom.set_title("Providers outside their healthy state (darker: degraded in more of the bucket and of the replications)", fontsize=9)
-    bottom.set_xlabel("run time (hh:mm)")
-    hours_axis(bottom, float(bucket.max()) + width)
+    hours_axis(bottom, float(bucket.max()) + width, directory)
     fig.tight_layout()
     return fig
 
@@ -173,10 +183,9 @@ def requests_by_outcome(directory):
     ax.bar(totals.bucket_start_s, failed, width=width, align="edge", bottom=frontier + fallback, color=PALETTE[4],
            label="failed")
     ax.set_ylabel("requests per second (all teams)")
-    ax.set_xlabel("run time (hh:mm)")
     ax.set_title("Where requests ended, per bucket")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
-    hours_axis(ax, float(totals.bucket_start_s.max()) + width)
+    hours_axis(ax, float(totals.bucket_start_s.max()) + width, directory)
     fig.tight_layout()
     return fig
 

@@ -14,21 +14,31 @@ import Stochastics
 /// Kinds: two_state, regime (K-state chain on one provider), shared_regime, common_shock,
 /// copula, hawkes, script. Outage kinds send their providers to `down_state` while out.
 enum DegradationSpecParser {
-    /// Seconds from the start: a number, or a time of day "HH:MM" / "HH:MM:SS" (the run starts at 00:00).
-    static func clockTime(_ value: SpecValue, path: String) throws(SpecError) -> Double {
+    /// Seconds from the start: a number, or a time "HH:MM" / "HH:MM:SS". Without
+    /// `run.start_time` the time is run time (the run starts at 00:00); with it, it is the
+    /// time of day (a time before the start is on the next day).
+    static func clockTime(_ value: SpecValue, path: String, startOfDay: Double?) throws(SpecError) -> Double {
         guard case .scalar(let text, let location) = value else { throw SpecError(value.location, path, "must be seconds or HH:MM") }
         if let seconds = Double(text), seconds >= 0 { return seconds }
-        let parts = text.split(separator: ":").map { Int($0) }
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 0 }), parts[0]! < 48, parts[1]! < 60, parts.count == 2 || parts[2]! < 60 else {
+        guard let time = hoursMinutes(text, limitHours: startOfDay == nil ? 48 : 24) else {
             throw SpecError(location, path, "must be seconds from the start or a time HH:MM[:SS], got '\(text)'")
         }
+        guard let start = startOfDay else { return time }
+        return (time - start + 86_400).truncatingRemainder(dividingBy: 86_400)
+    }
+
+    /// "HH:MM" or "HH:MM:SS" in seconds, hours below `limitHours`; nil when it is not one.
+    static func hoursMinutes(_ text: String, limitHours: Int) -> Double? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 0 }), parts[0]! < limitHours, parts[1]! < 60,
+              parts.count == 2 || parts[2]! < 60 else { return nil }
         return Double(parts[0]! * 3_600 + parts[1]! * 60 + (parts.count == 3 ? parts[2]! : 0))
     }
 
     static let kinds = ["two_state", "regime", "shared_regime", "common_shock", "copula", "hawkes", "script"]
 
     static func binding(_ value: SpecValue, path: String, providers: [String], providerStates: [String: [String]],
-                        gatewayStates: [String]) throws(SpecError) -> DegradationBinding {
+                        gatewayStates: [String], startOfDay: Double?) throws(SpecError) -> DegradationBinding {
         var reader = try MapReader(value, path: path)
         let name = try reader.string("name")
         let present = kinds.filter { reader.keys.contains($0) }
@@ -201,8 +211,8 @@ enum DegradationSpecParser {
                     var window = try MapReader(item, path: itemPath)
                     let provider = try window.string("provider")
                     _ = try providerIndex(provider, item.location, "\(itemPath).provider")
-                    let from = try clockTime(try window.required("from"), path: "\(itemPath).from")
-                    let to = try clockTime(try window.required("to"), path: "\(itemPath).to")
+                    let from = try clockTime(try window.required("from"), path: "\(itemPath).from", startOfDay: startOfDay)
+                    let to = try clockTime(try window.required("to"), path: "\(itemPath).to", startOfDay: startOfDay)
                     let state = try stateIndex(try window.string("state"), of: provider, item.location, "\(itemPath).state")
                     try window.finish()
                     if to <= from { throw SpecError(item.location, itemPath, "'to' (\(to) s) must come after 'from' (\(from) s)") }

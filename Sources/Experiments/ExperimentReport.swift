@@ -45,7 +45,40 @@ public struct ExperimentReport {
         }
         rows += teamRows(all, spend: allSpend, scope: "all")
         rows.append(("all", "breaker_openings", Double(result.breakerOpenings.reduce(0, +))))
+        for index in result.upstreams.indices {
+            let scope = (index < spec.world.providers.count ? "provider:" : "pool:") + result.upstreams[index].name
+            rows += upstreamValues(result, index).map { (scope, $0.0, $0.1) }
+        }
         return rows
+    }
+
+    /// Metrics bounded to [0, 1]: their intervals are cut to it.
+    static let proportionMetrics: Set<String> = ["availability", "degraded_share", "utilisation", "degraded_time_share"]
+
+    /// One provider's or pool's metrics in one replication (`per_provider.csv`'s columns after
+    /// `kind`, and the `provider:NAME` and `pool:NAME` scopes of summary.csv).
+    func upstreamValues(_ result: ReplicationResult, _ index: Int) -> [(String, Double)] {
+        let metrics = result.upstreams[index]
+        let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
+        let target = spec.world.router.targets.firstIndex { $0.name == metrics.name }
+        let end = result.endNanoseconds
+        let servers = pool.map { metrics.replicas.average(at: end) * Double($0.maxConcurrencyPerReplica) } ?? Double(metrics.capacity)
+        let totalStateTime = Double(metrics.timeInState.reduce(0, +))
+        let gpuHours = pool.map { ExperimentReport.gpuHours(metrics, of: $0, in: result) } ?? 0
+        var values: [(String, Double)] = [
+            ("offered", Double(metrics.offered)),
+            ("accepted", Double(metrics.accepted)),
+            ("utilisation", metrics.busy.average(at: end) / max(1, servers)),
+            ("mean_queue_length", metrics.queueLength.average(at: end)),
+            ("mean_wait_s", metrics.waits.count > 0 ? metrics.waits.mean : 0),
+            ("degraded_time_share", totalStateTime > 0 ? 1 - Double(metrics.timeInState[0]) / totalStateTime : 0),
+            ("breaker_openings", target.map { Double(result.breakerOpenings[$0]) } ?? 0),
+            ("replicas_mean", pool == nil ? 0 : metrics.replicas.average(at: end)),
+            ("gpu_hours", gpuHours),
+            ("gpu_usd", gpuHours * (pool?.gpuPricePerHour ?? 0)),
+        ]
+        for outcome in Self.errorClasses { values.append(("errors_\(outcome.rawValue)", Double(metrics.errors[outcome] ?? 0))) }
+        return values
     }
 
     private func teamRows(_ team: TeamMetrics, spend: TeamSpend, scope: String) -> [(String, String, Double)] {
@@ -57,7 +90,9 @@ public struct ExperimentReport {
             (scope, "succeeded_fallback", Double(team.succeededFallback)),
         ]
         for label in failureLabels { rows.append((scope, "failed_\(label)", Double(team.failures[label] ?? 0))) }
+        rows.append((scope, "latency_mean_s", team.totalLatency.meanSeconds))
         for (name, p) in Self.percentiles { rows.append((scope, "latency_\(name)_s", team.totalLatency.seconds(atPercentile: p))) }
+        rows.append((scope, "first_token_mean_s", team.firstTokenLatency.meanSeconds))
         for (name, p) in Self.percentiles { rows.append((scope, "first_token_\(name)_s", team.firstTokenLatency.seconds(atPercentile: p))) }
         rows += [
             (scope, "attempts_per_request", team.attempts.count > 0 ? team.attempts.mean : 0),
@@ -79,7 +114,9 @@ public struct ExperimentReport {
         let perReplication = results.map(metrics)
         guard let first = perReplication.first else { return [] }
         return first.indices.map { index in
-            (first[index].0, first[index].1, MeanInterval(perReplication.map { $0[index].2 }))
+            let interval = MeanInterval(perReplication.map { $0[index].2 })
+            let metric = first[index].1
+            return (first[index].0, metric, Self.proportionMetrics.contains(metric) ? interval.bounded(to: 0...1) : interval)
         }
     }
 
@@ -131,37 +168,15 @@ public struct ExperimentReport {
                                     "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }
 
     func perProviderRows() -> [[String]] {
-        let classes = ExperimentReport.errorClasses
         var table: [[String]] = []
         let count = results.first?.upstreams.count ?? 0
         for index in 0..<count {
-            let name = results[0].upstreams[index].name
+            let perReplication = results.map { upstreamValues($0, index) }
             let kind = index < spec.world.providers.count ? "provider" : "pool"
-            let target = spec.world.router.targets.firstIndex { $0.name == name }
-            func average(_ value: (ReplicationResult, UpstreamMetrics) -> Double) -> String {
-                CSVTable.number(MeanInterval(results.map { value($0, $0.upstreams[index]) }).mean)
+            var fields = [variant, results[0].upstreams[index].name, kind]
+            for column in perReplication[0].indices {
+                fields.append(CSVTable.number(MeanInterval(perReplication.map { $0[column].1 }).mean))
             }
-            let pool = index >= spec.world.providers.count ? spec.world.pools[index - spec.world.providers.count] : nil
-            var fields = [variant, name, kind,
-                          average { Double($1.offered) }, average { Double($1.accepted) },
-                          average { result, metrics in
-                              let servers = pool.map { metrics.replicas.average(at: result.endNanoseconds) * Double($0.maxConcurrencyPerReplica) } ?? Double(metrics.capacity)
-                              return metrics.busy.average(at: result.endNanoseconds) / max(1, servers)
-                          },
-                          average { $1.queueLength.average(at: $0.endNanoseconds) },
-                          average { $1.waits.count > 0 ? $1.waits.mean : 0 },
-                          average { result, metrics in
-                              let total = Double(metrics.timeInState.reduce(0, +))
-                              return total > 0 ? 1 - Double(metrics.timeInState[0]) / total : 0
-                          },
-                          average { result, _ in target.map { Double(result.breakerOpenings[$0]) } ?? 0 }]
-            let gpuHours: (ReplicationResult, UpstreamMetrics) -> Double = { result, metrics in
-                pool.map { ExperimentReport.gpuHours(metrics, of: $0, in: result) } ?? 0
-            }
-            fields += [average { result, metrics in pool == nil ? 0 : metrics.replicas.average(at: result.endNanoseconds) },
-                       average(gpuHours),
-                       average { result, metrics in gpuHours(result, metrics) * (pool?.gpuPricePerHour ?? 0) }]
-            for outcome in classes { fields.append(average { Double($1.errors[outcome] ?? 0) }) }
             table.append(fields)
         }
         return table
@@ -228,8 +243,9 @@ public struct ExperimentReport {
             guard let availability = interval(team.name, "availability"), let degraded = interval(team.name, "degraded_share"),
                   let p99 = interval(team.name, "latency_p99_s") else { continue }
             let met = availability.mean >= team.sloAvailability ? "meets" : "misses"
-            sentences.append(String(format: "%@ was %.3f%% available (±%.3f; %@ its %.2f%% SLO), %.1f%% served degraded by local fallback, p99 latency %.1f s.",
-                                    team.name, availability.mean * 100, availability.halfWidth * 100, met, team.sloAvailability * 100, degraded.mean * 100, p99.mean))
+            sentences.append(String(format: "%@ was %.3f%% available (95%% interval %.3f–%.3f%%; %@ its %.2f%% SLO), %.1f%% served degraded by local fallback, p99 latency %.1f s.",
+                                    team.name, availability.mean * 100, availability.lower * 100, availability.upper * 100, met, team.sloAvailability * 100,
+                                    degraded.mean * 100, p99.mean))
         }
         if let total = interval("all", "cost_total_usd"), let retried = interval("all", "cost_retried_usd"), let wasted = interval("all", "cost_wasted_usd"),
            let gpu = interval("all", "cost_fallback_gpu_usd") {
@@ -278,7 +294,12 @@ public struct ExperimentReport {
         return worst
     }
 
+    /// Run time as HH:MM:SS, or the time of day HH:MM when the spec says when the run starts.
     private func clock(_ seconds: Double) -> String {
+        if let start = spec.startOfDaySeconds {
+            let total = Int((start + seconds).truncatingRemainder(dividingBy: 86_400))
+            return String(format: "%02d:%02d", total / 3_600, total / 60 % 60)
+        }
         let total = Int(seconds)
         return String(format: "%02d:%02d:%02d", total / 3_600, total / 60 % 60, total % 60)
     }

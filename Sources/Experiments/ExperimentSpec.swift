@@ -9,6 +9,9 @@ public struct ExperimentSpec: Sendable {
     public var world: WorldSpec
     public var replications: Int
     public var seed: UInt64
+    /// `run.start_time`: the time of day the run starts, in seconds after midnight (nil: the
+    /// run's own clock, starting at 00:00).
+    public var startOfDaySeconds: Double?
     /// The spec's lint findings (RoutingCore's, plus the spec's own).
     public var warnings: [String]
 }
@@ -30,6 +33,14 @@ public enum ExperimentSpecParser {
         let replications = try run.int("replications", default: 5, min: 1)
         let seed = try run.int("seed", default: 1, min: 0)
         let bucket = try run.double("bucket_s", default: 60, min: 0, exclusiveMin: true)
+        var startOfDay: Double?
+        if let startValue = run.optional("start_time") {
+            guard case .scalar(let text, let location) = startValue, let seconds = DegradationSpecParser.hoursMinutes(text, limitHours: 24) else {
+                throw SpecError(startValue.location, "run.start_time", "must be a time of day HH:MM or HH:MM:SS, e.g. \"11:00\"")
+            }
+            _ = location
+            startOfDay = seconds
+        }
         try run.finish()
         if warmUp >= duration { throw SpecError(document.location, "run.warmup_s", "must be below run.duration_s (\(duration))") }
 
@@ -37,7 +48,8 @@ public enum ExperimentSpecParser {
         var providerSpecs: [ProviderSpec] = []
         var targets: [TargetConfig] = []
         var providerStates: [String: [String]] = [:]
-        var providersReader = try MapReader(try top.required("providers"), path: "providers")
+        let providersValue = try top.required("providers")
+        var providersReader = try MapReader(providersValue, path: "providers")
         for (providerName, _, value) in providersReader.named() {
             let (spec, target) = try provider(providerName, value, path: "providers.\(providerName)")
             providerSpecs.append(spec)
@@ -59,6 +71,9 @@ public enum ExperimentSpecParser {
             try pools.finish()
         }
         let targetNames = targets.map(\.name)
+        if targets.count > RouterConfig.maximumTargets {
+            throw SpecError(providersValue.location, "providers", "at most \(RouterConfig.maximumTargets) providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got \(targets.count): \(providerSpecs.count) providers and \(poolSpecs.count) pools")
+        }
 
         // Gateway.
         var gatewayStates: [GatewayHealthSpec] = [.healthy]
@@ -149,7 +164,8 @@ public enum ExperimentSpecParser {
             guard case .list(let items, _) = degradationValue else { throw SpecError(degradationValue.location, "degradation", "must be a list of processes") }
             for (index, item) in items.enumerated() {
                 bindings.append(try DegradationSpecParser.binding(item, path: "degradation[\(index)]", providers: providerSpecs.map(\.name),
-                                                                  providerStates: providerStates, gatewayStates: gatewayStates.map(\.name)))
+                                                                  providerStates: providerStates, gatewayStates: gatewayStates.map(\.name),
+                                                                  startOfDay: startOfDay))
             }
         }
         try top.finish()
@@ -167,7 +183,7 @@ public enum ExperimentSpecParser {
             throw SpecError(document.location, "", error.description)
         }
         return ExperimentSpec(name: name, description: description, world: world, replications: replications, seed: UInt64(seed),
-                              warnings: report.warnings.map(\.description))
+                              startOfDaySeconds: startOfDay, warnings: report.warnings.map(\.description))
     }
 
     // MARK: Pieces

@@ -8,6 +8,8 @@ public struct RunManifest: Codable {
     /// FNV-1a 64 of the resolved spec (includes and overrides applied), in hex.
     public let specHash: String
     public let seed: UInt64
+    /// `run.start_time` as written (absent when the spec has none).
+    public let startTime: String?
     public let replications: Int
     public let jobs: Int
     public let version: String
@@ -19,7 +21,7 @@ public struct RunManifest: Codable {
     public static let version = "0.2.0"
 
     enum CodingKeys: String, CodingKey {
-        case name, spec, specHash = "spec_hash", seed, replications, jobs, version, wallSeconds = "wall_seconds", events, variants, outputs
+        case name, spec, specHash = "spec_hash", seed, startTime = "start_time", replications, jobs, version, wallSeconds = "wall_seconds", events, variants, outputs
     }
 
     public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64, variants: [String] = ["baseline"]) {
@@ -27,6 +29,7 @@ public struct RunManifest: Codable {
         self.spec = specPath
         self.specHash = RunManifest.hash(document)
         self.seed = spec.seed
+        self.startTime = spec.startOfDaySeconds.map { String(format: "%02d:%02d", Int($0) / 3_600, Int($0) / 60 % 60) }
         self.replications = spec.replications
         self.jobs = jobs
         self.version = RunManifest.version

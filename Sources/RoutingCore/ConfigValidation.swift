@@ -27,6 +27,10 @@ public struct RouterConfigError: Error, Sendable, Equatable, CustomStringConvert
 }
 
 extension RouterConfig {
+    /// The most targets a router can have: it keeps the targets a request has tried in a
+    /// 64-bit mask.
+    public static let maximumTargets = 64
+
     /// Checks the config: errors (unknown targets, fallback loops, impossible numbers) and
     /// lint warnings (unreachable fallbacks, Retry-After caps below the provider's usual
     /// reset, retries on a one-target chain, worst-case retry amplification).
@@ -41,7 +45,7 @@ extension RouterConfig {
         let targetNames = targets.map(\.name)
         let known = "known targets: \(targetNames.joined(separator: ", "))"
         if targets.isEmpty { error("targets", "at least one target is needed") }
-        if targets.count > 64 { error("targets", "at most 64 targets, got \(targets.count)") }
+        if targets.count > RouterConfig.maximumTargets { error("targets", "at most \(RouterConfig.maximumTargets) targets, got \(targets.count)") }
         if routes.isEmpty { error("routes", "at least one route is needed") }
         for (name, count) in Dictionary(targetNames.map { ($0, 1) }, uniquingKeysWith: +).sorted(by: { $0.key < $1.key }) where count > 1 {
             error("targets", "target '\(name)' is defined \(count) times; names must be unique")
