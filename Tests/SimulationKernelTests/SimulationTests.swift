@@ -101,8 +101,11 @@ struct SimulationTests {
                 let recorder = simulation.calendar.register { Recorder(id: $0, simulation: simulation) }
                 // A leak: this task runs on the global pool, then enqueues onto the replication.
                 Task.detached { await recorder.note("from another thread") }
-                // Keep the replication's thread busy so the leak, not a stall, is what ends it.
-                usleep(3_000_000)
+                // Hold the replication's thread until the leak's enqueue traps, so the leak, not
+                // a stall or the end of the replication, is what ends the process. Nothing signals
+                // the semaphore: the trap ends the wait, however late the leaked task runs. The
+                // timeout only keeps a broken check from hanging the suite.
+                _ = DispatchSemaphore(value: 0).wait(timeout: .now() + 120)
                 return 0
             }
         }
