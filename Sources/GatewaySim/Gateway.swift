@@ -108,6 +108,13 @@ actor Gateway: EventHandler {
         router.breakerOpenings(of: target) - (Int(target) < openingsAtWarmUp.count ? openingsAtWarmUp[Int(target)] : 0)
     }
 
+    /// A team has no request open after the horizon: when none has, the run is over (what is
+    /// still queued — a provider finishing an attempt nobody waits for, a health change — is
+    /// not delivered, and the run ends when its last request ended).
+    func teamDrained() {
+        if teams.allSatisfy({ $0.enter(()) { team, _ in team.openRequests } == 0 }) { calendar.stop() }
+    }
+
     /// Counts spend and breaker openings only from `time` on (the end of the warm-up).
     func countFrom(_ time: Int64) {
         guard time > 0 else { return }

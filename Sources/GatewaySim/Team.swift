@@ -83,6 +83,14 @@ actor Team: EventHandler {
 
     /// The gateway's final word on one request id.
     func requestEnded(_ end: RequestEnd) {
+        record(end)
+        // After the horizon nothing new arrives: once every team is drained the run is over.
+        if calendar.now >= horizon && live.count == 0 {
+            gateway.enter(()) { gateway, _ in gateway.teamDrained() }
+        }
+    }
+
+    private func record(_ end: RequestEnd) {
         guard var logical = live.removeValue(forKey: end.requestID) else { return }
         logical.attempts += end.attempts
         logical.hedges += end.hedged ? 1 : 0
@@ -114,6 +122,9 @@ actor Team: EventHandler {
         metrics.hedges += logical.hedges
         buckets.record(at: calendar.now, failed: true)
     }
+
+    /// Requests not yet ended (at the gateway, or waiting for an SDK retry).
+    var openRequests: Int { live.count }
 
     /// Closes the books: requests still live at the end are unfinished.
     func close() {

@@ -84,7 +84,7 @@ public enum World {
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
             HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
-                         providers: providers, gateway: gateway, horizon: horizon)
+                         providers: providers, gateway: gateway, teams: teams, horizon: horizon)
         }
         await gateway.countFrom(warmUp)
         await driver.start()

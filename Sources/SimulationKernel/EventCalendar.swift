@@ -17,6 +17,8 @@ public final class EventCalendar: @unchecked Sendable {
     // whatever the attribute says; inlined code keeps the unchecked access.
     @usableFromInline @exclusivity(unchecked)
     internal var currentTime: Int64 = 0
+    @usableFromInline
+    internal var stopped = false
 
     // Touched on every event from one thread only (checked on schedule); the unchecked
     // exclusivity saves a dynamic access check per touch on the hot path.
@@ -96,9 +98,16 @@ public final class EventCalendar: @unchecked Sendable {
         continuation?.resume()
     }
 
+    /// Ends the run: no event after this one is delivered (the events still queued are work
+    /// nobody waits for any more, such as health changes after the last request ended).
+    public func stop() {
+        executor.preconditionOnOwnerThread()
+        stopped = true
+    }
+
     @usableFromInline
     internal func popDue(notAfter end: Int64) -> Event? {
-        guard let next = queue.first, next.time <= end else { return nil }
+        guard !stopped, let next = queue.first, next.time <= end else { return nil }
         let event = queue.popFirst().unsafelyUnwrapped
         currentTime = event.time
         return event
