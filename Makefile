@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
+.PHONY: run test test-slurm examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -85,3 +85,8 @@ fuzz: fuzz-build
 	$(FUZZ_SCRATCH)/release/brownout-spec-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
 		-artifact_prefix=Tests/Fuzz/crashes/ -print_final_stats=1 \
 		out/fuzz-corpus experiments models models/pools models/degradation Tests/Fuzz/regressions
+
+## A real one-node Slurm cluster runs deploy/slurm/sweep.sbatch; its merged shards must equal
+## the unsharded sweep byte for byte. Needs root (CI runs it after make test).
+test-slurm: build
+	Tests/slurm/run-sweep-on-slurm
