@@ -73,8 +73,9 @@ def title(directory, what):
         facts.append(f"pool `{m['pool']}`, {m['confidence'] * 100:g}% confidence, objective {m['objective']}")
     if "points" in m:
         facts.append(f"{m['points']} points")
-        replications = sorted(set(read_csv(directory, "sweep.csv").n))
-        facts.append(f"{'/'.join(str(r) for r in replications)} replications per point")
+        if "replications" not in m:
+            replications = sorted(set(read_csv(directory, "sweep.csv").n))
+            facts.append(f"{'/'.join(str(r) for r in replications)} replications per point")
     if "version" in m:
         facts.append(f"brownout {m['version']}")
     return parts[0] + "\n\n" + ", ".join(facts) + f".\n\nOutputs read from `{directory}`."
@@ -181,7 +182,7 @@ def requests_by_outcome(directory):
     ax.bar(totals.bucket_start_s, fallback, width=width, align="edge", bottom=frontier, color=PALETTE[5],
            hatch="//", edgecolor="white", linewidth=0, label="answered by local fallback (degraded)")
     ax.bar(totals.bucket_start_s, failed, width=width, align="edge", bottom=frontier + fallback, color=PALETTE[4],
-           label="failed")
+           hatch="xx", edgecolor="white", linewidth=0, label="failed")
     ax.set_ylabel("requests per second (all teams)")
     ax.set_title("Where requests ended, per bucket")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)

@@ -69,8 +69,8 @@ public enum Sweep {
                 table.append([String(index)] + grid[index] + Array(row.dropFirst()))
             }
         }
-        let manifest = SweepManifest(name: base.name, specHash: RunManifest.hash(document), dimensions: dimensions, points: grid.count,
-                                     shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
+        let manifest = SweepManifest(name: base.name, specHash: RunManifest.hash(document), seed: base.seed, replications: base.replications,
+                                     dimensions: dimensions, points: grid.count, shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
         let url = URL(fileURLWithPath: directory)
         do {
             try AtomicOutput.prepare(directory: url)
@@ -142,15 +142,18 @@ public enum Sweep {
 struct SweepManifest: Codable, Equatable {
     let name: String
     let specHash: String
+    /// The base spec's seed and replications per point (a dimension may vary them).
+    let seed: UInt64
+    let replications: Int
     let dimensions: [Sweep.Dimension]
     let points: Int
     let shard: String?
     let version: String
 
-    enum CodingKeys: String, CodingKey { case name, specHash = "spec_hash", dimensions, points, shard, version }
+    enum CodingKeys: String, CodingKey { case name, specHash = "spec_hash", seed, replications, dimensions, points, shard, version }
 
     var withoutShard: SweepManifest {
-        SweepManifest(name: name, specHash: specHash, dimensions: dimensions, points: points, shard: nil, version: version)
+        SweepManifest(name: name, specHash: specHash, seed: seed, replications: replications, dimensions: dimensions, points: points, shard: nil, version: version)
     }
 
     func json() -> String {
