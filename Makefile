@@ -31,13 +31,13 @@ run: build
 test: deps notebooks-env
 	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
-	BROWNOUT_EXAMPLES_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest
+	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest
 
 ## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
 ## A change in them must be explained in the commit message.
 examples: build
 	$(SWIFT) build --build-tests
-	BROWNOUT_UPDATE_EXAMPLES=1 BROWNOUT_EXAMPLES_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest --filter ExampleOutputTests
+	BROWNOUT_UPDATE_EXAMPLES=1 BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest --filter ExampleOutputTests
 
 ## Swift vs SimPy vs C on the toy model, same machine, one go.
 compare: build

@@ -79,12 +79,16 @@ let package = Package(
             dependencies: ["Experiments", "CLibFuzzer"],
             swiftSettings: upcoming
         ),
+        .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "BrownoutBench",
             dependencies: [
                 "Stochastics",
                 "SimulationKernel",
                 "RoutingCore",
+                "GatewaySim",
+                "Experiments",
+                "CAllocationCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/BrownoutBench",

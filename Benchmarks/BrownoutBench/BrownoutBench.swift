@@ -7,7 +7,7 @@ struct BrownoutBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-bench",
         abstract: "Speed harness for Brownout's simulation kernel.",
-        subcommands: [KernelToyCommand.self, RoutingCoreCommand.self]
+        subcommands: [KernelToyCommand.self, RoutingCoreCommand.self, AllocationsCommand.self]
     )
 }
 

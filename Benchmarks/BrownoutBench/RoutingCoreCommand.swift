@@ -20,6 +20,25 @@ struct RoutingCoreCommand: ParsableCommand {
     }
 
     func run() throws {
+        let start = ContinuousClock.now
+        let (checksum, successfulUSD) = try RoutingCoreWorkload.route(requests: requests)
+        let elapsed = start.duration(to: .now)
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let decisions = 2 * requests
+        print(
+            """
+            {"requests": \(requests), "decisions": \(decisions), "wall_seconds": \(String(format: "%.4f", wall)), \
+            "decisions_per_second": \(String(format: "%.0f", Double(decisions) / wall)), "checksum": \(checksum), \
+            "successful_usd": \(String(format: "%.4f", successfulUSD))}
+            """
+        )
+    }
+}
+
+/// RoutingCore's common path: a healthy three-provider chain with the default policies; per
+/// request one `begin` (send) and one `attemptFinished` (complete), the clock 1 ms further.
+enum RoutingCoreWorkload {
+    static func route(requests: Int) throws -> (checksum: Int64, successfulUSD: Double) {
         let config = RouterConfig(
             targets: [
                 TargetConfig(name: "anthropic", inputPricePerMillion: 3, outputPricePerMillion: 15),
@@ -33,7 +52,6 @@ struct RoutingCoreCommand: ParsableCommand {
         var router = try Router(config: config, clock: clock, generator: SplitMix64(seed: 7))
         let outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 800_000_000, inputTokens: 1_000, outputTokens: 400)
         var checksum: Int64 = 0
-        let start = ContinuousClock.now
         for id in 0..<requests {
             clock.now = RoutingInstant(nanoseconds: Int64(id) * 1_000_000)
             var (state, decision) = router.begin(RoutingRequest(id: UInt64(id), route: 0, team: 0, inputTokens: 1_000, maxOutputTokens: 500))
@@ -41,15 +59,6 @@ struct RoutingCoreCommand: ParsableCommand {
             let done = router.attemptFinished(&state, attempt: decision.attempt, outcome)
             checksum &+= Int64(done.attempt)
         }
-        let elapsed = start.duration(to: .now)
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let decisions = 2 * requests
-        print(
-            """
-            {"requests": \(requests), "decisions": \(decisions), "wall_seconds": \(String(format: "%.4f", wall)), \
-            "decisions_per_second": \(String(format: "%.0f", Double(decisions) / wall)), "checksum": \(checksum), \
-            "successful_usd": \(String(format: "%.4f", router.ledger.teams[0].successfulUSD))}
-            """
-        )
+        return (checksum, router.ledger.teams[0].successfulUSD)
     }
 }

@@ -8,7 +8,7 @@ import Testing
 ///
 /// `make examples` regenerates them (this suite with `BROWNOUT_UPDATE_EXAMPLES=1`); a change in
 /// a stored output is a change in what the program prints, to be explained in the commit.
-/// `make test` runs the commands with the release binaries (`BROWNOUT_EXAMPLES_BIN`): the
+/// `make test` runs the commands with the release binaries (`BROWNOUT_RELEASE_BIN`): the
 /// scenarios at their default replications take seconds there, minutes in a debug build.
 @Suite("Stored example outputs", .serialized)
 struct ExampleOutputTests {
@@ -75,7 +75,7 @@ final class ExampleWorkspace: Sendable {
             try? FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(folder),
                                                         withDestinationURL: ExampleOutputTests.repository.appendingPathComponent(folder))
         }
-        binaries = ProcessInfo.processInfo.environment["BROWNOUT_EXAMPLES_BIN"] ?? CommandRunner.productsDirectory.path
+        binaries = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] ?? CommandRunner.productsDirectory.path
     }
 
     /// What `command` prints on stdout and stderr together, run by the shell in the workspace.

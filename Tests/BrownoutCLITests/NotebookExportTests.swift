@@ -10,7 +10,7 @@ struct NotebookExportTests {
 
     static func brownout(_ arguments: [String]) throws -> CommandRunner.Output {
         // The release binaries when make test gives them: the small runs below are quicker there.
-        if let release = ProcessInfo.processInfo.environment["BROWNOUT_EXAMPLES_BIN"] {
+        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] {
             return try CommandRunner.run(URL(fileURLWithPath: release).appendingPathComponent("brownout"), arguments)
         }
         return try CommandRunner.run("brownout", arguments)
