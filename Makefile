@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-slurm examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
+.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -90,3 +90,12 @@ fuzz: fuzz-build
 ## the unsharded sweep byte for byte. Needs root (CI runs it after make test).
 test-slurm: build
 	Tests/slurm/run-sweep-on-slurm
+
+## The whole test suite under ThreadSanitizer, then AddressSanitizer (separate build folders;
+## slow: a full build each). The stored outputs and notebooks need the release binaries.
+sanitize: deps notebooks-env
+	$(SWIFT) build -c release
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizer-suppressions.txt BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan

@@ -61,6 +61,7 @@ struct KernelToy {
             result.attempts += await provider.attempts
         }
         result.events = await simulation.deliveredEvents
+        await simulation.finish()
         return result
     }
 }

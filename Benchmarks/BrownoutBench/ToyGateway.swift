@@ -4,7 +4,9 @@ import SimulationKernel
 actor ToyGateway: ReplicationActor {
     nonisolated let simulationExecutor: SimulationExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
-    private var providers: [ToyProvider] = []
+    /// Unretained, as in the simulated world: the calendar keeps the providers alive, and the
+    /// providers hold this gateway, so strong references both ways would be a cycle.
+    private var providers: [PeerReference<ToyProvider>] = []
     private(set) var succeeded = 0
     private(set) var failed = 0
 
@@ -13,7 +15,7 @@ actor ToyGateway: ReplicationActor {
     }
 
     func connect(_ providers: [ToyProvider]) {
-        self.providers = providers
+        self.providers = providers.map(PeerReference.init)
     }
 
     func submit(request: Int64) {

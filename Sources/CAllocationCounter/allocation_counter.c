@@ -8,7 +8,14 @@
 #include <stddef.h>
 #include "CAllocationCounter.h"
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define BROWNOUT_UNDER_SANITIZER 1
+#endif
+#endif
+
+// Under a sanitizer its own allocator intercepts these functions: counting is left to it.
+#if defined(__linux__) && defined(__GLIBC__) && !defined(BROWNOUT_UNDER_SANITIZER)
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *pointer, size_t size);

@@ -113,8 +113,10 @@ public enum World {
         }
         var openings: [Int] = []
         for target in spec.router.targets.indices { openings.append(await gateway.breakerOpenings(of: Int32(target))) }
-        return ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
-                                 breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
-                                 endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
+        let result = ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
+                                       breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
+                                       endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
+        await simulation.finish()
+        return result
     }
 }

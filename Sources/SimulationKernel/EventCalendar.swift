@@ -48,6 +48,15 @@ public final class EventCalendar: @unchecked Sendable {
     /// Number of events waiting to be delivered.
     public var pendingEventCount: Int { queue.count }
 
+    /// Drops the calendar's references to its handlers when the replication is over. The
+    /// handlers hold the calendar (to schedule), and the calendar holds them (so that delivery
+    /// and peers need no retain): a cycle that only this breaks. Called when the replication's
+    /// ``Simulation`` ends or goes away, when no event can be delivered any more.
+    internal func releaseHandlers() {
+        handlers.removeAll()
+        registeredHandlers.removeAll()
+    }
+
     /// Registers a component: `make` receives the id that events for it must carry.
     /// The component must run on this calendar's executor.
     @inlinable

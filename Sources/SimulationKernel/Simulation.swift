@@ -18,6 +18,19 @@ public actor Simulation {
         executor.asUnownedSerialExecutor()
     }
 
+    deinit {
+        // The replication is over: let its actors (and their tables and histograms) go.
+        calendar.releaseHandlers()
+    }
+
+    /// Ends the replication for good: the calendar lets go of its actors, which hold the
+    /// calendar and often this simulation too (a cycle that would otherwise keep a whole
+    /// replication in memory). Call it once the results have been read; no event is delivered
+    /// after it.
+    public func finish() {
+        calendar.releaseHandlers()
+    }
+
     public init(executor: SimulationExecutor) {
         self.executor = executor
         self.calendar = EventCalendar(executor: executor)

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import DequeModule
+import Synchronization
 
 /// The one executor of a replication: every actor of the replication returns it from
 /// `unownedExecutor`, and every task of the replication prefers it.
@@ -22,7 +23,10 @@ public final class SimulationExecutor: SerialExecutor, TaskExecutor, @unchecked 
     // Touched only on the owner thread (enqueue checks it), at least once per event: the
     // unchecked exclusivity saves a dynamic access check (a thread-local lookup) each time.
     @exclusivity(unchecked) private var jobs = Deque<UnownedJob>()
-    @exclusivity(unchecked) private var owner: pthread_t?
+    /// The thread running ``run(_:)`` (0: none). Atomic because the check that catches a leak
+    /// reads it from the foreign thread that leaked; relaxed ordering suffices, since a thread
+    /// compares it only with its own identity, which no other thread can store.
+    private let owner = Atomic<UInt>(0)
 
     public init() {}
 
@@ -44,8 +48,18 @@ public final class SimulationExecutor: SerialExecutor, TaskExecutor, @unchecked 
 
     /// True while ``run(_:)`` is executing on the calling thread.
     public var isOnOwnerThread: Bool {
-        guard let owner else { return false }
-        return pthread_equal(owner, pthread_self()) != 0
+        let current = owner.load(ordering: .relaxed)
+        return current != 0 && current == SimulationExecutor.currentThread
+    }
+
+    /// This thread's identity as a number (pthread_t is an integer on Linux, a pointer on Darwin).
+    @inline(__always)
+    private static var currentThread: UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
     }
 
     /// Whether jobs are waiting to run (process-style code woken by the simulation clock).
@@ -65,9 +79,9 @@ public final class SimulationExecutor: SerialExecutor, TaskExecutor, @unchecked 
     /// never happen in this replication (a continuation never resumed, or work that left
     /// the executor): that is a precondition failure, not a hang.
     public func run<Result: Sendable>(_ operation: @escaping @Sendable () async -> Result) -> Result {
-        precondition(owner == nil, "SimulationExecutor.run is not reentrant")
-        owner = pthread_self()
-        defer { owner = nil }
+        precondition(owner.load(ordering: .relaxed) == 0, "SimulationExecutor.run is not reentrant")
+        owner.store(SimulationExecutor.currentThread, ordering: .relaxed)
+        defer { owner.store(0, ordering: .relaxed) }
         let outcome = ResultBox<Result>()
         Task(executorPreference: self) {
             outcome.value = await operation()
