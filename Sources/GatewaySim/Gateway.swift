@@ -26,6 +26,8 @@ actor Gateway: EventHandler {
     /// The ledger and breaker openings when the warm-up ended: what came before is not counted.
     private var ledgerAtWarmUp: Ledger?
     private var openingsAtWarmUp: [Int] = []
+    /// When arrivals stop (set by ``measure(_:)``).
+    private var horizon = Int64.max
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -108,17 +110,18 @@ actor Gateway: EventHandler {
         router.breakerOpenings(of: target) - (Int(target) < openingsAtWarmUp.count ? openingsAtWarmUp[Int(target)] : 0)
     }
 
-    /// A team has no request open after the horizon: when none has, the run is over (what is
-    /// still queued — a provider finishing an attempt nobody waits for, a health change — is
-    /// not delivered, and the run ends when its last request ended).
+    /// A team is done (no more arrivals, nothing open). When every team is, the run ends with
+    /// the horizon or with its last request, whichever is later: events after that — a
+    /// provider finishing an attempt nobody waits for, a health change — are not delivered.
     func teamDrained() {
-        if teams.allSatisfy({ $0.enter(()) { team, _ in team.openRequests } == 0 }) { calendar.stop() }
+        if teams.allSatisfy({ $0.enter(()) { team, _ in team.isDrained } }) { calendar.stop(after: max(calendar.now, horizon)) }
     }
 
-    /// Counts spend and breaker openings only from `time` on (the end of the warm-up).
-    func countFrom(_ time: Int64) {
-        guard time > 0 else { return }
-        calendar.schedule(at: time, to: id, kind: Gateway.warmUpEnds, payload: 0)
+    /// Measures over `window`: spend and breaker openings count from the end of its warm-up,
+    /// and the run ends no earlier than its horizon.
+    func measure(_ window: MeasurementWindow) {
+        horizon = window.horizon
+        if window.warmUp > 0 { calendar.schedule(at: window.warmUp, to: id, kind: Gateway.warmUpEnds, payload: 0) }
     }
 
     func routeIsBypass(_ route: Int32) -> Bool { router.config.routes[Int(route)].mode == .bypass }

@@ -15,13 +15,12 @@ actor HealthDriver: EventHandler {
     private var requested: [[Int]]
     private let providers: [Provider]
     private let gateway: PeerReference<Gateway>
-    private let teams: [PeerReference<Team>]
     private let horizon: Int64
 
     /// The bindings must have been validated (``World/validate(_:seed:)``): building their
     /// processes cannot fail then.
     init(id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], seed: UInt64, replication: Int,
-         providers: [Provider], gateway: Gateway, teams: [Team], horizon: Int64) {
+         providers: [Provider], gateway: Gateway, horizon: Int64) {
         let processes = bindings.map { binding in
             do {
                 return try binding.process(seed: seed, replication: replication)
@@ -35,7 +34,6 @@ actor HealthDriver: EventHandler {
         self.bindings = bindings
         self.providers = providers
         self.gateway = PeerReference(gateway)
-        self.teams = teams.map(PeerReference.init)
         self.horizon = horizon
         self.pending = Array(repeating: nil, count: bindings.count)
         self.requested = zip(bindings, processes).map { binding, process in
@@ -54,30 +52,23 @@ actor HealthDriver: EventHandler {
     func handle(_ event: Event) {
         let index = Int(event.payload)
         guard let change = pending[index] else { return }
-        // After the horizon, health matters only to work still in the system.
-        if calendar.now >= horizon && !workRemains { return }
         requested[index][change.target] = bindings[index].healthState(target: change.target, processState: change.state)
         apply(bindings[index].targets[change.target])
         scheduleNext(index)
     }
 
     /// Plays the process's next change. Before the horizon, every change; after it, while the
-    /// run drains, only while the process asks for something worse than healthy and requests
-    /// are still open: an outage that outlasts the horizon ends when the process says (work
-    /// waiting on a provider left with no capacity is served, and the run ends), no new
-    /// incident starts, and nothing extends the run once the last request has ended.
+    /// run drains, only while the process asks for something worse than healthy: an outage that
+    /// outlasts the horizon ends when the process says (work waiting on a provider left with no
+    /// capacity is served), and no new incident starts. The run itself ends with its last
+    /// request (``Gateway/teamDrained()``), so no change after that is delivered.
     private func scheduleNext(_ index: Int) {
         let next = processes[index].nextChange()
         pending[index] = next
         guard let next else { return }
-        if next.time < horizon || (requested[index].contains(where: { $0 != 0 }) && workRemains) {
+        if next.time < horizon || requested[index].contains(where: { $0 != 0 }) {
             calendar.schedule(at: max(next.time, calendar.now), to: id, kind: 0, payload: Int64(index))
         }
-    }
-
-    /// Whether any team still has a request open (at the gateway, or waiting for an SDK retry).
-    private var workRemains: Bool {
-        teams.contains { team in team.enter(()) { team, _ in team.openRequests } > 0 }
     }
 
     /// Sets `target` to the worst state any binding asks for it.

@@ -23,6 +23,8 @@ actor Team: EventHandler {
     private let warmUp: Int64
     @exclusivity(unchecked) private var counter: UInt64 = 0
     @exclusivity(unchecked) private var live = IntegerKeyTable<Logical>()
+    /// The arrival process has passed the horizon: no new request will come.
+    private var arrivalsEnded = false
     @exclusivity(unchecked) private(set) var metrics: TeamMetrics
     @exclusivity(unchecked) private(set) var buckets: TimeBuckets
 
@@ -84,10 +86,15 @@ actor Team: EventHandler {
     /// The gateway's final word on one request id.
     func requestEnded(_ end: RequestEnd) {
         record(end)
-        // After the horizon nothing new arrives: once every team is drained the run is over.
-        if calendar.now >= horizon && live.count == 0 {
-            gateway.enter(()) { gateway, _ in gateway.teamDrained() }
-        }
+        reportIfDrained()
+    }
+
+    /// Whether this team is done: no more arrivals, and no request open.
+    var isDrained: Bool { arrivalsEnded && live.count == 0 }
+
+    /// Tells the gateway when this team is done, so the run can end with its last request.
+    private func reportIfDrained() {
+        if isDrained { gateway.enter(()) { gateway, _ in gateway.teamDrained() } }
     }
 
     private func record(_ end: RequestEnd) {
@@ -123,9 +130,6 @@ actor Team: EventHandler {
         buckets.record(at: calendar.now, failed: true)
     }
 
-    /// Requests not yet ended (at the gateway, or waiting for an SDK retry).
-    var openRequests: Int { live.count }
-
     /// Closes the books: requests still live at the end are unfinished.
     func close() {
         metrics.unfinished = live.storedValues.filter { $0.arrivedAt >= warmUp }.count
@@ -142,6 +146,9 @@ actor Team: EventHandler {
     private func scheduleArrival(after time: Int64) {
         if let next = arrivals.nextArrival(after: time, stream: arrivalStream), next < horizon {
             calendar.schedule(at: max(next, calendar.now), to: id, kind: Team.arrival)
+        } else {
+            arrivalsEnded = true
+            reportIfDrained()
         }
     }
 }

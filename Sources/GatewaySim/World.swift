@@ -84,9 +84,9 @@ public enum World {
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
             HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
-                         providers: providers, gateway: gateway, teams: teams, horizon: horizon)
+                         providers: providers, gateway: gateway, horizon: horizon)
         }
-        await gateway.countFrom(warmUp)
+        await gateway.measure(window)
         await driver.start()
         for team in teams { await team.start() }
         await simulation.run()

@@ -18,7 +18,7 @@ public final class EventCalendar: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked)
     internal var currentTime: Int64 = 0
     @usableFromInline
-    internal var stopped = false
+    internal var stopTime = Int64.max
 
     // Touched on every event from one thread only (checked on schedule); the unchecked
     // exclusivity saves a dynamic access check per touch on the hot path.
@@ -107,16 +107,16 @@ public final class EventCalendar: @unchecked Sendable {
         continuation?.resume()
     }
 
-    /// Ends the run: no event after this one is delivered (the events still queued are work
-    /// nobody waits for any more, such as health changes after the last request ended).
-    public func stop() {
+    /// Ends the run at `time`: no event later than it is delivered (what is still queued then
+    /// is work nobody waits for any more, such as health changes after the last request).
+    public func stop(after time: Int64) {
         executor.preconditionOnOwnerThread()
-        stopped = true
+        stopTime = min(stopTime, time)
     }
 
     @usableFromInline
     internal func popDue(notAfter end: Int64) -> Event? {
-        guard !stopped, let next = queue.first, next.time <= end else { return nil }
+        guard let next = queue.first, next.time <= end, next.time <= stopTime else { return nil }
         let event = queue.popFirst().unsafelyUnwrapped
         currentTime = event.time
         return event
