@@ -37,8 +37,10 @@ public enum Experiment {
     /// One line describing what a spec would run.
     public static func overview(_ spec: ExperimentSpec, variants: [Variant] = []) -> String {
         let world = spec.world
-        var text = "\(world.providers.count) providers, \(world.pools.count) pools, \(world.teams.count) teams, \(world.degradation.count) degradation processes, "
-            + "\(spec.replications) replications of \(Int(world.durationSeconds)) s"
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+        var text = count(world.providers.count, "provider", "providers") + ", " + count(world.pools.count, "pool", "pools") + ", "
+            + count(world.teams.count, "team", "teams") + ", " + count(world.degradation.count, "degradation process", "degradation processes") + ", "
+            + count(spec.replications, "replication", "replications") + " of \(Int(world.durationSeconds)) s"
         if !variants.isEmpty { text += ", variants: baseline, " + variants.map(\.name).joined(separator: ", ") }
         return text
     }

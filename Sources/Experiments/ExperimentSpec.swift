@@ -182,8 +182,15 @@ public enum ExperimentSpecParser {
         } catch {
             throw SpecError(document.location, "", error.description)
         }
+        // The spec's own lint: a capacity that leaves no server is an outage, maybe unmeant.
+        var specWarnings: [String] = []
+        for provider in providerSpecs {
+            for state in provider.states where state.capacityFraction > 0 && Int(Double(provider.concurrency) * state.capacityFraction) == 0 {
+                specWarnings.append("providers.\(provider.name).states.\(state.name).capacity: \(state.capacityFraction) of \(provider.concurrency) server\(provider.concurrency == 1 ? "" : "s") rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)")
+            }
+        }
         return ExperimentSpec(name: name, description: description, world: world, replications: replications, seed: UInt64(seed),
-                              startOfDaySeconds: startOfDay, warnings: report.warnings.map(\.description))
+                              startOfDaySeconds: startOfDay, warnings: report.warnings.map(\.description) + specWarnings)
     }
 
     // MARK: Pieces

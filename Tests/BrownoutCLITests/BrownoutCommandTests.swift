@@ -217,12 +217,12 @@ struct RunCommandTests {
         #expect(result.status == 0)
         // Three attempts on a one-target chain would be linted, but the fallback pool makes
         // retries useful: no findings at all.
-        #expect(result.stdout == "\(spec.path): valid — 1 providers, 1 pools, 1 teams, 1 degradation processes, 3 replications of 120 s\nno lint findings\n")
+        #expect(result.stdout == "\(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s\nno lint findings\n")
         #expect(result.stderr.isEmpty)
         let lint = try CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"])
         #expect(lint.status == 0, "warnings do not fail validation")
         #expect(lint.stdout == """
-            \(spec.path): valid — 1 providers, 1 pools, 1 teams, 1 degradation processes, 3 replications of 120 s
+            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
             warning: routes[0].retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
 
             """)

@@ -75,6 +75,14 @@ struct ReportOutputTests {
         }
     }
 
+    @Test("a state whose capacity leaves no server is linted: it is a full outage")
+    func capacityLint() throws {
+        let oneServer = minimalSpec + "\nproviders:\n  alpha:\n    concurrency: 1\n    states:\n      half: {capacity: 0.5}\n"
+        let experiment = try spec(oneServer)
+        #expect(experiment.warnings.contains("providers.alpha.states.half.capacity: 0.5 of 1 server rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)"))
+        #expect(try spec(minimalSpec).warnings.allSatisfy { !$0.contains(".capacity:") }, "10 servers at the default capacity: no finding")
+    }
+
     @Test("more than 64 providers and pools: one clear error at the providers")
     func targetLimit() throws {
         var text = "name: many\nrun: {duration_s: 60}\nproviders:\n"
