@@ -1,0 +1,92 @@
+/// Spend: what an attempt costs (the price table), the worst case reserved before sending, and
+/// the budgets that reservation and settlement move.
+extension Router {
+    func attemptCost(target: Int, _ result: AttemptOutcome) -> (usd: Double, gpuUSD: Double) {
+        let price = prices[target]
+        if price.isLocal {
+            let usd = result.gpuSeconds * price.gpuPerHour / 3_600
+            return (usd, usd)
+        }
+        let usd = (Double(result.inputTokens) * price.inputPerMillion + Double(result.outputTokens) * price.outputPerMillion) / 1e6
+        return (usd, 0)
+    }
+
+    /// The most one attempt of `request` on `target` can cost.
+    func worstCaseCost(_ request: RoutingRequest, target: Int, route: Int) -> Double {
+        let price = prices[target]
+        if price.isLocal {
+            var seconds = price.maxGPUSecondsPerAttempt
+            if routes[route].perTryTimeout > 0 { seconds = min(seconds, Seconds.seconds(routes[route].perTryTimeout)) }
+            return seconds * price.gpuPerHour / 3_600
+        }
+        return (Double(request.inputTokens) * price.inputPerMillion + Double(request.maxOutputTokens) * price.outputPerMillion) / 1e6
+    }
+
+    enum BudgetVerdict { case allowed, alert, degrade(Int), exhausted }
+
+    mutating func checkBudgets(_ request: RoutingRequest, route: Int, now: RoutingInstant) -> BudgetVerdict {
+        guard hasBudgets(request) else { return .allowed }
+        let indices = budgetIndices(of: request)
+        var estimate = 0.0
+        for tier in routes[route].tiers {
+            for target in tier { estimate = max(estimate, worstCaseCost(request, target: Int(target), route: route)) }
+        }
+        var verdict = BudgetVerdict.allowed
+        for index in indices where !budgets[index].fits(estimate, at: now) {
+            switch budgets[index].config.mode {
+            case .hardStop: return .exhausted
+            case .alertOnly: if case .allowed = verdict { verdict = .alert }
+            case .degrade(let name):
+                if let to = config.routes.firstIndex(where: { $0.name == name }) { verdict = .degrade(to) }
+            }
+        }
+        return verdict
+    }
+
+    /// Whether one more attempt on `target` keeps every hard-stop budget of the request within its limit.
+    mutating func hardBudgetsFit(_ request: RoutingRequest, target: Int, route: Int, now: RoutingInstant) -> Bool {
+        guard hasBudgets(request) else { return true }
+        let indices = budgetIndices(of: request)
+        let amount = worstCaseCost(request, target: target, route: route)
+        for index in indices where budgets[index].config.mode == .hardStop && !budgets[index].fits(amount, at: now) {
+            return false
+        }
+        return true
+    }
+
+    /// Whether any budget applies to `request` (checked before building the list: most
+    /// requests have none, and the list costs an array retain or allocation).
+    func hasBudgets(_ request: RoutingRequest) -> Bool {
+        let team = Int(request.team)
+        if team >= 0 && team < teamHasBudgets.count && teamHasBudgets[team] { return true }
+        // Every key in `keyBudgets` has at least one budget.
+        return request.key >= 0 && Int(request.key) < keyBudgets.count
+    }
+
+    func budgetIndices(of request: RoutingRequest) -> [Int] {
+        let team = Int(request.team)
+        let key = Int(request.key)
+        let teamList = teamBudgets.indices.contains(team) ? teamBudgets[team] : []
+        let keyList = keyBudgets.indices.contains(key) ? keyBudgets[key] : []
+        if keyList.isEmpty { return teamList }
+        return teamList + keyList
+    }
+
+    /// Reserves an attempt's worst-case cost against hard budgets; returns the amount.
+    mutating func reserveBudgets(_ request: RoutingRequest, target: Int, route: Int) -> Double {
+        guard hasBudgets(request) else { return 0 }
+        let indices = budgetIndices(of: request)
+        let amount = worstCaseCost(request, target: target, route: route)
+        for index in indices { budgets[index].reservedUSD += amount }
+        return amount
+    }
+
+    mutating func settleBudgets(_ request: RoutingRequest, reserved: Double, spent: Double, now: RoutingInstant) {
+        guard hasBudgets(request) else { return }
+        for index in budgetIndices(of: request) {
+            budgets[index].roll(to: now)
+            budgets[index].reservedUSD = max(0, budgets[index].reservedUSD - reserved)
+            budgets[index].spentUSD += spent
+        }
+    }
+}
