@@ -8,7 +8,8 @@ import GatewaySim
 /// this executable links (CAllocationCounter). Each workload runs at two sizes and reports the
 /// difference per unit, so set-up costs (tables, streams, the spec) cancel out. Counts are
 /// deterministic: the same binary and inputs give the same numbers, so a test can hold them to
-/// a threshold, as swift-nio's allocation tests do.
+/// a threshold, as swift-nio's allocation tests do. With BROWNOUT_ALLOCATIONS_DEBUG set, the
+/// raw counts of each run go to stderr.
 struct AllocationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allocations",
