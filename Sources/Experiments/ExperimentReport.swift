@@ -65,20 +65,21 @@ public struct ExperimentReport {
         let servers = pool.map { metrics.replicas.average(at: end) * Double($0.maxConcurrencyPerReplica) } ?? Double(metrics.capacity)
         let totalStateTime = Double(metrics.timeInState.reduce(0, +))
         let gpuHours = pool.map { ExperimentReport.gpuHours(metrics, of: $0, in: result) } ?? 0
-        var values: [(String, Double)] = [
-            ("offered", Double(metrics.offered)),
-            ("accepted", Double(metrics.accepted)),
-            ("utilisation", metrics.busy.average(at: end) / max(1, servers)),
-            ("mean_queue_length", metrics.queueLength.average(at: end)),
-            ("mean_wait_s", metrics.waits.count > 0 ? metrics.waits.mean : 0),
-            ("degraded_time_share", totalStateTime > 0 ? 1 - Double(metrics.timeInState[0]) / totalStateTime : 0),
-            ("breaker_openings", target.map { Double(result.breakerOpenings[$0]) } ?? 0),
-            ("replicas_mean", pool == nil ? 0 : metrics.replicas.average(at: end)),
-            ("gpu_hours", gpuHours),
-            ("gpu_usd", gpuHours * (pool?.gpuPricePerHour ?? 0)),
-        ]
-        for outcome in Self.errorClasses { values.append(("errors_\(outcome.rawValue)", Double(metrics.errors[outcome] ?? 0))) }
-        return values
+        // In the order of `upstreamMetricNames`.
+        let values = [
+            Double(metrics.offered),
+            Double(metrics.accepted),
+            metrics.busy.average(at: end) / max(1, servers),
+            metrics.queueLength.average(at: end),
+            metrics.waits.count > 0 ? metrics.waits.mean : 0,
+            totalStateTime > 0 ? 1 - Double(metrics.timeInState[0]) / totalStateTime : 0,
+            target.map { Double(result.breakerOpenings[$0]) } ?? 0,
+            pool == nil ? 0 : metrics.replicas.average(at: end),
+            gpuHours,
+            gpuHours * (pool?.gpuPricePerHour ?? 0),
+        ] + Self.errorClasses.map { Double(metrics.errors[$0] ?? 0) }
+        precondition(values.count == Self.upstreamMetricNames.count, "upstreamValues and upstreamMetricNames disagree")
+        return Array(zip(Self.upstreamMetricNames, values))
     }
 
     private func teamRows(_ team: TeamMetrics, spend: TeamSpend, scope: String) -> [(String, String, Double)] {
@@ -164,8 +165,10 @@ public struct ExperimentReport {
     }
 
     static let errorClasses = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
-    static let perProviderHeader = ["variant", "upstream", "kind", "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
-                                    "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }
+    /// Each provider's and pool's metrics, in the order ``upstreamValues(_:_:)`` gives them.
+    static let upstreamMetricNames = ["offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
+                                      "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }
+    static let perProviderHeader = ["variant", "upstream", "kind"] + upstreamMetricNames
 
     func perProviderRows() -> [[String]] {
         var table: [[String]] = []
