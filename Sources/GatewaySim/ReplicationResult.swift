@@ -17,10 +17,8 @@ public struct ReplicationResult: Sendable {
     public var endNanoseconds: Int64
     /// The warm-up, horizon and buckets the replication was measured with.
     public var window: MeasurementWindow
-    /// The end of the warm-up: nothing before it is counted.
-    public var warmUpNanoseconds: Int64 { window.warmUp }
     /// The length of the measured window, [warm-up end, end of the run].
-    public var measuredNanoseconds: Int64 { endNanoseconds - warmUpNanoseconds }
+    public var measuredNanoseconds: Int64 { endNanoseconds - window.warmUp }
     /// The decision log, when it was asked for.
     public var decisionLog: [Decision]?
 }
