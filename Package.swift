@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
         .library(name: "RoutingCore", targets: ["RoutingCore"]),
         .library(name: "GatewaySim", targets: ["GatewaySim"]),
+        .library(name: "ConfigSchema", targets: ["ConfigSchema"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "ConfigSchema",
+            dependencies: ["RoutingCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "GatewaySim",
             dependencies: [
                 "RoutingCore", "SimulationKernel", "Stochastics",
@@ -58,8 +64,7 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics",
-                .product(name: "Yams", package: "Yams"),
+                "ConfigSchema", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics",
             ],
             swiftSettings: upcoming
         ),

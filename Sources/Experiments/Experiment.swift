@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 import GatewaySim
 import SimulationKernel
@@ -19,11 +20,11 @@ public enum Experiment {
         do throws(SpecError) {
             let document = try SpecDocument.load(path: path, overrides: overrides)
             let (base, variantDocuments) = try VariantsParser.variants(of: document)
-            let spec = try ExperimentSpecParser.parse(base)
+            let spec = try ExperimentSpec(decoding: base)
             var variants: [Variant] = []
             for (name, variantDocument) in variantDocuments {
                 do throws(SpecError) {
-                    variants.append(Variant(name: name, spec: try ExperimentSpecParser.parse(variantDocument)))
+                    variants.append(Variant(name: name, spec: try ExperimentSpec(decoding: variantDocument)))
                 } catch {
                     throw SpecError(error.location, error.path, "in variant '\(name)': \(error.message)")
                 }

@@ -158,13 +158,13 @@ public struct ExperimentReport {
                 CSVTable.number(mean(team.name, "cost_wasted_usd")), CSVTable.number(mean(team.name, "fallback_gpu_seconds")),
                 CSVTable.number(mean(team.name, "cost_fallback_gpu_usd")), CSVTable.number(mean(team.name, "cost_bypass_usd")),
                 CSVTable.number(mean(team.name, "cost_total_usd")),
-                budget.map { CSVTable.number($0.limitUSD) } ?? "", budget.map { CSVTable.number($0.periodSeconds) } ?? "",
+                budget.map { CSVTable.number($0.limitUSD) } ?? "", budget.map { CSVTable.number($0.period.nominalSeconds) } ?? "",
             ])
         }
         return table
     }
 
-    static let errorClasses = OutcomeClass.allCases.filter { $0 != .success && $0 != .cancelled }
+    static let errorClasses = OutcomeClass.failures
     /// Each provider's and pool's metrics, in the order ``upstreamValues(_:_:)`` gives them.
     static let upstreamMetricNames = ["offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
                                       "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }

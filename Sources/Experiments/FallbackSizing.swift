@@ -37,7 +37,7 @@ public enum FallbackSizing {
             }
             guard FallbackSizing.metrics.contains(metric) || metric.hasPrefix("failed_") else {
                 var message = "--slo \(text): unknown metric '\(metric)'"
-                if let suggestion = closest(to: metric, in: FallbackSizing.metrics) { message += "; did you mean '\(suggestion)'?" }
+                if let suggestion = NameSuggestion.closest(to: metric, in: FallbackSizing.metrics) { message += "; did you mean '\(suggestion)'?" }
                 throw ExperimentFailure(message + " Metrics: \(FallbackSizing.metrics.joined(separator: ", "))")
             }
             self.scope = scope

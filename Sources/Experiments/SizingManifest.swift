@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 
 /// `sizing.json`: what `brownout size-fallback` searched, for the review notebook's title and

@@ -1,3 +1,5 @@
+import ConfigSchema
+
 /// The `variants:` section of a spec: named sets of overrides applied to the spec as written.
 ///
 ///     variants:
@@ -18,23 +20,23 @@ enum VariantsParser {
         guard case .map(let entries, let location) = document,
               let section = entries.first(where: { $0.key == "variants" }) else { return (document, []) }
         let base = SpecValue.map(entries.filter { $0.key != "variants" }, location)
-        var reader = try MapReader(section.value, path: "variants")
+        guard case .map(let named, _) = section.value else { throw SpecError(section.value.location, "variants", "must be a map of variant names to overrides") }
         var result: [(String, SpecValue)] = []
-        for (name, nameLocation, value) in reader.named() {
+        for (name, nameLocation, value) in named {
             if name == "baseline" { throw SpecError(nameLocation, "variants.baseline", "'baseline' is the spec as written; give the variant another name") }
-            var overrides = try MapReader(value, path: "variants.\(name)")
+            guard case .map(let overrides, _) = value else {
+                throw SpecError(value.location, "variants.\(name)", "must be a map of dotted key paths to values, e.g. {pools.gpu.replicas: 4}")
+            }
             var variant = base
-            for (path, pathLocation, override) in overrides.named() {
+            for (path, pathLocation, override) in overrides {
                 let keys = path.split(separator: ".").map(String.init)
                 if keys.first == "run" || keys.first == "variants" || keys.first == "name" {
                     throw SpecError(pathLocation, "variants.\(name).\(path)", "variants share the run settings and the name; set \(path) outside variants")
                 }
                 variant = variant.setting(keys[...], to: override)
             }
-            try overrides.finish()
             result.append((name, variant))
         }
-        try reader.finish()
         return (base, result)
     }
 }

@@ -76,12 +76,13 @@ actor Gateway: EventHandler {
 
     /// `routerConfig` must validate without errors (``World`` checks it first).
     init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
-         seed: UInt64, replication: Int, keepDecisionLog: Bool) {
+         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool) {
         self.id = id
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         do {
-            self.router = try Router(config: routerConfig, clock: CalendarClock(calendar: simulation.calendar),
+            let clock = CalendarClock(calendar: simulation.calendar)
+            self.router = try Router(config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
                                      generator: RandomStream(name: "gateway.router", seed: seed, replication: replication))
         } catch {
             preconditionFailure("Gateway: router config was not validated before building the world: \(error)")

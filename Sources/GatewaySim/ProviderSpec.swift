@@ -23,7 +23,7 @@ public struct ProviderSpec: Sendable {
     /// when the gateway sets no timeout.
     public var hangSeconds: Double
 
-    public init(name: String, concurrency: Int, queueLimit: Int, timeToFirstTokenSeconds: Distribution,
+    public init(name: String, concurrency: Int, queueLimit: Int = 0, timeToFirstTokenSeconds: Distribution,
                 outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
                 limits: RateLimit? = nil, outputTokensPerMinute: Double? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600) {
         self.name = name
@@ -65,7 +65,7 @@ public struct FallbackPoolSpec: Sendable {
     public var scaleDownIdleSeconds: Double
 
     public init(name: String, replicas: Int, maxConcurrencyPerReplica: Int, queueLimit: Int, replicaOutputTokensPerSecond: Double,
-                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int, gpuPricePerHour: Double, qualityTier: Int = 1,
+                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int = 1, gpuPricePerHour: Double, qualityTier: Int = 1,
                 maxReplicas: Int? = nil, spinUpSeconds: Double = 300, scaleUpQueue: Int? = nil, scaleDownIdleSeconds: Double = 600) {
         self.name = name
         self.replicas = replicas

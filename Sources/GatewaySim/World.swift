@@ -56,6 +56,7 @@ public enum World {
         let horizon = SimulationInstant.nanoseconds(fromSeconds: spec.durationSeconds)
         let gateway = calendar.register { id in
             Gateway(id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
+                    unixNanosecondsAtStart: Seconds.nanoseconds(spec.startUnixSeconds),
                     seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)

@@ -17,9 +17,14 @@ public struct WorldSpec: Sendable {
     /// Requests arriving before this are not counted.
     public var warmUpSeconds: Double
     public var bucketSeconds: Double
+    /// The UTC calendar time the run starts at, in seconds since the Unix epoch: the router's
+    /// wall clock, which budget periods follow (0, the default: midnight, so a daily budget's
+    /// day is the run's own).
+    public var startUnixSeconds: Double
 
     public init(providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
-                teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60) {
+                teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,
+                startUnixSeconds: Double = 0) {
         self.providers = providers
         self.pools = pools
         self.router = router
@@ -29,6 +34,7 @@ public struct WorldSpec: Sendable {
         self.durationSeconds = durationSeconds
         self.warmUpSeconds = warmUpSeconds
         self.bucketSeconds = bucketSeconds
+        self.startUnixSeconds = startUnixSeconds
     }
 }
 

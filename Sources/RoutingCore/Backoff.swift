@@ -3,7 +3,13 @@
 /// Semantics follow Brooker's "Exponential Backoff and Jitter" (AWS Architecture Blog):
 /// exponential min(cap, base·2ⁿ⁻¹); full jitter U(0, that); equal jitter half fixed, half
 /// random; decorrelated min(cap, U(base, 3·previous)).
-public enum Backoff: Codable, Sendable, Equatable {
+public enum Backoff: Sendable, Equatable {
+    /// The kinds by name, as a config writes them.
+    public enum Kind: String, CaseIterable, Sendable {
+        case none, exponential
+        case fullJitter = "full_jitter", equalJitter = "equal_jitter", decorrelatedJitter = "decorrelated_jitter"
+    }
+
     case none
     case exponential(baseSeconds: Double, capSeconds: Double)
     case fullJitter(baseSeconds: Double, capSeconds: Double)

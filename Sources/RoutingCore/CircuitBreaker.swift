@@ -6,7 +6,7 @@
 /// `openSeconds`, then lets `halfOpenProbes` probes through; all probes succeeding closes it,
 /// any failure re-opens it for `openSeconds·openGrowth^k` (k = re-opens so far), at most
 /// `maxOpenSeconds`.
-public struct BreakerConfig: Codable, Sendable, Equatable {
+public struct BreakerConfig: Sendable, Equatable {
     public var consecutiveFailures: Int?
     public var failureRateThreshold: Double?
     public var windowSeconds: Double
@@ -16,7 +16,7 @@ public struct BreakerConfig: Codable, Sendable, Equatable {
     public var openGrowth: Double
     public var maxOpenSeconds: Double
 
-    public init(consecutiveFailures: Int? = 5, failureRateThreshold: Double? = 0.5, windowSeconds: Double = 10,
+    public init(consecutiveFailures: Int?, failureRateThreshold: Double?, windowSeconds: Double = 10,
                 minimumRequests: Int = 20, openSeconds: Double = 30, halfOpenProbes: Int = 1,
                 openGrowth: Double = 2, maxOpenSeconds: Double = 300) {
         self.consecutiveFailures = consecutiveFailures
@@ -27,6 +27,18 @@ public struct BreakerConfig: Codable, Sendable, Equatable {
         self.halfOpenProbes = halfOpenProbes
         self.openGrowth = openGrowth
         self.maxOpenSeconds = maxOpenSeconds
+    }
+
+    /// The breaker the router uses unless told otherwise: 5 failures in a row, or 50% over
+    /// 10 s with at least 20 calls.
+    public static let standard = BreakerConfig(consecutiveFailures: 5, failureRateThreshold: 0.5)
+
+    /// A breaker written as a name instead of its settings.
+    public enum Preset: String, CaseIterable, Sendable {
+        /// No breaker at all.
+        case none
+        /// ``liteLLMCooldown``.
+        case litellmCooldown = "litellm_cooldown"
     }
 
     /// LiteLLM's router cooldown: a deployment that fails `allowed_fails` (3) times within a

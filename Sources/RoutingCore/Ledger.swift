@@ -71,27 +71,28 @@ public struct Ledger: Codable, Sendable, Equatable {
 /// The spend of one budget in its current period, with what in-flight attempts have reserved.
 struct BudgetState: Sendable {
     let config: BudgetConfig
-    let periodNanoseconds: Int64
-    var period: Int64 = 0
+    /// The number of the period the spend belongs to (nil until the first roll).
+    var period: Int64?
     var spentUSD: Double = 0
     var reservedUSD: Double = 0
 
     init(_ config: BudgetConfig) {
         self.config = config
-        self.periodNanoseconds = max(1, Seconds.nanoseconds(config.periodSeconds))
     }
 
-    mutating func roll(to now: RoutingInstant) {
-        let current = now.nanoseconds / periodNanoseconds
+    /// Moves to the period containing the wall-clock time `unixNanoseconds`; spend starts
+    /// again in a new period (reservations are for attempts in flight and stay).
+    mutating func roll(toUnixNanoseconds unixNanoseconds: Int64) {
+        let current = config.period.number(atUnixNanoseconds: unixNanoseconds)
         if current != period {
+            if period != nil { spentUSD = 0 }
             period = current
-            spentUSD = 0
         }
     }
 
     /// Whether `amount` more could be committed without exceeding the limit.
-    mutating func fits(_ amount: Double, at now: RoutingInstant) -> Bool {
-        roll(to: now)
+    mutating func fits(_ amount: Double, atUnixNanoseconds unixNanoseconds: Int64) -> Bool {
+        roll(toUnixNanoseconds: unixNanoseconds)
         return spentUSD + reservedUSD + amount <= config.limitUSD + 1e-12
     }
 }

@@ -20,6 +20,10 @@ public enum OutcomeClass: String, Codable, Sendable, CaseIterable {
     /// The gateway cancelled the attempt (a hedge race was decided); says nothing of the target.
     case cancelled
 
+    /// Every class that is a failure (all but success and cancelled): what `retry_on` and a
+    /// health state's error mix may name.
+    public static let failures: [OutcomeClass] = allCases.filter { $0 != .success && $0 != .cancelled }
+
     /// Whether the target is to blame (feeds breakers and outlier detection).
     @inlinable
     public var countsAsTargetFailure: Bool {

@@ -4,7 +4,7 @@
 /// once. Envoy's defaults: consecutive_5xx 5, base_ejection_time 30 s, max_ejection_percent 10.
 ///
 /// The allowance is at least one target, so a small cluster can still eject its one bad member.
-public struct OutlierDetectionConfig: Codable, Sendable, Equatable {
+public struct OutlierDetectionConfig: Sendable, Equatable {
     public var consecutiveFailures: Int
     public var baseEjectionSeconds: Double
     public var maxEjectionPercent: Double

@@ -1,6 +1,12 @@
 /// Limits how many retries a route may send, so that retries cannot multiply load on an
 /// upstream that is already failing (the sustaining effect of metastable failures).
-public enum RetryBudgetConfig: Codable, Sendable, Equatable {
+public enum RetryBudgetConfig: Sendable, Equatable {
+    /// The kinds by name, as a config writes them.
+    public enum Kind: String, CaseIterable, Sendable {
+        case unlimited, finagle, grpc
+        case adaptiveThrottling = "adaptive_throttling"
+    }
+
     /// No budget: every retry the retry policy allows is sent.
     case unlimited
     /// Finagle `RetryBudget(ttl, minRetriesPerSec, percentCanRetry)`: over any window of
@@ -17,6 +23,10 @@ public enum RetryBudgetConfig: Codable, Sendable, Equatable {
 
     /// Finagle's default budget.
     public static let finagleDefault = RetryBudgetConfig.finagle(ttlSeconds: 10, minRetriesPerSecond: 10, percentCanRetry: 0.2)
+    /// gRPC's example throttling policy (maxTokens 10, tokenRatio 0.1).
+    public static let grpcDefault = RetryBudgetConfig.grpc(maxTokens: 10, tokenRatio: 0.1)
+    /// The SRE book's adaptive throttling (K = 2 over two minutes).
+    public static let adaptiveThrottlingDefault = RetryBudgetConfig.adaptiveThrottling(k: 2, windowSeconds: 120)
 }
 
 /// The running state of a retry budget.

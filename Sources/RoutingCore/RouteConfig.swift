@@ -1,5 +1,10 @@
 /// How equivalent targets in one tier of a chain share traffic.
-public enum LoadBalancing: Codable, Sendable, Equatable {
+public enum LoadBalancing: Sendable, Equatable {
+    /// The policies by name, as a config writes them.
+    public enum Kind: String, CaseIterable, Sendable {
+        case weightedRandom = "weighted_random", leastOutstanding = "least_outstanding", lowestLatency = "lowest_latency", costAware = "cost_aware"
+    }
+
     /// Random in proportion to the weights (equal when nil).
     case weightedRandom(weights: [Double]?)
     /// The target with the fewest attempts in flight (ties: first listed).
@@ -11,7 +16,7 @@ public enum LoadBalancing: Codable, Sendable, Equatable {
 }
 
 /// One tier of a chain: targets the route treats as equivalent.
-public struct TierConfig: Codable, Sendable, Equatable {
+public struct TierConfig: Sendable, Equatable {
     public var targets: [String]
     public var balancing: LoadBalancing
 
@@ -22,7 +27,7 @@ public struct TierConfig: Codable, Sendable, Equatable {
 }
 
 /// When a retry goes.
-public enum RetryTarget: String, Codable, Sendable {
+public enum RetryTarget: String, CaseIterable, Sendable {
     /// The same target while it is healthy, then down the chain.
     case same
     /// Another target: the rest of the tier, then the next tiers.
@@ -31,7 +36,7 @@ public enum RetryTarget: String, Codable, Sendable {
 
 /// Retry settings of a route. Defaults follow the Anthropic SDK and AWS standard mode:
 /// 3 attempts, full jitter from 0.5 s capped at 8 s, Retry-After honoured up to 60 s.
-public struct RetryPolicy: Codable, Sendable, Equatable {
+public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int
     public var retryOn: Set<OutcomeClass>
     public var backoff: Backoff
@@ -54,7 +59,10 @@ public struct RetryPolicy: Codable, Sendable, Equatable {
 }
 
 /// When a hedge (a second, concurrent attempt to another target) is sent.
-public enum HedgeDelay: Codable, Sendable, Equatable {
+public enum HedgeDelay: Sendable, Equatable {
+    /// Observations needed before a percentile delay applies, unless a config says otherwise.
+    public static let defaultMinimumSamples = 50
+
     case fixed(seconds: Double)
     /// The primary target's observed latency percentile (0–100); no hedge until it has
     /// `minimumSamples` observations.
@@ -63,7 +71,7 @@ public enum HedgeDelay: Codable, Sendable, Equatable {
 
 /// gRPC-style hedging: at most one hedge per request, to a different target; the first
 /// answer wins and the other attempt is cancelled. Hedges draw on the retry budget.
-public struct HedgingPolicy: Codable, Sendable, Equatable {
+public struct HedgingPolicy: Sendable, Equatable {
     public var delay: HedgeDelay
 
     public init(delay: HedgeDelay) {
@@ -72,7 +80,7 @@ public struct HedgingPolicy: Codable, Sendable, Equatable {
 }
 
 /// Per-try and overall time limits (nil: none).
-public struct Timeouts: Codable, Sendable, Equatable {
+public struct Timeouts: Sendable, Equatable {
     public var firstTokenSeconds: Double?
     public var perTrySeconds: Double?
     public var overallSeconds: Double?
@@ -85,7 +93,12 @@ public struct Timeouts: Codable, Sendable, Equatable {
 }
 
 /// When the route uses its local fallback pools.
-public enum FallbackPolicy: Codable, Sendable, Equatable {
+public enum FallbackPolicy: Sendable, Equatable {
+    /// The policies by name, as a config writes them.
+    public enum Kind: String, CaseIterable, Sendable {
+        case whenFrontierUnhealthy = "when_frontier_unhealthy", spillover, whenQueueFits = "when_queue_fits"
+    }
+
     /// Only when every frontier target of the chain is unavailable (the pure failover).
     case whenFrontierUnhealthy
     /// Also when the route already has more than `aboveConcurrency` frontier attempts in flight.
@@ -96,7 +109,7 @@ public enum FallbackPolicy: Codable, Sendable, Equatable {
 }
 
 /// The local pools a route may fall back to, and when.
-public struct FallbackConfig: Codable, Sendable, Equatable {
+public struct FallbackConfig: Sendable, Equatable {
     public var targets: [String]
     public var policy: FallbackPolicy
 
@@ -108,7 +121,7 @@ public struct FallbackConfig: Codable, Sendable, Equatable {
 
 /// Shed lower-priority requests as the route fills: requests of priority tier ≥ `tier`
 /// (0 is the most important) are refused while in-flight/maxConcurrency ≥ `aboveUtilization`.
-public struct SheddingRule: Codable, Sendable, Equatable {
+public struct SheddingRule: Sendable, Equatable {
     public var tier: Int
     public var aboveUtilization: Double
 
@@ -119,7 +132,7 @@ public struct SheddingRule: Codable, Sendable, Equatable {
 }
 
 /// Whether requests go through the gateway's policies or straight to a provider.
-public enum RouteMode: String, Codable, Sendable {
+public enum RouteMode: String, CaseIterable, Sendable {
     case gateway
     /// The client calls the first target directly (bypassing the gateway during an
     /// incident): no admission, health, budget or fallback; the client's own retries only.
@@ -127,7 +140,7 @@ public enum RouteMode: String, Codable, Sendable {
 }
 
 /// A named route: its chain of targets and the policies that apply to it.
-public struct RouteConfig: Codable, Sendable, Equatable {
+public struct RouteConfig: Sendable, Equatable {
     public var name: String
     public var chain: [TierConfig]
     public var retry: RetryPolicy

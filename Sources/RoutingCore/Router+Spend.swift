@@ -32,7 +32,8 @@ extension Router {
             for target in tier { estimate = max(estimate, worstCaseCost(request, target: Int(target), route: route)) }
         }
         var verdict = BudgetVerdict.allowed
-        for index in indices where !budgets[index].fits(estimate, at: now) {
+        let wall = wallClock.unixNanoseconds
+        for index in indices where !budgets[index].fits(estimate, atUnixNanoseconds: wall) {
             switch budgets[index].config.mode {
             case .hardStop: return .exhausted
             case .alertOnly: if case .allowed = verdict { verdict = .alert }
@@ -48,7 +49,8 @@ extension Router {
         guard hasBudgets(request) else { return true }
         let indices = budgetIndices(of: request)
         let amount = worstCaseCost(request, target: target, route: route)
-        for index in indices where budgets[index].config.mode == .hardStop && !budgets[index].fits(amount, at: now) {
+        let wall = wallClock.unixNanoseconds
+        for index in indices where budgets[index].config.mode == .hardStop && !budgets[index].fits(amount, atUnixNanoseconds: wall) {
             return false
         }
         return true
@@ -83,8 +85,9 @@ extension Router {
 
     mutating func settleBudgets(_ request: RoutingRequest, reserved: Double, spent: Double, now: RoutingInstant) {
         guard hasBudgets(request) else { return }
+        let wall = wallClock.unixNanoseconds
         for index in budgetIndices(of: request) {
-            budgets[index].roll(to: now)
+            budgets[index].roll(toUnixNanoseconds: wall)
             budgets[index].reservedUSD = max(0, budgets[index].reservedUSD - reserved)
             budgets[index].spentUSD += spent
         }

@@ -9,6 +9,8 @@ public struct Router {
     public let config: RouterConfig
     /// Where the router reads the time.
     public let clock: any RoutingClock
+    /// Where the router reads the calendar (budget periods only).
+    public let wallClock: any WallClock
     /// Where the router's random choices (balancing, jitter, throttling) come from.
     public var generator: any RandomNumberGenerator
     /// Chargeback so far.
@@ -80,11 +82,12 @@ public struct Router {
     }
 
     /// A router for `config`, which must validate without errors.
-    public init(config: RouterConfig, clock: any RoutingClock, generator: any RandomNumberGenerator) throws(RouterConfigError) {
+    public init(config: RouterConfig, clock: any RoutingClock, wallClock: any WallClock, generator: any RandomNumberGenerator) throws(RouterConfigError) {
         let report = config.validate()
         guard report.errors.isEmpty else { throw RouterConfigError(findings: report.errors) }
         self.config = config
         self.clock = clock
+        self.wallClock = wallClock
         self.generator = generator
         self.ledger = Ledger(teamCount: config.teams.count)
         let targetIndex = Dictionary(uniqueKeysWithValues: config.targets.enumerated().map { ($1.name, Int32($0)) })

@@ -1,11 +1,11 @@
 /// Health tracking applied to every target unless a target overrides its breaker.
-public struct HealthConfig: Codable, Sendable, Equatable {
+public struct HealthConfig: Sendable, Equatable {
     public var breaker: BreakerConfig?
     public var outlierDetection: OutlierDetectionConfig?
     /// Weight of the newest observation in each target's latency EWMA.
     public var latencyEWMAWeight: Double
 
-    public init(breaker: BreakerConfig? = BreakerConfig(), outlierDetection: OutlierDetectionConfig? = nil, latencyEWMAWeight: Double = 0.2) {
+    public init(breaker: BreakerConfig? = .standard, outlierDetection: OutlierDetectionConfig? = nil, latencyEWMAWeight: Double = 0.2) {
         self.breaker = breaker
         self.outlierDetection = outlierDetection
         self.latencyEWMAWeight = latencyEWMAWeight
@@ -14,7 +14,7 @@ public struct HealthConfig: Codable, Sendable, Equatable {
 
 /// Everything the router needs: targets, routes, teams, budgets and health settings.
 /// Validate with ``RouterConfig/validate()``; ``Router`` refuses an invalid config.
-public struct RouterConfig: Codable, Sendable, Equatable {
+public struct RouterConfig: Sendable, Equatable {
     public var targets: [TargetConfig]
     public var routes: [RouteConfig]
     public var teams: [TeamConfig]

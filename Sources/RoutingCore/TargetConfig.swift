@@ -1,7 +1,7 @@
 /// An upstream the router can send to: a frontier provider's model endpoint, or a
 /// self-hosted local pool.
-public struct TargetConfig: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+public struct TargetConfig: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable {
         case provider
         case local
     }
@@ -21,17 +21,21 @@ public struct TargetConfig: Codable, Sendable, Equatable {
     public var queueLimit: Int?
     /// The GPU-seconds one attempt can cost at most (reserved against hard budgets).
     public var maxGPUSecondsPerAttempt: Double
-    /// 0 is frontier quality; larger is lower quality (a smaller local model).
+    /// 0 is frontier quality; larger is lower quality (a smaller local model). Unless given:
+    /// 0 for a provider, 1 for a local pool.
     public var qualityTier: Int
     /// The Retry-After this provider usually sends with a 429/529, for the lint that
     /// warns when a route's Retry-After cap is below it.
     public var typicalRetryAfterSeconds: Double?
     /// Overrides the router's breaker settings for this target.
     public var breaker: BreakerConfig?
+    /// A local pool's replicas as configured (set when decoded); ``maxConcurrency`` is the
+    /// fully scaled pool's.
+    public var localCapacity: LocalCapacity?
 
     public init(name: String, kind: Kind = .provider, inputPricePerMillion: Double = 0, outputPricePerMillion: Double = 0,
                 gpuPricePerHour: Double = 0, limits: RateLimit? = nil, maxConcurrency: Int? = nil, queueLimit: Int? = nil,
-                maxGPUSecondsPerAttempt: Double = 600, qualityTier: Int = 0, typicalRetryAfterSeconds: Double? = nil,
+                maxGPUSecondsPerAttempt: Double = 600, qualityTier: Int? = nil, typicalRetryAfterSeconds: Double? = nil,
                 breaker: BreakerConfig? = nil) {
         self.name = name
         self.kind = kind
@@ -42,8 +46,25 @@ public struct TargetConfig: Codable, Sendable, Equatable {
         self.maxConcurrency = maxConcurrency
         self.queueLimit = queueLimit
         self.maxGPUSecondsPerAttempt = maxGPUSecondsPerAttempt
-        self.qualityTier = qualityTier
+        self.qualityTier = qualityTier ?? (kind == .local ? 1 : 0)
         self.typicalRetryAfterSeconds = typicalRetryAfterSeconds
         self.breaker = breaker
     }
+}
+
+/// A local pool's serving capacity: replicas, the requests each serves at once, and how far
+/// autoscaling may grow it.
+public struct LocalCapacity: Sendable, Equatable {
+    public var replicas: Int
+    public var concurrencyPerReplica: Int
+    public var maxReplicas: Int
+
+    public init(replicas: Int, concurrencyPerReplica: Int, maxReplicas: Int) {
+        self.replicas = replicas
+        self.concurrencyPerReplica = concurrencyPerReplica
+        self.maxReplicas = max(replicas, maxReplicas)
+    }
+
+    /// Requests served at once when fully scaled.
+    public var maxConcurrency: Int { maxReplicas * concurrencyPerReplica }
 }

@@ -55,7 +55,7 @@ public struct TokenBucket: Sendable, Equatable {
 }
 
 /// A rate limit as configured: requests and/or tokens per minute, each with a burst.
-public struct RateLimit: Codable, Sendable, Equatable {
+public struct RateLimit: Sendable, Equatable {
     public var requestsPerMinute: Double?
     public var tokensPerMinute: Double?
     /// How many seconds' worth of the rate may be spent at once (default 1 s: Anthropic's

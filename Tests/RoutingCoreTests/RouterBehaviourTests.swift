@@ -5,7 +5,7 @@ import RoutingCore
 struct RouterBehaviourTests {
     func router(_ config: RouterConfig, seed: UInt64 = 1) throws -> (Router, ManualClock) {
         let clock = ManualClock()
-        return (try Router(config: config, clock: clock, generator: SeededGenerator(state: seed)), clock)
+        return (try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed)), clock)
     }
 
     @Test("weighted random follows the weights (10,000 picks, within 5 binomial standard errors)")

@@ -29,7 +29,7 @@ struct RouterHarness {
 
     init(config: RouterConfig, seed: UInt64 = 1, upstream: @escaping (Int32, Int32, inout SeededGenerator) -> AttemptOutcome) throws {
         clock = ManualClock()
-        router = try Router(config: config, clock: clock, generator: SeededGenerator(state: seed))
+        router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
         self.upstream = upstream
     }
 

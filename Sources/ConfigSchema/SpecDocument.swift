@@ -49,7 +49,12 @@ public enum SpecDocument {
             throw SpecError(document.location, "", "a spec must be a map of keys to values")
         }
         guard let include = entries.first(where: { $0.key == "include" }) else { return document }
-        let files = try SpecScalars.strings(include.value, "include")
+        guard case .list(let items, _) = include.value else { throw SpecError(include.value.location, "include", "must be a list of files") }
+        var files: [String] = []
+        for (index, item) in items.enumerated() {
+            guard case .scalar(let file, _) = item else { throw SpecError(item.location, "include[\(index)]", "must be a file name") }
+            files.append(file)
+        }
         var merged = SpecValue.map([], location)
         var degradation: [SpecValue] = []
         var degradationLocation = location

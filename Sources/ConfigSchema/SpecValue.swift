@@ -9,6 +9,12 @@ public struct SpecLocation: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
 
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
     static func override(_ text: String) -> SpecLocation {
         SpecLocation(file: "--set \(text)", line: 0, column: 0)
     }
@@ -28,7 +34,7 @@ public indirect enum SpecValue: Sendable {
     }
 
     /// Parses YAML text from `file`.
-    static func parse(yaml: String, file: String) throws(SpecError) -> SpecValue {
+    public static func parse(yaml: String, file: String) throws(SpecError) -> SpecValue {
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -65,7 +71,7 @@ public indirect enum SpecValue: Sendable {
     }
 
     /// `self` with `other` laid over it: maps merge key by key (other wins), anything else is replaced.
-    func merged(with other: SpecValue) -> SpecValue {
+    public func merged(with other: SpecValue) -> SpecValue {
         guard case .map(let base, let location) = self, case .map(let top, _) = other else { return other }
         var result = base
         for entry in top {
@@ -79,7 +85,7 @@ public indirect enum SpecValue: Sendable {
     }
 
     /// Sets the value at a dotted path (`teams.search.sdk_retries`), creating maps as needed.
-    func setting(_ path: ArraySlice<String>, to value: SpecValue) -> SpecValue {
+    public func setting(_ path: ArraySlice<String>, to value: SpecValue) -> SpecValue {
         guard let first = path.first else { return value }
         guard case .map(var entries, let location) = self else {
             return SpecValue.map([], value.location).setting(path, to: value)
@@ -99,7 +105,7 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
     public let path: String
     public let message: String
 
-    init(_ location: SpecLocation, _ path: String, _ message: String) {
+    public init(_ location: SpecLocation, _ path: String, _ message: String) {
         self.location = location
         self.path = path
         self.message = message
