@@ -52,13 +52,14 @@ enum RoutingCoreWorkload {
         var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 7))
         let outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 800_000_000, inputTokens: 1_000, outputTokens: 400)
         var checksum: Int64 = 0
+        let chat = try router.route(named: "chat"), search = try router.team(named: "search")
         for id in 0..<requests {
             clock.now = RoutingInstant(nanoseconds: Int64(id) * 1_000_000)
-            var (state, decision) = router.begin(RoutingRequest(id: UInt64(id), route: 0, team: 0, inputTokens: 1_000, maxOutputTokens: 500))
-            checksum &+= Int64(decision.target)
+            var (state, decision) = router.begin(RoutingRequest(id: UInt64(id), route: chat, team: search, inputTokens: 1_000, maxOutputTokens: 500))
+            checksum &+= Int64(decision.target?.index ?? -1)
             let done = router.attemptFinished(&state, attempt: decision.attempt, outcome)
             checksum &+= Int64(done.attempt)
         }
-        return (checksum, router.ledger.teams[0].successfulUSD)
+        return (checksum, router.ledger.spend(of: search).successfulUSD)
     }
 }

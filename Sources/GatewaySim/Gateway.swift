@@ -48,19 +48,19 @@ actor Gateway: EventHandler {
     /// What the team is told when a request ends, read from its entry in place (copying the
     /// whole entry out of the table costs more than the rest of the ending).
     struct Ending {
-        let team: Int32
+        let team: TeamID?
         let firstTokenAt: Int64
         let attempts: Int
         let hedged: Bool
-        /// Where the attempt being cancelled went (-1: none).
-        let cancelledTarget: Int32
+        /// Where the attempt being cancelled went.
+        let cancelledTarget: TargetID?
 
-        init(_ entry: Live, cancelling attempt: Int32) {
+        init(_ entry: Live, cancelling attempt: Int32?) {
             team = entry.state.request.team
             firstTokenAt = entry.firstTokenAt
             attempts = Int(entry.state.attemptsSent)
             hedged = entry.hedged
-            cancelledTarget = attempt > 0 ? entry.state.attemptTarget(attempt) : -1
+            cancelledTarget = attempt.flatMap { entry.state.attemptTarget($0) }
         }
     }
 
@@ -107,8 +107,8 @@ actor Gateway: EventHandler {
     var ledger: Ledger { ledgerAtWarmUp.map { router.ledger.subtracting($0) } ?? router.ledger }
 
     /// Breaker openings after the warm-up.
-    func breakerOpenings(of target: Int32) -> Int {
-        router.breakerOpenings(of: target) - (Int(target) < openingsAtWarmUp.count ? openingsAtWarmUp[Int(target)] : 0)
+    func breakerOpenings(of target: TargetID) -> Int {
+        router.breakerOpenings(of: target) - (target.index < openingsAtWarmUp.count ? openingsAtWarmUp[target.index] : 0)
     }
 
     /// A team is done (no more arrivals, nothing open). When every team is, the run ends with
@@ -125,7 +125,7 @@ actor Gateway: EventHandler {
         if window.warmUp > 0 { calendar.schedule(at: window.warmUp, to: id, kind: Gateway.warmUpEnds, payload: 0) }
     }
 
-    func routeIsBypass(_ route: Int32) -> Bool { router.config.routes[Int(route)].mode == .bypass }
+    func routeIsBypass(_ route: RouteID) -> Bool { router.config.routes[route.index].mode == .bypass }
 
     // MARK: Requests
 
@@ -161,7 +161,7 @@ actor Gateway: EventHandler {
             act(on: decision)
         case Gateway.warmUpEnds:
             ledgerAtWarmUp = router.ledger
-            openingsAtWarmUp = router.config.targets.indices.map { router.breakerOpenings(of: Int32($0)) }
+            openingsAtWarmUp = router.config.targetIDs.map { router.breakerOpenings(of: $0) }
         default:
             timerFired(key: event.payload, firstTokenOnly: event.kind == Gateway.firstTokenDeadline)
         }
@@ -173,11 +173,10 @@ actor Gateway: EventHandler {
         let requestID = UInt64(bitPattern: key) >> 8
         let attempt = Int32(key & 0xFF)
         guard let entry = live[requestID], !entry.state.finished else { return }
-        let target = entry.state.attemptTarget(attempt)
-        guard target >= 0 else { return }
+        guard let target = entry.state.attemptTarget(attempt) else { return }
         if firstTokenOnly {
             let firstToken: Int64?
-            switch upstreams[Int(target)] {
+            switch upstreams[target.index] {
             case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
             case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
             }
@@ -198,7 +197,7 @@ actor Gateway: EventHandler {
     func attemptEnded(_ report: AttemptReport) {
         let decision = live.modify(report.requestID) { entry -> Decision? in
             // An answer to an attempt the gateway already timed out: nobody is listening.
-            if entry.state.attemptTarget(report.attempt) < 0 && report.outcome.outcome != .cancelled { return nil }
+            if entry.state.attemptTarget(report.attempt) == nil && report.outcome.outcome != .cancelled { return nil }
             if report.outcome.outcome == .success, report.firstTokenAt > 0, entry.firstTokenAt == 0 {
                 entry.firstTokenAt = report.firstTokenAt
             }
@@ -231,14 +230,14 @@ actor Gateway: EventHandler {
                                      outputTokens: entry.state.request.maxOutputTokens)
             }) else { return }
             let projection: AttemptProjection?
-            switch upstreams[Int(decision.target)] {
+            switch upstreams[decision.target!.index] {
             case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }
             case .pool(let pool): projection = pool.enter(ticket) { pool, ticket in pool.start(ticket) }
             }
             // Upstreams answer through events, never synchronously: the entry is still current.
             armTimers(for: ticket.key, decision: decision, projection: projection)
-            if decision.hedgeAfterNanoseconds > 0 {
-                calendar.schedule(after: decision.hedgeAfterNanoseconds, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
+            if let hedgeAfter = decision.hedgeAfterNanoseconds {
+                calendar.schedule(after: hedgeAfter, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
             }
         case .wait:
             calendar.schedule(after: decision.delayNanoseconds, to: id, kind: Gateway.resume, payload: Int64(bitPattern: requestID))
@@ -249,9 +248,9 @@ actor Gateway: EventHandler {
             }
         case .complete:
             guard let entry = live.modify(requestID, { Ending($0, cancelling: decision.cancelAttempt) }) else { return }
-            if decision.cancelAttempt > 0 {
-                let key = AttemptTicket(requestID: requestID, attempt: decision.cancelAttempt, inputTokens: 0, outputTokens: 0).key
-                switch upstreams[Int(entry.cancelledTarget)] {
+            if let cancelled = decision.cancelAttempt, let cancelledTarget = entry.cancelledTarget {
+                let key = AttemptTicket(requestID: requestID, attempt: cancelled, inputTokens: 0, outputTokens: 0).key
+                switch upstreams[cancelledTarget.index] {
                 case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
                 case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }
                 }
@@ -259,11 +258,11 @@ actor Gateway: EventHandler {
                 live.remove(requestID)
             }
             let fallback: Bool
-            if case .pool = upstreams[Int(decision.target)] { fallback = true } else { fallback = false }
+            if let target = decision.target, case .pool = upstreams[target.index] { fallback = true } else { fallback = false }
             tell(entry.team, RequestEnd(requestID: requestID, succeeded: true, servedByFallback: fallback, firstTokenAt: entry.firstTokenAt,
                                         attempts: entry.attempts, hedged: entry.hedged, failureLabel: "", sdkMayRetry: false))
         case .fail, .reject:
-            guard let entry = live.modify(requestID, { Ending($0, cancelling: 0) }) else { return }
+            guard let entry = live.modify(requestID, { Ending($0, cancelling: nil) }) else { return }
             live.remove(requestID)
             let label: String
             let sdkMayRetry: Bool
@@ -284,8 +283,8 @@ actor Gateway: EventHandler {
     /// the first-token check when it comes first (it then arms the total limit if the
     /// attempt goes on), else the total limit.
     private func armTimers(for key: Int64, decision: Decision, projection: AttemptProjection?) {
-        let firstToken = decision.firstTokenTimeoutNanoseconds
-        let total = decision.attemptTimeoutNanoseconds
+        let firstToken = decision.firstTokenTimeoutNanoseconds ?? 0
+        let total = decision.attemptTimeoutNanoseconds ?? 0
         let now = calendar.now
         if let projection {
             let firstTokenLimit = SimulationInstant.adding(now, firstToken), totalLimit = SimulationInstant.adding(now, total)
@@ -304,8 +303,9 @@ actor Gateway: EventHandler {
         }
     }
 
-    private func tell(_ team: Int32, _ end: RequestEnd) {
-        teams[Int(team)].enter(end) { team, end in team.requestEnded(end) }
+    private func tell(_ team: TeamID?, _ end: RequestEnd) {
+        guard let team else { return }
+        teams[team.index].enter(end) { team, end in team.requestEnded(end) }
     }
 }
 

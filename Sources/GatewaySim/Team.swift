@@ -8,9 +8,9 @@ actor Team: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
     let id: HandlerID
-    let index: Int32
+    let index: TeamID
     let spec: TeamSpec
-    private let route: Int32
+    private let route: RouteID
     private let calendar: EventCalendar
     private let gateway: PeerReference<Gateway>
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
@@ -41,7 +41,7 @@ actor Team: EventHandler {
     static let arrival: Int32 = 0
     static let sdkRetry: Int32 = 1
 
-    init(id: HandlerID, index: Int32, route: Int32, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
+    init(id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
          window: MeasurementWindow, seed: UInt64, replication: Int) {
         self.id = id
         self.index = index
@@ -118,7 +118,7 @@ actor Team: EventHandler {
             var generator = sdkStream
             let delay = spec.sdkBackoff.delay(retry: logical.sdkTry, previous: 0, using: &generator)
             counter += 1
-            let nextID = UInt64(index) << 40 | counter
+            let nextID = UInt64(index.index) << 40 | counter
             live.insert(logical, forKey: nextID)
             calendar.schedule(after: delay, to: id, kind: Team.sdkRetry, payload: Int64(nextID))
             return
@@ -137,7 +137,7 @@ actor Team: EventHandler {
 
     private func submit(_ logical: Logical) {
         counter += 1
-        let requestID = UInt64(index) << 40 | counter
+        let requestID = UInt64(index.index) << 40 | counter
         live.insert(logical, forKey: requestID)
         let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens)
         gateway.enter(request) { gateway, request in gateway.submit(request) }

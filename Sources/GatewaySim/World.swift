@@ -72,8 +72,9 @@ public enum World {
             return .pool(PeerReference(pools[spec.pools.firstIndex { $0.name == target.name }!]))
         }
         let teams = spec.teams.map { team in
-            let index = Int32(spec.router.teams.firstIndex { $0.name == team.name }!)
-            let route = Int32(spec.router.routes.firstIndex { $0.name == team.route }!)
+            // Both names were checked by validate(_:seed:).
+            let index = try! spec.router.team(named: team.name)
+            let route = try! spec.router.route(named: team.route)
             return calendar.register {
                 Team(id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
                      window: window, seed: seed, replication: replication)
@@ -81,7 +82,7 @@ public enum World {
         }
         // Teams are told by router team index.
         var byRouterIndex = teams
-        for team in teams { byRouterIndex[Int(team.index)] = team }
+        for team in teams { byRouterIndex[team.index.index] = team }
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
             HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
@@ -113,7 +114,7 @@ public enum World {
             upstreamMetrics.append(metrics)
         }
         var openings: [Int] = []
-        for target in spec.router.targets.indices { openings.append(await gateway.breakerOpenings(of: Int32(target))) }
+        for target in spec.router.targetIDs { openings.append(await gateway.breakerOpenings(of: target)) }
         let result = ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
                                        breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
                                        endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)

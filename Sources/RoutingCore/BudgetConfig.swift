@@ -18,6 +18,40 @@ public enum BudgetMode: Sendable, Equatable {
 public enum BudgetScope: Sendable, Equatable, Hashable, Codable {
     case team(String)
     case key(String)
+
+    enum CodingKeys: String, CodingKey { case team, key }
+
+    /// Written `{"team": "search"}` or `{"key": "ci-bot"}`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch (try c.decodeIfPresent(String.self, forKey: .team), try c.decodeIfPresent(String.self, forKey: .key)) {
+        case (let team?, nil): self = .team(team)
+        case (nil, let key?): self = .key(key)
+        default: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a budget scope is {\"team\": NAME} or {\"key\": NAME}"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .team(let name): try c.encode(name, forKey: .team)
+        case .key(let name): try c.encode(name, forKey: .key)
+        }
+    }
+}
+
+/// One budget's settled spend in one period, as saved across a restart.
+public struct BudgetSpendRecord: Codable, Sendable, Equatable {
+    public var scope: BudgetScope
+    /// The period's number (``BudgetPeriod/number(atUnixNanoseconds:)``).
+    public var period: Int64
+    public var spentUSD: Double
+
+    public init(scope: BudgetScope, period: Int64, spentUSD: Double) {
+        self.scope = scope
+        self.period = period
+        self.spentUSD = spentUSD
+    }
 }
 
 /// A spend limit in USD over a repeating period. Calendar periods (a UTC day or month) follow

@@ -29,64 +29,77 @@ public struct RejectedAlternative: Codable, Sendable, Equatable {
 
 /// One routing decision: a value that can be logged as a JSON line and compared between a
 /// production gateway and the simulator.
-public struct Decision: Codable, Sendable, Equatable {
+public struct Decision: Sendable, Equatable {
     public var action: RoutingAction
     public var requestID: UInt64
     public var time: RoutingInstant
-    public var route: Int32
-    /// The target index (in `RouterConfig.targets`), -1 when none.
-    public var target: Int32
-    /// 1 for the first attempt; hedges and retries count up.
+    /// 1 for the first attempt; hedges and retries count up (0 before any attempt).
     public var attempt: Int32
     public var reasons: ReasonCodes
     /// Wait before resuming (``RoutingAction/wait``), in nanoseconds.
     public var delayNanoseconds: Int64
-    /// Per-try limits for a send: until the first token, and in total (0: none).
-    public var firstTokenTimeoutNanoseconds: Int64
-    public var attemptTimeoutNanoseconds: Int64
-    /// For a first send on a hedging route: when to call ``Router/hedgeDue(_:)`` (0: never).
-    public var hedgeAfterNanoseconds: Int64
-    /// For a completion: the attempt to cancel (0: none).
-    public var cancelAttempt: Int32
     /// For fail: the last attempt's outcome.
     public var outcome: OutcomeClass?
     public var rejected: [RejectedAlternative]
+
+    // Stored as plain numbers (the hot path); read through the optionals below.
+    @usableFromInline var routeIndex: Int32
+    @usableFromInline var targetIndex: Int32 = -1
+    @usableFromInline var firstTokenTimeout: Int64 = 0
+    @usableFromInline var attemptTimeout: Int64 = 0
+    @usableFromInline var hedgeAfter: Int64 = 0
+    @usableFromInline var cancelAttemptNumber: Int32 = 0
+
+    /// The route in force.
+    @inlinable public var route: RouteID { RouteID(raw: routeIndex) }
+    /// Where to send (send, hedge) or where the deciding attempt went; nil when none.
+    @inlinable public var target: TargetID? { targetIndex >= 0 ? TargetID(raw: targetIndex) : nil }
+    /// A send's limits: until the first token, and in total; nil when the route sets none.
+    @inlinable public var firstTokenTimeoutNanoseconds: Int64? { firstTokenTimeout > 0 ? firstTokenTimeout : nil }
+    @inlinable public var attemptTimeoutNanoseconds: Int64? { attemptTimeout > 0 ? attemptTimeout : nil }
+    /// For a first send on a hedging route: when to call ``Router/hedgeDue(_:)``.
+    @inlinable public var hedgeAfterNanoseconds: Int64? { hedgeAfter > 0 ? hedgeAfter : nil }
+    /// For a completion: the losing attempt to cancel.
+    @inlinable public var cancelAttempt: Int32? { cancelAttemptNumber > 0 ? cancelAttemptNumber : nil }
 
     @inlinable
     init(action: RoutingAction, requestID: UInt64, time: RoutingInstant, route: Int32, target: Int32 = -1, attempt: Int32 = 0, reasons: ReasonCodes) {
         self.action = action
         self.requestID = requestID
         self.time = time
-        self.route = route
-        self.target = target
+        self.routeIndex = route
+        self.targetIndex = target
         self.attempt = attempt
         self.reasons = reasons
         self.delayNanoseconds = 0
-        self.firstTokenTimeoutNanoseconds = 0
-        self.attemptTimeoutNanoseconds = 0
-        self.hedgeAfterNanoseconds = 0
-        self.cancelAttempt = 0
         self.outcome = nil
         self.rejected = []
     }
 }
 
-/// One request as the router sees it on arrival.
+/// One request as the router sees it on arrival. Make one with
+/// ``Router/request(id:route:team:key:inputTokens:maxOutputTokens:)`` from names (an unknown
+/// name is an error), or from identifiers the config gave.
 public struct RoutingRequest: Sendable, Equatable {
     public var id: UInt64
-    public var route: Int32
-    public var team: Int32
-    /// The API key's index in the config's key budgets, -1 when it has none.
-    public var key: Int32
     public var inputTokens: Int
     /// The most output tokens the request may produce (reserved against hard budgets).
     public var maxOutputTokens: Int
+    @usableFromInline var routeIndex: Int32
+    @usableFromInline var teamIndex: Int32
+    @usableFromInline var keyIndex: Int32
 
-    public init(id: UInt64, route: Int32, team: Int32, key: Int32 = -1, inputTokens: Int, maxOutputTokens: Int) {
+    public var route: RouteID { RouteID(raw: routeIndex) }
+    /// Who is charged; nil only when the config has no teams.
+    public var team: TeamID? { teamIndex >= 0 ? TeamID(raw: teamIndex) : nil }
+    /// The API key, when it has a budget of its own.
+    public var key: KeyID? { keyIndex >= 0 ? KeyID(raw: keyIndex) : nil }
+
+    public init(id: UInt64, route: RouteID, team: TeamID?, key: KeyID? = nil, inputTokens: Int, maxOutputTokens: Int) {
         self.id = id
-        self.route = route
-        self.team = team
-        self.key = key
+        self.routeIndex = route.raw
+        self.teamIndex = team?.raw ?? -1
+        self.keyIndex = key?.raw ?? -1
         self.inputTokens = inputTokens
         self.maxOutputTokens = maxOutputTokens
     }

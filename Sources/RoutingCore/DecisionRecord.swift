@@ -39,17 +39,17 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     init(_ decision: Decision, config: RouterConfig) {
         requestID = decision.requestID
         timeNanoseconds = decision.time.nanoseconds
-        route = config.routes[Int(decision.route)].name
+        route = config.name(of: decision.route)
         action = decision.action
-        target = decision.target >= 0 ? config.targets[Int(decision.target)].name : nil
+        target = decision.target.map(config.name(of:))
         attempt = decision.attempt
         reasons = decision.reasons.labels
         rejected = decision.rejected.map { Rejection(target: $0.target, reasons: $0.reason.labels) }
         delayNanoseconds = decision.delayNanoseconds
-        firstTokenTimeoutNanoseconds = decision.firstTokenTimeoutNanoseconds
-        attemptTimeoutNanoseconds = decision.attemptTimeoutNanoseconds
-        hedgeAfterNanoseconds = decision.hedgeAfterNanoseconds
-        cancelAttempt = decision.cancelAttempt
+        firstTokenTimeoutNanoseconds = decision.firstTokenTimeout
+        attemptTimeoutNanoseconds = decision.attemptTimeout
+        hedgeAfterNanoseconds = decision.hedgeAfter
+        cancelAttempt = decision.cancelAttemptNumber
         outcome = decision.outcome
     }
 

@@ -23,9 +23,15 @@ public struct TeamSpend: Codable, Sendable, Equatable {
     public var frontierUSD: Double { successfulUSD + retriedUSD + wastedUSD }
 }
 
-/// The ledger of all teams, indexed like `RouterConfig.teams`.
+/// The ledger of all teams, indexed like `RouterConfig.teams`; spend of requests without a
+/// team (a config with no teams) is kept apart, never dropped.
 public struct Ledger: Codable, Sendable, Equatable {
     public private(set) var teams: [TeamSpend]
+    /// Requests that named no team.
+    public private(set) var unattributed = TeamSpend()
+
+    /// One team's spend.
+    public func spend(of team: TeamID) -> TeamSpend { teams[team.index] }
 
     public init(teamCount: Int) {
         teams = Array(repeating: TeamSpend(), count: teamCount)
@@ -38,33 +44,48 @@ public struct Ledger: Codable, Sendable, Equatable {
     public func subtracting(_ earlier: Ledger) -> Ledger {
         var result = self
         for index in result.teams.indices where earlier.teams.indices.contains(index) {
-            let before = earlier.teams[index]
-            result.teams[index].successfulUSD -= before.successfulUSD
-            result.teams[index].retriedUSD -= before.retriedUSD
-            result.teams[index].wastedUSD -= before.wastedUSD
-            result.teams[index].fallbackGPUSeconds -= before.fallbackGPUSeconds
-            result.teams[index].fallbackUSD -= before.fallbackUSD
-            result.teams[index].bypassUSD -= before.bypassUSD
+            result.teams[index].subtract(earlier.teams[index])
         }
+        result.unattributed.subtract(earlier.unattributed)
         return result
     }
 
     mutating func settle(team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
                          gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
-        guard teams.indices.contains(team) else { return }
+        guard teams.indices.contains(team) else {
+            unattributed.charge(succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
+                                gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
+            return
+        }
+        teams[team].charge(succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
+                           gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
+    }
+}
+
+extension TeamSpend {
+    mutating func charge(succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double, gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
         if bypass {
-            teams[team].bypassUSD += winningUSD + failedUSD + cancelledUSD + gpuUSD
+            bypassUSD += winningUSD + failedUSD + cancelledUSD + gpuUSD
             return
         }
         if succeeded {
-            teams[team].successfulUSD += winningUSD
-            teams[team].retriedUSD += failedUSD
+            successfulUSD += winningUSD
+            retriedUSD += failedUSD
         } else {
-            teams[team].wastedUSD += failedUSD
+            wastedUSD += failedUSD
         }
-        teams[team].wastedUSD += cancelledUSD
-        teams[team].fallbackGPUSeconds += gpuSeconds
-        teams[team].fallbackUSD += gpuUSD
+        wastedUSD += cancelledUSD
+        fallbackGPUSeconds += gpuSeconds
+        fallbackUSD += gpuUSD
+    }
+
+    mutating func subtract(_ before: TeamSpend) {
+        successfulUSD -= before.successfulUSD
+        retriedUSD -= before.retriedUSD
+        wastedUSD -= before.wastedUSD
+        fallbackGPUSeconds -= before.fallbackGPUSeconds
+        fallbackUSD -= before.fallbackUSD
+        bypassUSD -= before.bypassUSD
     }
 }
 

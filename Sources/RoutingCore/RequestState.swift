@@ -12,7 +12,8 @@ public struct RequestState: Sendable {
 
     public let request: RoutingRequest
     /// The route in force (a budget in degrade mode may have switched it).
-    public internal(set) var route: Int32
+    public var route: RouteID { RouteID(raw: routeIndex) }
+    var routeIndex: Int32
     public internal(set) var startedAt: Int64
     public internal(set) var attemptsSent: Int32 = 0
     public internal(set) var finished = false
@@ -34,7 +35,7 @@ public struct RequestState: Sendable {
 
     init(request: RoutingRequest, route: Int32, startedAt: Int64) {
         self.request = request
-        self.route = route
+        self.routeIndex = route
         self.startedAt = startedAt
     }
 
@@ -50,10 +51,10 @@ public struct RequestState: Sendable {
         return nil
     }
 
-    /// The target attempt `attempt` went to, while it is in flight (-1 otherwise).
-    public func attemptTarget(_ attempt: Int32) -> Int32 {
-        if let primary, primary.attempt == attempt { return primary.target }
-        if let hedge, hedge.attempt == attempt { return hedge.target }
-        return -1
+    /// The target attempt `attempt` went to, while it is in flight.
+    public func attemptTarget(_ attempt: Int32) -> TargetID? {
+        if let primary, primary.attempt == attempt { return TargetID(raw: primary.target) }
+        if let hedge, hedge.attempt == attempt { return TargetID(raw: hedge.target) }
+        return nil
     }
 }

@@ -4,7 +4,7 @@ extension Router {
     /// Why a request is refused at admission (nil: admitted): rate limits of its team and
     /// route, the route's concurrency limit, and shedding of lower priority tiers.
     func admissionRefusal(_ request: RoutingRequest, route: Int, tokens: Double, now: RoutingInstant) -> ReasonCodes? {
-        let team = Int(request.team)
+        let team = Int(request.teamIndex)
         if teamBuckets.indices.contains(team) {
             if let bucket = teamBuckets[team].requests, bucket.availableTokens(at: now) < 1 { return .rateLimited }
             if let bucket = teamBuckets[team].tokens, bucket.availableTokens(at: now) < tokens { return .rateLimited }

@@ -7,7 +7,7 @@ extension Router {
         if targets[target].breaker?.record(result.outcome, at: now) == true {
             state.reasons.insert(.breakerOpened)
         }
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         if routes[route].config.retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded, let retryAfter = result.retryAfterSeconds {
             let cap = routes[route].config.retry.retryAfterCapSeconds
             targets[target].retryAfterUntil = max(targets[target].retryAfterUntil, now.nanoseconds + Seconds.nanoseconds(min(retryAfter, cap)))

@@ -59,15 +59,15 @@ extension Router {
     /// Whether any budget applies to `request` (checked before building the list: most
     /// requests have none, and the list costs an array retain or allocation).
     func hasBudgets(_ request: RoutingRequest) -> Bool {
-        let team = Int(request.team)
+        let team = Int(request.teamIndex)
         if team >= 0 && team < teamHasBudgets.count && teamHasBudgets[team] { return true }
         // Every key in `keyBudgets` has at least one budget.
-        return request.key >= 0 && Int(request.key) < keyBudgets.count
+        return request.keyIndex >= 0 && Int(request.keyIndex) < keyBudgets.count
     }
 
     func budgetIndices(of request: RoutingRequest) -> [Int] {
-        let team = Int(request.team)
-        let key = Int(request.key)
+        let team = Int(request.teamIndex)
+        let key = Int(request.keyIndex)
         let teamList = teamBudgets.indices.contains(team) ? teamBudgets[team] : []
         let keyList = keyBudgets.indices.contains(key) ? keyBudgets[key] : []
         if keyList.isEmpty { return teamList }

@@ -18,7 +18,7 @@ extension Router {
     }
 
     mutating func selectTarget(_ state: inout RequestState, hedge: Bool, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> (Int32, ReasonCodes)? {
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         let isRetry = state.attemptsSent > 0 && !hedge
         let retryTarget = routes[route].config.retry.target
         let exclude: Int32 = hedge ? state.lastTarget : -1
@@ -120,7 +120,7 @@ extension Router {
     }
 
     mutating func pickFallback(_ request: RoutingRequest, remaining: Int64, requireFit: Bool, exclude: Int32, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> Int32? {
-        let route = Int(request.route)
+        let route = Int(request.routeIndex)
         for local in routes[route].fallback where local != exclude {
             let reason = unavailability(Int(local), request: request, now: now)
             if !reason.isEmpty {

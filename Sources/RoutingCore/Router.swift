@@ -5,7 +5,22 @@
 /// ``attemptFinished(_:attempt:_:)`` when an attempt ends; ``resume(_:)`` after a
 /// ``RoutingAction/wait``; ``hedgeDue(_:)`` when a send's `hedgeAfterNanoseconds` elapses.
 /// The same config, clock readings, generator state and calls give the same decisions.
-public struct Router {
+///
+/// **Names at the edge.** Routes, teams, targets and budgeted keys go in and come out by name
+/// (``request(id:route:team:key:inputTokens:maxOutputTokens:)``, ``name(of:)-(TargetID)``); an
+/// unknown name is an error, never a silent default. Identifiers (``RouteID``, ``TargetID``…)
+/// are positions in the config's lists, for a caller that keeps per-target state in arrays.
+///
+/// **One owner.** A router is noncopyable: its breakers, retry budgets, rate limits and
+/// budget spend exist once, and cannot be forked by an accidental copy. Move it, or lend it
+/// (`inout`, `borrowing`).
+///
+/// **Threads.** A router is not `Sendable` and does no locking of its own. Every call is
+/// synchronous, takes microseconds and never blocks or suspends, so a server keeps it in one
+/// isolation domain — an actor, or a `Mutex` from `Synchronization` (`Mutex(router)`,
+/// then `mutex.withLock { $0.begin(request) }`) — and calls it from there. Time comes only
+/// from `clock`, the calendar only from `wallClock`, randomness only from `generator`.
+public struct Router: ~Copyable {
     public let config: RouterConfig
     /// Where the router reads the time.
     public let clock: any RoutingClock
@@ -28,8 +43,6 @@ public struct Router {
     /// By team: whether `teamBudgets` lists any (read on every request, without touching the lists).
     let teamHasBudgets: [Bool]
     var keyBudgets: [[Int]]
-    /// Names of API keys that have budgets, indexed as `RoutingRequest.key`.
-    public let keyNames: [String]
     let targetIsLocal: [Bool]
     /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
     let targetCapacity: [Int]
@@ -135,7 +148,7 @@ public struct Router {
             return limit.buckets()
         }
         self.budgets = config.budgets.map(BudgetState.init)
-        var keyNames: [String] = []
+        let keyNames = config.budgetedKeys
         var teamBudgets = Array(repeating: [Int](), count: config.teams.count)
         var keyBudgets: [[Int]] = []
         for (index, budget) in config.budgets.enumerated() {
@@ -143,46 +156,91 @@ public struct Router {
             case .team(let name):
                 if let team = config.teams.firstIndex(where: { $0.name == name }) { teamBudgets[team].append(index) }
             case .key(let name):
-                if let key = keyNames.firstIndex(of: name) {
-                    keyBudgets[key].append(index)
-                } else {
-                    keyNames.append(name)
-                    keyBudgets.append([index])
-                }
+                let key = keyNames.firstIndex(of: name)!
+                if key == keyBudgets.count { keyBudgets.append([]) }
+                keyBudgets[key].append(index)
             }
         }
-        self.keyNames = keyNames
         self.teamBudgets = teamBudgets
         self.teamHasBudgets = teamBudgets.map { !$0.isEmpty }
         self.keyBudgets = keyBudgets
     }
 
-    // MARK: Names
+    // MARK: Names in, names out
 
-    public func routeIndex(named name: String) -> Int32? {
-        config.routes.firstIndex { $0.name == name }.map { Int32($0) }
-    }
+    public func route(named name: String) throws(RoutingNameError) -> RouteID { try config.route(named: name) }
+    public func team(named name: String) throws(RoutingNameError) -> TeamID { try config.team(named: name) }
+    public func target(named name: String) throws(RoutingNameError) -> TargetID { try config.target(named: name) }
+    public func key(named name: String) throws(RoutingNameError) -> KeyID { try config.key(named: name) }
+    public func name(of route: RouteID) -> String { config.name(of: route) }
+    public func name(of team: TeamID) -> String { config.name(of: team) }
+    public func name(of target: TargetID) -> String { config.name(of: target) }
+    public func name(of key: KeyID) -> String { config.name(of: key) }
 
-    public func teamIndex(named name: String) -> Int32? {
-        config.teams.firstIndex { $0.name == name }.map { Int32($0) }
-    }
-
-    public func targetIndex(named name: String) -> Int32? {
-        config.targets.firstIndex { $0.name == name }.map { Int32($0) }
-    }
-
-    public func keyIndex(named name: String) -> Int32? {
-        keyNames.firstIndex(of: name).map { Int32($0) }
+    /// A request from names, as a server has them: the route (the model the client asked
+    /// for), the team its API key belongs to, and the key itself when it has a budget of its
+    /// own. An unknown route, team or key is an error; so is no team when the config has teams.
+    public func request(id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int) throws(RoutingNameError) -> RoutingRequest {
+        let teamID: TeamID?
+        if let team {
+            teamID = try config.team(named: team)
+        } else if config.teams.isEmpty {
+            teamID = nil
+        } else {
+            throw RoutingNameError(kind: .team, name: "", known: config.teams.map(\.name))
+        }
+        return RoutingRequest(id: id, route: try config.route(named: route), team: teamID, key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
+                              inputTokens: inputTokens, maxOutputTokens: maxOutputTokens)
     }
 
     /// How many times a target's breaker has opened (for reports).
-    public func breakerOpenings(of target: Int32) -> Int {
-        targets[Int(target)].breaker?.openings ?? 0
+    public func breakerOpenings(of target: TargetID) -> Int {
+        targets[target.index].breaker?.openings ?? 0
     }
 
-    /// Spend and reservations of budget `index` in its current period.
-    public func budgetSpend(_ index: Int) -> (spentUSD: Double, reservedUSD: Double) {
-        (budgets[index].spentUSD, budgets[index].reservedUSD)
+    /// A target's breaker state (nil: it has no breaker).
+    public func breakerState(of target: TargetID) -> CircuitBreaker.State? {
+        targets[target.index].breaker?.state
+    }
+
+    /// Spend settled and reserved (attempts in flight) in the current period of the budget
+    /// for `scope`; nil when there is none.
+    public func budgetSpend(of scope: BudgetScope) -> (spentUSD: Double, reservedUSD: Double)? {
+        guard let index = budgets.firstIndex(where: { $0.config.scope == scope }) else { return nil }
+        return (budgets[index].spentUSD, budgets[index].reservedUSD)
+    }
+
+    // MARK: Spend across restarts
+
+    /// Each budget's settled spend in its current period, to save (a server writes it out on
+    /// shutdown and as it goes) and give to ``restoreSpend(_:)`` after a restart.
+    public mutating func spendRecords() -> [BudgetSpendRecord] {
+        let wall = wallClock.unixNanoseconds
+        return budgets.indices.map { index in
+            budgets[index].roll(toUnixNanoseconds: wall)
+            return BudgetSpendRecord(scope: budgets[index].config.scope, period: budgets[index].period ?? 0, spentUSD: budgets[index].spentUSD)
+        }
+    }
+
+    /// Restores saved spend: a record of the budget's current period replaces its settled
+    /// spend; a record of an earlier period is over and is ignored. A record whose team or key
+    /// has no budget in this config is an error (and nothing is restored).
+    public mutating func restoreSpend(_ records: [BudgetSpendRecord]) throws(RoutingNameError) {
+        var matched: [(Int, BudgetSpendRecord)] = []
+        for record in records {
+            guard let index = budgets.firstIndex(where: { $0.config.scope == record.scope }) else {
+                switch record.scope {
+                case .team(let name): throw RoutingNameError(kind: .team, name: name, known: budgets.compactMap { if case .team(let n) = $0.config.scope { n } else { nil } })
+                case .key(let name): throw RoutingNameError(kind: .key, name: name, known: config.budgetedKeys)
+                }
+            }
+            matched.append((index, record))
+        }
+        let wall = wallClock.unixNanoseconds
+        for (index, record) in matched {
+            budgets[index].roll(toUnixNanoseconds: wall)
+            if budgets[index].period == record.period { budgets[index].spentUSD = record.spentUSD }
+        }
     }
 
     // MARK: Requests
@@ -190,8 +248,8 @@ public struct Router {
     /// A request arrives: admission, budgets, then the first attempt's target.
     public mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
         let now = clock.now
-        var state = RequestState(request: request, route: request.route, startedAt: now.nanoseconds)
-        let routeIndex = Int(request.route)
+        var state = RequestState(request: request, route: request.routeIndex, startedAt: now.nanoseconds)
+        let routeIndex = Int(request.routeIndex)
         if routes[routeIndex].isBypass {
             state.reasons.insert(.bypass)
             routes[routeIndex].inFlight += 1
@@ -200,10 +258,10 @@ public struct Router {
             return (state, decision)
         }
         let tokens = Double(request.inputTokens + request.maxOutputTokens)
-        let team = Int(request.team)
+        let team = Int(request.teamIndex)
         if let refusal = admissionRefusal(request, route: routeIndex, tokens: tokens, now: now) {
             state.finished = true
-            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: refusal))
+            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: refusal))
         }
         var reasons: ReasonCodes = [.primary]
         switch checkBudgets(request, route: routeIndex, now: now) {
@@ -213,10 +271,10 @@ public struct Router {
             reasons.insert(.budgetAlert)
         case .degrade(let to):
             reasons.insert(.budgetDegraded)
-            state.route = Int32(to)
+            state.routeIndex = Int32(to)
         case .exhausted:
             state.finished = true
-            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.route, reasons: .budgetExhausted))
+            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: .budgetExhausted))
         }
         // Admitted: take from the buckets.
         if teamBuckets.indices.contains(team) {
@@ -224,7 +282,7 @@ public struct Router {
             _ = teamBuckets[team].tokens?.take(tokens, at: now)
         }
         routes[routeIndex].takeFromBuckets(tokens: tokens, at: now)
-        let active = Int(state.route)
+        let active = Int(state.routeIndex)
         routes[active].inFlight += 1
         routes[active].retryBudget.recordRequest(at: now)
         state.reasons = reasons
@@ -239,7 +297,7 @@ public struct Router {
     /// An attempt ended. Updates health, budgets and the ledger, and decides what is next.
     public mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ result: AttemptOutcome) -> Decision {
         let now = clock.now
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         let bypass = routes[route].isBypass
         let slot: RequestState.InFlight
         if let primary = state.primary, primary.attempt == attempt {
@@ -249,7 +307,7 @@ public struct Router {
             slot = hedge
             state.hedge = nil
         } else {
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, attempt: attempt, reasons: [.lateResult])
+            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, attempt: attempt, reasons: [.lateResult])
         }
         let target = Int(slot.target)
         targets[target].outstanding -= 1
@@ -272,21 +330,21 @@ public struct Router {
         if state.finished || wasCancelled {
             // A loser of a hedge race, or a result after the request ended: its cost is waste.
             if state.finished {
-                ledger.settle(team: Int(state.request.team), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
+                ledger.settle(team: Int(state.request.teamIndex), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
                               gpuSeconds: targetIsLocal[target] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
             } else {
                 state.cancelledUSD += frontierCost
             }
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, target: slot.target, attempt: attempt, reasons: [.cancelled])
+            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [.cancelled])
         }
         state.lastOutcome = result.outcome
         if result.outcome == .success {
             state.winningUSD += frontierCost
             var decision = finish(&state, action: .complete, reasons: [.success], now: now)
-            decision.target = slot.target
+            decision.targetIndex = slot.target
             decision.attempt = attempt
             if let other = state.primary ?? state.hedge {
-                decision.cancelAttempt = other.attempt
+                decision.cancelAttemptNumber = other.attempt
                 state.cancelledAttempts |= 1 << UInt64(min(other.attempt, 63))
             }
             return decision
@@ -294,7 +352,7 @@ public struct Router {
         state.failedUSD += frontierCost
         if state.inFlightCount > 0 {
             // The other attempt of a hedged request may still win.
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, target: slot.target, attempt: attempt, reasons: [])
+            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [])
         }
         return decideRetry(&state, after: result, now: now)
     }
@@ -303,10 +361,10 @@ public struct Router {
     public mutating func resume(_ state: inout RequestState) -> Decision {
         let now = clock.now
         state.waitingToRetry = false
-        if routes[Int(state.route)].isBypass {
+        if routes[Int(state.routeIndex)].isBypass {
             return send(&state, target: state.lastTarget, reasons: [.retry, .bypass], hedge: false, now: now)
         }
-        if locallyThrottled(route: Int(state.route), now: now) {
+        if locallyThrottled(route: Int(state.routeIndex), now: now) {
             return finish(&state, action: .fail, reasons: [.throttledLocally], now: now)
         }
         return sendNext(&state, reasons: [.retry], hedge: false, now: now)
@@ -315,13 +373,13 @@ public struct Router {
     /// The hedge delay of the request's first attempt has elapsed.
     public mutating func hedgeDue(_ state: inout RequestState) -> Decision {
         let now = clock.now
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         guard !state.finished, !state.hedged, state.primary != nil, state.hedge == nil,
               routes[route].config.hedging != nil, state.attemptsSent < Int32(routes[route].config.retry.maxAttempts) else {
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, reasons: [])
+            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [])
         }
         guard routes[route].retryBudget.tryWithdrawRetry(at: now) else {
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, reasons: [.retryBudgetEmpty])
+            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.retryBudgetEmpty])
         }
         state.hedged = true
         return sendNext(&state, reasons: [.hedge], hedge: true, now: now)
@@ -330,7 +388,7 @@ public struct Router {
     // MARK: Decisions
 
     private mutating func decideRetry(_ state: inout RequestState, after result: AttemptOutcome, now: RoutingInstant) -> Decision {
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         let policy = routes[route].config.retry
         guard policy.retryOn.contains(result.outcome) else {
             return finish(&state, action: .fail, reasons: [.notRetryable], now: now)
@@ -360,7 +418,7 @@ public struct Router {
         }
         if delay > 0 {
             state.waitingToRetry = true
-            var decision = Decision(action: .wait, requestID: state.request.id, time: now, route: state.route, attempt: state.attemptsSent + 1, reasons: reasons)
+            var decision = Decision(action: .wait, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent + 1, reasons: reasons)
             decision.delayNanoseconds = delay
             return decision
         }
@@ -375,7 +433,7 @@ public struct Router {
         var rejected: [RejectedAlternative] = []
         guard let (target, extra) = selectTarget(&state, hedge: hedge, now: now, rejected: &rejected) else {
             if hedge {
-                var decision = Decision(action: .none, requestID: state.request.id, time: now, route: state.route, reasons: [.hedge, .noTargetAvailable])
+                var decision = Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .noTargetAvailable])
                 decision.rejected = rejected
                 return decision
             }
@@ -383,9 +441,9 @@ public struct Router {
             decision.rejected = rejected
             return decision
         }
-        if !hardBudgetsFit(state.request, target: Int(target), route: Int(state.route), now: now) {
+        if !hardBudgetsFit(state.request, target: Int(target), route: Int(state.routeIndex), now: now) {
             if hedge {
-                return Decision(action: .none, requestID: state.request.id, time: now, route: state.route, reasons: [.hedge, .budgetExhausted])
+                return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .budgetExhausted])
             }
             var decision = finish(&state, action: state.attemptsSent == 0 ? .reject : .fail, reasons: reasons.union(.budgetExhausted), now: now)
             decision.rejected = rejected
@@ -397,7 +455,7 @@ public struct Router {
     }
 
     private mutating func send(_ state: inout RequestState, target: Int32, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         let t = Int(target)
         state.attemptsSent += 1
         let attempt = state.attemptsSent
@@ -413,22 +471,22 @@ public struct Router {
             targets[t].attemptStarted(inputTokens: state.request.inputTokens, at: now)
             if attempt > 1 { routes[route].retryBudget.recordAttemptSent(at: now, isRetry: true) }
         }
-        var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.route, target: target, attempt: attempt, reasons: reasons)
-        decision.firstTokenTimeoutNanoseconds = routes[route].firstTokenTimeout
+        var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.routeIndex, target: target, attempt: attempt, reasons: reasons)
+        decision.firstTokenTimeout = routes[route].firstTokenTimeout
         var attemptTimeout = routes[route].perTryTimeout
         let overall = routes[route].overallTimeout
         if overall > 0 {
             let remaining = max(1, state.startedAt + overall - now.nanoseconds)
             attemptTimeout = attemptTimeout > 0 ? min(attemptTimeout, remaining) : remaining
         }
-        decision.attemptTimeoutNanoseconds = attemptTimeout
+        decision.attemptTimeout = attemptTimeout
         if attempt == 1, !bypass, let hedging = routes[route].config.hedging {
             switch hedging.delay {
             case .fixed(let seconds):
-                decision.hedgeAfterNanoseconds = Seconds.nanoseconds(seconds)
+                decision.hedgeAfter = Seconds.nanoseconds(seconds)
             case .latencyPercentile(let percentile, let minimum):
                 if targets[t].latencySamples >= minimum {
-                    decision.hedgeAfterNanoseconds = max(1, Seconds.nanoseconds(targets[t].latencies.seconds(atPercentile: percentile)))
+                    decision.hedgeAfter = max(1, Seconds.nanoseconds(targets[t].latencies.seconds(atPercentile: percentile)))
                 }
             }
         }
@@ -436,19 +494,19 @@ public struct Router {
     }
 
     private mutating func finish(_ state: inout RequestState, action: RoutingAction, reasons: ReasonCodes, now: RoutingInstant) -> Decision {
-        let route = Int(state.route)
+        let route = Int(state.routeIndex)
         state.finished = true
         // Only admitted requests get here, and each holds one place in its route.
         routes[route].inFlight = max(0, routes[route].inFlight - 1)
         let bypass = routes[route].isBypass
-        ledger.settle(team: Int(state.request.team), succeeded: action == .complete, winningUSD: state.winningUSD,
+        ledger.settle(team: Int(state.request.teamIndex), succeeded: action == .complete, winningUSD: state.winningUSD,
                       failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
         state.winningUSD = 0
         state.failedUSD = 0
         state.cancelledUSD = 0
         state.gpuSeconds = 0
         state.gpuUSD = 0
-        var decision = Decision(action: action, requestID: state.request.id, time: now, route: state.route, attempt: state.attemptsSent, reasons: reasons)
+        var decision = Decision(action: action, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent, reasons: reasons)
         if action == .fail { decision.outcome = state.lastOutcome }
         return decision
     }
