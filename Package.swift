@@ -115,13 +115,18 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "ConfigSchemaTests",
+            dependencies: ["ConfigSchema", "RoutingCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "GatewaySimTests",
             dependencies: ["GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
+            dependencies: ["ConfigSchema", "Experiments", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
             swiftSettings: upcoming
         ),
         .testTarget(

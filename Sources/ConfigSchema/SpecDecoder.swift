@@ -49,7 +49,7 @@ public final class SpecDecoder {
             let path = SpecPath.text(context.codingPath)
             // A missing key next to one nobody asked for is most likely a typo of it.
             if let typo = node.unaskedKey(closeTo: key.stringValue) {
-                return SpecError(typo.keyLocation, SpecPath.joined(path, typo.key), node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union([key.stringValue])))
+                return SpecError(typo.keyLocation, SpecPath.joined(path, typo.key), node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union(node.declaredKeys).union([key.stringValue])))
             }
             return SpecError(node.location, path, "missing required key '\(key.stringValue)'")
         case DecodingError.dataCorrupted(let context), DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
@@ -111,6 +111,9 @@ final class SpecNode {
     var askedKeys: Set<String> = []
     /// Whether some decode opened this map as a keyed container (only such maps are checked).
     var opened = false
+    /// Every key the coding-key types of those containers declare (for suggestions when a
+    /// decode stops early at a missing key).
+    var declaredKeys: Set<String> = []
 
     init(_ value: SpecValue) {
         location = value.location
@@ -161,7 +164,7 @@ final class SpecNode {
     /// A key nobody asked for that is a likely typo of `key`.
     func unaskedKey(closeTo key: String) -> (key: String, keyLocation: SpecLocation)? {
         guard case .map(let entries) = content else { return nil }
-        let unasked = entries.filter { !askedKeys.contains($0.key) }
+        let unasked = entries.filter { !askedKeys.contains($0.key) && !declaredKeys.contains($0.key) }
         guard let match = NameSuggestion.closest(to: key, in: unasked.map(\.key)), NameSuggestion.closest(to: match, in: [key]) != nil else { return nil }
         return unasked.first { $0.key == match }.map { ($0.key, $0.keyLocation) }
     }

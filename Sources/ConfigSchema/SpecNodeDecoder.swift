@@ -13,7 +13,13 @@ struct SpecNodeDecoder: Decoder {
             throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: codingPath, debugDescription: "must be a map of keys to values"))
         }
         node.opened = true
+        if let declared = type as? any CaseIterable.Type { node.declaredKeys.formUnion(Self.names(declared)) }
         return KeyedDecodingContainer(SpecKeyedContainer<Key>(node: node, entries: entries, codingPath: codingPath))
+    }
+
+    /// The keys a `CaseIterable` coding-key type declares.
+    private static func names<T: CaseIterable>(_ type: T.Type) -> [String] {
+        T.allCases.compactMap { ($0 as? any CodingKey)?.stringValue }
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -44,6 +44,12 @@ public struct RoutingNameError: Error, Sendable, Equatable, CustomStringConverti
     public let name: String
     public let known: [String]
 
+    public init(kind: Kind, name: String, known: [String]) {
+        self.kind = kind
+        self.name = name
+        self.known = known
+    }
+
     public var description: String {
         if name.isEmpty { return "a \(kind.rawValue) is required; \(kind.rawValue)s: \(known.joined(separator: ", "))" }
         return NameSuggestion.unknown(kind.rawValue, name, in: known, label: "\(kind.rawValue)s")

@@ -204,7 +204,7 @@ struct RunCommandTests {
         let out = directory.appendingPathComponent("out").path
         let result = try CommandRunner.run("brownout", ["run", spec.path, "--out", out])
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: concurrency, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, queue, rpm, states, ttft_s, typical_retry_after_s\n")
+        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n")
         #expect(!FileManager.default.fileExists(atPath: out))
         let missing = try CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
         #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))
@@ -223,7 +223,7 @@ struct RunCommandTests {
         #expect(lint.status == 0, "warnings do not fail validation")
         #expect(lint.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            warning: routes[0].retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
+            warning: routes.chat.retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
 
             """)
     }

@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 import Testing
 @testable import Experiments
@@ -17,7 +18,7 @@ struct MeasurementWindowTests {
 
     func spec(_ text: String) throws -> ExperimentSpec {
         let directory = try specDirectory(["models/alpha.yaml": minimalProvider, "spec.yaml": text])
-        return try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml", overrides: []))
+        return try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: []))
     }
 
     /// Traffic only in the first 200 s of 1,000; alpha is down from 300 s to 700 s, when no

@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 import Testing
 @testable import Experiments
@@ -116,7 +117,7 @@ struct RandomSpecPropertyTests {
             let directory = try specDirectory(["spec.yaml": text])
             let experiment: ExperimentSpec
             do {
-                experiment = try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml"))
+                experiment = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml"))
             } catch {
                 Issue.record("spec \(index) was refused: \(error)\n\(text)")
                 continue

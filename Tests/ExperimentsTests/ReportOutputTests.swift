@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 import Testing
 @testable import Experiments
@@ -10,7 +11,7 @@ import Stochastics
 struct ReportOutputTests {
     func spec(_ text: String) throws -> ExperimentSpec {
         let directory = try specDirectory(["models/alpha.yaml": minimalProvider, "spec.yaml": text])
-        return try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml", overrides: []))
+        return try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: []))
     }
 
     @Test("an interval for a proportion stays in [0, 1]; other intervals are the Student-t interval")
@@ -91,9 +92,9 @@ struct ReportOutputTests {
         }
         text += "routes:\n  chat: {chain: [[p0]]}\nteams:\n  app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 1}, output_tokens: {constant: 1}}\n"
         let directory = try specDirectory(["spec.yaml": text])
-        #expect(throws: SpecError.self) { try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml")) }
+        #expect(throws: SpecError.self) { try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml")) }
         do {
-            _ = try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml"))
+            _ = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml"))
         } catch {
             #expect(error.description.hasSuffix("spec.yaml:4:3: providers: at most 64 providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got 65: 65 providers and 0 pools"), "\(error.description)")
         }

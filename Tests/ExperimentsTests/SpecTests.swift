@@ -1,3 +1,4 @@
+import ConfigSchema
 import Foundation
 import Testing
 @testable import Experiments
@@ -46,13 +47,13 @@ teams:
 struct SpecTests {
     func load(_ spec: String, overrides: [String] = []) throws -> ExperimentSpec {
         let directory = try specDirectory(["models/alpha.yaml": minimalProvider, "spec.yaml": spec])
-        return try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml", overrides: overrides))
+        return try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: overrides))
     }
 
     func error(_ spec: String, overrides: [String] = []) throws -> String {
         let directory = try specDirectory(["models/alpha.yaml": minimalProvider, "spec.yaml": spec])
         do {
-            _ = try ExperimentSpecParser.parse(try SpecDocument.load(path: directory + "/spec.yaml", overrides: overrides))
+            _ = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: overrides))
             return "no error"
         } catch {
             return error.description.replacingOccurrences(of: directory + "/", with: "")

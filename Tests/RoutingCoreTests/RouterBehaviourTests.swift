@@ -1,20 +1,19 @@
 import Testing
-import RoutingCore
+@testable import RoutingCore
 
 @Suite("Router behaviour")
 struct RouterBehaviourTests {
-    func router(_ config: RouterConfig, seed: UInt64 = 1) throws -> (Router, ManualClock) {
-        let clock = ManualClock()
-        return (try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed)), clock)
+    func makeRouter(clock: ManualClock = ManualClock(), _ config: RouterConfig, seed: UInt64 = 1) throws -> Router {
+        try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
     }
 
     @Test("weighted random follows the weights (10,000 picks, within 5 binomial standard errors)")
     func weightedRandom() throws {
-        var (router, _) = try router(threeProviderConfig(balancing: .weightedRandom(weights: [6, 3, 1])))
+        var router = try makeRouter(threeProviderConfig(balancing: .weightedRandom(weights: [6, 3, 1])))
         var counts = [0, 0, 0]
         for id in 0..<10_000 {
             var (state, decision) = router.begin(request(UInt64(id)))
-            counts[Int(decision.target)] += 1
+            counts[Int(decision.targetIndex)] += 1
             _ = router.attemptFinished(&state, attempt: 1, ok())
         }
         for (target, p) in [(0, 0.6), (1, 0.3), (2, 0.1)] {
@@ -24,72 +23,74 @@ struct RouterBehaviourTests {
 
     @Test("least outstanding spreads concurrent requests; lowest latency prefers the fastest")
     func balancingStrategies() throws {
-        var (least, _) = try router(threeProviderConfig(balancing: .leastOutstanding))
-        let targets = (0..<6).map { least.begin(request(UInt64($0))).1.target }
+        var least = try makeRouter(threeProviderConfig(balancing: .leastOutstanding))
+        let targets = (0..<6).map { least.begin(request(UInt64($0))).1.targetIndex }
         #expect(targets == [0, 1, 2, 0, 1, 2])
 
-        var (fastest, _) = try router(threeProviderConfig(balancing: .lowestLatency))
+        var fastest = try makeRouter(threeProviderConfig(balancing: .lowestLatency))
         for (id, latency) in [(0, 0.9), (1, 0.2), (2, 0.5)] {
             var (state, decision) = fastest.begin(request(UInt64(id)))
-            #expect(decision.target == Int32(id), "untried targets are tried first")
+            #expect(decision.targetIndex == Int32(id), "untried targets are tried first")
             _ = fastest.attemptFinished(&state, attempt: 1, ok(latency: latency))
         }
         let (_, afterLearning) = fastest.begin(request(9))
-        #expect(afterLearning.target == 1)
+        #expect(afterLearning.targetIndex == 1)
     }
 
     @Test("cost-aware balancing picks the cheapest target within the latency bound")
     func costAware() throws {
-        var (router, _) = try router(threeProviderConfig(balancing: .costAware(latencyBoundSeconds: 1.0)))
+        var router = try makeRouter(threeProviderConfig(balancing: .costAware(latencyBoundSeconds: 1.0)))
         var picks: [Int32] = []
         for id in 0..<3 {
             var (state, decision) = router.begin(request(UInt64(id)))
-            picks.append(decision.target)
-            _ = router.attemptFinished(&state, attempt: 1, ok(latency: decision.target == 2 ? 3.0 : 0.5))
+            picks.append(decision.targetIndex)
+            _ = router.attemptFinished(&state, attempt: 1, ok(latency: decision.targetIndex == 2 ? 3.0 : 0.5))
         }
         #expect(picks == [2, 1, 1], "cheapest first; once google proves slow, the cheaper of the rest")
         // google is cheapest but too slow; openai is cheaper than anthropic.
         let (_, afterGoogleProvedSlow) = router.begin(request(10))
-        #expect(afterGoogleProvedSlow.target == 1)
+        #expect(afterGoogleProvedSlow.targetIndex == 1)
     }
 
     @Test("a retryable failure moves to the next target; a 4xx is never retried")
     func retryToNextTarget() throws {
-        var (router, _) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), balancing: .leastOutstanding))
+        var router = try makeRouter(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), balancing: .leastOutstanding))
         var (state, first) = router.begin(request(1))
-        #expect(first.target == 0 && first.reasons == [.primary])
+        #expect(first.targetIndex == 0 && first.reasons == [.primary])
         let second = router.attemptFinished(&state, attempt: 1, failure(.overloaded))
-        #expect(second.action == .send && second.target == 1 && second.attempt == 2 && second.reasons.contains(.retry))
+        #expect(second.action == .send && second.targetIndex == 1 && second.attempt == 2 && second.reasons.contains(.retry))
         let done = router.attemptFinished(&state, attempt: 2, failure(.clientError))
         #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .clientError)
     }
 
     @Test("Retry-After is honoured up to the cap, and the target cools down meanwhile")
     func retryAfter() throws {
-        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none, retryAfterCapSeconds: 20, target: .same), balancing: .leastOutstanding))
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none, retryAfterCapSeconds: 20, target: .same), balancing: .leastOutstanding))
         var (state, _) = router.begin(request(1))
         let wait = router.attemptFinished(&state, attempt: 1, failure(.rateLimited, retryAfter: 45))
         #expect(wait.action == .wait && wait.delayNanoseconds == 20_000_000_000 && wait.reasons.contains(.retryAfterHonoured))
         clock.advance(seconds: 5)
         let other = router.begin(request(2)).1
-        #expect(other.target == 1 && other.rejected == [RejectedAlternative(target: "anthropic", reason: .retryAfterCooldown)])
+        #expect(other.targetIndex == 1 && other.rejected == [RejectedAlternative(target: "anthropic", reason: .retryAfterCooldown)])
         clock.advance(seconds: 15)
         let resumed = router.resume(&state)
-        #expect(resumed.action == .send && resumed.target == 0, "same-target retry after the cooldown")
+        #expect(resumed.action == .send && resumed.targetIndex == 0, "same-target retry after the cooldown")
     }
 
     @Test("an open breaker is skipped, with the reason recorded")
     func breakerSkipsTarget() throws {
         let breaker = BreakerConfig(consecutiveFailures: 2, failureRateThreshold: nil, openSeconds: 30)
-        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding, breaker: breaker))
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding, breaker: breaker))
         for id in 0..<2 {
             var state = router.begin(request(UInt64(id))).0
             _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
             clock.advance(seconds: 1)
         }
-        #expect(router.breakerOpenings(of: 0) == 1)
+        #expect(router.breakerOpenings(of: try router.target(named: "anthropic")) == 1)
         let decision = router.begin(request(5)).1
-        #expect(decision.target == 1)
+        #expect(decision.targetIndex == 1)
         #expect(decision.rejected == [RejectedAlternative(target: "anthropic", reason: .breakerOpen)])
         let line = try router.record(decision).jsonLine()
         #expect(line.contains(#""rejected":[{"reasons":["breaker_open"],"target":"anthropic"}]"#))
@@ -97,7 +98,8 @@ struct RouterBehaviourTests {
 
     @Test("outlier detection ejects a failing target for base × ejections, within the percentage")
     func outlierEjection() throws {
-        var (router, clock) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding,
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding,
                                                              outlier: OutlierDetectionConfig(consecutiveFailures: 3, baseEjectionSeconds: 30, maxEjectionPercent: 10)))
         for id in 0..<3 {
             var state = router.begin(request(UInt64(id))).0
@@ -109,28 +111,28 @@ struct RouterBehaviourTests {
         // now eject nothing while anthropic is out.
         for id in 20..<23 {
             var (state, decision) = router.begin(request(UInt64(id)))
-            #expect(decision.target != 0)
+            #expect(decision.targetIndex != 0)
             _ = router.attemptFinished(&state, attempt: decision.attempt, failure(.serverError))
         }
         let stillThere = router.begin(request(30)).1
         #expect(stillThere.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         clock.advance(seconds: 30)
         let (_, afterEjection) = router.begin(request(11))
-        #expect(afterEjection.target == 0, "back after the ejection time")
+        #expect(afterEjection.targetIndex == 0, "back after the ejection time")
     }
 
     @Test("local fallback only when every frontier target is unavailable")
     func fallbackWhenFrontierUnhealthy() throws {
         let breaker = BreakerConfig(consecutiveFailures: 1, failureRateThreshold: nil, openSeconds: 60)
-        var (router, _) = try router(threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, backoff: .none), balancing: .leastOutstanding, breaker: breaker,
+        var router = try makeRouter(threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, backoff: .none), balancing: .leastOutstanding, breaker: breaker,
                                                          fallback: FallbackConfig(targets: ["local-h100"])))
         var (state, decision) = router.begin(request(1))
         for next in [1, 2] {
             decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
-            #expect(decision.target == Int32(next))
+            #expect(decision.targetIndex == Int32(next))
         }
         decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
-        #expect(decision.action == .send && decision.target == 3 && decision.reasons.contains(.fallback))
+        #expect(decision.action == .send && decision.targetIndex == 3 && decision.reasons.contains(.fallback))
         #expect(decision.rejected.count == 3)
         let done = router.attemptFinished(&state, attempt: decision.attempt, AttemptOutcome(outcome: .success, latencyNanoseconds: 2_000_000_000, gpuSeconds: 2))
         #expect(done.action == .complete)
@@ -145,10 +147,10 @@ struct RouterBehaviourTests {
 
     @Test("spillover sends to the local pool above the concurrency threshold, until the pool is full")
     func spillover() throws {
-        var (router, _) = try router(threeProviderConfig(fallback: FallbackConfig(targets: ["local-h100"], policy: .spillover(aboveConcurrency: 2))))
+        var router = try makeRouter(threeProviderConfig(fallback: FallbackConfig(targets: ["local-h100"], policy: .spillover(aboveConcurrency: 2))))
         let targets = (0..<30).map { router.begin(request(UInt64($0))).1 }
-        #expect(targets.prefix(3).allSatisfy { $0.target != 3 })
-        #expect(targets.filter { $0.target == 3 }.count == 24, "8 serving + 16 queued")
+        #expect(targets.prefix(3).allSatisfy { $0.targetIndex != 3 })
+        #expect(targets.filter { $0.targetIndex == 3 }.count == 24, "8 serving + 16 queued")
         #expect(targets[27].rejected.contains(RejectedAlternative(target: "local-h100", reason: .localFull)))
     }
 
@@ -157,7 +159,7 @@ struct RouterBehaviourTests {
         var config = threeProviderConfig()
         config.routes[0].maxConcurrency = 10
         config.routes[0].shedding = [SheddingRule(tier: 2, aboveUtilization: 0.5)]
-        var (router, _) = try router(config)
+        var router = try makeRouter(config)
         for id in 0..<5 { _ = router.begin(request(UInt64(id), team: 0)) }
         let (_, lowTierAtHalfFull) = router.begin(request(100, team: 1))
         #expect(lowTierAtHalfFull.reasons == [.shed])
@@ -170,7 +172,8 @@ struct RouterBehaviourTests {
     func teamRateLimit() throws {
         var config = threeProviderConfig()
         config.teams[0].rateLimit = RateLimit(requestsPerMinute: 60, burstSeconds: 2)
-        var (router, clock) = try router(config)
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, config)
         let actions = (0..<3).map { router.begin(request(UInt64($0))).1.reasons }
         #expect(actions == [[.primary], [.primary], [.rateLimited]])
         clock.advance(seconds: 1)
@@ -182,7 +185,7 @@ struct RouterBehaviourTests {
     func providerLimit() throws {
         var config = threeProviderConfig(balancing: .leastOutstanding)
         config.targets[0].limits = RateLimit(requestsPerMinute: 60)
-        var (router, _) = try router(config)
+        var router = try makeRouter(config)
         _ = router.begin(request(1))
         let second = router.begin(request(2)).1
         #expect(second.rejected == [RejectedAlternative(target: "anthropic", reason: .providerLimit)])
@@ -192,7 +195,8 @@ struct RouterBehaviourTests {
     func deadline() throws {
         var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 5, backoff: .exponential(baseSeconds: 4, capSeconds: 8)))
         config.routes[0].timeouts = Timeouts(firstTokenSeconds: 2, perTrySeconds: 10, overallSeconds: 6)
-        var (router, clock) = try router(config)
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, config)
         var (state, first) = router.begin(request(1))
         #expect(first.attemptTimeoutNanoseconds == 6_000_000_000 && first.firstTokenTimeoutNanoseconds == 2_000_000_000)
         clock.advance(seconds: 1)
@@ -209,11 +213,11 @@ struct RouterBehaviourTests {
     func bypass() throws {
         var config = threeProviderConfig()
         config.routes.append(RouteConfig(name: "direct", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 2, backoff: .none), mode: .bypass))
-        var (router, _) = try router(config)
-        var (state, first) = router.begin(RoutingRequest(id: 1, route: 1, team: 0, inputTokens: 1_000, maxOutputTokens: 100))
-        #expect(first.target == 1 && first.reasons == [.primary, .bypass])
+        var router = try makeRouter(config)
+        var (state, first) = router.begin(try router.request(id: 1, route: "direct", team: "search", inputTokens: 1_000, maxOutputTokens: 100))
+        #expect(first.targetIndex == 1 && first.reasons == [.primary, .bypass])
         let retry = router.attemptFinished(&state, attempt: 1, failure(.overloaded))
-        #expect(retry.target == 1 && retry.reasons.contains(.bypass))
+        #expect(retry.targetIndex == 1 && retry.reasons.contains(.bypass))
         _ = router.attemptFinished(&state, attempt: 2, ok(output: 100))
         #expect(router.ledger.teams[0].bypassUSD > 0 && router.ledger.teams[0].successfulUSD == 0)
     }
@@ -225,14 +229,15 @@ struct RouterBehaviourTests {
         // One anthropic answer (1,000 in, 500 out) costs $0.0105, which is also the worst case
         // reserved per request: after one answer, a second no longer fits $0.02.
         config.budgets = [
-            BudgetConfig(scope: .team("search"), limitUSD: 0.02, periodSeconds: 3_600, mode: .degrade(toRoute: "cheap")),
-            BudgetConfig(scope: .team("batch"), limitUSD: 0.001, periodSeconds: 3_600, mode: .alertOnly),
+            BudgetConfig(scope: .team("search"), limitUSD: 0.02, period: .every(seconds: 3_600), mode: .degrade(toRoute: "cheap")),
+            BudgetConfig(scope: .team("batch"), limitUSD: 0.001, period: .every(seconds: 3_600), mode: .alertOnly),
         ]
-        var (router, clock) = try router(config)
+        let clock = ManualClock()
+        var router = try makeRouter(clock: clock, config)
         var (state, first) = router.begin(request(1, team: 0))
         _ = router.attemptFinished(&state, attempt: first.attempt, ok(output: 500))
         first = router.begin(request(2, team: 0)).1
-        #expect(first.reasons.contains(.budgetDegraded) && first.target == 2 && first.route == 1)
+        #expect(first.reasons.contains(.budgetDegraded) && first.targetIndex == 2 && first.routeIndex == 1)
         let (_, alertTeam) = router.begin(request(3, team: 1))
         #expect(alertTeam.reasons.contains(.budgetAlert))
         clock.advance(seconds: 3_600)
@@ -242,7 +247,7 @@ struct RouterBehaviourTests {
 
     @Test("a decision record is one JSON line with names, sorted keys, and the documented fields")
     func decisionRecordFormat() throws {
-        var (router, _) = try router(threeProviderConfig(balancing: .leastOutstanding))
+        var router = try makeRouter(threeProviderConfig(balancing: .leastOutstanding))
         let line = try router.record(router.begin(request(7)).1).jsonLine()
         #expect(line == #"{"action":"send","attempt":1,"attempt_timeout_ns":0,"cancel_attempt":0,"delay_ns":0,"first_token_timeout_ns":0,"hedge_after_ns":0,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
     }

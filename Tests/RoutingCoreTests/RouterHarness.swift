@@ -1,4 +1,4 @@
-import RoutingCore
+@testable import RoutingCore
 
 /// The tests' deterministic generator.
 typealias SeededGenerator = SplitMix64
@@ -11,7 +11,7 @@ extension SplitMix64 {
 
 /// Drives a router the way a gateway would: arrivals, attempt completions, retry waits and
 /// hedge timers, in time order (FIFO at equal times), with outcomes from `upstream`.
-struct RouterHarness {
+struct RouterHarness: ~Copyable {
     enum Kind { case arrival, finished(attempt: Int32, outcome: AttemptOutcome), resume, hedge }
     struct Pending { let time: Int64; let sequence: Int; let request: UInt64; let kind: Kind }
 
@@ -25,7 +25,7 @@ struct RouterHarness {
     var requests: [UInt64: RoutingRequest] = [:]
     private(set) var decisions: [Decision] = []
     /// Called after every decision with the router, for invariants.
-    var afterEachDecision: ((Router, Decision) -> Void)?
+    var afterEachDecision: ((borrowing Router, Decision) -> Void)?
 
     init(config: RouterConfig, seed: UInt64 = 1, upstream: @escaping (Int32, Int32, inout SeededGenerator) -> AttemptOutcome) throws {
         clock = ManualClock()
@@ -74,10 +74,10 @@ struct RouterHarness {
         afterEachDecision?(router, decision)
         switch decision.action {
         case .send, .hedge:
-            let outcome = upstream(decision.target, decision.attempt, &rng)
+            let outcome = upstream(Int32(decision.target!.index), decision.attempt, &rng)
             schedule(now + outcome.latencyNanoseconds, decision.requestID, .finished(attempt: decision.attempt, outcome: outcome))
-            if decision.hedgeAfterNanoseconds > 0 {
-                schedule(now + decision.hedgeAfterNanoseconds, decision.requestID, .hedge)
+            if let hedgeAfter = decision.hedgeAfterNanoseconds {
+                schedule(now + hedgeAfter, decision.requestID, .hedge)
             }
         case .wait:
             schedule(now + decision.delayNanoseconds, decision.requestID, .resume)
@@ -120,7 +120,7 @@ func threeProviderConfig(retry: RetryPolicy = RetryPolicy(backoff: .none), retry
 }
 
 func request(_ id: UInt64, team: Int32 = 0, input: Int = 1_000, maxOutput: Int = 500) -> RoutingRequest {
-    RoutingRequest(id: id, route: 0, team: team, inputTokens: input, maxOutputTokens: maxOutput)
+    RoutingRequest(id: id, route: RouteID(raw: 0), team: TeamID(raw: team), inputTokens: input, maxOutputTokens: maxOutput)
 }
 
 func ok(latency seconds: Double = 0.5, input: Int = 1_000, output: Int = 400) -> AttemptOutcome {

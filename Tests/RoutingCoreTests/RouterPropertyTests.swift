@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import RoutingCore
+@testable import RoutingCore
 
 @Suite("Router properties (fixed seeds)")
 struct RouterPropertyTests {
@@ -83,8 +83,8 @@ struct RouterPropertyTests {
         let cost: (Int32) -> Double = { target in (1_000 * prices[target]!.0 + 400 * prices[target]!.1) / 1e6 }
         let cancelled = harness.decisions.filter { $0.action == .none && $0.reasons.contains(.cancelled) }
         let spend = harness.router.ledger.teams[0]
-        #expect(abs(spend.successfulUSD - completes.map { cost($0.target) }.reduce(0, +)) < 1e-9)
-        #expect(abs(spend.wastedUSD - cancelled.map { cost($0.target) }.reduce(0, +)) < 1e-9)
+        #expect(abs(spend.successfulUSD - completes.map { cost($0.targetIndex) }.reduce(0, +)) < 1e-9)
+        #expect(abs(spend.wastedUSD - cancelled.map { cost($0.targetIndex) }.reduce(0, +)) < 1e-9)
         #expect(spend.retriedUSD == 0)
         let lateResults = harness.decisions.filter { $0.action == .none && $0.reasons.contains(.cancelled) }
         #expect(lateResults.count == 100)
@@ -93,7 +93,7 @@ struct RouterPropertyTests {
     @Test("a hard budget is never overspent")
     func hardBudget() throws {
         let limit = 0.5
-        let budget = BudgetConfig(scope: .team("search"), limitUSD: limit, periodSeconds: 1_000_000, mode: .hardStop)
+        let budget = BudgetConfig(scope: .team("search"), limitUSD: limit, period: .every(seconds: 1_000_000), mode: .hardStop)
         let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), budgets: [budget])
         var harness = try RouterHarness(config: config) { _, _, rng in
             let output = Int.random(in: 0...500, using: &rng)
@@ -102,7 +102,7 @@ struct RouterPropertyTests {
                 : AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: Seconds.nanoseconds(0.3), inputTokens: 1_000, outputTokens: output / 2)
         }
         var worst = 0.0
-        harness.afterEachDecision = { router, _ in worst = max(worst, router.budgetSpend(0).spentUSD) }
+        harness.afterEachDecision = { router, _ in worst = max(worst, router.budgetSpend(of: .team("search"))!.spentUSD) }
         for id in 0..<1_000 { harness.arrive(request(UInt64(id)), at: Double(id) * 0.05) }
         harness.run()
         #expect(worst <= limit + 1e-12, "spent \(worst) of \(limit)")
@@ -113,7 +113,7 @@ struct RouterPropertyTests {
     @Test("identical inputs give identical decision records, byte for byte")
     func determinism() throws {
         func run() throws -> Data {
-            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: BreakerConfig(),
+            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: .standard,
                                              hedging: HedgingPolicy(delay: .latencyPercentile(percentile: 90, minimumSamples: 10)))
             var harness = try RouterHarness(config: config, seed: 42) { target, _, rng in
                 let latency = Double.random(in: 0.1...2.0, using: &rng)
@@ -139,7 +139,7 @@ struct RouterPropertyTests {
     @Test("turning off the list of passed-over targets changes no decision, only the list")
     func rejectedAlternativesAreOnlyAnExplanation() throws {
         func run(listing: Bool) throws -> [Decision] {
-            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: BreakerConfig())
+            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: .standard)
             var harness = try RouterHarness(config: config, seed: 7) { target, _, rng in
                 // The first provider fails most attempts, so its breaker opens and it is passed over.
                 Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.2 : 0.95) ? ok(latency: 0.5) : failure(.overloaded, latency: 0.2, retryAfter: nil)
