@@ -63,12 +63,12 @@ public struct Decision: Sendable, Equatable {
     @inlinable public var cancelAttempt: Int32? { cancelAttemptNumber > 0 ? cancelAttemptNumber : nil }
 
     @inlinable
-    init(action: RoutingAction, requestID: UInt64, time: RoutingInstant, route: Int32, target: Int32 = -1, attempt: Int32 = 0, reasons: ReasonCodes) {
+    init(action: RoutingAction, requestID: UInt64, time: RoutingInstant, route: Int32, target: TargetID? = nil, attempt: Int32 = 0, reasons: ReasonCodes) {
         self.action = action
         self.requestID = requestID
         self.time = time
         self.routeIndex = route
-        self.targetIndex = target
+        self.targetIndex = target?.raw ?? -1
         self.attempt = attempt
         self.reasons = reasons
         self.delayNanoseconds = 0

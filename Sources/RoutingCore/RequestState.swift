@@ -4,7 +4,7 @@
 public struct RequestState: Sendable {
     struct InFlight: Sendable {
         var attempt: Int32
-        var target: Int32
+        var target: TargetID
         var reservedUSD: Double
         var isHedge: Bool
         var startedAt: Int64
@@ -19,7 +19,7 @@ public struct RequestState: Sendable {
     public internal(set) var finished = false
     var primary: InFlight?
     var hedge: InFlight?
-    var lastTarget: Int32 = -1
+    var lastTarget: TargetID?
     var triedMask: UInt64 = 0
     var lastDelay: Int64 = 0
     var hedged = false
@@ -53,8 +53,8 @@ public struct RequestState: Sendable {
 
     /// The target attempt `attempt` went to, while it is in flight.
     public func attemptTarget(_ attempt: Int32) -> TargetID? {
-        if let primary, primary.attempt == attempt { return TargetID(raw: primary.target) }
-        if let hedge, hedge.attempt == attempt { return TargetID(raw: hedge.target) }
+        if let primary, primary.attempt == attempt { return primary.target }
+        if let hedge, hedge.attempt == attempt { return hedge.target }
         return nil
     }
 }

@@ -1,8 +1,8 @@
 /// Spend: what an attempt costs (the price table), the worst case reserved before sending, and
 /// the budgets that reservation and settlement move.
 extension Router {
-    func attemptCost(target: Int, _ result: AttemptOutcome) -> (usd: Double, gpuUSD: Double) {
-        let price = prices[target]
+    func attemptCost(target: TargetID, _ result: AttemptOutcome) -> (usd: Double, gpuUSD: Double) {
+        let price = prices[target.index]
         if price.isLocal {
             let usd = result.gpuSeconds * price.gpuPerHour / 3_600
             return (usd, usd)
@@ -12,8 +12,8 @@ extension Router {
     }
 
     /// The most one attempt of `request` on `target` can cost.
-    func worstCaseCost(_ request: RoutingRequest, target: Int, route: Int) -> Double {
-        let price = prices[target]
+    func worstCaseCost(_ request: RoutingRequest, target: TargetID, route: Int) -> Double {
+        let price = prices[target.index]
         if price.isLocal {
             var seconds = price.maxGPUSecondsPerAttempt
             if routes[route].perTryTimeout > 0 { seconds = min(seconds, Seconds.seconds(routes[route].perTryTimeout)) }
@@ -29,7 +29,7 @@ extension Router {
         let indices = budgetIndices(of: request)
         var estimate = 0.0
         for tier in routes[route].tiers {
-            for target in tier { estimate = max(estimate, worstCaseCost(request, target: Int(target), route: route)) }
+            for target in tier { estimate = max(estimate, worstCaseCost(request, target: target, route: route)) }
         }
         var verdict = BudgetVerdict.allowed
         let wall = wallClock.unixNanoseconds
@@ -45,7 +45,7 @@ extension Router {
     }
 
     /// Whether one more attempt on `target` keeps every hard-stop budget of the request within its limit.
-    mutating func hardBudgetsFit(_ request: RoutingRequest, target: Int, route: Int, now: RoutingInstant) -> Bool {
+    mutating func hardBudgetsFit(_ request: RoutingRequest, target: TargetID, route: Int, now: RoutingInstant) -> Bool {
         guard hasBudgets(request) else { return true }
         let indices = budgetIndices(of: request)
         let amount = worstCaseCost(request, target: target, route: route)
@@ -75,7 +75,7 @@ extension Router {
     }
 
     /// Reserves an attempt's worst-case cost against hard budgets; returns the amount.
-    mutating func reserveBudgets(_ request: RoutingRequest, target: Int, route: Int) -> Double {
+    mutating func reserveBudgets(_ request: RoutingRequest, target: TargetID, route: Int) -> Double {
         guard hasBudgets(request) else { return 0 }
         let indices = budgetIndices(of: request)
         let amount = worstCaseCost(request, target: target, route: route)

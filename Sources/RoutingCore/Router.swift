@@ -61,9 +61,9 @@ public struct Router: ~Copyable {
 
     struct RouteState {
         let config: RouteConfig
-        let tiers: [[Int32]]
+        let tiers: [[TargetID]]
         let balancing: [LoadBalancing]
-        let fallback: [Int32]
+        let fallback: [TargetID]
         let fallbackPolicy: FallbackPolicy?
         var retryBudget: RetryBudget
         var requestBucket: TokenBucket?
@@ -103,7 +103,7 @@ public struct Router: ~Copyable {
         self.wallClock = wallClock
         self.generator = generator
         self.ledger = Ledger(teamCount: config.teams.count)
-        let targetIndex = Dictionary(uniqueKeysWithValues: config.targets.enumerated().map { ($1.name, Int32($0)) })
+        let targetIndex = Dictionary(uniqueKeysWithValues: config.targets.enumerated().map { ($1.name, TargetID(raw: Int32($0))) })
         self.targets = config.targets.map { target in
             var state = TargetState()
             if let breaker = target.breaker ?? config.health.breaker { state.breaker = CircuitBreaker(breaker) }
@@ -309,13 +309,13 @@ public struct Router: ~Copyable {
         } else {
             return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, attempt: attempt, reasons: [.lateResult])
         }
-        let target = Int(slot.target)
-        targets[target].outstanding -= 1
-        if !targetIsLocal[target] { routes[route].frontierAttemptsInFlight -= 1 }
+        let target = slot.target
+        targets[target.index].outstanding -= 1
+        if !targetIsLocal[target.index] { routes[route].frontierAttemptsInFlight -= 1 }
         let (cost, gpuUSD) = attemptCost(target: target, result)
         // The ledger keeps the local pools' cost apart from the frontier categories.
         let frontierCost = cost - gpuUSD
-        if targetIsLocal[target] {
+        if targetIsLocal[target.index] {
             state.gpuSeconds += result.gpuSeconds
             state.gpuUSD += gpuUSD
         }
@@ -331,7 +331,7 @@ public struct Router: ~Copyable {
             // A loser of a hedge race, or a result after the request ended: its cost is waste.
             if state.finished {
                 ledger.settle(team: Int(state.request.teamIndex), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
-                              gpuSeconds: targetIsLocal[target] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
+                              gpuSeconds: targetIsLocal[target.index] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
             } else {
                 state.cancelledUSD += frontierCost
             }
@@ -341,7 +341,7 @@ public struct Router: ~Copyable {
         if result.outcome == .success {
             state.winningUSD += frontierCost
             var decision = finish(&state, action: .complete, reasons: [.success], now: now)
-            decision.targetIndex = slot.target
+            decision.targetIndex = slot.target.raw
             decision.attempt = attempt
             if let other = state.primary ?? state.hedge {
                 decision.cancelAttemptNumber = other.attempt
@@ -362,7 +362,7 @@ public struct Router: ~Copyable {
         let now = clock.now
         state.waitingToRetry = false
         if routes[Int(state.routeIndex)].isBypass {
-            return send(&state, target: state.lastTarget, reasons: [.retry, .bypass], hedge: false, now: now)
+            return send(&state, target: state.lastTarget!, reasons: [.retry, .bypass], hedge: false, now: now)
         }
         if locallyThrottled(route: Int(state.routeIndex), now: now) {
             return finish(&state, action: .fail, reasons: [.throttledLocally], now: now)
@@ -423,7 +423,7 @@ public struct Router: ~Copyable {
             return decision
         }
         if bypass {
-            return send(&state, target: state.lastTarget, reasons: reasons.union(.bypass), hedge: false, now: now)
+            return send(&state, target: state.lastTarget!, reasons: reasons.union(.bypass), hedge: false, now: now)
         }
         return sendNext(&state, reasons: reasons, hedge: false, now: now)
     }
@@ -441,7 +441,7 @@ public struct Router: ~Copyable {
             decision.rejected = rejected
             return decision
         }
-        if !hardBudgetsFit(state.request, target: Int(target), route: Int(state.routeIndex), now: now) {
+        if !hardBudgetsFit(state.request, target: target, route: Int(state.routeIndex), now: now) {
             if hedge {
                 return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .budgetExhausted])
             }
@@ -454,9 +454,9 @@ public struct Router: ~Copyable {
         return decision
     }
 
-    private mutating func send(_ state: inout RequestState, target: Int32, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {
+    private mutating func send(_ state: inout RequestState, target: TargetID, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {
         let route = Int(state.routeIndex)
-        let t = Int(target)
+        let t = target
         state.attemptsSent += 1
         let attempt = state.attemptsSent
         let bypass = routes[route].isBypass
@@ -464,11 +464,11 @@ public struct Router: ~Copyable {
         let slot = RequestState.InFlight(attempt: attempt, target: target, reservedUSD: reserved, isHedge: hedge, startedAt: now.nanoseconds)
         if hedge { state.hedge = slot } else { state.primary = slot }
         state.lastTarget = target
-        state.triedMask |= 1 << UInt64(t & 63)
-        targets[t].outstanding += 1
-        if !targetIsLocal[t] { routes[route].frontierAttemptsInFlight += 1 }
+        state.triedMask |= 1 << UInt64(t.raw & 63)
+        targets[t.index].outstanding += 1
+        if !targetIsLocal[t.index] { routes[route].frontierAttemptsInFlight += 1 }
         if !bypass {
-            targets[t].attemptStarted(inputTokens: state.request.inputTokens, at: now)
+            targets[t.index].attemptStarted(inputTokens: state.request.inputTokens, at: now)
             if attempt > 1 { routes[route].retryBudget.recordAttemptSent(at: now, isRetry: true) }
         }
         var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.routeIndex, target: target, attempt: attempt, reasons: reasons)
@@ -485,8 +485,8 @@ public struct Router: ~Copyable {
             case .fixed(let seconds):
                 decision.hedgeAfter = Seconds.nanoseconds(seconds)
             case .latencyPercentile(let percentile, let minimum):
-                if targets[t].latencySamples >= minimum {
-                    decision.hedgeAfter = max(1, Seconds.nanoseconds(targets[t].latencies.seconds(atPercentile: percentile)))
+                if targets[t.index].latencySamples >= minimum {
+                    decision.hedgeAfter = max(1, Seconds.nanoseconds(targets[t.index].latencies.seconds(atPercentile: percentile)))
                 }
             }
         }
