@@ -47,7 +47,8 @@ extension RouterConfig {
         let poolNames = targets.filter { $0.kind == .local }.map(\.name)
         if targets.isEmpty { error("providers", "at least one provider is needed") }
         if targets.count > RouterConfig.maximumTargets {
-            error("providers", "at most \(RouterConfig.maximumTargets) providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got \(targets.count)")
+            let pools = targets.filter { $0.kind == .local }.count
+            error("providers", "at most \(RouterConfig.maximumTargets) providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got \(targets.count): \(targets.count - pools) providers and \(pools) pools")
         }
         if routes.isEmpty { error("routes", "at least one route is needed") }
         for (name, count) in Dictionary(targetNames.map { ($0, 1) }, uniquingKeysWith: +).sorted(by: { $0.key < $1.key }) where count > 1 {

@@ -7,7 +7,7 @@ import Foundation
 /// fail, reject), `target` (absent when none), `attempt` (1-based; 0 before any), `reasons`
 /// (reason codes, see ``ReasonCodes/names``), `rejected` (targets passed over, with their
 /// reasons), `delay_ns` (wait), `first_token_timeout_ns`, `attempt_timeout_ns`,
-/// `hedge_after_ns` (0: none), `cancel_attempt` (0: none), `outcome` (fail only).
+/// `hedge_after_ns`, `cancel_attempt` (each absent when there is none), `outcome` (fail only).
 public struct DecisionRecord: Codable, Sendable, Equatable {
     public struct Rejection: Codable, Sendable, Equatable {
         public let target: String
@@ -23,10 +23,10 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public let reasons: [String]
     public let rejected: [Rejection]
     public let delayNanoseconds: Int64
-    public let firstTokenTimeoutNanoseconds: Int64
-    public let attemptTimeoutNanoseconds: Int64
-    public let hedgeAfterNanoseconds: Int64
-    public let cancelAttempt: Int32
+    public let firstTokenTimeoutNanoseconds: Int64?
+    public let attemptTimeoutNanoseconds: Int64?
+    public let hedgeAfterNanoseconds: Int64?
+    public let cancelAttempt: Int32?
     public let outcome: OutcomeClass?
 
     enum CodingKeys: String, CodingKey {
@@ -46,10 +46,10 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         reasons = decision.reasons.labels
         rejected = decision.rejected.map { Rejection(target: $0.target, reasons: $0.reason.labels) }
         delayNanoseconds = decision.delayNanoseconds
-        firstTokenTimeoutNanoseconds = decision.firstTokenTimeout
-        attemptTimeoutNanoseconds = decision.attemptTimeout
-        hedgeAfterNanoseconds = decision.hedgeAfter
-        cancelAttempt = decision.cancelAttemptNumber
+        firstTokenTimeoutNanoseconds = decision.firstTokenTimeoutNanoseconds
+        attemptTimeoutNanoseconds = decision.attemptTimeoutNanoseconds
+        hedgeAfterNanoseconds = decision.hedgeAfterNanoseconds
+        cancelAttempt = decision.cancelAttempt
         outcome = decision.outcome
     }
 

@@ -80,7 +80,7 @@ struct SpecTests {
         #expect(try error(minimalSpec.replacingOccurrences(of: "rate_per_s: 2", with: "rate_per_s: -2"))
             == "spec.yaml:9:38: teams.app.arrivals.poisson.rate_per_s: must be > 0, got -2")
         #expect(try error(minimalSpec.replacingOccurrences(of: "input_tokens: {constant: 100}", with: "input_tokens: {lognormal: {median: 100, p99: 50}}"))
-            == "spec.yaml:10:31: teams.app.input_tokens: lognormal: p99 must be > median, got median 100.0, p99 50.0")
+            == "spec.yaml:10:19: teams.app.input_tokens: lognormal: p99 must be > median, got median 100.0, p99 50.0")
         #expect(try error(minimalSpec.replacingOccurrences(of: "chain: [[alpha]]", with: "chain: [[alpah]]"))
             == "spec.yaml:5:18: routes.chat.chain[0]: unknown target 'alpah'; did you mean 'alpha'? providers and pools: alpha")
     }
