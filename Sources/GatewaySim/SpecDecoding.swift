@@ -22,13 +22,7 @@ extension ProviderSpec: Decodable {
         queueLimit = try c.number(.queue, default: queueLimit, atLeast: 0)
         outputTokensPerMinute = try c.optionalNumber(.outputTPM, above: 0)
         hangSeconds = try c.number(.hang, default: hangSeconds, above: 0)
-        if c.contains(.states) {
-            let entries = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .states)
-            for key in entries.allKeys {
-                let state = try entries.decode(HealthStateSpec.self, forKey: key)
-                if key.stringValue == HealthStateSpec.healthy.name { states[0] = state } else { states.append(state) }
-            }
-        }
+        states = try c.namedStates(.states, healthy: HealthStateSpec.healthy, named: HealthStateSpec.healthy.name)
     }
 }
 
@@ -114,13 +108,22 @@ public struct GatewayStates: Decodable, Sendable {
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard c.contains(.states) else { return }
-        let entries = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .states)
-        for key in entries.allKeys {
-            let state = try entries.decode(GatewayHealthSpec.self, forKey: key)
-            if key.stringValue == GatewayHealthSpec.healthy.name { states[0] = state } else { states.append(state) }
+        states = try decoder.container(keyedBy: CodingKeys.self).namedStates(.states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A map of named health states: the healthy state (as written, or `healthy`) first, then
+    /// the others in the order written.
+    func namedStates<T: Decodable>(_ key: Key, healthy: T, named healthyName: String) throws -> [T] {
+        var states = [healthy]
+        guard contains(key) else { return states }
+        let entries = try nestedContainer(keyedBy: ConfigKey.self, forKey: key)
+        for name in entries.allKeys {
+            let state = try entries.decode(T.self, forKey: name)
+            if name.stringValue == healthyName { states[0] = state } else { states.append(state) }
         }
+        return states
     }
 }
 
