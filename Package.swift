@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "brownout", targets: ["brownout"]),
         .executable(name: "brownout-bench", targets: ["BrownoutBench"]),
         .executable(name: "brownout-spec-fuzz", targets: ["brownout-spec-fuzz"]),
+        .executable(name: "brownout-mock-provider", targets: ["brownout-mock-provider"]),
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
         .library(name: "RoutingCore", targets: ["RoutingCore"]),
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -75,6 +79,15 @@ let package = Package(
                 "Stochastics",
                 "SimulationKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "brownout-mock-provider",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// How the mock answers one chat completion request: latency, token pacing and the fault.
+struct MockBehaviour: Sendable {
+    let firstTokenSeconds: Double
+    let tokensPerSecond: Double
+    let outputTokens: Int
+    let retryAfterSeconds: Double
+    let slowFirstTokenSeconds: Double
+    let hangSeconds: Double
+
+    /// How many tokens the stream faults send before they fail.
+    static let tokensBeforeStreamFault = 3
+
+    func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
+        let requestBody = try await request.body.collect(upTo: 16 << 20)
+        let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
+        let model = object["model"] as? String ?? "mock"
+        let stream = object["stream"] as? Bool ?? false
+        let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        let maxTokens = (object["max_tokens"] as? Int) ?? (object["max_completion_tokens"] as? Int) ?? outputTokens
+        let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
+        let completion = MockCompletion(id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
+                                        promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
+        let fault = await state.nextFault()
+
+        switch fault {
+        case .rateLimited:
+            return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: true)
+        case .rateLimitedWithoutRetryAfter:
+            return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: false)
+        case .spendLimit:
+            return error(429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached", retryAfter: false)
+        case .overloaded:
+            return error(529, "Overloaded", type: "overloaded_error", code: nil, retryAfter: true)
+        case .serverError:
+            return error(500, "internal server error", type: "api_error", code: nil, retryAfter: false)
+        case .unavailable:
+            return error(503, "service unavailable", type: "api_error", code: nil, retryAfter: false)
+        case .contextLength:
+            return error(400, "This model's maximum context length is 8192 tokens; your messages resulted in 9000 tokens.",
+                         type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
+        case .contentFilter:
+            return error(400, "The response was filtered due to the prompt triggering the content management policy.",
+                         type: "invalid_request_error", code: "content_filter", retryAfter: false)
+        case .reset:
+            try await context.channel.close()
+            throw HTTPError(.internalServerError)
+        case .hang:
+            try await Task.sleep(for: .seconds(hangSeconds))
+            throw HTTPError(.gatewayTimeout)
+        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamWithoutDone:
+            break
+        }
+        let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds : firstTokenSeconds
+        let gap = tokensPerSecond > 0 ? 1 / tokensPerSecond : 0
+        if !stream {
+            // A whole answer: after the first token and the rest of the tokens.
+            let wait = firstToken + gap * Double(completion.outputTokens - 1)
+            if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
+            await state.completed()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
+        }
+        let hang = hangSeconds
+        let body = ResponseBody { writer in
+            do {
+                if firstToken > 0 { try await Task.sleep(for: .seconds(firstToken)) }
+                for i in 0..<completion.outputTokens {
+                    if i > 0 && gap > 0 { try await Task.sleep(for: .seconds(gap)) }
+                    if i == Self.tokensBeforeStreamFault {
+                        switch fault {
+                        case .streamCut:
+                            try await context.channel.close()
+                            return
+                        case .streamStall:
+                            try await Task.sleep(for: .seconds(hang))
+                            return
+                        case .streamMalformed:
+                            try await writer.write(MockCompletion.malformed)
+                            try await writer.finish(nil)
+                            return
+                        default:
+                            break
+                        }
+                    }
+                    try await writer.write(completion.chunk(token: i))
+                }
+                try await writer.write(completion.finishChunk())
+                if includeUsage { try await writer.write(completion.usageChunk()) }
+                if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
+                try await writer.finish(nil)
+                await state.completed()
+            } catch {
+                await state.cancelled()
+                throw error
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if retryAfter { headers[.retryAfter] = String(format: "%g", retryAfterSeconds) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: MockError.body(message, type: type, code: code)))
+    }
+}

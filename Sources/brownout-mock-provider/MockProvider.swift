@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// An OpenAI-compatible upstream with injected faults, for the gateway's tests, its
+/// benchmark and the parity runs: `POST /v1/chat/completions` (whole or SSE streaming),
+/// `GET /v1/models`, and `POST /mock/faults`, `GET /mock/stats`, `POST /mock/reset` to steer it.
+@main
+struct MockProvider: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "brownout-mock-provider",
+        abstract: "An OpenAI-compatible mock LLM upstream that injects faults on request.",
+        discussion: "Prints 'listening on HOST:PORT' on stdout once it accepts connections. Faults: \(MockFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+
+    @Option(help: "Address to listen on (loopback by default).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port (0: any free port, printed on start).")
+    var port = 0
+
+    @Option(help: "Seconds before the first token (or the whole answer).")
+    var firstTokenSeconds = 0.0
+
+    @Option(help: "Output tokens per second while streaming (0: all at once).")
+    var tokensPerSecond = 0.0
+
+    @Option(help: "Output tokens per answer (capped by the request's max_tokens).")
+    var outputTokens = 16
+
+    @Option(help: "The fault for every request not scheduled otherwise.")
+    var fault: String = MockFault.none.rawValue
+
+    @Option(help: "The Retry-After the 429 and 529 faults send, in seconds.")
+    var retryAfterSeconds = 1.0
+
+    @Option(help: "How long slow_first_token waits before the first token, in seconds.")
+    var slowFirstTokenSeconds = 5.0
+
+    @Option(help: "How long hang and stream_stall keep a request open, in seconds.")
+    var hangSeconds = 600.0
+
+    func validate() throws {
+        guard MockFault(rawValue: fault) != nil else {
+            throw ValidationError("--fault '\(fault)' is not one of \(MockFault.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
+        guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be ≥ 1, got \(outputTokens)") }
+        for (name, value) in [("--first-token-seconds", firstTokenSeconds), ("--tokens-per-second", tokensPerSecond), ("--retry-after-seconds", retryAfterSeconds),
+                              ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds)] where !(value.isFinite && value >= 0) {
+            throw ValidationError("\(name) must be a number ≥ 0, got \(value)")
+        }
+    }
+
+    func run() async throws {
+        let state = MockState(defaultFault: MockFault(rawValue: fault)!)
+        let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, tokensPerSecond: tokensPerSecond, outputTokens: outputTokens,
+                                      retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds)
+        let router = Router(context: MockRequestContext.self)
+        router.post("/v1/chat/completions") { request, context in
+            try await behaviour.respond(to: request, context: context, state: state)
+        }
+        router.get("/v1/models") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"mock","object":"model","created":1795737600,"owned_by":"brownout"}]}"#)))
+        }
+        router.post("/mock/faults") { request, context in
+            let order = try await request.decode(as: FaultOrder.self, context: context)
+            if let fault = order.fault { await state.schedule(fault, count: max(1, order.count ?? 1)) }
+            if let fault = order.defaultFault { await state.setDefault(fault) }
+            return Response(status: .noContent)
+        }
+        router.get("/mock/stats") { _, _ in
+            let data = try JSONEncoder().encode(await state.stats)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.post("/mock/reset") { _, _ in
+            await state.reset()
+            return Response(status: .noContent)
+        }
+        var logger = Logger(label: "brownout-mock-provider")
+        logger.logLevel = .warning
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "brownout-mock-provider"),
+                              onServerRunning: { channel in
+                                  let port = channel.localAddress?.port ?? 0
+                                  FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+                              }, logger: logger)
+        try await app.runService()
+    }
+}
+
+/// `POST /mock/faults`: `{"fault": NAME, "count": N}` schedules a fault for the next N
+/// requests; `{"default": NAME}` sets the fault for all others.
+struct FaultOrder: Decodable {
+    var fault: MockFault?
+    var count: Int?
+    var defaultFault: MockFault?
+
+    enum CodingKeys: String, CodingKey {
+        case fault, count
+        case defaultFault = "default"
+    }
+}
+
+/// The request context: Hummingbird's, plus the connection (the `reset` fault closes it).
+struct MockRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
