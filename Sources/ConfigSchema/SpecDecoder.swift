@@ -202,3 +202,41 @@ final class SpecNode {
         }
     }
 }
+
+extension SpecDecoder {
+    /// Counts `keys` as asked for in the maps at `path` (`*` matches every entry of a map of
+    /// names): keys another program reads, which this one accepts without reading.
+    public func accept(_ keys: Set<String>, at path: [String]) {
+        func walk(_ node: SpecNode, _ rest: ArraySlice<String>) {
+            guard case .map(let entries) = node.content else { return }
+            guard let first = rest.first else {
+                node.askedKeys.formUnion(keys.filter { key in entries.contains { $0.key == key } })
+                return
+            }
+            for entry in entries where first == "*" || entry.key == first { walk(entry.node, rest.dropFirst()) }
+        }
+        walk(root, path[...])
+    }
+}
+
+/// The keys of a spec only the simulator reads. A gateway reading the spec a team simulated
+/// accepts them without reading them; `SchemaRoundTripTests` holds these lists to the
+/// simulator's own coding keys, so they cannot drift.
+public enum SimulatorKeys {
+    public static let sections: Set<String> = ["name", "description", "run", "degradation", "variants"]
+    public static let provider: Set<String> = ["concurrency", "queue", "states", "ttft_s", "output_tokens_per_s", "output_tpm", "hang_s"]
+    public static let pool: Set<String> = ["autoscaling", "ttft_s", "replica_output_tokens_per_s", "gpus_per_replica"]
+    public static let poolAutoscaling: Set<String> = ["spin_up_s", "scale_up_queue", "scale_down_idle_s"]
+    public static let gateway: Set<String> = ["states"]
+    public static let team: Set<String> = ["route", "arrivals", "slo", "input_tokens", "output_tokens", "sdk_retries"]
+
+    /// Accepts every simulator key of a spec in `decoder`.
+    public static func accept(in decoder: SpecDecoder) {
+        decoder.accept(sections, at: [])
+        decoder.accept(provider, at: ["providers", "*"])
+        decoder.accept(pool.subtracting(["autoscaling"]), at: ["pools", "*"])
+        decoder.accept(poolAutoscaling, at: ["pools", "*", "autoscaling"])
+        decoder.accept(gateway, at: ["gateway"])
+        decoder.accept(team, at: ["teams", "*"])
+    }
+}

@@ -102,6 +102,7 @@ extension ExperimentSpec {
         let decoder = SpecDecoder(document)
         let sections = try decoder.decode(SimulatedWorldSections.self)
         let router = try decoder.decode(RouterConfig.self)
+        let deployment = try decoder.decode(DeploymentSection.self).deployment
         try decoder.checkUnknownKeys()
 
         if sections.providers.isEmpty { throw decoder.error(path: "providers", "at least one provider is needed") }
@@ -112,6 +113,7 @@ extension ExperimentSpec {
         }
         let report = router.validate()
         if let first = report.errors.first { throw decoder.error(first) }
+        if let first = deployment?.findings(for: router).first { throw decoder.error(first) }
 
         let run = sections.run
         var bindings: [DegradationBinding] = []

@@ -1,0 +1,166 @@
+import Foundation
+import RoutingCore
+
+/// The `deployment` section of a spec: what a production gateway needs beyond the routing
+/// the team simulated — where it listens, each upstream's address, model and key, each
+/// team's API keys (as SHA-256 hashes, never the keys), and where it writes its records.
+///
+///     deployment:
+///       listen: 127.0.0.1:8080
+///       upstreams:
+///         anthropic: {base_url: "https://api.anthropic.com/v1", model: claude-sonnet-4-5, api_key_env: ANTHROPIC_API_KEY}
+///         h100-llama-70b: {base_url: "http://10.0.0.7:8000/v1", model: llama-3.3-70b}
+///       keys:
+///         search: ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
+///       decision_log: {path: decisions.jsonl, max_bytes: 104857600}
+///       spend_file: spend.json
+public struct DeploymentConfig: Decodable, Sendable, Equatable {
+    public struct Upstream: Sendable, Equatable {
+        /// The router's target this upstream serves.
+        public var target: String
+        /// The OpenAI-compatible API root, e.g. `https://api.openai.com/v1`.
+        public var baseURL: String
+        /// The model name sent upstream.
+        public var model: String
+        /// The environment variable holding the upstream's API key (none: no key is sent).
+        public var apiKeyEnvironmentVariable: String?
+    }
+
+    public struct DecisionLog: Sendable, Equatable {
+        public var path: String
+        /// The log is rotated (to `PATH.1`) when it would grow past this.
+        public var maxBytes: Int
+    }
+
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    public var upstreams: [Upstream] = []
+    /// Lowercase hex SHA-256 of each API key, by team.
+    public var keyHashes: [(team: String, sha256: String)] = []
+    /// The routes (models) a team's keys may use; a team not listed may use every route.
+    public var teamRoutes: [(team: String, routes: [String])] = []
+    public var decisionLog: DecisionLog?
+    /// Where spend is saved and restored across restarts (nil: not kept).
+    public var spendFile: String?
+    /// How long in-flight requests may take to finish on SIGTERM, in seconds.
+    public var shutdownGraceSeconds: Double = 30
+
+    public static func == (a: DeploymentConfig, b: DeploymentConfig) -> Bool {
+        a.host == b.host && a.port == b.port && a.upstreams == b.upstreams && a.keyHashes.map { "\($0.team)=\($0.sha256)" } == b.keyHashes.map { "\($0.team)=\($0.sha256)" }
+            && a.teamRoutes.map { "\($0.team)=\($0.routes)" } == b.teamRoutes.map { "\($0.team)=\($0.routes)" } && a.decisionLog == b.decisionLog && a.spendFile == b.spendFile && a.shutdownGraceSeconds == b.shutdownGraceSeconds
+    }
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, upstreams, keys
+        case teamRoutes = "team_routes"
+        case decisionLog = "decision_log", spendFile = "spend_file", shutdownGrace = "shutdown_grace_s"
+    }
+
+    enum UpstreamKeys: String, CodingKey, CaseIterable {
+        case model
+        case baseURL = "base_url", apiKeyEnvironmentVariable = "api_key_env"
+    }
+
+    enum DecisionLogKeys: String, CodingKey, CaseIterable {
+        case path
+        case maxBytes = "max_bytes"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let listen = try c.decodeIfPresent(String.self, forKey: .listen) {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port), colon != listen.startIndex else {
+                throw DecodingError.dataCorruptedError(forKey: .listen, in: c, debugDescription: "must be HOST:PORT, e.g. 127.0.0.1:8080, got '\(listen)'")
+            }
+            host = String(listen[..<colon]).trimmingCharacters(in: ["[", "]"])
+            self.port = port
+        }
+        let upstreamEntries = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .upstreams)
+        for key in upstreamEntries.allKeys {
+            let u = try upstreamEntries.nestedContainer(keyedBy: UpstreamKeys.self, forKey: key)
+            let baseURL = try u.decode(String.self, forKey: .baseURL)
+            guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
+                throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "must start with http:// or https://, got '\(baseURL)'")
+            }
+            upstreams.append(Upstream(target: key.stringValue, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
+                                      model: try u.decode(String.self, forKey: .model),
+                                      apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable)))
+        }
+        if c.contains(.keys) {
+            let teams = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .keys)
+            for team in teams.allKeys {
+                var list = try teams.nestedUnkeyedContainer(forKey: team)
+                while !list.isAtEnd {
+                    let hash = try list.decode(String.self).lowercased()
+                    guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+                        throw DecodingError.dataCorruptedError(in: list, debugDescription: "must be the SHA-256 of the key as 64 hex digits (`printf %s KEY | sha256sum`), never the key itself")
+                    }
+                    keyHashes.append((team.stringValue, hash))
+                }
+            }
+        }
+        if c.contains(.teamRoutes) {
+            let teams = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .teamRoutes)
+            for team in teams.allKeys { teamRoutes.append((team.stringValue, try teams.decode([String].self, forKey: team))) }
+        }
+        if c.contains(.decisionLog) {
+            let log = try c.nestedContainer(keyedBy: DecisionLogKeys.self, forKey: .decisionLog)
+            decisionLog = DecisionLog(path: try log.decode(String.self, forKey: .path), maxBytes: try log.number(.maxBytes, default: 100 << 20, atLeast: 4_096))
+        }
+        spendFile = try c.decodeIfPresent(String.self, forKey: .spendFile)
+        shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
+    }
+
+    /// Checks the deployment against the routing it serves: one upstream per target, keys
+    /// only for known teams, no key given to two teams.
+    public func findings(for router: RouterConfig) -> [ConfigFinding] {
+        var findings: [ConfigFinding] = []
+        let targets = router.targets.map(\.name)
+        for target in targets where !upstreams.contains(where: { $0.target == target }) {
+            findings.append(ConfigFinding(path: "deployment.upstreams", message: "no upstream for '\(target)'; every provider and pool needs one"))
+        }
+        for upstream in upstreams where !targets.contains(upstream.target) {
+            findings.append(ConfigFinding(path: "deployment.upstreams.\(upstream.target)", message: NameSuggestion.unknown("target", upstream.target, in: targets, label: "providers and pools")))
+        }
+        let teams = router.teams.map(\.name)
+        var seen: [String: String] = [:]
+        for (team, hash) in keyHashes {
+            if !teams.contains(team) {
+                findings.append(ConfigFinding(path: "deployment.keys.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
+            }
+            if let other = seen[hash], other != team {
+                findings.append(ConfigFinding(path: "deployment.keys.\(team)", message: "a key of team '\(other)' is also given to '\(team)'"))
+            }
+            seen[hash] = team
+        }
+        let routes = router.routes.map(\.name)
+        for (team, allowed) in teamRoutes {
+            if !teams.contains(team) {
+                findings.append(ConfigFinding(path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
+            }
+            for route in allowed where !routes.contains(route) {
+                findings.append(ConfigFinding(path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("route", route, in: routes, label: "routes")))
+            }
+        }
+        return findings
+    }
+
+    /// Whether `team` may use `route`.
+    public func team(_ team: String, mayUse route: String) -> Bool {
+        guard let allowed = teamRoutes.first(where: { $0.team == team }) else { return true }
+        return allowed.routes.contains(route)
+    }
+}
+
+/// The root of a spec as a gateway reads it: its `deployment` section.
+public struct DeploymentSection: Decodable, Sendable {
+    public var deployment: DeploymentConfig?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case deployment }
+
+    public init(from decoder: any Decoder) throws {
+        deployment = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(DeploymentConfig.self, forKey: .deployment)
+    }
+}

@@ -1,0 +1,72 @@
+import AsyncHTTPClient
+import ConfigSchema
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import RoutingCore
+import Synchronization
+import HTTPTypes
+
+/// The HTTP face of the gateway: OpenAI's `POST /v1/chat/completions` and `GET /v1/models`,
+/// plus `/healthz`, `/readyz` and `/metrics`.
+public enum GatewayApplication {
+    public static func make(core: GatewayCore, deployment: DeploymentConfig, logger: Logger,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else { return whole(OpenAIError.unauthorized) }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: 16 << 20)
+            } catch {
+                return whole(OpenAIError(status: 413, message: "the request body is larger than 16 MiB", type: "invalid_request_error"))
+            }
+            let chat: ChatRequest
+            do throws(OpenAIError) {
+                chat = try ChatRequest(body: body)
+            } catch {
+                return whole(error)
+            }
+            guard deployment.team(team, mayUse: chat.model) || !core.models.contains(chat.model) else {
+                return whole(OpenAIError(status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error", code: "model_not_allowed"))
+            }
+            switch await RequestCoordinator.answer(chat, team: team, core: core) {
+            case .whole(let status, let headers, let body):
+                return Response(status: .init(code: status), headers: fields(headers), body: .init(byteBuffer: body))
+            case .stream(let headers, let stream):
+                return Response(status: .ok, headers: fields(headers), body: ResponseBody { writer in
+                    for await frame in stream.frames { try await writer.write(frame) }
+                    try await writer.finish(nil)
+                })
+            }
+        }
+        router.get("/v1/models") { request, _ -> Response in
+            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else { return whole(OpenAIError.unauthorized) }
+            let models = core.models.filter { deployment.team(team, mayUse: $0) }.map { ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any] }
+            let data = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": models], options: [.sortedKeys])) ?? Data()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("/readyz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n"))) }
+        router.get("/metrics") { _, _ -> Response in
+            let (breakers, ledger) = core.router.withLock { router in (core.config.targetIDs.map { router.breakerState(of: $0) }, router.ledger) }
+            let text = core.metrics.render(config: core.config, breakers: breakers, ledger: ledger)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        return Application(router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    static func whole(_ error: OpenAIError) -> Response {
+        Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: error.body))
+    }
+
+    static func fields(_ pairs: [(String, String)]) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in pairs {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return fields
+    }
+}

@@ -1,0 +1,55 @@
+import AsyncHTTPClient
+import ConfigSchema
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import RoutingCore
+import UnixSignals
+
+/// Runs the gateway for a loaded spec until SIGTERM or SIGINT: then it stops accepting, lets
+/// requests in flight finish, saves spend and closes the decision log.
+public enum GatewayServer {
+    public static func serve(_ spec: GatewaySpec) async throws {
+        let deployment = spec.deployment
+        var logger = Logger(label: "brownout-gateway")
+        logger.logLevel = .warning
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(timeout: .init(connect: .seconds(10)), decompression: .disabled))
+        let core: GatewayCore
+        do {
+            var router = try Router(config: spec.router, clock: MonotonicClock(), wallClock: SystemWallClock(), generator: SystemRandomNumberGenerator())
+            if let path = deployment.spendFile, let data = FileManager.default.contents(atPath: path) {
+                let records: [BudgetSpendRecord]
+                do {
+                    records = try JSONDecoder().decode([BudgetSpendRecord].self, from: data)
+                } catch {
+                    throw GatewayStartError("\(path): not a spend file this gateway wrote (\(error))")
+                }
+                try router.restoreSpend(records)
+            }
+            core = try GatewayCore(spec: spec, client: client, router: router, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        let app = GatewayApplication.make(core: core, deployment: deployment, logger: logger) { port in
+            FileHandle.standardOutput.write(Data("listening on \(deployment.host):\(port)\n".utf8))
+        }
+        let saver = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                core.saveSpend(to: deployment.spendFile)
+            }
+        }
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            logger.error("gateway stopped: \(error)")
+        }
+        saver.cancel()
+        core.saveSpend(to: deployment.spendFile)
+        core.close()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import NIOCore
+import RoutingCore
+import Synchronization
+
+/// What the gateway answers a client: a whole response (success or error), or the headers
+/// of a stream whose frames follow.
+enum GatewayAnswer: Sendable {
+    case whole(status: Int, headers: [(String, String)], body: ByteBuffer)
+    case stream(headers: [(String, String)], ClientStream)
+}
+
+/// Carries out the router's decisions for one request, as GatewaySim's gateway actor does in
+/// the simulator: sends attempts, waits out backoffs, fires hedges, and reports every outcome
+/// back. It decides nothing itself. Failover is possible until the first byte reaches the
+/// client, never after: a stream that breaks after it ends in an error event, never `[DONE]`.
+struct RequestCoordinator: Sendable {
+    enum Event: Sendable {
+        case finished(attempt: Int32, UpstreamAttempt.Ending)
+        case committed(attempt: Int32)
+        case hedgeDue
+    }
+
+    let core: GatewayCore
+    let chat: ChatRequest
+    let team: String
+    let request: RoutingRequest
+    let received: ContinuousClock.Instant
+
+    /// Answers the request: returns as soon as the client's response can start (a stream's
+    /// first token, or the end); a stream goes on in the background.
+    static func answer(_ chat: ChatRequest, team: String, core: GatewayCore) async -> GatewayAnswer {
+        let received = ContinuousClock.now
+        let id = core.requestID()
+        let request: RoutingRequest
+        do {
+            request = try core.router.withLock { router throws(RoutingNameError) in
+                try router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens)
+            }
+        } catch {
+            let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
+            return .whole(status: 404, headers: [("x-brownout-request-id", String(id))], body: answer.body)
+        }
+        core.metrics.requestStarted()
+        let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
+        let stream = ClientStream()
+        return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
+            let task = Task { await coordinator.run(start: start, stream: stream) }
+            stream.onTermination { task.cancel() }
+        }
+    }
+
+    private func run(start: CheckedContinuation<GatewayAnswer, Never>, stream: ClientStream) async {
+        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        var iterator = events.makeAsyncIterator()
+        var answered = false
+        func respond(_ answer: GatewayAnswer) {
+            if !answered {
+                answered = true
+                start.resume(returning: answer)
+            }
+        }
+        let committed = CommitSlot()
+        var tasks: [Int32: Task<Void, Never>] = [:]
+        var hedgeTimer: Task<Void, Never>?
+        var whole: [Int32: ByteBuffer] = [:]
+        var targets: [Int32: TargetID] = [:]
+        var lastError: OpenAIError?
+        var clock = BusyClock(start: received)
+
+        var (state, first) = core.router.withLock { $0.begin(request) }
+        if let record = core.decisionLog.map({ _ in core.router.withLock { $0.record(first) } }) { core.decisionLog?.append(record) }
+        var pending: Decision? = first
+
+        loop: while true {
+            if let decision = pending {
+                pending = nil
+                switch decision.action {
+                case .send, .hedge:
+                    let attempt = decision.attempt
+                    if committed.winner != nil {
+                        // The client already has another attempt's bytes: nothing is sent after
+                        // the first byte; the router learns the attempt never happened.
+                        pending = core.decide { $0.attemptFinished(&state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0)) }
+                        continue
+                    }
+                    guard let target = decision.target else { continue }
+                    targets[attempt] = target
+                    clock.begin()
+                    let upstream = core.upstreams[target.index]
+                    let chat = self.chat
+                    tasks[attempt] = Task {
+                        let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
+                                                        firstToken: {
+                                                            let won = committed.claim(attempt)
+                                                            if won && chat.stream { sink.yield(.committed(attempt: attempt)) }
+                                                            return won
+                                                        }, stream: chat.stream ? stream : nil)
+                        sink.yield(.finished(attempt: attempt, ending))
+                    }
+                    if let after = decision.hedgeAfterNanoseconds {
+                        hedgeTimer = Task {
+                            try? await Task.sleep(for: .nanoseconds(after))
+                            if !Task.isCancelled { sink.yield(.hedgeDue) }
+                        }
+                    }
+                case .wait:
+                    clock.begin()
+                    try? await Task.sleep(for: .nanoseconds(decision.delayNanoseconds))
+                    clock.end()
+                    pending = core.decide { $0.resume(&state) }
+                    continue
+                case .none:
+                    break
+                case .complete:
+                    hedgeTimer?.cancel()
+                    if let loser = decision.cancelAttempt { tasks[loser]?.cancel() }
+                    let winner = decision.attempt
+                    let local = targets[winner].map { core.config.targets[$0.index].kind == .local } ?? false
+                    finishMetrics(result: "success", fallback: local, clock: clock)
+                    if chat.stream {
+                        stream.send(ClientStream.done)
+                        stream.finish()
+                    } else {
+                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock) + [("content-type", "application/json")],
+                                       body: whole[winner] ?? ByteBuffer()))
+                    }
+                    break loop
+                case .fail, .reject:
+                    hedgeTimer?.cancel()
+                    let error = failure(decision, lastError: lastError)
+                    finishMetrics(result: decision.action == .reject ? "rejected" : "error", fallback: false, clock: clock)
+                    if answered {
+                        // After the first byte: an error event, and never a clean [DONE].
+                        stream.send(error.streamFrame)
+                        stream.finish()
+                    } else {
+                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock) + [("content-type", "application/json")],
+                                       body: error.body))
+                    }
+                    break loop
+                }
+                if pending != nil { continue }
+            }
+            guard let event = await iterator.next() else { break }
+            switch event {
+            case .finished(let attempt, let ending):
+                tasks[attempt] = nil
+                clock.end()
+                if let target = targets[attempt] { core.metrics.attemptEnded(upstream: core.config.targets[target.index].name, outcome: ending.outcome.outcome) }
+                switch ending.reply {
+                case .whole(let body): whole[attempt] = body
+                case .upstreamError(let error): lastError = error
+                case .none: break
+                }
+                pending = core.decide { $0.attemptFinished(&state, attempt: attempt, ending.outcome) }
+            case .committed(let attempt):
+                hedgeTimer?.cancel()
+                for (other, task) in tasks where other != attempt { task.cancel() }
+                respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock) + [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
+                                stream))
+            case .hedgeDue:
+                pending = core.decide { $0.hedgeDue(&state) }
+            }
+        }
+        // Attempts still out (a cancelled hedge loser) report back, so the router settles them.
+        while !tasks.isEmpty, let event = await iterator.next() {
+            if case .finished(let attempt, let ending) = event {
+                tasks[attempt] = nil
+                _ = core.decide { $0.attemptFinished(&state, attempt: attempt, ending.outcome) }
+            }
+        }
+        if !answered {
+            respond(.whole(status: 499, headers: [], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
+        }
+    }
+
+    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock) -> [(String, String)] {
+        var headers = [("x-brownout-request-id", String(request.id)), ("x-brownout-attempts", String(state.attemptsSent)),
+                       ("x-brownout-overhead-ms", String(format: "%.3f", clock.gatewaySeconds * 1_000))]
+        if let winner, let target = targets[winner] {
+            let config = core.config.targets[target.index]
+            headers.append(("x-brownout-upstream", config.name))
+            headers.append(("x-brownout-degraded", config.kind == .local ? "true" : "false"))
+        }
+        return headers
+    }
+
+    private func finishMetrics(result: String, fallback: Bool, clock: BusyClock) {
+        core.metrics.requestEnded(team: team, result: result, fallback: fallback, overheadSeconds: clock.gatewaySeconds)
+    }
+
+    /// The error a failed or refused request gets: the upstream's own 4xx unchanged, else the
+    /// gateway's reason.
+    private func failure(_ decision: Decision, lastError: OpenAIError?) -> OpenAIError {
+        let reasons = decision.reasons
+        if reasons.contains(.budgetExhausted) {
+            return OpenAIError(status: 429, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
+        }
+        if reasons.contains(.rateLimited) || reasons.contains(.throttledLocally) {
+            return OpenAIError(status: 429, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error", code: "rate_limit_exceeded")
+        }
+        if reasons.contains(.shed) || reasons.contains(.concurrencyLimit) {
+            return OpenAIError(status: 503, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
+        }
+        if let outcome = decision.outcome, outcome == .clientError || outcome == .spendLimit, let lastError { return lastError }
+        if decision.outcome == .timeout || reasons.contains(.deadlineExceeded) {
+            return OpenAIError(status: 504, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
+        }
+        if decision.outcome == .failedAfterFirstByte {
+            return OpenAIError(status: 502, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error", code: "stream_interrupted")
+        }
+        if let lastError {
+            return OpenAIError(status: 502, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error", code: lastError.code)
+        }
+        return OpenAIError(status: 503, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
+    }
+}
+
+/// The gateway's own time for a request: everything but the stretches when an upstream
+/// attempt was out or a backoff was running.
+struct BusyClock {
+    let start: ContinuousClock.Instant
+    private var open = 0
+    private var since: ContinuousClock.Instant
+    private var busy = Duration.zero
+
+    init(start: ContinuousClock.Instant) {
+        self.start = start
+        since = start
+    }
+
+    mutating func begin() {
+        if open == 0 { since = .now }
+        open += 1
+    }
+
+    mutating func end() {
+        open = max(0, open - 1)
+        if open == 0 { busy += since.duration(to: .now) }
+    }
+
+    var gatewaySeconds: Double {
+        var total = start.duration(to: .now) - busy
+        if open > 0 { total -= since.duration(to: .now) }
+        let (s, atto) = total.components
+        return max(0, Double(s) + Double(atto) / 1e18)
+    }
+}
+
+/// Which attempt answers the client: the first to produce output claims it.
+final class CommitSlot: Sendable {
+    private let slot = Mutex<Int32?>(nil)
+
+    var winner: Int32? { slot.withLock { $0 } }
+
+    /// Whether `attempt` answers the client (it claims the slot if it is free).
+    func claim(_ attempt: Int32) -> Bool {
+        slot.withLock { winner in
+            if winner == nil { winner = attempt }
+            return winner == attempt
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import ConfigSchema
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RoutingCore
+import Synchronization
+
+/// One attempt at one upstream: sends the request, enforces the attempt's first-token and
+/// total limits, classifies how it ended, and (streaming) forwards the answer once this
+/// attempt is the one the client gets.
+struct UpstreamAttempt: Sendable {
+    let client: HTTPClient
+    let upstream: DeploymentConfig.Upstream
+    let apiKey: String?
+
+    /// What an attempt brings back besides its outcome.
+    enum Reply: Sendable {
+        case none
+        /// A whole answer (non-streaming success).
+        case whole(ByteBuffer)
+        /// The upstream's own error, to pass back unchanged when the request fails on it.
+        case upstreamError(OpenAIError)
+    }
+
+    struct Ending: Sendable {
+        var outcome: AttemptOutcome
+        var reply: Reply
+    }
+
+    /// Runs the attempt. `firstToken` is called once, when the first output arrives (a whole
+    /// answer, the first content chunk of a stream), and says whether this attempt may answer
+    /// the client; a stream forwards its frames to `stream` from then on. The first-token
+    /// limit runs from the start to that moment, the attempt limit to the end.
+    func run(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?,
+             firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?) async -> Ending {
+        let started = ContinuousClock.now
+        let progress = AttemptProgress()
+        let deadlines = (firstToken: firstTokenLimit.map { started + .nanoseconds($0) }, attempt: attemptLimit.map { started + .nanoseconds($0) })
+        @Sendable func ended(_ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil, reply: Reply = .none) -> Ending {
+            let (s, atto) = started.duration(to: .now).components
+            let spent = progress.snapshot
+            let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
+            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: s * 1_000_000_000 + atto / 1_000_000_000,
+                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply)
+        }
+        do {
+            return try await withThrowingTaskGroup(of: Ending?.self) { group in
+                group.addTask { try await self.exchange(chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended) }
+                group.addTask {
+                    // The watchdog: the first-token limit, then the attempt limit.
+                    if let limit = deadlines.firstToken, deadlines.attempt.map({ limit < $0 }) ?? true {
+                        try await Task.sleep(until: limit, clock: .continuous)
+                        if !progress.snapshot.firstToken { throw AttemptTimedOut() }
+                    }
+                    guard let limit = deadlines.attempt else { return nil }
+                    try await Task.sleep(until: limit, clock: .continuous)
+                    throw AttemptTimedOut()
+                }
+                while let result = try await group.next() {
+                    if let result {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                return ended(.connectionError)
+            }
+        } catch is AttemptTimedOut {
+            return ended(progress.snapshot.firstToken ? .failedAfterFirstByte : .timeout)
+        } catch {
+            if Task.isCancelled { return ended(.cancelled) }
+            return ended(progress.snapshot.firstToken ? .failedAfterFirstByte : .connectionError)
+        }
+    }
+
+    /// The HTTP exchange itself, without limits.
+    private func exchange(_ chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
+                          ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
+        var request = HTTPClientRequest(url: upstream.baseURL + "/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        if let apiKey { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        request.body = .bytes(chat.upstreamBody(model: upstream.model))
+        let response = try await client.execute(request, deadline: .distantFuture)
+        let status = Int(response.status.code)
+        if status != 200 {
+            let body = try? await response.body.collect(upTo: 1 << 20)
+            return ended(UpstreamAttempt.classify(status: status, body: body), response.headers.first(name: "retry-after").flatMap(Double.init), nil,
+                         .upstreamError(UpstreamAttempt.upstreamError(status: status, body: body)))
+        }
+        if !chat.stream {
+            let body = try await response.body.collect(upTo: 64 << 20)
+            progress.sawFirstToken()
+            guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
+            let usage = UpstreamAttempt.usage(of: body) ?? (chat.estimatedInputTokens, 0)
+            return ended(.success, nil, usage, .whole(body))
+        }
+        var frames = SSEFrames()
+        var held: [ByteBuffer] = []
+        var usage: (input: Int, output: Int)?
+        var committed = false
+        func commit() -> Bool {
+            progress.sawFirstToken()
+            guard firstToken() else { return false }
+            committed = true
+            for bytes in held { stream?.send(bytes) }
+            held = []
+            return true
+        }
+        for try await buffer in response.body {
+            for frame in frames.append(buffer) {
+                switch frame {
+                case .chunk(let bytes, let hasContent, let frameUsage):
+                    if let frameUsage {
+                        usage = frameUsage
+                        if !chat.includeUsage { continue }
+                    }
+                    if !committed && hasContent && !commit() { return ended(.cancelled, nil, nil, .none) }
+                    if hasContent { progress.forwardedToken() }
+                    if committed { stream?.send(bytes) } else { held.append(bytes) }
+                case .done:
+                    if !committed && !commit() { return ended(.cancelled, nil, nil, .none) }
+                    return ended(.success, nil, usage ?? (chat.estimatedInputTokens, progress.snapshot.tokens), .none)
+                case .malformed:
+                    return ended(committed ? .failedAfterFirstByte : .serverError, nil, nil, .none)
+                }
+            }
+        }
+        // The upstream closed the stream without [DONE]: a truncated answer.
+        return ended(committed ? .failedAfterFirstByte : .connectionError, nil, nil, .none)
+    }
+
+    /// How an upstream's HTTP error classifies: spend-limit 429s and other 4xx are the
+    /// request's own fault (never retried); 429 is a rate limit, 529 an overload, other 5xx
+    /// a server error.
+    static func classify(status: Int, body: ByteBuffer?) -> OutcomeClass {
+        let text = body.map { String(buffer: $0) } ?? ""
+        switch status {
+        case 429:
+            return text.contains("enforced_spend_limit_reached") || text.contains("insufficient_quota") ? .spendLimit : .rateLimited
+        case 529: return .overloaded
+        case 500...599: return .serverError
+        default: return .clientError
+        }
+    }
+
+    static func upstreamError(status: Int, body: ByteBuffer?) -> OpenAIError {
+        let object = body.flatMap { try? JSONSerialization.jsonObject(with: Data($0.readableBytesView)) } as? [String: Any]
+        let error = object?["error"] as? [String: Any]
+        return OpenAIError(status: status, message: error?["message"] as? String ?? body.map { String(buffer: $0) } ?? "upstream error \(status)",
+                           type: error?["type"] as? String ?? "upstream_error", code: error?["code"] as? String)
+    }
+
+    static func usage(of body: ByteBuffer) -> (input: Int, output: Int)? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any],
+              let usage = object["usage"] as? [String: Any], let input = usage["prompt_tokens"] as? Int, let output = usage["completion_tokens"] as? Int else { return nil }
+        return (input, output)
+    }
+}
+
+struct AttemptTimedOut: Error {}
+
+/// What an attempt has done so far, read by its watchdog and when it ends.
+final class AttemptProgress: Sendable {
+    private let state = Mutex((firstToken: false, tokens: 0))
+
+    var snapshot: (firstToken: Bool, tokens: Int) { state.withLock { $0 } }
+    func sawFirstToken() { state.withLock { $0.firstToken = true } }
+    func forwardedToken() { state.withLock { $0.tokens += 1 } }
+}

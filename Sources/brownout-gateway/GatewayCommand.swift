@@ -1,0 +1,30 @@
+import ArgumentParser
+import ConfigSchema
+import Foundation
+import GatewayServer
+
+/// `brownout-gateway SPEC`: serves the routes of the spec a team simulated, on real traffic,
+/// with the same RoutingCore, configured by the spec's `deployment` section.
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "brownout-gateway",
+        abstract: "An OpenAI-compatible LLM gateway that routes with RoutingCore, configured by a Brownout spec.",
+        discussion: "Prints 'listening on HOST:PORT' once it accepts connections. SIGTERM or SIGINT: stops accepting, lets requests in flight finish, saves spend.")
+
+    @Argument(help: "The spec (YAML or JSON) with a deployment section.")
+    var spec: String
+
+    @Option(name: .customLong("set"), help: "Override a value, path=value (repeatable), e.g. deployment.listen=127.0.0.1:0.")
+    var overrides: [String] = []
+
+    func run() async throws {
+        let loaded: GatewaySpec
+        do {
+            loaded = try GatewaySpec.load(path: spec, overrides: overrides)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        try await GatewayServer.serve(loaded)
+    }
+}
