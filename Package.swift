@@ -156,6 +156,14 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "GatewayServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "GatewaySimTests",
             dependencies: ["GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics"],
             swiftSettings: upcoming

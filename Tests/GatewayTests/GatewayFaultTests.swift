@@ -1,0 +1,276 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The production gateway over real loopback HTTP against the fault-injecting mock: each
+/// test injects one fault the incident write-ups describe and checks what the client gets.
+/// Timing bounds are generous (they check that a limit fired, not how fast the machine is):
+/// a first-token limit of 0.5 s must end an attempt that would take 1.5 s or 30 s.
+@Suite("brownout-gateway under upstream faults", .serialized)
+struct GatewayFaultTests {
+    static let spec = """
+    name: gateway-test
+    run: {duration_s: 60}
+    providers:
+      alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+      beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+    pools:
+      local: {replicas: 1, concurrency_per_replica: 4, replica_output_tokens_per_s: 100, ttft_s: 0.2, gpu_usd_per_hour: 4}
+    gateway:
+      breaker: {consecutive_failures: 3, open_s: 1}
+    routes:
+      chat:
+        chain: [alpha, beta]
+        retry: {max_attempts: 3, backoff: {kind: none}, retry_after_cap_s: 2}
+        timeouts: {first_token_s: 0.5, per_try_s: 2, overall_s: 4}
+      solo:
+        chain: [alpha]
+        retry: {max_attempts: 2, backoff: {kind: exponential, base_s: 0.05, cap_s: 0.05}, retry_after_cap_s: 2, target: same}
+      hedged:
+        chain: [alpha, beta]
+        hedging: {after_s: 0.2}
+      degraded:
+        chain: [alpha, beta]
+        retry: {max_attempts: 3, backoff: {kind: none}}
+        fallback: {pools: [local]}
+    teams:
+      search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+      batch: {tier: 1, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.01, period: day}}
+    deployment:
+      listen: 127.0.0.1:0
+      upstreams:
+        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+        beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
+        local: {base_url: "http://127.0.0.1:{PORT:local}/v1", model: llama}
+      keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
+      team_routes: {batch: [chat]}
+      decision_log: {path: "{DIR}/decisions.jsonl"}
+      spend_file: "{DIR}/spend.json"
+    """
+
+    func live() async throws -> LiveGateway {
+        try await LiveGateway(mocks: ["alpha": [], "beta": [], "local": []], spec: Self.spec)
+    }
+
+    @Test("a healthy upstream: whole and streamed answers, with the explaining headers")
+    func healthy() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        let whole = try await gateway.chat()
+        #expect(whole.status == 200 && whole.body.contains("end.") && whole.body.contains("alpha-1"))
+        #expect(whole.header("x-brownout-upstream") == "alpha" && whole.header("x-brownout-attempts") == "1" && whole.header("x-brownout-degraded") == "false")
+        #expect(whole.header("x-brownout-request-id") != nil && Double(whole.header("x-brownout-overhead-ms") ?? "") != nil)
+        let stream = try await gateway.chat(stream: true)
+        #expect(stream.status == 200 && stream.header("content-type") == "text/event-stream")
+        #expect(stream.body.sseData.last == "[DONE]" && stream.body.contains("end."))
+        #expect(!stream.body.contains("\"usage\""), "usage only when the client asks for it")
+        let withUsage = try await gateway.chat(stream: true, includeUsage: true)
+        let usageChunk = withUsage.body.sseData.dropLast().last ?? ""
+        #expect(usageChunk.contains("\"usage\"") && usageChunk.contains("\"choices\":[]") && withUsage.body.sseData.last == "[DONE]")
+        let models = try await gateway.call("/v1/models", port: gateway.gateway!.port, method: .GET, key: LiveGateway.searchKey)
+        #expect(models.body.contains(#""id":"chat""#) && models.body.contains(#""id":"hedged""#))
+    }
+
+    @Test("keys: none or unknown is 401, a model the team may not use 403, an unknown model 404")
+    func keysAndModels() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        #expect(try await gateway.chat(key: nil).status == 401)
+        let unknown = try await gateway.chat(key: "sk-nobody")
+        #expect(unknown.status == 401 && unknown.body.contains("invalid_api_key"))
+        #expect(try await gateway.chat(model: "hedged", key: LiveGateway.batchKey).status == 403)
+        let missing = try await gateway.chat(model: "caht")
+        #expect(missing.status == 404 && missing.body.contains("did you mean 'chat'"))
+        let batchModels = try await gateway.call("/v1/models", port: gateway.gateway!.port, method: .GET, key: LiveGateway.batchKey)
+        #expect(batchModels.body.contains(#""id":"chat""#) && !batchModels.body.contains("hedged"))
+        #expect(try await gateway.stats("alpha").requests == 0, "refused requests never reach an upstream")
+    }
+
+    @Test("500 once: the next target answers; 500 everywhere: 502 naming the upstream's reason")
+    func serverErrors() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "server_error")
+        let once = try await gateway.chat()
+        #expect(once.status == 200 && once.header("x-brownout-upstream") == "beta" && once.header("x-brownout-attempts") == "2")
+        try await gateway.defaultFault("alpha", "unavailable")
+        try await gateway.defaultFault("beta", "unavailable")
+        let everywhere = try await gateway.chat()
+        #expect(everywhere.status == 502 && everywhere.body.contains("service unavailable") && everywhere.header("x-brownout-attempts") == "3")
+    }
+
+    @Test("a connection reset before the headers fails over")
+    func reset() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "reset")
+        let reply = try await gateway.chat(stream: true)
+        #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.body.sseData.last == "[DONE]")
+    }
+
+    @Test("429 with Retry-After is waited out before the retry; without it, the backoff decides")
+    func retryAfter() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "rate_limited")
+        let honoured = try await gateway.chat(model: "solo")
+        #expect(honoured.status == 200 && honoured.header("x-brownout-attempts") == "2")
+        #expect(honoured.seconds >= 1.0, "the mock's Retry-After is 1 s; the retry came after \(honoured.seconds) s")
+        try await gateway.fault("alpha", "rate_limited_no_retry_after")
+        let backoff = try await gateway.chat(model: "solo")
+        #expect(backoff.status == 200 && backoff.header("x-brownout-attempts") == "2" && backoff.seconds < 0.9)
+    }
+
+    @Test("an upstream that never answers: the first-token limit fires and the next target answers; never past the overall deadline")
+    func hang() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "hang")
+        let reply = try await gateway.chat()
+        #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta")
+        #expect(reply.seconds >= 0.5 && reply.seconds < 1.5, "\(reply.seconds) s")
+        try await gateway.defaultFault("alpha", "hang")
+        try await gateway.defaultFault("beta", "hang")
+        let nobody = try await gateway.chat()
+        #expect(nobody.status == 504 && nobody.body.contains("upstream_timeout"))
+        #expect(nobody.seconds < 4.5, "the overall deadline is 4 s; the caller waited \(nobody.seconds) s")
+    }
+
+    @Test("a slow first token on a stream: the limit fires before any byte, and the stream comes from the next target")
+    func slowFirstToken() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "slow_first_token")
+        let reply = try await gateway.chat(stream: true)
+        #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.body.sseData.last == "[DONE]")
+        #expect(reply.seconds < 1.4, "alpha's first token would come at 1.5 s; \(reply.seconds) s")
+        #expect(!reply.body.contains("alpha-1"), "nothing of the abandoned attempt reaches the client")
+    }
+
+    @Test("a stream cut, stalled, malformed or ending without [DONE] after tokens: an error event, never a clean [DONE], no failover", arguments: ["stream_cut", "stream_stall", "stream_malformed", "stream_no_done"])
+    func brokenStream(fault: String) async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", fault)
+        let reply = try await gateway.chat(stream: true)
+        let frames = reply.body.sseData
+        #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "alpha")
+        #expect(frames.first?.contains("w0 ") == true, "the tokens sent before the fault reach the client")
+        #expect(!frames.contains("[DONE]"), "a truncated answer must never look like a success")
+        #expect(frames.last?.contains("\"error\"") == true, "the stream ends with an error event: \(frames.last ?? "")")
+        if fault != "stream_no_done" { #expect(!reply.body.contains("end."), "the mock's last token never came") }
+        #expect(try await gateway.stats("beta").requests == 0, "no failover after the first byte")
+    }
+
+    @Test("400 context length, content filter and spend-limit 429: not retried, the upstream's reason passed back unchanged", arguments: [
+        ("context_length", 400, "context_length_exceeded"), ("content_filter", 400, "content_filter"), ("spend_limit", 429, "enforced_spend_limit_reached"),
+    ])
+    func notRetried(fault: String, status: Int, code: String) async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", fault)
+        let reply = try await gateway.chat()
+        #expect(reply.status == status && reply.body.contains(code) && reply.header("x-brownout-attempts") == "1")
+        #expect(try await gateway.stats("beta").requests == 0)
+    }
+
+    @Test("a primary down for a while: its breaker opens, traffic skips it, and returns after a half-open probe")
+    func breakerRecovery() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.defaultFault("alpha", "server_error")
+        for _ in 0..<3 { #expect(try await gateway.chat().header("x-brownout-upstream") == "beta") }
+        #expect(try await gateway.metrics().contains(#"brownout_breaker_state{upstream="alpha"} 2"#))
+        let before = try await gateway.stats("alpha").requests
+        let skipped = try await gateway.chat()
+        #expect(skipped.header("x-brownout-attempts") == "1" && skipped.header("x-brownout-upstream") == "beta")
+        #expect(try await gateway.stats("alpha").requests == before, "an open breaker sends nothing to alpha")
+        try await gateway.defaultFault("alpha", "none")
+        try await Task.sleep(for: .seconds(1.2))
+        let probe = try await gateway.chat()
+        #expect(probe.header("x-brownout-upstream") == "alpha", "the half-open probe goes to alpha and succeeds")
+        #expect(try await gateway.chat().header("x-brownout-upstream") == "alpha")
+        #expect(try await gateway.metrics().contains(#"brownout_breaker_state{upstream="alpha"} 0"#))
+    }
+
+    @Test("hedging: a slow primary is hedged, the hedge answers, and the primary's request is really cancelled")
+    func hedging() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "slow_first_token")
+        let reply = try await gateway.chat(model: "hedged", stream: true)
+        #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.header("x-brownout-attempts") == "2")
+        #expect(reply.seconds < 1.2)
+        // The mock notices the cancelled request when its first token comes due (1.5 s).
+        var cancelled = 0
+        for _ in 0..<30 where cancelled == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            cancelled = try await gateway.stats("alpha").cancelled
+        }
+        #expect(cancelled == 1)
+    }
+
+    @Test("both frontier upstreams down: once their breakers open, the local pool answers, marked degraded")
+    func localFallback() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.defaultFault("alpha", "server_error")
+        try await gateway.defaultFault("beta", "server_error")
+        // Three failures in a row open a breaker: within two requests (three attempts each)
+        // both frontier targets are open, and the route's pool takes the next one.
+        var replies: [LiveGateway.Reply] = []
+        for _ in 0..<3 { replies.append(try await gateway.chat(model: "degraded")) }
+        #expect(replies.prefix(2).allSatisfy { $0.status == 502 })
+        let degraded = replies[2]
+        #expect(degraded.status == 200 && degraded.header("x-brownout-upstream") == "local" && degraded.header("x-brownout-degraded") == "true")
+        #expect(degraded.body.contains("llama"))
+        #expect(try await gateway.metrics().contains("brownout_fallback_requests_total 1"))
+        #expect(try await gateway.stats("local").requests == 1, "the pool is not used while the frontier is merely failing")
+    }
+
+    @Test("a small budget under 40 parallel requests is never overspent, and survives a restart")
+    func budgetUnderConcurrency() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        // Each answer costs 16 output tokens at alpha's price; the budget is $0.01, and the
+        // worst case (64 output tokens) is reserved before each attempt.
+        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<40 { group.addTask { try await gateway.chat(key: LiveGateway.batchKey).status } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let served = replies.filter { $0 == 200 }.count
+        #expect(served > 0 && replies.contains(429), "\(replies)")
+        let spent = try await Self.spend(of: "batch", in: gateway)
+        #expect(spent > 0 && spent <= 0.01 + 1e-12, "spent \(spent) of $0.01")
+        // A restart: the day's spend comes back from the spend file, so the budget is not
+        // spent a second time.
+        gateway.stopGateway()
+        #expect(FileManager.default.fileExists(atPath: gateway.directory.appendingPathComponent("spend.json").path))
+        try gateway.startGateway()
+        let again = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<40 { group.addTask { try await gateway.chat(key: LiveGateway.batchKey).status } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let spentAgain = try await Self.spend(of: "batch", in: gateway)
+        #expect(spent + spentAgain <= 0.01 + 1e-12, "spent \(spent) before the restart and \(spentAgain) after, of $0.01 for the day")
+        #expect(again.contains(429))
+    }
+
+    static func spend(of team: String, in gateway: LiveGateway) async throws -> Double {
+        let metrics = try await gateway.metrics()
+        return metrics.split(separator: "\n").first { $0.hasPrefix("brownout_team_spend_usd{team=\"\(team)\"}") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
+    }
+
+    @Test("every router call is one line of the decision log")
+    func decisionLog() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        try await gateway.fault("alpha", "server_error")
+        _ = try await gateway.chat()
+        let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3, "begin → send alpha, alpha failed → send beta, beta answered → complete")
+        #expect(lines[0].contains(#""action":"send""#) && lines[0].contains(#""target":"alpha""#))
+        #expect(lines[1].contains(#""action":"send""#) && lines[1].contains(#""target":"beta""#) && lines[1].contains("retry"))
+        #expect(lines[2].contains(#""action":"complete""#))
+    }
+}

@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A gateway and its mock upstreams, started as real processes on loopback for one test and
+/// stopped (by their process ids) when it ends.
+final class LiveGateway: @unchecked Sendable {
+    /// Where the built executables are: `BROWNOUT_RELEASE_BIN` (what `make test` builds), else
+    /// beside the test bundle.
+    static let binaries: URL = {
+        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] { return URL(fileURLWithPath: release) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }()
+
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    /// A key of team `search`, and its SHA-256.
+    static let searchKey = "sk-test-search"
+    static let batchKey = "sk-test-batch"
+
+    let directory: URL
+    var mocks: [String: (process: Process, port: Int)] = [:]
+    var gateway: (process: Process, port: Int)?
+    let specPath: URL
+
+    /// Starts one mock per name in `mocks` (extra arguments each), writes `spec` with
+    /// `{PORT:name}` replaced by that mock's port, and starts the gateway on it.
+    init(mocks names: [String: [String]], spec: String) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        specPath = directory.appendingPathComponent("spec.yaml")
+        var text = spec.replacingOccurrences(of: "{DIR}", with: directory.path)
+        for (name, arguments) in names.sorted(by: { $0.key < $1.key }) {
+            let started = try Self.start("brownout-mock-provider", ["--port", "0", "--slow-first-token-seconds", "1.5", "--hang-seconds", "30"] + arguments)
+            mocks[name] = started
+            text = text.replacingOccurrences(of: "{PORT:\(name)}", with: String(started.port))
+        }
+        text = text.replacingOccurrences(of: "{SEARCH}", with: Self.sha256(Self.searchKey)).replacingOccurrences(of: "{BATCH}", with: Self.sha256(Self.batchKey))
+        try text.write(to: specPath, atomically: true, encoding: .utf8)
+        try startGateway()
+    }
+
+    func startGateway() throws {
+        gateway = try Self.start("brownout-gateway", [specPath.path])
+    }
+
+    /// SIGTERM: the gateway finishes what is in flight, saves spend and exits.
+    func stopGateway() {
+        guard let gateway else { return }
+        gateway.process.terminate()
+        gateway.process.waitUntilExit()
+        self.gateway = nil
+    }
+
+    func stop() {
+        stopGateway()
+        for (_, mock) in mocks {
+            // The mocks are fixtures: a hanging request must not hold up their exit.
+            kill(mock.process.processIdentifier, SIGKILL)
+            mock.process.waitUntilExit()
+        }
+        mocks = [:]
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+
+    static func start(_ executable: String, _ arguments: [String]) throws -> (process: Process, port: Int) {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        // The first line is "listening on HOST:PORT"; give up after 20 s.
+        var line = Data()
+        let deadline = Date().addingTimeInterval(20)
+        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline && process.isRunning {
+            line.append(out.fileHandleForReading.availableData)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("listening on "), let port = Int(text.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
+            process.terminate()
+            throw StartFailure(description: "\(executable) \(arguments.joined(separator: " ")) did not start: '\(text)'")
+        }
+        return (process, port)
+    }
+
+    struct StartFailure: Error, CustomStringConvertible { let description: String }
+
+    static func sha256(_ key: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "printf %s '\(key)' | sha256sum | cut -d' ' -f1"]
+        let out = Pipe()
+        process.standardOutput = out
+        try? process.run()
+        process.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: Calls
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: String
+        let seconds: Double
+
+        func header(_ name: String) -> String? { headers.first(name: name) }
+    }
+
+    func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64) async throws -> Reply {
+        var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "Say something."]], "max_tokens": maxTokens]
+        if stream { body["stream"] = true }
+        if includeUsage { body["stream_options"] = ["include_usage": true] }
+        return try await call("/v1/chat/completions", port: gateway!.port, body: try JSONSerialization.data(withJSONObject: body), key: key)
+    }
+
+    func call(_ path: String, port: Int, method: HTTPMethod = .POST, body: Data? = nil, key: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        let started = Date()
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        var collected = ByteBuffer()
+        do {
+            for try await var part in response.body { collected.writeBuffer(&part) }
+        } catch {
+            // A stream the gateway ended abruptly: what arrived is the answer.
+        }
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: collected), seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Schedules `fault` on mock `name` for its next `count` requests.
+    func fault(_ name: String, _ fault: String, count: Int = 1) async throws {
+        _ = try await call("/mock/faults", port: mocks[name]!.port, body: Data(#"{"fault": "\#(fault)", "count": \#(count)}"#.utf8))
+    }
+
+    /// Sets the fault for all of mock `name`'s requests not scheduled otherwise.
+    func defaultFault(_ name: String, _ fault: String) async throws {
+        _ = try await call("/mock/faults", port: mocks[name]!.port, body: Data(#"{"default": "\#(fault)"}"#.utf8))
+    }
+
+    struct Stats: Decodable { let requests: Int; let completed: Int; let cancelled: Int }
+
+    func stats(_ name: String) async throws -> Stats {
+        let reply = try await call("/mock/stats", port: mocks[name]!.port, method: .GET)
+        return try JSONDecoder().decode(Stats.self, from: Data(reply.body.utf8))
+    }
+
+    func metrics() async throws -> String {
+        try await call("/metrics", port: gateway!.port, method: .GET).body
+    }
+}
+
+extension String {
+    /// The SSE `data:` payloads of a stream, in order.
+    var sseData: [String] {
+        components(separatedBy: "\n\n").compactMap { frame in
+            frame.hasPrefix("data: ") ? String(frame.dropFirst(6)) : nil
+        }
+    }
+}
