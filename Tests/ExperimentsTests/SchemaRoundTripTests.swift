@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import ConfigSchema
-import Experiments
-import GatewaySim
+@testable import Experiments
+@testable import GatewaySim
 @testable import RoutingCore
 
 /// Every scenario's routing, copied out of its spec into a gateway's JSON config, decodes
@@ -85,5 +85,17 @@ struct SchemaRoundTripTests {
          "routes": {"chat": {"chain": ["a"]}}}
         """
         #expect(throws: SpecError.self) { try RouterConfig.decode(yamlOrJSON: text, file: "gateway.json") }
+    }
+
+    @Test("the keys a gateway accepts without reading are exactly the simulator's own")
+    func simulatorKeysMatchTheSimulator() {
+        func names<K: CaseIterable & RawRepresentable>(_ type: K.Type) -> Set<String> where K.RawValue == String { Set(K.allCases.map(\.rawValue)) }
+        #expect(SimulatorKeys.provider == names(ProviderSpec.CodingKeys.self))
+        #expect(SimulatorKeys.pool == names(FallbackPoolSpec.CodingKeys.self))
+        #expect(SimulatorKeys.poolAutoscaling == names(FallbackPoolSpec.AutoscalingKeys.self))
+        #expect(SimulatorKeys.gateway == names(GatewayStates.CodingKeys.self))
+        #expect(SimulatorKeys.team == names(TeamSpec.CodingKeys.self))
+        let shared = names(RouterConfig.CodingKeys.self)
+        #expect(SimulatorKeys.sections == names(SimulatedWorldSections.CodingKeys.self).subtracting(shared).union(["variants"]))
     }
 }

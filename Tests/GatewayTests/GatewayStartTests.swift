@@ -1,0 +1,58 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The gateway starts only on a spec `brownout validate` accepts, with the same located
+/// messages, and stops gracefully.
+@Suite("brownout-gateway: configuration and shutdown", .serialized)
+struct GatewayStartTests {
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = LiveGateway.binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
+    func refusesBadDeployment() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try GatewayFaultTests.spec.replacingOccurrences(of: "    beta: {base_url: \"http://127.0.0.1:{PORT:beta}/v1\", model: beta-1}\n", with: "")
+            .replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
+            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
+            .replacingOccurrences(of: "{DIR}", with: directory.path)
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let expected = "\(spec.path):31:5: deployment.upstreams: no upstream for 'beta'; every provider and pool needs one"
+        let validate = try Self.run("brownout", ["validate", spec.path])
+        #expect(validate.status != 0 && validate.stderr.contains(expected), "\(validate.stderr)")
+        let gateway = try Self.run("brownout-gateway", [spec.path])
+        #expect(gateway.status != 0 && gateway.stderr.contains(expected), "\(gateway.stderr)")
+        let typo = try Self.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
+        #expect(typo.stderr.contains("routes.chat.retry.max_atempts: unknown key 'max_atempts'; did you mean 'max_attempts'?"), "\(typo.stderr)")
+        let noDeployment = try Self.run("brownout-gateway", ["experiments/retry-storm.yaml"])
+        #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
+    }
+
+    @Test("SIGTERM: the gateway stops accepting, lets the stream in flight finish with [DONE], then exits")
+    func gracefulShutdown() async throws {
+        let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "20"], "beta": [], "local": []], spec: GatewayFaultTests.spec)
+        defer { gateway.stop() }
+        let process = gateway.gateway!.process
+        async let reply = gateway.chat(stream: true)
+        try await Task.sleep(for: .milliseconds(200))
+        process.terminate()
+        let answer = try await reply
+        #expect(answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        gateway.gateway = nil
+    }
+}
