@@ -17,6 +17,8 @@ final class DecisionLogWriter: Sendable {
     init(path: String, maxBytes: Int) throws {
         self.path = path
         self.maxBytes = maxBytes
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw GatewayStartError("decision_log.path: cannot create '\(path)'")

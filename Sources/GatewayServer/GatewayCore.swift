@@ -50,6 +50,7 @@ extension GatewayCore {
         guard let path else { return }
         let records = router.withLock { $0.spendRecords() }
         guard let data = try? JSONEncoder().encode(records) else { return }
+        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
         _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RoutingCore
+import ServiceLifecycle
 import UnixSignals
 
 /// Runs the gateway for a loaded spec until SIGTERM or SIGINT: then it stops accepting, lets
@@ -43,7 +44,9 @@ public enum GatewayServer {
             }
         }
         do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
+            try await ServiceGroup(configuration: configuration).run()
         } catch {
             logger.error("gateway stopped: \(error)")
         }
