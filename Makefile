@@ -18,6 +18,15 @@ deps:
 		echo "error: GSL not found and neither apt-get nor brew is available; install GSL (libgsl-dev) and pkg-config" >&2; \
 		exit 1; \
 	fi
+	@if pkg-config --exists sqlite3 2>/dev/null; then \
+		echo "sqlite3 $$(pkg-config --modversion sqlite3) found"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "installing libsqlite3-dev (the gateway's spend database) with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; \
+	elif ! command -v brew >/dev/null 2>&1; then \
+		echo "error: SQLite 3 not found; install libsqlite3-dev" >&2; \
+		exit 1; \
+	fi
 
 build: deps
 	$(SWIFT) build -c release

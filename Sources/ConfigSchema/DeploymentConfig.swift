@@ -13,7 +13,7 @@ import RoutingCore
 ///       keys:
 ///         search: ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
 ///       decision_log: {path: decisions.jsonl, max_bytes: 104857600}
-///       spend_file: spend.json
+///       spend_database: spend.sqlite
 public struct DeploymentConfig: Decodable, Sendable, Equatable {
     public struct Upstream: Sendable, Equatable {
         /// The router's target this upstream serves.
@@ -40,14 +40,15 @@ public struct DeploymentConfig: Decodable, Sendable, Equatable {
     /// The routes (models) a team's keys may use; a team not listed may use every route.
     public var teamRoutes: [(team: String, routes: [String])] = []
     public var decisionLog: DecisionLog?
-    /// Where spend is saved and restored across restarts (nil: not kept).
-    public var spendFile: String?
+    /// The SQLite database where budget spend is saved and restored across restarts
+    /// (`spend_database: none`: not kept).
+    public var spendDatabase: String? = "brownout-spend.sqlite"
     /// How long in-flight requests may take to finish on SIGTERM, in seconds.
     public var shutdownGraceSeconds: Double = 30
 
     public static func == (a: DeploymentConfig, b: DeploymentConfig) -> Bool {
         a.host == b.host && a.port == b.port && a.upstreams == b.upstreams && a.keyHashes.map { "\($0.team)=\($0.sha256)" } == b.keyHashes.map { "\($0.team)=\($0.sha256)" }
-            && a.teamRoutes.map { "\($0.team)=\($0.routes)" } == b.teamRoutes.map { "\($0.team)=\($0.routes)" } && a.decisionLog == b.decisionLog && a.spendFile == b.spendFile && a.shutdownGraceSeconds == b.shutdownGraceSeconds
+            && a.teamRoutes.map { "\($0.team)=\($0.routes)" } == b.teamRoutes.map { "\($0.team)=\($0.routes)" } && a.decisionLog == b.decisionLog && a.spendDatabase == b.spendDatabase && a.shutdownGraceSeconds == b.shutdownGraceSeconds
     }
 
     public init() {}
@@ -55,7 +56,7 @@ public struct DeploymentConfig: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, upstreams, keys
         case teamRoutes = "team_routes"
-        case decisionLog = "decision_log", spendFile = "spend_file", shutdownGrace = "shutdown_grace_s"
+        case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s"
     }
 
     enum UpstreamKeys: String, CodingKey, CaseIterable {
@@ -109,7 +110,7 @@ public struct DeploymentConfig: Decodable, Sendable, Equatable {
             let log = try c.nestedContainer(keyedBy: DecisionLogKeys.self, forKey: .decisionLog)
             decisionLog = DecisionLog(path: try log.decode(String.self, forKey: .path), maxBytes: try log.number(.maxBytes, default: 100 << 20, atLeast: 4_096))
         }
-        spendFile = try c.decodeIfPresent(String.self, forKey: .spendFile)
+        if let database = try c.decodeIfPresent(String.self, forKey: .spendDatabase) { spendDatabase = database == "none" ? nil : database }
         shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
     }
 

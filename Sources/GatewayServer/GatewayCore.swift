@@ -12,6 +12,7 @@ public final class GatewayCore: Sendable {
     let upstreams: [UpstreamAttempt]
     let keys: APIKeys
     let decisionLog: DecisionLogWriter?
+    let spendStore: SpendStore?
     let metrics = GatewayMetrics()
     private let nextRequestID = Atomic<UInt64>(0)
 
@@ -23,6 +24,9 @@ public final class GatewayCore: Sendable {
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
         decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes) }
+        spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
+        var router = router
+        if let spendStore { try router.restoreSpend(try spendStore.load()) }
         self.router = Mutex(router)
     }
 
@@ -45,16 +49,15 @@ public final class GatewayCore: Sendable {
 }
 
 extension GatewayCore {
-    /// Writes the budgets' spend to `path` atomically (a restart restores it).
-    public func saveSpend(to path: String?) {
-        guard let path else { return }
+    /// Saves the budgets' spend (a restart restores it).
+    public func saveSpend() {
+        guard let spendStore else { return }
         let records = router.withLock { $0.spendRecords() }
-        guard let data = try? JSONEncoder().encode(records) else { return }
-        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
-        _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-        if FileManager.default.fileExists(atPath: temporary) { try? FileManager.default.moveItem(atPath: temporary, toPath: path) }
+        do {
+            try spendStore.save(records)
+        } catch {
+            FileHandle.standardError.write(Data("brownout-gateway: could not save spend to \(spendStore.path): \(error)\n".utf8))
+        }
     }
 
     public func close() {

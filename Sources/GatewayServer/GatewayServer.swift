@@ -19,16 +19,7 @@ public enum GatewayServer {
                                 configuration: .init(timeout: .init(connect: .seconds(10)), decompression: .disabled))
         let core: GatewayCore
         do {
-            var router = try Router(config: spec.router, clock: MonotonicClock(), wallClock: SystemWallClock(), generator: SystemRandomNumberGenerator())
-            if let path = deployment.spendFile, let data = FileManager.default.contents(atPath: path) {
-                let records: [BudgetSpendRecord]
-                do {
-                    records = try JSONDecoder().decode([BudgetSpendRecord].self, from: data)
-                } catch {
-                    throw GatewayStartError("\(path): not a spend file this gateway wrote (\(error))")
-                }
-                try router.restoreSpend(records)
-            }
+            let router = try Router(config: spec.router, clock: MonotonicClock(), wallClock: SystemWallClock(), generator: SystemRandomNumberGenerator())
             core = try GatewayCore(spec: spec, client: client, router: router, environment: ProcessInfo.processInfo.environment)
         } catch {
             try? await client.shutdown()
@@ -40,7 +31,7 @@ public enum GatewayServer {
         let saver = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
-                core.saveSpend(to: deployment.spendFile)
+                core.saveSpend()
             }
         }
         do {
@@ -51,7 +42,7 @@ public enum GatewayServer {
             logger.error("gateway stopped: \(error)")
         }
         saver.cancel()
-        core.saveSpend(to: deployment.spendFile)
+        core.saveSpend()
         core.close()
         try await client.shutdown()
     }

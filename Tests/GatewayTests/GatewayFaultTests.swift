@@ -45,7 +45,7 @@ struct GatewayFaultTests {
       keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
       team_routes: {batch: [chat]}
       decision_log: {path: "{DIR}/decisions.jsonl"}
-      spend_file: "{DIR}/spend.json"
+      spend_database: "{DIR}/spend.sqlite"
     """
 
     func live() async throws -> LiveGateway {
@@ -242,10 +242,10 @@ struct GatewayFaultTests {
         #expect(served > 0 && replies.contains(429), "\(replies)")
         let spent = try await Self.spend(of: "batch", in: gateway)
         #expect(spent > 0 && spent <= 0.01 + 1e-12, "spent \(spent) of $0.01")
-        // A restart: the day's spend comes back from the spend file, so the budget is not
+        // A restart: the day's spend comes back from the spend database, so the budget is not
         // spent a second time.
         gateway.stopGateway()
-        #expect(FileManager.default.fileExists(atPath: gateway.directory.appendingPathComponent("spend.json").path))
+        #expect(FileManager.default.fileExists(atPath: gateway.directory.appendingPathComponent("spend.sqlite").path))
         try gateway.startGateway()
         let again = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<40 { group.addTask { try await gateway.chat(key: LiveGateway.batchKey).status } }

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import RoutingCore
+
+/// Budget spend kept in an embedded SQLite database (GRDB), so that a restart does not reset
+/// a team's budget: one row per budget, the period it belongs to and its settled spend.
+final class SpendStore: Sendable {
+    let path: String
+    private let database: DatabaseQueue
+
+    init(path: String) throws {
+        self.path = path
+        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        do {
+            database = try DatabaseQueue(path: path)
+            try database.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS budget_spend (
+                        scope_kind TEXT NOT NULL, scope_name TEXT NOT NULL, period INTEGER NOT NULL, spent_usd REAL NOT NULL,
+                        PRIMARY KEY (scope_kind, scope_name))
+                    """)
+            }
+        } catch {
+            throw GatewayStartError("spend_database: cannot open '\(path)' as an SQLite database: \(error)")
+        }
+    }
+
+    func load() throws -> [BudgetSpendRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT scope_kind, scope_name, period, spent_usd FROM budget_spend ORDER BY scope_kind, scope_name").compactMap { row in
+                let kind: String = row["scope_kind"]
+                let name: String = row["scope_name"]
+                let scope: BudgetScope
+                switch kind {
+                case "team": scope = .team(name)
+                case "key": scope = .key(name)
+                default: return nil
+                }
+                return BudgetSpendRecord(scope: scope, period: row["period"], spentUSD: row["spent_usd"])
+            }
+        }
+    }
+
+    /// Replaces the saved spend with `records`, in one transaction.
+    func save(_ records: [BudgetSpendRecord]) throws {
+        try database.write { db in
+            for record in records {
+                let (kind, name): (String, String)
+                switch record.scope {
+                case .team(let team): (kind, name) = ("team", team)
+                case .key(let key): (kind, name) = ("key", key)
+                }
+                try db.execute(sql: """
+                    INSERT INTO budget_spend (scope_kind, scope_name, period, spent_usd) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (scope_kind, scope_name) DO UPDATE SET period = excluded.period, spent_usd = excluded.spent_usd
+                    """, arguments: [kind, name, record.period, record.spentUSD])
+            }
+        }
+    }
+}
