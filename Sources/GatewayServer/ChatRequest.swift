@@ -27,8 +27,9 @@ struct ChatRequest: @unchecked Sendable {
         self.model = model
         stream = object["stream"] as? Bool ?? false
         includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
-        let characters = (try? JSONSerialization.data(withJSONObject: messages).count) ?? 0
-        estimatedInputTokens = max(1, characters / 4)
+        // About four bytes a token; the body's size bounds the messages' (reserved against
+        // hard budgets before the upstream reports the real count).
+        estimatedInputTokens = max(1, body.readableBytes / 4)
         maxOutputTokens = (object["max_completion_tokens"] as? Int) ?? (object["max_tokens"] as? Int) ?? Self.defaultMaxOutputTokens
     }
 

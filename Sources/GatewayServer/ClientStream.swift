@@ -19,9 +19,12 @@ final class ClientStream: Sendable {
         continuation.finish()
     }
 
-    /// Called when the client goes away.
+    /// Called when the client goes away (not when the stream is finished: the request then
+    /// still settles its cancelled attempts with the router).
     func onTermination(_ action: @escaping @Sendable () -> Void) {
-        continuation.onTermination = { _ in action() }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { action() }
+        }
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")

@@ -15,6 +15,8 @@ public enum GatewayApplication {
                             onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in
+            let received = ContinuousClock.now
+            func whole(_ error: OpenAIError) -> Response { refusal(error, core: core, received: received) }
             guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else { return whole(OpenAIError.unauthorized) }
             let body: ByteBuffer
             do {
@@ -42,7 +44,9 @@ public enum GatewayApplication {
             }
         }
         router.get("/v1/models") { request, _ -> Response in
-            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else { return whole(OpenAIError.unauthorized) }
+            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else {
+                return refusal(OpenAIError.unauthorized, core: core, received: .now)
+            }
             let models = core.models.filter { deployment.team(team, mayUse: $0) }.map { ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any] }
             let data = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": models], options: [.sortedKeys])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -58,8 +62,13 @@ public enum GatewayApplication {
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
-    static func whole(_ error: OpenAIError) -> Response {
-        Response(status: .init(code: error.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: error.body))
+    /// A refusal before routing, with the same explaining headers as every answer.
+    static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
+        let (s, atto) = received.duration(to: .now).components
+        return Response(status: .init(code: error.status), headers: fields([
+            ("x-brownout-request-id", String(core.requestID())), ("x-brownout-attempts", "0"),
+            ("x-brownout-overhead-ms", String(format: "%.3f", Double(s) * 1_000 + Double(atto) / 1e15)), ("content-type", "application/json"),
+        ]), body: .init(byteBuffer: error.body))
     }
 
     static func fields(_ pairs: [(String, String)]) -> HTTPFields {

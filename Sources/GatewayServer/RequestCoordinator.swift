@@ -39,7 +39,10 @@ struct RequestCoordinator: Sendable {
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
-            return .whole(status: 404, headers: [("x-brownout-request-id", String(id))], body: answer.body)
+            let (s, atto) = received.duration(to: .now).components
+            return .whole(status: 404, headers: [("x-brownout-request-id", String(id)), ("x-brownout-attempts", "0"),
+                                                 ("x-brownout-overhead-ms", String(format: "%.3f", Double(s) * 1_000 + Double(atto) / 1e15)),
+                                                 ("content-type", "application/json")], body: answer.body)
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)

@@ -45,6 +45,10 @@ struct UpstreamAttempt: Sendable {
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply)
         }
         do {
+            // Without limits there is nothing to watch: the exchange runs on its own.
+            if deadlines.firstToken == nil && deadlines.attempt == nil {
+                return try await exchange(chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended)
+            }
             return try await withThrowingTaskGroup(of: Ending?.self) { group in
                 group.addTask { try await self.exchange(chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended) }
                 group.addTask {

@@ -75,12 +75,14 @@ struct GatewayFaultTests {
     func keysAndModels() async throws {
         let gateway = try await live()
         defer { gateway.stop() }
-        #expect(try await gateway.chat(key: nil).status == 401)
+        let none = try await gateway.chat(key: nil)
+        #expect(none.status == 401 && none.header("x-brownout-request-id") != nil && none.header("x-brownout-attempts") == "0" && none.header("x-brownout-overhead-ms") != nil,
+                "every error carries the explaining headers")
         let unknown = try await gateway.chat(key: "sk-nobody")
         #expect(unknown.status == 401 && unknown.body.contains("invalid_api_key"))
         #expect(try await gateway.chat(model: "hedged", key: LiveGateway.batchKey).status == 403)
         let missing = try await gateway.chat(model: "caht")
-        #expect(missing.status == 404 && missing.body.contains("did you mean 'chat'"))
+        #expect(missing.status == 404 && missing.body.contains("did you mean 'chat'") && missing.header("x-brownout-attempts") == "0")
         let batchModels = try await gateway.call("/v1/models", port: gateway.gateway!.port, method: .GET, key: LiveGateway.batchKey)
         #expect(batchModels.body.contains(#""id":"chat""#) && !batchModels.body.contains("hedged"))
         #expect(try await gateway.stats("alpha").requests == 0, "refused requests never reach an upstream")
@@ -200,7 +202,7 @@ struct GatewayFaultTests {
         try await gateway.fault("alpha", "slow_first_token")
         let reply = try await gateway.chat(model: "hedged", stream: true)
         #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.header("x-brownout-attempts") == "2")
-        #expect(reply.seconds < 1.2)
+        #expect(reply.seconds < 1.2 && reply.body.sseData.last == "[DONE]", "\(reply.body)")
         // The mock notices the cancelled request when its first token comes due (1.5 s).
         var cancelled = 0
         for _ in 0..<30 where cancelled == 0 {
@@ -208,6 +210,22 @@ struct GatewayFaultTests {
             cancelled = try await gateway.stats("alpha").cancelled
         }
         #expect(cancelled == 1)
+        // The router hears of the cancelled primary too (its reservation and in-flight count
+        // settle), then of the hedge's answer.
+        let log = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 4 && log[2].contains(#""action":"none","attempt":1"#) && log[3].contains(#""action":"complete","attempt":2"#), "\(log)")
+        // A whole answer: the hedge answers first, the router says which attempt to cancel,
+        // and the cancelled primary still reports back after the client has its answer.
+        try await gateway.fault("alpha", "slow_first_token")
+        let whole = try await gateway.chat(model: "hedged")
+        #expect(whole.status == 200 && whole.header("x-brownout-upstream") == "beta" && whole.seconds < 1.2)
+        var settled = false
+        for _ in 0..<30 where !settled {
+            try await Task.sleep(for: .milliseconds(100))
+            let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
+            settled = lines.last?.contains(#""reasons":["cancelled"]"#) == true && lines.dropLast().last?.contains(#""action":"complete""#) == true
+        }
+        #expect(settled, "the cancelled primary's report reaches the router after the completion")
     }
 
     @Test("both frontier upstreams down: once their breakers open, the local pool answers, marked degraded")

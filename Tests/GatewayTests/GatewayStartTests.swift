@@ -47,7 +47,9 @@ struct GatewayStartTests {
         defer { gateway.stop() }
         let process = gateway.gateway!.process
         async let reply = gateway.chat(stream: true)
-        try await Task.sleep(for: .milliseconds(200))
+        // SIGTERM once the answer is under way (the upstream has the request), not before.
+        for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
         process.terminate()
         let answer = try await reply
         #expect(answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
