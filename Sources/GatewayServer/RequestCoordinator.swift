@@ -47,20 +47,29 @@ struct RequestCoordinator: Sendable {
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
         let stream = ClientStream()
+        // A whole answer on a route without hedging has one attempt out at a time and nothing
+        // to settle after the answer: it runs right here, in the request's own task.
+        if !chat.stream && core.config.routes[request.route.index].hedging == nil {
+            var answer: GatewayAnswer?
+            await coordinator.run(inline: true, stream: stream) { answer = $0 }
+            return answer ?? .whole(status: 499, headers: [], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
+        }
         return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
-            let task = Task { await coordinator.run(start: start, stream: stream) }
+            let task = Task { await coordinator.run(inline: false, stream: stream) { start.resume(returning: $0) } }
             stream.onTermination { task.cancel() }
         }
     }
 
-    private func run(start: CheckedContinuation<GatewayAnswer, Never>, stream: ClientStream) async {
+    /// Drives the request; `deliver` gets the client's answer once. `inline`: each attempt is
+    /// awaited right here instead of in a task of its own (whole answers without hedging).
+    private func run(inline: Bool, stream: ClientStream, deliver: (GatewayAnswer) -> Void) async {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         var iterator = events.makeAsyncIterator()
         var answered = false
         func respond(_ answer: GatewayAnswer) {
             if !answered {
                 answered = true
-                start.resume(returning: answer)
+                deliver(answer)
             }
         }
         let committed = CommitSlot()
@@ -92,6 +101,12 @@ struct RequestCoordinator: Sendable {
                     clock.begin()
                     let upstream = core.upstreams[target.index]
                     let chat = self.chat
+                    if inline {
+                        let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
+                                                        firstToken: { committed.claim(attempt) }, stream: nil)
+                        sink.yield(.finished(attempt: attempt, ending))
+                        break
+                    }
                     tasks[attempt] = Task {
                         let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
                                                         firstToken: {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// How the mock answers one chat completion request: latency, token pacing and the fault.
 struct MockBehaviour: Sendable {
@@ -64,38 +65,37 @@ struct MockBehaviour: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
         }
         let hang = hangSeconds
+        // The answer counts once, as completed or as cancelled: cancelled the moment the
+        // client's connection closes before the answer's end.
+        let ending = AnswerEnding(state: state)
+        context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
         let body = ResponseBody { writer in
-            do {
-                if firstToken > 0 { try await Task.sleep(for: .seconds(firstToken)) }
-                for i in 0..<completion.outputTokens {
-                    if i > 0 && gap > 0 { try await Task.sleep(for: .seconds(gap)) }
-                    if i == Self.tokensBeforeStreamFault {
-                        switch fault {
-                        case .streamCut:
-                            try await context.channel.close()
-                            return
-                        case .streamStall:
-                            try await Task.sleep(for: .seconds(hang))
-                            return
-                        case .streamMalformed:
-                            try await writer.write(MockCompletion.malformed)
-                            try await writer.finish(nil)
-                            return
-                        default:
-                            break
-                        }
+            if firstToken > 0 { try await Task.sleep(for: .seconds(firstToken)) }
+            for i in 0..<completion.outputTokens {
+                if i > 0 && gap > 0 { try await Task.sleep(for: .seconds(gap)) }
+                if i == Self.tokensBeforeStreamFault {
+                    switch fault {
+                    case .streamCut:
+                        try await context.channel.close()
+                        return
+                    case .streamStall:
+                        try await Task.sleep(for: .seconds(hang))
+                        return
+                    case .streamMalformed:
+                        try await writer.write(MockCompletion.malformed)
+                        try await writer.finish(nil)
+                        return
+                    default:
+                        break
                     }
-                    try await writer.write(completion.chunk(token: i))
                 }
-                try await writer.write(completion.finishChunk())
-                if includeUsage { try await writer.write(completion.usageChunk()) }
-                if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
-                try await writer.finish(nil)
-                await state.completed()
-            } catch {
-                await state.cancelled()
-                throw error
+                try await writer.write(completion.chunk(token: i))
             }
+            try await writer.write(completion.finishChunk())
+            if includeUsage { try await writer.write(completion.usageChunk()) }
+            if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
+            try await writer.finish(nil)
+            ending.end(completed: true)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
@@ -104,5 +104,25 @@ struct MockBehaviour: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if retryAfter { headers[.retryAfter] = String(format: "%g", retryAfterSeconds) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: MockError.body(message, type: type, code: code)))
+    }
+}
+
+/// Counts one answer once: completed, or cancelled when its connection closed first.
+final class AnswerEnding: Sendable {
+    private let ended = Mutex(false)
+    private let state: MockState
+
+    init(state: MockState) {
+        self.state = state
+    }
+
+    func end(completed: Bool) {
+        let first = ended.withLock { ended -> Bool in
+            defer { ended = true }
+            return !ended
+        }
+        guard first else { return }
+        let state = self.state
+        Task { if completed { await state.completed() } else { await state.cancelled() } }
     }
 }

@@ -205,11 +205,12 @@ struct GatewayFaultTests {
         #expect(reply.seconds < 1.2 && reply.body.sseData.last == "[DONE]", "\(reply.body)")
         // The mock notices the cancelled request when its first token comes due (1.5 s).
         var cancelled = 0
-        for _ in 0..<30 where cancelled == 0 {
+        for _ in 0..<50 where cancelled == 0 {
             try await Task.sleep(for: .milliseconds(100))
             cancelled = try await gateway.stats("alpha").cancelled
         }
-        #expect(cancelled == 1)
+        let alpha = try await gateway.stats("alpha")
+        #expect(cancelled == 1, "alpha: \(alpha.requests) requests, \(alpha.completed) completed, \(alpha.cancelled) cancelled")
         // The router hears of the cancelled primary too (its reservation and in-flight count
         // settle), then of the hedge's answer.
         let log = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
