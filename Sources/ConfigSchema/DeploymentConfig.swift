@@ -14,7 +14,7 @@ import RoutingCore
 ///         search: ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
 ///       decision_log: {path: decisions.jsonl, max_bytes: 104857600}
 ///       spend_database: spend.sqlite
-public struct DeploymentConfig: Decodable, Sendable, Equatable {
+public struct DeploymentConfig: Decodable, Sendable {
     public struct Upstream: Sendable, Equatable {
         /// The router's target this upstream serves.
         public var target: String
@@ -45,11 +45,6 @@ public struct DeploymentConfig: Decodable, Sendable, Equatable {
     public var spendDatabase: String? = "brownout-spend.sqlite"
     /// How long in-flight requests may take to finish on SIGTERM, in seconds.
     public var shutdownGraceSeconds: Double = 30
-
-    public static func == (a: DeploymentConfig, b: DeploymentConfig) -> Bool {
-        a.host == b.host && a.port == b.port && a.upstreams == b.upstreams && a.keyHashes.map { "\($0.team)=\($0.sha256)" } == b.keyHashes.map { "\($0.team)=\($0.sha256)" }
-            && a.teamRoutes.map { "\($0.team)=\($0.routes)" } == b.teamRoutes.map { "\($0.team)=\($0.routes)" } && a.decisionLog == b.decisionLog && a.spendDatabase == b.spendDatabase && a.shutdownGraceSeconds == b.shutdownGraceSeconds
-    }
 
     public init() {}
 

@@ -46,15 +46,15 @@ public final class SpecDecoder {
             return error
         case DecodingError.keyNotFound(let key, let context):
             let node = root.deepest(along: context.codingPath.map(SpecPath.Component.init))
-            let path = SpecPath.text(context.codingPath)
+            let path = ConfigPath.text(context.codingPath)
             // A missing key next to one nobody asked for is most likely a typo of it.
             if let typo = node.unaskedKey(closeTo: key.stringValue) {
-                return SpecError(typo.keyLocation, SpecPath.joined(path, typo.key), node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union(node.declaredKeys).union([key.stringValue])))
+                return SpecError(typo.keyLocation, ConfigPath.joined(path, typo.key), node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union(node.declaredKeys).union([key.stringValue])))
             }
             return SpecError(node.location, path, "missing required key '\(key.stringValue)'")
         case DecodingError.dataCorrupted(let context), DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             let node = root.deepest(along: context.codingPath.map(SpecPath.Component.init))
-            return SpecError(node.location, SpecPath.text(context.codingPath), context.debugDescription)
+            return SpecError(node.location, ConfigPath.text(context.codingPath), context.debugDescription)
         default:
             return SpecError(root.location, "", "\(error)")
         }
@@ -71,10 +71,6 @@ enum SpecPath {
             if let index = key.intValue { self = .index(index) } else { self = .key(key.stringValue) }
         }
     }
-
-    static func text(_ codingPath: [any CodingKey]) -> String { ConfigPath.text(codingPath) }
-
-    static func joined(_ path: String, _ key: String) -> String { ConfigPath.joined(path, key) }
 
     /// `a.b[2].c` → key a, key b, index 2, key c. A name may itself contain dots
     /// (`gpt-4.1`): the node walk joins keys back when a split one does not exist.
@@ -192,7 +188,7 @@ final class SpecNode {
             return nil
         case .map(let entries):
             for entry in entries {
-                let entryPath = SpecPath.joined(path, entry.key)
+                let entryPath = ConfigPath.joined(path, entry.key)
                 if opened && !askedKeys.contains(entry.key) {
                     return SpecError(entry.keyLocation, entryPath, unknownKeyMessage(entry.key, candidates: askedKeys))
                 }

@@ -36,12 +36,18 @@ public final class GatewayCore: Sendable {
 
     /// Calls the router and logs the decision it returns.
     func decide(_ call: (inout Router) -> Decision) -> Decision {
-        let (decision, record) = router.withLock { router -> (Decision, DecisionRecord?) in
-            let decision = call(&router)
-            return (decision, decisionLog == nil ? nil : router.record(decision))
+        decide { router in ((), call(&router)) }.1
+    }
+
+    /// The same, for a call that returns more than the decision (`begin` returns the
+    /// request's state too).
+    func decide<T: Sendable>(_ call: (inout Router) -> (T, Decision)) -> (T, Decision) {
+        let (result, record) = router.withLock { router -> ((T, Decision), DecisionRecord?) in
+            let result = call(&router)
+            return (result, decisionLog == nil ? nil : router.record(result.1))
         }
         if let record { decisionLog?.append(record) }
-        return decision
+        return result
     }
 
     /// The routes a team's key may use, as models.

@@ -80,8 +80,7 @@ struct RequestCoordinator: Sendable {
         var lastError: OpenAIError?
         var clock = BusyClock(start: received)
 
-        var (state, first) = core.router.withLock { $0.begin(request) }
-        if let record = core.decisionLog.map({ _ in core.router.withLock { $0.record(first) } }) { core.decisionLog?.append(record) }
+        var (state, first) = core.decide { $0.begin(request) }
         var pending: Decision? = first
 
         loop: while true {

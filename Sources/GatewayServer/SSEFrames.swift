@@ -27,8 +27,6 @@ struct SSEFrames {
         return frames
     }
 
-    /// Bytes that never formed a whole frame.
-    var hasPartialFrame: Bool { pending.readableBytes > 0 && !pending.readableBytesView.allSatisfy { $0 == UInt8(ascii: "\n") } }
 
     static func frame(_ text: String) -> Frame {
         var data = ""

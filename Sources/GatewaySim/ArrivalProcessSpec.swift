@@ -29,7 +29,7 @@ public struct ArrivalProcessSpec: Decodable, Sendable {
         switch kind {
         case .poisson:
             let rate: Double = try body.container(keyedBy: PoissonKeys.self).number(.rate, above: 0)
-            process = try Distribution.checked(body) { () throws(StochasticsError) in try PoissonArrivals(ratePerSecond: rate) }
+            process = try body.checked { () throws(StochasticsError) in try PoissonArrivals(ratePerSecond: rate) }
         case .diurnal:
             let c = try body.container(keyedBy: DiurnalKeys.self)
             var list = try c.nestedUnkeyedContainer(forKey: .segments)
@@ -39,19 +39,19 @@ public struct ArrivalProcessSpec: Decodable, Sendable {
                 segments.append(.init(seconds: try segment.number(.duration, above: 0), ratePerSecond: try segment.number(.rate, atLeast: 0)))
             }
             let repeats = try c.decode(.repeats, default: true)
-            process = try Distribution.checked(body) { () throws(StochasticsError) in try PiecewiseConstantArrivals(segments: segments, repeats: repeats) }
+            process = try body.checked { () throws(StochasticsError) in try PiecewiseConstantArrivals(segments: segments, repeats: repeats) }
         case .mmpp:
             let c = try body.container(keyedBy: ModulatedKeys.self)
             let rates = try c.decode([Double].self, forKey: .rates)
             let sojourns = try c.decode([Double].self, forKey: .meanSojourn)
-            process = try Distribution.checked(body) { () throws(StochasticsError) in
+            process = try body.checked { () throws(StochasticsError) in
                 try MarkovModulatedArrivals(ratesPerSecond: rates, chain: try MarkovChain(meanSojournSeconds: sojourns))
             }
         case .replay:
             let c = try body.container(keyedBy: ReplayKeys.self)
             let file = ConfigFile.resolve(try c.decode(String.self, forKey: .file), in: body)
             let column = try c.decode(.column, default: "timestamp_s")
-            process = try Distribution.checked(body) { () throws(StochasticsError) in try ReplayArrivals(csvFile: file, column: column) }
+            process = try body.checked { () throws(StochasticsError) in try ReplayArrivals(csvFile: file, column: column) }
         }
     }
 }

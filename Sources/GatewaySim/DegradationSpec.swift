@@ -113,7 +113,7 @@ public struct DegradationSpec: Decodable, Sendable {
             if kind == .regime && targets.count != 1 {
                 throw DecodingError.dataCorruptedError(forKey: .targets, in: p, debugDescription: "a regime drives one target; use shared_regime for several")
             }
-            let chain = try Distribution.checked(body) { () throws(StochasticsError) in try MarkovChain(meanSojournSeconds: sojourns, jumpProbabilities: jumps) }
+            let chain = try body.checked { () throws(StochasticsError) in try MarkovChain(meanSojournSeconds: sojourns, jumpProbabilities: jumps) }
             process = .regime(shared: kind == .sharedRegime, regimes: regimes, chain: chain, initial: initial, targets: targets)
         case .commonShock:
             let p = try body.container(keyedBy: CommonShockKeys.self)
@@ -147,7 +147,7 @@ public struct DegradationSpec: Decodable, Sendable {
             let beta: Double = try p.number(.decay, above: 0)
             let repair = try p.decode(Distribution.self, forKey: .repair)
             // Checked now (an exploding process is a spec error, not a run-time one).
-            _ = try Distribution.checked(body) { () throws(StochasticsError) in
+            _ = try body.checked { () throws(StochasticsError) in
                 try HawkesIncidents(baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair, targetCount: providers.count,
                                     stream: RandomStream(name: "validation", seed: 0, replication: 0))
             }

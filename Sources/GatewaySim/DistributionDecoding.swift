@@ -9,7 +9,7 @@ extension Distribution: Decodable {
 
     public init(from decoder: any Decoder) throws {
         if let value = try? decoder.singleValueContainer().decode(Double.self) {
-            self = try Self.checked(decoder) { () throws(StochasticsError) in try DistributionCatalog.make(kind: .constant, parameters: ["value": value]) }
+            self = try decoder.checked { () throws(StochasticsError) in try DistributionCatalog.make(kind: .constant, parameters: ["value": value]) }
             return
         }
         let (kind, body) = try decoder.kindEntry(DistributionKind.self, what: "distribution")
@@ -17,7 +17,7 @@ extension Distribution: Decodable {
             let c = try body.container(keyedBy: EmpiricalKeys.self)
             let file = ConfigFile.resolve(try c.decode(String.self, forKey: .file), in: body)
             let column = try c.decode(String.self, forKey: .column)
-            self = try Self.checked(body) { () throws(StochasticsError) in try .empirical(csvFile: file, column: column) }
+            self = try body.checked { () throws(StochasticsError) in try .empirical(csvFile: file, column: column) }
             return
         }
         var parameters: [String: Double] = [:]
@@ -27,15 +27,18 @@ extension Distribution: Decodable {
             let c = try body.container(keyedBy: ConfigKey.self)
             for key in c.allKeys { parameters[key.stringValue] = try c.decode(Double.self, forKey: key) }
         }
-        self = try Self.checked(decoder) { () throws(StochasticsError) in try DistributionCatalog.make(kind: kind, parameters: parameters) }
+        self = try decoder.checked { () throws(StochasticsError) in try DistributionCatalog.make(kind: kind, parameters: parameters) }
     }
 
-    /// Runs a constructor, turning its error into one located at `decoder`'s value.
-    static func checked<T>(_ decoder: any Decoder, _ make: () throws(StochasticsError) -> T) throws -> T {
+}
+
+extension Decoder {
+    /// Runs a Stochastics constructor, turning its error into one located at this value.
+    func checked<T>(_ make: () throws(StochasticsError) -> T) throws -> T {
         do {
             return try make()
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.message))
         }
     }
 }
