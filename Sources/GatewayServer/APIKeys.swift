@@ -13,15 +13,20 @@ public struct APIKeys: Sendable {
 
     /// The team of the key in an `Authorization: Bearer KEY` header, or nil.
     public func team(forAuthorization header: String?) -> String? {
-        guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
-        let key = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        guard !key.isEmpty else { return nil }
-        let digest = Array(SHA256.hash(data: Data(key.utf8)))
+        guard var bytes = header.map({ Array($0.utf8) }), bytes.count > 7,
+              String(decoding: bytes[..<7], as: UTF8.self).lowercased() == "bearer " else { return nil }
+        bytes.removeFirst(7)
+        while bytes.first == UInt8(ascii: " ") || bytes.first == UInt8(ascii: "\t") { bytes.removeFirst() }
+        while bytes.last == UInt8(ascii: " ") || bytes.last == UInt8(ascii: "\t") { bytes.removeLast() }
+        guard !bytes.isEmpty else { return nil }
+        let digest = SHA256.hash(data: bytes)
         var found: String?
-        for entry in entries {
-            var difference: UInt8 = 0
-            for i in 0..<32 { difference |= entry.hash[i] ^ digest[i] }
-            if difference == 0 && found == nil { found = entry.team }
+        digest.withUnsafeBytes { digest in
+            for entry in entries {
+                var difference: UInt8 = 0
+                for i in 0..<32 { difference |= entry.hash[i] ^ digest[i] }
+                if difference == 0 && found == nil { found = entry.team }
+            }
         }
         return found
     }

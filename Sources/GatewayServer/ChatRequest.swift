@@ -1,48 +1,137 @@
-import Foundation
 import NIOCore
 
 /// A client's `POST /v1/chat/completions` body, read only as far as routing needs: the model
-/// (a route), streaming, token counts. Everything else is passed upstream untouched.
-struct ChatRequest: @unchecked Sendable {
-    let object: [String: Any]
+/// (a route), streaming, token counts. Every other byte is passed upstream as the client sent
+/// it; the upstream body differs only in the model's name and, when streaming, in asking for
+/// usage.
+struct ChatRequest: Sendable {
+    let body: ByteBuffer
     let model: String
     let stream: Bool
+    /// Whether the client asked for the usage chunk (`stream_options.include_usage`).
     let includeUsage: Bool
     let estimatedInputTokens: Int
     let maxOutputTokens: Int
+    /// Where the body is edited for an upstream: the model's value, and how to ask for usage.
+    private let modelRange: Range<Int>
+    private let usageEdit: (range: Range<Int>, replacement: String)?
 
     static let defaultMaxOutputTokens = 4_096
 
     init(body: ByteBuffer) throws(OpenAIError) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
-            throw OpenAIError(status: 400, message: "the body is not a JSON object", type: "invalid_request_error")
-        }
-        guard let model = object["model"] as? String, !model.isEmpty else {
-            throw OpenAIError(status: 400, message: "'model' is required (one of the gateway's routes)", type: "invalid_request_error", code: "missing_model")
-        }
-        guard let messages = object["messages"] as? [Any], !messages.isEmpty else {
-            throw OpenAIError(status: 400, message: "'messages' must be a non-empty list", type: "invalid_request_error")
-        }
-        self.object = object
-        self.model = model
-        stream = object["stream"] as? Bool ?? false
-        includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        self.body = body
+        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(OpenAIError) in try Fields(bytes) } }
+        let fields = try read.get()
+        model = fields.model
+        modelRange = fields.modelRange
+        stream = fields.stream
+        includeUsage = fields.includeUsage
+        maxOutputTokens = fields.maxOutputTokens ?? Self.defaultMaxOutputTokens
         // About four bytes a token; the body's size bounds the messages' (reserved against
         // hard budgets before the upstream reports the real count).
         estimatedInputTokens = max(1, body.readableBytes / 4)
-        maxOutputTokens = (object["max_completion_tokens"] as? Int) ?? (object["max_tokens"] as? Int) ?? Self.defaultMaxOutputTokens
+        usageEdit = fields.stream && !fields.includeUsage ? fields.usageEdit : nil
     }
 
     /// The body sent to an upstream: its model name; when streaming, usage is always asked
     /// for (the gateway settles spend from it).
     func upstreamBody(model upstreamModel: String) -> ByteBuffer {
-        var object = self.object
-        object["model"] = upstreamModel
-        if stream {
-            var options = object["stream_options"] as? [String: Any] ?? [:]
-            options["include_usage"] = true
-            object["stream_options"] = options
+        var edits = [(range: modelRange, replacement: JSONText.quoted(upstreamModel))]
+        if let usageEdit { edits.append(usageEdit) }
+        edits.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var out = ByteBuffer()
+        out.reserveCapacity(body.readableBytes + edits.reduce(0) { $0 + $1.replacement.utf8.count })
+        var copied = 0
+        for edit in edits {
+            out.writeBytes(body.readableBytesView[body.readerIndex + copied ..< body.readerIndex + edit.range.lowerBound])
+            out.writeString(edit.replacement)
+            copied = edit.range.upperBound
         }
-        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+        out.writeBytes(body.readableBytesView[body.readerIndex + copied ..< body.writerIndex])
+        return out
+    }
+}
+
+extension ChatRequest {
+    /// The routing fields of a body, and where they are.
+    private struct Fields {
+        var model = ""
+        var modelRange = 0..<0
+        var stream = false
+        var includeUsage = false
+        var maxOutputTokens: Int?
+        var usageEdit: (range: Range<Int>, replacement: String)
+
+        init(_ bytes: UnsafeRawBufferPointer) throws(OpenAIError) {
+            func invalid(_ message: String, param: String? = nil) -> OpenAIError {
+                OpenAIError(status: 400, message: message, type: "invalid_request_error", param: param)
+            }
+            let scanner: JSONScanner
+            let object: JSONScanner.Value
+            do {
+                (scanner, object) = try JSONScanner.object(in: bytes)
+            } catch {
+                throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
+            }
+            var model: JSONScanner.Value?
+            var messages: JSONScanner.Value?
+            var streamOptions: JSONScanner.Value?
+            var includeUsageValue: JSONScanner.Value?
+            var problem: OpenAIError?
+            // Without stream_options, the request for usage goes before the closing brace.
+            usageEdit = (object.range.upperBound - 1 ..< object.range.upperBound - 1, #","stream_options":{"include_usage":true}"#)
+            try? scanner.forEachMember(of: object) { key, value throws(JSONScanner.Malformed) in
+                if scanner.key(key, is: "model") {
+                    model = value
+                } else if scanner.key(key, is: "messages") {
+                    messages = value
+                } else if scanner.key(key, is: "stream") {
+                    switch value.kind {
+                    case .true: stream = true
+                    case .false, .null: stream = false
+                    default: problem = problem ?? invalid("'stream' must be true or false", param: "stream")
+                    }
+                } else if scanner.key(key, is: "stream_options") {
+                    streamOptions = value
+                } else if scanner.key(key, is: "max_tokens") || scanner.key(key, is: "max_completion_tokens") {
+                    guard value.kind != .null else { return }
+                    guard let tokens = scanner.integer(value), tokens >= 1 else {
+                        problem = problem ?? invalid("'\(scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")' must be an integer of at least 1",
+                                                     param: scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")
+                        return
+                    }
+                    // max_completion_tokens is the newer name and wins over max_tokens.
+                    if maxOutputTokens == nil || scanner.key(key, is: "max_completion_tokens") { maxOutputTokens = tokens }
+                }
+            }
+            if let problem { throw problem }
+            guard let model, model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
+                throw OpenAIError(status: 400, message: "'model' is required (one of the gateway's routes)", type: "invalid_request_error", param: "model", code: "missing_model")
+            }
+            self.model = name
+            modelRange = model.range
+            guard let messages, messages.kind == .array, !scanner.isEmpty(messages) else {
+                throw invalid("'messages' must be a non-empty list", param: "messages")
+            }
+            if let streamOptions {
+                switch streamOptions.kind {
+                case .object:
+                    try? scanner.forEachMember(of: streamOptions) { key, value in
+                        if scanner.key(key, is: "include_usage") { includeUsageValue = value }
+                    }
+                    if let includeUsageValue {
+                        includeUsage = includeUsageValue.kind == .true
+                        usageEdit = (includeUsageValue.range, "true")
+                    } else {
+                        let inside = streamOptions.range.lowerBound + 1
+                        usageEdit = (inside..<inside, scanner.isEmpty(streamOptions) ? #""include_usage":true"# : #""include_usage":true,"#)
+                    }
+                case .null:
+                    usageEdit = (streamOptions.range, #"{"include_usage":true}"#)
+                default:
+                    throw invalid("'stream_options' must be an object", param: "stream_options")
+                }
+            }
+        }
     }
 }

@@ -54,8 +54,10 @@ public enum GatewayApplication {
         router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/readyz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n"))) }
         router.get("/metrics") { _, _ -> Response in
-            let (breakers, ledger) = core.router.withLock { router in (core.config.targetIDs.map { router.breakerState(of: $0) }, router.ledger) }
-            let text = core.metrics.render(config: core.config, breakers: breakers, ledger: ledger)
+            let (breakers, ledger, balances) = core.router.withLock { router in
+                (core.config.targetIDs.map { router.breakerState(of: $0) }, router.ledger, core.config.routeIDs.map { router.retryBudgetBalance(of: $0) })
+            }
+            let text = core.metrics.render(breakers: breakers, ledger: ledger, retryBudgets: balances)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         return Application(router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
@@ -64,10 +66,9 @@ public enum GatewayApplication {
 
     /// A refusal before routing, with the same explaining headers as every answer.
     static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
-        let (s, atto) = received.duration(to: .now).components
         return Response(status: .init(code: error.status), headers: fields([
             ("x-brownout-request-id", String(core.requestID())), ("x-brownout-attempts", "0"),
-            ("x-brownout-overhead-ms", String(format: "%.3f", Double(s) * 1_000 + Double(atto) / 1e15)), ("content-type", "application/json"),
+            ("x-brownout-overhead-ms", BusyClock.milliseconds(received.duration(to: .now))), ("content-type", "application/json"),
         ]), body: .init(byteBuffer: error.body))
     }
 

@@ -13,20 +13,31 @@ public final class GatewayCore: Sendable {
     let keys: APIKeys
     let decisionLog: DecisionLogWriter?
     let spendStore: SpendStore?
-    let metrics = GatewayMetrics()
+    let metrics: GatewayMetrics
     private let nextRequestID = Atomic<UInt64>(0)
 
     public init(spec: GatewaySpec, client: HTTPClient, router: consuming sending Router, environment: [String: String]) throws {
         config = spec.router
+        metrics = GatewayMetrics(config: spec.router)
         upstreams = spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
             return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] })
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
-        decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes) }
+        // The spend database first (restoring it can fail on a record the config no longer
+        // has), the decision log last: a start that fails leaves no new file behind.
+        let newDatabase = spec.deployment.spendDatabase.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
         var router = router
-        if let spendStore { try router.restoreSpend(try spendStore.load()) }
+        do {
+            if let spendStore { try router.restoreSpend(try spendStore.load()) }
+            decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes) }
+        } catch {
+            if newDatabase, let path = spec.deployment.spendDatabase {
+                for file in [path, path + "-wal", path + "-shm", path + "-journal"] { try? FileManager.default.removeItem(atPath: file) }
+            }
+            throw error
+        }
         self.router = Mutex(router)
     }
 

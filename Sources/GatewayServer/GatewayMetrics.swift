@@ -1,57 +1,129 @@
-import CoreMetrics
 import Foundation
+import CoreMetrics
 import Prometheus
 import RoutingCore
 
 /// The gateway's metrics, through swift-metrics into a Prometheus registry of its own,
-/// exposed at `/metrics` in the Prometheus text format.
+/// exposed at `/metrics` in the Prometheus text format. Every series the config can produce
+/// is created at start (at zero), so a request only increments, and a dashboard sees a
+/// team or an outcome before its first occurrence.
 final class GatewayMetrics: Sendable {
+    /// How a request ended, as the `result` label says it.
+    enum RequestResult: String, CaseIterable, Sendable {
+        case success, error, rejected
+    }
+
     static let overheadBuckets: [Duration] = [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2_500),
                                               .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250)]
 
     let registry = PrometheusCollectorRegistry()
-    let factory: PrometheusMetricsFactory
     private let inFlight: CoreMetrics.Meter
     private let fallback: CoreMetrics.Counter
     private let overhead: CoreMetrics.Timer
+    /// By team (the last row: requests without a team), then by result.
+    private let requests: [[RequestResult: CoreMetrics.Counter]]
+    /// By upstream, then by outcome class.
+    private let attempts: [[OutcomeClass: CoreMetrics.Counter]]
+    private let breakers: [CoreMetrics.Gauge]
+    private let spend: [CoreMetrics.Gauge]
+    /// By route; none for a route whose retries are unlimited.
+    private let retryBudgets: [CoreMetrics.Gauge?]
 
-    init() {
+    init(config: RouterConfig) {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["brownout_gateway_overhead_seconds"] = Self.overheadBuckets
-        self.factory = factory
         inFlight = CoreMetrics.Meter(label: "brownout_in_flight_requests", factory: factory)
         fallback = CoreMetrics.Counter(label: "brownout_fallback_requests_total", factory: factory)
         overhead = CoreMetrics.Timer(label: "brownout_gateway_overhead_seconds", factory: factory)
+        requests = (config.teams.map(\.name) + ["unattributed"]).map { team in
+            Dictionary(uniqueKeysWithValues: RequestResult.allCases.map {
+                ($0, CoreMetrics.Counter(label: "brownout_requests_total", dimensions: [("team", team), ("result", $0.rawValue)], factory: factory))
+            })
+        }
+        attempts = config.targets.map { target in
+            Dictionary(uniqueKeysWithValues: OutcomeClass.allCases.map {
+                ($0, CoreMetrics.Counter(label: "brownout_attempts_total", dimensions: [("upstream", target.name), ("outcome", $0.rawValue)], factory: factory))
+            })
+        }
+        breakers = config.targets.map { CoreMetrics.Gauge(label: "brownout_breaker_state", dimensions: [("upstream", $0.name)], factory: factory) }
+        spend = config.teams.map { CoreMetrics.Gauge(label: "brownout_team_spend_usd", dimensions: [("team", $0.name)], factory: factory) }
+        retryBudgets = config.routes.map { route in
+            let kind = switch route.retryBudget {
+            case .unlimited: nil as String?
+            case .finagle: "finagle"
+            case .grpc: "grpc"
+            case .adaptiveThrottling: "adaptive_throttling"
+            }
+            return kind.map { CoreMetrics.Gauge(label: "brownout_retry_budget_balance", dimensions: [("route", route.name), ("kind", $0)], factory: factory) }
+        }
         inFlight.set(0)
         fallback.increment(by: 0)
+        for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) { counter.increment(by: 0) }
     }
 
     func requestStarted() { inFlight.increment() }
 
-    func requestEnded(team: String, result: String, fallback served: Bool, overheadSeconds: Double) {
+    func requestEnded(team: TeamID?, result: RequestResult, fallback served: Bool, overhead time: Duration) {
         inFlight.decrement()
-        CoreMetrics.Counter(label: "brownout_requests_total", dimensions: [("team", team), ("result", result)], factory: factory).increment()
+        requests[team?.index ?? requests.count - 1][result]?.increment()
         if served { fallback.increment() }
-        overhead.recordNanoseconds(Int64(overheadSeconds * 1e9))
+        let (s, atto) = time.components
+        overhead.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
     }
 
-    func attemptEnded(upstream: String, outcome: OutcomeClass) {
-        CoreMetrics.Counter(label: "brownout_attempts_total", dimensions: [("upstream", upstream), ("outcome", outcome.rawValue)], factory: factory).increment()
+    func attemptEnded(upstream: TargetID, outcome: OutcomeClass) {
+        attempts[upstream.index][outcome]?.increment()
     }
 
-    /// The exposition, with the router's breaker states (0 closed, 1 half-open, 2 open) and
-    /// per-team spend read now.
-    func render(config: RouterConfig, breakers: [CircuitBreaker.State?], ledger: Ledger) -> String {
-        for (target, state) in zip(config.targets, breakers) {
+    /// The exposition, with the router's state read now: breaker states (0 closed,
+    /// 1 half-open, 2 open), per-team spend, and what each route's retry budget has left
+    /// (Finagle: retries; gRPC: tokens; adaptive throttling: the chance an attempt is sent).
+    func render(breakers states: [CircuitBreaker.State?], ledger: Ledger, retryBudgets balances: [Double?]) -> String {
+        for (gauge, state) in zip(breakers, states) {
             guard let state else { continue }
             let value: Double = switch state { case .closed: 0; case .halfOpen: 1; case .open: 2 }
-            CoreMetrics.Gauge(label: "brownout_breaker_state", dimensions: [("upstream", target.name)], factory: factory).record(value)
+            gauge.record(value)
         }
-        for (team, spend) in zip(config.teams, ledger.teams) {
-            CoreMetrics.Gauge(label: "brownout_team_spend_usd", dimensions: [("team", team.name)], factory: factory).record(spend.totalUSD)
+        for (gauge, team) in zip(spend, ledger.teams) { gauge.record(team.totalUSD) }
+        for (gauge, balance) in zip(retryBudgets, balances) {
+            if let balance { gauge?.record(balance) }
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+        return Self.ordered(String(decoding: buffer, as: UTF8.self))
+    }
+
+    /// The registry writes its families and series in hash order, which changes from run to
+    /// run; the exposition is put in a fixed order: families by name, series by labels, a
+    /// histogram's buckets in their own (ascending) order.
+    static func ordered(_ exposition: String) -> String {
+        var families: [(name: Substring, lines: [Substring])] = []
+        for line in exposition.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") || line.hasPrefix("# HELP ") {
+                let name = line.split(separator: " ")[2]
+                if families.last?.name != name { families.append((name, [])) }
+                families[families.count - 1].lines.append(line)
+            } else if !families.isEmpty {
+                families[families.count - 1].lines.append(line)
+            }
+        }
+        families.sort { $0.name < $1.name }
+        var text = ""
+        for family in families {
+            let comments = family.lines.filter { $0.hasPrefix("#") }
+            let samples = family.lines.filter { !$0.hasPrefix("#") }.enumerated().sorted { a, b in
+                let (keyA, keyB) = (seriesKey(a.element), seriesKey(b.element))
+                return keyA != keyB ? keyA < keyB : a.offset < b.offset
+            }
+            for line in comments + samples.map(\.element) { text += line + "\n" }
+        }
+        return text
+    }
+
+    /// A sample line's series without its `le` label (so a histogram's buckets stay together).
+    private static func seriesKey(_ line: Substring) -> String {
+        let series = line.split(separator: " ").first.map(String.init) ?? ""
+        guard let le = series.range(of: #"le="[^"]*",?"#, options: .regularExpression) else { return series }
+        return series.replacingCharacters(in: le, with: "")
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 
 /// An error as OpenAI's API writes it: `{"error": {"message", "type", "param", "code"}}`.
@@ -6,18 +5,21 @@ public struct OpenAIError: Error, Sendable {
     public var status: Int
     public var message: String
     public var type: String
+    /// The request field at fault, if one is.
+    public var param: String?
     public var code: String?
 
-    public init(status: Int, message: String, type: String, code: String? = nil) {
+    public init(status: Int, message: String, type: String, param: String? = nil, code: String? = nil) {
         self.status = status
         self.message = message
         self.type = type
+        self.param = param
         self.code = code
     }
 
     public var body: ByteBuffer {
-        let object: [String: Any] = ["error": ["message": message, "type": type, "param": NSNull(), "code": code.map { $0 as Any } ?? NSNull()]]
-        return ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        ByteBuffer(string: #"{"error":{"code":"# + JSONText.quotedOrNull(code) + #","message":"# + JSONText.quoted(message)
+            + #","param":"# + JSONText.quotedOrNull(param) + #","type":"# + JSONText.quoted(type) + "}}")
     }
 
     /// The same error as an SSE frame, for a failure after the stream has started.

@@ -39,9 +39,8 @@ struct RequestCoordinator: Sendable {
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
-            let (s, atto) = received.duration(to: .now).components
             return .whole(status: 404, headers: [("x-brownout-request-id", String(id)), ("x-brownout-attempts", "0"),
-                                                 ("x-brownout-overhead-ms", String(format: "%.3f", Double(s) * 1_000 + Double(atto) / 1e15)),
+                                                 ("x-brownout-overhead-ms", BusyClock.milliseconds(received.duration(to: .now))),
                                                  ("content-type", "application/json")], body: answer.body)
         }
         core.metrics.requestStarted()
@@ -134,7 +133,7 @@ struct RequestCoordinator: Sendable {
                     if let loser = decision.cancelAttempt { tasks[loser]?.cancel() }
                     let winner = decision.attempt
                     let local = targets[winner].map { core.config.targets[$0.index].kind == .local } ?? false
-                    finishMetrics(result: "success", fallback: local, clock: clock)
+                    finishMetrics(result: .success, fallback: local, clock: clock)
                     if chat.stream {
                         stream.send(ClientStream.done)
                         stream.finish()
@@ -146,7 +145,7 @@ struct RequestCoordinator: Sendable {
                 case .fail, .reject:
                     hedgeTimer?.cancel()
                     let error = failure(decision, lastError: lastError)
-                    finishMetrics(result: decision.action == .reject ? "rejected" : "error", fallback: false, clock: clock)
+                    finishMetrics(result: decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
                     if answered {
                         // After the first byte: an error event, and never a clean [DONE].
                         stream.send(error.streamFrame)
@@ -164,7 +163,7 @@ struct RequestCoordinator: Sendable {
             case .finished(let attempt, let ending):
                 tasks[attempt] = nil
                 clock.end()
-                if let target = targets[attempt] { core.metrics.attemptEnded(upstream: core.config.targets[target.index].name, outcome: ending.outcome.outcome) }
+                if let target = targets[attempt] { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
                 switch ending.reply {
                 case .whole(let body): whole[attempt] = body
                 case .upstreamError(let error): lastError = error
@@ -194,7 +193,7 @@ struct RequestCoordinator: Sendable {
 
     private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock) -> [(String, String)] {
         var headers = [("x-brownout-request-id", String(request.id)), ("x-brownout-attempts", String(state.attemptsSent)),
-                       ("x-brownout-overhead-ms", String(format: "%.3f", clock.gatewaySeconds * 1_000))]
+                       ("x-brownout-overhead-ms", BusyClock.milliseconds(clock.gatewayTime))]
         if let winner, let target = targets[winner] {
             let config = core.config.targets[target.index]
             headers.append(("x-brownout-upstream", config.name))
@@ -203,8 +202,8 @@ struct RequestCoordinator: Sendable {
         return headers
     }
 
-    private func finishMetrics(result: String, fallback: Bool, clock: BusyClock) {
-        core.metrics.requestEnded(team: team, result: result, fallback: fallback, overheadSeconds: clock.gatewaySeconds)
+    private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {
+        core.metrics.requestEnded(team: request.team, result: result, fallback: fallback, overhead: clock.gatewayTime)
     }
 
     /// The error a failed or refused request gets: the upstream's own 4xx unchanged, else the
@@ -257,11 +256,18 @@ struct BusyClock {
         if open == 0 { busy += since.duration(to: .now) }
     }
 
-    var gatewaySeconds: Double {
+    var gatewayTime: Duration {
         var total = start.duration(to: .now) - busy
         if open > 0 { total -= since.duration(to: .now) }
-        let (s, atto) = total.components
-        return max(0, Double(s) + Double(atto) / 1e18)
+        return max(.zero, total)
+    }
+
+    /// A duration in milliseconds with three decimals ("0.042"), as the overhead header gives it.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (s, atto) = duration.components
+        let microseconds = max(0, s * 1_000_000 + atto / 1_000_000_000_000)
+        let fraction = String(microseconds % 1_000)
+        return "\(microseconds / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }
 

@@ -96,7 +96,7 @@ struct UpstreamAttempt: Sendable {
             let body = try await response.body.collect(upTo: 64 << 20)
             progress.sawFirstToken()
             guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
-            let usage = UpstreamAttempt.usage(of: body) ?? (chat.estimatedInputTokens, 0)
+            let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
             return ended(.success, nil, usage, .whole(body))
         }
         var frames = SSEFrames()
@@ -148,17 +148,24 @@ struct UpstreamAttempt: Sendable {
         }
     }
 
+    /// The upstream's error as its body gives it (OpenAI's and Anthropic's shapes both have
+    /// `error.message` and `error.type`), else its body's text.
     static func upstreamError(status: Int, body: ByteBuffer?) -> OpenAIError {
-        let object = body.flatMap { try? JSONSerialization.jsonObject(with: Data($0.readableBytesView)) } as? [String: Any]
-        let error = object?["error"] as? [String: Any]
-        return OpenAIError(status: status, message: error?["message"] as? String ?? body.map { String(buffer: $0) } ?? "upstream error \(status)",
-                           type: error?["type"] as? String ?? "upstream_error", code: error?["code"] as? String)
-    }
-
-    static func usage(of body: ByteBuffer) -> (input: Int, output: Int)? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any],
-              let usage = object["usage"] as? [String: Any], let input = usage["prompt_tokens"] as? Int, let output = usage["completion_tokens"] as? Int else { return nil }
-        return (input, output)
+        var error = OpenAIError(status: status, message: body.map { String(buffer: $0) } ?? "upstream error \(status)", type: "upstream_error")
+        body?.withUnsafeReadableBytes { bytes in
+            guard let (scanner, object) = try? JSONScanner.object(in: bytes) else { return }
+            try? scanner.forEachMember(of: object) { key, inner in
+                guard scanner.key(key, is: "error"), inner.kind == .object else { return }
+                try? scanner.forEachMember(of: inner) { key, value in
+                    guard value.kind == .string, let text = try? scanner.string(value) else { return }
+                    if scanner.key(key, is: "message") { error.message = text }
+                    if scanner.key(key, is: "type") { error.type = text }
+                    if scanner.key(key, is: "code") { error.code = text }
+                    if scanner.key(key, is: "param") { error.param = text }
+                }
+            }
+        }
+        return error
     }
 }
 

@@ -105,6 +105,24 @@ public struct RetryBudget: Sendable {
     /// gRPC token count (for tests and reports).
     public var grpcTokens: Double { tokens }
 
+    /// What the budget has left now, for a gauge: Finagle, the retries it would still allow in
+    /// its window; gRPC, its tokens (retries go out while more than half the maximum remain);
+    /// adaptive throttling, the probability that an attempt is sent rather than refused
+    /// locally. Nil for an unlimited budget.
+    public mutating func balance(at now: RoutingInstant) -> Double? {
+        switch config {
+        case .unlimited:
+            return nil
+        case .finagle(let ttl, let minPerSecond, let percent):
+            let (requests, retries) = window.totals(at: now)
+            return max(0, (minPerSecond * ttl + percent * requests - retries).rounded(.down))
+        case .grpc:
+            return tokens
+        case .adaptiveThrottling:
+            return 1 - rejectionProbability(at: now)
+        }
+    }
+
     private mutating func add(first: Double, second: Double, at now: RoutingInstant) {
         window.add(first: first, second: second, at: now)
     }

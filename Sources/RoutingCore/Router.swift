@@ -203,6 +203,12 @@ public struct Router: ~Copyable {
         targets[target.index].breaker?.state
     }
 
+    /// What `route`'s retry budget has left now (see `RetryBudget.balance(at:)`); nil when
+    /// the route's retries are unlimited.
+    public mutating func retryBudgetBalance(of route: RouteID) -> Double? {
+        routes[route.index].retryBudget.balance(at: clock.now)
+    }
+
     /// Spend settled and reserved (attempts in flight) in the current period of the budget
     /// for `scope`; nil when there is none.
     public func budgetSpend(of scope: BudgetScope) -> (spentUSD: Double, reservedUSD: Double)? {

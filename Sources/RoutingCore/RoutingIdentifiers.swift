@@ -96,4 +96,10 @@ extension RouterConfig {
 
     /// Every target, in order.
     public var targetIDs: [TargetID] { targets.indices.map { TargetID(raw: Int32($0)) } }
+
+    /// Every route, in order.
+    public var routeIDs: [RouteID] { routes.indices.map { RouteID(raw: Int32($0)) } }
+
+    /// Every team, in order.
+    public var teamIDs: [TeamID] { teams.indices.map { TeamID(raw: Int32($0)) } }
 }

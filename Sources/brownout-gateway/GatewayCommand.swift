@@ -2,9 +2,12 @@ import ArgumentParser
 import ConfigSchema
 import Foundation
 import GatewayServer
+import NIOCore
+import NIOPosix
 
 /// `brownout-gateway SPEC`: serves the routes of the spec a team simulated, on real traffic,
 /// with the same RoutingCore, configured by the spec's `deployment` section.
+
 @main
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +20,14 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("set"), help: "Override a value, path=value (repeatable), e.g. deployment.listen=127.0.0.1:0.")
     var overrides: [String] = []
+
+    /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
+    /// request's task, its upstream call and its response do not hop between two thread
+    /// pools. Installed first, before any task is started.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
 
     func run() async throws {
         let loaded: GatewaySpec

@@ -69,6 +69,15 @@ struct GatewayFaultTests {
         #expect(usageChunk.contains("\"usage\"") && usageChunk.contains("\"choices\":[]") && withUsage.body.sseData.last == "[DONE]")
         let models = try await gateway.call("/v1/models", port: gateway.gateway!.port, method: .GET, key: LiveGateway.searchKey)
         #expect(models.body.contains(#""id":"chat""#) && models.body.contains(#""id":"hedged""#))
+        // The metrics: every series from the start, the retry budgets' balance, a fixed order.
+        let metrics = try await gateway.metrics()
+        #expect(metrics.contains(#"brownout_requests_total{team="search",result="success"} 3"#))
+        #expect(metrics.contains(#"brownout_attempts_total{upstream="beta",outcome="overloaded_529"} 0"#))
+        #expect(metrics.contains(#"brownout_retry_budget_balance{route="chat",kind="finagle"} 100.0"#), "10 retries/s × 10 s, none spent")
+        #expect(metrics.contains(#"brownout_in_flight_requests 0"#) && metrics.contains("brownout_gateway_overhead_seconds_count 3"))
+        let families = metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }
+        #expect(families == families.sorted() && families.count == 8)
+        #expect(try await gateway.metrics() == metrics, "the same state renders to the same bytes")
     }
 
     @Test("keys: none or unknown is 401, a model the team may not use 403, an unknown model 404")

@@ -41,6 +41,25 @@ struct GatewayStartTests {
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
 
+    @Test("a decision log that cannot be written: the gateway refuses to start and leaves no new file behind")
+    func refusesUnwritableLog() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A log "inside" a regular file: its directory cannot be created.
+        try Data().write(to: directory.appendingPathComponent("not-a-directory"))
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try GatewayFaultTests.spec.replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
+            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
+            .replacingOccurrences(of: "{DIR}/decisions.jsonl", with: directory.path + "/not-a-directory/decisions.jsonl")
+            .replacingOccurrences(of: "{DIR}", with: directory.path)
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let gateway = try Self.run("brownout-gateway", [spec.path])
+        #expect(gateway.status != 0 && gateway.stderr.contains("decision_log.path: cannot create"), "\(gateway.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(left == ["not-a-directory", "spec.yaml"], "the spend database it opened first is removed again")
+    }
+
     @Test("SIGTERM: the gateway stops accepting, lets the stream in flight finish with [DONE], then exits")
     func gracefulShutdown() async throws {
         let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "20"], "beta": [], "local": []], spec: GatewayFaultTests.spec)

@@ -22,6 +22,31 @@ struct RetryBudgetTests {
         #expect(refusal == 0)
     }
 
+    /// The balance a gauge shows is exactly what the budget grants next (Finagle), its tokens
+    /// (gRPC) or the chance an attempt is sent (adaptive throttling).
+    @Test("balance: what the budget has left")
+    func balance() {
+        var unlimited = RetryBudget(.unlimited)
+        #expect(unlimited.balance(at: at(0)) == nil)
+
+        var finagle = RetryBudget(.finagle(ttlSeconds: 10, minRetriesPerSecond: 1, percentCanRetry: 0.2))
+        for _ in 0..<50 { finagle.recordRequest(at: at(1)) }
+        _ = grants(&finagle, at: 1, asking: 3)
+        let left = finagle.balance(at: at(1))
+        #expect(left == 17)  // 1/s × 10 s + 20% of 50 − 3
+        #expect(grants(&finagle, at: 1) == 17)
+        #expect(finagle.balance(at: at(1)) == 0)
+
+        var grpc = RetryBudget(.grpc(maxTokens: 10, tokenRatio: 0.1))
+        grpc.recordOutcome(.serverError, at: at(0))
+        #expect(grpc.balance(at: at(0)) == 9)
+
+        var adaptive = RetryBudget(.adaptiveThrottling(k: 2, windowSeconds: 120))
+        #expect(adaptive.balance(at: at(0)) == 1)
+        for _ in 0..<10 { adaptive.recordRequest(at: at(1)) }
+        #expect(abs(adaptive.balance(at: at(1))! - 1.0 / 11) < 1e-12)  // 1 − (10 − 2·0) / (10 + 1)
+    }
+
     @Test("Finagle: retries ≤ minRetriesPerSecond·ttl + percentCanRetry·requests over the ttl")
     func finagle() {
         var granted = 0
