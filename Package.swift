@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "brownout-spec-fuzz", targets: ["brownout-spec-fuzz"]),
         .executable(name: "brownout-mock-provider", targets: ["brownout-mock-provider"]),
         .executable(name: "brownout-gateway", targets: ["brownout-gateway"]),
+        .executable(name: "brownout-bench-proxy-floor", targets: ["brownout-bench-proxy-floor"]),
         .library(name: "Stochastics", targets: ["Stochastics"]),
         .library(name: "SimulationKernel", targets: ["SimulationKernel"]),
         .library(name: "RoutingCore", targets: ["RoutingCore"]),
@@ -82,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "brownout",
             dependencies: [
-                "Experiments",
+                "Experiments", "ConfigSchema", "GatewaySim", "RoutingCore",
                 "Stochastics",
                 "SimulationKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,6 +113,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),
@@ -123,6 +125,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: upcoming
+        ),
+        // The floor under the gateway's added latency (Benchmarks/gateway): Hummingbird and
+        // AsyncHTTPClient forwarding a request, nothing else.
+        .executableTarget(
+            name: "brownout-bench-proxy-floor",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ProxyFloor",
             swiftSettings: upcoming
         ),
         .target(name: "CLibFuzzer"),

@@ -1,4 +1,5 @@
 import NIOCore
+import RoutingCore
 
 /// A client's `POST /v1/chat/completions` body, read only as far as routing needs: the model
 /// (a route), streaming, token counts. Every other byte is passed upstream as the client sent

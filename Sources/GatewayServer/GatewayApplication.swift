@@ -54,8 +54,9 @@ public enum GatewayApplication {
         router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/readyz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n"))) }
         router.get("/metrics") { _, _ -> Response in
-            let (breakers, ledger, balances) = core.router.withLock { router in
-                (core.config.targetIDs.map { router.breakerState(of: $0) }, router.ledger, core.config.routeIDs.map { router.retryBudgetBalance(of: $0) })
+            let (breakers, ledger, balances) = core.router.withLock { slot in
+                _ = slot.tick()
+                return (core.config.targetIDs.map { slot.router.breakerState(of: $0) }, slot.router.ledger, core.config.routeIDs.map { slot.router.retryBudgetBalance(of: $0) })
             }
             let text = core.metrics.render(breakers: breakers, ledger: ledger, retryBudgets: balances)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))

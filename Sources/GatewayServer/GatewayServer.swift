@@ -11,7 +11,9 @@ import UnixSignals
 /// Runs the gateway for a loaded spec until SIGTERM or SIGINT: then it stops accepting, lets
 /// requests in flight finish, saves spend and closes the decision log.
 public enum GatewayServer {
-    public static func serve(_ spec: GatewaySpec) async throws {
+    /// `seed`: the router's randomness (nil: random, printed); `recordDirectory`: write a
+    /// router trace there (`--record`).
+    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil) async throws {
         let deployment = spec.deployment
         var logger = Logger(label: "brownout-gateway")
         logger.logLevel = .warning
@@ -21,19 +23,24 @@ public enum GatewayServer {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let core: GatewayCore
         do {
-            let router = try Router(config: spec.router, clock: MonotonicClock(), wallClock: SystemWallClock(), generator: SystemRandomNumberGenerator())
-            core = try GatewayCore(spec: spec, client: client, router: router, environment: ProcessInfo.processInfo.environment)
+            core = try GatewayCore(spec: spec, client: client, environment: ProcessInfo.processInfo.environment, seed: seed, recordDirectory: recordDirectory)
         } catch {
             try? await client.shutdown()
             throw error
         }
         let app = GatewayApplication.make(core: core, deployment: deployment, logger: logger) { port in
-            FileHandle.standardOutput.write(Data("listening on \(deployment.host):\(port)\n".utf8))
+            var lines = "router seed \(core.seed)\n"
+            if let trace = core.trace { lines += "recording the router's calls to \(trace.path)\n" }
+            FileHandle.standardOutput.write(Data((lines + "listening on \(deployment.host):\(port)\n").utf8))
         }
+        // Logs are written every second, spend saved every 5 s (when it changed).
         let saver = Task {
+            var second = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                core.saveSpend()
+                try? await Task.sleep(for: .seconds(1))
+                await core.flushLogs()
+                second += 1
+                if second % 5 == 0 { await core.saveSpend() }
             }
         }
         do {
@@ -44,8 +51,7 @@ public enum GatewayServer {
             logger.error("gateway stopped: \(error)")
         }
         saver.cancel()
-        core.saveSpend()
-        core.close()
+        await core.close()
         try await client.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import RoutingCore
 
 /// An error as OpenAI's API writes it: `{"error": {"message", "type", "param", "code"}}`.
 public struct OpenAIError: Error, Sendable {

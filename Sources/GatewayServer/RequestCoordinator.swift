@@ -34,8 +34,8 @@ struct RequestCoordinator: Sendable {
         let id = core.requestID()
         let request: RoutingRequest
         do {
-            request = try core.router.withLock { router throws(RoutingNameError) in
-                try router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens)
+            request = try core.router.withLock { slot throws(RoutingNameError) in
+                try slot.router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens)
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
@@ -79,7 +79,7 @@ struct RequestCoordinator: Sendable {
         var lastError: OpenAIError?
         var clock = BusyClock(start: received)
 
-        var (state, first) = core.decide { $0.begin(request) }
+        var (state, first) = core.begin(request)
         var pending: Decision? = first
 
         loop: while true {
@@ -91,7 +91,7 @@ struct RequestCoordinator: Sendable {
                     if committed.winner != nil {
                         // The client already has another attempt's bytes: nothing is sent after
                         // the first byte; the router learns the attempt never happened.
-                        pending = core.decide { $0.attemptFinished(&state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0)) }
+                        pending = core.attemptFinished(&state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
                         continue
                     }
                     guard let target = decision.target else { continue }
@@ -124,7 +124,7 @@ struct RequestCoordinator: Sendable {
                     clock.begin()
                     try? await Task.sleep(for: .nanoseconds(decision.delayNanoseconds))
                     clock.end()
-                    pending = core.decide { $0.resume(&state) }
+                    pending = core.resume(&state)
                     continue
                 case .none:
                     break
@@ -169,21 +169,21 @@ struct RequestCoordinator: Sendable {
                 case .upstreamError(let error): lastError = error
                 case .none: break
                 }
-                pending = core.decide { $0.attemptFinished(&state, attempt: attempt, ending.outcome) }
+                pending = core.attemptFinished(&state, attempt: attempt, ending.outcome)
             case .committed(let attempt):
                 hedgeTimer?.cancel()
                 for (other, task) in tasks where other != attempt { task.cancel() }
                 respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock) + [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
                                 stream))
             case .hedgeDue:
-                pending = core.decide { $0.hedgeDue(&state) }
+                pending = core.hedgeDue(&state)
             }
         }
         // Attempts still out (a cancelled hedge loser) report back, so the router settles them.
         while !tasks.isEmpty, let event = await iterator.next() {
             if case .finished(let attempt, let ending) = event {
                 tasks[attempt] = nil
-                _ = core.decide { $0.attemptFinished(&state, attempt: attempt, ending.outcome) }
+                _ = core.attemptFinished(&state, attempt: attempt, ending.outcome)
             }
         }
         if !answered {

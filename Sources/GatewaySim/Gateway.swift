@@ -28,6 +28,10 @@ actor Gateway: EventHandler {
     private var openingsAtWarmUp: [Int] = []
     /// When arrivals stop (set by ``measure(_:)``).
     private var horizon = Int64.max
+    /// Replaying a recorded trace (`TraceReplay`): the calls arrive from the trace — requests,
+    /// attempt outcomes, timer firings at the times they happened — so the gateway sends
+    /// nothing to upstreams, arms no timers and tells no team; it only calls the router.
+    private let replaying: Bool
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -75,15 +79,19 @@ actor Gateway: EventHandler {
     static let warmUpEnds: Int32 = 5
 
     /// `routerConfig` must validate without errors (``World`` checks it first).
+    /// `routerGenerator`: the router's randomness when it is not the replication's own stream
+    /// (a replay uses the recorded gateway's); `replaying`: see ``replaying``.
     init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
-         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool) {
+         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool,
+         routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false) {
         self.id = id
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
+        self.replaying = replaying
         do {
             let clock = CalendarClock(calendar: simulation.calendar)
             self.router = try Router(config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
-                                     generator: RandomStream(name: "gateway.router", seed: seed, replication: replication))
+                                     generator: routerGenerator ?? RandomStream(name: "gateway.router", seed: seed, replication: replication))
         } catch {
             preconditionFailure("Gateway: router config was not validated before building the world: \(error)")
         }
@@ -146,6 +154,11 @@ actor Gateway: EventHandler {
             }
         }
         route(request)
+    }
+
+    /// The decisions so far as decision records (the replay compares them with the trace's).
+    func decisionRecords() -> [DecisionRecord] {
+        (decisionLog ?? []).map { router.record($0) }
     }
 
     func handle(_ event: Event) {
@@ -229,6 +242,7 @@ actor Gateway: EventHandler {
                 return AttemptTicket(requestID: requestID, attempt: decision.attempt, inputTokens: entry.state.request.inputTokens,
                                      outputTokens: entry.state.request.maxOutputTokens)
             }) else { return }
+            if replaying { return }
             let projection: AttemptProjection?
             switch upstreams[decision.target!.index] {
             case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }
@@ -240,6 +254,7 @@ actor Gateway: EventHandler {
                 calendar.schedule(after: hedgeAfter, to: id, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
             }
         case .wait:
+            if replaying { return }
             calendar.schedule(after: decision.delayNanoseconds, to: id, kind: Gateway.resume, payload: Int64(bitPattern: requestID))
         case .none:
             // A cancelled loser has now reported: the request can be forgotten once it is over.
@@ -248,7 +263,9 @@ actor Gateway: EventHandler {
             }
         case .complete:
             guard let entry = live.modify(requestID, { Ending($0, cancelling: decision.cancelAttempt) }) else { return }
-            if let cancelled = decision.cancelAttempt, let cancelledTarget = entry.cancelledTarget {
+            if decision.cancelAttempt != nil && replaying {
+                // The loser's report comes from the trace.
+            } else if let cancelled = decision.cancelAttempt, let cancelledTarget = entry.cancelledTarget {
                 let key = AttemptTicket(requestID: requestID, attempt: cancelled, inputTokens: 0, outputTokens: 0).key
                 switch upstreams[cancelledTarget.index] {
                 case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
@@ -258,7 +275,7 @@ actor Gateway: EventHandler {
                 live.remove(requestID)
             }
             let fallback: Bool
-            if let target = decision.target, case .pool = upstreams[target.index] { fallback = true } else { fallback = false }
+            if !replaying, let target = decision.target, case .pool = upstreams[target.index] { fallback = true } else { fallback = false }
             tell(entry.team, RequestEnd(requestID: requestID, succeeded: true, servedByFallback: fallback, firstTokenAt: entry.firstTokenAt,
                                         attempts: entry.attempts, hedged: entry.hedged, failureLabel: "", sdkMayRetry: false))
         case .fail, .reject:
@@ -304,7 +321,7 @@ actor Gateway: EventHandler {
     }
 
     private func tell(_ team: TeamID?, _ end: RequestEnd) {
-        guard let team else { return }
+        guard let team, !replaying else { return }
         teams[team.index].enter(end) { team, end in team.requestEnded(end) }
     }
 }

@@ -21,6 +21,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "Override a value, path=value (repeatable), e.g. deployment.listen=127.0.0.1:0.")
     var overrides: [String] = []
 
+    @Option(help: ArgumentHelp("Write a trace of every router call to DIR/trace.jsonl, for 'brownout replay DIR --spec SPEC'.", valueName: "DIR"))
+    var record: String?
+
+    @Option(help: "Seed the router's randomness (default: a random seed, printed at start).")
+    var seed: UInt64?
+
     /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
     /// request's task, its upstream call and its response do not hop between two thread
     /// pools. Installed first, before any task is started.
@@ -36,6 +42,6 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        try await GatewayServer.serve(loaded)
+        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record)
     }
 }

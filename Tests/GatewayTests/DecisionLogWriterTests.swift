@@ -23,7 +23,7 @@ struct DecisionLogWriterTests {
             let request = try router.request(id: UInt64(id), route: "chat", team: nil, inputTokens: 10, maxOutputTokens: 10)
             let (_, decision) = router.begin(request)
             let record = router.record(decision)
-            written.append(try record.jsonLine())
+            written.append(record.jsonLine())
             writer.append(record)
         }
         writer.close()

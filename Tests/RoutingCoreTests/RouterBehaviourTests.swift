@@ -92,7 +92,7 @@ struct RouterBehaviourTests {
         let decision = router.begin(request(5)).1
         #expect(decision.targetIndex == 1)
         #expect(decision.rejected == [RejectedAlternative(target: "anthropic", reason: .breakerOpen)])
-        let line = try router.record(decision).jsonLine()
+        let line = router.record(decision).jsonLine()
         #expect(line.contains(#""rejected":[{"reasons":["breaker_open"],"target":"anthropic"}]"#))
     }
 
@@ -248,12 +248,12 @@ struct RouterBehaviourTests {
     @Test("a decision record is one JSON line with names, sorted keys, and the documented fields")
     func decisionRecordFormat() throws {
         var router = try makeRouter(threeProviderConfig(balancing: .leastOutstanding))
-        let line = try router.record(router.begin(request(7)).1).jsonLine()
+        let line = router.record(router.begin(request(7)).1).jsonLine()
         #expect(line == #"{"action":"send","attempt":1,"delay_ns":0,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
         var timed = threeProviderConfig(balancing: .leastOutstanding, hedging: HedgingPolicy(delay: .fixed(seconds: 2)))
         timed.routes[0].timeouts = Timeouts(firstTokenSeconds: 5, overallSeconds: 60)
         var timedRouter = try makeRouter(timed)
-        let limits = try timedRouter.record(timedRouter.begin(request(8)).1).jsonLine()
+        let limits = timedRouter.record(timedRouter.begin(request(8)).1).jsonLine()
         #expect(limits == #"{"action":"send","attempt":1,"attempt_timeout_ns":60000000000,"delay_ns":0,"first_token_timeout_ns":5000000000,"hedge_after_ns":2000000000,"reasons":["primary"],"rejected":[],"request_id":8,"route":"chat","target":"anthropic","time_ns":0}"#)
     }
 }

@@ -1,0 +1,194 @@
+import Foundation
+
+/// Everything a gateway's router saw, call by call (`brownout-gateway --record`), so that the
+/// simulator's gateway can be driven through the same calls and shown to decide the same
+/// (`brownout replay`, `docs/parity.md`). A trace file is JSON lines: a ``Header`` first, then
+/// one ``Entry`` per router call, in call order.
+public enum RouterTrace {
+    /// The first line: what a replay must reproduce besides the calls.
+    public struct Header: Codable, Sendable, Equatable {
+        public var format: Int
+        /// The seed of the router's generator (SplitMix64).
+        public var seed: UInt64
+        /// ``RouterConfig/fingerprint`` of the config the gateway ran.
+        public var configFingerprint: String
+        /// The Unix time, in nanoseconds, at router time 0 (budget periods follow it).
+        public var unixNanosecondsAtZero: Int64
+
+        public static let currentFormat = 1
+
+        public init(seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64) {
+            self.format = Self.currentFormat
+            self.seed = seed
+            self.configFingerprint = configFingerprint
+            self.unixNanosecondsAtZero = unixNanosecondsAtZero
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case format = "trace_format", seed, configFingerprint = "config_fingerprint", unixNanosecondsAtZero = "unix_ns_at_zero"
+        }
+
+        public func jsonLine() -> String {
+            #"{"config_fingerprint":"# + JSONText.quoted(configFingerprint) + #","seed":"# + String(seed) + #","trace_format":"# + String(format)
+                + #","unix_ns_at_zero":"# + String(unixNanosecondsAtZero) + "}"
+        }
+    }
+
+    /// A router call and its arguments.
+    public enum Call: Sendable, Equatable {
+        case begin(RoutingRequest)
+        case attemptFinished(requestID: UInt64, attempt: Int32, outcome: AttemptOutcome)
+        case resume(requestID: UInt64)
+        case hedgeDue(requestID: UInt64)
+
+        public var requestID: UInt64 {
+            switch self {
+            case .begin(let request): request.id
+            case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id): id
+            }
+        }
+    }
+
+    /// One call: the router's clock when it was made, the call, and the decision it returned.
+    public struct Entry: Sendable, Equatable {
+        public var timeNanoseconds: Int64
+        public var call: Call
+        public var decision: DecisionRecord
+
+        public init(timeNanoseconds: Int64, call: Call, decision: DecisionRecord) {
+            self.timeNanoseconds = timeNanoseconds
+            self.call = call
+            self.decision = decision
+        }
+
+        /// The entry as one JSON line, names resolved through `config`.
+        public func jsonLine(config: RouterConfig) -> String {
+            var line = #"{"t":"# + String(timeNanoseconds)
+            switch call {
+            case .begin(let request):
+                line += #","call":"begin","request_id":"# + String(request.id) + #","route":"# + JSONText.quoted(config.name(of: request.route))
+                line += #","team":"# + JSONText.quotedOrNull(request.team.map(config.name(of:))) + #","key":"# + JSONText.quotedOrNull(request.key.map(config.name(of:)))
+                line += #","input_tokens":"# + String(request.inputTokens) + #","max_output_tokens":"# + String(request.maxOutputTokens)
+            case .attemptFinished(let id, let attempt, let outcome):
+                line += #","call":"attempt_finished","request_id":"# + String(id) + #","attempt":"# + String(attempt)
+                line += #","outcome":"# + JSONText.quoted(outcome.outcome.rawValue) + #","latency_ns":"# + String(outcome.latencyNanoseconds)
+                line += #","input_tokens":"# + String(outcome.inputTokens) + #","output_tokens":"# + String(outcome.outputTokens)
+                line += #","gpu_seconds":"# + String(describing: outcome.gpuSeconds)
+                if let retryAfter = outcome.retryAfterSeconds { line += #","retry_after_s":"# + String(describing: retryAfter) }
+            case .resume(let id):
+                line += #","call":"resume","request_id":"# + String(id)
+            case .hedgeDue(let id):
+                line += #","call":"hedge_due","request_id":"# + String(id)
+            }
+            return line + #","decision":"# + decision.jsonLine() + "}"
+        }
+    }
+
+    /// A trace that cannot be read, with the line where it stops making sense.
+    public struct ReadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads a trace file's lines (`text`), names resolved through `config`.
+    public static func read(_ text: String, file: String, config: RouterConfig) throws(ReadError) -> (header: Header, entries: [Entry]) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let decoder = JSONDecoder()
+        guard let first = lines.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)) else {
+            throw ReadError(description: "\(file):1: not a router trace (the first line must be its header)")
+        }
+        guard header.format == Header.currentFormat else {
+            throw ReadError(description: "\(file):1: trace format \(header.format); this brownout reads format \(Header.currentFormat)")
+        }
+        var entries: [Entry] = []
+        entries.reserveCapacity(lines.count)
+        for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+            do {
+                let raw = try decoder.decode(RawEntry.self, from: Data(line.utf8))
+                entries.append(Entry(timeNanoseconds: raw.t, call: try raw.call(config: config), decision: raw.decision))
+            } catch let error as RoutingNameError {
+                throw ReadError(description: "\(file):\(offset + 1): \(error.description)")
+            } catch let error as ReadError {
+                throw ReadError(description: "\(file):\(offset + 1): \(error.description)")
+            } catch {
+                throw ReadError(description: "\(file):\(offset + 1): not a trace entry: \(error)")
+            }
+        }
+        return (header, entries)
+    }
+
+    /// An entry line as written, before its names are resolved.
+    private struct RawEntry: Decodable {
+        var t: Int64
+        var call: String
+        var requestID: UInt64
+        var route: String?
+        var team: String?
+        var key: String?
+        var inputTokens: Int?
+        var maxOutputTokens: Int?
+        var attempt: Int32?
+        var outcome: OutcomeClass?
+        var latencyNanoseconds: Int64?
+        var outputTokens: Int?
+        var gpuSeconds: Double?
+        var retryAfterSeconds: Double?
+        var decision: DecisionRecord
+
+        enum CodingKeys: String, CodingKey {
+            case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens"
+            case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
+            case retryAfterSeconds = "retry_after_s", decision
+        }
+
+        func call(config: RouterConfig) throws -> Call {
+            func required<T>(_ value: T?, _ name: String) throws(ReadError) -> T {
+                guard let value else { throw ReadError(description: "a '\(call)' entry without '\(name)'") }
+                return value
+            }
+            switch call {
+            case "begin":
+                return .begin(RoutingRequest(id: requestID, route: try config.route(named: try required(route, "route")),
+                                             team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
+                                             key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
+                                             inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens")))
+            case "attempt_finished":
+                return .attemptFinished(requestID: requestID, attempt: try required(attempt, "attempt"),
+                                        outcome: AttemptOutcome(outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),
+                                                                inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, gpuSeconds: gpuSeconds ?? 0,
+                                                                retryAfterSeconds: retryAfterSeconds))
+            case "resume": return .resume(requestID: requestID)
+            case "hedge_due": return .hedgeDue(requestID: requestID)
+            default: throw ReadError(description: "unknown call '\(call)'; calls are begin, attempt_finished, resume, hedge_due")
+            }
+        }
+    }
+}
+
+extension RouterConfig {
+    /// A fingerprint of the config (FNV-1a, 64 bits, over a canonical rendering of every
+    /// field, sets sorted): a replay checks it ran the config the trace was recorded with.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Self.canonical(self).utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private static func canonical(_ value: Any) -> String {
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .set, .dictionary:
+            return "{" + mirror.children.map { canonical($0.value) }.sorted().joined(separator: ",") + "}"
+        case .optional:
+            return mirror.children.first.map { canonical($0.value) } ?? "nil"
+        case .struct, .class, .enum, .tuple, .collection:
+            guard !mirror.children.isEmpty else { return "\(mirror.subjectType).\(value)" }
+            return "\(mirror.subjectType)(" + mirror.children.map { ($0.label ?? "") + ":" + canonical($0.value) }.joined(separator: ",") + ")"
+        default:
+            return String(describing: value)
+        }
+    }
+}
