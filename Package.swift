@@ -93,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "brownout-mock-provider",
             dependencies: [
+                "RoutingCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

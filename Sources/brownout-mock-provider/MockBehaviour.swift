@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Synchronization
@@ -18,14 +19,21 @@ struct MockBehaviour: Sendable {
     func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
-        let model = object["model"] as? String ?? "mock"
+        // A fault asked for by the request itself: the x-mock-fault header, or a model name
+        // that ends in "@FAULT" (which a gateway's deployment can name as an upstream's model).
+        var model = object["model"] as? String ?? "mock"
+        var requested = request.headers[values: HTTPField.Name("x-mock-fault")!].first.flatMap(MockFault.init(rawValue:))
+        if let at = model.lastIndex(of: "@"), let fault = MockFault(rawValue: String(model[model.index(after: at)...])) {
+            requested = requested ?? fault
+            model = String(model[..<at])
+        }
         let stream = object["stream"] as? Bool ?? false
         let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
         let maxTokens = (object["max_tokens"] as? Int) ?? (object["max_completion_tokens"] as? Int) ?? outputTokens
         let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
         let completion = MockCompletion(id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
                                         promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
-        let fault = await state.nextFault()
+        let fault = await state.nextFault(requested: requested)
 
         switch fault {
         case .rateLimited:

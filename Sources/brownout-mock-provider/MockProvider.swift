@@ -69,6 +69,10 @@ struct MockProvider: AsyncParsableCommand {
             let order = try await request.decode(as: FaultOrder.self, context: context)
             if let fault = order.fault { await state.schedule(fault, count: max(1, order.count ?? 1)) }
             if let fault = order.defaultFault { await state.setDefault(fault) }
+            if let random = order.random {
+                guard (0...1).contains(random.probability) else { throw HTTPError(.badRequest, message: "random.probability must be in [0, 1]") }
+                await state.setRandom(random.probability > 0 ? random : nil)
+            }
             return Response(status: .noContent)
         }
         router.get("/mock/stats") { _, _ in
@@ -91,14 +95,17 @@ struct MockProvider: AsyncParsableCommand {
 }
 
 /// `POST /mock/faults`: `{"fault": NAME, "count": N}` schedules a fault for the next N
-/// requests; `{"default": NAME}` sets the fault for all others.
+/// requests; `{"default": NAME}` sets the fault for all others; `{"random": {"probability": P,
+/// "faults": [NAME…], "seed": S}}` gives each request not scheduled otherwise a fault drawn at
+/// random (all faults when `faults` is absent; probability 0 stops).
 struct FaultOrder: Decodable {
     var fault: MockFault?
     var count: Int?
     var defaultFault: MockFault?
+    var random: MockState.RandomFaults?
 
     enum CodingKeys: String, CodingKey {
-        case fault, count
+        case fault, count, random
         case defaultFault = "default"
     }
 }

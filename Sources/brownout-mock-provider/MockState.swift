@@ -1,6 +1,17 @@
+import RoutingCore
+
 /// What the mock will do next and what it has seen: a queue of scheduled faults (each for a
-/// number of requests), the fault for everything else, and counters the tests read.
+/// number of requests), faults drawn at random, the fault for everything else, and counters
+/// the tests read.
 actor MockState {
+    /// Faults at random: each request not otherwise scheduled gets one of `faults` with
+    /// `probability`, from a seeded generator.
+    struct RandomFaults: Codable, Sendable {
+        var probability: Double
+        var faults: [MockFault]?
+        var seed: UInt64?
+    }
+
     struct Stats: Codable, Sendable {
         var requests = 0
         var completed = 0
@@ -11,15 +22,28 @@ actor MockState {
     private var scheduled: [(fault: MockFault, remaining: Int)] = []
     private(set) var defaultFault: MockFault
     private(set) var stats = Stats()
+    private var random: (RandomFaults, generator: SplitMix64)?
 
     init(defaultFault: MockFault) {
         self.defaultFault = defaultFault
     }
 
-    /// The fault for the request that just arrived.
-    func nextFault() -> MockFault {
+    /// The fault for the request that just arrived: the one it asked for itself (header or
+    /// model name), else the next scheduled, else one drawn at random, else the default.
+    func nextFault(requested: MockFault?) -> MockFault {
         stats.requests += 1
-        guard !scheduled.isEmpty else { return defaultFault }
+        if let requested { return requested }
+        guard !scheduled.isEmpty else {
+            if let (faults, start) = random {
+                var generator = start
+                defer { random = (faults, generator) }
+                if Double.random(in: 0..<1, using: &generator) < faults.probability {
+                    let choices = faults.faults ?? MockFault.allCases.filter { $0 != .none }
+                    return choices.randomElement(using: &generator) ?? defaultFault
+                }
+            }
+            return defaultFault
+        }
         let fault = scheduled[0].fault
         scheduled[0].remaining -= 1
         if scheduled[0].remaining == 0 { scheduled.removeFirst() }
@@ -34,11 +58,17 @@ actor MockState {
         defaultFault = fault
     }
 
+    /// Draws faults at random from now on (nil: stops).
+    func setRandom(_ faults: RandomFaults?) {
+        random = faults.map { ($0, SplitMix64(seed: $0.seed ?? 1)) }
+    }
+
     func completed() { stats.completed += 1 }
     func cancelled() { stats.cancelled += 1 }
 
     func reset() {
         scheduled = []
+        random = nil
         stats = Stats()
     }
 }

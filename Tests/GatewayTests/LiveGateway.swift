@@ -18,6 +18,7 @@ final class LiveGateway: @unchecked Sendable {
     /// A key of team `search`, and its SHA-256.
     static let searchKey = "sk-test-search"
     static let batchKey = "sk-test-batch"
+    static let supportKey = "sk-test-support"
 
     let directory: URL
     var mocks: [String: (process: Process, port: Int)] = [:]
@@ -26,7 +27,7 @@ final class LiveGateway: @unchecked Sendable {
 
     /// Starts one mock per name in `mocks` (extra arguments each), writes `spec` with
     /// `{PORT:name}` replaced by that mock's port, and starts the gateway on it.
-    init(mocks names: [String: [String]], spec: String) async throws {
+    init(mocks names: [String: [String]], spec: String, gatewayArguments arguments: [String] = []) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         specPath = directory.appendingPathComponent("spec.yaml")
@@ -37,12 +38,14 @@ final class LiveGateway: @unchecked Sendable {
             text = text.replacingOccurrences(of: "{PORT:\(name)}", with: String(started.port))
         }
         text = text.replacingOccurrences(of: "{SEARCH}", with: Self.sha256(Self.searchKey)).replacingOccurrences(of: "{BATCH}", with: Self.sha256(Self.batchKey))
+            .replacingOccurrences(of: "{SUPPORT}", with: Self.sha256(Self.supportKey))
         try text.write(to: specPath, atomically: true, encoding: .utf8)
-        try startGateway()
+        try startGateway(arguments)
     }
 
-    func startGateway() throws {
-        gateway = try Self.start("brownout-gateway", [specPath.path])
+    /// `arguments`: the gateway's own options (`--record DIR`, `--seed N`).
+    func startGateway(_ arguments: [String] = []) throws {
+        gateway = try Self.start("brownout-gateway", [specPath.path] + arguments)
     }
 
     /// SIGTERM: the gateway finishes what is in flight, saves spend and exits.
@@ -74,14 +77,18 @@ final class LiveGateway: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = FileHandle.standardError
         try process.run()
-        // The first line is "listening on HOST:PORT"; give up after 20 s.
-        var line = Data()
+        // It is ready when it prints "listening on HOST:PORT" (after other lines, such as the
+        // gateway's router seed); give up after 20 s.
+        var output = Data()
         let deadline = Date().addingTimeInterval(20)
-        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline && process.isRunning {
-            line.append(out.fileHandleForReading.availableData)
+        func listening() -> Substring? {
+            String(decoding: output, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("listening on ") && output.last == UInt8(ascii: "\n") }
         }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on "), let port = Int(text.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
+        while listening() == nil && Date() < deadline && process.isRunning {
+            output.append(out.fileHandleForReading.availableData)
+        }
+        let text = String(decoding: output, as: UTF8.self)
+        guard let line = listening(), let port = Int(line.split(separator: ":").last ?? "") else {
             process.terminate()
             throw StartFailure(description: "\(executable) \(arguments.joined(separator: " ")) did not start: '\(text)'")
         }
