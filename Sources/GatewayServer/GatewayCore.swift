@@ -94,13 +94,14 @@ public final class GatewayCore: Sendable {
 
     /// An attempt ended. The router learns the latency a gateway measures, from its own
     /// clock: from the send to now (the simulator's gateway applies the same rule).
-    func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome) -> Decision {
+    /// `firstTokenNanoseconds` (from the send to the first output) goes to the trace only.
+    func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil) -> Decision {
         router.withLock { slot in
             let time = slot.tick()
             var outcome = outcome
             if let started = state.attemptStartedAt(attempt) { outcome.latencyNanoseconds = time - started }
             let decision = slot.router.attemptFinished(&state, attempt: attempt, outcome)
-            log(decision, time: time, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: outcome))
+            log(decision, time: time, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: outcome), firstTokenNanoseconds: firstTokenNanoseconds)
             return decision
         }
     }
@@ -125,11 +126,11 @@ public final class GatewayCore: Sendable {
 
     /// Writes the decision to the decision log and, with the call, to the trace; called
     /// under the router's lock, so both are in call order.
-    private func log(_ decision: Decision, time: Int64, call: RouterTrace.Call) {
+    private func log(_ decision: Decision, time: Int64, call: RouterTrace.Call, firstTokenNanoseconds: Int64? = nil) {
         guard decisionLog != nil || trace != nil else { return }
         let record = DecisionRecord(decision, config: config)
         decisionLog?.append(record)
-        trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: record))
+        trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: record, firstTokenNanoseconds: firstTokenNanoseconds))
     }
 }
 

@@ -169,7 +169,7 @@ struct RequestCoordinator: Sendable {
                 case .upstreamError(let error): lastError = error
                 case .none: break
                 }
-                pending = core.attemptFinished(&state, attempt: attempt, ending.outcome)
+                pending = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
             case .committed(let attempt):
                 hedgeTimer?.cancel()
                 for (other, task) in tasks where other != attempt { task.cancel() }
@@ -183,7 +183,7 @@ struct RequestCoordinator: Sendable {
         while !tasks.isEmpty, let event = await iterator.next() {
             if case .finished(let attempt, let ending) = event {
                 tasks[attempt] = nil
-                _ = core.attemptFinished(&state, attempt: attempt, ending.outcome)
+                _ = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
             }
         }
         if !answered {

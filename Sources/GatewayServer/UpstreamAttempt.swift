@@ -26,6 +26,8 @@ struct UpstreamAttempt: Sendable {
     struct Ending: Sendable {
         var outcome: AttemptOutcome
         var reply: Reply
+        /// From the send to the first output, when there was output.
+        var firstTokenNanoseconds: Int64?
     }
 
     /// Runs the attempt. `firstToken` is called once, when the first output arrives (a whole
@@ -41,8 +43,10 @@ struct UpstreamAttempt: Sendable {
             let (s, atto) = started.duration(to: .now).components
             let spent = progress.snapshot
             let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
+            let firstToken = spent.firstTokenAt.map { started.duration(to: $0).components }.map { $0.seconds * 1_000_000_000 + $0.attoseconds / 1_000_000_000 }
             return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: s * 1_000_000_000 + atto / 1_000_000_000,
-                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply)
+                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
+                          firstTokenNanoseconds: firstToken)
         }
         do {
             // Without limits there is nothing to watch: the exchange runs on its own.
@@ -173,9 +177,16 @@ struct AttemptTimedOut: Error {}
 
 /// What an attempt has done so far, read by its watchdog and when it ends.
 final class AttemptProgress: Sendable {
-    private let state = Mutex((firstToken: false, tokens: 0))
+    private let state = Mutex((firstToken: false, tokens: 0, firstTokenAt: ContinuousClock.Instant?.none))
 
-    var snapshot: (firstToken: Bool, tokens: Int) { state.withLock { $0 } }
-    func sawFirstToken() { state.withLock { $0.firstToken = true } }
+    var snapshot: (firstToken: Bool, tokens: Int, firstTokenAt: ContinuousClock.Instant?) { state.withLock { $0 } }
+
+    func sawFirstToken() {
+        state.withLock { state in
+            if !state.firstToken { state.firstTokenAt = .now }
+            state.firstToken = true
+        }
+    }
+
     func forwardedToken() { state.withLock { $0.tokens += 1 } }
 }

@@ -54,11 +54,16 @@ public enum RouterTrace {
         public var timeNanoseconds: Int64
         public var call: Call
         public var decision: DecisionRecord
+        /// For an attempt that produced output: from its send to its first output, as the
+        /// gateway measured it. Not something the router is told (so a replay ignores it);
+        /// `brownout fit` reads it.
+        public var firstTokenNanoseconds: Int64?
 
-        public init(timeNanoseconds: Int64, call: Call, decision: DecisionRecord) {
+        public init(timeNanoseconds: Int64, call: Call, decision: DecisionRecord, firstTokenNanoseconds: Int64? = nil) {
             self.timeNanoseconds = timeNanoseconds
             self.call = call
             self.decision = decision
+            self.firstTokenNanoseconds = firstTokenNanoseconds
         }
 
         /// The entry as one JSON line, names resolved through `config`.
@@ -75,6 +80,7 @@ public enum RouterTrace {
                 line += #","input_tokens":"# + String(outcome.inputTokens) + #","output_tokens":"# + String(outcome.outputTokens)
                 line += #","gpu_seconds":"# + String(describing: outcome.gpuSeconds)
                 if let retryAfter = outcome.retryAfterSeconds { line += #","retry_after_s":"# + String(describing: retryAfter) }
+                if let firstTokenNanoseconds { line += #","first_token_ns":"# + String(firstTokenNanoseconds) }
             case .resume(let id):
                 line += #","call":"resume","request_id":"# + String(id)
             case .hedgeDue(let id):
@@ -104,7 +110,7 @@ public enum RouterTrace {
         for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
             do {
                 let raw = try decoder.decode(RawEntry.self, from: Data(line.utf8))
-                entries.append(Entry(timeNanoseconds: raw.t, call: try raw.call(config: config), decision: raw.decision))
+                entries.append(Entry(timeNanoseconds: raw.t, call: try raw.call(config: config), decision: raw.decision, firstTokenNanoseconds: raw.firstTokenNanoseconds))
             } catch let error as RoutingNameError {
                 throw ReadError(description: "\(file):\(offset + 1): \(error.description)")
             } catch let error as ReadError {
@@ -132,12 +138,13 @@ public enum RouterTrace {
         var outputTokens: Int?
         var gpuSeconds: Double?
         var retryAfterSeconds: Double?
+        var firstTokenNanoseconds: Int64?
         var decision: DecisionRecord
 
         enum CodingKeys: String, CodingKey {
             case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens"
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
-            case retryAfterSeconds = "retry_after_s", decision
+            case retryAfterSeconds = "retry_after_s", firstTokenNanoseconds = "first_token_ns", decision
         }
 
         func call(config: RouterConfig) throws -> Call {

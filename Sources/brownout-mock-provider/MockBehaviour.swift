@@ -7,6 +7,7 @@ import Synchronization
 /// How the mock answers one chat completion request: latency, token pacing and the fault.
 struct MockBehaviour: Sendable {
     let firstTokenSeconds: Double
+    let firstTokenSigma: Double
     let tokensPerSecond: Double
     let outputTokens: Int
     let retryAfterSeconds: Double
@@ -63,7 +64,8 @@ struct MockBehaviour: Sendable {
         case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamWithoutDone:
             break
         }
-        let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds : firstTokenSeconds
+        let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds
+            : firstTokenSigma > 0 ? await state.lognormal(median: firstTokenSeconds, sigma: firstTokenSigma) : firstTokenSeconds
         let gap = tokensPerSecond > 0 ? 1 / tokensPerSecond : 0
         if !stream {
             // A whole answer: after the first token and the rest of the tokens.

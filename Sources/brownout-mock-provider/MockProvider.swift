@@ -20,8 +20,14 @@ struct MockProvider: AsyncParsableCommand {
     @Option(help: "Port (0: any free port, printed on start).")
     var port = 0
 
-    @Option(help: "Seconds before the first token (or the whole answer).")
+    @Option(help: "Seconds before the first token (or the whole answer); with --first-token-sigma, the median.")
     var firstTokenSeconds = 0.0
+
+    @Option(help: "Draw each answer's first-token time from a lognormal with median --first-token-seconds and this sigma (0: always the median).")
+    var firstTokenSigma = 0.0
+
+    @Option(help: "Seed of the mock's draws (first-token times).")
+    var seed: UInt64 = 1
 
     @Option(help: "Output tokens per second while streaming (0: all at once).")
     var tokensPerSecond = 0.0
@@ -48,14 +54,15 @@ struct MockProvider: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be ≥ 1, got \(outputTokens)") }
         for (name, value) in [("--first-token-seconds", firstTokenSeconds), ("--tokens-per-second", tokensPerSecond), ("--retry-after-seconds", retryAfterSeconds),
-                              ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds)] where !(value.isFinite && value >= 0) {
+                              ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds),
+                              ("--first-token-sigma", firstTokenSigma)] where !(value.isFinite && value >= 0) {
             throw ValidationError("\(name) must be a number ≥ 0, got \(value)")
         }
     }
 
     func run() async throws {
-        let state = MockState(defaultFault: MockFault(rawValue: fault)!)
-        let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, tokensPerSecond: tokensPerSecond, outputTokens: outputTokens,
+        let state = MockState(defaultFault: MockFault(rawValue: fault)!, seed: seed)
+        let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond, outputTokens: outputTokens,
                                       retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds)
         let router = Router(context: MockRequestContext.self)
         router.post("/v1/chat/completions") { request, context in

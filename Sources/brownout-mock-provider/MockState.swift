@@ -1,3 +1,4 @@
+import Foundation
 import RoutingCore
 
 /// What the mock will do next and what it has seen: a queue of scheduled faults (each for a
@@ -24,8 +25,20 @@ actor MockState {
     private(set) var stats = Stats()
     private var random: (RandomFaults, generator: SplitMix64)?
 
-    init(defaultFault: MockFault) {
+    /// The mock's own draws (first-token times).
+    private var draws: SplitMix64
+
+    init(defaultFault: MockFault, seed: UInt64) {
         self.defaultFault = defaultFault
+        draws = SplitMix64(seed: seed)
+    }
+
+    /// A lognormal draw: median · exp(sigma · Z), Z standard normal (Box–Muller).
+    func lognormal(median: Double, sigma: Double) -> Double {
+        let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &draws)
+        let u2 = Double.random(in: 0..<1, using: &draws)
+        let z = (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+        return median * Foundation.exp(sigma * z)
     }
 
     /// The fault for the request that just arrived: the one it asked for itself (header or

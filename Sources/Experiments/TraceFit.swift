@@ -1,0 +1,145 @@
+import Foundation
+import RoutingCore
+import Stochastics
+
+/// `brownout fit`: provider models, as the simulator reads them, from what a gateway recorded
+/// (`brownout-gateway --record`): per upstream, the first-token time and the output rate
+/// (fitted by maximum likelihood, with a goodness-of-fit figure), the error rate of each
+/// outcome class, the typical Retry-After and the most attempts seen in flight at once.
+public enum TraceFit {
+    /// What one upstream did in the trace.
+    public struct Observations: Sendable {
+        public let name: String
+        /// Attempts that ended, by outcome class (cancelled ones included).
+        public var outcomes: [OutcomeClass: Int] = [:]
+        /// Seconds from the send to the first output, of answered attempts.
+        public var firstTokens: [Double] = []
+        /// Output tokens per second after the first token, of answered attempts with output.
+        public var outputRates: [Double] = []
+        public var retryAfters: [Double] = []
+        public var maxInFlight = 0
+        var inFlight = 0
+
+        /// Attempts that ended other than cancelled (a cancelled hedge loser or a client that
+        /// left says nothing about the upstream).
+        public var decided: Int { outcomes.filter { $0.key != .cancelled }.values.reduce(0, +) }
+    }
+
+    public struct FitError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads a trace's lines and gathers each upstream's observations, in the order the
+    /// upstreams first appear.
+    public static func observe(_ text: String, file: String) throws(FitError) -> (header: RouterTrace.Header, calls: Int, upstreams: [Observations]) {
+        let lines = text.split(separator: "\n")
+        guard let first = lines.first, let header = try? JSONDecoder().decode(RouterTrace.Header.self, from: Data(first.utf8)) else {
+            throw FitError(description: "\(file):1: not a router trace (the first line must be its header)")
+        }
+        var upstreams: [Observations] = []
+        var index: [String: Int] = [:]
+        /// (request, attempt) → upstream, from the decisions that sent them.
+        var sent: [UInt64: [Int32: Int]] = [:]
+        for (offset, line) in lines.enumerated().dropFirst() {
+            guard let entry = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                  let call = entry["call"] as? String, let request = (entry["request_id"] as? NSNumber)?.uint64Value,
+                  let decision = entry["decision"] as? [String: Any] else {
+                throw FitError(description: "\(file):\(offset + 1): not a trace entry")
+            }
+            if call == "attempt_finished", let attempt = (entry["attempt"] as? NSNumber)?.int32Value,
+               let at = sent[request]?.removeValue(forKey: attempt),
+               let outcome = (entry["outcome"] as? String).flatMap(OutcomeClass.init(rawValue:)) {
+                upstreams[at].inFlight -= 1
+                upstreams[at].outcomes[outcome, default: 0] += 1
+                if let retryAfter = entry["retry_after_s"] as? Double, outcome == .rateLimited || outcome == .overloaded {
+                    upstreams[at].retryAfters.append(retryAfter)
+                }
+                if outcome == .success, let firstToken = (entry["first_token_ns"] as? NSNumber)?.int64Value, firstToken > 0 {
+                    upstreams[at].firstTokens.append(Double(firstToken) / 1e9)
+                    let latency = (entry["latency_ns"] as? NSNumber)?.int64Value ?? 0
+                    let output = (entry["output_tokens"] as? NSNumber)?.intValue ?? 0
+                    if output > 1 && latency > firstToken { upstreams[at].outputRates.append(Double(output) / (Double(latency - firstToken) / 1e9)) }
+                }
+            }
+            if let action = decision["action"] as? String, action == "send" || action == "hedge",
+               let target = decision["target"] as? String, let attempt = (decision["attempt"] as? NSNumber)?.int32Value {
+                let at = index[target] ?? {
+                    upstreams.append(Observations(name: target))
+                    index[target] = upstreams.count - 1
+                    return upstreams.count - 1
+                }()
+                sent[request, default: [:]][attempt] = at
+                upstreams[at].inFlight += 1
+                upstreams[at].maxInFlight = max(upstreams[at].maxInFlight, upstreams[at].inFlight)
+            }
+        }
+        return (header, lines.count - 1, upstreams)
+    }
+
+    /// The catalog file: one `providers` entry per upstream that answered at least
+    /// `minimumAnswers` times, each number with a comment saying what it came from. With the
+    /// routing config the gateway ran (`config`), its pools are left out (a pool's model is
+    /// its replicas, not a provider's) and its prices are copied.
+    public static func catalog(_ upstreams: [Observations], header: RouterTrace.Header, calls: Int, source: String, config: RouterConfig? = nil,
+                               minimumAnswers: Int = 20) -> String {
+        func number(_ value: Double) -> String {
+            let rounded = (value * 1e6).rounded() / 1e6
+            return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)
+        }
+        var text = """
+            # Provider models fitted by `brownout fit` from \(source)
+            # (\(calls) router calls; gateway seed \(header.seed), routing config \(header.configFingerprint)).
+            # Each number says what it came from. A trace holds no queue sizes or degraded states,
+            # and no prices: \(config == nil ? "the prices below are 0 until set from the provider's price list" : "the prices are the spec's").
+            providers:
+
+            """
+        var skipped: [String] = []
+        var pools: [String] = []
+        for upstream in upstreams {
+            let target = config?.targets.first { $0.name == upstream.name }
+            if target?.kind == .local {
+                pools.append(upstream.name)
+                continue
+            }
+            guard upstream.firstTokens.count >= minimumAnswers else {
+                skipped.append("\(upstream.name) (\(upstream.firstTokens.count) answers)")
+                continue
+            }
+            text += "  \(upstream.name):\n"
+            text += "    concurrency: \(max(1, upstream.maxInFlight))"
+                + "    # the most attempts in flight at once in the trace: a lower bound on the limit\n"
+            if let fitted = try? DistributionFit.best(of: [.lognormal, .gamma, .weibull], to: upstream.firstTokens) {
+                let others = fitted.all.dropFirst().map { "\($0.family.rawValue) \(String(format: "%.3f", $0.ksDistance))" }.joined(separator: ", ")
+                text += "    ttft_s: {\(fitted.best.family.rawValue): {" + fitted.best.parameters.map { "\($0.name): \(number($0.value))" }.joined(separator: ", ") + "}}"
+                text += "    # \(upstream.firstTokens.count) first tokens (send → first output); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
+                text += others.isEmpty ? "\n" : " (\(others))\n"
+            }
+            if let rates = try? DistributionFit.fit(.normal, to: upstream.outputRates) {
+                let mean = rates.parameters[0].value, sd = rates.parameters[1].value
+                text += "    output_tokens_per_s: {normal: {mean: \(number(mean)), sd: \(number(sd)), lower: 1}}"
+                text += "    # \(upstream.outputRates.count) answers: output tokens / (end − first token); KS D \(String(format: "%.3f", rates.ksDistance))\n"
+            } else {
+                text += "    output_tokens_per_s: 1000000    # fewer than 2 answers with more than one token after the first: streaming rate not observed\n"
+            }
+            if !upstream.retryAfters.isEmpty {
+                let sorted = upstream.retryAfters.sorted()
+                text += "    typical_retry_after_s: \(number(sorted[sorted.count / 2]))    # the median of \(sorted.count) Retry-After values (429, 529)\n"
+            }
+            if let target {
+                text += "    input_usd_per_mtok: \(number(target.inputPricePerMillion))    # from the spec\n    output_usd_per_mtok: \(number(target.outputPricePerMillion))\n"
+            } else {
+                text += "    input_usd_per_mtok: 0    # not in a trace\n    output_usd_per_mtok: 0\n"
+            }
+            let errors = OutcomeClass.failures.compactMap { outcome -> String? in
+                guard outcome != .cancelled, let count = upstream.outcomes[outcome], count > 0 else { return nil }
+                return "\(outcome.rawValue): \(number(Double(count) / Double(upstream.decided)))"
+            }
+            text += "    states:\n      healthy:\n        errors: {\(errors.joined(separator: ", "))}"
+            text += "    # of \(upstream.decided) attempts that ended (cancelled ones not counted)\n"
+        }
+        if !skipped.isEmpty { text += "# Not fitted, too few answers: \(skipped.joined(separator: ", ")).\n" }
+        if !pools.isEmpty { text += "# Local pools, not fitted as providers: \(pools.joined(separator: ", ")).\n" }
+        return text
+    }
+}
