@@ -295,8 +295,10 @@ struct GatewayFaultTests {
         defer { gateway.stop() }
         try await gateway.fault("alpha", "server_error")
         _ = try await gateway.chat()
+        // Lines are written every second and on shutdown: stopping the gateway writes them.
+        gateway.stopGateway()
         let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 3, "begin → send alpha, alpha failed → send beta, beta answered → complete")
+        try #require(lines.count == 3, "begin → send alpha, alpha failed → send beta, beta answered → complete")
         #expect(lines[0].contains(#""action":"send""#) && lines[0].contains(#""target":"alpha""#))
         #expect(lines[1].contains(#""action":"send""#) && lines[1].contains(#""target":"beta""#) && lines[1].contains("retry"))
         #expect(lines[2].contains(#""action":"complete""#))
