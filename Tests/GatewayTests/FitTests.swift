@@ -74,7 +74,7 @@ struct FitTests {
 
         // The command writes a catalog the simulator reads: a spec that includes it validates.
         let catalog = record.appendingPathComponent("alpha.yaml")
-        let fit = try GatewayStartTests.run("brownout", ["fit", record.path, "--out", catalog.path, "--spec", live.specPath.path])
+        let fit = try LiveGateway.run("brownout", ["fit", record.path, "--out", catalog.path, "--spec", live.specPath.path])
         #expect(fit.status == 0, "\(fit.stderr)")
         let text = try String(contentsOf: catalog, encoding: .utf8)
         #expect(text.contains("typical_retry_after_s: 0.01") && text.contains("input_usd_per_mtok: 3") && text.contains("# of \(alpha.decided) attempts"), "\(text)")
@@ -88,7 +88,7 @@ struct FitTests {
         teams:
           search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 20}
         """.write(to: planning, atomically: true, encoding: .utf8)
-        let validate = try GatewayStartTests.run("brownout", ["validate", planning.path])
+        let validate = try LiveGateway.run("brownout", ["validate", planning.path])
         #expect(validate.status == 0, "\(validate.stderr)\n\(text)")
     }
 }

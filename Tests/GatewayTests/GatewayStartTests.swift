@@ -6,19 +6,6 @@ import Testing
 /// messages, and stops gracefully.
 @Suite("brownout-gateway: configuration and shutdown", .serialized)
 struct GatewayStartTests {
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = LiveGateway.binaries.appendingPathComponent(executable)
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
     func refusesBadDeployment() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
@@ -31,13 +18,13 @@ struct GatewayStartTests {
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
         let expected = "\(spec.path):31:5: deployment.upstreams: no upstream for 'beta'; every provider and pool needs one"
-        let validate = try Self.run("brownout", ["validate", spec.path])
+        let validate = try LiveGateway.run("brownout", ["validate", spec.path])
         #expect(validate.status != 0 && validate.stderr.contains(expected), "\(validate.stderr)")
-        let gateway = try Self.run("brownout-gateway", [spec.path])
+        let gateway = try LiveGateway.run("brownout-gateway", [spec.path])
         #expect(gateway.status != 0 && gateway.stderr.contains(expected), "\(gateway.stderr)")
-        let typo = try Self.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
+        let typo = try LiveGateway.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
         #expect(typo.stderr.contains("routes.chat.retry.max_atempts: unknown key 'max_atempts'; did you mean 'max_attempts'?"), "\(typo.stderr)")
-        let noDeployment = try Self.run("brownout-gateway", ["experiments/retry-storm.yaml"])
+        let noDeployment = try LiveGateway.run("brownout-gateway", ["experiments/retry-storm.yaml"])
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
 
@@ -54,7 +41,7 @@ struct GatewayStartTests {
             .replacingOccurrences(of: "{DIR}/decisions.jsonl", with: directory.path + "/not-a-directory/decisions.jsonl")
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
-        let gateway = try Self.run("brownout-gateway", [spec.path])
+        let gateway = try LiveGateway.run("brownout-gateway", [spec.path])
         #expect(gateway.status != 0 && gateway.stderr.contains("decision_log.path: cannot create"), "\(gateway.stderr)")
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         #expect(left == ["not-a-directory", "spec.yaml"], "the spend database it opened first is removed again")

@@ -97,6 +97,22 @@ final class LiveGateway: @unchecked Sendable {
 
     struct StartFailure: Error, CustomStringConvertible { let description: String }
 
+    /// Runs one of the built executables to its end (it prints little: stdout is read to its
+    /// end before stderr).
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
     static func sha256(_ key: String) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -83,17 +83,7 @@ struct ParityTests {
     }
 
     static func replay(_ directory: URL, spec: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = LiveGateway.binaries.appendingPathComponent("brownout")
-        process.arguments = ["replay", directory.path, "--spec", spec.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try LiveGateway.run("brownout", ["replay", directory.path, "--spec", spec.path])
     }
 
     @Test("5,400 requests from three teams under random faults: every decision replays identically; one edited decision is reported alone")
