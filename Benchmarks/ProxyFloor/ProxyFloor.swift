@@ -23,6 +23,7 @@ enum ProxyFloor {
         let upstream = arguments[1] + "/chat/completions"
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)), decompression: .disabled)
         configuration.tracing.tracer = nil
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4_096  // as the gateway
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let router = Router()
         router.post("/v1/chat/completions") { request, _ -> Response in

@@ -112,7 +112,7 @@ public enum TraceFit {
             if let fitted = try? DistributionFit.best(of: [.lognormal, .gamma, .weibull], to: upstream.firstTokens) {
                 let others = fitted.all.dropFirst().map { "\($0.family.rawValue) \(String(format: "%.3f", $0.ksDistance))" }.joined(separator: ", ")
                 text += "    ttft_s: {\(fitted.best.family.rawValue): {" + fitted.best.parameters.map { "\($0.name): \(number($0.value))" }.joined(separator: ", ") + "}}"
-                text += "    # \(upstream.firstTokens.count) first tokens (send → first output); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
+                text += "    # \(upstream.firstTokens.count) streamed first tokens (send → first token); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
                 text += others.isEmpty ? "\n" : " (\(others))\n"
             }
             if let rates = try? DistributionFit.fit(.normal, to: upstream.outputRates) {

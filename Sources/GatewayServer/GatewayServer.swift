@@ -11,6 +11,13 @@ import UnixSignals
 /// Runs the gateway for a loaded spec until SIGTERM or SIGINT: then it stops accepting, lets
 /// requests in flight finish, saves spend and closes the decision log.
 public enum GatewayServer {
+    /// HTTP/1.1 connections AsyncHTTPClient may open to one upstream host. The router's
+    /// concurrency limits are the gateway's limits; the client's default (8 per host) would
+    /// queue every attempt beyond the eighth inside the client, unseen by the router and
+    /// counted as upstream latency (several targets often share a host: a local server, a
+    /// provider's regional endpoint).
+    static let upstreamConnectionsPerHost = 4_096
+
     /// `seed`: the router's randomness (nil: random, printed); `recordDirectory`: write a
     /// router trace there (`--record`).
     public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil) async throws {
@@ -20,6 +27,7 @@ public enum GatewayServer {
         var clientConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)), decompression: .disabled)
         // No tracer: a span per upstream request costs time on every request and goes nowhere.
         clientConfiguration.tracing.tracer = nil
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamConnectionsPerHost
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let core: GatewayCore
         do {

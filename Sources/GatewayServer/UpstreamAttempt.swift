@@ -26,7 +26,7 @@ struct UpstreamAttempt: Sendable {
     struct Ending: Sendable {
         var outcome: AttemptOutcome
         var reply: Reply
-        /// From the send to the first output, when there was output.
+        /// From the send to the first token, when a stream produced one.
         var firstTokenNanoseconds: Int64?
     }
 
@@ -43,7 +43,8 @@ struct UpstreamAttempt: Sendable {
             let (s, atto) = started.duration(to: .now).components
             let spent = progress.snapshot
             let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
-            let firstToken = spent.firstTokenAt.map { started.duration(to: $0).components }.map { $0.seconds * 1_000_000_000 + $0.attoseconds / 1_000_000_000 }
+            // A first token is a stream's: a whole answer's "first output" is its end.
+            let firstToken = chat.stream ? spent.firstTokenAt.map { started.duration(to: $0).components }.map { $0.seconds * 1_000_000_000 + $0.attoseconds / 1_000_000_000 } : nil
             return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: s * 1_000_000_000 + atto / 1_000_000_000,
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
                           firstTokenNanoseconds: firstToken)

@@ -54,8 +54,8 @@ public enum RouterTrace {
         public var timeNanoseconds: Int64
         public var call: Call
         public var decision: DecisionRecord
-        /// For an attempt that produced output: from its send to its first output, as the
-        /// gateway measured it. Not something the router is told (so a replay ignores it);
+        /// For a streamed attempt that produced output: from its send to its first token, as
+        /// the gateway measured it. Not something the router is told (so a replay ignores it);
         /// `brownout fit` reads it.
         public var firstTokenNanoseconds: Int64?
 

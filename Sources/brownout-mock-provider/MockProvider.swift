@@ -66,7 +66,15 @@ struct MockProvider: AsyncParsableCommand {
                                       retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds)
         let router = Router(context: MockRequestContext.self)
         router.post("/v1/chat/completions") { request, context in
-            try await behaviour.respond(to: request, context: context, state: state)
+            await state.handlerStarted()
+            do {
+                let response = try await behaviour.respond(to: request, context: context, state: state)
+                await state.handlerEnded()
+                return response
+            } catch {
+                await state.handlerEnded()
+                throw error
+            }
         }
         router.get("/v1/models") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],

@@ -18,12 +18,27 @@ actor MockState {
         var completed = 0
         /// Responses the client abandoned before their end (its connection went away).
         var cancelled = 0
+        /// The most requests being handled at once (a whole answer until it is sent, a stream
+        /// until its headers are).
+        var maxConcurrent = 0
+
+        enum CodingKeys: String, CodingKey {
+            case requests, completed, cancelled, maxConcurrent = "max_concurrent"
+        }
     }
 
     private var scheduled: [(fault: MockFault, remaining: Int)] = []
     private(set) var defaultFault: MockFault
     private(set) var stats = Stats()
     private var random: (RandomFaults, generator: SplitMix64)?
+    private var handling = 0
+
+    func handlerStarted() {
+        handling += 1
+        stats.maxConcurrent = max(stats.maxConcurrent, handling)
+    }
+
+    func handlerEnded() { handling -= 1 }
 
     /// The mock's own draws (first-token times).
     private var draws: SplitMix64

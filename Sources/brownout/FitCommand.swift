@@ -48,10 +48,12 @@ struct FitCommand: ParsableCommand {
             throw CommandError(error.description)
         }
         let catalog = TraceFit.catalog(observed.upstreams, header: observed.header, calls: observed.calls, source: path, config: config, minimumAnswers: minAnswers)
+        let destination = URL(fileURLWithPath: out)
         do {
-            try AtomicOutput.write(catalog, to: URL(fileURLWithPath: out))
+            try AtomicOutput.prepare(directory: destination.deletingLastPathComponent())
+            try AtomicOutput.write(catalog, to: destination)
         } catch {
-            throw CommandError("\(out): cannot write: \(error)")
+            throw CommandError("\(out): cannot write: \(error.localizedDescription)")
         }
         for upstream in observed.upstreams {
             print("\(upstream.name): \(upstream.decided) attempts, \(upstream.firstTokens.count) answers, at most \(upstream.maxInFlight) in flight")

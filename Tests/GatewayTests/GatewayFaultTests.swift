@@ -289,6 +289,21 @@ struct GatewayFaultTests {
         return metrics.split(separator: "\n").first { $0.hasPrefix("brownout_team_spend_usd{team=\"\(team)\"}") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
     }
 
+    /// The router's concurrency limits are the gateway's: the HTTP client must not cap the
+    /// connections to one host (AsyncHTTPClient's default is 8), or attempts would queue inside
+    /// it, unseen by the router.
+    @Test("24 slow answers at once all reach the upstream at once")
+    func manyAtOnce() async throws {
+        let gateway = try await LiveGateway(mocks: ["alpha": ["--first-token-seconds", "1"], "beta": [], "local": []], spec: Self.spec)
+        defer { gateway.stop() }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<24 { group.addTask { try await gateway.chat(model: "degraded").status } }
+            for try await status in group { #expect(status == 200) }
+        }
+        let stats = try await gateway.stats("alpha")
+        #expect(stats.requests == 24 && stats.maxConcurrent == 24, "\(stats)")
+    }
+
     @Test("every router call is one line of the decision log")
     func decisionLog() async throws {
         let gateway = try await live()

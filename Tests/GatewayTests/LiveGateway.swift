@@ -13,7 +13,12 @@ final class LiveGateway: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
-    static let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// The tests' client: many connections to the gateway at once (the default is 8 a host).
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// A key of team `search`, and its SHA-256.
     static let searchKey = "sk-test-search"
@@ -168,7 +173,16 @@ final class LiveGateway: @unchecked Sendable {
         _ = try await call("/mock/faults", port: mocks[name]!.port, body: Data(#"{"default": "\#(fault)"}"#.utf8))
     }
 
-    struct Stats: Decodable { let requests: Int; let completed: Int; let cancelled: Int }
+    struct Stats: Decodable {
+        let requests: Int
+        let completed: Int
+        let cancelled: Int
+        let maxConcurrent: Int
+
+        enum CodingKeys: String, CodingKey {
+            case requests, completed, cancelled, maxConcurrent = "max_concurrent"
+        }
+    }
 
     func stats(_ name: String) async throws -> Stats {
         let reply = try await call("/mock/stats", port: mocks[name]!.port, method: .GET)
