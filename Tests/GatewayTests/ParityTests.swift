@@ -8,10 +8,13 @@ import Testing
 /// decision fails.
 @Suite("Parity: the simulator's gateway decides what the production gateway decided", .serialized)
 struct ParityTests {
-    /// Three teams on three routes: retries and timeouts over two upstreams balanced by their
-    /// measured latency (search), hedging over two balanced at random (support: the router's
-    /// seeded generator), failover to a local pool under a budget small enough to run out
-    /// whichever of the two serves (about 25 frontier answers or 500 from the pool). A breaker that opens
+    /// Three teams on three routes, each showing its own behaviour whatever the load does to the
+    /// others: retries and timeouts over two upstreams balanced by their measured latency, under
+    /// a budget that runs out after about 40 answers (search); hedging over two balanced at
+    /// random (support: the router's seeded generator); failover to a local pool whenever the
+    /// one frontier upstream is cooling down after a Retry-After or its breaker is open (batch).
+    /// The budget is not on the pool's team: production charges pool answers nothing (it reports
+    /// no GPU seconds), and a budget there could run out before the pool is ever needed. A breaker that opens
     /// after 3 failures in a row for 0.3 s, so it opens and closes many times.
     static let spec = """
     name: parity
@@ -39,9 +42,9 @@ struct ParityTests {
         timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
         fallback: {pools: [local]}
     teams:
-      search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+      search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
       support: {tier: 0, route: hedged, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-      batch: {tier: 1, route: degraded, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
+      batch: {tier: 1, route: degraded, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
     deployment:
       listen: 127.0.0.1:0
       upstreams:
