@@ -7,7 +7,6 @@ import NIOPosix
 
 /// `brownout-gateway SPEC`: serves the routes of the spec a team simulated, on real traffic,
 /// with the same RoutingCore, configured by the spec's `deployment` section.
-
 @main
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
     /// request's task, its upstream call and its response do not hop between two thread
-    /// pools. Installed first, before any task is started.
+    /// pools. Installed first, before the command starts any task of its own.
     static func main() async {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         await main(nil)
