@@ -83,17 +83,29 @@ let package = Package(
         .executableTarget(
             name: "brownout",
             dependencies: [
-                "Experiments", "ConfigSchema", "GatewaySim", "RoutingCore",
+                "Experiments", "ConfigSchema", "GatewaySim", "RoutingCore", "Twin",
                 "Stochastics",
                 "SimulationKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
+        // The live twin: the spec's upstreams served in scaled real time, the load generator
+        // for its teams, and the comparison with the simulator (`brownout twin`).
+        .target(
+            name: "Twin",
+            dependencies: [
+                "Experiments", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "brownout-mock-provider",
             dependencies: [
-                "RoutingCore",
+                "RoutingCore", "Twin", "Experiments", "GatewaySim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,9 +12,10 @@ struct RouterSlot: ~Copyable {
     var router: Router
     let clock: ManualClock
     let source: MonotonicClock
+    let scale: TimeScale
 
     mutating func tick() -> Int64 {
-        clock.now = max(clock.now, source.now)
+        clock.now = max(clock.now, RoutingInstant(nanoseconds: scale.routerNanoseconds(real: source.now.nanoseconds)))
         return clock.now.nanoseconds
     }
 }
@@ -34,17 +35,22 @@ public final class GatewayCore: Sendable {
     let metrics: GatewayMetrics
     /// The seed of the router's generator (printed at start, in the trace's header).
     public let seed: UInt64
+    /// How fast the router's clock runs (1: real time; the live twin runs faster).
+    let timeScale: TimeScale
     private let nextRequestID = Atomic<UInt64>(0)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
 
     /// `seed`: the router's randomness (nil: a random seed); `recordDirectory`: where to write
     /// a router trace (nil: none).
-    public init(spec: GatewaySpec, client: HTTPClient, environment: [String: String], seed: UInt64? = nil, recordDirectory: String? = nil) throws {
+    public init(spec: GatewaySpec, client: HTTPClient, environment: [String: String], seed: UInt64? = nil, recordDirectory: String? = nil,
+                timeScale: TimeScale = .realTime) throws {
         config = spec.router
+        self.timeScale = timeScale
         metrics = GatewayMetrics(config: spec.router)
         upstreams = spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
-            return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] })
+            return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
+                                   timeScale: timeScale)
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
@@ -71,7 +77,7 @@ public final class GatewayCore: Sendable {
             }
             throw error
         }
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source))
+        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, scale: timeScale))
     }
 
     func requestID() -> UInt64 {

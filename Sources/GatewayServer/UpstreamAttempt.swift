@@ -13,6 +13,8 @@ struct UpstreamAttempt: Sendable {
     let client: HTTPClient
     let upstream: DeploymentConfig.Upstream
     let apiKey: String?
+    /// The router's time scale: the limits are in its time, and so is what is measured.
+    let timeScale: TimeScale
 
     /// What an attempt brings back besides its outcome.
     enum Reply: Sendable {
@@ -38,14 +40,14 @@ struct UpstreamAttempt: Sendable {
              firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?) async -> Ending {
         let started = ContinuousClock.now
         let progress = AttemptProgress()
-        let deadlines = (firstToken: firstTokenLimit.map { started + .nanoseconds($0) }, attempt: attemptLimit.map { started + .nanoseconds($0) })
+        let scale = timeScale
+        let deadlines = (firstToken: firstTokenLimit.map { started + scale.realDuration(router: $0) }, attempt: attemptLimit.map { started + scale.realDuration(router: $0) })
         @Sendable func ended(_ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil, reply: Reply = .none) -> Ending {
-            let (s, atto) = started.duration(to: .now).components
             let spent = progress.snapshot
             let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
-            let firstToken = chat.stream ? spent.firstTokenAt.map { started.duration(to: $0).components }.map { $0.seconds * 1_000_000_000 + $0.attoseconds / 1_000_000_000 } : nil
-            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: s * 1_000_000_000 + atto / 1_000_000_000,
+            let firstToken = chat.stream ? spent.firstTokenAt.map { scale.routerNanoseconds(started.duration(to: $0)) } : nil
+            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.routerNanoseconds(started.duration(to: .now)),
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
                           firstTokenNanoseconds: firstToken)
         }

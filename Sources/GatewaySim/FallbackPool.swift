@@ -122,12 +122,11 @@ actor FallbackPool: EventHandler {
     private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
         peakBusySinceCheck = max(peakBusySinceCheck, servers.busy)
-        let ttft = spec.timeToFirstTokenSeconds.sample(latency)
-        let perRequestRate = spec.replicaOutputTokensPerSecond / Double(spec.maxConcurrencyPerReplica)
-        let duration = SimulationInstant.nanoseconds(fromSeconds: ttft + Double(ticket.outputTokens) / perRequestRate)
+        let plan = spec.plan(inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens, latency: latency)
+        let duration = SimulationInstant.nanoseconds(fromSeconds: plan.seconds)
         let report = AttemptOutcome(outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
                                     outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
-        let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: ttft, startedAt: calendar.now, holdsServer: true)
+        let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
@@ -135,7 +134,7 @@ actor FallbackPool: EventHandler {
 
     /// This request's share of its replica's GPUs over `nanoseconds`.
     private func gpuSeconds(for nanoseconds: Int64) -> Double {
-        Double(nanoseconds) / 1e9 * Double(spec.gpusPerReplica) / Double(spec.maxConcurrencyPerReplica)
+        spec.gpuSeconds(forSeconds: Double(nanoseconds) / 1e9)
     }
 
     private func admitFromQueue() {

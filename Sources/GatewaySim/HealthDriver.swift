@@ -11,8 +11,7 @@ actor HealthDriver: EventHandler {
     private let bindings: [DegradationBinding]
     private var processes: [any DegradationProcess]
     private var pending: [HealthChange?]
-    /// requested[binding][target]: the state each binding asks for each of its targets.
-    private var requested: [[Int]]
+    private var requests: HealthRequests
     private let providers: [Provider]
     private let gateway: PeerReference<Gateway>
     private let horizon: Int64
@@ -36,9 +35,7 @@ actor HealthDriver: EventHandler {
         self.gateway = PeerReference(gateway)
         self.horizon = horizon
         self.pending = Array(repeating: nil, count: bindings.count)
-        self.requested = zip(bindings, processes).map { binding, process in
-            binding.targets.indices.map { binding.healthState(target: $0, processState: process.initialStates[$0]) }
-        }
+        self.requests = HealthRequests(bindings: bindings, initialStates: processes.map(\.initialStates))
         self.processes = processes
     }
 
@@ -52,7 +49,7 @@ actor HealthDriver: EventHandler {
     func handle(_ event: Event) {
         let index = Int(event.payload)
         guard let change = pending[index] else { return }
-        requested[index][change.target] = bindings[index].healthState(target: change.target, processState: change.state)
+        requests.set(binding: index, target: change.target, processState: change.state)
         apply(bindings[index].targets[change.target])
         scheduleNext(index)
     }
@@ -66,19 +63,14 @@ actor HealthDriver: EventHandler {
         let next = processes[index].nextChange()
         pending[index] = next
         guard let next else { return }
-        if next.time < horizon || requested[index].contains(where: { $0 != 0 }) {
+        if next.time < horizon || requests.asksForDegradation(binding: index) {
             calendar.schedule(at: max(next.time, calendar.now), to: id, kind: 0, payload: Int64(index))
         }
     }
 
     /// Sets `target` to the worst state any binding asks for it.
     private func apply(_ target: HealthTarget) {
-        var worst = 0
-        for (b, binding) in bindings.enumerated() {
-            for (t, bound) in binding.targets.enumerated() where bound == target {
-                worst = max(worst, requested[b][t])
-            }
-        }
+        let worst = requests.worst(for: target)
         switch target {
         case .provider(let index):
             providers[index].enter(worst) { provider, state in provider.setHealth(state) }

@@ -1,15 +1,15 @@
 /// A provider health state reduced to the numbers read on every attempt. It holds no
 /// strings or arrays, so reading one copies nothing reference-counted (a
 /// ``HealthStateSpec`` copy retains its name and error mix).
-struct HealthEffect: Sendable {
-    let latencyMultiplier: Double
+public struct HealthEffect: Sendable {
+    public let latencyMultiplier: Double
     /// Servers usable in this state.
-    let capacity: Int
-    let retryAfterSeconds: Double?
+    public let capacity: Int
+    public let retryAfterSeconds: Double?
     /// The chance that an attempt fails: draws at or above it succeed without a look at the mix.
-    let failureProbability: Double
+    public let failureProbability: Double
 
-    init(_ state: HealthStateSpec, concurrency: Int) {
+    public init(_ state: HealthStateSpec, concurrency: Int) {
         latencyMultiplier = state.latencyMultiplier
         capacity = Int((Double(concurrency) * state.capacityFraction).rounded(.down))
         retryAfterSeconds = state.retryAfterSeconds

@@ -31,7 +31,7 @@ public struct HealthStateSpec: Sendable {
 
     /// The failure class for a uniform draw `u` in [0, 1), or nil for success.
     @inlinable
-    func failure(for u: Double) -> OutcomeClass? {
+    public func failure(for u: Double) -> OutcomeClass? {
         var remaining = u
         for (outcome, probability) in errorMix {
             if remaining < probability { return outcome }

@@ -17,9 +17,7 @@ actor Provider: EventHandler {
     private let errors: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
-    @exclusivity(unchecked) private var requestBucket: TokenBucket?
-    @exclusivity(unchecked) private var tokenBucket: TokenBucket?
-    @exclusivity(unchecked) private var outputBucket: TokenBucket?
+    @exclusivity(unchecked) private var limits: ProviderLimits
     @exclusivity(unchecked) private(set) var state = 0
     @exclusivity(unchecked) private var servers: UpstreamServers
 
@@ -34,14 +32,7 @@ actor Provider: EventHandler {
         self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
         self.latency = RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication)
         self.errors = RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)
-        if let limits = spec.limits {
-            let (requests, tokens) = limits.buckets()
-            requestBucket = requests
-            tokenBucket = tokens
-        }
-        if let otpm = spec.outputTokensPerMinute {
-            outputBucket = TokenBucket(ratePerSecond: otpm / 60, burst: max(1, otpm / 60))
-        }
+        self.limits = ProviderLimits(spec)
         servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, window: window))
     }
 
@@ -62,24 +53,15 @@ actor Provider: EventHandler {
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer(now: calendar.now)
         // The organisation's own limits at the provider: 429 with the time to refill.
-        if let bucket = requestBucket, bucket.availableTokens(at: now) < 1 {
-            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(1, at: now))
+        if let retryAfter = limits.admit(inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens, at: now) {
+            return reply(ticket, .rateLimited, after: ProviderSpec.refusalSeconds, retryAfter: retryAfter)
         }
-        if let bucket = tokenBucket, bucket.availableTokens(at: now) < Double(ticket.inputTokens) {
-            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.inputTokens), at: now))
-        }
-        if let bucket = outputBucket, bucket.availableTokens(at: now) < Double(ticket.outputTokens) {
-            return reply(ticket, .rateLimited, after: 0.05, retryAfter: bucket.secondsUntilAvailable(Double(ticket.outputTokens), at: now))
-        }
-        _ = requestBucket?.take(1, at: now)
-        _ = tokenBucket?.take(Double(ticket.inputTokens), at: now)
-        _ = outputBucket?.take(Double(ticket.outputTokens), at: now)
         switch servers.arrive(ticket, capacity: effectiveCapacity, queueLimit: spec.queueLimit, now: calendar.now) {
         case .serve: return serve(ticket, waited: 0)
         case .queued: return nil
         case .full:
             let health = effects[state]
-            return reply(ticket, .overloaded, after: 0.1 * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
+            return reply(ticket, .overloaded, after: ProviderSpec.overloadSeconds * health.latencyMultiplier, retryAfter: health.retryAfterSeconds)
         }
     }
 
@@ -122,33 +104,12 @@ actor Provider: EventHandler {
     @discardableResult
     private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
-        let health = effects[state]
-        let ttft = spec.timeToFirstTokenSeconds.sample(latency) * health.latencyMultiplier
-        let rate = max(1e-3, spec.outputTokensPerSecond.sample(latency))
-        let generation = Double(ticket.outputTokens) / rate * health.latencyMultiplier
-        let draw = errors.uniform()
-        let failure = draw < health.failureProbability ? spec.states[state].failure(for: draw) : nil
-        var seconds = ttft + generation
-        var outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 0, inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens)
-        var firstToken = ttft
-        switch failure {
-        case nil:
-            break
-        case .timeout?:
-            seconds = spec.hangSeconds
-            outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0)
-            firstToken = 0
-        case .failedAfterFirstByte?:
-            let fraction = errors.uniform()
-            seconds = ttft + generation * fraction
-            outcome = AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0, inputTokens: ticket.inputTokens,
-                                     outputTokens: Int(Double(ticket.outputTokens) * fraction))
-            firstToken = 0
-        case let other?:
-            seconds = min(seconds, ttft)
-            outcome = AttemptOutcome(outcome: other, latencyNanoseconds: 0, retryAfterSeconds: health.retryAfterSeconds)
-            firstToken = 0
-        }
+        let plan = spec.plan(state: state, effect: effects[state], inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens,
+                             latency: latency, errors: errors)
+        let seconds = plan.seconds
+        var outcome = AttemptOutcome(outcome: plan.outcome, latencyNanoseconds: 0, inputTokens: plan.inputTokens, outputTokens: plan.outputTokens,
+                                     retryAfterSeconds: plan.retryAfterSeconds)
+        let firstToken = plan.firstTokenSeconds
         // The provider does not know when the client gives up: it does all the work it
         // took on, even for attempts the gateway has already timed out (wasted work).
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)

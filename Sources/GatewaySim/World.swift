@@ -85,7 +85,7 @@ public enum World {
         for team in teams { byRouterIndex[team.index.index] = team }
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
-            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: replication,
+            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: spec.healthReplication ?? replication,
                          providers: providers, gateway: gateway, horizon: horizon)
         }
         await gateway.measure(window)

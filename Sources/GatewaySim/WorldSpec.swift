@@ -21,6 +21,10 @@ public struct WorldSpec: Sendable {
     /// wall clock, which budget periods follow (0, the default: midnight, so a daily budget's
     /// day is the run's own).
     public var startUnixSeconds: Double
+    /// The replication whose health history every replication plays (nil: each its own). The
+    /// live twin sets it: its mock providers follow one history (``HealthTimeline``), and the
+    /// simulator's interval is then conditioned on that same incident.
+    public var healthReplication: Int?
 
     public init(providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
                 teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,

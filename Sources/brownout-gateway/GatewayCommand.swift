@@ -26,6 +26,13 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seed the router's randomness (default: a random seed, printed at start).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Run the router's clock N times faster than real time: timeouts, backoffs and breaker windows last 1/N of their configured length (for 'brownout twin'; 1 in production).", valueName: "N"))
+    var timeScale: Int64 = 1
+
+    func validate() throws {
+        guard timeScale >= 1 else { throw ValidationError("--time-scale must be an integer ≥ 1, got \(timeScale)") }
+    }
+
     /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
     /// request's task, its upstream call and its response do not hop between two thread
     /// pools. Installed first, before the command starts any task of its own.
@@ -41,6 +48,6 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record)
+        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record, timeScale: TimeScale(factor: timeScale))
     }
 }

@@ -29,8 +29,13 @@ struct MockCompletion: Sendable {
     /// The SSE frame of chunk `i`: the first carries the role, each one token; `finish` the
     /// finish reason; `usageOnly` the usage totals with no choices.
     func chunk(token i: Int) -> ByteBuffer {
-        var delta: [String: Any] = ["content": token(i)]
-        if i == 0 { delta["role"] = "assistant" }
+        chunk(tokens: i..<(i + 1))
+    }
+
+    /// One SSE frame carrying tokens `tokens` in one delta.
+    func chunk(tokens: Range<Int>) -> ByteBuffer {
+        var delta: [String: Any] = ["content": tokens.map(token).joined()]
+        if tokens.lowerBound == 0 { delta["role"] = "assistant" }
         return frame(["id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model,
                       "choices": [["index": 0, "delta": delta, "finish_reason": NSNull()]]])
     }

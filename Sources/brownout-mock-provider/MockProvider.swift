@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import RoutingCore
+import Twin
 
 /// An OpenAI-compatible upstream with injected faults, for the gateway's tests, its
 /// benchmark and the parity runs: `POST /v1/chat/completions` (whole or SSE streaming),
@@ -47,7 +49,24 @@ struct MockProvider: AsyncParsableCommand {
     @Option(help: "How long hang and stream_stall keep a request open, in seconds.")
     var hangSeconds = 600.0
 
+    @Option(help: ArgumentHelp("Twin mode: serve the upstreams of this spec (the request's model names one) as its models say, its degradation included, in scaled time (see 'brownout twin').", valueName: "SPEC"))
+    var twin: String?
+
+    @Option(name: .customLong("set"), help: "Twin mode: override a value of the spec, path=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Twin mode: model time runs N times faster than real time.")
+    var scale: Int64 = 1
+
+    @Option(help: "Twin mode: the replication whose health history (and random streams) the upstreams follow.")
+    var replication = 0
+
+    @Option(help: "Twin mode: the wall-clock instant model time reads zero, in Unix nanoseconds (default: now).")
+    var startUnixNs: Int64?
+
     func validate() throws {
+        guard scale >= 1 else { throw ValidationError("--scale must be an integer ≥ 1, got \(scale)") }
+        guard replication >= 0 else { throw ValidationError("--replication must be ≥ 0, got \(replication)") }
         guard MockFault(rawValue: fault) != nil else {
             throw ValidationError("--fault '\(fault)' is not one of \(MockFault.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -64,11 +83,16 @@ struct MockProvider: AsyncParsableCommand {
         let state = MockState(defaultFault: MockFault(rawValue: fault)!, seed: seed)
         let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond, outputTokens: outputTokens,
                                       retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds)
+        let twinResponder = try twin.map { path in try TwinResponder.load(path: path, overrides: overrides, scale: scale, replication: replication, startUnixNanoseconds: startUnixNs) }
         let router = Router(context: MockRequestContext.self)
         router.post("/v1/chat/completions") { request, context in
             await state.handlerStarted()
             do {
-                let response = try await behaviour.respond(to: request, context: context, state: state)
+                let response = if let twinResponder {
+                    try await twinResponder.respond(to: request, context: context, state: state)
+                } else {
+                    try await behaviour.respond(to: request, context: context, state: state)
+                }
                 await state.handlerEnded()
                 return response
             } catch {
@@ -105,6 +129,8 @@ struct MockProvider: AsyncParsableCommand {
                                   let port = channel.localAddress?.port ?? 0
                                   FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
                               }, logger: logger)
+        let health = Task { await twinResponder?.upstreams.followHealth() }
+        defer { health.cancel() }
         try await app.runService()
     }
 }

@@ -1,0 +1,70 @@
+import RoutingCore
+import Stochastics
+
+/// How an upstream will serve one attempt it has started on: when its first token comes,
+/// when it ends and how. Drawn by the provider and pool models the simulation's actors and
+/// the live twin's mock providers share, so that both serve by one model.
+public struct ServicePlan: Sendable, Equatable {
+    public var outcome: OutcomeClass
+    /// From the start of service to the end (the last token, the error, the hang's end).
+    public var seconds: Double
+    /// From the start of service to the first token; 0 when no token comes.
+    public var firstTokenSeconds: Double
+    /// Input and output tokens billed.
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// The Retry-After an error answer carries.
+    public var retryAfterSeconds: Double?
+    /// Local pools: the GPU-seconds the attempt is charged.
+    public var gpuSeconds: Double?
+}
+
+extension ProviderSpec {
+    /// How long a provider takes to refuse an attempt over the organisation's limits (429).
+    public static let refusalSeconds = 0.05
+    /// How long it takes to answer 529 when its queue is full, at normal speed (times the
+    /// state's latency multiplier).
+    public static let overloadSeconds = 0.1
+
+    /// The plan for an attempt of `inputTokens` in, `outputTokens` out, started in health
+    /// state `state` (`effect` its reduction): draws the first-token time and the output rate
+    /// from `latency`, the failure (if any) from `errors`, in that order.
+    public func plan(state: Int, effect: HealthEffect, inputTokens: Int, outputTokens: Int,
+                     latency: RandomStream, errors: RandomStream) -> ServicePlan {
+        let ttft = timeToFirstTokenSeconds.sample(latency) * effect.latencyMultiplier
+        let rate = max(1e-3, outputTokensPerSecond.sample(latency))
+        let generation = Double(outputTokens) / rate * effect.latencyMultiplier
+        let draw = errors.uniform()
+        let failure = draw < effect.failureProbability ? states[state].failure(for: draw) : nil
+        switch failure {
+        case nil:
+            return ServicePlan(outcome: .success, seconds: ttft + generation, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens)
+        case .timeout?:
+            return ServicePlan(outcome: .timeout, seconds: hangSeconds, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0)
+        case .failedAfterFirstByte?:
+            let fraction = errors.uniform()
+            return ServicePlan(outcome: .failedAfterFirstByte, seconds: ttft + generation * fraction, firstTokenSeconds: 0,
+                               inputTokens: inputTokens, outputTokens: Int(Double(outputTokens) * fraction))
+        case let other?:
+            return ServicePlan(outcome: other, seconds: ttft, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0,
+                               retryAfterSeconds: effect.retryAfterSeconds)
+        }
+    }
+}
+
+extension FallbackPoolSpec {
+    /// The plan for an attempt a pool serves: the first-token time from `latency`, then the
+    /// output at the replica's knee throughput shared by its concurrency.
+    public func plan(inputTokens: Int, outputTokens: Int, latency: RandomStream) -> ServicePlan {
+        let ttft = timeToFirstTokenSeconds.sample(latency)
+        let perRequestRate = replicaOutputTokensPerSecond / Double(maxConcurrencyPerReplica)
+        let seconds = ttft + Double(outputTokens) / perRequestRate
+        return ServicePlan(outcome: .success, seconds: seconds, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens,
+                           gpuSeconds: gpuSeconds(forSeconds: seconds))
+    }
+
+    /// An attempt's share of its replica's GPUs over `seconds` of service.
+    public func gpuSeconds(forSeconds seconds: Double) -> Double {
+        seconds * Double(gpusPerReplica) / Double(maxConcurrencyPerReplica)
+    }
+}

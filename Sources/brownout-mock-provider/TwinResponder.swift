@@ -1,0 +1,123 @@
+import Foundation
+import GatewaySim
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ArgumentParser
+import Experiments
+import RoutingCore
+import Twin
+
+/// How the mock answers in twin mode (`--twin SPEC`): the request's model names one of the
+/// spec's upstreams, whose live model (``LiveUpstream``) decides, in the twin's scaled time,
+/// whether the attempt is refused, when its first token comes, when it ends and how. Errors
+/// are sent as the providers send them (429 and 529 with Retry-After in model seconds, 500,
+/// a closed connection, a hang); a success streams its first token at the first-token time
+/// and the rest at the end, with the usage the simulation would bill.
+struct TwinResponder: Sendable {
+    let upstreams: TwinUpstreams
+    let clock: TwinClock
+
+    /// The responder for `path`'s upstreams, or a ValidationError with the spec's own message.
+    static func load(path: String, overrides: [String], scale: Int64, replication: Int, startUnixNanoseconds: Int64?) throws -> TwinResponder {
+        let clock = TwinClock(scale: scale, startUnixNanoseconds: startUnixNanoseconds ?? SystemWallClock().unixNanoseconds)
+        do {
+            let (_, spec, _) = try Experiment.load(path: path, overrides: overrides)
+            return TwinResponder(upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock)
+        } catch let failure as ExperimentFailure {
+            throw ValidationError(failure.description)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+
+    func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
+        let requestBody = try await request.body.collect(upTo: 16 << 20)
+        let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
+        let model = object["model"] as? String ?? ""
+        guard let upstream = upstreams.byName[model] else {
+            return error(404, "the twin has no upstream '\(model)'; it serves \(upstreams.all.map(\.name).joined(separator: ", "))",
+                         type: "invalid_request_error", code: "model_not_found", retryAfter: nil)
+        }
+        let stream = object["stream"] as? Bool ?? false
+        let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        let outputTokens = max(1, (object["max_tokens"] as? Int) ?? 1)
+        // The load generator names the input tokens it drew in `user` ("twin-input-tokens:N").
+        let inputTokens = (object["user"] as? String).flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? max(1, requestBody.readableBytes / 4)
+
+        switch await upstream.answer(inputTokens: inputTokens, outputTokens: outputTokens) {
+        case .refused(let outcome, let after, let retryAfter):
+            try await clock.sleep(untilModel: clock.modelNanoseconds() + Seconds.nanoseconds(after))
+            await state.completed()
+            return failure(outcome, retryAfter: retryAfter)
+        case .served(let plan, let startedAt):
+            let firstTokenAt = startedAt + Seconds.nanoseconds(plan.firstTokenSeconds)
+            let endAt = startedAt + Seconds.nanoseconds(plan.seconds)
+            let completion = MockCompletion(id: "chatcmpl-twin-\(UInt32.random(in: 0...UInt32.max))", model: model,
+                                            promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
+            switch plan.outcome {
+            case .success:
+                break
+            case .timeout, .connectionError, .failedAfterFirstByte:
+                // A hang until the plan's end, then the connection closes: before any header
+                // (a timeout, a reset) or, for a broken stream, after them.
+                if plan.outcome == .failedAfterFirstByte && stream {
+                    let channel = context.channel
+                    return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { _ in
+                        try await clock.sleep(untilModel: endAt)
+                        try await channel.close()
+                    })
+                }
+                try await clock.sleep(untilModel: endAt)
+                await state.cancelled()
+                try await context.channel.close()
+                throw HTTPError(.internalServerError)
+            default:
+                try await clock.sleep(untilModel: endAt)
+                await state.completed()
+                return failure(plan.outcome, retryAfter: plan.retryAfterSeconds)
+            }
+            if !stream {
+                try await clock.sleep(untilModel: endAt)
+                await state.completed()
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
+            }
+            let ending = AnswerEnding(state: state)
+            context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
+            let body = ResponseBody { writer in
+                try await clock.sleep(untilModel: firstTokenAt)
+                try await writer.write(completion.chunk(token: 0))
+                try await clock.sleep(untilModel: endAt)
+                if completion.outputTokens > 1 { try await writer.write(completion.chunk(tokens: 1..<completion.outputTokens)) }
+                try await writer.write(completion.finishChunk())
+                if includeUsage { try await writer.write(completion.usageChunk()) }
+                try await writer.write(MockCompletion.done)
+                try await writer.finish(nil)
+                ending.end(completed: true)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        }
+    }
+
+    /// The answer a provider sends for a failure of class `outcome`.
+    private func failure(_ outcome: OutcomeClass, retryAfter: Double?) -> Response {
+        switch outcome {
+        case .rateLimited:
+            return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: retryAfter)
+        case .spendLimit:
+            return error(429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached", retryAfter: nil)
+        case .overloaded:
+            return error(529, "Overloaded", type: "overloaded_error", code: nil, retryAfter: retryAfter)
+        case .clientError:
+            return error(400, "the request is invalid", type: "invalid_request_error", code: nil, retryAfter: nil)
+        case .serverError, .timeout, .connectionError, .failedAfterFirstByte, .success, .cancelled:
+            return error(500, "internal server error", type: "api_error", code: nil, retryAfter: retryAfter)
+        }
+    }
+
+    private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Double?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: MockError.body(message, type: type, code: code)))
+    }
+}
