@@ -23,18 +23,18 @@ public enum AtomicOutput {
 }
 
 /// RFC 4180 rows.
-struct CSVTable {
-    private(set) var text: String
+public struct CSVTable: Sendable {
+    public private(set) var text: String
 
-    init(header: [String]) {
+    public init(header: [String]) {
         text = CSVTable.row(header)
     }
 
-    mutating func append(_ fields: [String]) {
+    public mutating func append(_ fields: [String]) {
         text += CSVTable.row(fields)
     }
 
-    static func row(_ fields: [String]) -> String {
+    public static func row(_ fields: [String]) -> String {
         fields.map { field in
             field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
@@ -42,7 +42,7 @@ struct CSVTable {
     }
 
     /// A number as written in every output: up to 9 significant digits, no locale.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "Inf" : "-Inf") }
         if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
         return String(format: "%.9g", value)

@@ -12,10 +12,12 @@ struct RouterSlot: ~Copyable {
     var router: Router
     let clock: ManualClock
     let source: MonotonicClock
-    let scale: TimeScale
+    let time: RouterTime
+    /// Real nanoseconds from the router's zero to the source's creation.
+    let offset: Int64
 
     mutating func tick() -> Int64 {
-        clock.now = max(clock.now, RoutingInstant(nanoseconds: scale.routerNanoseconds(real: source.now.nanoseconds)))
+        clock.now = max(clock.now, RoutingInstant(nanoseconds: time.routerNanoseconds(real: source.now.nanoseconds + offset)))
         return clock.now.nanoseconds
     }
 }
@@ -36,28 +38,30 @@ public final class GatewayCore: Sendable {
     /// The seed of the router's generator (printed at start, in the trace's header).
     public let seed: UInt64
     /// How fast the router's clock runs (1: real time; the live twin runs faster).
-    let timeScale: TimeScale
+    let routerTime: RouterTime
     private let nextRequestID = Atomic<UInt64>(0)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
 
     /// `seed`: the router's randomness (nil: a random seed); `recordDirectory`: where to write
     /// a router trace (nil: none).
     public init(spec: GatewaySpec, client: HTTPClient, environment: [String: String], seed: UInt64? = nil, recordDirectory: String? = nil,
-                timeScale: TimeScale = .realTime) throws {
+                routerTime: RouterTime = .realTime) throws {
         config = spec.router
-        self.timeScale = timeScale
+        self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
         upstreams = spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
             return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
-                                   timeScale: timeScale)
+                                   routerTime: routerTime)
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         self.seed = seed
         let clock = ManualClock()
         let source = MonotonicClock()
-        let unixAtZero = SystemWallClock().unixNanoseconds - source.now.nanoseconds
+        let wallAtSource = SystemWallClock().unixNanoseconds - source.now.nanoseconds
+        let offset = routerTime.startUnixNanoseconds.map { wallAtSource - $0 } ?? 0
+        let unixAtZero = routerTime.calendarUnixNanosecondsAtZero ?? (wallAtSource - offset)
         var router = try Router(config: spec.router, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixAtZero),
                                 generator: SplitMix64(seed: seed))
         // The spend database first (restoring it can fail on a record the config no longer
@@ -77,7 +81,7 @@ public final class GatewayCore: Sendable {
             }
             throw error
         }
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, scale: timeScale))
+        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, time: routerTime, offset: offset))
     }
 
     func requestID() -> UInt64 {
@@ -106,6 +110,12 @@ public final class GatewayCore: Sendable {
             let time = slot.tick()
             var outcome = outcome
             if let started = state.attemptStartedAt(attempt) { outcome.latencyNanoseconds = time - started }
+            // A local pool's answer is charged its share of the replica's GPUs for the time
+            // the gateway waited on it (RoutingCore's rule; the pool itself reports none).
+            if let target = state.attemptTarget(attempt), let capacity = config.targets[target.index].localCapacity,
+               outcome.outcome == .success || outcome.outcome == .cancelled || outcome.outcome == .failedAfterFirstByte {
+                outcome.gpuSeconds = capacity.gpuSeconds(forSeconds: Double(outcome.latencyNanoseconds) / 1e9)
+            }
             let decision = slot.router.attemptFinished(&state, attempt: attempt, outcome)
             log(decision, time: time, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: outcome), firstTokenNanoseconds: firstTokenNanoseconds)
             return decision

@@ -19,8 +19,8 @@ public enum GatewayServer {
     static let upstreamConnectionsPerHost = 4_096
 
     /// `seed`: the router's randomness (nil: random, printed); `recordDirectory`: write a
-    /// router trace there (`--record`); `timeScale`: how fast the router's clock runs (`--time-scale`).
-    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, timeScale: TimeScale = .realTime) async throws {
+    /// router trace there (`--record`); `routerTime`: the time the router lives in (`--time-scale` and the twin's clock options).
+    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime) async throws {
         let deployment = spec.deployment
         var logger = Logger(label: "brownout-gateway")
         logger.logLevel = .warning
@@ -31,14 +31,14 @@ public enum GatewayServer {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let core: GatewayCore
         do {
-            core = try GatewayCore(spec: spec, client: client, environment: ProcessInfo.processInfo.environment, seed: seed, recordDirectory: recordDirectory, timeScale: timeScale)
+            core = try GatewayCore(spec: spec, client: client, environment: ProcessInfo.processInfo.environment, seed: seed, recordDirectory: recordDirectory, routerTime: routerTime)
         } catch {
             try? await client.shutdown()
             throw error
         }
         let app = GatewayApplication.make(core: core, deployment: deployment, logger: logger) { port in
             var lines = "router seed \(core.seed)\n"
-            if timeScale != .realTime { lines += "router clock \(timeScale.factor)× real time\n" }
+            if routerTime.factor != 1 { lines += "router clock \(routerTime.factor)× real time\n" }
             if let trace = core.trace { lines += "recording the router's calls to \(trace.path)\n" }
             FileHandle.standardOutput.write(Data((lines + "listening on \(deployment.host):\(port)\n").utf8))
         }

@@ -116,13 +116,13 @@ struct RequestCoordinator: Sendable {
                     }
                     if let after = decision.hedgeAfterNanoseconds {
                         hedgeTimer = Task {
-                            try? await Task.sleep(for: core.timeScale.realDuration(router: after))
+                            try? await Task.sleep(for: core.routerTime.realDuration(router: after))
                             if !Task.isCancelled { sink.yield(.hedgeDue) }
                         }
                     }
                 case .wait:
                     clock.begin()
-                    try? await Task.sleep(for: core.timeScale.realDuration(router: decision.delayNanoseconds))
+                    try? await Task.sleep(for: core.routerTime.realDuration(router: decision.delayNanoseconds))
                     clock.end()
                     pending = core.resume(&state)
                     continue

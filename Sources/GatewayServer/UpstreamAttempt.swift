@@ -14,7 +14,7 @@ struct UpstreamAttempt: Sendable {
     let upstream: DeploymentConfig.Upstream
     let apiKey: String?
     /// The router's time scale: the limits are in its time, and so is what is measured.
-    let timeScale: TimeScale
+    let routerTime: RouterTime
 
     /// What an attempt brings back besides its outcome.
     enum Reply: Sendable {
@@ -40,7 +40,7 @@ struct UpstreamAttempt: Sendable {
              firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?) async -> Ending {
         let started = ContinuousClock.now
         let progress = AttemptProgress()
-        let scale = timeScale
+        let scale = routerTime
         let deadlines = (firstToken: firstTokenLimit.map { started + scale.realDuration(router: $0) }, attempt: attemptLimit.map { started + scale.realDuration(router: $0) })
         @Sendable func ended(_ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil, reply: Reply = .none) -> Ending {
             let spent = progress.snapshot

@@ -63,8 +63,10 @@ extension FallbackPoolSpec {
                            gpuSeconds: gpuSeconds(forSeconds: seconds))
     }
 
-    /// An attempt's share of its replica's GPUs over `seconds` of service.
+    /// An attempt's share of its replica's GPUs over `seconds` of service (RoutingCore's rule,
+    /// which the production gateway charges by).
     public func gpuSeconds(forSeconds seconds: Double) -> Double {
-        seconds * Double(gpusPerReplica) / Double(maxConcurrencyPerReplica)
+        LocalCapacity(replicas: replicas, concurrencyPerReplica: maxConcurrencyPerReplica, maxReplicas: maxReplicas, gpusPerReplica: gpusPerReplica)
+            .gpuSeconds(forSeconds: seconds)
     }
 }

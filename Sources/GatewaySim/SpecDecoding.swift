@@ -57,7 +57,7 @@ extension HealthStateSpec: Decodable {
 extension FallbackPoolSpec: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case autoscaling
-        case ttft = "ttft_s", replicaOutputTokensPerSecond = "replica_output_tokens_per_s", gpusPerReplica = "gpus_per_replica"
+        case ttft = "ttft_s", replicaOutputTokensPerSecond = "replica_output_tokens_per_s"
     }
 
     enum AutoscalingKeys: String, CodingKey, CaseIterable {
@@ -74,7 +74,7 @@ extension FallbackPoolSpec: Decodable {
                   replicaOutputTokensPerSecond: try c.number(.replicaOutputTokensPerSecond, above: 0),
                   timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
                   gpuPricePerHour: target.gpuPricePerHour, qualityTier: target.qualityTier, maxReplicas: capacity.maxReplicas)
-        gpusPerReplica = try c.number(.gpusPerReplica, default: gpusPerReplica, atLeast: 1)
+        gpusPerReplica = capacity.gpusPerReplica
         if c.contains(.autoscaling) {
             let scaling = try c.nestedContainer(keyedBy: AutoscalingKeys.self, forKey: .autoscaling)
             spinUpSeconds = try scaling.number(.spinUp, default: spinUpSeconds, atLeast: 0)

@@ -150,13 +150,14 @@ extension TargetConfig {
     enum PoolKeys: String, CodingKey, CaseIterable {
         case gpuPrice = "gpu_usd_per_hour", replicas, concurrencyPerReplica = "concurrency_per_replica", queue
         case autoscaling, maxGPUSecondsPerAttempt = "max_gpu_seconds_per_attempt", qualityTier = "quality_tier", breaker
+        case gpusPerReplica = "gpus_per_replica"
     }
 
     enum AutoscalingKeys: String, CodingKey, CaseIterable { case maxReplicas = "max_replicas" }
 
     /// A provider (`providers.NAME`: prices, the limits the router knows, the usual
     /// Retry-After, a breaker of its own) or a local pool (`pools.NAME`: GPU price, replicas
-    /// and their concurrency, queue, quality tier); the name is the key it is written under.
+    /// and their concurrency and GPUs, queue, quality tier); the name is the key it is written under.
     public init(from decoder: any Decoder, kind: Kind) throws {
         let d = TargetConfig(name: decoder.entryName, kind: kind)
         switch kind {
@@ -177,7 +178,8 @@ extension TargetConfig {
             if c.contains(.autoscaling) {
                 maxReplicas = try c.nestedContainer(keyedBy: AutoscalingKeys.self, forKey: .autoscaling).number(.maxReplicas, atLeast: replicas)
             }
-            let capacity = LocalCapacity(replicas: replicas, concurrencyPerReplica: try c.number(.concurrencyPerReplica, atLeast: 1), maxReplicas: maxReplicas)
+            let capacity = LocalCapacity(replicas: replicas, concurrencyPerReplica: try c.number(.concurrencyPerReplica, atLeast: 1), maxReplicas: maxReplicas,
+                                         gpusPerReplica: try c.number(.gpusPerReplica, default: 1, atLeast: 1))
             self.init(name: d.name, kind: kind, gpuPricePerHour: try c.number(.gpuPrice, atLeast: 0),
                       maxConcurrency: capacity.maxConcurrency, queueLimit: try c.number(.queue, default: 0, atLeast: 0),
                       maxGPUSecondsPerAttempt: try c.number(.maxGPUSecondsPerAttempt, default: d.maxGPUSecondsPerAttempt, above: 0),

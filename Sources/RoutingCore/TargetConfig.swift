@@ -58,11 +58,20 @@ public struct LocalCapacity: Sendable, Equatable {
     public var replicas: Int
     public var concurrencyPerReplica: Int
     public var maxReplicas: Int
+    /// GPUs one replica runs on.
+    public var gpusPerReplica: Int
 
-    public init(replicas: Int, concurrencyPerReplica: Int, maxReplicas: Int) {
+    public init(replicas: Int, concurrencyPerReplica: Int, maxReplicas: Int, gpusPerReplica: Int = 1) {
         self.replicas = replicas
         self.concurrencyPerReplica = concurrencyPerReplica
         self.maxReplicas = max(replicas, maxReplicas)
+        self.gpusPerReplica = gpusPerReplica
+    }
+
+    /// The GPU-seconds an attempt is charged for `seconds` of service: its share of its
+    /// replica's GPUs (the chargeback rule of the simulated pool and the production gateway).
+    public func gpuSeconds(forSeconds seconds: Double) -> Double {
+        seconds * Double(gpusPerReplica) / Double(concurrencyPerReplica)
     }
 
     /// Requests served at once when fully scaled.

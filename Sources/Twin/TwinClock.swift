@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import RoutingCore
 
 /// The live twin's shared clock: model time runs `scale` times faster than real time and
@@ -29,8 +31,24 @@ public struct TwinClock: Sendable {
         origin + .nanoseconds(nanoseconds / scale)
     }
 
-    /// Sleeps until model time `nanoseconds` (at once if it has passed).
+    /// Sleeps until model time `nanoseconds` (at once if it has passed). The wait is an
+    /// event-loop timer (epoll's timerfd), on time to the microsecond: `Task.sleep` on the
+    /// default executor goes through libdispatch, which lets a timer fire up to a tenth of
+    /// its interval late, and a twin at 60× would read that as seconds of extra latency.
     public func sleep(untilModel nanoseconds: Int64) async throws {
-        try await Task.sleep(until: instant(model: nanoseconds), clock: .continuous)
+        try await Self.sleep(until: instant(model: nanoseconds))
+    }
+
+    /// Sleeps until a real instant, by an event-loop timer (see ``sleep(untilModel:)``).
+    public static func sleep(until instant: ContinuousClock.Instant) async throws {
+        let (seconds, attoseconds) = ContinuousClock.now.duration(to: instant).components
+        let delay = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        guard delay > 0 else { return try Task.checkCancellation() }
+        let scheduled = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(delay)) {}
+        try await withTaskCancellationHandler {
+            try await scheduled.futureResult.get()
+        } onCancel: {
+            scheduled.cancel()
+        }
     }
 }

@@ -29,6 +29,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run the router's clock N times faster than real time: timeouts, backoffs and breaker windows last 1/N of their configured length (for 'brownout twin'; 1 in production).", valueName: "N"))
     var timeScale: Int64 = 1
 
+    @Option(help: ArgumentHelp("The wall-clock instant the router's clock reads zero, in Unix nanoseconds (default: the gateway's start; for 'brownout twin').", valueName: "NS"))
+    var clockStartUnixNs: Int64?
+
+    @Option(help: ArgumentHelp("The calendar time the router's clock starts at, in Unix seconds: budget periods follow it (default: the real time; for 'brownout twin').", valueName: "SECONDS"))
+    var calendarStartUnixS: Double?
+
     func validate() throws {
         guard timeScale >= 1 else { throw ValidationError("--time-scale must be an integer ≥ 1, got \(timeScale)") }
     }
@@ -48,6 +54,7 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record, timeScale: TimeScale(factor: timeScale))
+        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record, routerTime: RouterTime(factor: timeScale, startUnixNanoseconds: clockStartUnixNs,
+                                                                                                 calendarUnixNanosecondsAtZero: calendarStartUnixS.map { Int64(($0 * 1e9).rounded()) }))
     }
 }

@@ -33,6 +33,7 @@ struct TwinResponder: Sendable {
 
     func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
+        let arrivedAt = clock.modelNanoseconds()
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
         let model = object["model"] as? String ?? ""
         guard let upstream = upstreams.byName[model] else {
@@ -53,8 +54,13 @@ struct TwinResponder: Sendable {
         case .served(let plan, let startedAt):
             let firstTokenAt = startedAt + Seconds.nanoseconds(plan.firstTokenSeconds)
             let endAt = startedAt + Seconds.nanoseconds(plan.seconds)
-            let completion = MockCompletion(id: "chatcmpl-twin-\(UInt32.random(in: 0...UInt32.max))", model: model,
+            // Each frame's id says when the request reached the mock and when, by the plan,
+            // the frame was due (model nanoseconds): the load generator measures from them
+            // the time spent between it and the mock, which the simulation does not model.
+            let completion = MockCompletion(id: "chatcmpl-twin-\(arrivedAt)-\(endAt)", model: model,
                                             promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
+            let first = MockCompletion(id: "chatcmpl-twin-\(arrivedAt)-\(firstTokenAt)", model: model,
+                                       promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
             switch plan.outcome {
             case .success:
                 break
@@ -86,7 +92,7 @@ struct TwinResponder: Sendable {
             context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
             let body = ResponseBody { writer in
                 try await clock.sleep(untilModel: firstTokenAt)
-                try await writer.write(completion.chunk(token: 0))
+                try await writer.write(first.chunk(token: 0))
                 try await clock.sleep(untilModel: endAt)
                 if completion.outputTokens > 1 { try await writer.write(completion.chunk(tokens: 1..<completion.outputTokens)) }
                 try await writer.write(completion.finishChunk())

@@ -1,0 +1,65 @@
+import Foundation
+
+/// A server the twin starts (a mock provider, the gateway): its output goes to a log file,
+/// from which the port it listens on is read; it is stopped with SIGTERM (SIGKILL if it
+/// has not exited 10 s later). Only processes started here are ever signalled.
+final class ChildProcess: @unchecked Sendable {
+    let name: String
+    let log: URL
+    private let process = Process()
+
+    init(name: String, executable: URL, arguments: [String], log: URL) throws {
+        self.name = name
+        self.log = log
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw TwinError("\(executable.path) is not there: build the package first (swift build -c release, or make build)")
+        }
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// The port of the "listening on HOST:PORT" line, once it is written (at most `seconds`).
+    func port(within seconds: Double) async throws -> Int {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+               let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) {
+                return port
+            }
+            guard process.isRunning else {
+                throw TwinError("\(name) exited (status \(process.terminationStatus)) before it listened:\n\(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TwinError("\(name) did not start listening within \(Int(seconds)) s; its output is in \(log.path)")
+    }
+
+    /// SIGTERM, then SIGKILL after 10 s; returns once it has exited.
+    func stop() async {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<500 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// Why a twin could not run, in words a user can act on.
+public struct TwinError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,251 @@
+import AsyncHTTPClient
+import Foundation
+import GatewaySim
+import NIOCore
+import NIOHTTP1
+import RoutingCore
+import SimulationKernel
+import Stochastics
+import Synchronization
+
+/// One team's clients, live: the spec's arrivals and request sizes (the simulation's own
+/// random streams, drawn in the same order), each request sent to the gateway with the
+/// team's key as a streaming chat completion, and the client SDK's retries when the gateway
+/// gives up, by the simulated team's rule. What it measures is a ``TeamMetrics``, the same
+/// type and the same definitions as the simulation's.
+final class LiveTeam: Sendable {
+    let spec: TeamSpec
+    let key: String
+    let clock: TwinClock
+    let client: HTTPClient
+    let endpoint: String
+    let window: MeasurementWindow
+    /// The longest a request may take, in real time, before the client gives up on it.
+    let requestTimeout: TimeAmount
+    private let metrics: Mutex<TeamMetrics>
+    /// The same, with latencies as measured at the client, the twin's transport included.
+    private let rawMetrics: Mutex<TeamMetrics>
+    /// Per successful request, the time spent between this client and the mock (both ways,
+    /// through the gateway and loopback), in model nanoseconds.
+    private let transport: Mutex<LatencyHistogram>
+    private let sdkStream: Mutex<RandomStream>
+    private let lateness: Mutex<LatencyHistogram>
+
+    init(spec: TeamSpec, key: String, clock: TwinClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
+         requestTimeout: TimeAmount, seed: UInt64, replication: Int) {
+        self.spec = spec
+        self.key = key
+        self.clock = clock
+        self.client = client
+        self.endpoint = endpoint
+        self.window = window
+        self.requestTimeout = requestTimeout
+        metrics = Mutex(TeamMetrics(name: spec.name))
+        rawMetrics = Mutex(TeamMetrics(name: spec.name))
+        transport = Mutex(LatencyHistogram())
+        sdkStream = Mutex(RandomStream(name: "team.\(spec.name).sdk", seed: seed, replication: replication))
+        lateness = Mutex(LatencyHistogram())
+    }
+
+    /// Sends the team's arrivals until the horizon, waits for every request to end, and
+    /// returns what the team measured (latencies net of the twin's transport, and as
+    /// measured), the transport, and how late its sends were (real nanoseconds).
+    func run(seed: UInt64, replication: Int) async -> LiveTeamResult {
+        let arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
+        let sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)
+        var arrivals = spec.arrivals
+        await withTaskGroup(of: Void.self) { group in
+            var time: Int64 = 0
+            while let next = arrivals.nextArrival(after: time, stream: arrivalStream), next < window.horizon {
+                time = next
+                let due = clock.instant(model: next)
+                do { try await TwinClock.sleep(until: due) } catch { break }
+                let late = due.duration(to: .now).components
+                lateness.withLock { $0.record(nanoseconds: late.seconds * 1_000_000_000 + late.attoseconds / 1_000_000_000) }
+                let inputTokens = max(1, Int(spec.inputTokens.sample(sizeStream).rounded()))
+                let outputTokens = max(1, Int(spec.outputTokens.sample(sizeStream).rounded()))
+                if next >= window.warmUp {
+                    metrics.withLock { $0.requests += 1 }
+                    rawMetrics.withLock { $0.requests += 1 }
+                }
+                group.addTask { await self.request(arrivedAt: next, inputTokens: inputTokens, outputTokens: outputTokens) }
+            }
+        }
+        return LiveTeamResult(metrics: metrics.withLock { $0 }, rawMetrics: rawMetrics.withLock { $0 }, transport: transport.withLock { $0 },
+                              lateness: lateness.withLock { $0 })
+    }
+
+    /// Applies `change` to both sets of metrics.
+    private func record(_ change: (inout TeamMetrics) -> Void) {
+        metrics.withLock { change(&$0) }
+        rawMetrics.withLock { change(&$0) }
+    }
+
+    /// One request as its user sees it, across the SDK's tries.
+    private func request(arrivedAt: Int64, inputTokens: Int, outputTokens: Int) async {
+        let counted = arrivedAt >= window.warmUp
+        var attempts = 0
+        var sdkTry = 0
+        // Latency runs from the first send, as a client measures it; how late that send was
+        // against the arrival's due time is the load generator's, reported apart.
+        var firstSentAt: Int64?
+        while true {
+            let result = await send(inputTokens: inputTokens, outputTokens: outputTokens)
+            attempts += result.attempts
+            let start = firstSentAt ?? result.sentAt
+            firstSentAt = start
+            switch result.ending {
+            case .succeeded(let fallback, let timing):
+                guard counted else { return }
+                let end = clock.modelNanoseconds()
+                let net = timing.transport(attempts: result.attempts, end: end)
+                if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
+                record { metrics in
+                    if fallback { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
+                    metrics.attempts.record(Double(attempts))
+                }
+                metrics.withLock { metrics in
+                    metrics.totalLatency.record(nanoseconds: end - start - (net?.total ?? 0))
+                    metrics.firstTokenLatency.record(nanoseconds: timing.firstTokenAt - start - (net?.firstToken ?? 0))
+                }
+                rawMetrics.withLock { metrics in
+                    metrics.totalLatency.record(nanoseconds: end - start)
+                    metrics.firstTokenLatency.record(nanoseconds: timing.firstTokenAt - start)
+                }
+                return
+            case .failed(let label, let sdkMayRetry):
+                if sdkMayRetry && sdkTry < spec.sdkRetries {
+                    sdkTry += 1
+                    if counted { record { $0.sdkRetries += 1 } }
+                    let delay = sdkStream.withLock { stream in spec.sdkBackoff.delay(retry: sdkTry, previous: 0, using: &stream) }
+                    do { try await clock.sleep(untilModel: clock.modelNanoseconds() + delay) } catch { return }
+                    continue
+                }
+                guard counted else { return }
+                record { metrics in
+                    metrics.failures[label, default: 0] += 1
+                    metrics.attempts.record(Double(attempts))
+                }
+                return
+            }
+        }
+    }
+
+    /// How one try ended, as the client saw it.
+    struct Try {
+        enum Ending {
+            case succeeded(fallback: Bool, timing: TwinTiming)
+            /// `label`: the gateway's error code (or the HTTP status); `sdkMayRetry`: whether
+            /// the SDK tries again, by the simulated team's rule.
+            case failed(label: String, sdkMayRetry: Bool)
+        }
+        var ending: Ending
+        /// The gateway's attempts (`x-brownout-attempts`).
+        var attempts: Int
+        /// When it was sent (model nanoseconds).
+        var sentAt: Int64
+    }
+
+    private func send(inputTokens: Int, outputTokens: Int) async -> Try {
+        var request = HTTPClientRequest(url: endpoint)
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens))
+        let sentAt = clock.modelNanoseconds()
+        do {
+            let response = try await client.execute(request, timeout: requestTimeout)
+            let attempts = response.headers.first(name: "x-brownout-attempts").flatMap { Int($0) } ?? 0
+            guard response.status == .ok else {
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let code = TwinRequestBody.errorCode(in: body)
+                return Try(ending: .failed(label: code ?? "http_\(response.status.code)",
+                                           sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
+            }
+            let fallback = response.headers.first(name: "x-brownout-degraded") == "true"
+            var timing = TwinTiming(sentAt: sentAt)
+            var scanner = StreamEndScanner()
+            do {
+                for try await chunk in response.body {
+                    if timing.firstTokenAt == 0 {
+                        timing.firstTokenAt = clock.modelNanoseconds()
+                        (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: chunk.readableBytesView) ?? (nil, nil)
+                    }
+                    scanner.scan(chunk)
+                }
+            } catch {
+                return Try(ending: .failed(label: "stream_cut", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
+            }
+            timing.endDue = scanner.lastStamps?.due
+            switch scanner.ending {
+            case .done: return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: sentAt)
+            case .error: return Try(ending: .failed(label: "stream_interrupted", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
+            case .open: return Try(ending: .failed(label: "stream_without_done", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
+            }
+        } catch {
+            return Try(ending: .failed(label: "gateway_error", sdkMayRetry: true), attempts: 0, sentAt: sentAt)
+        }
+    }
+}
+
+/// What one live team measured.
+struct LiveTeamResult: Sendable {
+    /// Latencies net of the twin's transport: what the simulation predicts.
+    var metrics: TeamMetrics
+    /// Latencies as measured at the client.
+    var rawMetrics: TeamMetrics
+    /// The transport of each successful request (model nanoseconds).
+    var transport: LatencyHistogram
+    /// How late each arrival was sent (real nanoseconds).
+    var lateness: LatencyHistogram
+}
+
+/// The times of a successful streaming try, for the transport the twin adds: the mock stamps
+/// every frame with when the request reached it and when, by its plan, the frame was due
+/// (`chatcmpl-twin-ARRIVAL-DUE`, model nanoseconds).
+struct TwinTiming: Sendable {
+    let sentAt: Int64
+    var firstTokenAt: Int64 = 0
+    var upstreamArrival: Int64?
+    var firstTokenDue: Int64?
+    var endDue: Int64?
+
+    /// The time between the client and the mock (model nanoseconds), to the first token and
+    /// to the end: on the way up, from the send to the mock (when the gateway made one
+    /// attempt; after several, as long as the way down), and on the way down, from when the
+    /// frame was due at the mock to its arrival here, the mock's own timer lateness included.
+    /// Nil when the frames carry no stamps.
+    func transport(attempts: Int, end: Int64) -> (firstToken: Int64, total: Int64)? {
+        guard let arrival = upstreamArrival, let firstDue = firstTokenDue, let endDue else { return nil }
+        let downFirst = max(0, firstTokenAt - firstDue), downEnd = max(0, end - endDue)
+        let up = attempts == 1 ? max(0, arrival - sentAt) : downFirst
+        return (up + downFirst, up + downEnd)
+    }
+
+    private static let marker = Array("chatcmpl-twin-".utf8)
+
+    /// The two stamps of the first frame in `bytes` that has them.
+    static func stamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
+        stamps(in: Array(bytes), last: false)
+    }
+
+    static func stamps(in bytes: [UInt8], last: Bool) -> (arrival: Int64, due: Int64)? {
+        guard bytes.count >= marker.count else { return nil }
+        let starts = (0...(bytes.count - marker.count)).filter { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }
+        guard var index = last ? starts.last : starts.first else { return nil }
+        index += marker.count
+        func number() -> Int64? {
+            var value: Int64 = 0
+            let first = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+            }
+            return index > first ? value : nil
+        }
+        guard let arrival = number(), index < bytes.count, bytes[index] == UInt8(ascii: "-") else { return nil }
+        index += 1
+        guard let due = number() else { return nil }
+        return (arrival, due)
+    }
+}

@@ -1,0 +1,230 @@
+import AsyncHTTPClient
+import Crypto
+import Experiments
+import Foundation
+import GatewaySim
+import NIOCore
+import RoutingCore
+import SimulationKernel
+import Stochastics
+
+/// `brownout twin`: the live system and the simulator on one spec. Mock providers follow
+/// the spec's upstream models and one replication's health history in scaled time; the real
+/// gateway (`brownout-gateway`, its router clock scaled alike) routes between them; the
+/// teams' arrivals are sent by a load generator; then the simulator runs the same spec,
+/// conditioned on the same health history, and each team's metrics are compared.
+public enum TwinRun {
+    public struct Settings: Sendable {
+        public var specPath: String
+        public var overrides: [String]
+        /// Model time runs this many times faster than real time.
+        public var scale: Int64
+        /// The replication whose health history (and arrivals) the live run follows.
+        public var replication: Int
+        /// Simulated replications to compare with (nil: the spec's).
+        public var simulatedReplications: Int?
+        public var jobs: Int
+        public var outDirectory: URL
+        /// Where `brownout-mock-provider` and `brownout-gateway` are.
+        public var executables: URL
+
+        public init(specPath: String, overrides: [String], scale: Int64, replication: Int, simulatedReplications: Int?, jobs: Int,
+                    outDirectory: URL, executables: URL) {
+            self.specPath = specPath
+            self.overrides = overrides
+            self.scale = scale
+            self.replication = replication
+            self.simulatedReplications = simulatedReplications
+            self.jobs = jobs
+            self.outDirectory = outDirectory
+            self.executables = executables
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public let comparison: TwinComparison
+        /// How late the load generator sent arrivals, in real time (a live system that cannot
+        /// keep up at this scale shows here first).
+        public let lateness: LatencyHistogram
+        /// Per successful request, the time between the load generator and the mock (through
+        /// the gateway and loopback), in model nanoseconds: taken out of the live latencies.
+        public let transport: LatencyHistogram
+        public let liveSeconds: Double
+        public let simulatedReplications: Int
+    }
+
+    /// What the run is doing: a phase, and the fraction of it done.
+    public typealias Progress = @Sendable (_ phase: String, _ fraction: Double) -> Void
+
+    /// Real seconds the mock and the gateway get to start before model time zero.
+    static let startSeconds = 5.0
+
+    public static func run(_ settings: Settings, progress: Progress?) async throws -> Outcome {
+        let spec: ExperimentSpec
+        do {
+            (_, spec, _) = try Experiment.load(path: settings.specPath, overrides: settings.overrides)
+        } catch {
+            throw TwinError(error.description)
+        }
+        let world = spec.world
+        // Fails here, before anything starts, on a spec the twin cannot run.
+        let probe = TwinClock(scale: settings.scale, startUnixNanoseconds: 0)
+        do {
+            _ = try TwinUpstreams(spec, clock: probe, healthReplication: settings.replication)
+        } catch {
+            throw TwinError(error.description)
+        }
+        try AtomicOutput.prepare(directory: settings.outDirectory)
+
+        let start = SystemWallClock().unixNanoseconds + Seconds.nanoseconds(startSeconds)
+        let clock = TwinClock(scale: settings.scale, startUnixNanoseconds: start)
+        let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
+        let sets = settings.overrides.flatMap { ["--set", $0] }
+        let mock = try ChildProcess(name: "brownout-mock-provider", executable: settings.executables.appendingPathComponent("brownout-mock-provider"),
+                                    arguments: ["--twin", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
+                                                                                  "--start-unix-ns", String(start)],
+                                    log: settings.outDirectory.appendingPathComponent("mock.log"))
+        var gateway: ChildProcess?
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadClientConfiguration)
+        do {
+            let mockPort = try await mock.port(within: startSeconds - 1)
+            let keys = world.teams.map { team in (team: team.name, key: "sk-twin-\(team.name)-\(UInt64.random(in: 0...UInt64.max))") }
+            let gatewaySpec = settings.outDirectory.appendingPathComponent("gateway.yaml")
+            try AtomicOutput.write(gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys), to: gatewaySpec)
+            let started = try ChildProcess(name: "brownout-gateway", executable: settings.executables.appendingPathComponent("brownout-gateway"),
+                                           arguments: [gatewaySpec.path] + sets + ["--seed", String(spec.seed), "--time-scale", String(settings.scale),
+                                                                                   "--clock-start-unix-ns", String(start),
+                                                                                   "--calendar-start-unix-s", String(world.startUnixSeconds)],
+                                           log: settings.outDirectory.appendingPathComponent("gateway.log"))
+            gateway = started
+            let gatewayPort = try await started.port(within: startSeconds - 1)
+            guard clock.modelNanoseconds() < 0 else {
+                throw TwinError("the mock provider and the gateway took more than \(Int(startSeconds)) s to start")
+            }
+
+            // The live run.
+            let window = MeasurementWindow(warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
+                                           bucket: Seconds.nanoseconds(world.bucketSeconds))
+            let longest = world.router.routes.map { $0.timeouts.overallSeconds ?? 600 }.max() ?? 600
+            let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
+            let teams = zip(world.teams, keys).map { team, key in
+                LiveTeam(spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
+                         window: window, requestTimeout: timeout, seed: spec.seed, replication: settings.replication)
+            }
+            let reporter = Task {
+                while !Task.isCancelled {
+                    progress?("live", min(1, max(0, Double(clock.modelNanoseconds()) / Double(window.horizon))))
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            // Spend counts from the end of the warm-up, as the simulated gateway's ledger does.
+            let spendAtWarmUp = Task { () -> [String: Double] in
+                guard window.warmUp > 0 else { return [:] }
+                try await clock.sleep(untilModel: window.warmUp)
+                return teamSpend(try await gatewayMetrics(client: client, port: gatewayPort))
+            }
+            let wallStart = ContinuousClock.now
+            let results = await withTaskGroup(of: (Int, LiveTeamResult).self) { group in
+                for (index, team) in teams.enumerated() {
+                    group.addTask { (index, await team.run(seed: spec.seed, replication: settings.replication)) }
+                }
+                var results: [(Int, LiveTeamResult)] = []
+                for await result in group { results.append(result) }
+                return results.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            reporter.cancel()
+            let liveSeconds = Double(wallStart.duration(to: .now).components.seconds)
+            var lateness = LatencyHistogram(), transport = LatencyHistogram()
+            for result in results {
+                lateness.merge(result.lateness)
+                transport.merge(result.transport)
+            }
+            let metricsText = try await gatewayMetrics(client: client, port: gatewayPort)
+            try AtomicOutput.write(metricsText, to: settings.outDirectory.appendingPathComponent("gateway-metrics.txt"))
+            let spend = teamSpend(metricsText)
+            let spentInWarmUp = try await spendAtWarmUp.value
+            let spent = { (name: String) in (spend[name] ?? 0) - (spentInWarmUp[name] ?? 0) }
+            let live = results.map { result in (metrics: result.metrics, spendUSD: spent(result.metrics.name)) }
+            let liveRaw = results.map { result in (metrics: result.rawMetrics, spendUSD: spent(result.metrics.name)) }
+            await started.stop()
+            await mock.stop()
+            try await client.shutdown()
+
+            // The simulator, conditioned on the same health history.
+            var simulated = spec
+            simulated.world.healthReplication = settings.replication
+            if let count = settings.simulatedReplications { simulated.replications = count }
+            let runs: [ReplicationResult]
+            do {
+                runs = try Experiment.simulate([simulated], jobs: settings.jobs) { done, total in progress?("simulation", Double(done) / Double(total)) }[0]
+            } catch {
+                throw TwinError(error.description)
+            }
+            let replications = runs.map { run in
+                world.teams.enumerated().map { index, team -> TwinComparison.TeamRun in
+                    let routerIndex = world.router.teams.firstIndex { $0.name == team.name } ?? index
+                    return (run.teams[index], run.ledger.teams[routerIndex].totalUSD)
+                }
+            }
+            let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications, live: live, liveRaw: liveRaw)
+            try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
+            return Outcome(comparison: comparison, lateness: lateness, transport: transport, liveSeconds: liveSeconds, simulatedReplications: runs.count)
+        } catch {
+            await gateway?.stop()
+            await mock.stop()
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Many connections to one host (the gateway): a team's concurrency is the spec's, not
+    /// the client's default of 8.
+    static var loadClientConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)), decompression: .disabled)
+        configuration.tracing.tracer = nil
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4_096
+        return configuration
+    }
+
+    /// The spec the twin's gateway runs: the user's spec, included unchanged, and a
+    /// deployment section pointing every upstream at the mock under its own name.
+    static func gatewayYAML(spec: URL, world: WorldSpec, mockPort: Int, keys: [(team: String, key: String)]) -> String {
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var lines = [
+            "# Written by brownout twin: the spec below, served by the real gateway against the twin's mock providers.",
+            "include: [\(quoted(spec.path))]",
+            "deployment:",
+            "  listen: 127.0.0.1:0",
+            "  spend_database: none",
+            "  upstreams:",
+        ]
+        for name in world.router.targets.map(\.name) {
+            lines.append("    \(quoted(name)): {base_url: \(quoted("http://127.0.0.1:\(mockPort)/v1")), model: \(quoted(name))}")
+        }
+        lines.append("  keys:")
+        for (team, key) in keys {
+            let hash = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+            lines.append("    \(quoted(team)): [\(quoted(hash))]")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The gateway's `/metrics` at the end of the live run.
+    static func gatewayMetrics(client: HTTPClient, port: Int) async throws -> String {
+        let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
+
+    /// Each team's spend, from the gateway's metrics.
+    static func teamSpend(_ metrics: String) -> [String: Double] {
+        var spend: [String: Double] = [:]
+        for line in metrics.split(separator: "\n") where line.hasPrefix("brownout_team_spend_usd{") {
+            guard let open = line.range(of: "team=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
+                  let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            spend[String(line[open.upperBound..<close])] = value
+        }
+        return spend
+    }
+}
