@@ -218,6 +218,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "TwinTests",
+            dependencies: ["Twin", "GatewaySim", "RoutingCore", "Stochastics", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "BrownoutCLITests",
             dependencies: [],
             swiftSettings: upcoming

@@ -37,7 +37,7 @@ public struct TwinComparison: Sendable {
             for metric in TwinMetric.allCases {
                 let values = replications.map { run in let team = pick(run); return metric.value(team.metrics, spendUSD: team.spendUSD) }
                 let liveTeam = pick(live), rawTeam = pick(liveRaw)
-                rows.append(Row(team: team, metric: metric, simulated: PredictionInterval(values, range: metric.range),
+                rows.append(Row(team: team, metric: metric, simulated: PredictionInterval(values, range: metric.range, step: metric.step(liveTeam.metrics)),
                                 live: metric.value(liveTeam.metrics, spendUSD: liveTeam.spendUSD),
                                 liveRaw: metric.value(rawTeam.metrics, spendUSD: rawTeam.spendUSD)))
             }

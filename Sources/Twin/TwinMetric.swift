@@ -33,6 +33,18 @@ public enum TwinMetric: String, CaseIterable, Sendable {
         }
     }
 
+    /// The smallest change one event makes to the metric in a run like `team` (one request
+    /// more or less, one failure in the requests that ended): the step of a
+    /// ``PredictionInterval``'s continuity correction; 0 for continuous metrics.
+    public func step(_ team: TeamMetrics) -> Double {
+        switch self {
+        case .requests: return 1
+        case .availability: return team.succeeded + team.failed > 0 ? 1 / Double(team.succeeded + team.failed) : 0
+        case .fallbackShare: return team.succeeded > 0 ? 1 / Double(team.succeeded) : 0
+        case .attemptsPerRequest, .firstTokenP50, .latencyP50, .latencyP99, .spend: return 0
+        }
+    }
+
     /// The values the metric can take (proportions stay in [0, 1]).
     public var range: ClosedRange<Double> {
         switch self {

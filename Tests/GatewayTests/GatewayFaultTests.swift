@@ -15,7 +15,7 @@ struct GatewayFaultTests {
       alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
       beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
     pools:
-      local: {replicas: 1, concurrency_per_replica: 4, replica_output_tokens_per_s: 100, ttft_s: 0.2, gpu_usd_per_hour: 4}
+      local: {replicas: 1, concurrency_per_replica: 4, gpus_per_replica: 2, replica_output_tokens_per_s: 100, ttft_s: 0.2, gpu_usd_per_hour: 4}
     gateway:
       breaker: {consecutive_failures: 3, open_s: 1}
     routes:
@@ -247,8 +247,18 @@ struct GatewayFaultTests {
         // Three failures in a row open a breaker: within two requests (three attempts each)
         // both frontier targets are open, and the route's pool takes the next one.
         var replies: [LiveGateway.Reply] = []
-        for _ in 0..<3 { replies.append(try await gateway.chat(model: "degraded")) }
+        for _ in 0..<2 { replies.append(try await gateway.chat(model: "degraded")) }
+        let spentBefore = try await gateway.spend(team: "search")
+        let started = ContinuousClock.now
+        replies.append(try await gateway.chat(model: "degraded"))
+        let elapsed = started.duration(to: .now)
         #expect(replies.prefix(2).allSatisfy { $0.status == 502 })
+        // Chargeback: the pool's answer costs its share of the replica's GPUs (2 GPUs shared
+        // by 4 requests, $4 a GPU-hour) for the time the gateway waited on it: more than
+        // nothing, and no more than the whole request took.
+        let gpuUSD = try await gateway.spend(team: "search") - spentBefore
+        let bound = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * 2 / 4 * 4 / 3600
+        #expect(gpuUSD > 0 && gpuUSD <= bound, "GPU spend \(gpuUSD), at most \(bound)")
         let degraded = replies[2]
         #expect(degraded.status == 200 && degraded.header("x-brownout-upstream") == "local" && degraded.header("x-brownout-degraded") == "true")
         #expect(degraded.body.contains("llama"))

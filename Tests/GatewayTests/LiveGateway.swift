@@ -189,6 +189,13 @@ final class LiveGateway: @unchecked Sendable {
         return try JSONDecoder().decode(Stats.self, from: Data(reply.body.utf8))
     }
 
+    /// A team's spend, from `/metrics`.
+    func spend(team: String) async throws -> Double {
+        let prefix = "brownout_team_spend_usd{team=\"\(team)\"} "
+        let line = try await metrics().split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Double($0.dropFirst(prefix.count)) } ?? -1
+    }
+
     func metrics() async throws -> String {
         try await call("/metrics", port: gateway!.port, method: .GET).body
     }

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// `brownout twin` end to end: the mock providers, the gateway and the load generator as
+/// real processes on loopback, then the simulator. Only what cannot depend on the machine's
+/// speed is checked: the files, the table's shape, and the request counts, which are exact
+/// (the live teams draw the simulated replication's own arrivals).
+@Suite("brownout twin, end to end", .serialized)
+struct TwinCommandTests {
+    /// `make test` builds release binaries and points here; a plain `swift test`, the debug
+    /// ones beside the test bundle.
+    static let binaries: URL = {
+        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] { return URL(fileURLWithPath: release) }
+        return CommandRunner.productsDirectory
+    }()
+
+    static let spec = """
+    name: twin-small
+    run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 5}
+    providers:
+      alpha: {concurrency: 8, queue: 4, ttft_s: {lognormal: {median: 0.5, p99: 2}}, output_tokens_per_s: {constant: 100},
+              input_usd_per_mtok: 3, output_usd_per_mtok: 15, states: {squeeze: {errors: {overloaded_529: 0.5}, retry_after_s: 1, capacity: 0.5}}}
+      beta: {concurrency: 8, ttft_s: {constant: 0.3}, output_tokens_per_s: {constant: 200}, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+    routes:
+      chat: {chain: [[alpha], [beta]], retry: {max_attempts: 3, backoff: {kind: full_jitter, base_s: 0.2, cap_s: 1}}}
+    teams:
+      app: {route: chat, arrivals: {poisson: {rate_per_s: 3}}, input_tokens: {constant: 200}, output_tokens: {constant: 40}, sdk_retries: 1}
+      ops: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 20}}
+    degradation:
+      - name: squeeze
+        script: [{provider: alpha, from: 40, to: 80, state: squeeze}]
+    """
+
+    @Test("writes twin.csv with every team and metric; live request counts are the simulated replication's")
+    func smallTwin() throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("twin")
+        let twin = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
+                                         ["twin", spec.path, "--scale", "10", "--replications", "3", "--out", out.path])
+        #expect(twin.status == 0, "\(twin.stderr)")
+        #expect(twin.stdout.contains("live values inside the simulator's intervals"))
+        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.first?.joined(separator: ",") == "team,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside,live_with_transport")
+        #expect(rows.count == 1 + 3 * 9, "three scopes (app, ops, all), nine metrics")
+        #expect(Set(rows.dropFirst().map { String($0[0]) }) == ["app", "ops", "all"])
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway.yaml").path))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway-metrics.txt").path))
+
+        // The simulation's replication 0, on its own: its request counts are the live run's.
+        let single = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
+                                           ["run", spec.path, "--set", "run.replications=1", "--out", directory.appendingPathComponent("sim").path])
+        #expect(single.status == 0, "\(single.stderr)")
+        let perTeam = try String(contentsOf: directory.appendingPathComponent("sim/per_team.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",") }
+        let requestsColumn = try #require(perTeam.first?.firstIndex(of: "requests"))
+        for team in ["app", "ops"] {
+            let simulated = perTeam.first { $0[1] == team }.map { String($0[requestsColumn]) }
+            let live = rows.first { $0[0] == team && $0[1] == "requests" }.map { String($0[5]) }
+            #expect(simulated != nil && simulated == live, "\(team): simulated replication 0 has \(simulated ?? "?"), live \(live ?? "?")")
+        }
+        let app = rows.filter { $0[0] == "app" }
+        let availability = try #require(app.first { $0[1] == "availability" }.flatMap { Double($0[5]) })
+        #expect(availability > 0.5, "the squeeze fails some attempts; beta takes them")
+    }
+
+    @Test("bad input: a missing spec, a gateway-degrading spec, a bad scale; nothing written, nothing left running",
+          arguments: [
+              (["twin", "no-such-spec.yaml"], "no-such-spec.yaml"),
+              (["twin", "experiments/gateway-lockstep.yaml"], "degrades the gateway itself"),
+              (["twin", "experiments/retry-storm.yaml", "--scale", "0"], "--scale must be an integer ≥ 1"),
+              (["twin", "experiments/retry-storm.yaml", "--replications", "1"], "--replications must be ≥ 2"),
+          ])
+    func badInput(arguments: [String], message: String) throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let resolved = arguments.map { $0.hasPrefix("experiments/") ? root.appendingPathComponent($0).path : $0 }
+        let out = directory.appendingPathComponent("twin")
+        let result = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"), resolved + ["--out", out.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("twin.csv").path))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import Twin
+
+@Suite("The twin's requests, stamps and stream endings")
+struct TwinWireTests {
+    @Test("a request's body is exactly four bytes per input token, valid JSON, with the sizes named")
+    func requestBody() throws {
+        for tokens in [40, 1_500, 30_001] {
+            let body = TwinRequestBody.make(route: "chat", inputTokens: tokens, outputTokens: 350)
+            #expect(body.readableBytes == 4 * tokens, "the gateway estimates input tokens as a quarter of the body's bytes")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+            #expect(object["model"] as? String == "chat" && object["stream"] as? Bool == true && object["max_tokens"] as? Int == 350)
+            #expect(object["user"] as? String == "twin-input-tokens:\(tokens)")
+        }
+    }
+
+    @Test("the SDK retries what the simulated team retries: failed exchanges, not refusals or client errors")
+    func sdkRetries() {
+        #expect(TwinRequestBody.sdkRetries(status: 502, code: "overloaded"))
+        #expect(TwinRequestBody.sdkRetries(status: 504, code: "upstream_timeout"))
+        #expect(TwinRequestBody.sdkRetries(status: 503, code: "no_upstream_available"))
+        #expect(!TwinRequestBody.sdkRetries(status: 503, code: "shed"))
+        #expect(!TwinRequestBody.sdkRetries(status: 429, code: "budget_exhausted"))
+        #expect(!TwinRequestBody.sdkRetries(status: 429, code: "rate_limit_exceeded"))
+        #expect(!TwinRequestBody.sdkRetries(status: 400, code: "context_length_exceeded"))
+        #expect(TwinRequestBody.errorCode(in: ByteBuffer(string: #"{"error":{"code":"shed","message":"m"}}"#)) == "shed")
+    }
+
+    @Test("a stream ends done, with an error frame, or cut; a marker split across chunks is found")
+    func streamEndings() {
+        var done = StreamEndScanner()
+        done.scan(ByteBuffer(string: "data: {\"id\":\"chatcmpl-twin-5-9\"}\n\ndata: [DO"))
+        done.scan(ByteBuffer(string: "NE]\n\n"))
+        #expect(done.ending == .done)
+        #expect(done.lastStamps?.arrival == 5 && done.lastStamps?.due == 9)
+        var broken = StreamEndScanner()
+        broken.scan(ByteBuffer(string: "data: {\"id\":\"x\"}\n\ndata: {\"error\":{\"code\":\"stream_interrupted\"}}\n\n"))
+        #expect(broken.ending == .error)
+        var cut = StreamEndScanner()
+        cut.scan(ByteBuffer(string: "data: {\"id\":\"x\"}\n\n"))
+        #expect(cut.ending == .open)
+        var long = StreamEndScanner()
+        long.scan(ByteBuffer(string: String(repeating: "w1 ", count: 10_000)))
+        long.scan(ByteBuffer(string: "data: [DONE]\n\n"))
+        #expect(long.ending == .done)
+    }
+
+    @Test("stamps: the first frame's and the last frame's, in model nanoseconds")
+    func stamps() {
+        let bytes = Array(#"data: {"id":"chatcmpl-twin-1200-3400","x":1}\n\ndata: {"id":"chatcmpl-twin-1200-9000"}"#.utf8)
+        #expect(TwinTiming.stamps(in: bytes)! == (1200, 3400))
+        #expect(TwinTiming.stamps(in: bytes, last: true)! == (1200, 9000))
+        #expect(TwinTiming.stamps(in: Array(#"{"id":"chatcmpl-mock-77"}"#.utf8)) == nil)
+    }
+
+    /// Sent at 1,000; reached the mock at 1,300 (300 up); first token due 2,000, seen 2,250
+    /// (250 down); end due 5,000, seen 5,100 (100 down). With one attempt the way up is
+    /// measured; after several, it is taken as long as the way down to the first token.
+    @Test("transport: up and down, by hand")
+    func transport() {
+        var timing = TwinTiming(sentAt: 1_000)
+        timing.firstTokenAt = 2_250
+        timing.upstreamArrival = 1_300
+        timing.firstTokenDue = 2_000
+        timing.endDue = 5_000
+        let one = timing.transport(attempts: 1, end: 5_100)!
+        #expect(one.firstToken == 550 && one.total == 400)
+        let retried = timing.transport(attempts: 2, end: 5_100)!
+        #expect(retried.firstToken == 500 && retried.total == 350)
+        #expect(TwinTiming(sentAt: 0).transport(attempts: 1, end: 10) == nil)
+    }
+}
