@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 /// A server the twin starts (a mock provider, the gateway): its output goes to a log file,
 /// from which the port it listens on is read; it is stopped with SIGTERM (SIGKILL if it
@@ -7,6 +9,28 @@ final class ChildProcess: @unchecked Sendable {
     let name: String
     let log: URL
     private let process = Process()
+
+    /// The children running now, so that a SIGINT or SIGTERM to the twin stops them too
+    /// (a terminal's Ctrl-C reaches them anyway; a `kill` of the twin alone would not).
+    private static let running = Mutex<[Int32: ChildProcess]>([:])
+    private static let signalSources = Mutex<[any DispatchSourceSignal]>([])
+
+    /// Installs the handlers once: on SIGINT or SIGTERM, SIGTERM to every child, then exit.
+    static func stopChildrenOnSignal() {
+        signalSources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    for child in running.withLock({ Array($0.values) }) { kill(child.process.processIdentifier, SIGTERM) }
+                    exit(128 + signalNumber)
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
 
     init(name: String, executable: URL, arguments: [String], log: URL) throws {
         self.name = name
@@ -22,6 +46,7 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        Self.running.withLock { $0[process.processIdentifier] = self }
     }
 
     var isRunning: Bool { process.isRunning }
@@ -52,6 +77,7 @@ final class ChildProcess: @unchecked Sendable {
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        _ = Self.running.withLock { $0.removeValue(forKey: process.processIdentifier) }
     }
 }
 

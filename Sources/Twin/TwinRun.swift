@@ -75,6 +75,7 @@ public enum TwinRun {
             throw TwinError(error.description)
         }
         try AtomicOutput.prepare(directory: settings.outDirectory)
+        ChildProcess.stopChildrenOnSignal()
 
         let start = SystemWallClock().unixNanoseconds + Seconds.nanoseconds(startSeconds)
         let clock = TwinClock(scale: settings.scale, startUnixNanoseconds: start)

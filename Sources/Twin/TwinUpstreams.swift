@@ -14,10 +14,10 @@ public final class TwinUpstreams: Sendable {
     public init(_ spec: ExperimentSpec, clock: TwinClock, healthReplication: Int) throws(WorldError) {
         let world = spec.world
         try World.validate(world, seed: spec.seed)
-        timeline = try HealthTimeline.play(world, seed: spec.seed, replication: healthReplication)
-        guard timeline.gateway.count == 1, timeline.gateway[0].state == 0 else {
-            throw WorldError("the spec degrades the gateway itself; a live twin runs the real gateway, whose health it cannot set")
+        if let binding = world.degradation.first(where: { $0.targets.contains(.gateway) }) {
+            throw WorldError("degradation '\(binding.name)' degrades the gateway itself; a live twin runs the real gateway, whose health it cannot set")
         }
+        timeline = try HealthTimeline.play(world, seed: spec.seed, replication: healthReplication)
         providers = world.providers.map { LiveUpstream(.provider($0), clock: clock, seed: spec.seed, replication: healthReplication) }
         let pools = world.pools.map { LiveUpstream(.pool($0), clock: clock, seed: spec.seed, replication: healthReplication) }
         all = providers + pools

@@ -42,9 +42,31 @@ struct GatewayCommand: AsyncParsableCommand {
     /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
     /// request's task, its upstream call and its response do not hop between two thread
     /// pools. Installed first, before the command starts any task of its own.
+    ///
+    /// One event loop per core the process may run on: NIO counts the machine's cores (and a
+    /// cgroup's quota) but not the CPU affinity, so a gateway pinned to one core (`taskset`)
+    /// would run two loops on it and hop between them on every request. An explicit
+    /// `NIO_SINGLETON_GROUP_LOOP_COUNT` wins.
     static func main() async {
+        if ProcessInfo.processInfo.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil, let cores = usableCores, cores < System.coreCount {
+            NIOSingletons.groupLoopCountSuggestion = cores
+        }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         await main(nil)
+    }
+
+    /// The cores this process may run on (its CPU affinity: `Cpus_allowed_list` in
+    /// /proc/self/status, e.g. `0-3,6`), where the system says.
+    static var usableCores: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return nil }
+        var count = 0
+        for range in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+            let bounds = range.split(separator: "-").compactMap { Int($0) }
+            guard let low = bounds.first, let high = bounds.last, high >= low else { return nil }
+            count += high - low + 1
+        }
+        return count > 0 ? count : nil
     }
 
     func run() async throws {

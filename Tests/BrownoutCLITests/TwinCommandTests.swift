@@ -44,7 +44,7 @@ struct TwinCommandTests {
         #expect(twin.stdout.contains("live values inside the simulator's intervals"))
         let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows.first?.joined(separator: ",") == "team,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside,live_with_transport")
-        #expect(rows.count == 1 + 3 * 9, "three scopes (app, ops, all), nine metrics")
+        #expect(rows.count == 1 + 3 * 8, "three scopes (app, ops, all), eight metrics")
         #expect(Set(rows.dropFirst().map { String($0[0]) }) == ["app", "ops", "all"])
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway.yaml").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway-metrics.txt").path))
