@@ -112,11 +112,10 @@ actor Team: EventHandler {
             buckets.record(at: calendar.now, succeeded: true, fallback: end.servedByFallback)
             return
         }
-        if end.sdkMayRetry && logical.sdkTry < spec.sdkRetries {
+        var generator = sdkStream
+        if let delay = spec.sdkRetryDelay(afterTry: logical.sdkTry, mayRetry: end.sdkMayRetry, using: &generator) {
             logical.sdkTry += 1
             if counted { metrics.sdkRetries += 1 }
-            var generator = sdkStream
-            let delay = spec.sdkBackoff.delay(retry: logical.sdkTry, previous: 0, using: &generator)
             counter += 1
             let nextID = UInt64(index.index) << 40 | counter
             live.insert(logical, forKey: nextID)

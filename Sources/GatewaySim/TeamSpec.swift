@@ -33,3 +33,13 @@ public struct TeamSpec: Sendable {
         self.sloLatencySeconds = sloLatencySeconds
     }
 }
+
+extension TeamSpec {
+    /// The client SDK's wait before another try, after try `sdkTry` (0: the first) failed in a
+    /// way it `mayRetry`; nil when it gives up. The simulated team and the twin's live team
+    /// retry by this one rule.
+    public func sdkRetryDelay(afterTry sdkTry: Int, mayRetry: Bool, using generator: inout some RandomNumberGenerator) -> Int64? {
+        guard mayRetry && sdkTry < sdkRetries else { return nil }
+        return sdkBackoff.delay(retry: sdkTry + 1, previous: 0, using: &generator)
+    }
+}

@@ -114,10 +114,10 @@ final class LiveTeam: Sendable {
                 }
                 return
             case .failed(let label, let sdkMayRetry):
-                if sdkMayRetry && sdkTry < spec.sdkRetries {
+                let tried = sdkTry
+                if let delay = sdkStream.withLock({ stream in spec.sdkRetryDelay(afterTry: tried, mayRetry: sdkMayRetry, using: &stream) }) {
                     sdkTry += 1
                     if counted { record { $0.sdkRetries += 1 } }
-                    let delay = sdkStream.withLock { stream in spec.sdkBackoff.delay(retry: sdkTry, previous: 0, using: &stream) }
                     do { try await clock.sleep(untilModel: clock.modelNanoseconds() + delay) } catch { return }
                     continue
                 }

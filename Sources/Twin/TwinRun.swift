@@ -43,6 +43,10 @@ public enum TwinRun {
 
     public struct Outcome: Sendable {
         public let comparison: TwinComparison
+        /// Per team (the spec's order), the failures by label: live (the gateway's error codes,
+        /// or how a stream ended) and the simulator's mean per run (outcome classes and
+        /// refusal reasons), for reading a miss in availability.
+        public let failures: [(team: String, live: [(String, Int)], simulated: [(String, Double)])]
         /// How late the load generator sent arrivals, in real time (a live system that cannot
         /// keep up at this scale shows here first).
         public let lateness: LatencyHistogram
@@ -169,7 +173,14 @@ public enum TwinRun {
             }
             let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications, live: live, liveRaw: liveRaw)
             try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
-            return Outcome(comparison: comparison, lateness: lateness, transport: transport, liveSeconds: liveSeconds, simulatedReplications: runs.count)
+            let failures = world.teams.indices.map { index in
+                let live = results[index].metrics.failures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                var simulated: [String: Double] = [:]
+                for run in runs { for (label, count) in run.teams[index].failures { simulated[label, default: 0] += Double(count) / Double(runs.count) } }
+                return (team: world.teams[index].name, live: live, simulated: simulated.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            }
+            return Outcome(comparison: comparison, failures: failures, lateness: lateness, transport: transport, liveSeconds: liveSeconds,
+                           simulatedReplications: runs.count)
         } catch {
             await gateway?.stop()
             await mock.stop()

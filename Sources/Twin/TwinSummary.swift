@@ -19,6 +19,11 @@ public enum TwinSummary {
         let p99 = outcome.lateness.seconds(atPercentile: 99) * 1_000, worst = outcome.lateness.seconds(atPercentile: 100) * 1_000
         lines.append(String(format: "Live run: %.0f s at %lld× real time; arrivals sent late by p99 %.1f ms, at most %.1f ms (%.2f s and %.2f s of model time).",
                             outcome.liveSeconds, scale, p99, worst, p99 * Double(scale) / 1_000, worst * Double(scale) / 1_000))
+        for team in outcome.failures where !team.live.isEmpty || !team.simulated.isEmpty {
+            let live = team.live.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            let simulated = team.simulated.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", ")
+            lines.append("Failures of \(team.team): live \(live.isEmpty ? "none" : live); simulated, per run \(simulated.isEmpty ? "none" : simulated).")
+        }
         lines.append(String(format: "Transport (client to mock and back, through the gateway), taken out of the live latencies: median %.1f ms real, %.3f s of model time.",
                             outcome.transport.seconds(atPercentile: 50) * 1_000 / Double(scale), outcome.transport.seconds(atPercentile: 50)))
         lines.append("Wrote \(directory)/twin.csv (and the gateway's spec and both servers' logs beside it).")
