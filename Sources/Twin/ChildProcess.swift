@@ -80,12 +80,3 @@ final class ChildProcess: @unchecked Sendable {
         _ = Self.running.withLock { $0.removeValue(forKey: process.processIdentifier) }
     }
 }
-
-/// Why a twin could not run, in words a user can act on.
-public struct TwinError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}

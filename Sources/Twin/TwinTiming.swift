@@ -1,0 +1,49 @@
+/// The times of a successful streaming try, for the transport the twin adds: the mock stamps
+/// every frame with when the request reached it and when, by its plan, the frame was due
+/// (`chatcmpl-twin-ARRIVAL-DUE`, model nanoseconds).
+struct TwinTiming: Sendable {
+    let sentAt: Int64
+    var firstTokenAt: Int64 = 0
+    var upstreamArrival: Int64?
+    var firstTokenDue: Int64?
+    var endDue: Int64?
+
+    /// The time between the client and the mock (model nanoseconds), to the first token and
+    /// to the end: on the way up, from the send to the mock (when the gateway made one
+    /// attempt; after several, as long as the way down), and on the way down, from when the
+    /// frame was due at the mock to its arrival here, the mock's own timer lateness included.
+    /// Nil when the frames carry no stamps.
+    func transport(attempts: Int, end: Int64) -> (firstToken: Int64, total: Int64)? {
+        guard let arrival = upstreamArrival, let firstDue = firstTokenDue, let endDue else { return nil }
+        let downFirst = max(0, firstTokenAt - firstDue), downEnd = max(0, end - endDue)
+        let up = attempts == 1 ? max(0, arrival - sentAt) : downFirst
+        return (up + downFirst, up + downEnd)
+    }
+
+    private static let marker = Array("chatcmpl-twin-".utf8)
+
+    /// The two stamps of the first frame in `bytes` that has them.
+    static func stamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
+        stamps(in: Array(bytes), last: false)
+    }
+
+    static func stamps(in bytes: [UInt8], last: Bool) -> (arrival: Int64, due: Int64)? {
+        guard bytes.count >= marker.count else { return nil }
+        let starts = (0...(bytes.count - marker.count)).filter { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }
+        guard var index = last ? starts.last : starts.first else { return nil }
+        index += marker.count
+        func number() -> Int64? {
+            var value: Int64 = 0
+            let first = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+            }
+            return index > first ? value : nil
+        }
+        guard let arrival = number(), index < bytes.count, bytes[index] == UInt8(ascii: "-") else { return nil }
+        index += 1
+        guard let due = number() else { return nil }
+        return (arrival, due)
+    }
+}
