@@ -20,13 +20,8 @@ struct StreamEndScanner {
     var lastStamps: (arrival: Int64, due: Int64)? { TwinTiming.stamps(in: tail, last: true) }
 
     var ending: Ending {
-        if Self.contains(tail, Self.done) { return .done }
-        if Self.contains(tail, Self.error) { return .error }
+        if tail.firstRange(of: Self.done) != nil { return .done }
+        if tail.firstRange(of: Self.error) != nil { return .error }
         return .open
-    }
-
-    private static func contains(_ bytes: [UInt8], _ marker: [UInt8]) -> Bool {
-        guard bytes.count >= marker.count else { return false }
-        return (0...(bytes.count - marker.count)).contains { start in bytes[start..<(start + marker.count)].elementsEqual(marker) }
     }
 }

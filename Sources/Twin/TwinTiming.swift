@@ -28,10 +28,8 @@ struct TwinTiming: Sendable {
     }
 
     static func stamps(in bytes: [UInt8], last: Bool) -> (arrival: Int64, due: Int64)? {
-        guard bytes.count >= marker.count else { return nil }
-        let starts = (0...(bytes.count - marker.count)).filter { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }
-        guard var index = last ? starts.last : starts.first else { return nil }
-        index += marker.count
+        let found = last ? bytes.ranges(of: marker).last : bytes.firstRange(of: marker)
+        guard var index = found?.upperBound else { return nil }
         func number() -> Int64? {
             var value: Int64 = 0
             let first = index

@@ -111,9 +111,7 @@ struct MockBehaviour: Sendable {
     }
 
     private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if retryAfter { headers[.retryAfter] = String(format: "%g", retryAfterSeconds) }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: MockError.body(message, type: type, code: code)))
+        MockError.response(status, message, type: type, code: code, retryAfter: retryAfter ? String(format: "%g", retryAfterSeconds) : nil)
     }
 }
 

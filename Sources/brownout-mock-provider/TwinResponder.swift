@@ -122,8 +122,6 @@ struct TwinResponder: Sendable {
     }
 
     private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Double?) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: MockError.body(message, type: type, code: code)))
+        MockError.response(status, message, type: type, code: code, retryAfter: retryAfter.map { String($0) })
     }
 }
