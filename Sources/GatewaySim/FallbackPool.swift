@@ -30,7 +30,7 @@ actor FallbackPool: EventHandler {
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
-        self.latency = RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication)
+        self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.ready = spec.replicas
         self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, window: window))
         servers.recordReplicas(spec.replicas, at: 0)

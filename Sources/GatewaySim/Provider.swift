@@ -30,8 +30,8 @@ actor Provider: EventHandler {
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
         self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
-        self.latency = RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication)
-        self.errors = RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)
+        self.latency = spec.latencyStream(seed: seed, replication: replication)
+        self.errors = spec.errorStream(seed: seed, replication: replication)
         self.limits = ProviderLimits(spec)
         servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, window: window))
     }

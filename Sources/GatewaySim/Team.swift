@@ -42,7 +42,7 @@ actor Team: EventHandler {
     static let sdkRetry: Int32 = 1
 
     init(id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
-         window: MeasurementWindow, seed: UInt64, replication: Int) {
+         window: MeasurementWindow, seed: UInt64, replication: Int, trafficReplication: Int) {
         self.id = id
         self.index = index
         self.route = route
@@ -51,9 +51,9 @@ actor Team: EventHandler {
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
         self.arrivals = spec.arrivals
-        self.arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
-        self.sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)
-        self.sdkStream = RandomStream(name: "team.\(spec.name).sdk", seed: seed, replication: replication)
+        self.arrivalStream = spec.arrivalStream(seed: seed, replication: trafficReplication)
+        self.sizeStream = spec.sizeStream(seed: seed, replication: trafficReplication)
+        self.sdkStream = spec.sdkStream(seed: seed, replication: replication)
         self.horizon = window.horizon
         self.warmUp = window.warmUp
         self.metrics = TeamMetrics(name: spec.name)

@@ -77,7 +77,7 @@ public enum World {
             let route = try! spec.router.route(named: team.route)
             return calendar.register {
                 Team(id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
-                     window: window, seed: seed, replication: replication)
+                     window: window, seed: seed, replication: replication, trafficReplication: spec.trafficReplication ?? replication)
             }
         }
         // Teams are told by router team index.

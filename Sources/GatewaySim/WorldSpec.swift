@@ -25,6 +25,11 @@ public struct WorldSpec: Sendable {
     /// live twin sets it: its mock providers follow one history (``HealthTimeline``), and the
     /// simulator's interval is then conditioned on that same incident.
     public var healthReplication: Int?
+    /// The replication whose traffic (each team's arrivals and request sizes) every
+    /// replication sends (nil: each its own). The live twin sets it: its load generator sends
+    /// that replication's traffic, so the simulator's interval is conditioned on the very
+    /// requests the live system served, rare giants included.
+    public var trafficReplication: Int?
 
     public init(providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
                 teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,

@@ -30,6 +30,7 @@ final class LiveTeam: Sendable {
     private let transport: Mutex<LatencyHistogram>
     private let sdkStream: Mutex<RandomStream>
     private let lateness: Mutex<LatencyHistogram>
+    private let failures: Mutex<[LiveFailure]>
 
     init(spec: TeamSpec, key: String, clock: TwinClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
          requestTimeout: TimeAmount, seed: UInt64, replication: Int) {
@@ -43,16 +44,17 @@ final class LiveTeam: Sendable {
         metrics = Mutex(TeamMetrics(name: spec.name))
         rawMetrics = Mutex(TeamMetrics(name: spec.name))
         transport = Mutex(LatencyHistogram())
-        sdkStream = Mutex(RandomStream(name: "team.\(spec.name).sdk", seed: seed, replication: replication))
+        sdkStream = Mutex(spec.sdkStream(seed: seed, replication: replication))
         lateness = Mutex(LatencyHistogram())
+        failures = Mutex([])
     }
 
     /// Sends the team's arrivals until the horizon, waits for every request to end, and
     /// returns what the team measured (latencies net of the twin's transport, and as
     /// measured), the transport, and how late its sends were (real nanoseconds).
     func run(seed: UInt64, replication: Int) async -> LiveTeamResult {
-        let arrivalStream = RandomStream(name: "team.\(spec.name).arrivals", seed: seed, replication: replication)
-        let sizeStream = RandomStream(name: "team.\(spec.name).tokens", seed: seed, replication: replication)
+        let arrivalStream = spec.arrivalStream(seed: seed, replication: replication)
+        let sizeStream = spec.sizeStream(seed: seed, replication: replication)
         var arrivals = spec.arrivals
         await withTaskGroup(of: Void.self) { group in
             var time: Int64 = 0
@@ -72,7 +74,7 @@ final class LiveTeam: Sendable {
             }
         }
         return LiveTeamResult(metrics: metrics.withLock { $0 }, rawMetrics: rawMetrics.withLock { $0 }, transport: transport.withLock { $0 },
-                              lateness: lateness.withLock { $0 })
+                              lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
     }
 
     /// Applies `change` to both sets of metrics.
@@ -126,6 +128,10 @@ final class LiveTeam: Sendable {
                     metrics.failures[label, default: 0] += 1
                     metrics.attempts.record(Double(attempts))
                 }
+                let end = clock.modelNanoseconds()
+                let failure = LiveFailure(team: spec.name, arrivedAt: arrivedAt, label: label, inputTokens: inputTokens, outputTokens: outputTokens,
+                                          tries: sdkTry + 1, attempts: attempts, elapsed: end - start, lastTry: end - result.sentAt)
+                failures.withLock { if $0.count < LiveFailure.limitPerTeam { $0.append(failure) } }
                 return
             }
         }

@@ -11,4 +11,6 @@ struct LiveTeamResult: Sendable {
     var transport: LatencyHistogram
     /// How late each arrival was sent (real nanoseconds).
     var lateness: LatencyHistogram
+    /// The requests that failed after the warm-up (up to ``LiveFailure/limitPerTeam``).
+    var failures: [LiveFailure]
 }

@@ -37,7 +37,8 @@ public final class LiveUpstream: Sendable {
         var starting = 0
         var peakBusy = 0
         let latency: RandomStream
-        let errors: RandomStream
+        /// A provider's error draws (a pool draws none).
+        let errors: RandomStream?
         var counts = LiveUpstreamCounts()
     }
 
@@ -50,15 +51,12 @@ public final class LiveUpstream: Sendable {
         case .provider(let spec):
             name = spec.name
             effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
-            state = Mutex(State(limits: ProviderLimits(spec),
-                                latency: RandomStream(name: "provider.\(spec.name).latency", seed: seed, replication: replication),
-                                errors: RandomStream(name: "provider.\(spec.name).errors", seed: seed, replication: replication)))
+            state = Mutex(State(limits: ProviderLimits(spec), latency: spec.latencyStream(seed: seed, replication: replication),
+                                errors: spec.errorStream(seed: seed, replication: replication)))
         case .pool(let spec):
             name = spec.name
             effects = []
-            state = Mutex(State(ready: spec.replicas,
-                                latency: RandomStream(name: "pool.\(spec.name).latency", seed: seed, replication: replication),
-                                errors: RandomStream(name: "pool.\(spec.name).errors", seed: seed, replication: replication)))
+            state = Mutex(State(ready: spec.replicas, latency: spec.latencyStream(seed: seed, replication: replication), errors: nil))
         }
     }
 
@@ -133,7 +131,7 @@ public final class LiveUpstream: Sendable {
         switch model {
         case .provider(let spec):
             plan = spec.plan(state: state.health, effect: effects[state.health], inputTokens: inputTokens, outputTokens: outputTokens,
-                             latency: state.latency, errors: state.errors)
+                             latency: state.latency, errors: state.errors!)
         case .pool(let spec):
             plan = spec.plan(inputTokens: inputTokens, outputTokens: outputTokens, latency: state.latency)
         }

@@ -158,6 +158,7 @@ public enum TwinRun {
             // The simulator, conditioned on the same health history.
             var simulated = spec
             simulated.world.healthReplication = settings.replication
+            simulated.world.trafficReplication = settings.replication
             if let count = settings.simulatedReplications { simulated.replications = count }
             let runs: [ReplicationResult]
             do {
@@ -173,6 +174,9 @@ public enum TwinRun {
             }
             let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications, live: live, liveRaw: liveRaw)
             try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
+            var failureTable = CSVTable(header: LiveFailure.csvHeader)
+            for result in results { for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) } }
+            try AtomicOutput.write(failureTable.text, to: settings.outDirectory.appendingPathComponent("live-failures.csv"))
             let failures = world.teams.indices.map { index in
                 let live = results[index].metrics.failures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 var simulated: [String: Double] = [:]

@@ -4,7 +4,8 @@ import Testing
 /// `brownout twin` end to end: the mock providers, the gateway and the load generator as
 /// real processes on loopback, then the simulator. Only what cannot depend on the machine's
 /// speed is checked: the files, the table's shape, and the request counts, which are exact
-/// (the live teams draw the simulated replication's own arrivals).
+/// (the live teams send the simulated replication's own traffic, and every simulated
+/// replication the twin compares with sends it too).
 @Suite("brownout twin, end to end", .serialized)
 struct TwinCommandTests {
     /// `make test` builds release binaries and points here; a plain `swift test`, the debug
@@ -48,6 +49,13 @@ struct TwinCommandTests {
         #expect(Set(rows.dropFirst().map { String($0[0]) }) == ["app", "ops", "all"])
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway.yaml").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway-metrics.txt").path))
+        // Every simulated replication sends the live run's traffic: the same request counts.
+        for scope in ["app", "ops", "all"] {
+            let row = rows.first { $0[0] == scope && $0[1] == "requests" }
+            #expect(row != nil && row?[2] == row?[5], "\(scope): simulated mean \(row.map { String($0[2]) } ?? "?"), live \(row.map { String($0[5]) } ?? "?")")
+        }
+        let failures = try String(contentsOf: out.appendingPathComponent("live-failures.csv"), encoding: .utf8)
+        #expect(failures.hasPrefix("team,arrived_s,label,input_tokens,output_tokens,tries,gateway_attempts,elapsed_s,last_try_s\r\n"))
 
         // The simulation's replication 0, on its own: its request counts are the live run's.
         let single = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
