@@ -181,28 +181,29 @@ actor Gateway: EventHandler {
     }
 
     /// A client-side timeout: the attempt is over for the gateway (the upstream, which does
-    /// not know, keeps working on it and its answer will arrive late and be ignored).
+    /// not know, keeps working on it and its answer will arrive late and be ignored). A limit
+    /// that fires after the first token reached the client cuts the stream: the attempt
+    /// failed after its first byte, which nothing retries (the production gateway's rule).
     private func timerFired(key: Int64, firstTokenOnly: Bool) {
         let requestID = UInt64(bitPattern: key) >> 8
         let attempt = Int32(key & 0xFF)
         guard let entry = live[requestID], !entry.state.finished else { return }
         guard let target = entry.state.attemptTarget(attempt) else { return }
-        if firstTokenOnly {
-            let firstToken: Int64?
-            switch upstreams[target.index] {
-            case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
-            case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
+        let firstToken: Int64?
+        switch upstreams[target.index] {
+        case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
+        case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
+        }
+        let streaming = firstToken.map { $0 <= calendar.now } ?? false
+        if firstTokenOnly && streaming {
+            let deadline = entry.totalDeadlines[Int(attempt) % 8]
+            if deadline > calendar.now {
+                calendar.schedule(at: deadline, to: id, kind: Gateway.attemptDeadline, payload: key)
             }
-            if let firstToken, firstToken <= calendar.now {
-                let deadline = entry.totalDeadlines[Int(attempt) % 8]
-                if deadline > calendar.now {
-                    calendar.schedule(at: deadline, to: id, kind: Gateway.attemptDeadline, payload: key)
-                }
-                return
-            }
+            return
         }
         let started = entry.state.attemptStartedAt(attempt) ?? calendar.now
-        let outcome = AttemptOutcome(outcome: .timeout, latencyNanoseconds: calendar.now - started)
+        let outcome = AttemptOutcome(outcome: streaming ? .failedAfterFirstByte : .timeout, latencyNanoseconds: calendar.now - started)
         guard let decision = live.modify(requestID, { router.attemptFinished(&$0.state, attempt: attempt, outcome) }) else { return }
         act(on: decision)
     }

@@ -162,6 +162,7 @@ struct RequestEnd: Sendable {
     let attempts: Int
     let hedged: Bool
     let failureLabel: String
-    /// Whether a client SDK would retry this failure (overload, 5xx, timeouts; not refusals).
+    /// Whether a client SDK would retry this failure (overload, 5xx, timeouts before the first
+    /// byte; not refusals, nor a stream that broke after it).
     let sdkMayRetry: Bool
 }

@@ -233,7 +233,11 @@ extension RetryPolicy: Decodable {
             retryOn = []
             while !list.isAtEnd {
                 let text = try list.decode(String.self)
-                let valid = OutcomeClass.failures.map(\.rawValue)
+                if text == OutcomeClass.failedAfterFirstByte.rawValue {
+                    throw DecodingError.dataCorruptedError(in: list, debugDescription:
+                        "'\(text)' is never retried: the client already has the answer's first bytes, and failover stops there")
+                }
+                let valid = OutcomeClass.failures.filter { !RetryPolicy.neverRetried.contains($0) }.map(\.rawValue)
                 guard let outcome = OutcomeClass(rawValue: text), valid.contains(text) else {
                     throw DecodingError.dataCorruptedError(in: list, debugDescription: ConfigChoice.invalid(text, valid: valid))
                 }

@@ -11,7 +11,8 @@ public enum OutcomeClass: String, Codable, Sendable, CaseIterable {
     case timeout
     /// The connection failed before a response.
     case connectionError = "connection_error"
-    /// The stream broke after the first byte: tokens were spent, the answer is lost.
+    /// The stream broke (or its attempt's time ran out) after the first byte reached the
+    /// client: tokens were spent, the answer is lost, and nothing is retried.
     case failedAfterFirstByte = "failed_after_first_byte"
     /// A 4xx other than 429: the request itself is wrong; never retried.
     case clientError = "client_error_4xx"

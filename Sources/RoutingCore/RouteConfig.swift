@@ -44,13 +44,21 @@ public struct RetryPolicy: Sendable, Equatable {
     public var retryAfterCapSeconds: Double
     public var target: RetryTarget
 
-    public static let defaultRetryable: Set<OutcomeClass> = [.rateLimited, .overloaded, .serverError, .timeout, .connectionError, .failedAfterFirstByte]
+    /// What is retried unless a route says otherwise: every failure of the exchange with an
+    /// upstream before the client has a byte of the answer.
+    public static let defaultRetryable: Set<OutcomeClass> = [.rateLimited, .overloaded, .serverError, .timeout, .connectionError]
 
+    /// Classes no retry policy may retry: a stream that broke after its first byte reached the
+    /// client (failover stops at the first byte: a second answer cannot be spliced onto the
+    /// first), and the gateway's own cancellations.
+    public static let neverRetried: Set<OutcomeClass> = [.failedAfterFirstByte, .cancelled, .success]
+
+    /// `retryOn` less ``neverRetried``.
     public init(maxAttempts: Int = 3, retryOn: Set<OutcomeClass> = RetryPolicy.defaultRetryable,
                 backoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8), honourRetryAfter: Bool = true,
                 retryAfterCapSeconds: Double = 60, target: RetryTarget = .next) {
         self.maxAttempts = maxAttempts
-        self.retryOn = retryOn
+        self.retryOn = retryOn.subtracting(RetryPolicy.neverRetried)
         self.backoff = backoff
         self.honourRetryAfter = honourRetryAfter
         self.retryAfterCapSeconds = retryAfterCapSeconds

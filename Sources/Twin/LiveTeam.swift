@@ -180,13 +180,15 @@ final class LiveTeam: Sendable {
                     scanner.scan(chunk)
                 }
             } catch {
-                return Try(ending: .failed(label: "stream_cut", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
+                return Try(ending: .failed(label: "stream_cut", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             }
             timing.endDue = scanner.lastStamps?.due
+            // A stream that began and broke is not tried again: the SDK has handed the
+            // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
             case .done: return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: sentAt)
-            case .error: return Try(ending: .failed(label: "stream_interrupted", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
-            case .open: return Try(ending: .failed(label: "stream_without_done", sdkMayRetry: true), attempts: attempts, sentAt: sentAt)
+            case .error: return Try(ending: .failed(label: "stream_interrupted", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
+            case .open: return Try(ending: .failed(label: "stream_without_done", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             }
         } catch {
             return Try(ending: .failed(label: "gateway_error", sdkMayRetry: true), attempts: 0, sentAt: sentAt)

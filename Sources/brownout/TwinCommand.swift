@@ -9,9 +9,10 @@ struct TwinCommand: AsyncParsableCommand {
         abstract: "Run the spec live (mock providers, the real gateway, a load generator, in scaled time) and compare it with the simulator.",
         discussion: """
             Starts brownout-mock-provider (the spec's upstreams, following one replication's health history) and \
-            brownout-gateway (its router clock scaled alike) on loopback, sends the teams' arrivals, then simulates \
-            the spec conditioned on the same health history. Writes OUT/twin.csv: per team and metric, the \
-            simulator's mean and 95% prediction interval for one run, the live value, and whether it lies inside. \
+            brownout-gateway (its router clock scaled alike) on loopback, sends the teams' requests, then simulates \
+            the spec conditioned on the same health history and the same requests. Writes OUT/twin.csv: per team \
+            and metric, the simulator's mean and 95% prediction interval for one run, the live value, and whether \
+            it lies inside; and OUT/live-failures.csv, each live request that failed after the warm-up. \
             The live run takes the spec's duration divided by --scale; the machine must keep up with the spec's \
             request rate times the scale (the lateness line says whether it did). See docs/parity.md.
             """
@@ -22,7 +23,7 @@ struct TwinCommand: AsyncParsableCommand {
     @Option(help: "Model time runs N times faster than real time (180: six hours in two minutes).")
     var scale: Int64 = 60
 
-    @Option(help: "The replication whose health history and arrivals the live run follows.")
+    @Option(help: "The replication whose health history and requests the live run follows (and every simulated replication too).")
     var replication = 0
 
     @Option(help: "Simulated replications to compare with (at least 2; a prediction interval for one run wants many).")

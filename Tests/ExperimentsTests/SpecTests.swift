@@ -75,6 +75,14 @@ struct SpecTests {
         #expect(message == "spec.yaml:5:36: routes.chat.retry.max_attempt: unknown key 'max_attempt'; did you mean 'max_attempts'? Valid keys: backoff, honour_retry_after, max_attempts, retry_after_cap_s, retry_on, target")
     }
 
+    @Test("retry_on may not name a stream that broke after its first byte: failover stops there")
+    func retryAfterFirstByte() throws {
+        let message = try error(minimalSpec.replacingOccurrences(of: "retry: {max_attempts: 2}", with: "retry: {max_attempts: 2, retry_on: [timeout, failed_after_first_byte]}"))
+        #expect(message.hasPrefix("spec.yaml:5:"), "\(message)")
+        #expect(message.contains("routes.chat.retry.retry_on"), "\(message)")
+        #expect(message.contains("'failed_after_first_byte' is never retried: the client already has the answer's first bytes"), "\(message)")
+    }
+
     @Test("an impossible value says what would be valid")
     func badValue() throws {
         #expect(try error(minimalSpec.replacingOccurrences(of: "rate_per_s: 2", with: "rate_per_s: -2"))

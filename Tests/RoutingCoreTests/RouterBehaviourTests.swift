@@ -63,6 +63,21 @@ struct RouterBehaviourTests {
         #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .clientError)
     }
 
+    @Test("a stream that broke after its first byte is never retried, whatever retry_on says")
+    func noFailoverAfterTheFirstByte() throws {
+        let everything = Set(OutcomeClass.failures)
+        var router = try makeRouter(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, retryOn: everything, backoff: .none), balancing: .leastOutstanding))
+        var (state, _) = router.begin(request(1))
+        let done = router.attemptFinished(&state, attempt: 1, failure(.failedAfterFirstByte))
+        #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .failedAfterFirstByte)
+        #expect(!RetryPolicy.defaultRetryable.contains(.failedAfterFirstByte))
+        #expect(RetryPolicy(retryOn: everything).retryOn == everything.subtracting([.failedAfterFirstByte]))
+        // A timeout before the first byte is retried, to the next target.
+        var (other, _) = router.begin(request(2))
+        let retry = router.attemptFinished(&other, attempt: 1, failure(.timeout))
+        #expect(retry.action == .send && retry.attempt == 2)
+    }
+
     @Test("Retry-After is honoured up to the cap, and the target cools down meanwhile")
     func retryAfter() throws {
         let clock = ManualClock()
