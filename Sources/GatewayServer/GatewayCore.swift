@@ -123,19 +123,20 @@ public final class GatewayCore: Sendable {
     }
 
     func resume(_ state: inout RequestState) -> Decision {
-        router.withLock { slot in
-            let time = slot.tick()
-            let decision = slot.router.resume(&state)
-            log(decision, time: time, call: .resume(requestID: state.request.id))
-            return decision
-        }
+        timerCall(&state, .resume(requestID: state.request.id)) { router, state in router.resume(&state) }
     }
 
     func hedgeDue(_ state: inout RequestState) -> Decision {
+        timerCall(&state, .hedgeDue(requestID: state.request.id)) { router, state in router.hedgeDue(&state) }
+    }
+
+    /// A call a timer makes (a backoff ended, a hedge is due): at the clock's reading, logged.
+    private func timerCall(_ state: inout RequestState, _ call: RouterTrace.Call,
+                           _ body: (inout Router, inout RequestState) -> Decision) -> Decision {
         router.withLock { slot in
             let time = slot.tick()
-            let decision = slot.router.hedgeDue(&state)
-            log(decision, time: time, call: .hedgeDue(requestID: state.request.id))
+            let decision = body(&slot.router, &state)
+            log(decision, time: time, call: call)
             return decision
         }
     }

@@ -23,8 +23,8 @@ final class LiveTeam: Sendable {
     /// The longest a request may take, in real time, before the client gives up on it.
     let requestTimeout: TimeAmount
     private let metrics: Mutex<TeamMetrics>
-    /// The same, with latencies as measured at the client, the twin's transport included.
-    private let rawMetrics: Mutex<TeamMetrics>
+    /// The latencies as measured at the client, the twin's transport included (model ns).
+    private let measured: Mutex<(total: LatencyHistogram, firstToken: LatencyHistogram)>
     /// Per successful request, the time spent between this client and the mock (both ways,
     /// through the gateway and loopback), in model nanoseconds.
     private let transport: Mutex<LatencyHistogram>
@@ -42,7 +42,7 @@ final class LiveTeam: Sendable {
         self.window = window
         self.requestTimeout = requestTimeout
         metrics = Mutex(TeamMetrics(name: spec.name))
-        rawMetrics = Mutex(TeamMetrics(name: spec.name))
+        measured = Mutex((LatencyHistogram(), LatencyHistogram()))
         transport = Mutex(LatencyHistogram())
         sdkStream = Mutex(spec.sdkStream(seed: seed, replication: replication))
         lateness = Mutex(LatencyHistogram())
@@ -66,21 +66,15 @@ final class LiveTeam: Sendable {
                 lateness.withLock { $0.record(nanoseconds: late.seconds * 1_000_000_000 + late.attoseconds / 1_000_000_000) }
                 let inputTokens = max(1, Int(spec.inputTokens.sample(sizeStream).rounded()))
                 let outputTokens = max(1, Int(spec.outputTokens.sample(sizeStream).rounded()))
-                if next >= window.warmUp {
-                    metrics.withLock { $0.requests += 1 }
-                    rawMetrics.withLock { $0.requests += 1 }
-                }
+                if next >= window.warmUp { metrics.withLock { $0.requests += 1 } }
                 group.addTask { await self.request(arrivedAt: next, inputTokens: inputTokens, outputTokens: outputTokens) }
             }
         }
-        return LiveTeamResult(metrics: metrics.withLock { $0 }, rawMetrics: rawMetrics.withLock { $0 }, transport: transport.withLock { $0 },
+        let corrected = metrics.withLock { $0 }
+        var raw = corrected
+        (raw.totalLatency, raw.firstTokenLatency) = measured.withLock { $0 }
+        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 },
                               lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
-    }
-
-    /// Applies `change` to both sets of metrics.
-    private func record(_ change: (inout TeamMetrics) -> Void) {
-        metrics.withLock { change(&$0) }
-        rawMetrics.withLock { change(&$0) }
     }
 
     /// One request as its user sees it, across the SDK's tries.
@@ -102,29 +96,27 @@ final class LiveTeam: Sendable {
                 let end = clock.modelNanoseconds()
                 let net = timing.transport(attempts: result.attempts, end: end)
                 if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
-                record { metrics in
+                metrics.withLock { metrics in
                     if fallback { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
                     metrics.attempts.record(Double(attempts))
-                }
-                metrics.withLock { metrics in
                     metrics.totalLatency.record(nanoseconds: end - start - (net?.total ?? 0))
                     metrics.firstTokenLatency.record(nanoseconds: timing.firstTokenAt - start - (net?.firstToken ?? 0))
                 }
-                rawMetrics.withLock { metrics in
-                    metrics.totalLatency.record(nanoseconds: end - start)
-                    metrics.firstTokenLatency.record(nanoseconds: timing.firstTokenAt - start)
+                measured.withLock { measured in
+                    measured.total.record(nanoseconds: end - start)
+                    measured.firstToken.record(nanoseconds: timing.firstTokenAt - start)
                 }
                 return
             case .failed(let label, let sdkMayRetry):
                 let tried = sdkTry
                 if let delay = sdkStream.withLock({ stream in spec.sdkRetryDelay(afterTry: tried, mayRetry: sdkMayRetry, using: &stream) }) {
                     sdkTry += 1
-                    if counted { record { $0.sdkRetries += 1 } }
+                    if counted { metrics.withLock { $0.sdkRetries += 1 } }
                     do { try await clock.sleep(untilModel: clock.modelNanoseconds() + delay) } catch { return }
                     continue
                 }
                 guard counted else { return }
-                record { metrics in
+                metrics.withLock { metrics in
                     metrics.failures[label, default: 0] += 1
                     metrics.attempts.record(Double(attempts))
                 }

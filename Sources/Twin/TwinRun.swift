@@ -43,6 +43,7 @@ public enum TwinRun {
 
     public struct Outcome: Sendable {
         public let comparison: TwinComparison
+        public let upstreams: TwinUpstreamComparison
         /// Per team (the spec's order), the failures by label: live (the gateway's error codes,
         /// or how a stream ended) and the simulator's mean per run (outcome classes and
         /// refusal reasons), for reading a miss in availability.
@@ -123,10 +124,10 @@ public enum TwinRun {
                 }
             }
             // Spend counts from the end of the warm-up, as the simulated gateway's ledger does.
-            let spendAtWarmUp = Task { () -> [String: Double] in
-                guard window.warmUp > 0 else { return [:] }
+            let metricsAtWarmUp = Task { () -> String in
+                guard window.warmUp > 0 else { return "" }
                 try await clock.sleep(untilModel: window.warmUp)
-                return teamSpend(try await gatewayMetrics(client: client, port: gatewayPort))
+                return try await gatewayMetrics(client: client, port: gatewayPort)
             }
             let wallStart = ContinuousClock.now
             let results = await withTaskGroup(of: (Int, LiveTeamResult).self) { group in
@@ -146,9 +147,12 @@ public enum TwinRun {
             }
             let metricsText = try await gatewayMetrics(client: client, port: gatewayPort)
             try AtomicOutput.write(metricsText, to: settings.outDirectory.appendingPathComponent("gateway-metrics.txt"))
-            let spend = teamSpend(metricsText)
-            let spentInWarmUp = try await spendAtWarmUp.value
+            let atWarmUp = try await metricsAtWarmUp.value
+            let spend = sum(metricsText, family: "brownout_team_spend_usd", by: "team")
+            let spentInWarmUp = sum(atWarmUp, family: "brownout_team_spend_usd", by: "team")
             let spent = { (name: String) in (spend[name] ?? 0) - (spentInWarmUp[name] ?? 0) }
+            let attempts = sum(metricsText, family: "brownout_attempts_total", by: "upstream")
+            let attemptsInWarmUp = sum(atWarmUp, family: "brownout_attempts_total", by: "upstream")
             let live = results.map { result in (metrics: result.metrics, spendUSD: spent(result.metrics.name)) }
             let liveRaw = results.map { result in (metrics: result.rawMetrics, spendUSD: spent(result.metrics.name)) }
             await started.stop()
@@ -174,6 +178,12 @@ public enum TwinRun {
             }
             let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications, live: live, liveRaw: liveRaw)
             try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
+            let upstreamNames = world.router.targets.map(\.name)
+            let upstreams = TwinUpstreamComparison(
+                upstreams: upstreamNames,
+                replications: runs.map { run in upstreamNames.map { name in Double(run.upstreams.first { $0.name == name }?.offered ?? 0) } },
+                live: upstreamNames.map { (attempts[$0] ?? 0) - (attemptsInWarmUp[$0] ?? 0) })
+            try AtomicOutput.write(upstreams.csv, to: settings.outDirectory.appendingPathComponent("twin-upstreams.csv"))
             var failureTable = CSVTable(header: LiveFailure.csvHeader)
             for result in results { for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) } }
             try AtomicOutput.write(failureTable.text, to: settings.outDirectory.appendingPathComponent("live-failures.csv"))
@@ -183,7 +193,7 @@ public enum TwinRun {
                 for run in runs { for (label, count) in run.teams[index].failures { simulated[label, default: 0] += Double(count) / Double(runs.count) } }
                 return (team: world.teams[index].name, live: live, simulated: simulated.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             }
-            return Outcome(comparison: comparison, failures: failures, lateness: lateness, transport: transport, liveSeconds: liveSeconds,
+            return Outcome(comparison: comparison, upstreams: upstreams, failures: failures, lateness: lateness, transport: transport, liveSeconds: liveSeconds,
                            simulatedReplications: runs.count)
         } catch {
             await gateway?.stop()
@@ -233,14 +243,15 @@ public enum TwinRun {
         return String(buffer: try await response.body.collect(upTo: 16 << 20))
     }
 
-    /// Each team's spend, from the gateway's metrics.
-    static func teamSpend(_ metrics: String) -> [String: Double] {
-        var spend: [String: Double] = [:]
-        for line in metrics.split(separator: "\n") where line.hasPrefix("brownout_team_spend_usd{") {
-            guard let open = line.range(of: "team=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
+    /// A family of the gateway's metrics summed by one label (each team's spend, each
+    /// upstream's attempts over every outcome).
+    static func sum(_ metrics: String, family: String, by label: String) -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for line in metrics.split(separator: "\n") where line.hasPrefix(family + "{") {
+            guard let open = line.range(of: label + "=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
                   let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            spend[String(line[open.upperBound..<close])] = value
+            sums[String(line[open.upperBound..<close]), default: 0] += value
         }
-        return spend
+        return sums
     }
 }

@@ -24,9 +24,13 @@ public enum TwinSummary {
             let simulated = team.simulated.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", ")
             lines.append("Failures of \(team.team): live \(live.isEmpty ? "none" : live); simulated, per run \(simulated.isEmpty ? "none" : simulated).")
         }
+        let attempts = outcome.upstreams.rows.map { row in
+            "\(row.upstream) \(format(row.live)) (\(format(row.simulated.mean)) [\(format(row.simulated.lower)), \(format(row.simulated.upper))]\(row.inside ? "" : ", outside"))"
+        }
+        lines.append("Attempts by upstream after the warm-up, live (simulated, 95% for one run): " + attempts.joined(separator: ", ") + ".")
         lines.append(String(format: "Transport (client to mock and back, through the gateway), taken out of the live latencies: median %.1f ms real, %.3f s of model time.",
                             outcome.transport.seconds(atPercentile: 50) * 1_000 / Double(scale), outcome.transport.seconds(atPercentile: 50)))
-        lines.append("Wrote \(directory)/twin.csv (and the gateway's spec and both servers' logs beside it).")
+        lines.append("Wrote \(directory)/twin.csv, twin-upstreams.csv and live-failures.csv (and the gateway's spec, its metrics and both servers' logs beside them).")
         return lines.joined(separator: "\n")
     }
 

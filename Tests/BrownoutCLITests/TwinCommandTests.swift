@@ -54,6 +54,9 @@ struct TwinCommandTests {
             let row = rows.first { $0[0] == scope && $0[1] == "requests" }
             #expect(row != nil && row?[2] == row?[5], "\(scope): simulated mean \(row.map { String($0[2]) } ?? "?"), live \(row.map { String($0[5]) } ?? "?")")
         }
+        let upstreams = try String(contentsOf: out.appendingPathComponent("twin-upstreams.csv"), encoding: .utf8).split(separator: "\r\n")
+        #expect(upstreams.first == "upstream,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside")
+        #expect(upstreams.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") } == ["alpha,attempts", "beta,attempts"])
         let failures = try String(contentsOf: out.appendingPathComponent("live-failures.csv"), encoding: .utf8)
         #expect(failures.hasPrefix("team,arrived_s,label,input_tokens,output_tokens,tries,gateway_attempts,elapsed_s,last_try_s\r\n"))
 
