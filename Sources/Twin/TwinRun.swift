@@ -129,6 +129,12 @@ public enum TwinRun {
                 try await clock.sleep(untilModel: window.warmUp)
                 return try await gatewayMetrics(client: client, port: gatewayPort)
             }
+            // Attempts count between the warm-up and the horizon, as the simulated upstreams
+            // count them (not the drain after it).
+            let metricsAtHorizon = Task { () -> String in
+                try await clock.sleep(untilModel: window.horizon)
+                return try await gatewayMetrics(client: client, port: gatewayPort)
+            }
             let wallStart = ContinuousClock.now
             let results = await withTaskGroup(of: (Int, LiveTeamResult).self) { group in
                 for (index, team) in teams.enumerated() {
@@ -151,7 +157,7 @@ public enum TwinRun {
             let spend = sum(metricsText, family: "brownout_team_spend_usd", by: "team")
             let spentInWarmUp = sum(atWarmUp, family: "brownout_team_spend_usd", by: "team")
             let spent = { (name: String) in (spend[name] ?? 0) - (spentInWarmUp[name] ?? 0) }
-            let attempts = sum(metricsText, family: "brownout_attempts_total", by: "upstream")
+            let attempts = sum(try await metricsAtHorizon.value, family: "brownout_attempts_total", by: "upstream")
             let attemptsInWarmUp = sum(atWarmUp, family: "brownout_attempts_total", by: "upstream")
             let live = results.map { result in (metrics: result.metrics, spendUSD: spent(result.metrics.name)) }
             let liveRaw = results.map { result in (metrics: result.rawMetrics, spendUSD: spent(result.metrics.name)) }
