@@ -204,6 +204,8 @@ let package = Package(
             dependencies: [
                 "GatewayServer", "Experiments",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

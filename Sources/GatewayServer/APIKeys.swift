@@ -13,22 +13,32 @@ public struct APIKeys: Sendable {
 
     /// The team of the key in an `Authorization: Bearer KEY` header, or nil.
     public func team(forAuthorization header: String?) -> String? {
-        guard var bytes = header.map({ Array($0.utf8) }), bytes.count > 7,
-              String(decoding: bytes[..<7], as: UTF8.self).lowercased() == "bearer " else { return nil }
-        bytes.removeFirst(7)
-        while bytes.first == UInt8(ascii: " ") || bytes.first == UInt8(ascii: "\t") { bytes.removeFirst() }
-        while bytes.last == UInt8(ascii: " ") || bytes.last == UInt8(ascii: "\t") { bytes.removeLast() }
-        guard !bytes.isEmpty else { return nil }
-        let digest = SHA256.hash(data: bytes)
-        var found: String?
-        digest.withUnsafeBytes { digest in
-            for entry in entries {
-                var difference: UInt8 = 0
-                for i in 0..<32 { difference |= entry.hash[i] ^ digest[i] }
-                if difference == 0 && found == nil { found = entry.team }
+        guard var header else { return nil }
+        return header.withUTF8 { bytes -> String? in
+            // "Bearer", in any case, then spaces or tabs around the key.
+            let scheme = "bearer ".utf8
+            guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ APIKeys.lowercased($0) == $1 }) else { return nil }
+            func blank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+            var start = scheme.count
+            var end = bytes.count
+            while start < end && blank(bytes[start]) { start += 1 }
+            while end > start && blank(bytes[end - 1]) { end -= 1 }
+            guard start < end else { return nil }
+            let digest = SHA256.hash(data: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<end]))
+            var found: String?
+            digest.withUnsafeBytes { digest in
+                for entry in entries {
+                    var difference: UInt8 = 0
+                    for i in 0..<32 { difference |= entry.hash[i] ^ digest[i] }
+                    if difference == 0 && found == nil { found = entry.team }
+                }
             }
+            return found
         }
-        return found
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     /// Lowercase hex SHA-256 of `key`: what the deployment section lists.

@@ -34,14 +34,15 @@ struct ChatRequest: Sendable {
         usageEdit = fields.stream && !fields.includeUsage ? fields.usageEdit : nil
     }
 
-    /// The body sent to an upstream: its model name; when streaming, usage is always asked
-    /// for (the gateway settles spend from it).
-    func upstreamBody(model upstreamModel: String) -> ByteBuffer {
-        var edits = [(range: modelRange, replacement: JSONText.quoted(upstreamModel))]
-        if let usageEdit { edits.append(usageEdit) }
-        edits.sort { $0.range.lowerBound < $1.range.lowerBound }
+    /// The body sent to an upstream: its model name (`quotedModel`, a JSON string literal:
+    /// `JSONText.quoted(name)`); when streaming, usage is always asked for (the gateway
+    /// settles spend from it).
+    func upstreamBody(quotedModel: String) -> ByteBuffer {
+        let model = (range: modelRange, replacement: quotedModel)
+        // At most two edits, in the body's order.
+        let edits = usageEdit.map { usage in usage.range.lowerBound < modelRange.lowerBound ? [usage, model] : [model, usage] } ?? [model]
         var out = ByteBuffer()
-        out.reserveCapacity(body.readableBytes + edits.reduce(0) { $0 + $1.replacement.utf8.count })
+        out.reserveCapacity(body.readableBytes + quotedModel.utf8.count + (usageEdit?.replacement.utf8.count ?? 0))
         var copied = 0
         for edit in edits {
             out.writeBytes(body.readableBytesView[body.readerIndex + copied ..< body.readerIndex + edit.range.lowerBound])

@@ -17,7 +17,7 @@ public enum GatewayApplication {
         router.post("/v1/chat/completions") { request, _ -> Response in
             let received = ContinuousClock.now
             func whole(_ error: OpenAIError) -> Response { refusal(error, core: core, received: received) }
-            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else { return whole(OpenAIError.unauthorized) }
+            guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else { return whole(OpenAIError.unauthorized) }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: 16 << 20)
@@ -35,16 +35,16 @@ public enum GatewayApplication {
             }
             switch await RequestCoordinator.answer(chat, team: team, core: core) {
             case .whole(let status, let headers, let body):
-                return Response(status: .init(code: status), headers: fields(headers), body: .init(byteBuffer: body))
+                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
             case .stream(let headers, let stream):
-                return Response(status: .ok, headers: fields(headers), body: ResponseBody { writer in
+                return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                     for await frame in stream.frames { try await writer.write(frame) }
                     try await writer.finish(nil)
                 })
             }
         }
         router.get("/v1/models") { request, _ -> Response in
-            guard let team = core.keys.team(forAuthorization: request.headers[.authorization]) else {
+            guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else {
                 return refusal(OpenAIError.unauthorized, core: core, received: .now)
             }
             let models = core.models.filter { deployment.team(team, mayUse: $0) }.map { ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any] }
@@ -65,19 +65,23 @@ public enum GatewayApplication {
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
-    /// A refusal before routing, with the same explaining headers as every answer.
-    static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
-        return Response(status: .init(code: error.status), headers: fields([
-            ("x-brownout-request-id", String(core.requestID())), ("x-brownout-attempts", "0"),
-            ("x-brownout-overhead-ms", BusyClock.milliseconds(received.duration(to: .now))), ("content-type", "application/json"),
-        ]), body: .init(byteBuffer: error.body))
+    /// The request's one `Authorization` value (nil when it has none or several). Read field by
+    /// field: the headers' subscript joins every value of a name into a new string.
+    static func authorization(_ headers: HTTPFields) -> String? {
+        var value: String?
+        var count = 0
+        for field in headers where field.name == .authorization {
+            value = field.value
+            count += 1
+        }
+        return count == 1 ? value : nil
     }
 
-    static func fields(_ pairs: [(String, String)]) -> HTTPFields {
-        var fields = HTTPFields()
-        for (name, value) in pairs {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
-        }
-        return fields
+    /// A refusal before routing, with the same explaining headers as every answer.
+    static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
+        return Response(status: .init(code: error.status), headers: [
+            .brownoutRequestID: String(core.requestID()), .brownoutAttempts: "0",
+            .brownoutOverheadMilliseconds: BusyClock.milliseconds(received.duration(to: .now)), .contentType: "application/json",
+        ], body: .init(byteBuffer: error.body))
     }
 }

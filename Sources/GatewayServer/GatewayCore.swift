@@ -49,6 +49,7 @@ public final class GatewayCore: Sendable {
         config = spec.router
         self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
+        models = spec.router.routes.map(\.name)
         upstreams = spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
             return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
@@ -89,7 +90,7 @@ public final class GatewayCore: Sendable {
     }
 
     /// The routes a team's key may use, as models.
-    var models: [String] { config.routes.map(\.name) }
+    let models: [String]
 
     // MARK: Router calls
 

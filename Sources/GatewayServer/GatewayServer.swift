@@ -22,7 +22,7 @@ public enum GatewayServer {
     /// router trace there (`--record`); `routerTime`: the time the router lives in (`--time-scale` and the twin's clock options).
     public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime) async throws {
         let deployment = spec.deployment
-        var logger = Logger(label: "brownout-gateway")
+        var logger = Logger(label: "brownout-gateway", factory: { GatewayLogHandler(label: $0) })
         logger.logLevel = .warning
         var clientConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)), decompression: .disabled)
         // No tracer: a span per upstream request costs time on every request and goes nowhere.

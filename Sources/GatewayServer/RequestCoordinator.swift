@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 import RoutingCore
 import Synchronization
@@ -6,8 +7,8 @@ import Synchronization
 /// What the gateway answers a client: a whole response (success or error), or the headers
 /// of a stream whose frames follow.
 enum GatewayAnswer: Sendable {
-    case whole(status: Int, headers: [(String, String)], body: ByteBuffer)
-    case stream(headers: [(String, String)], ClientStream)
+    case whole(status: Int, headers: HTTPFields, body: ByteBuffer)
+    case stream(headers: HTTPFields, ClientStream)
 }
 
 /// Carries out the router's decisions for one request, as GatewaySim's gateway actor does in
@@ -39,20 +40,20 @@ struct RequestCoordinator: Sendable {
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
-            return .whole(status: 404, headers: [("x-brownout-request-id", String(id)), ("x-brownout-attempts", "0"),
-                                                 ("x-brownout-overhead-ms", BusyClock.milliseconds(received.duration(to: .now))),
-                                                 ("content-type", "application/json")], body: answer.body)
+            return .whole(status: 404, headers: [.brownoutRequestID: String(id), .brownoutAttempts: "0",
+                                                 .brownoutOverheadMilliseconds: BusyClock.milliseconds(received.duration(to: .now)),
+                                                 .contentType: "application/json"], body: answer.body)
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
-        let stream = ClientStream()
         // A whole answer on a route without hedging has one attempt out at a time and nothing
         // to settle after the answer: it runs right here, in the request's own task.
         if !chat.stream && core.config.routes[request.route.index].hedging == nil {
             var answer: GatewayAnswer?
-            await coordinator.run(inline: true, stream: stream) { answer = $0 }
-            return answer ?? .whole(status: 499, headers: [], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
+            await coordinator.run(inline: true, stream: nil) { answer = $0 }
+            return answer ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
         }
+        let stream = ClientStream()
         return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
             let task = Task { await coordinator.run(inline: false, stream: stream) { start.resume(returning: $0) } }
             stream.onTermination { task.cancel() }
@@ -61,9 +62,12 @@ struct RequestCoordinator: Sendable {
 
     /// Drives the request; `deliver` gets the client's answer once. `inline`: each attempt is
     /// awaited right here instead of in a task of its own (whole answers without hedging).
-    private func run(inline: Bool, stream: ClientStream, deliver: (GatewayAnswer) -> Void) async {
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        var iterator = events.makeAsyncIterator()
+    private func run(inline: Bool, stream: ClientStream?, deliver: (GatewayAnswer) -> Void) async {
+        // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
+        // is handled as it returns.
+        let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
+        var iterator = events?.makeAsyncIterator()
+        var inlineEnding: Event?
         var answered = false
         func respond(_ answer: GatewayAnswer) {
             if !answered {
@@ -74,7 +78,7 @@ struct RequestCoordinator: Sendable {
         let committed = CommitSlot()
         var tasks: [Int32: Task<Void, Never>] = [:]
         var hedgeTimer: Task<Void, Never>?
-        var whole: [Int32: ByteBuffer] = [:]
+        var wholeAnswer: ByteBuffer?
         var targets: [Int32: TargetID] = [:]
         var lastError: OpenAIError?
         var clock = BusyClock(start: received)
@@ -102,9 +106,10 @@ struct RequestCoordinator: Sendable {
                     if inline {
                         let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
                                                         firstToken: { committed.claim(attempt) }, stream: nil)
-                        sink.yield(.finished(attempt: attempt, ending))
+                        inlineEnding = .finished(attempt: attempt, ending)
                         break
                     }
+                    guard let sink else { continue }
                     tasks[attempt] = Task {
                         let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
                                                         firstToken: {
@@ -134,38 +139,46 @@ struct RequestCoordinator: Sendable {
                     let winner = decision.attempt
                     let local = targets[winner].map { core.config.targets[$0.index].kind == .local } ?? false
                     finishMetrics(result: .success, fallback: local, clock: clock)
-                    if chat.stream {
+                    if let stream, chat.stream {
                         stream.send(ClientStream.done)
                         stream.finish()
                     } else {
-                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock) + [("content-type", "application/json")],
-                                       body: whole[winner] ?? ByteBuffer()))
+                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock, contentType: "application/json"),
+                                       body: wholeAnswer ?? ByteBuffer()))
                     }
                     break loop
                 case .fail, .reject:
                     hedgeTimer?.cancel()
                     let error = failure(decision, lastError: lastError)
                     finishMetrics(result: decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
-                    if answered {
+                    if answered, let stream {
                         // After the first byte: an error event, and never a clean [DONE].
                         stream.send(error.streamFrame)
                         stream.finish()
                     } else {
-                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock) + [("content-type", "application/json")],
+                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: "application/json"),
                                        body: error.body))
                     }
                     break loop
                 }
                 if pending != nil { continue }
             }
-            guard let event = await iterator.next() else { break }
+            let next: Event?
+            if let ending = inlineEnding {
+                inlineEnding = nil
+                next = ending
+            } else {
+                next = await iterator?.next()
+            }
+            guard let event = next else { break }
             switch event {
             case .finished(let attempt, let ending):
                 tasks[attempt] = nil
                 clock.end()
                 if let target = targets[attempt] { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
                 switch ending.reply {
-                case .whole(let body): whole[attempt] = body
+                // Only the attempt that answers the client brings a whole answer back.
+                case .whole(let body): wholeAnswer = body
                 case .upstreamError(let error): lastError = error
                 case .none: break
                 }
@@ -173,32 +186,35 @@ struct RequestCoordinator: Sendable {
             case .committed(let attempt):
                 hedgeTimer?.cancel()
                 for (other, task) in tasks where other != attempt { task.cancel() }
-                respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock) + [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
-                                stream))
+                guard let stream else { continue }
+                var fields = headers(state: state, winner: attempt, targets: targets, clock: clock, contentType: "text/event-stream")
+                fields[.cacheControl] = "no-cache"
+                respond(.stream(headers: fields, stream))
             case .hedgeDue:
                 pending = core.hedgeDue(&state)
             }
         }
         // Attempts still out (a cancelled hedge loser) report back, so the router settles them.
-        while !tasks.isEmpty, let event = await iterator.next() {
+        while !tasks.isEmpty, let event = await iterator?.next() {
             if case .finished(let attempt, let ending) = event {
                 tasks[attempt] = nil
                 _ = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
             }
         }
         if !answered {
-            respond(.whole(status: 499, headers: [], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
+            respond(.whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
 
-    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock) -> [(String, String)] {
-        var headers = [("x-brownout-request-id", String(request.id)), ("x-brownout-attempts", String(state.attemptsSent)),
-                       ("x-brownout-overhead-ms", BusyClock.milliseconds(clock.gatewayTime))]
+    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock, contentType: String) -> HTTPFields {
+        var headers: HTTPFields = [.brownoutRequestID: String(request.id), .brownoutAttempts: String(state.attemptsSent),
+                                   .brownoutOverheadMilliseconds: BusyClock.milliseconds(clock.gatewayTime)]
         if let winner, let target = targets[winner] {
             let config = core.config.targets[target.index]
-            headers.append(("x-brownout-upstream", config.name))
-            headers.append(("x-brownout-degraded", config.kind == .local ? "true" : "false"))
+            headers[.brownoutUpstream] = config.name
+            headers[.brownoutDegraded] = config.kind == .local ? "true" : "false"
         }
+        headers[.contentType] = contentType
         return headers
     }
 

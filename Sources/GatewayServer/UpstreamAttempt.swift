@@ -15,6 +15,23 @@ struct UpstreamAttempt: Sendable {
     let apiKey: String?
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime
+    /// The chat completions endpoint and the headers of every request to it (built once).
+    private let url: String
+    private let headers: HTTPHeaders
+    /// The upstream's model name as a JSON string, for the body.
+    private let quotedModel: String
+
+    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) {
+        self.client = client
+        self.upstream = upstream
+        self.apiKey = apiKey
+        self.routerTime = routerTime
+        url = upstream.baseURL + "/chat/completions"
+        quotedModel = JSONText.quoted(upstream.model)
+        var headers: HTTPHeaders = ["content-type": "application/json"]
+        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        self.headers = headers
+    }
 
     /// What an attempt brings back besides its outcome.
     enum Reply: Sendable {
@@ -87,11 +104,10 @@ struct UpstreamAttempt: Sendable {
     /// The HTTP exchange itself, without limits.
     private func exchange(_ chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
                           ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
-        var request = HTTPClientRequest(url: upstream.baseURL + "/chat/completions")
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        if let apiKey { request.headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        request.body = .bytes(chat.upstreamBody(model: upstream.model))
+        request.headers = headers
+        request.body = .bytes(chat.upstreamBody(quotedModel: quotedModel))
         let response = try await client.execute(request, deadline: .distantFuture)
         let status = Int(response.status.code)
         if status != 200 {

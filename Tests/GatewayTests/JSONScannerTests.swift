@@ -113,7 +113,7 @@ struct JSONScannerTests {
         let request = try ChatRequest(body: ByteBuffer(string: text))
         #expect(request.model == "chat")
         #expect(request.stream == streams)
-        let sent = request.upstreamBody(model: #"gpt-"x"\"#)
+        let sent = request.upstreamBody(quotedModel: JSONText.quoted(#"gpt-"x"\"#))
         var expected = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         expected["model"] = #"gpt-"x"\"#
         if streams {
