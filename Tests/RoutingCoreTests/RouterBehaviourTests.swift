@@ -72,6 +72,12 @@ struct RouterBehaviourTests {
         #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .failedAfterFirstByte)
         #expect(!RetryPolicy.defaultRetryable.contains(.failedAfterFirstByte))
         #expect(RetryPolicy(retryOn: everything).retryOn == everything.subtracting([.failedAfterFirstByte]))
+        // Put back after init, it is still never retried.
+        var forced = RetryPolicy(maxAttempts: 3, retryOn: everything, backoff: .none)
+        forced.retryOn.insert(.failedAfterFirstByte)
+        var stubborn = try makeRouter(threeProviderConfig(retry: forced, balancing: .leastOutstanding))
+        var (cut, _) = stubborn.begin(request(3))
+        #expect(stubborn.attemptFinished(&cut, attempt: 1, failure(.failedAfterFirstByte)).action == .fail)
         // A timeout before the first byte is retried, to the next target.
         var (other, _) = router.begin(request(2))
         let retry = router.attemptFinished(&other, attempt: 1, failure(.timeout))
