@@ -11,11 +11,10 @@ import Synchronization
 /// attempt is the one the client gets.
 struct UpstreamAttempt: Sendable {
     let client: HTTPClient
-    let upstream: DeploymentConfig.Upstream
-    let apiKey: String?
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime
-    /// The chat completions endpoint and the headers of every request to it (built once).
+    /// The upstream's chat completions endpoint and the headers of every request to it, its
+    /// API key included (built once).
     private let url: String
     private let headers: HTTPHeaders
     /// The upstream's model name as a JSON string, for the body.
@@ -23,8 +22,6 @@ struct UpstreamAttempt: Sendable {
 
     init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) {
         self.client = client
-        self.upstream = upstream
-        self.apiKey = apiKey
         self.routerTime = routerTime
         url = upstream.baseURL + "/chat/completions"
         quotedModel = JSONText.quoted(upstream.model)
