@@ -50,9 +50,9 @@ public final class GatewayCore: Sendable {
         self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
         models = spec.router.routes.map(\.name)
-        upstreams = spec.router.targets.map { target in
+        upstreams = try spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
-            return UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
+            return try UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
                                    routerTime: routerTime)
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)

@@ -14,13 +14,14 @@ struct UpstreamAttempt: Sendable {
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime
     /// The upstream's chat completions endpoint and the headers of every request to it, its
-    /// API key included (built once).
+    /// API key included (built once), for streams; ``wholeRequest``, the same for whole answers.
     private let url: String
     private let headers: HTTPHeaders
+    private let wholeRequest: HTTPClient.Request
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
 
-    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) {
+    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) throws {
         self.client = client
         self.routerTime = routerTime
         url = upstream.baseURL + "/chat/completions"
@@ -28,6 +29,11 @@ struct UpstreamAttempt: Sendable {
         var headers: HTTPHeaders = ["content-type": "application/json"]
         if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
         self.headers = headers
+        do {
+            wholeRequest = try HTTPClient.Request(url: url, method: .POST, headers: headers)
+        } catch {
+            throw GatewayStartError("deployment.upstreams.\(upstream.target).base_url: '\(upstream.baseURL)' is not a URL a request can be sent to (\(error))")
+        }
     }
 
     /// What an attempt brings back besides its outcome.
@@ -65,6 +71,18 @@ struct UpstreamAttempt: Sendable {
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
                           firstTokenNanoseconds: firstToken)
         }
+        if !chat.stream {
+            // A whole answer's first output is its end: the earlier limit bounds the exchange,
+            // as AsyncHTTPClient's own deadline.
+            let limit = [firstTokenLimit, attemptLimit].compactMap { $0 }.min().map { NIODeadline.now() + TimeAmount(scale.realDuration(router: $0)) }
+            do {
+                return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                return ended(.timeout)
+            } catch {
+                return ended(Task.isCancelled ? .cancelled : .connectionError)
+            }
+        }
         do {
             // Without limits there is nothing to watch: the exchange runs on its own.
             if deadlines.firstToken == nil && deadlines.attempt == nil {
@@ -98,7 +116,29 @@ struct UpstreamAttempt: Sendable {
         }
     }
 
-    /// The HTTP exchange itself, without limits.
+    /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
+    /// cancelling the attempt cancels the upstream request.
+    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, progress: AttemptProgress, firstToken: @Sendable () -> Bool,
+                               ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
+        var request = wholeRequest
+        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
+        let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
+        let answer = try await withTaskCancellationHandler {
+            try await task.futureResult.get()
+        } onCancel: {
+            task.cancel()
+        }
+        guard answer.status == 200, let body = answer.body else {
+            return ended(UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
+                         .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
+        }
+        progress.sawFirstToken()
+        guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
+        let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
+        return ended(.success, nil, usage, .whole(body))
+    }
+
+    /// A stream's HTTP exchange itself, without limits.
     private func exchange(_ chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
                           ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
         var request = HTTPClientRequest(url: url)
@@ -111,13 +151,6 @@ struct UpstreamAttempt: Sendable {
             let body = try? await response.body.collect(upTo: 1 << 20)
             return ended(UpstreamAttempt.classify(status: status, body: body), response.headers.first(name: "retry-after").flatMap(Double.init), nil,
                          .upstreamError(UpstreamAttempt.upstreamError(status: status, body: body)))
-        }
-        if !chat.stream {
-            let body = try await response.body.collect(upTo: 64 << 20)
-            progress.sawFirstToken()
-            guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
-            let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
-            return ended(.success, nil, usage, .whole(body))
         }
         var frames = SSEFrames()
         var held: [ByteBuffer] = []

@@ -67,18 +67,28 @@ struct MockBehaviour: Sendable {
         let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds
             : firstTokenSigma > 0 ? await state.lognormal(median: firstTokenSeconds, sigma: firstTokenSigma) : firstTokenSeconds
         let gap = tokensPerSecond > 0 ? 1 / tokensPerSecond : 0
-        if !stream {
-            // A whole answer: after the first token and the rest of the tokens.
-            let wait = firstToken + gap * Double(completion.outputTokens - 1)
-            if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
-            await state.completed()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
-        }
-        let hang = hangSeconds
         // The answer counts once, as completed or as cancelled: cancelled the moment the
         // client's connection closes before the answer's end.
         let ending = AnswerEnding(state: state)
         context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
+        if !stream {
+            // A whole answer: after the first token and the rest of the tokens.
+            // The server reads nothing while a handler runs, so the connection's close is
+            // noticed by asking the kernel, every 50 ms of the wait: a request its client gave
+            // up on (a cancelled hedge loser) counts as cancelled, as a stream's does.
+            let wait = firstToken + gap * Double(completion.outputTokens - 1)
+            let answerAt = ContinuousClock.now + .seconds(wait)
+            while case let left = ContinuousClock.now.duration(to: answerAt), left > .zero {
+                try await Task.sleep(for: min(left, .milliseconds(50)))
+                if await !Self.clientIsConnected(context.channel) {
+                    await ending.endNow(completed: false)
+                    throw CancellationError()
+                }
+            }
+            await ending.endNow(completed: true)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
+        }
+        let hang = hangSeconds
         let body = ResponseBody { writer in
             if firstToken > 0 { try await Task.sleep(for: .seconds(firstToken)) }
             for i in 0..<completion.outputTokens {
@@ -110,6 +120,14 @@ struct MockBehaviour: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 
+    /// Whether the client's TCP connection is still established (not closed or half-closed by
+    /// the client), from the kernel's `TCP_INFO`.
+    private static func clientIsConnected(_ channel: any Channel) async -> Bool {
+        guard channel.isActive else { return false }
+        guard let socket = channel as? any SocketOptionProvider, let info = try? await socket.getTCPInfo().get() else { return true }
+        return info.tcpi_state == 1  // TCP_ESTABLISHED
+    }
+
     private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
         MockError.response(status, message, type: type, code: code, retryAfter: retryAfter ? String(format: "%g", retryAfterSeconds) : nil)
     }
@@ -125,12 +143,21 @@ final class AnswerEnding: Sendable {
     }
 
     func end(completed: Bool) {
-        let first = ended.withLock { ended -> Bool in
+        guard first() else { return }
+        let state = self.state
+        Task { if completed { await state.completed() } else { await state.cancelled() } }
+    }
+
+    /// Counts it before returning (a whole answer is counted before the client can have it).
+    func endNow(completed: Bool) async {
+        guard first() else { return }
+        if completed { await state.completed() } else { await state.cancelled() }
+    }
+
+    private func first() -> Bool {
+        ended.withLock { ended -> Bool in
             defer { ended = true }
             return !ended
         }
-        guard first else { return }
-        let state = self.state
-        Task { if completed { await state.completed() } else { await state.cancelled() } }
     }
 }

@@ -125,7 +125,9 @@ struct MockProvider: AsyncParsableCommand {
             return Response(status: .noContent)
         }
         router.get("/mock/stats") { _, _ in
-            let data = try JSONEncoder().encode(await state.stats)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let data = try encoder.encode(await state.stats)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.post("/mock/reset") { _, _ in

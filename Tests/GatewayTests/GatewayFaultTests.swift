@@ -236,6 +236,13 @@ struct GatewayFaultTests {
             settled = lines.last?.contains(#""reasons":["cancelled"]"#) == true && lines.dropLast().last?.contains(#""action":"complete""#) == true
         }
         #expect(settled, "the cancelled primary's report reaches the router after the completion")
+        // And the whole answer's losing request was really cancelled at the upstream too.
+        for _ in 0..<50 where cancelled < 2 {
+            try await Task.sleep(for: .milliseconds(100))
+            cancelled = try await gateway.stats("alpha").cancelled
+        }
+        let after = try await gateway.stats("alpha")
+        #expect(cancelled == 2, "alpha: \(after.requests) requests, \(after.completed) completed, \(after.cancelled) cancelled; the whole answer's loser was not cancelled")
     }
 
     @Test("both frontier upstreams down: once their breakers open, the local pool answers, marked degraded")
