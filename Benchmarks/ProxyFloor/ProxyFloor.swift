@@ -25,15 +25,19 @@ enum ProxyFloor {
         configuration.tracing.tracer = nil
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4_096  // as the gateway
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // The request is built once and its body set per request; the answer is gathered on the
+        // event loop (AsyncHTTPClient's delegate API), as the gateway gathers a whole answer.
+        var request = try HTTPClient.Request(url: upstream, method: .POST)
+        request.headers.add(name: "content-type", value: "application/json")
+        let template = request
         let router = Router()
-        router.post("/v1/chat/completions") { request, _ -> Response in
-            var outgoing = HTTPClientRequest(url: upstream)
-            outgoing.method = .POST
-            outgoing.headers.add(name: "content-type", value: "application/json")
-            outgoing.body = .bytes(try await request.body.collect(upTo: 16 << 20))
-            let response = try await client.execute(outgoing, deadline: .distantFuture)
-            let answer = try await response.body.collect(upTo: 64 << 20)
-            return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
+        router.post("/v1/chat/completions") { incoming, _ -> Response in
+            var outgoing = template
+            outgoing.body = .byteBuffer(try await incoming.body.collect(upTo: 16 << 20))
+            let task = client.execute(request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: 64 << 20))
+            let response = try await withTaskCancellationHandler { try await task.futureResult.get() } onCancel: { task.cancel() }
+            return Response(status: .init(code: Int(response.status.code)), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: response.body ?? ByteBuffer()))
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "proxy-floor"),
                               onServerRunning: { channel in FileHandle.standardOutput.write(Data("listening on 127.0.0.1:\(channel.localAddress?.port ?? 0)\n".utf8)) })
