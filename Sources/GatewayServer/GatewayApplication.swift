@@ -20,7 +20,7 @@ public enum GatewayApplication {
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else { return whole(OpenAIError.unauthorized) }
             let body: ByteBuffer
             do {
-                body = try await request.body.collect(upTo: 16 << 20)
+                body = try await RequestBodyReader.body(of: request, upTo: 16 << 20)
             } catch {
                 return whole(OpenAIError(status: 413, message: "the request body is larger than 16 MiB", type: "invalid_request_error"))
             }

@@ -9,7 +9,7 @@ import Synchronization
 /// One attempt at one upstream: sends the request, enforces the attempt's first-token and
 /// total limits, classifies how it ended, and (streaming) forwards the answer once this
 /// attempt is the one the client gets.
-struct UpstreamAttempt: Sendable {
+final class UpstreamAttempt: Sendable {
     let client: HTTPClient
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime

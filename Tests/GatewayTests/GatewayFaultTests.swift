@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 
@@ -95,6 +97,41 @@ struct GatewayFaultTests {
         let batchModels = try await gateway.call("/v1/models", port: gateway.gateway!.port, method: .GET, key: LiveGateway.batchKey)
         #expect(batchModels.body.contains(#""id":"chat""#) && !batchModels.body.contains("hedged"))
         #expect(try await gateway.stats("alpha").requests == 0, "refused requests never reach an upstream")
+    }
+
+    @Test("request bodies: chunked or with a length, in pieces, on a reused connection; over 16 MiB is 413")
+    func requestBodies() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        let body = Data(#"{"model": "chat", "max_tokens": 8, "messages": [{"role": "user", "content": "Say something."}]}"#.utf8)
+        // In three pieces 50 ms apart: without a length (chunked), and with one (the gateway
+        // stops reading at the declared length; the end marker is read after the answer).
+        for declared in [false, true] {
+            let pieces = [body.prefix(20), body.dropFirst(20).prefix(30), body.dropFirst(50)].map { ByteBuffer(bytes: $0) }
+            let stream = AsyncStream<ByteBuffer> { continuation in
+                Task {
+                    for piece in pieces {
+                        continuation.yield(piece)
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    continuation.finish()
+                }
+            }
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
+            request.body = .stream(stream, length: declared ? .known(Int64(body.count)) : .unknown)
+            let response = try await LiveGateway.client.execute(request, timeout: .seconds(30))
+            let answer = try await response.body.collect(upTo: 1 << 20)
+            #expect(response.status == .ok && String(buffer: answer).contains("end."), "length declared: \(declared)")
+        }
+        // Sequential requests reuse the pooled connection: each finds its own head after the
+        // previous request's unread end marker.
+        for _ in 0..<5 { #expect(try await gateway.chat().status == 200) }
+        let tooLarge = try await gateway.call("/v1/chat/completions", port: gateway.gateway!.port, body: Data(count: (16 << 20) + 1), key: LiveGateway.searchKey)
+        #expect(tooLarge.status == 413 && tooLarge.body.contains("16 MiB"))
+        #expect(try await gateway.chat().status == 200)
+        #expect(try await gateway.stats("alpha").requests == 8)
     }
 
     @Test("500 once: the next target answers; 500 everywhere: 502 naming the upstream's reason")
