@@ -1,4 +1,5 @@
 import HTTPTypes
+import RoutingCore
 
 /// The headers that explain every answer and error (README "Run the gateway"), named once.
 extension HTTPField.Name {
@@ -7,4 +8,40 @@ extension HTTPField.Name {
     static let brownoutOverheadMilliseconds = HTTPField.Name("x-brownout-overhead-ms")!
     static let brownoutUpstream = HTTPField.Name("x-brownout-upstream")!
     static let brownoutDegraded = HTTPField.Name("x-brownout-degraded")!
+}
+
+/// An answer's explaining headers: the fields that never change (each target's name and
+/// whether it is a fallback pool, the content types) are made and checked once, at start; a
+/// request makes only its id, attempts and overhead, and appends (setting a field by name
+/// searches the list first).
+struct ExplainingHeaders: Sendable {
+    static let json = HTTPField(name: .contentType, value: "application/json")
+    static let eventStream = HTTPField(name: .contentType, value: "text/event-stream")
+    static let noCache = HTTPField(name: .cacheControl, value: "no-cache")
+
+    /// By target index: `x-brownout-upstream` and `x-brownout-degraded`.
+    private let upstreams: [(name: HTTPField, degraded: HTTPField)]
+
+    init(config: RouterConfig) {
+        upstreams = config.targets.map { target in
+            (HTTPField(name: .brownoutUpstream, value: target.name), HTTPField(name: .brownoutDegraded, value: target.kind == .local ? "true" : "false"))
+        }
+    }
+
+    /// `answeredBy`: the target whose answer the client gets (none for an error).
+    func fields(requestID: UInt64, attempts: Int32, overhead: Duration, answeredBy target: TargetID?, contentType: HTTPField,
+                cacheControl: HTTPField? = nil) -> HTTPFields {
+        var fields = HTTPFields()
+        fields.reserveCapacity(7)
+        fields.append(HTTPField(name: .brownoutRequestID, value: String(requestID)))
+        fields.append(HTTPField(name: .brownoutAttempts, value: String(attempts)))
+        fields.append(HTTPField(name: .brownoutOverheadMilliseconds, value: BusyClock.milliseconds(overhead)))
+        if let target {
+            fields.append(upstreams[target.index].name)
+            fields.append(upstreams[target.index].degraded)
+        }
+        fields.append(contentType)
+        if let cacheControl { fields.append(cacheControl) }
+        return fields
+    }
 }

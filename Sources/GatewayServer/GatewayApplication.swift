@@ -79,9 +79,8 @@ public enum GatewayApplication {
 
     /// A refusal before routing, with the same explaining headers as every answer.
     static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
-        return Response(status: .init(code: error.status), headers: [
-            .brownoutRequestID: String(core.requestID()), .brownoutAttempts: "0",
-            .brownoutOverheadMilliseconds: BusyClock.milliseconds(received.duration(to: .now)), .contentType: "application/json",
-        ], body: .init(byteBuffer: error.body))
+        return Response(status: .init(code: error.status), headers: core.explaining.fields(requestID: core.requestID(), attempts: 0, overhead: received.duration(to: .now),
+                                                                                           answeredBy: nil, contentType: ExplainingHeaders.json),
+                        body: .init(byteBuffer: error.body))
     }
 }

@@ -35,6 +35,8 @@ public final class GatewayCore: Sendable {
     let trace: RouterTraceRecorder?
     let spendStore: SpendStore?
     let metrics: GatewayMetrics
+    /// The explaining headers' fields that never change.
+    let explaining: ExplainingHeaders
     /// The seed of the router's generator (printed at start, in the trace's header).
     public let seed: UInt64
     /// How fast the router's clock runs (1: real time; the live twin runs faster).
@@ -49,6 +51,7 @@ public final class GatewayCore: Sendable {
         config = spec.router
         self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
+        explaining = ExplainingHeaders(config: spec.router)
         models = spec.router.routes.map(\.name)
         upstreams = try spec.router.targets.map { target in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!

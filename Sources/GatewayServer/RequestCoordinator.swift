@@ -40,9 +40,8 @@ struct RequestCoordinator: Sendable {
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
-            return .whole(status: 404, headers: [.brownoutRequestID: String(id), .brownoutAttempts: "0",
-                                                 .brownoutOverheadMilliseconds: BusyClock.milliseconds(received.duration(to: .now)),
-                                                 .contentType: "application/json"], body: answer.body)
+            return .whole(status: 404, headers: core.explaining.fields(requestID: id, attempts: 0, overhead: received.duration(to: .now), answeredBy: nil,
+                                                                       contentType: ExplainingHeaders.json), body: answer.body)
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
@@ -143,7 +142,7 @@ struct RequestCoordinator: Sendable {
                         stream.send(ClientStream.done)
                         stream.finish()
                     } else {
-                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock, contentType: "application/json"),
+                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock, contentType: ExplainingHeaders.json),
                                        body: wholeAnswer ?? ByteBuffer()))
                     }
                     break loop
@@ -156,7 +155,7 @@ struct RequestCoordinator: Sendable {
                         stream.send(error.streamFrame)
                         stream.finish()
                     } else {
-                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: "application/json"),
+                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: ExplainingHeaders.json),
                                        body: error.body))
                     }
                     break loop
@@ -187,9 +186,8 @@ struct RequestCoordinator: Sendable {
                 hedgeTimer?.cancel()
                 for (other, task) in tasks where other != attempt { task.cancel() }
                 guard let stream else { continue }
-                var fields = headers(state: state, winner: attempt, targets: targets, clock: clock, contentType: "text/event-stream")
-                fields[.cacheControl] = "no-cache"
-                respond(.stream(headers: fields, stream))
+                respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock, contentType: ExplainingHeaders.eventStream,
+                                                 cacheControl: ExplainingHeaders.noCache), stream))
             case .hedgeDue:
                 pending = core.hedgeDue(&state)
             }
@@ -206,16 +204,10 @@ struct RequestCoordinator: Sendable {
         }
     }
 
-    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock, contentType: String) -> HTTPFields {
-        var headers: HTTPFields = [.brownoutRequestID: String(request.id), .brownoutAttempts: String(state.attemptsSent),
-                                   .brownoutOverheadMilliseconds: BusyClock.milliseconds(clock.gatewayTime)]
-        if let winner, let target = targets[winner] {
-            let config = core.config.targets[target.index]
-            headers[.brownoutUpstream] = config.name
-            headers[.brownoutDegraded] = config.kind == .local ? "true" : "false"
-        }
-        headers[.contentType] = contentType
-        return headers
+    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock, contentType: HTTPField,
+                         cacheControl: HTTPField? = nil) -> HTTPFields {
+        core.explaining.fields(requestID: request.id, attempts: state.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner.flatMap { targets[$0] },
+                               contentType: contentType, cacheControl: cacheControl)
     }
 
     private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {
