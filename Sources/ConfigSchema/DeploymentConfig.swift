@@ -80,6 +80,9 @@ public struct DeploymentConfig: Decodable, Sendable {
             guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
                 throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "must start with http:// or https://, got '\(baseURL)'")
             }
+            guard let host = URL(string: baseURL)?.host, !host.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "is not a URL with a host, got '\(baseURL)'")
+            }
             upstreams.append(Upstream(target: key.stringValue, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
                                       model: try u.decode(String.self, forKey: .model),
                                       apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable)))

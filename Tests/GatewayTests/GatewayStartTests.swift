@@ -24,6 +24,8 @@ struct GatewayStartTests {
         #expect(gateway.status != 0 && gateway.stderr.contains(expected), "\(gateway.stderr)")
         let typo = try LiveGateway.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
         #expect(typo.stderr.contains("routes.chat.retry.max_atempts: unknown key 'max_atempts'; did you mean 'max_attempts'?"), "\(typo.stderr)")
+        let noHost = try LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.base_url=http:///v1"])
+        #expect(noHost.status != 0 && noHost.stderr.contains("deployment.upstreams.alpha.base_url: is not a URL with a host, got 'http:///v1'"), "\(noHost.stderr)")
         let noDeployment = try LiveGateway.run("brownout-gateway", ["experiments/retry-storm.yaml"])
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
