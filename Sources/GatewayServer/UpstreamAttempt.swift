@@ -61,7 +61,6 @@ final class UpstreamAttempt: Sendable {
         let started = ContinuousClock.now
         let progress = AttemptProgress()
         let scale = routerTime
-        let deadlines = (firstToken: firstTokenLimit.map { started + scale.realDuration(router: $0) }, attempt: attemptLimit.map { started + scale.realDuration(router: $0) })
         @Sendable func ended(_ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil, reply: Reply = .none) -> Ending {
             let spent = progress.snapshot
             let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
@@ -74,7 +73,8 @@ final class UpstreamAttempt: Sendable {
         if !chat.stream {
             // A whole answer's first output is its end: the earlier limit bounds the exchange,
             // as AsyncHTTPClient's own deadline.
-            let limit = [firstTokenLimit, attemptLimit].compactMap { $0 }.min().map { NIODeadline.now() + TimeAmount(scale.realDuration(router: $0)) }
+            let earlier = firstTokenLimit.map { min($0, attemptLimit ?? $0) } ?? attemptLimit
+            let limit = earlier.map { NIODeadline.now() + TimeAmount(scale.realDuration(router: $0)) }
             do {
                 return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
             } catch let error as HTTPClientError where error == .deadlineExceeded {
@@ -83,6 +83,7 @@ final class UpstreamAttempt: Sendable {
                 return ended(Task.isCancelled ? .cancelled : .connectionError)
             }
         }
+        let deadlines = (firstToken: firstTokenLimit.map { started + scale.realDuration(router: $0) }, attempt: attemptLimit.map { started + scale.realDuration(router: $0) })
         do {
             // Without limits there is nothing to watch: the exchange runs on its own.
             if deadlines.firstToken == nil && deadlines.attempt == nil {

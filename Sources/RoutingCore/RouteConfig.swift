@@ -38,7 +38,11 @@ public enum RetryTarget: String, CaseIterable, Sendable {
 /// 3 attempts, full jitter from 0.5 s capped at 8 s, Retry-After honoured up to 60 s.
 public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int
-    public var retryOn: Set<OutcomeClass>
+    /// Never holds a class of ``neverRetried``: removed at init and on every change, so the
+    /// router can trust it.
+    public var retryOn: Set<OutcomeClass> {
+        didSet { retryOn.subtract(RetryPolicy.neverRetried) }
+    }
     public var backoff: Backoff
     public var honourRetryAfter: Bool
     public var retryAfterCapSeconds: Double

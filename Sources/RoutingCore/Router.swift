@@ -396,8 +396,7 @@ public struct Router: ~Copyable {
     private mutating func decideRetry(_ state: inout RequestState, after result: AttemptOutcome, now: RoutingInstant) -> Decision {
         let route = Int(state.routeIndex)
         let policy = routes[route].config.retry
-        // `retryOn` is a variable: the rule holds even if code put a never-retried class back in.
-        guard policy.retryOn.contains(result.outcome) && !RetryPolicy.neverRetried.contains(result.outcome) else {
+        guard policy.retryOn.contains(result.outcome) else {
             return finish(&state, action: .fail, reasons: [.notRetryable], now: now)
         }
         guard state.attemptsSent < Int32(policy.maxAttempts) else {

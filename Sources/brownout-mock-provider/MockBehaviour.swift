@@ -144,13 +144,16 @@ final class AnswerEnding: Sendable {
 
     func end(completed: Bool) {
         guard first() else { return }
-        let state = self.state
-        Task { if completed { await state.completed() } else { await state.cancelled() } }
+        Task { await count(completed: completed) }
     }
 
     /// Counts it before returning (a whole answer is counted before the client can have it).
     func endNow(completed: Bool) async {
         guard first() else { return }
+        await count(completed: completed)
+    }
+
+    private func count(completed: Bool) async {
         if completed { await state.completed() } else { await state.cancelled() }
     }
 
