@@ -3,12 +3,14 @@
 Usage: gateway_ttft.py URL KEY MODEL N   — prints "p50_ms p99_ms" of the time from sending the
 request to the arrival of the first `data:` frame carrying content.
 
-The arrival is the kernel's receive timestamp of the frame's last byte (SO_TIMESTAMPNS), not
-the moment this client gets to read it: on a small machine the client shares a core with the
-mock (which is busy streaming the rest of the answer) or with the gateway, and its own
-scheduling delay would otherwise count as the server's latency. To know which segment a byte
-came in, the response is read a byte at a time up to the first content frame (a read returns
-the timestamp of the segment its first byte came in), and in bulk after it.
+The arrival is the kernel's receive timestamp (SO_TIMESTAMPNS) of the segment holding that
+frame's last byte, not the moment this client gets to read it: its own scheduling delay must
+not count as the server's latency. A TCP read reports the timestamp of the last segment it
+takes, so the client looks at what has arrived without taking it (MSG_PEEK) and then reads
+exactly up to the end of the first content frame. A few system calls a request: the client
+shares a core with the mock (Benchmarks/gateway pins it there, as wrk), and an earlier version,
+which read a byte per system call to the same end, kept that core busy between the mock's
+head and its first token, which made the direct run slower than the mock is.
 """
 import socket
 import struct
@@ -29,9 +31,10 @@ connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
 
-def read_byte():
-    """One byte and the kernel's receive time of its segment (ns, CLOCK_REALTIME)."""
-    data, ancillary, _, _ = connection.recvmsg(1, socket.CMSG_SPACE(16))
+def read(size, flags=0):
+    """At most `size` bytes, and the kernel's receive time of the last segment they came in
+    (ns, CLOCK_REALTIME); with MSG_PEEK, without taking them."""
+    data, ancillary, _, _ = connection.recvmsg(size, socket.CMSG_SPACE(16), flags)
     if not data:
         sys.exit(f"{url} closed the connection")
     for level, kind, value in ancillary:
@@ -41,24 +44,40 @@ def read_byte():
     sys.exit("no receive timestamp (SO_TIMESTAMPNS) on this system")
 
 
+def first_content_end(received):
+    """Where the first `data:` line carrying content ends (after its newline), or None."""
+    head_end = received.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    position = head_end + 4
+    while (end := received.find(b"\n", position)) >= 0:
+        if received.startswith(b"data:", position) and b'"content"' in received[position:end]:
+            return end + 1
+        position = end + 1
+    return None
+
+
 samples = []
 for _ in range(count):
     start = time.time_ns()
     connection.sendall(request)
     received = b""
-    line = b""
     first = None
     while first is None:
-        byte, at = read_byte()
-        received += byte
-        line += byte
-        if byte == b"\n":
-            if line.startswith(b"data:") and b'"content"' in line:
-                first = at - start
-            line = b""
+        waiting, _ = read(65536, socket.MSG_PEEK)
+        if b"\r\n\r\n" in received + waiting and not (received + waiting).startswith(b"HTTP/1.1 200"):
+            sys.exit(f"{url} answered {(received + waiting).splitlines()[0].decode()}")
+        end = first_content_end(received + waiting)
+        # Take what has arrived up to the frame's end: the read's timestamp is then that of
+        # the segment the frame ended in.
+        wanted = len(waiting) if end is None else end - len(received)
+        while wanted > 0:
+            data, at = read(wanted)
+            received += data
+            wanted -= len(data)
+        if end is not None:
+            first = at - start
     head, _, rest = received.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        sys.exit(f"{url} answered {head.splitlines()[0].decode()}")
     chunked = b"transfer-encoding: chunked" in head.lower()
     # The rest of the answer: up to [DONE] and, chunked, the last (empty) chunk.
     while b"data: [DONE]" not in rest or (chunked and not rest.endswith(b"0\r\n\r\n")):

@@ -13,24 +13,21 @@ final class UpstreamAttempt: Sendable {
     let client: HTTPClient
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime
-    /// The upstream's chat completions endpoint and the headers of every request to it, its
-    /// API key included (built once), for streams; ``wholeRequest``, the same for whole answers.
-    private let url: String
-    private let headers: HTTPHeaders
-    private let wholeRequest: HTTPClient.Request
+    /// The request to the upstream's chat completions endpoint, its API key included, built
+    /// once; each attempt adds its body.
+    private let request: HTTPClient.Request
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
 
     init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) throws {
         self.client = client
         self.routerTime = routerTime
-        url = upstream.baseURL + "/chat/completions"
+        let url = upstream.baseURL + "/chat/completions"
         quotedModel = JSONText.quoted(upstream.model)
         var headers: HTTPHeaders = ["content-type": "application/json"]
         if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        self.headers = headers
         do {
-            wholeRequest = try HTTPClient.Request(url: url, method: .POST, headers: headers)
+            request = try HTTPClient.Request(url: url, method: .POST, headers: headers)
         } catch {
             throw GatewayStartError("deployment.upstreams.\(upstream.target).base_url: '\(upstream.baseURL)' is not a URL a request can be sent to (\(error))")
         }
@@ -83,45 +80,24 @@ final class UpstreamAttempt: Sendable {
                 return ended(Task.isCancelled ? .cancelled : .connectionError)
             }
         }
-        let deadlines = (firstToken: firstTokenLimit.map { started + scale.realDuration(router: $0) }, attempt: attemptLimit.map { started + scale.realDuration(router: $0) })
-        do {
-            // Without limits there is nothing to watch: the exchange runs on its own.
-            if deadlines.firstToken == nil && deadlines.attempt == nil {
-                return try await exchange(chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended)
-            }
-            return try await withThrowingTaskGroup(of: Ending?.self) { group in
-                group.addTask { try await self.exchange(chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended) }
-                group.addTask {
-                    // The watchdog: the first-token limit, then the attempt limit.
-                    if let limit = deadlines.firstToken, deadlines.attempt.map({ limit < $0 }) ?? true {
-                        try await Task.sleep(until: limit, clock: .continuous)
-                        if !progress.snapshot.firstToken { throw AttemptTimedOut() }
-                    }
-                    guard let limit = deadlines.attempt else { return nil }
-                    try await Task.sleep(until: limit, clock: .continuous)
-                    throw AttemptTimedOut()
-                }
-                while let result = try await group.next() {
-                    if let result {
-                        group.cancelAll()
-                        return result
-                    }
-                }
-                return ended(.connectionError)
-            }
-        } catch is AttemptTimedOut {
-            return ended(progress.snapshot.firstToken ? .failedAfterFirstByte : .timeout)
-        } catch {
-            if Task.isCancelled { return ended(.cancelled) }
-            return ended(progress.snapshot.firstToken ? .failedAfterFirstByte : .connectionError)
+        // A stream: the attempt limit is AsyncHTTPClient's deadline, the first-token limit a
+        // timer on the event loop (``StreamRelay``).
+        let now = NIODeadline.now()
+        var request = self.request
+        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
+        let relay = StreamRelay(chat: chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended)
+        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(scale.realDuration(router: $0)) })
+        if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
+            relay.limitFirstToken(at: now + TimeAmount(scale.realDuration(router: limit)), task: task)
         }
+        return await relay.ending { task.cancel() }
     }
 
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
     private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, progress: AttemptProgress, firstToken: @Sendable () -> Bool,
                                ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
-        var request = wholeRequest
+        var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
         let answer = try await withTaskCancellationHandler {
@@ -137,55 +113,6 @@ final class UpstreamAttempt: Sendable {
         guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
         let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
         return ended(.success, nil, usage, .whole(body))
-    }
-
-    /// A stream's HTTP exchange itself, without limits.
-    private func exchange(_ chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
-                          ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers = headers
-        request.body = .bytes(chat.upstreamBody(quotedModel: quotedModel))
-        let response = try await client.execute(request, deadline: .distantFuture)
-        let status = Int(response.status.code)
-        if status != 200 {
-            let body = try? await response.body.collect(upTo: 1 << 20)
-            return ended(UpstreamAttempt.classify(status: status, body: body), response.headers.first(name: "retry-after").flatMap(Double.init), nil,
-                         .upstreamError(UpstreamAttempt.upstreamError(status: status, body: body)))
-        }
-        var frames = SSEFrames()
-        var held: [ByteBuffer] = []
-        var usage: (input: Int, output: Int)?
-        var committed = false
-        func commit() -> Bool {
-            progress.sawFirstToken()
-            guard firstToken() else { return false }
-            committed = true
-            for bytes in held { stream?.send(bytes) }
-            held = []
-            return true
-        }
-        for try await buffer in response.body {
-            for frame in frames.append(buffer) {
-                switch frame {
-                case .chunk(let bytes, let hasContent, let frameUsage):
-                    if let frameUsage {
-                        usage = frameUsage
-                        if !chat.includeUsage { continue }
-                    }
-                    if !committed && hasContent && !commit() { return ended(.cancelled, nil, nil, .none) }
-                    if hasContent { progress.forwardedToken() }
-                    if committed { stream?.send(bytes) } else { held.append(bytes) }
-                case .done:
-                    if !committed && !commit() { return ended(.cancelled, nil, nil, .none) }
-                    return ended(.success, nil, usage ?? (chat.estimatedInputTokens, progress.snapshot.tokens), .none)
-                case .malformed:
-                    return ended(committed ? .failedAfterFirstByte : .serverError, nil, nil, .none)
-                }
-            }
-        }
-        // The upstream closed the stream without [DONE]: a truncated answer.
-        return ended(committed ? .failedAfterFirstByte : .connectionError, nil, nil, .none)
     }
 
     /// How an upstream's HTTP error classifies: spend-limit 429s and other 4xx are the
@@ -223,9 +150,7 @@ final class UpstreamAttempt: Sendable {
     }
 }
 
-struct AttemptTimedOut: Error {}
-
-/// What an attempt has done so far, read by its watchdog and when it ends.
+/// What an attempt has done so far, read by its first-token limit and when it ends.
 final class AttemptProgress: Sendable {
     private let state = Mutex((firstToken: false, tokens: 0, firstTokenAt: ContinuousClock.Instant?.none))
 

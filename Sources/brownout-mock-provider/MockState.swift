@@ -21,9 +21,12 @@ actor MockState {
         /// The most requests being handled at once (a whole answer until it is sent, a stream
         /// until its headers are).
         var maxConcurrent = 0
+        /// The client connections requests came on (distinct remote address and port): how
+        /// well the client reuses its connections.
+        var connections = 0
 
         enum CodingKeys: String, CodingKey {
-            case requests, completed, cancelled, maxConcurrent = "max_concurrent"
+            case requests, completed, cancelled, maxConcurrent = "max_concurrent", connections
         }
     }
 
@@ -32,6 +35,7 @@ actor MockState {
     private(set) var stats = Stats()
     private var random: (RandomFaults, generator: SplitMix64)?
     private var handling = 0
+    private var connectionsSeen: Set<String> = []
 
     func handlerStarted() {
         handling += 1
@@ -58,8 +62,9 @@ actor MockState {
 
     /// The fault for the request that just arrived: the one it asked for itself (header or
     /// model name), else the next scheduled, else one drawn at random, else the default.
-    func nextFault(requested: MockFault?) -> MockFault {
+    func nextFault(requested: MockFault?, connection: String?) -> MockFault {
         stats.requests += 1
+        if let connection, connectionsSeen.insert(connection).inserted { stats.connections += 1 }
         if let requested { return requested }
         guard !scheduled.isEmpty else {
             if let (faults, start) = random {
@@ -98,5 +103,6 @@ actor MockState {
         scheduled = []
         random = nil
         stats = Stats()
+        connectionsSeen = []
     }
 }

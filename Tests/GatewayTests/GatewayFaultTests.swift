@@ -82,6 +82,21 @@ struct GatewayFaultTests {
         #expect(try await gateway.metrics() == metrics, "the same state renders to the same bytes")
     }
 
+    @Test("streamed and whole answers reuse the upstream connection (the rest of a stream after [DONE] is read, not dropped)")
+    func connectionReuse() async throws {
+        let gateway = try await live()
+        defer { gateway.stop() }
+        for i in 0..<20 {
+            let reply = try await gateway.chat(stream: i % 4 != 3)
+            #expect(reply.status == 200)
+        }
+        // One connection, or two: the client may ask again before the last chunk of a stream
+        // (after [DONE]) has reached the gateway, and then the pool opens a second. A stream
+        // that dropped its connection at [DONE] made it 16 or so.
+        let stats = try await gateway.stats("alpha")
+        #expect(stats.requests == 20 && stats.connections <= 2, "\(stats)")
+    }
+
     @Test("keys: none or unknown is 401, a model the team may not use 403, an unknown model 404")
     func keysAndModels() async throws {
         let gateway = try await live()

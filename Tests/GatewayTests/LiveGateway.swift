@@ -178,9 +178,10 @@ final class LiveGateway: @unchecked Sendable {
         let completed: Int
         let cancelled: Int
         let maxConcurrent: Int
+        let connections: Int
 
         enum CodingKeys: String, CodingKey {
-            case requests, completed, cancelled, maxConcurrent = "max_concurrent"
+            case requests, completed, cancelled, maxConcurrent = "max_concurrent", connections
         }
     }
 

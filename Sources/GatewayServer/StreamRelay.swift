@@ -1,0 +1,223 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import RoutingCore
+import Synchronization
+
+/// Relays an upstream's streamed answer (Server-Sent Events) on the event loop, through
+/// AsyncHTTPClient's delegate API: frames are read as they arrive, held until the first one
+/// with content (when the attempt claims the client, or learns another attempt has it), then
+/// passed to the client's stream. The attempt ends at `[DONE]`, at the upstream's error, or at
+/// a break (cut, malformed frame, end without `[DONE]`, a limit); after `[DONE]` the rest of
+/// the response is read to its end, so that the connection goes back to the pool.
+///
+/// Before, a stream was read with the async API and its reader dropped at `[DONE]`, before
+/// the response's last chunk: AsyncHTTPClient then closed the connection, and 85% of streamed
+/// requests opened a new one (BENCHMARKS.md, ninth session).
+final class StreamRelay: HTTPClientResponseDelegate {
+    typealias Response = Void
+    typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, UpstreamAttempt.Reply) -> UpstreamAttempt.Ending
+
+    /// Bytes read after the attempt ended (after `[DONE]`) before the connection is given up
+    /// instead of returned to the pool.
+    static let drainLimit = 64 << 10
+
+    struct Stopped: Error {}
+
+    private struct State {
+        var status = 0
+        var retryAfterSeconds: Double?
+        var errorBody: ByteBuffer?
+        var errorBodyDropped = false
+        var frames = SSEFrames()
+        /// Frames before the first with content, sent when this attempt claims the client.
+        var held: [ByteBuffer] = []
+        var committed = false
+        var usage: (input: Int, output: Int)?
+        var ending: UpstreamAttempt.Ending?
+        var waiter: CheckedContinuation<UpstreamAttempt.Ending, Never>?
+        var firstTokenTimer: Scheduled<Void>?
+        var drained = 0
+    }
+
+    /// What to do once the state's lock is released.
+    private struct After {
+        var resume: (CheckedContinuation<UpstreamAttempt.Ending, Never>, UpstreamAttempt.Ending)?
+        var timer: Scheduled<Void>?
+
+        func run() {
+            timer?.cancel()
+            if let (waiter, ending) = resume { waiter.resume(returning: ending) }
+        }
+    }
+
+    private let state = Mutex(State())
+    private let chat: ChatRequest
+    private let progress: AttemptProgress
+    private let firstToken: @Sendable () -> Bool
+    private let stream: ClientStream?
+    private let ended: Ended
+
+    /// `firstToken` is called at the first frame with content (or `[DONE]`, if none came) and
+    /// says whether this attempt answers the client; `ended` makes the attempt's ending.
+    init(chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping Ended) {
+        self.chat = chat
+        self.progress = progress
+        self.firstToken = firstToken
+        self.stream = stream
+        self.ended = ended
+    }
+
+    /// The attempt's ending, once it has one; cancelling the waiting task calls `cancel`
+    /// (which cancels the upstream request).
+    func ending(cancel: @escaping @Sendable () -> Void) async -> UpstreamAttempt.Ending {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<UpstreamAttempt.Ending, Never>) in
+                let ready = state.withLock { state -> UpstreamAttempt.Ending? in
+                    if let ending = state.ending { return ending }
+                    state.waiter = waiter
+                    return nil
+                }
+                if let ready { waiter.resume(returning: ready) }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// Ends the attempt as timed out if no content has come by `deadline` (the first-token
+    /// limit), and cancels the upstream request.
+    func limitFirstToken(at deadline: NIODeadline, task: HTTPClient.Task<Void>) {
+        state.withLock { state in
+            guard state.ending == nil, !state.committed else { return }
+            state.firstTokenTimer = task.eventLoop.scheduleTask(deadline: deadline) { [self] in
+                let after = self.state.withLock { state -> After? in
+                    guard state.ending == nil, !progress.snapshot.firstToken else { return nil }
+                    return end(&state, .timeout)
+                }
+                guard let after else { return }
+                after.run()
+                task.cancel()
+            }
+        }
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        let retryAfter = head.status == .ok ? nil : head.headers.first(name: "retry-after").flatMap(Double.init)
+        state.withLock { state in
+            state.status = Int(head.status.code)
+            state.retryAfterSeconds = retryAfter
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        let (after, stop) = state.withLock { state -> (After?, Bool) in
+            if state.ending != nil {
+                // After the end: read on, so that the connection can be reused.
+                state.drained += buffer.readableBytes
+                return (nil, state.drained > Self.drainLimit)
+            }
+            if state.status != 200 {
+                collectErrorBody(&state, buffer)
+                return (nil, false)
+            }
+            return relay(&state, buffer)
+        }
+        after?.run()
+        return stop ? task.eventLoop.makeFailedFuture(Stopped()) : task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+        let after = state.withLock { state -> After? in
+            guard state.ending == nil else { return nil }
+            if state.status != 200 {
+                let body = state.errorBodyDropped ? nil : (state.errorBody ?? ByteBuffer())
+                return end(&state, UpstreamAttempt.classify(status: state.status, body: body), retryAfter: state.retryAfterSeconds,
+                           reply: .upstreamError(UpstreamAttempt.upstreamError(status: state.status, body: body)))
+            }
+            // The upstream closed the stream without [DONE]: a truncated answer.
+            return end(&state, state.committed ? .failedAfterFirstByte : .connectionError)
+        }
+        after?.run()
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
+        let after = state.withLock { state -> After? in
+            guard state.ending == nil else { return nil }
+            let outcome: OutcomeClass
+            if let error = error as? HTTPClientError, error == .cancelled {
+                outcome = .cancelled
+            } else if let error = error as? HTTPClientError, error == .deadlineExceeded, !state.committed {
+                outcome = .timeout
+            } else {
+                outcome = state.committed ? .failedAfterFirstByte : .connectionError
+            }
+            return end(&state, outcome)
+        }
+        after?.run()
+    }
+
+    /// Reads the frames in `buffer`, and passes them on once this attempt answers the client.
+    /// Returns what to do after the lock, and whether to stop reading (the request is then
+    /// cancelled and its connection closed).
+    private func relay(_ state: inout State, _ buffer: ByteBuffer) -> (After?, Bool) {
+        func commit(_ state: inout State) -> Bool {
+            progress.sawFirstToken()
+            let timer = state.firstTokenTimer
+            state.firstTokenTimer = nil
+            timer?.cancel()
+            guard firstToken() else { return false }
+            state.committed = true
+            for bytes in state.held { stream?.send(bytes) }
+            state.held = []
+            return true
+        }
+        for frame in state.frames.append(buffer) {
+            switch frame {
+            case .chunk(let bytes, let hasContent, let usage):
+                if let usage {
+                    state.usage = usage
+                    if !chat.includeUsage { continue }
+                }
+                // Another attempt has the client: this one stops here.
+                if !state.committed && hasContent && !commit(&state) { return (end(&state, .cancelled), true) }
+                if hasContent { progress.forwardedToken() }
+                if state.committed { stream?.send(bytes) } else { state.held.append(bytes) }
+            case .done:
+                if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
+                return (end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, progress.snapshot.tokens)), false)
+            case .malformed:
+                return (end(&state, state.committed ? .failedAfterFirstByte : .serverError), true)
+            }
+        }
+        return (nil, false)
+    }
+
+    private func collectErrorBody(_ state: inout State, _ buffer: ByteBuffer) {
+        guard !state.errorBodyDropped else { return }
+        guard (state.errorBody?.readableBytes ?? 0) + buffer.readableBytes <= WholeAnswerCollector.errorBodyLimit else {
+            state.errorBody = nil
+            state.errorBodyDropped = true
+            return
+        }
+        if state.errorBody == nil {
+            state.errorBody = buffer
+        } else {
+            var part = buffer
+            state.errorBody!.writeBuffer(&part)
+        }
+    }
+
+    /// Ends the attempt (once): the waiting attempt resumes after the lock.
+    private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
+                     reply: UpstreamAttempt.Reply = .none) -> After {
+        let ending = ended(outcome, retryAfter, usage, reply)
+        state.ending = ending
+        let waiter = state.waiter
+        state.waiter = nil
+        let timer = state.firstTokenTimer
+        state.firstTokenTimer = nil
+        return After(resume: waiter.map { ($0, ending) }, timer: timer)
+    }
+}
