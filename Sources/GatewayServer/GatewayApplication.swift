@@ -38,8 +38,13 @@ public enum GatewayApplication {
                 return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
             case .stream(let headers, let stream):
                 return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                    for await frame in stream.frames { try await writer.write(frame) }
-                    try await writer.finish(nil)
+                    do {
+                        for await frame in stream.frames { try await writer.write(frame) }
+                        try await writer.finish(nil)
+                    } catch {
+                        stream.clientWentAway()
+                        throw error
+                    }
                 })
             }
         }

@@ -20,6 +20,8 @@ struct RequestCoordinator: Sendable {
         case finished(attempt: Int32, UpstreamAttempt.Ending)
         case committed(attempt: Int32)
         case hedgeDue
+        /// The client went away mid-stream: the attempts still out are cancelled.
+        case clientGone
     }
 
     let core: GatewayCore
@@ -54,18 +56,20 @@ struct RequestCoordinator: Sendable {
         }
         let stream = ClientStream()
         return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
-            let task = Task { await coordinator.run(inline: false, stream: stream) { start.resume(returning: $0) } }
-            stream.onTermination { task.cancel() }
+            Task { await coordinator.run(inline: false, stream: stream) { start.resume(returning: $0) } }
         }
     }
 
     /// Drives the request; `deliver` gets the client's answer once. `inline`: each attempt is
-    /// awaited right here instead of in a task of its own (whole answers without hedging).
+    /// awaited right here instead of in a task of its own (whole answers without hedging). A
+    /// stream's attempts run on the event loop (``StreamRelay``) and report here.
     private func run(inline: Bool, stream: ClientStream?, deliver: (GatewayAnswer) -> Void) async {
         // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
         // is handled as it returns.
         let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
         var iterator = events?.makeAsyncIterator()
+        if let sink { stream?.onClientGone { sink.yield(.clientGone) } }
+        var clientGone = false
         var inlineEnding: Event?
         var answered = false
         func respond(_ answer: GatewayAnswer) {
@@ -75,7 +79,8 @@ struct RequestCoordinator: Sendable {
             }
         }
         let committed = CommitSlot()
-        var tasks: [Int32: Task<Void, Never>] = [:]
+        // How to cancel each attempt still out.
+        var outstanding: [Int32: @Sendable () -> Void] = [:]
         var hedgeTimer: Task<Void, Never>?
         var wholeAnswer: ByteBuffer?
         var targets: [Int32: TargetID] = [:]
@@ -91,9 +96,9 @@ struct RequestCoordinator: Sendable {
                 switch decision.action {
                 case .send, .hedge:
                     let attempt = decision.attempt
-                    if committed.winner != nil {
-                        // The client already has another attempt's bytes: nothing is sent after
-                        // the first byte; the router learns the attempt never happened.
+                    if committed.winner != nil || clientGone {
+                        // The client already has another attempt's bytes (nothing is sent after
+                        // the first byte), or is gone: the router learns the attempt never happened.
                         pending = core.attemptFinished(&state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
                         continue
                     }
@@ -104,19 +109,25 @@ struct RequestCoordinator: Sendable {
                     let chat = self.chat
                     if inline {
                         let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
-                                                        firstToken: { committed.claim(attempt) }, stream: nil)
+                                                        firstToken: { committed.claim(attempt) })
                         inlineEnding = .finished(attempt: attempt, ending)
                         break
                     }
                     guard let sink else { continue }
-                    tasks[attempt] = Task {
-                        let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
-                                                        firstToken: {
-                                                            let won = committed.claim(attempt)
-                                                            if won && chat.stream { sink.yield(.committed(attempt: attempt)) }
-                                                            return won
-                                                        }, stream: chat.stream ? stream : nil)
-                        sink.yield(.finished(attempt: attempt, ending))
+                    if chat.stream {
+                        outstanding[attempt] = upstream.startStream(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
+                                                           firstToken: {
+                                                               let won = committed.claim(attempt)
+                                                               if won { sink.yield(.committed(attempt: attempt)) }
+                                                               return won
+                                                           }, stream: stream) { sink.yield(.finished(attempt: attempt, $0)) }
+                    } else {
+                        let task = Task {
+                            let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
+                                                            firstToken: { committed.claim(attempt) })
+                            sink.yield(.finished(attempt: attempt, ending))
+                        }
+                        outstanding[attempt] = { task.cancel() }
                     }
                     if let after = decision.hedgeAfterNanoseconds {
                         hedgeTimer = Task {
@@ -134,7 +145,7 @@ struct RequestCoordinator: Sendable {
                     break
                 case .complete:
                     hedgeTimer?.cancel()
-                    if let loser = decision.cancelAttempt { tasks[loser]?.cancel() }
+                    if let loser = decision.cancelAttempt { outstanding[loser]?() }
                     let winner = decision.attempt
                     let local = targets[winner].map { core.config.targets[$0.index].kind == .local } ?? false
                     finishMetrics(result: .success, fallback: local, clock: clock)
@@ -172,7 +183,7 @@ struct RequestCoordinator: Sendable {
             guard let event = next else { break }
             switch event {
             case .finished(let attempt, let ending):
-                tasks[attempt] = nil
+                outstanding[attempt] = nil
                 clock.end()
                 if let target = targets[attempt] { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
                 switch ending.reply {
@@ -184,18 +195,22 @@ struct RequestCoordinator: Sendable {
                 pending = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
             case .committed(let attempt):
                 hedgeTimer?.cancel()
-                for (other, task) in tasks where other != attempt { task.cancel() }
+                for (other, cancel) in outstanding where other != attempt { cancel() }
                 guard let stream else { continue }
                 respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock, contentType: ExplainingHeaders.eventStream,
                                                  cacheControl: ExplainingHeaders.noCache), stream))
             case .hedgeDue:
                 pending = core.hedgeDue(&state)
+            case .clientGone:
+                clientGone = true
+                hedgeTimer?.cancel()
+                for cancel in outstanding.values { cancel() }
             }
         }
         // Attempts still out (a cancelled hedge loser) report back, so the router settles them.
-        while !tasks.isEmpty, let event = await iterator?.next() {
+        while !outstanding.isEmpty, let event = await iterator?.next() {
             if case .finished(let attempt, let ending) = event {
-                tasks[attempt] = nil
+                outstanding[attempt] = nil
                 _ = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
             }
         }

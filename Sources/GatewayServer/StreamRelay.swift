@@ -16,7 +16,6 @@ import Synchronization
 /// requests opened a new one (BENCHMARKS.md, ninth session).
 final class StreamRelay: HTTPClientResponseDelegate {
     typealias Response = Void
-    typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, UpstreamAttempt.Reply) -> UpstreamAttempt.Ending
 
     /// Bytes read after the attempt ended (after `[DONE]`) before the connection is given up
     /// instead of returned to the pool.
@@ -34,20 +33,20 @@ final class StreamRelay: HTTPClientResponseDelegate {
         var held: [ByteBuffer] = []
         var committed = false
         var usage: (input: Int, output: Int)?
-        var ending: UpstreamAttempt.Ending?
-        var waiter: CheckedContinuation<UpstreamAttempt.Ending, Never>?
+        var ended = false
         var firstTokenTimer: Scheduled<Void>?
         var drained = 0
     }
 
-    /// What to do once the state's lock is released.
+    /// What to do once the state's lock is released: the attempt's ending reported.
     private struct After {
-        var resume: (CheckedContinuation<UpstreamAttempt.Ending, Never>, UpstreamAttempt.Ending)?
-        var timer: Scheduled<Void>?
+        let ending: UpstreamAttempt.Ending
+        let timer: Scheduled<Void>?
+        let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
         func run() {
             timer?.cancel()
-            if let (waiter, ending) = resume { waiter.resume(returning: ending) }
+            onEnd(ending)
         }
     }
 
@@ -56,43 +55,30 @@ final class StreamRelay: HTTPClientResponseDelegate {
     private let progress: AttemptProgress
     private let firstToken: @Sendable () -> Bool
     private let stream: ClientStream?
-    private let ended: Ended
+    private let ended: UpstreamAttempt.Ended
+    private let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
     /// `firstToken` is called at the first frame with content (or `[DONE]`, if none came) and
-    /// says whether this attempt answers the client; `ended` makes the attempt's ending.
-    init(chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping Ended) {
+    /// says whether this attempt answers the client; `ended` makes the attempt's ending, and
+    /// `onEnd` gets it, once, on the event loop.
+    init(chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping UpstreamAttempt.Ended,
+         onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void) {
         self.chat = chat
         self.progress = progress
         self.firstToken = firstToken
         self.stream = stream
         self.ended = ended
-    }
-
-    /// The attempt's ending, once it has one; cancelling the waiting task calls `cancel`
-    /// (which cancels the upstream request).
-    func ending(cancel: @escaping @Sendable () -> Void) async -> UpstreamAttempt.Ending {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (waiter: CheckedContinuation<UpstreamAttempt.Ending, Never>) in
-                let ready = state.withLock { state -> UpstreamAttempt.Ending? in
-                    if let ending = state.ending { return ending }
-                    state.waiter = waiter
-                    return nil
-                }
-                if let ready { waiter.resume(returning: ready) }
-            }
-        } onCancel: {
-            cancel()
-        }
+        self.onEnd = onEnd
     }
 
     /// Ends the attempt as timed out if no content has come by `deadline` (the first-token
     /// limit), and cancels the upstream request.
     func limitFirstToken(at deadline: NIODeadline, task: HTTPClient.Task<Void>) {
         state.withLock { state in
-            guard state.ending == nil, !state.committed else { return }
+            guard !state.ended, !state.committed else { return }
             state.firstTokenTimer = task.eventLoop.scheduleTask(deadline: deadline) { [self] in
                 let after = self.state.withLock { state -> After? in
-                    guard state.ending == nil, !progress.snapshot.firstToken else { return nil }
+                    guard !state.ended, !progress.snapshot.firstToken else { return nil }
                     return end(&state, .timeout)
                 }
                 guard let after else { return }
@@ -113,7 +99,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         let (after, stop) = state.withLock { state -> (After?, Bool) in
-            if state.ending != nil {
+            if state.ended {
                 // After the end: read on, so that the connection can be reused.
                 state.drained += buffer.readableBytes
                 return (nil, state.drained > Self.drainLimit)
@@ -130,7 +116,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     func didFinishRequest(task: HTTPClient.Task<Void>) throws {
         let after = state.withLock { state -> After? in
-            guard state.ending == nil else { return nil }
+            guard !state.ended else { return nil }
             if state.status != 200 {
                 let body = state.errorBodyDropped ? nil : (state.errorBody ?? ByteBuffer())
                 return end(&state, UpstreamAttempt.classify(status: state.status, body: body), retryAfter: state.retryAfterSeconds,
@@ -144,7 +130,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
         let after = state.withLock { state -> After? in
-            guard state.ending == nil else { return nil }
+            guard !state.ended else { return nil }
             let outcome: OutcomeClass
             if let error = error as? HTTPClientError, error == .cancelled {
                 outcome = .cancelled
@@ -209,15 +195,12 @@ final class StreamRelay: HTTPClientResponseDelegate {
         }
     }
 
-    /// Ends the attempt (once): the waiting attempt resumes after the lock.
+    /// Ends the attempt (once): its ending is reported after the lock.
     private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
                      reply: UpstreamAttempt.Reply = .none) -> After {
-        let ending = ended(outcome, retryAfter, usage, reply)
-        state.ending = ending
-        let waiter = state.waiter
-        state.waiter = nil
+        state.ended = true
         let timer = state.firstTokenTimer
         state.firstTokenTimer = nil
-        return After(resume: waiter.map { ($0, ending) }, timer: timer)
+        return After(ending: ended(outcome, retryAfter, usage, reply), timer: timer, onEnd: onEnd)
     }
 }

@@ -49,16 +49,52 @@ final class UpstreamAttempt: Sendable {
         var firstTokenNanoseconds: Int64?
     }
 
-    /// Runs the attempt. `firstToken` is called once, when the first output arrives (a whole
-    /// answer, the first content chunk of a stream), and says whether this attempt may answer
-    /// the client; a stream forwards its frames to `stream` from then on. The first-token
-    /// limit runs from the start to that moment, the attempt limit to the end.
-    func run(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?,
-             firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?) async -> Ending {
-        let started = ContinuousClock.now
+    /// Makes an attempt's ending from how it ended: outcome, Retry-After, the upstream's usage, reply.
+    typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending
+
+    /// Runs a whole answer's attempt. `firstToken` is called when the answer has arrived, and
+    /// says whether this attempt may answer the client. The earlier of the two limits bounds it
+    /// (a whole answer's first output is its end), as AsyncHTTPClient's own deadline.
+    func run(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
         let progress = AttemptProgress()
+        let ended = endings(chat, progress: progress)
+        let earlier = firstTokenLimit.map { min($0, attemptLimit ?? $0) } ?? attemptLimit
+        let limit = earlier.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
+        do {
+            return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            return ended(.timeout, nil, nil, .none)
+        } catch {
+            return ended(Task.isCancelled ? .cancelled : .connectionError, nil, nil, .none)
+        }
+    }
+
+    /// Starts a stream's attempt, relayed on the event loop (``StreamRelay``): `firstToken` is
+    /// called at the first content frame and says whether this attempt answers the client; its
+    /// frames go to `stream` from then on. `onEnd` gets the ending once. The first-token limit
+    /// runs from the start to the first content frame (a timer on the event loop), the attempt
+    /// limit to the end (the request's deadline). Returns what cancels the attempt.
+    func startStream(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool,
+                     stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void) -> @Sendable () -> Void {
+        let now = NIODeadline.now()
+        let progress = AttemptProgress()
+        var request = self.request
+        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
+        let relay = StreamRelay(chat: chat, progress: progress, firstToken: firstToken, stream: stream, ended: endings(chat, progress: progress), onEnd: onEnd)
+        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.realDuration(router: $0)) })
+        if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
+            relay.limitFirstToken(at: now + TimeAmount(routerTime.realDuration(router: limit)), task: task)
+        }
+        return { task.cancel() }
+    }
+
+    /// How an attempt started now makes its ending: the time since the start in the router's
+    /// time, the tokens (the upstream's usage, else what was forwarded), and for a stream the
+    /// time to its first token.
+    private func endings(_ chat: ChatRequest, progress: AttemptProgress) -> Ended {
+        let started = ContinuousClock.now
         let scale = routerTime
-        @Sendable func ended(_ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil, reply: Reply = .none) -> Ending {
+        return { outcome, retryAfter, usage, reply in
             let spent = progress.snapshot
             let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
@@ -67,36 +103,12 @@ final class UpstreamAttempt: Sendable {
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
                           firstTokenNanoseconds: firstToken)
         }
-        if !chat.stream {
-            // A whole answer's first output is its end: the earlier limit bounds the exchange,
-            // as AsyncHTTPClient's own deadline.
-            let earlier = firstTokenLimit.map { min($0, attemptLimit ?? $0) } ?? attemptLimit
-            let limit = earlier.map { NIODeadline.now() + TimeAmount(scale.realDuration(router: $0)) }
-            do {
-                return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
-            } catch let error as HTTPClientError where error == .deadlineExceeded {
-                return ended(.timeout)
-            } catch {
-                return ended(Task.isCancelled ? .cancelled : .connectionError)
-            }
-        }
-        // A stream: the attempt limit is AsyncHTTPClient's deadline, the first-token limit a
-        // timer on the event loop (``StreamRelay``).
-        let now = NIODeadline.now()
-        var request = self.request
-        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
-        let relay = StreamRelay(chat: chat, progress: progress, firstToken: firstToken, stream: stream, ended: ended)
-        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(scale.realDuration(router: $0)) })
-        if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
-            relay.limitFirstToken(at: now + TimeAmount(scale.realDuration(router: limit)), task: task)
-        }
-        return await relay.ending { task.cancel() }
     }
 
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
     private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, progress: AttemptProgress, firstToken: @Sendable () -> Bool,
-                               ended: @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending) async throws -> Ending {
+                               ended: Ended) async throws -> Ending {
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)

@@ -97,6 +97,33 @@ struct GatewayFaultTests {
         #expect(stats.requests == 20 && stats.connections <= 2, "\(stats)")
     }
 
+    @Test("a client that goes away mid-stream: the upstream request is cancelled, and the request ends (an error, nothing left in flight)")
+    func clientGoesAway() async throws {
+        // 16 tokens at 10 a second: the client leaves after the first, 1.5 s before the end.
+        let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "10"], "beta": [], "local": []], spec: Self.spec)
+        defer { gateway.stop() }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
+        request.body = .bytes(ByteBuffer(string: #"{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#))
+        let response = try await LiveGateway.client.execute(request, timeout: .seconds(30))
+        var frames = response.body.makeAsyncIterator()
+        let first = try await frames.next()
+        #expect(response.status == .ok && first.map { String(buffer: $0).contains("content") } == true)
+        // Dropping the body closes the connection; the gateway learns it at its next write.
+        _ = consume frames
+        _ = consume response
+        var stats = try await gateway.stats("alpha")
+        for _ in 0..<30 where stats.cancelled == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            stats = try await gateway.stats("alpha")
+        }
+        #expect(stats.requests == 1 && stats.cancelled == 1 && stats.completed == 0, "\(stats)")
+        let metrics = try await gateway.metrics()
+        #expect(metrics.contains(#"brownout_attempts_total{upstream="alpha",outcome="cancelled"} 1"#))
+        #expect(metrics.contains(#"brownout_requests_total{team="search",result="error"} 1"#) && metrics.contains("brownout_in_flight_requests 0"))
+    }
+
     @Test("keys: none or unknown is 401, a model the team may not use 403, an unknown model 404")
     func keysAndModels() async throws {
         let gateway = try await live()
