@@ -8,6 +8,9 @@ extension HTTPField.Name {
     static let brownoutOverheadMilliseconds = HTTPField.Name("x-brownout-overhead-ms")!
     static let brownoutUpstream = HTTPField.Name("x-brownout-upstream")!
     static let brownoutDegraded = HTTPField.Name("x-brownout-degraded")!
+    /// On a request the router failed or refused: its ``RoutingCore/Decision/failureLabel``,
+    /// the simulator's name for the same ending.
+    static let brownoutFailure = HTTPField.Name("x-brownout-failure")!
 }
 
 /// An answer's explaining headers: the fields that never change (each target's name and
@@ -28,9 +31,10 @@ struct ExplainingHeaders: Sendable {
         }
     }
 
-    /// `answeredBy`: the target whose answer the client gets (none for an error).
+    /// `answeredBy`: the target whose answer the client gets (none for an error); `failure`:
+    /// how the router failed or refused the request.
     func fields(requestID: UInt64, attempts: Int32, overhead: Duration, answeredBy target: TargetID?, contentType: HTTPField,
-                cacheControl: HTTPField? = nil) -> HTTPFields {
+                cacheControl: HTTPField? = nil, failure: String? = nil) -> HTTPFields {
         var fields = HTTPFields()
         fields.reserveCapacity(7)
         fields.append(HTTPField(name: .brownoutRequestID, value: String(requestID)))
@@ -42,6 +46,7 @@ struct ExplainingHeaders: Sendable {
         }
         fields.append(contentType)
         if let cacheControl { fields.append(cacheControl) }
+        if let failure { fields.append(HTTPField(name: .brownoutFailure, value: failure)) }
         return fields
     }
 }

@@ -166,7 +166,8 @@ struct RequestCoordinator: Sendable {
                         stream.send(error.streamFrame)
                         stream.finish()
                     } else {
-                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: ExplainingHeaders.json),
+                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: ExplainingHeaders.json,
+                                                                              failure: decision.failureLabel),
                                        body: error.body))
                     }
                     break loop
@@ -220,9 +221,9 @@ struct RequestCoordinator: Sendable {
     }
 
     private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock, contentType: HTTPField,
-                         cacheControl: HTTPField? = nil) -> HTTPFields {
+                         cacheControl: HTTPField? = nil, failure: String? = nil) -> HTTPFields {
         core.explaining.fields(requestID: request.id, attempts: state.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner.flatMap { targets[$0] },
-                               contentType: contentType, cacheControl: cacheControl)
+                               contentType: contentType, cacheControl: cacheControl, failure: failure)
     }
 
     private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {

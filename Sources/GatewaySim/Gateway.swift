@@ -144,7 +144,7 @@ actor Gateway: EventHandler {
             let addedLatency = healthStates[healthState].addedLatencySeconds
             if errorProbability > 0 && errors.uniform() < errorProbability {
                 tell(request.team, RequestEnd(requestID: request.id, succeeded: false, servedByFallback: false, firstTokenAt: 0,
-                                              attempts: 0, hedged: false, failureLabel: "gateway_error", sdkMayRetry: true))
+                                              attempts: 0, hedged: false, failureLabel: TeamMetrics.gatewayFailure, sdkMayRetry: true))
                 return
             }
             if addedLatency > 0 {
@@ -282,17 +282,14 @@ actor Gateway: EventHandler {
         case .fail, .reject:
             guard let entry = live.modify(requestID, { Ending($0, cancelling: nil) }) else { return }
             live.remove(requestID)
-            let label: String
             let sdkMayRetry: Bool
             if let outcome = decision.outcome, decision.action == .fail, !decision.reasons.contains(.budgetExhausted) {
-                label = outcome.rawValue
                 sdkMayRetry = RetryPolicy.defaultRetryable.contains(outcome)
             } else {
-                label = decision.reasons.labels.last ?? "rejected"
                 sdkMayRetry = decision.reasons.contains(.noTargetAvailable)
             }
             tell(entry.team, RequestEnd(requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0,
-                                        attempts: entry.attempts, hedged: entry.hedged, failureLabel: label, sdkMayRetry: sdkMayRetry))
+                                        attempts: entry.attempts, hedged: entry.hedged, failureLabel: decision.failureLabel, sdkMayRetry: sdkMayRetry))
         }
     }
 

@@ -10,6 +10,9 @@ public struct TeamMetrics: Sendable {
     /// Final failures by label: an outcome class (`overloaded_529`, …) or a refusal reason
     /// (`shed`, `budget_exhausted`, `rate_limited`, `gateway_error`, …).
     public var failures: [String: Int] = [:]
+    /// The label of a request the gateway itself failed (its own health, not an upstream's):
+    /// no router decision names it.
+    public static let gatewayFailure = "gateway_error"
     public var totalLatency = LatencyHistogram()
     public var firstTokenLatency = LatencyHistogram()
     /// Gateway attempts per request, over all SDK tries.

@@ -129,3 +129,14 @@ public struct AttemptOutcome: Sendable, Equatable {
         self.retryAfterSeconds = retryAfterSeconds
     }
 }
+
+extension Decision {
+    /// How the request this decision fails or refuses is counted wherever failures are told
+    /// apart — the simulator's reports (`failed_LABEL`), the gateway's `x-brownout-failure`
+    /// header, the twin's comparison: the outcome class of the attempt that failed it, else its
+    /// last refusal reason (a budget refusal by its reason, whatever the last attempt did).
+    public var failureLabel: String {
+        if let outcome, action == .fail, !reasons.contains(.budgetExhausted) { return outcome.rawValue }
+        return reasons.labels.last ?? "rejected"
+    }
+}

@@ -6,7 +6,8 @@ struct LiveFailure: Sendable {
     let team: String
     /// When the request arrived (model nanoseconds from the run's start).
     let arrivedAt: Int64
-    /// The gateway's error code, or how the stream ended.
+    /// How it failed, in the simulator's words (the gateway's `x-brownout-failure`; an error event
+    /// mid-stream is `failed_after_first_byte`).
     let label: String
     let inputTokens: Int
     let outputTokens: Int

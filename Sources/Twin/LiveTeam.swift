@@ -157,7 +157,9 @@ final class LiveTeam: Sendable {
             guard response.status == .ok else {
                 let body = try await response.body.collect(upTo: 1 << 20)
                 let code = TwinRequestBody.errorCode(in: body)
-                return Try(ending: .failed(label: code ?? "http_\(response.status.code)",
+                // Labelled as the simulator labels it: the router's own name for the ending.
+                let label = response.headers.first(name: "x-brownout-failure") ?? "http_\(response.status.code)"
+                return Try(ending: .failed(label: label,
                                            sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
             }
             let fallback = response.headers.first(name: "x-brownout-degraded") == "true"
@@ -172,18 +174,21 @@ final class LiveTeam: Sendable {
                     scanner.scan(chunk)
                 }
             } catch {
-                return Try(ending: .failed(label: "stream_cut", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
+                // The gateway's own connection broke mid-answer: the gateway failed.
+                return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             }
             timing.endDue = scanner.lastStamps?.due
             // A stream that began and broke is not tried again: the SDK has handed the
             // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
             case .done: return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: sentAt)
-            case .error: return Try(ending: .failed(label: "stream_interrupted", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
-            case .open: return Try(ending: .failed(label: "stream_without_done", sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
+            // The gateway sends an error event only when the upstream's stream broke after the
+            // first byte; an answer that just stops is the gateway's own failure.
+            case .error: return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
+            case .open: return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             }
         } catch {
-            return Try(ending: .failed(label: "gateway_error", sdkMayRetry: true), attempts: 0, sentAt: sentAt)
+            return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: true), attempts: 0, sentAt: sentAt)
         }
     }
 }

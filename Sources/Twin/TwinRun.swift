@@ -44,9 +44,10 @@ public enum TwinRun {
     public struct Outcome: Sendable {
         public let comparison: TwinComparison
         public let upstreams: TwinUpstreamComparison
-        /// Per team (the spec's order), the failures by label: live (the gateway's error codes,
-        /// or how a stream ended) and the simulator's mean per run (outcome classes and
-        /// refusal reasons), for reading a miss in availability.
+        /// Per team (the spec's order), the failures by label, live and the simulator's mean per
+        /// run, in one vocabulary (``RoutingCore/Decision/failureLabel``: outcome classes and
+        /// refusal reasons; the gateway names its own in `x-brownout-failure`), for reading a
+        /// miss in availability.
         public let failures: [(team: String, live: [(String, Int)], simulated: [(String, Double)])]
         /// How late the load generator sent arrivals, in real time (a live system that cannot
         /// keep up at this scale shows here first).

@@ -187,6 +187,8 @@ struct GatewayFaultTests {
         try await gateway.defaultFault("beta", "unavailable")
         let everywhere = try await gateway.chat()
         #expect(everywhere.status == 502 && everywhere.body.contains("service unavailable") && everywhere.header("x-brownout-attempts") == "3")
+        #expect(everywhere.header("x-brownout-failure") == "server_error_5xx", "the simulator's label for the same ending")
+        #expect(once.header("x-brownout-failure") == nil)
     }
 
     @Test("a connection reset before the headers fails over")
@@ -253,14 +255,16 @@ struct GatewayFaultTests {
     }
 
     @Test("400 context length, content filter and spend-limit 429: not retried, the upstream's reason passed back unchanged", arguments: [
-        ("context_length", 400, "context_length_exceeded"), ("content_filter", 400, "content_filter"), ("spend_limit", 429, "enforced_spend_limit_reached"),
+        ("context_length", 400, "context_length_exceeded", "client_error_4xx"), ("content_filter", 400, "content_filter", "client_error_4xx"),
+        ("spend_limit", 429, "enforced_spend_limit_reached", "spend_limit_429"),
     ])
-    func notRetried(fault: String, status: Int, code: String) async throws {
+    func notRetried(fault: String, status: Int, code: String, label: String) async throws {
         let gateway = try await live()
         defer { gateway.stop() }
         try await gateway.fault("alpha", fault)
         let reply = try await gateway.chat()
         #expect(reply.status == status && reply.body.contains(code) && reply.header("x-brownout-attempts") == "1")
+        #expect(reply.header("x-brownout-failure") == label)
         #expect(try await gateway.stats("beta").requests == 0)
     }
 
@@ -358,12 +362,14 @@ struct GatewayFaultTests {
         defer { gateway.stop() }
         // Each answer costs 16 output tokens at alpha's price; the budget is $0.01, and the
         // worst case (64 output tokens) is reserved before each attempt.
-        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<40 { group.addTask { try await gateway.chat(key: LiveGateway.batchKey).status } }
+        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for _ in 0..<40 { group.addTask { let reply = try await gateway.chat(key: LiveGateway.batchKey); return (reply.status, reply.header("x-brownout-failure")) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
+        let replies = answers.map(\.0)
         let served = replies.filter { $0 == 200 }.count
         #expect(served > 0 && replies.contains(429), "\(replies)")
+        #expect(answers.allSatisfy { $0.0 == 200 ? $0.1 == nil : $0.1 == "budget_exhausted" }, "\(answers)")
         let spent = try await Self.spend(of: "batch", in: gateway)
         #expect(spent > 0 && spent <= 0.01 + 1e-12, "spent \(spent) of $0.01")
         // A restart: the day's spend comes back from the spend database, so the budget is not
