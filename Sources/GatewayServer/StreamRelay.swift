@@ -131,15 +131,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
         let after = state.withLock { state -> After? in
             guard !state.ended else { return nil }
-            let outcome: OutcomeClass
-            if let error = error as? HTTPClientError, error == .cancelled {
-                outcome = .cancelled
-            } else if let error = error as? HTTPClientError, error == .deadlineExceeded, !state.committed {
-                outcome = .timeout
-            } else {
-                outcome = state.committed ? .failedAfterFirstByte : .connectionError
-            }
-            return end(&state, outcome)
+            return end(&state, UpstreamAttempt.outcome(of: error, afterFirstByte: state.committed))
         }
         after?.run()
     }

@@ -62,11 +62,19 @@ final class UpstreamAttempt: Sendable {
         let limit = earlier.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
         do {
             return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
-        } catch let error as HTTPClientError where error == .deadlineExceeded {
-            return ended(.timeout, nil, nil, .none)
         } catch {
-            return ended(Task.isCancelled ? .cancelled : .connectionError, nil, nil, .none)
+            return ended(Task.isCancelled ? .cancelled : Self.outcome(of: error, afterFirstByte: false), nil, nil, .none)
         }
+    }
+
+    /// How an attempt that AsyncHTTPClient failed ended: cancelled; timed out when its limit
+    /// passed before its first byte, on the way or still waiting for a pooled connection;
+    /// else broken — after the first byte reached the client, or a connection error before.
+    static func outcome(of error: any Error, afterFirstByte: Bool) -> OutcomeClass {
+        guard let error = error as? HTTPClientError else { return afterFirstByte ? .failedAfterFirstByte : .connectionError }
+        if error == .cancelled { return .cancelled }
+        if afterFirstByte { return .failedAfterFirstByte }
+        return error == .deadlineExceeded || error == .getConnectionFromPoolTimeout ? .timeout : .connectionError
     }
 
     /// Starts a stream's attempt, relayed on the event loop (``StreamRelay``): `firstToken` is
