@@ -73,26 +73,16 @@ struct MockBehaviour: Sendable {
         context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
         if !stream {
             // A whole answer: after the first token and the rest of the tokens.
-            // The server reads nothing while a handler runs, so the connection's close is
-            // noticed by asking the kernel, every 50 ms of the wait: a request its client gave
-            // up on (a cancelled hedge loser) counts as cancelled, as a stream's does.
             let wait = firstToken + gap * Double(completion.outputTokens - 1)
-            let answerAt = ContinuousClock.now + .seconds(wait)
-            while case let left = ContinuousClock.now.duration(to: answerAt), left > .zero {
-                try await Task.sleep(for: min(left, .milliseconds(50)))
-                if await !Self.clientIsConnected(context.channel) {
-                    await ending.endNow(completed: false)
-                    throw CancellationError()
-                }
-            }
+            try await Self.wait(until: .now + .seconds(wait), on: context.channel, ending: ending)
             await ending.endNow(completed: true)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
         }
         let hang = hangSeconds
         let body = ResponseBody { writer in
-            if firstToken > 0 { try await Task.sleep(for: .seconds(firstToken)) }
+            if firstToken > 0 { try await Self.wait(until: .now + .seconds(firstToken), on: context.channel, ending: ending) }
             for i in 0..<completion.outputTokens {
-                if i > 0 && gap > 0 { try await Task.sleep(for: .seconds(gap)) }
+                if i > 0 && gap > 0 { try await Self.wait(until: .now + .seconds(gap), on: context.channel, ending: ending) }
                 if i == Self.tokensBeforeStreamFault {
                     switch fault {
                     case .streamCut:
@@ -118,6 +108,20 @@ struct MockBehaviour: Sendable {
             ending.end(completed: true)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// Waits until `instant`. The server reads nothing while a handler runs, so a client's close
+    /// is noticed by asking the kernel, every 50 ms of the wait: a request its client gave up on
+    /// (a cancelled hedge loser, whole or streamed) ends as cancelled then, not when its answer
+    /// comes due.
+    private static func wait(until instant: ContinuousClock.Instant, on channel: any Channel, ending: AnswerEnding) async throws {
+        while case let left = ContinuousClock.now.duration(to: instant), left > .zero {
+            try await Task.sleep(for: min(left, .milliseconds(50)))
+            if await !clientIsConnected(channel) {
+                await ending.endNow(completed: false)
+                throw CancellationError()
+            }
+        }
     }
 
     /// Whether the client's TCP connection is still established (not closed or half-closed by
