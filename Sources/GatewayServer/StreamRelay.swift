@@ -24,10 +24,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     struct Stopped: Error {}
 
     private struct State {
-        var status = 0
-        var retryAfterSeconds: Double?
-        var errorBody: ByteBuffer?
-        var errorBodyDropped = false
+        var answer = UpstreamAnswer()
         var frames = SSEFrames()
         /// Frames before the first with content, sent when this attempt claims the client.
         var held: [ByteBuffer] = []
@@ -89,11 +86,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     }
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        let retryAfter = head.status == .ok ? nil : head.headers.first(name: "retry-after").flatMap(Double.init)
-        state.withLock { state in
-            state.status = Int(head.status.code)
-            state.retryAfterSeconds = retryAfter
-        }
+        state.withLock { $0.answer.take(head) }
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
@@ -104,8 +97,9 @@ final class StreamRelay: HTTPClientResponseDelegate {
                 state.drained += buffer.readableBytes
                 return (nil, state.drained > Self.drainLimit)
             }
-            if state.status != 200 {
-                collectErrorBody(&state, buffer)
+            if !state.answer.isSuccess {
+                // An error's body, read for its reason (dropped past its limit).
+                _ = state.answer.gather(buffer)
                 return (nil, false)
             }
             return relay(&state, buffer)
@@ -117,10 +111,10 @@ final class StreamRelay: HTTPClientResponseDelegate {
     func didFinishRequest(task: HTTPClient.Task<Void>) throws {
         let after = state.withLock { state -> After? in
             guard !state.ended else { return nil }
-            if state.status != 200 {
-                let body = state.errorBodyDropped ? nil : (state.errorBody ?? ByteBuffer())
-                return end(&state, UpstreamAttempt.classify(status: state.status, body: body), retryAfter: state.retryAfterSeconds,
-                           reply: .upstreamError(UpstreamAttempt.upstreamError(status: state.status, body: body)))
+            let answer = state.answer
+            if !answer.isSuccess {
+                return end(&state, UpstreamAttempt.classify(status: answer.status, body: answer.body), retryAfter: answer.retryAfterSeconds,
+                           reply: .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
             }
             // The upstream closed the stream without [DONE]: a truncated answer.
             return end(&state, state.committed ? .failedAfterFirstByte : .connectionError)
@@ -170,21 +164,6 @@ final class StreamRelay: HTTPClientResponseDelegate {
             }
         }
         return (nil, false)
-    }
-
-    private func collectErrorBody(_ state: inout State, _ buffer: ByteBuffer) {
-        guard !state.errorBodyDropped else { return }
-        guard (state.errorBody?.readableBytes ?? 0) + buffer.readableBytes <= WholeAnswerCollector.errorBodyLimit else {
-            state.errorBody = nil
-            state.errorBodyDropped = true
-            return
-        }
-        if state.errorBody == nil {
-            state.errorBody = buffer
-        } else {
-            var part = buffer
-            state.errorBody!.writeBuffer(&part)
-        }
     }
 
     /// Ends the attempt (once): its ending is reported after the lock.

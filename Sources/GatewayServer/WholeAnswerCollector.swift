@@ -12,59 +12,26 @@ final class WholeAnswerCollector: HTTPClientResponseDelegate {
     struct Answer: Sendable {
         let status: Int
         let retryAfterSeconds: Double?
-        /// The body; nil when an error's body was longer than ``errorBodyLimit``.
+        /// The body; nil when an error's body was longer than ``UpstreamAnswer/errorBodyLimit``.
         let body: ByteBuffer?
     }
 
-    /// The longest answer taken (a longer one fails the attempt, as a connection error).
-    static let answerLimit = 64 << 20
-    /// The longest error body read for its reason (a longer one is dropped, not an error).
-    static let errorBodyLimit = 1 << 20
-
     struct AnswerTooLong: Error {}
 
-    private struct State {
-        var status = 0
-        var retryAfterSeconds: Double?
-        var body: ByteBuffer?
-        var errorBodyDropped = false
-    }
-
-    private let state = Mutex(State())
+    private let answer = Mutex(UpstreamAnswer())
 
     func didReceiveHead(task: HTTPClient.Task<Answer>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        let retryAfter = head.status == .ok ? nil : head.headers.first(name: "retry-after").flatMap(Double.init)
-        state.withLock { state in
-            state.status = Int(head.status.code)
-            state.retryAfterSeconds = retryAfter
-        }
+        answer.withLock { $0.take(head) }
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Answer>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        let tooLong = state.withLock { state -> Bool in
-            if state.errorBodyDropped { return false }
-            let isAnswer = state.status == 200
-            guard (state.body?.readableBytes ?? 0) + buffer.readableBytes <= (isAnswer ? Self.answerLimit : Self.errorBodyLimit) else {
-                state.body = nil
-                state.errorBodyDropped = !isAnswer
-                return isAnswer
-            }
-            if state.body == nil {
-                state.body = buffer
-            } else {
-                var part = buffer
-                state.body!.writeBuffer(&part)
-            }
-            return false
-        }
+        // An answer too long fails the attempt; an error's body too long is only dropped.
+        let tooLong = answer.withLock { !$0.gather(buffer) && $0.isSuccess }
         return tooLong ? task.eventLoop.makeFailedFuture(AnswerTooLong()) : task.eventLoop.makeSucceededVoidFuture()
     }
 
     func didFinishRequest(task: HTTPClient.Task<Answer>) throws -> Answer {
-        state.withLock { state in
-            Answer(status: state.status, retryAfterSeconds: state.retryAfterSeconds,
-                   body: state.errorBodyDropped ? nil : (state.body ?? ByteBuffer()))
-        }
+        answer.withLock { Answer(status: $0.status, retryAfterSeconds: $0.retryAfterSeconds, body: $0.body) }
     }
 }
