@@ -29,51 +29,46 @@ public enum TraceFit {
         public let description: String
     }
 
-    /// Reads a trace's lines and gathers each upstream's observations, in the order the
-    /// upstreams first appear.
+    /// Reads a trace's lines (``RouterTrace/lines(_:file:)``) and gathers each upstream's
+    /// observations, in the order the upstreams first appear.
     public static func observe(_ text: String, file: String) throws(FitError) -> (header: RouterTrace.Header, calls: Int, upstreams: [Observations]) {
-        let lines = text.split(separator: "\n")
-        guard let first = lines.first, let header = try? JSONDecoder().decode(RouterTrace.Header.self, from: Data(first.utf8)) else {
-            throw FitError(description: "\(file):1: not a router trace (the first line must be its header)")
+        let header: RouterTrace.Header, lines: [RouterTrace.Line]
+        do {
+            (header, lines) = try RouterTrace.lines(text, file: file)
+        } catch {
+            throw FitError(description: error.description)
         }
         var upstreams: [Observations] = []
         var index: [String: Int] = [:]
         /// (request, attempt) → upstream, from the decisions that sent them.
         var sent: [UInt64: [Int32: Int]] = [:]
-        for (offset, line) in lines.enumerated().dropFirst() {
-            guard let entry = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                  let call = entry["call"] as? String, let request = (entry["request_id"] as? NSNumber)?.uint64Value,
-                  let decision = entry["decision"] as? [String: Any] else {
-                throw FitError(description: "\(file):\(offset + 1): not a trace entry")
-            }
-            if call == "attempt_finished", let attempt = (entry["attempt"] as? NSNumber)?.int32Value,
-               let at = sent[request]?.removeValue(forKey: attempt),
-               let outcome = (entry["outcome"] as? String).flatMap(OutcomeClass.init(rawValue:)) {
+        for line in lines {
+            if line.call == .attemptFinished, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt), let outcome = line.outcome {
                 upstreams[at].inFlight -= 1
                 upstreams[at].outcomes[outcome, default: 0] += 1
-                if let retryAfter = entry["retry_after_s"] as? Double, outcome == .rateLimited || outcome == .overloaded {
+                if let retryAfter = line.retryAfterSeconds, outcome == .rateLimited || outcome == .overloaded {
                     upstreams[at].retryAfters.append(retryAfter)
                 }
-                if outcome == .success, let firstToken = (entry["first_token_ns"] as? NSNumber)?.int64Value, firstToken > 0 {
+                if outcome == .success, let firstToken = line.firstTokenNanoseconds, firstToken > 0 {
                     upstreams[at].firstTokens.append(Double(firstToken) / 1e9)
-                    let latency = (entry["latency_ns"] as? NSNumber)?.int64Value ?? 0
-                    let output = (entry["output_tokens"] as? NSNumber)?.intValue ?? 0
+                    let latency = line.latencyNanoseconds ?? 0
+                    let output = line.outputTokens ?? 0
                     if output > 1 && latency > firstToken { upstreams[at].outputRates.append(Double(output) / (Double(latency - firstToken) / 1e9)) }
                 }
             }
-            if let action = decision["action"] as? String, action == "send" || action == "hedge",
-               let target = decision["target"] as? String, let attempt = (decision["attempt"] as? NSNumber)?.int32Value {
+            let decision = line.decision
+            if decision.action == .send || decision.action == .hedge, let target = decision.target {
                 let at = index[target] ?? {
                     upstreams.append(Observations(name: target))
                     index[target] = upstreams.count - 1
                     return upstreams.count - 1
                 }()
-                sent[request, default: [:]][attempt] = at
+                sent[line.requestID, default: [:]][decision.attempt] = at
                 upstreams[at].inFlight += 1
                 upstreams[at].maxInFlight = max(upstreams[at].maxInFlight, upstreams[at].inFlight)
             }
         }
-        return (header, lines.count - 1, upstreams)
+        return (header, lines.count, upstreams)
     }
 
     /// The catalog file: one `providers` entry per upstream that answered at least

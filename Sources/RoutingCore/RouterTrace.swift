@@ -71,20 +71,20 @@ public enum RouterTrace {
             var line = #"{"t":"# + String(timeNanoseconds)
             switch call {
             case .begin(let request):
-                line += #","call":"begin","request_id":"# + String(request.id) + #","route":"# + JSONText.quoted(config.name(of: request.route))
+                line += #","call":""# + CallName.begin.rawValue + #"","request_id":"# + String(request.id) + #","route":"# + JSONText.quoted(config.name(of: request.route))
                 line += #","team":"# + JSONText.quotedOrNull(request.team.map(config.name(of:))) + #","key":"# + JSONText.quotedOrNull(request.key.map(config.name(of:)))
                 line += #","input_tokens":"# + String(request.inputTokens) + #","max_output_tokens":"# + String(request.maxOutputTokens)
             case .attemptFinished(let id, let attempt, let outcome):
-                line += #","call":"attempt_finished","request_id":"# + String(id) + #","attempt":"# + String(attempt)
+                line += #","call":""# + CallName.attemptFinished.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
                 line += #","outcome":"# + JSONText.quoted(outcome.outcome.rawValue) + #","latency_ns":"# + String(outcome.latencyNanoseconds)
                 line += #","input_tokens":"# + String(outcome.inputTokens) + #","output_tokens":"# + String(outcome.outputTokens)
                 line += #","gpu_seconds":"# + String(describing: outcome.gpuSeconds)
                 if let retryAfter = outcome.retryAfterSeconds { line += #","retry_after_s":"# + String(describing: retryAfter) }
                 if let firstTokenNanoseconds { line += #","first_token_ns":"# + String(firstTokenNanoseconds) }
             case .resume(let id):
-                line += #","call":"resume","request_id":"# + String(id)
+                line += #","call":""# + CallName.resume.rawValue + #"","request_id":"# + String(id)
             case .hedgeDue(let id):
-                line += #","call":"hedge_due","request_id":"# + String(id)
+                line += #","call":""# + CallName.hedgeDue.rawValue + #"","request_id":"# + String(id)
             }
             return line + #","decision":"# + decision.jsonLine() + "}"
         }
@@ -95,51 +95,88 @@ public enum RouterTrace {
         public let description: String
     }
 
+    /// The router call a line records, as a trace names it.
+    public enum CallName: String, Sendable, CaseIterable, Decodable {
+        case begin
+        case attemptFinished = "attempt_finished"
+        case resume
+        case hedgeDue = "hedge_due"
+
+        public init(from decoder: any Decoder) throws {
+            let name = try decoder.singleValueContainer().decode(String.self)
+            guard let call = CallName(rawValue: name) else {
+                throw ReadError(description: "unknown call '\(name)'; calls are " + CallName.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            self = call
+        }
+    }
+
     /// Reads a trace file's lines (`text`), names resolved through `config`.
     public static func read(_ text: String, file: String, config: RouterConfig) throws(ReadError) -> (header: Header, entries: [Entry]) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let (header, lines) = try Self.lines(text, file: file)
+        var entries: [Entry] = []
+        entries.reserveCapacity(lines.count)
+        for line in lines {
+            do {
+                entries.append(Entry(timeNanoseconds: line.t, call: try line.call(config: config), decision: line.decision, firstTokenNanoseconds: line.firstTokenNanoseconds))
+            } catch let error as RoutingNameError {
+                throw ReadError(description: "\(file):\(line.number): \(error.description)")
+            } catch let error as ReadError {
+                throw ReadError(description: "\(file):\(line.number): \(error.description)")
+            } catch {
+                throw ReadError(description: "\(file):\(line.number): not a trace entry: \(error)")
+            }
+        }
+        return (header, entries)
+    }
+
+    /// Reads a trace file's lines (`text`) as written, names unresolved: what reading needs no
+    /// routing config for (`brownout fit`). The header must be of the format this build writes.
+    public static func lines(_ text: String, file: String) throws(ReadError) -> (header: Header, lines: [Line]) {
+        let texts = text.split(separator: "\n", omittingEmptySubsequences: false)
         let decoder = JSONDecoder()
-        guard let first = lines.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)) else {
+        guard let first = texts.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)) else {
             throw ReadError(description: "\(file):1: not a router trace (the first line must be its header)")
         }
         guard header.format == Header.currentFormat else {
             throw ReadError(description: "\(file):1: trace format \(header.format); this brownout reads format \(Header.currentFormat)")
         }
-        var entries: [Entry] = []
-        entries.reserveCapacity(lines.count)
-        for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
+        var lines: [Line] = []
+        lines.reserveCapacity(texts.count)
+        for (offset, text) in texts.enumerated().dropFirst() where !text.isEmpty {
             do {
-                let raw = try decoder.decode(RawEntry.self, from: Data(line.utf8))
-                entries.append(Entry(timeNanoseconds: raw.t, call: try raw.call(config: config), decision: raw.decision, firstTokenNanoseconds: raw.firstTokenNanoseconds))
-            } catch let error as RoutingNameError {
-                throw ReadError(description: "\(file):\(offset + 1): \(error.description)")
+                var line = try decoder.decode(Line.self, from: Data(text.utf8))
+                line.number = offset + 1
+                lines.append(line)
             } catch let error as ReadError {
                 throw ReadError(description: "\(file):\(offset + 1): \(error.description)")
             } catch {
                 throw ReadError(description: "\(file):\(offset + 1): not a trace entry: \(error)")
             }
         }
-        return (header, entries)
+        return (header, lines)
     }
 
     /// An entry line as written, before its names are resolved.
-    private struct RawEntry: Decodable {
-        var t: Int64
-        var call: String
-        var requestID: UInt64
-        var route: String?
-        var team: String?
-        var key: String?
-        var inputTokens: Int?
-        var maxOutputTokens: Int?
-        var attempt: Int32?
-        var outcome: OutcomeClass?
-        var latencyNanoseconds: Int64?
-        var outputTokens: Int?
-        var gpuSeconds: Double?
-        var retryAfterSeconds: Double?
-        var firstTokenNanoseconds: Int64?
-        var decision: DecisionRecord
+    public struct Line: Decodable, Sendable {
+        /// The line's number in its file (1 is the header).
+        public internal(set) var number = 0
+        public let t: Int64
+        public let call: CallName
+        public let requestID: UInt64
+        public let route: String?
+        public let team: String?
+        public let key: String?
+        public let inputTokens: Int?
+        public let maxOutputTokens: Int?
+        public let attempt: Int32?
+        public let outcome: OutcomeClass?
+        public let latencyNanoseconds: Int64?
+        public let outputTokens: Int?
+        public let gpuSeconds: Double?
+        public let retryAfterSeconds: Double?
+        public let firstTokenNanoseconds: Int64?
+        public let decision: DecisionRecord
 
         enum CodingKeys: String, CodingKey {
             case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens"
@@ -149,23 +186,22 @@ public enum RouterTrace {
 
         func call(config: RouterConfig) throws -> Call {
             func required<T>(_ value: T?, _ name: String) throws(ReadError) -> T {
-                guard let value else { throw ReadError(description: "a '\(call)' entry without '\(name)'") }
+                guard let value else { throw ReadError(description: "a '\(call.rawValue)' entry without '\(name)'") }
                 return value
             }
             switch call {
-            case "begin":
+            case .begin:
                 return .begin(RoutingRequest(id: requestID, route: try config.route(named: try required(route, "route")),
                                              team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
                                              key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
                                              inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens")))
-            case "attempt_finished":
+            case .attemptFinished:
                 return .attemptFinished(requestID: requestID, attempt: try required(attempt, "attempt"),
                                         outcome: AttemptOutcome(outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),
                                                                 inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, gpuSeconds: gpuSeconds ?? 0,
                                                                 retryAfterSeconds: retryAfterSeconds))
-            case "resume": return .resume(requestID: requestID)
-            case "hedge_due": return .hedgeDue(requestID: requestID)
-            default: throw ReadError(description: "unknown call '\(call)'; calls are begin, attempt_finished, resume, hedge_due")
+            case .resume: return .resume(requestID: requestID)
+            case .hedgeDue: return .hedgeDue(requestID: requestID)
             }
         }
     }

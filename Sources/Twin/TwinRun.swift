@@ -72,17 +72,34 @@ public enum TwinRun {
         } catch {
             throw TwinError(error.description)
         }
-        let world = spec.world
         // Fails here, before anything starts, on a spec the twin cannot run.
-        let probe = TwinClock(scale: settings.scale, startUnixNanoseconds: 0)
         do {
-            _ = try TwinUpstreams(spec, clock: probe, healthReplication: settings.replication)
+            _ = try TwinUpstreams(spec, clock: TwinClock(scale: settings.scale, startUnixNanoseconds: 0), healthReplication: settings.replication)
         } catch {
             throw TwinError(error.description)
         }
         try AtomicOutput.prepare(directory: settings.outDirectory)
         ChildProcess.stopChildrenOnSignal()
+        let live = try await runLive(spec, settings: settings, progress: progress)
+        let runs = try simulate(spec, settings: settings, progress: progress)
+        return try compare(live, with: runs, world: spec.world, settings: settings)
+    }
 
+    /// What the live half brought back: per team (the spec's order) its result and the
+    /// gateway's spend for it after the warm-up, and the attempts each upstream was sent
+    /// between the warm-up and the horizon.
+    struct LiveRun {
+        let results: [LiveTeamResult]
+        let spendUSD: [Double]
+        let attempts: [String: Double]
+        let seconds: Double
+    }
+
+    /// The live half: the mock provider and the gateway started on the scaled clock, the teams'
+    /// arrivals sent, the gateway's metrics read at the warm-up, the horizon and the end; the
+    /// servers stopped however it ends.
+    static func runLive(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) async throws -> LiveRun {
+        let world = spec.world
         let start = SystemWallClock().unixNanoseconds + Seconds.nanoseconds(startSeconds)
         let clock = TwinClock(scale: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
@@ -109,7 +126,6 @@ public enum TwinRun {
                 throw TwinError("the mock provider and the gateway took more than \(Int(startSeconds)) s to start")
             }
 
-            // The live run.
             let window = MeasurementWindow(warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
                                            bucket: Seconds.nanoseconds(world.bucketSeconds))
             let longest = world.router.routes.map { $0.timeouts.overallSeconds ?? 600 }.max() ?? 600
@@ -146,68 +162,76 @@ public enum TwinRun {
                 return results.sorted { $0.0 < $1.0 }.map(\.1)
             }
             reporter.cancel()
-            let liveSeconds = Double(wallStart.duration(to: .now).components.seconds)
-            var lateness = LatencyHistogram(), transport = LatencyHistogram()
-            for result in results {
-                lateness.merge(result.lateness)
-                transport.merge(result.transport)
-            }
+            let seconds = Double(wallStart.duration(to: .now).components.seconds)
             let metricsText = try await gatewayMetrics(client: client, port: gatewayPort)
             try AtomicOutput.write(metricsText, to: settings.outDirectory.appendingPathComponent("gateway-metrics.txt"))
             let atWarmUp = try await metricsAtWarmUp.value
             let spend = sum(metricsText, family: "brownout_team_spend_usd", by: "team")
             let spentInWarmUp = sum(atWarmUp, family: "brownout_team_spend_usd", by: "team")
-            let spent = { (name: String) in (spend[name] ?? 0) - (spentInWarmUp[name] ?? 0) }
-            let attempts = sum(try await metricsAtHorizon.value, family: "brownout_attempts_total", by: "upstream")
+            let attemptsAtHorizon = sum(try await metricsAtHorizon.value, family: "brownout_attempts_total", by: "upstream")
             let attemptsInWarmUp = sum(atWarmUp, family: "brownout_attempts_total", by: "upstream")
-            let live = results.map { result in (metrics: result.metrics, spendUSD: spent(result.metrics.name)) }
-            let liveRaw = results.map { result in (metrics: result.rawMetrics, spendUSD: spent(result.metrics.name)) }
             await started.stop()
             await mock.stop()
             try await client.shutdown()
-
-            // The simulator, conditioned on the same health history.
-            var simulated = spec
-            simulated.world.healthReplication = settings.replication
-            simulated.world.trafficReplication = settings.replication
-            if let count = settings.simulatedReplications { simulated.replications = count }
-            let runs: [ReplicationResult]
-            do {
-                runs = try Experiment.simulate([simulated], jobs: settings.jobs) { done, total in progress?("simulation", Double(done) / Double(total)) }[0]
-            } catch {
-                throw TwinError(error.description)
-            }
-            let replications = runs.map { run in
-                world.teams.enumerated().map { index, team -> TwinComparison.TeamRun in
-                    let routerIndex = world.router.teams.firstIndex { $0.name == team.name } ?? index
-                    return (run.teams[index], run.ledger.teams[routerIndex].totalUSD)
-                }
-            }
-            let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications, live: live, liveRaw: liveRaw)
-            try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
-            let upstreamNames = world.router.targets.map(\.name)
-            let upstreams = TwinUpstreamComparison(
-                upstreams: upstreamNames,
-                replications: runs.map { run in upstreamNames.map { name in Double(run.upstreams.first { $0.name == name }?.offered ?? 0) } },
-                live: upstreamNames.map { (attempts[$0] ?? 0) - (attemptsInWarmUp[$0] ?? 0) })
-            try AtomicOutput.write(upstreams.csv, to: settings.outDirectory.appendingPathComponent("twin-upstreams.csv"))
-            var failureTable = CSVTable(header: LiveFailure.csvHeader)
-            for result in results { for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) } }
-            try AtomicOutput.write(failureTable.text, to: settings.outDirectory.appendingPathComponent("live-failures.csv"))
-            let failures = world.teams.indices.map { index in
-                let live = results[index].metrics.failures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-                var simulated: [String: Double] = [:]
-                for run in runs { for (label, count) in run.teams[index].failures { simulated[label, default: 0] += Double(count) / Double(runs.count) } }
-                return (team: world.teams[index].name, live: live, simulated: simulated.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-            }
-            return Outcome(comparison: comparison, upstreams: upstreams, failures: failures, lateness: lateness, transport: transport, liveSeconds: liveSeconds,
-                           simulatedReplications: runs.count)
+            return LiveRun(results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
+                           attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds)
         } catch {
             await gateway?.stop()
             await mock.stop()
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// The simulated half: the spec's replications, conditioned on the live run's health
+    /// history and arrivals.
+    static func simulate(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) throws -> [ReplicationResult] {
+        var simulated = spec
+        simulated.world.healthReplication = settings.replication
+        simulated.world.trafficReplication = settings.replication
+        if let count = settings.simulatedReplications { simulated.replications = count }
+        do {
+            return try Experiment.simulate([simulated], jobs: settings.jobs) { done, total in progress?("simulation", Double(done) / Double(total)) }[0]
+        } catch {
+            throw TwinError(error.description)
+        }
+    }
+
+    /// Each team's metrics, each upstream's attempts and the failures, live against the
+    /// simulator; `twin.csv`, `twin-upstreams.csv` and `live-failures.csv` written.
+    static func compare(_ live: LiveRun, with runs: [ReplicationResult], world: WorldSpec, settings: Settings) throws -> Outcome {
+        var lateness = LatencyHistogram(), transport = LatencyHistogram()
+        for result in live.results {
+            lateness.merge(result.lateness)
+            transport.merge(result.transport)
+        }
+        let replications = runs.map { run in
+            world.teams.enumerated().map { index, team -> TwinComparison.TeamRun in
+                let routerIndex = world.router.teams.firstIndex { $0.name == team.name } ?? index
+                return (run.teams[index], run.ledger.teams[routerIndex].totalUSD)
+            }
+        }
+        let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications,
+                                        live: zip(live.results, live.spendUSD).map { (metrics: $0.metrics, spendUSD: $1) },
+                                        liveRaw: zip(live.results, live.spendUSD).map { (metrics: $0.rawMetrics, spendUSD: $1) })
+        try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
+        let upstreamNames = world.router.targets.map(\.name)
+        let upstreams = TwinUpstreamComparison(
+            upstreams: upstreamNames,
+            replications: runs.map { run in upstreamNames.map { name in Double(run.upstreams.first { $0.name == name }?.offered ?? 0) } },
+            live: upstreamNames.map { live.attempts[$0] ?? 0 })
+        try AtomicOutput.write(upstreams.csv, to: settings.outDirectory.appendingPathComponent("twin-upstreams.csv"))
+        var failureTable = CSVTable(header: LiveFailure.csvHeader)
+        for result in live.results { for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) } }
+        try AtomicOutput.write(failureTable.text, to: settings.outDirectory.appendingPathComponent("live-failures.csv"))
+        let failures = world.teams.indices.map { index in
+            let live = live.results[index].metrics.failures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            var simulated: [String: Double] = [:]
+            for run in runs { for (label, count) in run.teams[index].failures { simulated[label, default: 0] += Double(count) / Double(runs.count) } }
+            return (team: world.teams[index].name, live: live, simulated: simulated.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        }
+        return Outcome(comparison: comparison, upstreams: upstreams, failures: failures, lateness: lateness, transport: transport, liveSeconds: live.seconds,
+                       simulatedReplications: runs.count)
     }
 
     /// Many connections to one host (the gateway): a team's concurrency is the spec's, not
