@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Testing
 
 /// A gateway and its mock upstreams, started as real processes on loopback for one test and
 /// stopped (by their process ids) when it ends.
@@ -53,10 +54,17 @@ final class LiveGateway: @unchecked Sendable {
         gateway = try Self.start("brownout-gateway", [specPath.path] + arguments)
     }
 
-    /// SIGTERM: the gateway finishes what is in flight, saves spend and exits.
+    /// SIGTERM: the gateway finishes what is in flight, saves spend and exits — within 30 s,
+    /// or the test fails (and the gateway is killed) instead of hanging the run.
     func stopGateway() {
         guard let gateway else { return }
         gateway.process.terminate()
+        let deadline = Date().addingTimeInterval(30)
+        while gateway.process.isRunning && Date() < deadline { usleep(20_000) }
+        if gateway.process.isRunning {
+            Issue.record("brownout-gateway did not exit within 30 s of SIGTERM")
+            kill(gateway.process.processIdentifier, SIGKILL)
+        }
         gateway.process.waitUntilExit()
         self.gateway = nil
     }
