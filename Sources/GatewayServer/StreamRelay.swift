@@ -29,6 +29,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
         /// Frames before the first with content, sent when this attempt claims the client.
         var held: [ByteBuffer] = []
         var committed = false
+        var progress = AttemptProgress()
         var usage: (input: Int, output: Int)?
         var ended = false
         var firstTokenTimer: Scheduled<Void>?
@@ -49,7 +50,6 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     private let state = Mutex(State())
     private let chat: ChatRequest
-    private let progress: AttemptProgress
     private let firstToken: @Sendable () -> Bool
     private let stream: ClientStream?
     private let ended: UpstreamAttempt.Ended
@@ -58,10 +58,9 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// `firstToken` is called at the first frame with content (or `[DONE]`, if none came) and
     /// says whether this attempt answers the client; `ended` makes the attempt's ending, and
     /// `onEnd` gets it, once, on the event loop.
-    init(chat: ChatRequest, progress: AttemptProgress, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping UpstreamAttempt.Ended,
+    init(chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping UpstreamAttempt.Ended,
          onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void) {
         self.chat = chat
-        self.progress = progress
         self.firstToken = firstToken
         self.stream = stream
         self.ended = ended
@@ -75,7 +74,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
             guard !state.ended, !state.committed else { return }
             state.firstTokenTimer = task.eventLoop.scheduleTask(deadline: deadline) { [self] in
                 let after = self.state.withLock { state -> After? in
-                    guard !state.ended, !progress.snapshot.firstToken else { return nil }
+                    guard !state.ended, state.progress.firstTokenAt == nil else { return nil }
                     return end(&state, .timeout)
                 }
                 guard let after else { return }
@@ -135,7 +134,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// cancelled and its connection closed).
     private func relay(_ state: inout State, _ buffer: ByteBuffer) -> (After?, Bool) {
         func commit(_ state: inout State) -> Bool {
-            progress.sawFirstToken()
+            state.progress.sawFirstToken()
             let timer = state.firstTokenTimer
             state.firstTokenTimer = nil
             timer?.cancel()
@@ -154,11 +153,11 @@ final class StreamRelay: HTTPClientResponseDelegate {
                 }
                 // Another attempt has the client: this one stops here.
                 if !state.committed && hasContent && !commit(&state) { return (end(&state, .cancelled), true) }
-                if hasContent { progress.forwardedToken() }
+                if hasContent { state.progress.forwardedToken() }
                 if state.committed { stream?.send(bytes) } else { state.held.append(bytes) }
             case .done:
                 if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
-                return (end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, progress.snapshot.tokens)), false)
+                return (end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, state.progress.tokens)), false)
             case .malformed:
                 return (end(&state, state.committed ? .failedAfterFirstByte : .serverError), true)
             }
@@ -172,6 +171,6 @@ final class StreamRelay: HTTPClientResponseDelegate {
         state.ended = true
         let timer = state.firstTokenTimer
         state.firstTokenTimer = nil
-        return After(ending: ended(outcome, retryAfter, usage, reply), timer: timer, onEnd: onEnd)
+        return After(ending: ended(outcome, retryAfter, usage, reply, state.progress), timer: timer, onEnd: onEnd)
     }
 }

@@ -4,7 +4,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import RoutingCore
-import Synchronization
 
 /// One attempt at one upstream: sends the request, enforces the attempt's first-token and
 /// total limits, classifies how it ended, and (streaming) forwards the answer once this
@@ -49,21 +48,21 @@ final class UpstreamAttempt: Sendable {
         var firstTokenNanoseconds: Int64?
     }
 
-    /// Makes an attempt's ending from how it ended: outcome, Retry-After, the upstream's usage, reply.
-    typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply) -> Ending
+    /// Makes an attempt's ending from how it ended: outcome, Retry-After, the upstream's usage,
+    /// reply, and what it had done.
+    typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply, AttemptProgress) -> Ending
 
     /// Runs a whole answer's attempt. `firstToken` is called when the answer has arrived, and
     /// says whether this attempt may answer the client. The earlier of the two limits bounds it
     /// (a whole answer's first output is its end), as AsyncHTTPClient's own deadline.
     func run(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
-        let progress = AttemptProgress()
-        let ended = endings(chat, progress: progress)
+        let ended = endings(chat)
         let earlier = firstTokenLimit.map { min($0, attemptLimit ?? $0) } ?? attemptLimit
         let limit = earlier.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
         do {
-            return try await wholeExchange(chat, deadline: limit, progress: progress, firstToken: firstToken, ended: ended)
+            return try await wholeExchange(chat, deadline: limit, firstToken: firstToken, ended: ended)
         } catch {
-            return ended(Task.isCancelled ? .cancelled : Self.outcome(of: error, afterFirstByte: false), nil, nil, .none)
+            return ended(Task.isCancelled ? .cancelled : Self.outcome(of: error, afterFirstByte: false), nil, nil, .none, AttemptProgress())
         }
     }
 
@@ -85,10 +84,9 @@ final class UpstreamAttempt: Sendable {
     func startStream(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool,
                      stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void) -> @Sendable () -> Void {
         let now = NIODeadline.now()
-        let progress = AttemptProgress()
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
-        let relay = StreamRelay(chat: chat, progress: progress, firstToken: firstToken, stream: stream, ended: endings(chat, progress: progress), onEnd: onEnd)
+        let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, ended: endings(chat), onEnd: onEnd)
         let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.realDuration(router: $0)) })
         if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
             relay.limitFirstToken(at: now + TimeAmount(routerTime.realDuration(router: limit)), task: task)
@@ -99,12 +97,11 @@ final class UpstreamAttempt: Sendable {
     /// How an attempt started now makes its ending: the time since the start in the router's
     /// time, the tokens (the upstream's usage, else what was forwarded), and for a stream the
     /// time to its first token.
-    private func endings(_ chat: ChatRequest, progress: AttemptProgress) -> Ended {
+    private func endings(_ chat: ChatRequest) -> Ended {
         let started = ContinuousClock.now
         let scale = routerTime
-        return { outcome, retryAfter, usage, reply in
-            let spent = progress.snapshot
-            let tokens = usage ?? (spent.firstToken ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
+        return { outcome, retryAfter, usage, reply, spent in
+            let tokens = usage ?? (spent.firstTokenAt != nil ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
             let firstToken = chat.stream ? spent.firstTokenAt.map { scale.routerNanoseconds(started.duration(to: $0)) } : nil
             return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.routerNanoseconds(started.duration(to: .now)),
@@ -115,8 +112,7 @@ final class UpstreamAttempt: Sendable {
 
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
-    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, progress: AttemptProgress, firstToken: @Sendable () -> Bool,
-                               ended: Ended) async throws -> Ending {
+    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, firstToken: @Sendable () -> Bool, ended: Ended) async throws -> Ending {
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
@@ -127,12 +123,13 @@ final class UpstreamAttempt: Sendable {
         }
         guard answer.status == 200, let body = answer.body else {
             return ended(UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
-                         .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
+                         .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)), AttemptProgress())
         }
+        var progress = AttemptProgress()
         progress.sawFirstToken()
-        guard firstToken() else { return ended(.cancelled, nil, nil, .none) }
+        guard firstToken() else { return ended(.cancelled, nil, nil, .none, progress) }
         let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
-        return ended(.success, nil, usage, .whole(body))
+        return ended(.success, nil, usage, .whole(body), progress)
     }
 
     /// How an upstream's HTTP error classifies: spend-limit 429s and other 4xx are the
@@ -170,18 +167,15 @@ final class UpstreamAttempt: Sendable {
     }
 }
 
-/// What an attempt has done so far, read by its first-token limit and when it ends.
-final class AttemptProgress: Sendable {
-    private let state = Mutex((firstToken: false, tokens: 0, firstTokenAt: ContinuousClock.Instant?.none))
+/// What an attempt has done so far: when its first output came, and the content frames it
+/// forwarded (its output tokens when the upstream reports no usage).
+struct AttemptProgress: Sendable {
+    private(set) var firstTokenAt: ContinuousClock.Instant?
+    private(set) var tokens = 0
 
-    var snapshot: (firstToken: Bool, tokens: Int, firstTokenAt: ContinuousClock.Instant?) { state.withLock { $0 } }
-
-    func sawFirstToken() {
-        state.withLock { state in
-            if !state.firstToken { state.firstTokenAt = .now }
-            state.firstToken = true
-        }
+    mutating func sawFirstToken() {
+        if firstTokenAt == nil { firstTokenAt = .now }
     }
 
-    func forwardedToken() { state.withLock { $0.tokens += 1 } }
+    mutating func forwardedToken() { tokens += 1 }
 }

@@ -34,7 +34,7 @@ struct MockBehaviour: Sendable {
         let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
         let completion = MockCompletion(id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
                                         promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
-        let fault = await state.nextFault(requested: requested, connection: context.channel.remoteAddress?.description)
+        let fault = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
 
         switch fault {
         case .rateLimited:

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import RoutingCore
 
 /// What the mock will do next and what it has seen: a queue of scheduled faults (each for a
@@ -35,7 +36,7 @@ actor MockState {
     private(set) var stats = Stats()
     private var random: (RandomFaults, generator: SplitMix64)?
     private var handling = 0
-    private var connectionsSeen: Set<String> = []
+    private var connectionsSeen: Set<SocketAddress> = []
 
     func handlerStarted() {
         handling += 1
@@ -62,7 +63,7 @@ actor MockState {
 
     /// The fault for the request that just arrived: the one it asked for itself (header or
     /// model name), else the next scheduled, else one drawn at random, else the default.
-    func nextFault(requested: MockFault?, connection: String?) -> MockFault {
+    func nextFault(requested: MockFault?, connection: SocketAddress?) -> MockFault {
         stats.requests += 1
         if let connection, connectionsSeen.insert(connection).inserted { stats.connections += 1 }
         if let requested { return requested }
