@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -60,6 +61,13 @@ let package = Package(
             name: "RoutingCore",
             swiftSettings: upcoming
         ),
+        // One request's conduct at a gateway, between the router's decisions: the state machine
+        // both the server and the simulator drive (`docs/parity.md`).
+        .target(
+            name: "GatewayConduct",
+            dependencies: ["RoutingCore"],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "ConfigSchema",
             dependencies: ["RoutingCore", .product(name: "Yams", package: "Yams")],
@@ -68,7 +76,7 @@ let package = Package(
         .target(
             name: "GatewaySim",
             dependencies: [
-                "RoutingCore", "SimulationKernel", "Stochastics",
+                "GatewayConduct", "RoutingCore", "SimulationKernel", "Stochastics",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: upcoming
@@ -119,8 +127,11 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "RoutingCore", "ConfigSchema",
+                "GatewayConduct", "RoutingCore", "ConfigSchema",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,6 +203,11 @@ let package = Package(
         .testTarget(
             name: "RoutingCoreTests",
             dependencies: ["RoutingCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "GatewayConductTests",
+            dependencies: ["GatewayConduct", "RoutingCore"],
             swiftSettings: upcoming
         ),
         .testTarget(

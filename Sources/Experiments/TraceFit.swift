@@ -43,6 +43,10 @@ public enum TraceFit {
         /// (request, attempt) → upstream, from the decisions that sent them.
         var sent: [UInt64: [Int32: Int]] = [:]
         for line in lines {
+            // A withheld send never reached its upstream: it was in flight for no time.
+            if line.call == .attemptWithheld, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt) {
+                upstreams[at].inFlight -= 1
+            }
             if line.call == .attemptFinished, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt), let outcome = line.outcome {
                 upstreams[at].inFlight -= 1
                 upstreams[at].outcomes[outcome, default: 0] += 1
@@ -56,8 +60,7 @@ public enum TraceFit {
                     if output > 1 && latency > firstToken { upstreams[at].outputRates.append(Double(output) / (Double(latency - firstToken) / 1e9)) }
                 }
             }
-            let decision = line.decision
-            if decision.action == .send || decision.action == .hedge, let target = decision.target {
+            if let decision = line.decision, decision.action == .send || decision.action == .hedge, let target = decision.target {
                 let at = index[target] ?? {
                     upstreams.append(Observations(name: target))
                     index[target] = upstreams.count - 1

@@ -11,6 +11,10 @@ extension HTTPField.Name {
     /// On a request the router failed or refused: its ``RoutingCore/Decision/failureLabel``,
     /// the simulator's name for the same ending.
     static let brownoutFailure = HTTPField.Name("x-brownout-failure")!
+    /// On a failure: whether the client's SDK may retry it on its own (the OpenAI and Anthropic
+    /// SDKs honour it); ``GatewayConduct/RequestEnding/sdkMayRetry``, which the simulated
+    /// clients follow too.
+    static let shouldRetry = HTTPField.Name("x-should-retry")!
 }
 
 /// An answer's explaining headers: the fields that never change (each target's name and
@@ -31,10 +35,14 @@ struct ExplainingHeaders: Sendable {
         }
     }
 
+    static let shouldRetry = HTTPField(name: .shouldRetry, value: "true")
+    static let shouldNotRetry = HTTPField(name: .shouldRetry, value: "false")
+
     /// `answeredBy`: the target whose answer the client gets (none for an error); `failure`:
-    /// how the router failed or refused the request.
+    /// how the router failed or refused the request; `sdkMayRetry`: on a failure, whether the
+    /// client's SDK may retry it.
     func fields(requestID: UInt64, attempts: Int32, overhead: Duration, answeredBy target: TargetID?, contentType: HTTPField,
-                cacheControl: HTTPField? = nil, failure: String? = nil) -> HTTPFields {
+                cacheControl: HTTPField? = nil, failure: String? = nil, sdkMayRetry: Bool? = nil) -> HTTPFields {
         var fields = HTTPFields()
         fields.reserveCapacity(7)
         fields.append(HTTPField(name: .brownoutRequestID, value: String(requestID)))
@@ -47,6 +55,7 @@ struct ExplainingHeaders: Sendable {
         fields.append(contentType)
         if let cacheControl { fields.append(cacheControl) }
         if let failure { fields.append(HTTPField(name: .brownoutFailure, value: failure)) }
+        if let sdkMayRetry { fields.append(sdkMayRetry ? Self.shouldRetry : Self.shouldNotRetry) }
         return fields
     }
 }

@@ -1,31 +1,103 @@
 import AsyncHTTPClient
 import ConfigSchema
 import Foundation
+import GatewayConduct
 import NIOPosix
 import RoutingCore
 import Synchronization
 
 /// The router and the clock it reads, behind one lock: the clock is set from the monotonic
-/// clock inside the lock, just before each call, so a trace records exactly the time the
-/// router saw, and calls see time in the order they were made.
-struct RouterSlot: ~Copyable {
+/// clock once as the lock is taken, so every router call one event of a request's conduct
+/// makes sees the same time, the trace records exactly the time the router saw, and events
+/// see time in the order they were handled. It is the router the server's conduct calls
+/// (``GatewayConduct/ConductRouter``), writing each decision and conduct event to the logs.
+struct RouterSlot: ~Copyable, ConductRouter {
     var router: Router
     let clock: ManualClock
     let source: MonotonicClock
     let time: RouterTime
     /// Real nanoseconds from the router's zero to the source's creation.
     let offset: Int64
+    /// Where decisions and conduct events are written (nil: nowhere).
+    let log: ConductLog?
 
     mutating func tick() -> Int64 {
         clock.now = max(clock.now, RoutingInstant(nanoseconds: time.routerNanoseconds(real: source.now.nanoseconds + offset)))
         return clock.now.nanoseconds
     }
+
+    /// The router's time, as the last ``tick()`` set it.
+    var now: Int64 { clock.now.nanoseconds }
+
+    mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
+        let (state, decision) = router.begin(request)
+        log?.write(decision, time: now, call: .begin(request))
+        return (state, decision)
+    }
+
+    mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {
+        let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
+        log?.write(decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
+                   firstTokenNanoseconds: firstTokenNanoseconds)
+        return decision
+    }
+
+    mutating func attemptWithheld(_ state: inout RequestState, attempt: Int32) -> Decision {
+        let (_, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+        log?.write(decision, time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
+        return decision
+    }
+
+    mutating func resume(_ state: inout RequestState) -> Decision {
+        let decision = router.resume(&state)
+        log?.write(decision, time: now, call: .resume(requestID: state.request.id))
+        return decision
+    }
+
+    mutating func hedgeDue(_ state: inout RequestState) -> Decision {
+        let decision = router.hedgeDue(&state)
+        log?.write(decision, time: now, call: .hedgeDue(requestID: state.request.id))
+        return decision
+    }
+
+    func firstByteReachedClient(requestID: UInt64, attempt: Int32) {
+        log?.record(.firstByte(requestID: requestID, attempt: attempt), time: now)
+    }
+
+    func clientWentAway(requestID: UInt64) {
+        log?.record(.clientGone(requestID: requestID), time: now)
+    }
+}
+
+/// The decision log and the router trace, written under the router's lock, so both are in
+/// call order.
+final class ConductLog: Sendable {
+    let config: RouterConfig
+    let decisionLog: DecisionLogWriter?
+    let trace: RouterTraceRecorder?
+
+    init?(config: RouterConfig, decisionLog: DecisionLogWriter?, trace: RouterTraceRecorder?) {
+        guard decisionLog != nil || trace != nil else { return nil }
+        self.config = config
+        self.decisionLog = decisionLog
+        self.trace = trace
+    }
+
+    func write(_ decision: Decision, time: Int64, call: RouterTrace.Call, firstTokenNanoseconds: Int64? = nil) {
+        let record = DecisionRecord(decision, config: config)
+        decisionLog?.append(record)
+        trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: record, firstTokenNanoseconds: firstTokenNanoseconds))
+    }
+
+    /// A conduct event that asks the router nothing: the trace only.
+    func record(_ call: RouterTrace.Call, time: Int64) {
+        trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: nil))
+    }
 }
 
 /// What every request shares: the one router (behind a mutex: its calls are synchronous and
 /// take microseconds), the upstreams by target, the API keys, the decision log, the trace
-/// and the counters. Every router call goes through ``begin(_:)``, ``attemptFinished(_:attempt:_:)``,
-/// ``resume(_:)`` and ``hedgeDue(_:)``, which log and record it.
+/// and the counters. Every router call is made by a request's conduct inside ``conduct(_:)``.
 public final class GatewayCore: Sendable {
     let router: Mutex<RouterSlot>
     let config: RouterConfig
@@ -85,7 +157,8 @@ public final class GatewayCore: Sendable {
             }
             throw error
         }
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, time: routerTime, offset: offset))
+        let log = ConductLog(config: spec.router, decisionLog: decisionLog, trace: trace)
+        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, time: routerTime, offset: offset, log: log))
     }
 
     func requestID() -> UInt64 {
@@ -97,61 +170,13 @@ public final class GatewayCore: Sendable {
 
     // MARK: Router calls
 
-    func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
+    /// Runs one event of a request's conduct under the router's lock, at one reading of the
+    /// clock: `body` calls the router through the slot (``RouterSlot``), which logs.
+    func conduct<Result: Sendable>(_ body: (inout RouterSlot) -> Result) -> Result {
         router.withLock { slot in
-            let time = slot.tick()
-            let (state, decision) = slot.router.begin(request)
-            log(decision, time: time, call: .begin(request))
-            return (state, decision)
+            _ = slot.tick()
+            return body(&slot)
         }
-    }
-
-    /// An attempt ended. The router learns the latency a gateway measures, from its own
-    /// clock: from the send to now (the simulator's gateway applies the same rule).
-    /// `firstTokenNanoseconds` (from the send to the first output) goes to the trace only.
-    func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil) -> Decision {
-        router.withLock { slot in
-            let time = slot.tick()
-            var outcome = outcome
-            if let started = state.attemptStartedAt(attempt) { outcome.latencyNanoseconds = time - started }
-            // A local pool's answer is charged its share of the replica's GPUs for the time
-            // the gateway waited on it (RoutingCore's rule; the pool itself reports none).
-            if let target = state.attemptTarget(attempt), let capacity = config.targets[target.index].localCapacity,
-               outcome.outcome == .success || outcome.outcome == .cancelled || outcome.outcome == .failedAfterFirstByte {
-                outcome.gpuSeconds = capacity.gpuSeconds(forSeconds: Double(outcome.latencyNanoseconds) / 1e9)
-            }
-            let decision = slot.router.attemptFinished(&state, attempt: attempt, outcome)
-            log(decision, time: time, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: outcome), firstTokenNanoseconds: firstTokenNanoseconds)
-            return decision
-        }
-    }
-
-    func resume(_ state: inout RequestState) -> Decision {
-        timerCall(&state, .resume(requestID: state.request.id)) { router, state in router.resume(&state) }
-    }
-
-    func hedgeDue(_ state: inout RequestState) -> Decision {
-        timerCall(&state, .hedgeDue(requestID: state.request.id)) { router, state in router.hedgeDue(&state) }
-    }
-
-    /// A call a timer makes (a backoff ended, a hedge is due): at the clock's reading, logged.
-    private func timerCall(_ state: inout RequestState, _ call: RouterTrace.Call,
-                           _ body: (inout Router, inout RequestState) -> Decision) -> Decision {
-        router.withLock { slot in
-            let time = slot.tick()
-            let decision = body(&slot.router, &state)
-            log(decision, time: time, call: call)
-            return decision
-        }
-    }
-
-    /// Writes the decision to the decision log and, with the call, to the trace; called
-    /// under the router's lock, so both are in call order.
-    private func log(_ decision: Decision, time: Int64, call: RouterTrace.Call, firstTokenNanoseconds: Int64? = nil) {
-        guard decisionLog != nil || trace != nil else { return }
-        let record = DecisionRecord(decision, config: config)
-        decisionLog?.append(record)
-        trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: record, firstTokenNanoseconds: firstTokenNanoseconds))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayConduct
 import HTTPTypes
 import NIOCore
 import RoutingCore
@@ -11,16 +12,18 @@ enum GatewayAnswer: Sendable {
     case stream(headers: HTTPFields, ClientStream)
 }
 
-/// Carries out the router's decisions for one request, as GatewaySim's gateway actor does in
-/// the simulator: sends attempts, waits out backoffs, fires hedges, and reports every outcome
-/// back. It decides nothing itself. Failover is possible until the first byte reaches the
-/// client, never after: a stream that breaks after it ends in an error event, never `[DONE]`.
+/// Drives one request's conduct (``GatewayConduct/RequestConduct``, the state machine the
+/// simulator drives too) with real I/O: turns its effects into attempts, timers, cancellations
+/// and the client's answer, and feeds it what happened — an attempt's end, its first byte
+/// reaching the client, a timer, the client going away. Every rule about what happens to the
+/// request is the conduct's; this adapter only does what it says.
 struct RequestCoordinator: Sendable {
     enum Event: Sendable {
         case finished(attempt: Int32, UpstreamAttempt.Ending)
+        /// The attempt's first output claimed the client (``CommitSlot``).
         case committed(attempt: Int32)
         case hedgeDue
-        /// The client went away mid-stream: the attempts still out are cancelled.
+        /// The client went away mid-stream.
         case clientGone
     }
 
@@ -60,16 +63,16 @@ struct RequestCoordinator: Sendable {
         }
     }
 
-    /// Drives the request; `deliver` gets the client's answer once. `inline`: each attempt is
-    /// awaited right here instead of in a task of its own (whole answers without hedging). A
-    /// stream's attempts run on the event loop (``StreamRelay``) and report here.
+    /// Drives the request until its conduct is over; `deliver` gets the client's answer once.
+    /// `inline`: each attempt is awaited right here instead of in a task of its own (whole
+    /// answers without hedging). A stream's attempts run on the event loop (``StreamRelay``)
+    /// and report here.
     private func run(inline: Bool, stream: ClientStream?, deliver: (GatewayAnswer) -> Void) async {
         // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
         // is handled as it returns.
         let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
         var iterator = events?.makeAsyncIterator()
         if let sink { stream?.onClientGone { sink.yield(.clientGone) } }
-        var clientGone = false
         var inlineEnding: Event?
         var answered = false
         func respond(_ answer: GatewayAnswer) {
@@ -78,101 +81,75 @@ struct RequestCoordinator: Sendable {
                 deliver(answer)
             }
         }
+        // Which attempt's output goes to the client, claimed on the event loop as it arrives.
         let committed = CommitSlot()
         // How to cancel each attempt still out.
         var outstanding: [Int32: @Sendable () -> Void] = [:]
         var hedgeTimer: Task<Void, Never>?
         var wholeAnswer: ByteBuffer?
-        var targets: [Int32: TargetID] = [:]
         var lastError: OpenAIError?
         var clock = BusyClock(start: received)
 
-        var (state, first) = core.begin(request)
-        var pending: Decision? = first
+        let request = self.request
+        var (conduct, pending) = core.conduct { slot in
+            let (state, first) = slot.begin(request)
+            var conduct = RequestConduct(state)
+            let effects = conduct.start(first, &slot)
+            return (conduct, Optional(effects))
+        }
 
-        loop: while true {
-            if let decision = pending {
+        while true {
+            if let effects = pending {
                 pending = nil
-                switch decision.action {
-                case .send, .hedge:
-                    let attempt = decision.attempt
-                    if committed.winner != nil || clientGone {
-                        // The client already has another attempt's bytes (nothing is sent after
-                        // the first byte), or is gone: the router learns the attempt never happened.
-                        pending = core.attemptFinished(&state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
-                        continue
-                    }
-                    guard let target = decision.target else { continue }
-                    targets[attempt] = target
+                effects.cancellations.forEach { attempt, _ in outstanding[attempt]?() }
+                if effects.disarmHedgeTimer { hedgeTimer?.cancel() }
+                if let attempt = effects.commit, let stream, chat.stream {
+                    respond(.stream(headers: headers(conduct, winner: conduct.routing.attemptTarget(attempt), clock: clock, contentType: ExplainingHeaders.eventStream,
+                                                     cacheControl: ExplainingHeaders.noCache), stream))
+                }
+                if let order = effects.send {
                     clock.begin()
-                    let upstream = core.upstreams[target.index]
+                    let attempt = order.attempt
+                    let upstream = core.upstreams[order.target.index]
                     let chat = self.chat
                     if inline {
-                        let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
+                        let ending = await upstream.run(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
                                                         firstToken: { committed.claim(attempt) })
                         inlineEnding = .finished(attempt: attempt, ending)
-                        break
-                    }
-                    guard let sink else { continue }
-                    if chat.stream {
-                        outstanding[attempt] = upstream.startStream(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
-                                                           firstToken: {
-                                                               let won = committed.claim(attempt)
-                                                               if won { sink.yield(.committed(attempt: attempt)) }
-                                                               return won
-                                                           }, stream: stream) { sink.yield(.finished(attempt: attempt, $0)) }
-                    } else {
-                        let task = Task {
-                            let ending = await upstream.run(chat, firstTokenLimit: decision.firstTokenTimeoutNanoseconds, attemptLimit: decision.attemptTimeoutNanoseconds,
-                                                            firstToken: { committed.claim(attempt) })
-                            sink.yield(.finished(attempt: attempt, ending))
-                        }
-                        outstanding[attempt] = { task.cancel() }
-                    }
-                    if let after = decision.hedgeAfterNanoseconds {
-                        hedgeTimer = Task {
-                            try? await Task.sleep(for: core.routerTime.realDuration(router: after))
-                            if !Task.isCancelled { sink.yield(.hedgeDue) }
+                    } else if let sink {
+                        if chat.stream {
+                            outstanding[attempt] = upstream.startStream(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
+                                                                        firstToken: {
+                                                                            let won = committed.claim(attempt)
+                                                                            if won { sink.yield(.committed(attempt: attempt)) }
+                                                                            return won
+                                                                        }, stream: stream) { sink.yield(.finished(attempt: attempt, $0)) }
+                        } else {
+                            let task = Task {
+                                let ending = await upstream.run(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
+                                                                firstToken: { committed.claim(attempt) })
+                                sink.yield(.finished(attempt: attempt, ending))
+                            }
+                            outstanding[attempt] = { task.cancel() }
                         }
                     }
-                case .wait:
-                    clock.begin()
-                    try? await Task.sleep(for: core.routerTime.realDuration(router: decision.delayNanoseconds))
-                    clock.end()
-                    pending = core.resume(&state)
-                    continue
-                case .none:
-                    break
-                case .complete:
-                    hedgeTimer?.cancel()
-                    if let loser = decision.cancelAttempt { outstanding[loser]?() }
-                    let winner = decision.attempt
-                    let local = targets[winner].map { core.config.targets[$0.index].kind == .local } ?? false
-                    finishMetrics(result: .success, fallback: local, clock: clock)
-                    if let stream, chat.stream {
-                        stream.send(ClientStream.done)
-                        stream.finish()
-                    } else {
-                        respond(.whole(status: 200, headers: headers(state: state, winner: winner, targets: targets, clock: clock, contentType: ExplainingHeaders.json),
-                                       body: wholeAnswer ?? ByteBuffer()))
-                    }
-                    break loop
-                case .fail, .reject:
-                    hedgeTimer?.cancel()
-                    let error = failure(decision, lastError: lastError)
-                    finishMetrics(result: decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
-                    if answered, let stream {
-                        // After the first byte: an error event, and never a clean [DONE].
-                        stream.send(error.streamFrame)
-                        stream.finish()
-                    } else {
-                        respond(.whole(status: error.status, headers: headers(state: state, winner: nil, targets: targets, clock: clock, contentType: ExplainingHeaders.json,
-                                                                              failure: decision.failureLabel),
-                                       body: error.body))
-                    }
-                    break loop
                 }
-                if pending != nil { continue }
+                if let after = effects.armHedgeTimerNanoseconds, let sink {
+                    hedgeTimer = Task {
+                        try? await Task.sleep(for: core.routerTime.realDuration(router: after))
+                        if !Task.isCancelled { sink.yield(.hedgeDue) }
+                    }
+                }
+                if let ending = effects.ending { end(ending, conduct: conduct, stream: stream, answered: answered, respond: respond, wholeAnswer: wholeAnswer,
+                                                     lastError: lastError, clock: clock) }
+                if effects.forget { break }
+                if let backoff = effects.backoffNanoseconds {
+                    clock.begin()
+                    try? await Task.sleep(for: core.routerTime.realDuration(router: backoff))
+                    clock.end()
+                    pending = core.conduct { conduct.backoffEnded(&$0) }
+                    continue
+                }
             }
             let next: Event?
             if let ending = inlineEnding {
@@ -186,74 +163,105 @@ struct RequestCoordinator: Sendable {
             case .finished(let attempt, let ending):
                 outstanding[attempt] = nil
                 clock.end()
-                if let target = targets[attempt] { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
+                if let target = conduct.routing.attemptTarget(attempt) { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
                 switch ending.reply {
                 // Only the attempt that answers the client brings a whole answer back.
                 case .whole(let body): wholeAnswer = body
                 case .upstreamError(let error): lastError = error
                 case .none: break
                 }
-                pending = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
+                // A whole answer claims the client as it arrives, then ends: the conduct hears
+                // of its first byte first, as it does of a stream's.
+                let claimed = committed.winner == attempt
+                let (first, last) = core.conduct { slot in
+                    let first = claimed ? conduct.firstByte(of: attempt, at: slot.now, &slot) : ConductEffects()
+                    return (first, conduct.attemptEnded(attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds, &slot))
+                }
+                if first != ConductEffects() {
+                    // Nothing of a commit is left to do for a whole answer but cancelling the others.
+                    first.cancellations.forEach { other, _ in outstanding[other]?() }
+                    if first.disarmHedgeTimer { hedgeTimer?.cancel() }
+                }
+                pending = last
             case .committed(let attempt):
-                hedgeTimer?.cancel()
-                for (other, cancel) in outstanding where other != attempt { cancel() }
-                guard let stream else { continue }
-                respond(.stream(headers: headers(state: state, winner: attempt, targets: targets, clock: clock, contentType: ExplainingHeaders.eventStream,
-                                                 cacheControl: ExplainingHeaders.noCache), stream))
+                pending = core.conduct { conduct.firstByte(of: attempt, at: $0.now, &$0) }
             case .hedgeDue:
-                pending = core.hedgeDue(&state)
+                pending = core.conduct { conduct.hedgeTimerFired(&$0) }
             case .clientGone:
-                clientGone = true
-                hedgeTimer?.cancel()
-                for cancel in outstanding.values { cancel() }
+                pending = core.conduct { conduct.clientWentAway(&$0) }
             }
         }
-        // Attempts still out (a cancelled hedge loser) report back, so the router settles them.
-        while !outstanding.isEmpty, let event = await iterator?.next() {
-            if case .finished(let attempt, let ending) = event {
-                outstanding[attempt] = nil
-                _ = core.attemptFinished(&state, attempt: attempt, ending.outcome, firstTokenNanoseconds: ending.firstTokenNanoseconds)
-            }
-        }
+        hedgeTimer?.cancel()
         if !answered {
             respond(.whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
 
-    private func headers(state: RequestState, winner: Int32?, targets: [Int32: TargetID], clock: BusyClock, contentType: HTTPField,
-                         cacheControl: HTTPField? = nil, failure: String? = nil) -> HTTPFields {
-        core.explaining.fields(requestID: request.id, attempts: state.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner.flatMap { targets[$0] },
-                               contentType: contentType, cacheControl: cacheControl, failure: failure)
+    /// The request is over for the client: the answer, or the failure as a status (before the
+    /// first byte) or a stream's last event (after it — never a clean `[DONE]`).
+    private func end(_ ending: RequestEnding, conduct: RequestConduct, stream: ClientStream?, answered: Bool, respond: (GatewayAnswer) -> Void,
+                     wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock) {
+        if ending.succeeded {
+            let local = ending.winnerTarget.map { core.config.targets[$0.index].kind == .local } ?? false
+            finishMetrics(result: .success, fallback: local, clock: clock)
+            if let stream, chat.stream {
+                stream.send(ClientStream.done)
+                stream.finish()
+            } else {
+                respond(.whole(status: 200, headers: headers(conduct, winner: ending.winnerTarget, clock: clock, contentType: ExplainingHeaders.json),
+                               body: wholeAnswer ?? ByteBuffer()))
+            }
+            return
+        }
+        let error = failure(ending, lastError: lastError)
+        finishMetrics(result: ending.decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
+        if answered, let stream {
+            stream.send(error.streamFrame)
+            stream.finish()
+        } else {
+            respond(.whole(status: error.status, headers: headers(conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
+                                                                  failure: ending.failureLabel, sdkMayRetry: ending.sdkMayRetry),
+                           body: error.body))
+        }
+    }
+
+    private func headers(_ conduct: RequestConduct, winner: TargetID?, clock: BusyClock, contentType: HTTPField, cacheControl: HTTPField? = nil,
+                         failure: String? = nil, sdkMayRetry: Bool? = nil) -> HTTPFields {
+        core.explaining.fields(requestID: request.id, attempts: conduct.routing.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner,
+                               contentType: contentType, cacheControl: cacheControl, failure: failure, sdkMayRetry: sdkMayRetry)
     }
 
     private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {
         core.metrics.requestEnded(team: request.team, result: result, fallback: fallback, overhead: clock.gatewayTime)
     }
 
-    /// The error a failed or refused request gets: the upstream's own 4xx unchanged, else the
-    /// gateway's reason.
-    private func failure(_ decision: Decision, lastError: OpenAIError?) -> OpenAIError {
-        let reasons = decision.reasons
-        if reasons.contains(.budgetExhausted) {
-            return OpenAIError(status: 429, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
+    /// The error a failed or refused request gets, in OpenAI's shape: the conduct's
+    /// ``GatewayConduct/RequestFailure`` and its status, with the upstream's own 4xx passed back
+    /// unchanged when it refused the request.
+    private func failure(_ ending: RequestEnding, lastError: OpenAIError?) -> OpenAIError {
+        guard let failure = ending.failure else { preconditionFailure("RequestCoordinator: a failure without one") }
+        let status = failure.status
+        switch failure {
+        case .budgetExhausted:
+            return OpenAIError(status: status, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
+        case .rateLimited:
+            return OpenAIError(status: status, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error", code: "rate_limit_exceeded")
+        case .shed:
+            return OpenAIError(status: status, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
+        case .refusedByUpstream:
+            return lastError ?? OpenAIError(status: status, message: "the upstream refused the request", type: "invalid_request_error", code: ending.failureLabel)
+        case .timedOut:
+            return OpenAIError(status: status, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
+        case .streamInterrupted:
+            return OpenAIError(status: status, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error", code: "stream_interrupted")
+        case .upstreamsFailed:
+            if let lastError {
+                return OpenAIError(status: status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error", code: lastError.code)
+            }
+            return OpenAIError(status: status, message: "every upstream failed; the last attempt ended \(ending.failureLabel)", type: "upstream_error", code: ending.failureLabel)
+        case .noUpstreamAvailable:
+            return OpenAIError(status: status, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
         }
-        if reasons.contains(.rateLimited) || reasons.contains(.throttledLocally) {
-            return OpenAIError(status: 429, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error", code: "rate_limit_exceeded")
-        }
-        if reasons.contains(.shed) || reasons.contains(.concurrencyLimit) {
-            return OpenAIError(status: 503, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
-        }
-        if let outcome = decision.outcome, outcome == .clientError || outcome == .spendLimit, let lastError { return lastError }
-        if decision.outcome == .timeout || reasons.contains(.deadlineExceeded) {
-            return OpenAIError(status: 504, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
-        }
-        if decision.outcome == .failedAfterFirstByte {
-            return OpenAIError(status: 502, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error", code: "stream_interrupted")
-        }
-        if let lastError {
-            return OpenAIError(status: 502, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error", code: lastError.code)
-        }
-        return OpenAIError(status: 503, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
     }
 }
 

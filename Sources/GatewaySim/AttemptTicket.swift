@@ -7,9 +7,17 @@ struct AttemptTicket: Sendable {
     let attempt: Int32
     let inputTokens: Int
     let outputTokens: Int
+    /// Whether the gateway must hear of the attempt's first token when it appears
+    /// (``AttemptOrder/watchesFirstByte``): the upstream that serves it schedules the
+    /// gateway's ``GatewayEvent/firstByte`` then.
+    let watchesFirstByte: Bool
 
     /// The key both the upstream's table and its events use: request and attempt together.
-    var key: Int64 { Int64(bitPattern: requestID << 8 | UInt64(attempt & 0xFF)) }
+    var key: Int64 { Self.key(requestID: requestID, attempt: attempt) }
+
+    static func key(requestID: UInt64, attempt: Int32) -> Int64 { Int64(bitPattern: requestID << 8 | UInt64(attempt & 0xFF)) }
+    static func requestID(ofKey key: Int64) -> UInt64 { UInt64(bitPattern: key) >> 8 }
+    static func attempt(ofKey key: Int64) -> Int32 { Int32(key & 0xFF) }
 }
 
 /// How an attempt ended at an upstream, as reported back to the gateway.

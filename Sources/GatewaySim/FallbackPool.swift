@@ -16,6 +16,7 @@ actor FallbackPool: EventHandler {
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
     private let gateway: PeerReference<Gateway>
+    private let gatewayID: HandlerID
     private let latency: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
@@ -30,6 +31,7 @@ actor FallbackPool: EventHandler {
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
+        self.gatewayID = gateway.id
         self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.ready = spec.replicas
         self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, window: window))
@@ -128,6 +130,9 @@ actor FallbackPool: EventHandler {
                                     outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
         let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
         servers.schedule(attempt)
+        if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
+            calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
+        }
         calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }

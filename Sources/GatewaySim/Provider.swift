@@ -12,6 +12,7 @@ actor Provider: EventHandler {
     let spec: ProviderSpec
     private let calendar: EventCalendar
     private let gateway: PeerReference<Gateway>
+    private let gatewayID: HandlerID
     private let effects: [HealthEffect]
     private let latency: RandomStream
     private let errors: RandomStream
@@ -29,6 +30,7 @@ actor Provider: EventHandler {
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
+        self.gatewayID = gateway.id
         self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
         self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.errors = spec.errorStream(seed: seed, replication: replication)
@@ -116,6 +118,9 @@ actor Provider: EventHandler {
         outcome.latencyNanoseconds = duration
         let attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         servers.schedule(attempt)
+        if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
+            calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
+        }
         calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }

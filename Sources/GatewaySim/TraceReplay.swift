@@ -1,14 +1,16 @@
 import RoutingCore
 import SimulationKernel
 
-/// `brownout replay`: drives the simulator's gateway actor through a recorded production
-/// trace — each request arrives, each attempt ends and each timer fires at the nanosecond the
-/// production router saw it — and compares every decision with the recorded one
-/// (`docs/parity.md`). Upstreams and teams are not simulated: their behaviour is the trace.
+/// `brownout replay`: drives the simulator's gateway actor — and through it the request
+/// conduct both gateways share — through a recorded production trace: each request arrives,
+/// each attempt ends, each first byte reaches the client and each timer fires at the
+/// nanosecond the production gateway saw it, and every decision, the sends the conduct
+/// withheld included, is compared with the recorded one (`docs/parity.md`). Upstreams and
+/// teams are not simulated: their behaviour is the trace.
 public enum TraceReplay {
     /// Where replay and production first disagree.
     public struct Divergence: Sendable {
-        /// The position of the call in the trace (0-based, header not counted).
+        /// The position of the entry in the trace (0-based, header not counted).
         public let index: Int
         public let recorded: DecisionRecord
         /// Nil when the simulated gateway made no router call for the entry.
@@ -16,7 +18,7 @@ public enum TraceReplay {
     }
 
     public struct Report: Sendable {
-        /// Decisions compared (the trace's calls).
+        /// Decisions compared (the trace's router calls).
         public let decisions: Int
         /// The first decision that differs, if one does.
         public let divergence: Divergence?
@@ -31,18 +33,23 @@ public enum TraceReplay {
         let replayed = executor.run {
             await simulate(config: config, header: header, entries: entries, executor: executor)
         }
+        // The entries that carry a decision, in order: the n-th decision replayed is compared
+        // with the n-th recorded.
+        let deciding = entries.indices.filter { entries[$0].decision != nil }
         var first: Divergence?
         var differing = 0
-        for index in 0..<max(entries.count, replayed.count) {
-            let recorded = index < entries.count ? entries[index].decision : nil
+        for index in 0..<max(deciding.count, replayed.count) {
+            let recorded = index < deciding.count ? entries[deciding[index]].decision : nil
             let mine = index < replayed.count ? replayed[index] : nil
             guard recorded != mine else { continue }
             differing += 1
             // A decision the trace does not have (the simulated gateway called the router
             // more often) is shown against itself, at the end of the trace.
-            if first == nil { first = Divergence(index: index, recorded: recorded ?? mine!, replayed: mine) }
+            if first == nil {
+                first = Divergence(index: index < deciding.count ? deciding[index] : entries.count, recorded: recorded ?? mine!, replayed: mine)
+            }
         }
-        return Report(decisions: entries.count, divergence: first, differing: differing)
+        return Report(decisions: deciding.count, divergence: first, differing: differing)
     }
 
     private static func simulate(config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], executor: SimulationExecutor) async -> [DecisionRecord] {
@@ -96,11 +103,18 @@ actor TraceDriver: EventHandler {
             let report = AttemptReport(requestID: requestID, attempt: attempt, outcome: outcome, firstTokenAt: 0)
             gateway.enter(report) { gateway, report in gateway.attemptEnded(report) }
         case .resume(let requestID):
-            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: Gateway.resume, payload: Int64(bitPattern: requestID))
+            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.resume.rawValue, payload: Int64(bitPattern: requestID))
             gateway.enter(event) { gateway, event in gateway.handle(event) }
         case .hedgeDue(let requestID):
-            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: Gateway.hedge, payload: Int64(bitPattern: requestID))
+            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.hedge.rawValue, payload: Int64(bitPattern: requestID))
             gateway.enter(event) { gateway, event in gateway.handle(event) }
+        case .firstByte(let requestID, let attempt):
+            gateway.enter((requestID, attempt)) { gateway, event in gateway.firstByteReached(requestID: event.0, attempt: event.1) }
+        case .clientGone(let requestID):
+            gateway.enter(requestID) { gateway, requestID in gateway.clientWentAway(requestID: requestID) }
+        case .attemptWithheld:
+            // The conduct withholds the send itself, at the event that made it.
+            break
         }
     }
 }

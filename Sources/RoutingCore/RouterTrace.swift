@@ -1,9 +1,10 @@
 import Foundation
 
 /// Everything a gateway's router saw, call by call (`brownout-gateway --record`), so that the
-/// simulator's gateway can be driven through the same calls and shown to decide the same
+/// simulator's gateway can be driven through the same events and shown to decide the same
 /// (`brownout replay`, `docs/parity.md`). A trace file is JSON lines: a ``Header`` first, then
-/// one ``Entry`` per router call, in call order.
+/// one ``Entry`` per router call and per event of the request's conduct that calls no router
+/// (a first byte reaching the client, a client going away), in the order they happened.
 public enum RouterTrace {
     /// The first line: what a replay must reproduce besides the calls.
     public struct Header: Codable, Sendable, Equatable {
@@ -15,7 +16,7 @@ public enum RouterTrace {
         /// The Unix time, in nanoseconds, at router time 0 (budget periods follow it).
         public var unixNanosecondsAtZero: Int64
 
-        public static let currentFormat = 1
+        public static let currentFormat = 2
 
         public init(seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64) {
             self.format = Self.currentFormat
@@ -40,26 +41,44 @@ public enum RouterTrace {
         case attemptFinished(requestID: UInt64, attempt: Int32, outcome: AttemptOutcome)
         case resume(requestID: UInt64)
         case hedgeDue(requestID: UInt64)
+        /// A send the conduct withheld (the client already had another attempt's bytes, or was
+        /// gone): the router was told it ended `cancelled` at once. The conduct makes this call
+        /// itself, so a replay does not deliver it; it compares its decision.
+        case attemptWithheld(requestID: UInt64, attempt: Int32)
+        /// The first byte of `attempt`'s answer reached the client (no router call).
+        case firstByte(requestID: UInt64, attempt: Int32)
+        /// The client went away (no router call).
+        case clientGone(requestID: UInt64)
 
         public var requestID: UInt64 {
             switch self {
             case .begin(let request): request.id
-            case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id): id
+            case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id), .attemptWithheld(let id, _), .firstByte(let id, _),
+                 .clientGone(let id): id
+            }
+        }
+
+        /// Whether the call asks the router for a decision.
+        public var decides: Bool {
+            switch self {
+            case .firstByte, .clientGone: false
+            default: true
             }
         }
     }
 
-    /// One call: the router's clock when it was made, the call, and the decision it returned.
+    /// One call: the router's clock when it was made, the call, and the decision it returned
+    /// (nil for an event that asks for none).
     public struct Entry: Sendable, Equatable {
         public var timeNanoseconds: Int64
         public var call: Call
-        public var decision: DecisionRecord
+        public var decision: DecisionRecord?
         /// For a streamed attempt that produced output: from its send to its first token, as
         /// the gateway measured it. Not something the router is told (so a replay ignores it);
         /// `brownout fit` reads it.
         public var firstTokenNanoseconds: Int64?
 
-        public init(timeNanoseconds: Int64, call: Call, decision: DecisionRecord, firstTokenNanoseconds: Int64? = nil) {
+        public init(timeNanoseconds: Int64, call: Call, decision: DecisionRecord?, firstTokenNanoseconds: Int64? = nil) {
             self.timeNanoseconds = timeNanoseconds
             self.call = call
             self.decision = decision
@@ -85,7 +104,14 @@ public enum RouterTrace {
                 line += #","call":""# + CallName.resume.rawValue + #"","request_id":"# + String(id)
             case .hedgeDue(let id):
                 line += #","call":""# + CallName.hedgeDue.rawValue + #"","request_id":"# + String(id)
+            case .attemptWithheld(let id, let attempt):
+                line += #","call":""# + CallName.attemptWithheld.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
+            case .firstByte(let id, let attempt):
+                line += #","call":""# + CallName.firstByte.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
+            case .clientGone(let id):
+                line += #","call":""# + CallName.clientGone.rawValue + #"","request_id":"# + String(id)
             }
+            guard let decision else { return line + "}" }
             return line + #","decision":"# + decision.jsonLine() + "}"
         }
     }
@@ -101,6 +127,9 @@ public enum RouterTrace {
         case attemptFinished = "attempt_finished"
         case resume
         case hedgeDue = "hedge_due"
+        case attemptWithheld = "attempt_withheld"
+        case firstByte = "first_byte"
+        case clientGone = "client_gone"
 
         public init(from decoder: any Decoder) throws {
             let name = try decoder.singleValueContainer().decode(String.self)
@@ -118,7 +147,9 @@ public enum RouterTrace {
         entries.reserveCapacity(lines.count)
         for line in lines {
             do {
-                entries.append(Entry(timeNanoseconds: line.t, call: try line.call(config: config), decision: line.decision, firstTokenNanoseconds: line.firstTokenNanoseconds))
+                let call = try line.call(config: config)
+                if call.decides && line.decision == nil { throw ReadError(description: "a '\(line.call.rawValue)' entry without 'decision'") }
+                entries.append(Entry(timeNanoseconds: line.t, call: call, decision: line.decision, firstTokenNanoseconds: line.firstTokenNanoseconds))
             } catch let error as RoutingNameError {
                 throw ReadError(description: "\(file):\(line.number): \(error.description)")
             } catch let error as ReadError {
@@ -176,7 +207,8 @@ public enum RouterTrace {
         public let gpuSeconds: Double?
         public let retryAfterSeconds: Double?
         public let firstTokenNanoseconds: Int64?
-        public let decision: DecisionRecord
+        /// Nil on the lines of events that ask for no decision.
+        public let decision: DecisionRecord?
 
         enum CodingKeys: String, CodingKey {
             case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens"
@@ -202,6 +234,9 @@ public enum RouterTrace {
                                                                 retryAfterSeconds: retryAfterSeconds))
             case .resume: return .resume(requestID: requestID)
             case .hedgeDue: return .hedgeDue(requestID: requestID)
+            case .attemptWithheld: return .attemptWithheld(requestID: requestID, attempt: try required(attempt, "attempt"))
+            case .firstByte: return .firstByte(requestID: requestID, attempt: try required(attempt, "attempt"))
+            case .clientGone: return .clientGone(requestID: requestID)
             }
         }
     }

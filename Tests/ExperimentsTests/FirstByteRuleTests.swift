@@ -51,4 +51,46 @@ struct FirstByteRuleTests {
         #expect(team.attempts.mean == 9 && team.attempts.minimum == 9, "3 gateway attempts in each of 3 SDK tries")
         #expect(team.sdkRetries == 2 * team.requests)
     }
+
+    /// Two providers, a hedge after 2.5 s, answers that stream for 10 s after a first token at
+    /// `firstTokenSeconds`: what the production gateway's conduct does with each request.
+    static func hedgingSpec(firstTokenSeconds: Double) -> String {
+        """
+        name: hedged-streams
+        run: {duration_s: 300, replications: 1, seed: 3}
+        providers:
+          first: {concurrency: 1000, ttft_s: {constant: \(firstTokenSeconds)}, output_tokens_per_s: {constant: 10},
+                  input_usd_per_mtok: 1, output_usd_per_mtok: 1}
+          second: {concurrency: 1000, ttft_s: {constant: \(firstTokenSeconds)}, output_tokens_per_s: {constant: 10},
+                   input_usd_per_mtok: 1, output_usd_per_mtok: 1}
+        routes:
+          chat: {chain: [first, second], retry: {max_attempts: 3, backoff: {kind: none}}, hedging: {after_s: 2.5}}
+        gateway: {breaker: none}
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 100}}
+        """
+    }
+
+    func runHedging(firstTokenSeconds: Double) throws -> TeamMetrics {
+        let directory = try specDirectory(["spec.yaml": Self.hedgingSpec(firstTokenSeconds: firstTokenSeconds)])
+        let world = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: [])).world
+        return try World.run(world, seed: 3, replication: 0).teams[0]
+    }
+
+    @Test("a stream whose first byte reached the client before the hedge delay is never hedged: one attempt per request")
+    func noHedgeAfterTheFirstByte() throws {
+        let team = try runHedging(firstTokenSeconds: 0.8)
+        #expect(team.requests > 200)
+        #expect(team.hedges == 0)
+        #expect(team.attempts.mean == 1 && team.attempts.maximum == 1)
+        #expect(team.failed == 0)
+    }
+
+    @Test("a hedge sent before any first byte races the first attempt: the first byte takes the client, the other is cancelled")
+    func hedgeBeforeTheFirstByte() throws {
+        let team = try runHedging(firstTokenSeconds: 3)
+        #expect(team.hedges == team.requests)
+        #expect(team.attempts.mean == 2 && team.attempts.minimum == 2)
+        #expect(team.failed == 0)
+    }
 }

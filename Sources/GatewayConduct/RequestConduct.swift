@@ -1,0 +1,228 @@
+import RoutingCore
+
+/// One request's life at a gateway, between RoutingCore's decisions: what is sent, when the
+/// hedge timer runs, which attempt the client gets, what is cancelled, when the request ends
+/// for the client. Both gateways drive it — the server with real I/O, the simulator with
+/// simulated events — and do only what its ``ConductEffects`` say. It decides nothing the
+/// router decides, reads no clock and draws no randomness: the same events in the same order
+/// give the same effects and the same router calls.
+///
+/// The rules (`docs/parity.md`):
+/// 1. The first attempt whose first byte reaches the client takes the client (it commits);
+///    every other attempt still out is cancelled then, and the hedge timer is disarmed.
+/// 2. Nothing is sent after the commit or after the client went away: a send the router
+///    decides then is withheld, and the router learns it ended `cancelled` at once.
+/// 3. A hedge timer that fires disarmed (after the commit, or after the request ended) is
+///    ignored: the router is not called.
+/// 4. An attempt's limit that passes after its first byte reached the client cuts the stream:
+///    the attempt failed after its first byte (which nothing retries), not a timeout.
+/// 5. An attempt the conduct cancelled is reported `cancelled`, whatever it ended with (the
+///    cancel and its ending crossed; nothing of it reaches the client); each attempt is reported to the router once, and an ending that comes
+///    after (a late answer to an attempt that timed out) is ignored.
+/// 6. The client's answer ends with the router's complete, fail or reject decision; attempts
+///    still out then (cancelled) report back before the conduct is forgotten.
+public struct RequestConduct: Sendable {
+    /// Where the request is, as a reader would list it.
+    public enum Phase: Sendable, Equatable {
+        /// Attempts are out and no byte has reached the client.
+        case attempting
+        /// A backoff runs before the router picks the retry's target.
+        case backingOff
+        /// This attempt's output is reaching the client; nothing more is sent.
+        case streaming(attempt: Int32)
+        /// Over for the client; cancelled attempts still out report back.
+        case settling
+        /// Over, nothing out.
+        case done
+    }
+
+    /// The router's memory of the request.
+    public private(set) var routing: RequestState
+    public private(set) var phase: Phase = .attempting
+    /// The attempt whose first byte reached the client.
+    public private(set) var committedAttempt: Int32?
+    /// When that byte reached it (the driver's clock; 0: none yet).
+    public private(set) var firstByteAt: Int64 = 0
+    public private(set) var hedged = false
+    public private(set) var hedgeTimerArmed = false
+    public private(set) var clientGone = false
+    /// Attempts sent and not yet reported to the router, and those of them being cancelled,
+    /// one bit per attempt number.
+    private var outstanding: UInt64 = 0
+    private var cancelling: UInt64 = 0
+
+    public init(_ routing: RequestState) {
+        self.routing = routing
+    }
+
+    public var requestID: UInt64 { routing.request.id }
+
+    /// Whether `attempt` was sent and has not been reported yet.
+    public func isOutstanding(_ attempt: Int32) -> Bool { outstanding & Self.bit(attempt) != 0 }
+
+    /// Whether the request is over for its client.
+    public var isOver: Bool { phase == .settling || phase == .done }
+
+    private static func bit(_ attempt: Int32) -> UInt64 { 1 << UInt64(min(max(attempt, 0), 63)) }
+
+    // MARK: Events
+
+    /// The router's first decision (from ``Router/begin(_:)``), carried out.
+    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        act(on: first, &router, &effects)
+        return effects
+    }
+
+    /// An attempt ended: it answered, failed, or hit a limit the driver enforces (reported as
+    /// `timeout`). `firstTokenNanoseconds` goes to the trace only.
+    public mutating func attemptEnded<R: ConductRouter & ~Copyable>(_ attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil,
+                                                                   _ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        let bit = Self.bit(attempt)
+        guard outstanding & bit != 0 else { return effects }
+        outstanding &= ~bit
+        var outcome = outcome
+        if cancelling & bit != 0 {
+            cancelling &= ~bit
+            outcome.outcome = .cancelled
+        } else if outcome.outcome == .timeout && committedAttempt == attempt {
+            outcome.outcome = .failedAfterFirstByte
+        }
+        let decision = router.attemptFinished(&routing, attempt: attempt, outcome, firstTokenNanoseconds: firstTokenNanoseconds)
+        act(on: decision, &router, &effects)
+        return effects
+    }
+
+    /// The first byte of `attempt`'s answer reached the client at `time` (or would: the
+    /// attempt produced output). The first such attempt takes the client.
+    public mutating func firstByte<R: ConductRouter & ~Copyable>(of attempt: Int32, at time: Int64, _ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        let bit = Self.bit(attempt)
+        guard outstanding & bit != 0, cancelling & bit == 0, !clientGone, !isOver else { return effects }
+        if let committedAttempt {
+            if committedAttempt != attempt { cancel(attempt, &effects) }
+            return effects
+        }
+        committedAttempt = attempt
+        firstByteAt = time
+        phase = .streaming(attempt: attempt)
+        router.firstByteReachedClient(requestID: requestID, attempt: attempt)
+        effects.commit = attempt
+        cancelAll(except: attempt, &effects)
+        disarmHedgeTimer(&effects)
+        return effects
+    }
+
+    /// The hedge timer the conduct armed has fired.
+    public mutating func hedgeTimerFired<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        guard hedgeTimerArmed else { return effects }
+        hedgeTimerArmed = false
+        act(on: router.hedgeDue(&routing), &router, &effects)
+        return effects
+    }
+
+    /// The backoff the conduct asked for has run out.
+    public mutating func backoffEnded<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        guard phase == .backingOff else { return effects }
+        phase = .attempting
+        act(on: router.resume(&routing), &router, &effects)
+        return effects
+    }
+
+    /// The client went away: everything out is cancelled and nothing more is sent.
+    public mutating func clientWentAway<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        guard !clientGone, !isOver else { return effects }
+        clientGone = true
+        router.clientWentAway(requestID: requestID)
+        cancelAll(except: nil, &effects)
+        disarmHedgeTimer(&effects)
+        return effects
+    }
+
+    // MARK: Carrying out decisions
+
+    private mutating func act<R: ConductRouter & ~Copyable>(on first: Decision, _ router: inout R, _ effects: inout ConductEffects) {
+        var decision = first
+        while true {
+            switch decision.action {
+            case .send, .hedge:
+                let attempt = decision.attempt
+                guard committedAttempt == nil, !clientGone, let target = decision.target else {
+                    decision = router.attemptWithheld(&routing, attempt: attempt)
+                    continue
+                }
+                let isHedge = decision.action == .hedge
+                outstanding |= Self.bit(attempt)
+                if isHedge { hedged = true }
+                let hedgeAfter = decision.hedgeAfterNanoseconds
+                effects.send = AttemptOrder(attempt: attempt, target: target, isHedge: isHedge,
+                                            firstTokenLimitNanoseconds: decision.firstTokenTimeoutNanoseconds,
+                                            attemptLimitNanoseconds: decision.attemptTimeoutNanoseconds,
+                                            watchesFirstByte: isHedge || hedgeAfter != nil || outstanding != Self.bit(attempt))
+                if let hedgeAfter {
+                    hedgeTimerArmed = true
+                    effects.armHedgeTimerNanoseconds = hedgeAfter
+                }
+                if phase == .backingOff { phase = .attempting }
+                return
+            case .wait:
+                phase = .backingOff
+                effects.backoffNanoseconds = decision.delayNanoseconds
+                return
+            case .none:
+                if phase == .settling && outstanding == 0 {
+                    phase = .done
+                    effects.forget = true
+                }
+                return
+            case .complete:
+                if let loser = decision.cancelAttempt { cancel(loser, &effects) }
+                end(decision, winner: decision.attempt, &effects)
+                return
+            case .fail, .reject:
+                end(decision, winner: nil, &effects)
+                return
+            }
+        }
+    }
+
+    private mutating func end(_ decision: Decision, winner: Int32?, _ effects: inout ConductEffects) {
+        disarmHedgeTimer(&effects)
+        effects.ending = RequestEnding(decision: decision, team: routing.request.team, winner: winner, winnerTarget: winner == nil ? nil : decision.target,
+                                       attempts: routing.attemptsSent, hedged: hedged, firstByteAt: firstByteAt,
+                                       afterFirstByte: firstByteAt > 0, clientGone: clientGone)
+        if outstanding == 0 {
+            phase = .done
+            effects.forget = true
+        } else {
+            phase = .settling
+        }
+    }
+
+    private mutating func cancel(_ attempt: Int32, _ effects: inout ConductEffects) {
+        let bit = Self.bit(attempt)
+        guard outstanding & bit != 0, cancelling & bit == 0, let target = routing.attemptTarget(attempt) else { return }
+        cancelling |= bit
+        effects.cancellations.append(attempt: attempt, target: target)
+    }
+
+    private mutating func cancelAll(except kept: Int32?, _ effects: inout ConductEffects) {
+        var remaining = outstanding
+        while remaining != 0 {
+            let attempt = Int32(remaining.trailingZeroBitCount)
+            remaining &= remaining - 1
+            if attempt != kept { cancel(attempt, &effects) }
+        }
+    }
+
+    private mutating func disarmHedgeTimer(_ effects: inout ConductEffects) {
+        if hedgeTimerArmed {
+            hedgeTimerArmed = false
+            effects.disarmHedgeTimer = true
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// The events the simulated gateway schedules for itself (the calendar's `kind`).
+enum GatewayEvent: Int32 {
+    /// The gateway's own added latency has passed: the request is routed.
+    case admit
+    /// A backoff has run out.
+    case resume
+    /// A hedge timer has fired.
+    case hedge
+    /// An attempt's total time limit has passed.
+    case attemptDeadline
+    /// An attempt's first-token limit has passed.
+    case firstTokenDeadline
+    /// The warm-up ends: counting starts.
+    case warmUpEnds
+    /// A watched attempt's first byte reaches the client (scheduled by the upstream that
+    /// serves it, at its first token).
+    case firstByte
+}
