@@ -101,7 +101,7 @@ public struct RequestConduct: Sendable {
         let bit = Self.bit(attempt)
         guard outstanding & bit != 0, cancelling & bit == 0, !clientGone, !isOver else { return effects }
         if let committedAttempt {
-            if committedAttempt != attempt { cancel(attempt, &effects) }
+            if committedAttempt != attempt { cancel(attempt, loser: true, &effects) }
             return effects
         }
         committedAttempt = attempt
@@ -109,7 +109,7 @@ public struct RequestConduct: Sendable {
         phase = .streaming(attempt: attempt)
         router.firstByteReachedClient(requestID: requestID, attempt: attempt)
         effects.commit = attempt
-        cancelAll(except: attempt, &effects)
+        cancelAll(except: attempt, losers: true, &effects)
         disarmHedgeTimer(&effects)
         return effects
     }
@@ -138,7 +138,7 @@ public struct RequestConduct: Sendable {
         guard !clientGone, !isOver else { return effects }
         clientGone = true
         router.clientWentAway(requestID: requestID)
-        cancelAll(except: nil, &effects)
+        cancelAll(except: nil, losers: false, &effects)
         disarmHedgeTimer(&effects)
         return effects
     }
@@ -180,7 +180,7 @@ public struct RequestConduct: Sendable {
                 }
                 return
             case .complete:
-                if let loser = decision.cancelAttempt { cancel(loser, &effects) }
+                if let loser = decision.cancelAttempt { cancel(loser, loser: false, &effects) }
                 end(decision, winner: decision.attempt, &effects)
                 return
             case .fail, .reject:
@@ -203,19 +203,24 @@ public struct RequestConduct: Sendable {
         }
     }
 
-    private mutating func cancel(_ attempt: Int32, _ effects: inout ConductEffects) {
+    /// `loser`: cancelled because another attempt took the client, so the router counts its
+    /// cost as waste and learns nothing of its target from it (a completion's loser the router
+    /// marked itself; attempts cancelled for a departed client are not losers: the router
+    /// must still see them end to end the request).
+    private mutating func cancel(_ attempt: Int32, loser: Bool, _ effects: inout ConductEffects) {
         let bit = Self.bit(attempt)
         guard outstanding & bit != 0, cancelling & bit == 0, let target = routing.attemptTarget(attempt) else { return }
         cancelling |= bit
+        if loser { routing.markCancelled(attempt) }
         effects.cancellations.append(attempt: attempt, target: target)
     }
 
-    private mutating func cancelAll(except kept: Int32?, _ effects: inout ConductEffects) {
+    private mutating func cancelAll(except kept: Int32?, losers: Bool, _ effects: inout ConductEffects) {
         var remaining = outstanding
         while remaining != 0 {
             let attempt = Int32(remaining.trailingZeroBitCount)
             remaining &= remaining - 1
-            if attempt != kept { cancel(attempt, &effects) }
+            if attempt != kept { cancel(attempt, loser: losers, &effects) }
         }
     }
 

@@ -12,6 +12,8 @@ public enum TraceReplay {
     public struct Divergence: Sendable {
         /// The position of the entry in the trace (0-based, header not counted).
         public let index: Int
+        /// The position of the decision among the trace's decisions (0-based).
+        public let decision: Int
         public let recorded: DecisionRecord
         /// Nil when the simulated gateway made no router call for the entry.
         public let replayed: DecisionRecord?
@@ -46,7 +48,7 @@ public enum TraceReplay {
             // A decision the trace does not have (the simulated gateway called the router
             // more often) is shown against itself, at the end of the trace.
             if first == nil {
-                first = Divergence(index: index < deciding.count ? deciding[index] : entries.count, recorded: recorded ?? mine!, replayed: mine)
+                first = Divergence(index: index < deciding.count ? deciding[index] : entries.count, decision: index, recorded: recorded ?? mine!, replayed: mine)
             }
         }
         return Report(decisions: deciding.count, divergence: first, differing: differing)

@@ -57,4 +57,12 @@ public struct RequestState: Sendable {
         if let hedge, hedge.attempt == attempt { return hedge.target }
         return nil
     }
+
+    /// The gateway cancelled `attempt`, in flight, because another attempt of the request took
+    /// the client: when it reports, its cost is waste (not a retry's) and its outcome says
+    /// nothing of its target's health, as for the loser a completion cancels.
+    public mutating func markCancelled(_ attempt: Int32) {
+        guard attemptTarget(attempt) != nil else { return }
+        cancelledAttempts |= 1 << UInt64(min(attempt, 63))
+    }
 }

@@ -53,7 +53,7 @@ struct ReplayCommand: ParsableCommand {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         // Line numbers: the header is line 1, entry i is line i + 2.
         let line = divergence.index + 2
-        var message = "\(path):\(line): decision \(divergence.index + 1) of \(trace.entries.count) differs after \(divergence.index) identical"
+        var message = "\(path):\(line): decision \(divergence.decision + 1) of \(report.decisions) differs after \(divergence.decision) identical"
             + " (\(report.differing) differ in all)\n"
         message += "  recorded: \(divergence.recorded.jsonLine())\n"
         message += "  replayed: \(divergence.replayed.map { $0.jsonLine() } ?? "(no router call)")\n"

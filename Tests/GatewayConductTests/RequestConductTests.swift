@@ -128,6 +128,8 @@ struct RequestConductTests {
         let ending = try #require(effects.ending)
         #expect(ending.succeeded && ending.winner == 2 && ending.hedged && ending.attempts == 2)
         #expect(router.calls.contains("finished 1 cancelled:none"))
+        // The loser's cost is waste, not a retry's.
+        #expect(router.router.ledger.teams[0].retriedUSD == 0 && router.router.ledger.teams[0].wastedUSD > 0)
         #expect(effects.forget)
     }
 

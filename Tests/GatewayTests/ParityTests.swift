@@ -105,13 +105,15 @@ struct ParityTests {
         #expect(begins == Self.requests)
         for evidence in [#""action":"hedge""#, #""call":"hedge_due""#, #""call":"resume""#, #""target":"local""#, #""breaker_open""#,
                          #""budget_exhausted""#, #""outcome":"timeout""#, #""outcome":"failed_after_first_byte""#, #""outcome":"overloaded_529""#,
-                         #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#] {
+                         #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#, #""call":"first_byte""#] {
             let found = trace.contains(evidence)
             #expect(found, "the trace has no \(evidence)")
         }
 
         let replayed = try Self.replay(directory, spec: spec)
-        let identical = "\(lines.count - 1) decisions, all identical\n"
+        // Conduct events that ask the router nothing (a first byte reaching the client) have no decision.
+        let deciding = lines.indices.dropFirst().filter { lines[$0].contains(#""decision":"#) }
+        let identical = "\(deciding.count) decisions, all identical\n"
         #expect(replayed.status == 0 && replayed.stdout == identical, "\(replayed.stdout)\(replayed.stderr)")
 
         // One decision edited (a send's target swapped) in the middle of the trace: replay
@@ -125,7 +127,8 @@ struct ParityTests {
         try (edited.joined(separator: "\n") + "\n").write(to: editedDirectory.appendingPathComponent("trace.jsonl"), atomically: true, encoding: .utf8)
         let report = try Self.replay(editedDirectory, spec: spec)
         #expect(report.status == 1)
-        let located = "trace.jsonl:\(index + 1): decision \(index) of \(lines.count - 1) differs after \(index - 1) identical (1 differ in all)"
+        let number = deciding.firstIndex(of: index)! + 1
+        let located = "trace.jsonl:\(index + 1): decision \(number) of \(deciding.count) differs after \(number - 1) identical (1 differ in all)"
         let marked = "> \(index + 1): "
         #expect(report.stderr.contains(located), "\(report.stderr)")
         #expect(report.stderr.contains(#"recorded: {"action":"send""#) && report.stderr.contains(marked), "\(report.stderr)")
