@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build deps bench compare clean
+.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -28,11 +28,16 @@ deps:
 		exit 1; \
 	fi
 
+## Every product: the simulator, the twin, the gateway, the mock provider, the benchmarks.
 build: deps
 	$(SWIFT) build -c release
 
+## The simulator's command alone: no HTTP server, TLS, SQLite or HTTP client to build.
+build-simulator: deps
+	$(SWIFT) build -c release --product brownout
+
 ## The project's main job: the flagship experiment, written to out/april-correlated-529/.
-run: build
+run: build-simulator
 	.build/release/brownout run experiments/april-correlated-529.yaml --out out/april-correlated-529
 
 ## The stored example outputs (experiments/*.out, the README's) are checked with the release

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "brownout", targets: ["brownout"]),
+        .executable(name: "brownout-twin", targets: ["brownout-twin"]),
         .executable(name: "brownout-bench", targets: ["BrownoutBench"]),
         .executable(name: "brownout-spec-fuzz", targets: ["brownout-spec-fuzz"]),
         .executable(name: "brownout-mock-provider", targets: ["brownout-mock-provider"]),
@@ -88,12 +89,25 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // What the command-line executables share: the spec and --jobs options, errors, progress.
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming
+        ),
+        // The simulator's commands: no server stack (the twin is its own executable).
         .executableTarget(
             name: "brownout",
             dependencies: [
-                "Experiments", "ConfigSchema", "GatewaySim", "RoutingCore", "Twin",
-                "Stochastics",
-                "SimulationKernel",
+                "CommandLineSupport", "Experiments", "ConfigSchema", "GatewaySim", "RoutingCore", "Stochastics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "brownout-twin",
+            dependencies: [
+                "CommandLineSupport", "Twin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

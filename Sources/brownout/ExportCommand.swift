@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 
 /// `brownout export`: the planning-review notebook of an output directory, executed, as a

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Experiments
 
 /// `brownout merge`: join sweep shards into the output of the unsharded sweep.

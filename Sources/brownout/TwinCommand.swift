@@ -1,83 +1,34 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
-import Twin
 
-/// `brownout twin SPEC --scale N`: the live system against the simulator on one spec.
-struct TwinCommand: AsyncParsableCommand {
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `brownout twin …` runs `brownout-twin …`, the executable beside this one (as git runs
+/// `git-NAME`): the live twin links the HTTP server stack, which the simulator's commands do not
+/// need, so `brownout` builds without it. Every argument is passed on unchanged.
+struct TwinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "Run the spec live (mock providers, the real gateway, a load generator, in scaled time) and compare it with the simulator.",
-        discussion: """
-            Starts brownout-mock-provider (the spec's upstreams, following one replication's health history) and \
-            brownout-gateway (its router clock scaled alike) on loopback, sends the teams' requests, then simulates \
-            the spec conditioned on the same health history and the same requests. Writes OUT/twin.csv: per team \
-            and metric, the simulator's mean and 95% prediction interval for one run, the live value, and whether \
-            it lies inside; and OUT/live-failures.csv, each live request that failed after the warm-up. \
-            The live run takes the spec's duration divided by --scale; the machine must keep up with the spec's \
-            request rate times the scale (the lateness line says whether it did). See docs/parity.md.
-            """
+        discussion: "Runs brownout-twin, installed beside brownout (swift build -c release --product brownout-twin); brownout twin --help shows its options."
     )
 
-    @OptionGroup var options: SpecOptions
+    @Argument(parsing: .captureForPassthrough, help: "The twin's arguments (brownout twin --help).")
+    var arguments: [String] = []
 
-    @Option(help: "Model time runs N times faster than real time (180: six hours in two minutes).")
-    var scale: Int64 = 60
-
-    @Option(help: "The replication whose health history and requests the live run follows (and every simulated replication too).")
-    var replication = 0
-
-    @Option(help: "Simulated replications to compare with (at least 2; a prediction interval for one run wants many).")
-    var replications = 20
-
-    @Option(help: "Output directory (default: out/twin/<spec file name>).")
-    var out: String?
-
-    @OptionGroup var parallel: JobsOption
-
-    func validate() throws {
-        guard scale >= 1 else { throw ValidationError("--scale must be an integer ≥ 1, got \(scale)") }
-        guard replication >= 0 else { throw ValidationError("--replication must be ≥ 0, got \(replication)") }
-        if replications < 2 {
-            throw ValidationError("--replications must be ≥ 2 (an interval needs two), got \(replications)")
+    func run() throws {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let twin = directory.appendingPathComponent("brownout-twin").path
+        guard FileManager.default.isExecutableFile(atPath: twin) else {
+            throw CommandError("brownout twin runs \(twin), which is not there: build it with swift build -c release --product brownout-twin (make test builds it)")
         }
-    }
-
-    func run() async throws {
-        let name = URL(fileURLWithPath: options.spec).deletingPathExtension().lastPathComponent
-        let directory = URL(fileURLWithPath: out ?? "out/twin/\(name)")
-        let executables = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let bar = TwinProgress()
-        let outcome: TwinRun.Outcome
-        do {
-            outcome = try await TwinRun.run(TwinRun.Settings(specPath: options.spec, overrides: options.overrides, scale: scale, replication: replication,
-                                                             simulatedReplications: replications, jobs: parallel.jobs, outDirectory: directory,
-                                                             executables: executables),
-                                            progress: bar.callback)
-        } catch {
-            bar.finish()
-            throw CommandError("\(error)")
-        }
-        bar.finish()
-        print(TwinSummary.text(outcome, scale: scale, directory: directory.path))
-    }
-}
-
-/// The twin's phases on stderr, when it is a terminal.
-final class TwinProgress: Sendable {
-    private let isEnabled = isatty(STDERR_FILENO) != 0
-
-    var callback: TwinRun.Progress? {
-        guard isEnabled else { return nil }
-        return { phase, fraction in
-            let width = 30
-            let filled = Int((Double(width) * fraction).rounded(.down))
-            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-            FileHandle.standardError.write(Data("\r[\(bar)] \(phase) \(Int((fraction * 100).rounded()))% ".utf8))
-        }
-    }
-
-    func finish() {
-        guard isEnabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        let argv = ([twin] + arguments).map { strdup($0) } + [nil]
+        execv(twin, argv)
+        throw CommandError("could not run \(twin): \(String(cString: strerror(errno)))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Experiments
 
 /// `brownout validate`: check a spec and show RoutingCore's lint findings, without running.

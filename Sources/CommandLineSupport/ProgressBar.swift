@@ -1,17 +1,17 @@
 import Foundation
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
-final class ProgressBar: Sendable {
-    let label: String
-    let isEnabled: Bool
+public final class ProgressBar: Sendable {
+    public let label: String
+    public let isEnabled: Bool
     private let started = ContinuousClock.now
 
-    init(label: String) {
+    public init(label: String) {
         self.label = label
         self.isEnabled = isatty(STDERR_FILENO) != 0
     }
 
-    func update(_ done: Int, of total: Int) {
+    public func update(_ done: Int, of total: Int) {
         guard isEnabled else { return }
         let width = 30
         let filled = total > 0 ? width * done / total : width
@@ -23,12 +23,12 @@ final class ProgressBar: Sendable {
     }
 
     /// The callback to hand to a long run: nil when nothing is drawn.
-    var callback: (@Sendable (Int, Int) -> Void)? {
+    public var callback: (@Sendable (Int, Int) -> Void)? {
         guard isEnabled else { return nil }
         return { [self] done, total in update(done, of: total) }
     }
 
-    func finish() {
+    public func finish() {
         guard isEnabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
