@@ -41,11 +41,15 @@ run: build-simulator
 	.build/release/brownout run experiments/april-correlated-529.yaml --out out/april-correlated-529
 
 ## The stored example outputs (experiments/*.out, the README's) are checked with the release
-## binaries: the scenarios at their default replications take seconds there.
+## binaries: the scenarios at their default replications take seconds there. Test output is
+## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
+## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
+TEST_TIME_LIMIT ?= 40m
 test: deps notebooks-env
 	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
-	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-xctest
+	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \
+		stdbuf -oL -eL $(SWIFT) test --skip-build --disable-xctest
 
 ## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
 ## A change in them must be explained in the commit message.

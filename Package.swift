@@ -232,8 +232,12 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "GatewayServer", "Experiments",
+                "GatewayServer", "Experiments", "ProcessTestSupport", "RoutingCore", "ConfigSchema", "Stochastics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -254,9 +258,16 @@ let package = Package(
             dependencies: ["Twin", "GatewaySim", "RoutingCore", "Stochastics", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
+        // Child processes for the tests that run the built executables: output to files, every
+        // wait asynchronous and bounded.
+        .target(
+            name: "ProcessTestSupport",
+            path: "Tests/ProcessTestSupport",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "BrownoutCLITests",
-            dependencies: [],
+            dependencies: ["ProcessTestSupport"],
             swiftSettings: upcoming
         ),
     ],

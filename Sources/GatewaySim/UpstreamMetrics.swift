@@ -5,8 +5,10 @@ import SimulationKernel
 /// class, busy servers and queue length over time, waits, and time in each health state.
 ///
 /// The warm-up rule: nothing before `countsFrom` (the end of `run.warmup_s`) is counted.
-/// Attempts count when they arrive, acceptances and waits when a server takes the attempt,
-/// errors when they are answered; time-weighted quantities and time in states integrate from
+/// Attempts count when they arrive, and so do their acceptances and waits (recorded when a
+/// server takes the attempt, counted in the window it was offered in, so that an attempt
+/// queued across the warm-up's end is neither offered nor accepted); errors when they are
+/// answered; time-weighted quantities and time in states integrate from
 /// `countsFrom` to the end of the run.
 public struct UpstreamMetrics: Sendable {
     public let name: String
@@ -56,9 +58,9 @@ public struct UpstreamMetrics: Sendable {
         if now >= countsFrom { errors[outcome, default: 0] += 1 }
     }
 
-    /// A server took an attempt that had waited `nanoseconds`.
+    /// A server took an attempt that had waited `nanoseconds` (offered `nanoseconds` ago).
     mutating func recordAccepted(waited nanoseconds: Int64, at now: Int64) {
-        guard now >= countsFrom else { return }
+        guard now - nanoseconds >= countsFrom else { return }
         accepted += 1
         waits.record(Double(nanoseconds) / 1e9)
         if nanoseconds > 0 { delayed += 1 }

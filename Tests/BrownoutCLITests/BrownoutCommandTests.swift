@@ -1,25 +1,26 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
-@Suite("brownout CLI, end to end")
+@Suite("brownout CLI, end to end", .timeLimit(.minutes(10)))
 struct BrownoutCommandTests {
     @Test("--version and --help work for the tool and every subcommand")
-    func versionAndHelp() throws {
-        let version = try CommandRunner.run("brownout", ["--version"])
+    func versionAndHelp() async throws {
+        let version = try await CommandRunner.run("brownout", ["--version"])
         #expect(version.status == 0)
         #expect(version.stdout == "0.2.0\n")
         for arguments in [["--help"], ["run", "--help"], ["validate", "--help"], ["sweep", "--help"], ["merge", "--help"], ["size-fallback", "--help"], ["sample", "--help"]] {
-            let help = try CommandRunner.run("brownout", arguments)
+            let help = try await CommandRunner.run("brownout", arguments)
             #expect(help.status == 0, "\(arguments)")
             #expect(help.stdout.contains("USAGE:"), "\(arguments)")
         }
-        let benchHelp = try CommandRunner.run("brownout-bench", ["kernel-toy", "--help"])
+        let benchHelp = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--help"])
         #expect(benchHelp.status == 0)
     }
 
     @Test("sample summarises draws next to the exact moments")
-    func sampleSummary() throws {
-        let output = try CommandRunner.run("brownout", ["sample", "exponential", "mean=2", "--count", "1000"])
+    func sampleSummary() async throws {
+        let output = try await CommandRunner.run("brownout", ["sample", "exponential", "mean=2", "--count", "1000"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("distribution  exponential(mean: 2.0)"))
         #expect(output.stdout.contains("(exact 2)"))
@@ -27,14 +28,14 @@ struct BrownoutCommandTests {
     }
 
     @Test("sample writes the same CSV bytes for the same seed, different ones for another")
-    func sampleCSVIsDeterministic() throws {
+    func sampleCSVIsDeterministic() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let first = directory.appendingPathComponent("a.csv").path
         let second = directory.appendingPathComponent("b.csv").path
         let third = directory.appendingPathComponent("c.csv").path
-        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", first])
-        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", second])
-        _ = try CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "8", "--out", third])
+        _ = try await CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", first])
+        _ = try await CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "7", "--out", second])
+        _ = try await CommandRunner.run("brownout", ["sample", "gamma", "shape=2", "scale=0.5", "--count", "500", "--seed", "8", "--out", third])
         let a = try Data(contentsOf: URL(fileURLWithPath: first))
         #expect(a == (try Data(contentsOf: URL(fileURLWithPath: second))))
         #expect(a != (try Data(contentsOf: URL(fileURLWithPath: third))))
@@ -52,10 +53,10 @@ struct BrownoutCommandTests {
             (["sample", "gamma", "shape=2"], "Error: gamma: missing parameter 'scale'; gamma takes shape scale"),
             (["sample", "pareto", "shape=-1", "scale=1"], "Error: pareto: shape must be a finite number > 0, got -1.0"),
           ])
-    func badInput(arguments: [String], message: String) throws {
+    func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let out = directory.appendingPathComponent("draws.csv").path
-        let output = try CommandRunner.run("brownout", arguments + ["--out", out])
+        let output = try await CommandRunner.run("brownout", arguments + ["--out", out])
         #expect(output.status == 1)
         #expect(output.stderr == message + "\n")
         #expect(output.stdout.isEmpty)
@@ -63,17 +64,17 @@ struct BrownoutCommandTests {
     }
 
     @Test("a bad flag names the flag and the valid range")
-    func badFlag() throws {
-        let output = try CommandRunner.run("brownout", ["sample", "constant", "value=1", "--count", "0"])
+    func badFlag() async throws {
+        let output = try await CommandRunner.run("brownout", ["sample", "constant", "value=1", "--count", "0"])
         #expect(output.status == 64)
         #expect(output.stderr.hasPrefix("Error: --count must be between 1 and 100000000, got 0\n"))
-        let unknown = try CommandRunner.run("brownout", ["sample", "constant", "value=1", "--cuont", "3"])
+        let unknown = try await CommandRunner.run("brownout", ["sample", "constant", "value=1", "--cuont", "3"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.hasPrefix("Error: Unknown option '--cuont'"))
     }
 }
 
-@Suite("brownout-bench kernel-toy")
+@Suite("brownout-bench kernel-toy", .timeLimit(.minutes(10)))
 struct KernelToyCommandTests {
     struct Report: Decodable {
         let requests: Int
@@ -86,9 +87,9 @@ struct KernelToyCommandTests {
     }
 
     @Test("the toy model conserves requests and is reproducible")
-    func toyModel() throws {
-        let first = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
-        let second = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
+    func toyModel() async throws {
+        let first = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
+        let second = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "20", "--seed", "3"])
         #expect(first.status == 0)
         let a = try JSONDecoder().decode(Report.self, from: Data(first.stdout.utf8))
         let b = try JSONDecoder().decode(Report.self, from: Data(second.stdout.utf8))
@@ -102,10 +103,10 @@ struct KernelToyCommandTests {
     }
 
     @Test("replications give the same totals whatever --jobs is")
-    func jobsDoNotChangeResults() throws {
-        let serial = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "1"])
-        let parallel = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "2"])
-        let single = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5"])
+    func jobsDoNotChangeResults() async throws {
+        let serial = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "1"])
+        let parallel = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "2"])
+        let single = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5"])
         let a = try JSONDecoder().decode(Report.self, from: Data(serial.stdout.utf8))
         let b = try JSONDecoder().decode(Report.self, from: Data(parallel.stdout.utf8))
         let one = try JSONDecoder().decode(Report.self, from: Data(single.stdout.utf8))
@@ -115,10 +116,10 @@ struct KernelToyCommandTests {
     }
 
     @Test("the routing-core benchmark routes every request and is reproducible")
-    func routingCoreBenchmark() throws {
+    func routingCoreBenchmark() async throws {
         struct RoutingReport: Decodable { let requests: Int; let decisions: Int; let checksum: Int64; let successful_usd: Double }
-        let first = try CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
-        let second = try CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
+        let first = try await CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
+        let second = try await CommandRunner.run("brownout-bench", ["routing-core", "--requests", "1000"])
         #expect(first.status == 0)
         let a = try JSONDecoder().decode(RoutingReport.self, from: Data(first.stdout.utf8))
         let b = try JSONDecoder().decode(RoutingReport.self, from: Data(second.stdout.utf8))
@@ -131,14 +132,14 @@ struct KernelToyCommandTests {
     }
 
     @Test("a bad duration is rejected")
-    func badDuration() throws {
-        let output = try CommandRunner.run("brownout-bench", ["kernel-toy", "--duration=-5"])
+    func badDuration() async throws {
+        let output = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration=-5"])
         #expect(output.status == 64)
         #expect(output.stderr.hasPrefix("Error: --duration must be a number of seconds in (0, 10000000], got -5.0\n"))
     }
 }
 
-@Suite("brownout run and validate, end to end")
+@Suite("brownout run and validate, end to end", .timeLimit(.minutes(10)))
 struct RunCommandTests {
     static let spec = """
     name: cli-tiny
@@ -178,12 +179,12 @@ struct RunCommandTests {
     }
 
     @Test("run writes the five outputs, byte-identical CSVs whatever --jobs is")
-    func runIsDeterministicAcrossJobs() throws {
+    func runIsDeterministicAcrossJobs() async throws {
         let (directory, spec) = try write(Self.spec)
         let one = directory.appendingPathComponent("one").path
         let two = directory.appendingPathComponent("two").path
-        let first = try CommandRunner.run("brownout", ["run", spec.path, "--out", one, "--jobs", "1"])
-        let second = try CommandRunner.run("brownout", ["run", spec.path, "--out", two, "--jobs", "2"])
+        let first = try await CommandRunner.run("brownout", ["run", spec.path, "--out", one, "--jobs", "1"])
+        let second = try await CommandRunner.run("brownout", ["run", spec.path, "--out", two, "--jobs", "2"])
         #expect(first.status == 0 && second.status == 0, "\(first.stderr)\(second.stderr)")
         #expect(first.stdout.contains("cli-tiny, 3 replications: app was"))
         #expect(first.stderr.isEmpty, "no progress bar when stderr is not a terminal")
@@ -199,27 +200,27 @@ struct RunCommandTests {
     }
 
     @Test("an invalid spec gets one line naming file:line:column and writes nothing")
-    func invalidSpecWritesNothing() throws {
+    func invalidSpecWritesNothing() async throws {
         let (directory, spec) = try write(Self.spec.replacingOccurrences(of: "queue: 5", with: "queeu: 5"))
         let out = directory.appendingPathComponent("out").path
-        let result = try CommandRunner.run("brownout", ["run", spec.path, "--out", out])
+        let result = try await CommandRunner.run("brownout", ["run", spec.path, "--out", out])
         #expect(result.status == 1)
         #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n")
         #expect(!FileManager.default.fileExists(atPath: out))
-        let missing = try CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
+        let missing = try await CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
         #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))
     }
 
     @Test("validate prints the router's lint findings")
-    func validatePrintsLint() throws {
+    func validatePrintsLint() async throws {
         let (_, spec) = try write(Self.spec)
-        let result = try CommandRunner.run("brownout", ["validate", spec.path])
+        let result = try await CommandRunner.run("brownout", ["validate", spec.path])
         #expect(result.status == 0)
         // Three attempts on a one-target chain would be linted, but the fallback pool makes
         // retries useful: no findings at all.
         #expect(result.stdout == "\(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s\nno lint findings\n")
         #expect(result.stderr.isEmpty)
-        let lint = try CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"])
+        let lint = try await CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"])
         #expect(lint.status == 0, "warnings do not fail validation")
         #expect(lint.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
@@ -229,7 +230,7 @@ struct RunCommandTests {
     }
 }
 
-@Suite("Variants, sweeps, shards and merge, end to end")
+@Suite("Variants, sweeps, shards and merge, end to end", .timeLimit(.minutes(10)))
 struct PlanningCommandTests {
     func spec(_ extra: String = "") throws -> (URL, URL) {
         let directory = try CommandRunner.temporaryDirectory()
@@ -239,14 +240,14 @@ struct PlanningCommandTests {
     }
 
     @Test("a variant that changes nothing differs from the baseline by exactly zero: common random numbers")
-    func commonRandomNumbers() throws {
+    func commonRandomNumbers() async throws {
         let (directory, spec) = try spec("""
 
         variants:
           same: {providers.alpha.concurrency: 5}
           bigger: {providers.alpha.concurrency: 20}
         """)
-        let result = try CommandRunner.run("brownout", ["run", spec.path, "--out", directory.appendingPathComponent("out").path])
+        let result = try await CommandRunner.run("brownout", ["run", spec.path, "--out", directory.appendingPathComponent("out").path])
         #expect(result.status == 0, "\(result.stderr)")
         let compare = try String(contentsOfFile: directory.appendingPathComponent("out/compare.csv").path, encoding: .utf8)
         let lines = compare.components(separatedBy: "\r\n")
@@ -258,17 +259,17 @@ struct PlanningCommandTests {
     }
 
     @Test("a sweep's shards merge into exactly the bytes of the unsharded sweep")
-    func shardsMerge() throws {
+    func shardsMerge() async throws {
         let (directory, spec) = try spec()
         let vary = ["--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=1,3"]
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-        let whole = try CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("all")])
+        let whole = try await CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("all")])
         #expect(whole.status == 0, "\(whole.stderr)")
         for index in 0..<3 {
-            let shard = try CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("shard\(index)"), "--shard", "\(index)/3", "--jobs", "1"])
+            let shard = try await CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("shard\(index)"), "--shard", "\(index)/3", "--jobs", "1"])
             #expect(shard.status == 0)
         }
-        let merge = try CommandRunner.run("brownout", ["merge", path("shard2"), path("shard0"), path("shard1"), "--out", path("merged")])
+        let merge = try await CommandRunner.run("brownout", ["merge", path("shard2"), path("shard0"), path("shard1"), "--out", path("merged")])
         #expect(merge.status == 0, "\(merge.stderr)")
         for file in ["sweep.csv", "sweep.json"] {
             #expect(try Data(contentsOf: URL(fileURLWithPath: path("all/\(file)"))) == Data(contentsOf: URL(fileURLWithPath: path("merged/\(file)"))))
@@ -282,10 +283,10 @@ struct PlanningCommandTests {
           arguments: [(["--shard", "3/2"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got '3/2'"),
                       (["--shard", "x"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got 'x'"),
                       (["--vary", "providers.alpha.concurency=1,2"], "providers.alpha.concurency: unknown key 'concurency'; did you mean 'concurrency'?")])
-    func badInput(arguments: [String], message: String) throws {
+    func badInput(arguments: [String], message: String) async throws {
         let (directory, spec) = try spec()
         let out = directory.appendingPathComponent("out").path
-        let result = try CommandRunner.run("brownout", ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5", "--out", out] + arguments)
+        let result = try await CommandRunner.run("brownout", ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5", "--out", out] + arguments)
         #expect(result.status == 1)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -293,7 +294,7 @@ struct PlanningCommandTests {
     }
 }
 
-@Suite("brownout size-fallback, end to end")
+@Suite("brownout size-fallback, end to end", .timeLimit(.minutes(10)))
 struct SizeFallbackCommandTests {
     /// Only the pool serves: the route's one provider is down for the whole run.
     static let downSpec = RunCommandTests.spec
@@ -301,12 +302,12 @@ struct SizeFallbackCommandTests {
         .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}")
 
     @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
-    func sizes() throws {
+    func sizes() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
         try Self.downSpec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("sizing").path
-        let result = try CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        let result = try await CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")
         // Seed 8 fixes every draw, so the answer and the sizes the search evaluated are exact:
         // 1 replica falls short (its interval lies below 0.9 even after 4× the replications),
@@ -328,12 +329,12 @@ struct SizeFallbackCommandTests {
                       (["--pool", "gpus", "--slo", "app.availability>=0.9"], "Error: --pool gpus: no such pool; pools: gpu"),
                       (["--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "1", "--set", "pools.gpu.replicas=2"], "Error: --max 1 is below the pool's current size (2 replicas)"),
                       (["--pool", "gpu", "--slo", "app.availability=0.9"], "Error: --slo must be team.metric>=value or team.metric<=value")])
-    func badInput(arguments: [String], message: String) throws {
+    func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
         try RunCommandTests.spec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("sizing").path
-        let result = try CommandRunner.run("brownout", ["size-fallback", spec.path, "--out", out] + arguments)
+        let result = try await CommandRunner.run("brownout", ["size-fallback", spec.path, "--out", out] + arguments)
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -341,14 +342,14 @@ struct SizeFallbackCommandTests {
     }
 }
 
-@Suite("Spec reader fuzz regressions")
+@Suite("Spec reader fuzz regressions", .timeLimit(.minutes(10)))
 struct SpecFuzzRegressionTests {
     @Test("every input in Tests/Fuzz/regressions goes through the spec reader without a trap")
-    func replay() throws {
+    func replay() async throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/regressions")
         let inputs = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().map { directory.appendingPathComponent($0).path }
         #expect(inputs.count >= 4)
-        let result = try CommandRunner.run("brownout-spec-fuzz", inputs)
+        let result = try await CommandRunner.run("brownout-spec-fuzz", inputs)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == inputs.count, "one verdict per input, none cut short by a crash")
@@ -363,7 +364,7 @@ struct SpecFuzzRegressionTests {
 /// they can be held to thresholds; wall-clock time never is. The release build is measured (a
 /// debug build allocates for closure contexts the optimiser keeps on the stack); `make test`
 /// builds it and passes its directory as BROWNOUT_RELEASE_BIN.
-@Suite("Allocations on the hot paths")
+@Suite("Allocations on the hot paths", .timeLimit(.minutes(10)))
 struct AllocationCountTests {
     struct Counts: Decodable {
         let kernel_allocations_per_event: Double
@@ -375,7 +376,7 @@ struct AllocationCountTests {
     }
 
     @Test("the kernel allocates nothing per event, the router nothing per request, a flagship replication next to nothing per request")
-    func hotPathsDoNotAllocate() throws {
+    func hotPathsDoNotAllocate() async throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] ?? repository.appendingPathComponent(".build/release").path
         let bench = URL(fileURLWithPath: directory).appendingPathComponent("brownout-bench")
@@ -383,7 +384,7 @@ struct AllocationCountTests {
             Issue.record("no release brownout-bench at \(bench.path): build it first (make test does)")
             return
         }
-        let result = try CommandRunner.run(bench, ["allocations", "--spec", repository.appendingPathComponent("experiments/april-correlated-529.yaml").path])
+        let result = try await CommandRunner.run(bench, ["allocations", "--spec", repository.appendingPathComponent("experiments/april-correlated-529.yaml").path])
         #expect(result.status == 0, "\(result.stderr)")
         let counts = try JSONDecoder().decode(Counts.self, from: Data(result.stdout.utf8))
         #expect(counts.kernel_events > 50_000 && counts.router_requests == 50_000 && counts.flagship_requests > 50_000)

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Synchronization
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 /// a stored output is a change in what the program prints, to be explained in the commit.
 /// `make test` runs the commands with the release binaries (`BROWNOUT_RELEASE_BIN`): the
 /// scenarios at their default replications take seconds there, minutes in a debug build.
-@Suite("Stored example outputs", .serialized)
+@Suite("Stored example outputs", .serialized, .timeLimit(.minutes(15)))
 struct ExampleOutputTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let updating = ProcessInfo.processInfo.environment["BROWNOUT_UPDATE_EXAMPLES"] == "1"
@@ -21,12 +22,12 @@ struct ExampleOutputTests {
     }
 
     @Test("every scenario prints exactly its stored summary (experiments/NAME.out)")
-    func scenarioSummaries() throws {
+    func scenarioSummaries() async throws {
         let names = Self.scenarios
         #expect(names.count >= 6)
         for name in names {
             let command = "brownout run experiments/\(name).yaml --out out/\(name)"
-            let printed = try ExampleWorkspace.shared.run(command)
+            let printed = try await ExampleWorkspace.shared.run(command)
             let stored = Self.repository.appendingPathComponent("experiments/\(name).out")
             if Self.updating {
                 try printed.write(to: stored, atomically: true, encoding: .utf8)
@@ -38,7 +39,7 @@ struct ExampleOutputTests {
     }
 
     @Test("every command in the README prints exactly what the README shows")
-    func readmeExamples() throws {
+    func readmeExamples() async throws {
         let url = Self.repository.appendingPathComponent("README.md")
         let readme = try String(contentsOf: url, encoding: .utf8)
         let document = ReadmeExamples(readme)
@@ -46,7 +47,7 @@ struct ExampleOutputTests {
         var outputs: [String] = []
         for example in document.examples {
             // CSV rows end in CRLF (RFC 4180); the README shows them as lines.
-            let printed = try ExampleWorkspace.shared.run(example.command).replacingOccurrences(of: "\r\n", with: "\n")
+            let printed = try await ExampleWorkspace.shared.run(example.command).replacingOccurrences(of: "\r\n", with: "\n")
             outputs.append(printed)
             if !Self.updating {
                 #expect(printed == example.output, "README: `\(example.command)` prints something else; run `make examples` and explain the change")
@@ -75,27 +76,18 @@ final class ExampleWorkspace: Sendable {
             try? FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(folder),
                                                         withDestinationURL: ExampleOutputTests.repository.appendingPathComponent(folder))
         }
-        binaries = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] ?? CommandRunner.productsDirectory.path
+        binaries = BuiltProducts.preferRelease.path
     }
 
     /// What `command` prints on stdout and stderr together, run by the shell in the workspace.
-    func run(_ command: String) throws -> String {
+    func run(_ command: String) async throws -> String {
         // A trailing shell comment is for the reader: the same command without it runs once.
         let command = command.range(of: #"\s+#\s.*$"#, options: .regularExpression).map { String(command[..<$0.lowerBound]) } ?? command
         if let known = printed.withLock({ $0[command] }) { return known }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command + " 2>&1"]
-        process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
+        let output = try await ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", command], environment: environment,
+                                                currentDirectory: directory, mergingErrors: true).stdout
         printed.withLock { $0[command] = output }
         return output
     }

@@ -1,23 +1,21 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// `brownout export` executes the review notebooks (notebooks-export/) on outputs made here:
 /// a run, a run with variants, a sweep and a sizing of the small CLI spec.
-@Suite("brownout export: review notebooks, end to end", .serialized)
+@Suite("brownout export: review notebooks, end to end", .serialized, .timeLimit(.minutes(10)))
 struct NotebookExportTests {
     /// The figures each review draws, in order.
     static let figures = ["run": 5, "variants": 1, "sweep": 1, "sizing": 1]
 
-    static func brownout(_ arguments: [String]) throws -> CommandRunner.Output {
-        // The release binaries when make test gives them: the small runs below are quicker there.
-        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] {
-            return try CommandRunner.run(URL(fileURLWithPath: release).appendingPathComponent("brownout"), arguments)
-        }
-        return try CommandRunner.run("brownout", arguments)
+    /// The release binaries when make test gives them: the small runs below are quicker there.
+    static func brownout(_ arguments: [String]) async throws -> ChildOutput {
+        try await CommandRunner.run(BuiltProducts.preferRelease.appendingPathComponent("brownout"), arguments)
     }
 
-    /// Output directories of every kind, made once for the suite.
-    static let outputs: Result<[String: URL], any Error> = Result {
+    /// Output directories of every kind, made once for the suite (by the first test to ask).
+    static let outputs = Task<[String: URL], any Error> {
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
         try RunCommandTests.spec.write(to: spec, atomically: true, encoding: .utf8)
@@ -34,7 +32,7 @@ struct NotebookExportTests {
             ["size-fallback", sizingSpec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out("sizing").path],
         ]
         for command in commands {
-            let result = try brownout(command)
+            let result = try await brownout(command)
             guard result.status == 0 else { throw CommandFailure(command: command, stderr: result.stderr) }
         }
         return ["run": out("run"), "variants": out("variants"), "sweep": out("sweep"), "sizing": out("sizing")]
@@ -44,9 +42,9 @@ struct NotebookExportTests {
 
     @Test("each review executes without a cell error, draws every figure, and writes a self-contained page",
           arguments: ["run", "variants", "sweep", "sizing"])
-    func review(kind: String) throws {
-        let directory = try #require(try Self.outputs.get()[kind])
-        let result = try Self.brownout(["export", directory.path])
+    func review(kind: String) async throws {
+        let directory = try #require(try await Self.outputs.value[kind])
+        let result = try await Self.brownout(["export", directory.path])
         #expect(result.status == 0, "\(result.stderr)")
         let kindName = kind == "variants" ? "variants" : kind
         #expect(result.stdout.hasPrefix("Wrote the \(kindName) review: \(directory.path)/review.ipynb, \(directory.path)/review.html"))
@@ -65,24 +63,24 @@ struct NotebookExportTests {
     }
 
     @Test("--format and --out write just that file")
-    func oneFormat() throws {
-        let directory = try #require(try Self.outputs.get()["sizing"])
+    func oneFormat() async throws {
+        let directory = try #require(try await Self.outputs.value["sizing"])
         let target = try CommandRunner.temporaryDirectory().appendingPathComponent("sizing-review.html")
-        let result = try Self.brownout(["export", directory.path, "--format", "html", "--out", target.path])
+        let result = try await Self.brownout(["export", directory.path, "--format", "html", "--out", target.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: target.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path) == ["sizing-review.html"])
     }
 
     @Test("a failing cell is named with its Python error, exits 1 and writes nothing")
-    func failingCell() throws {
-        let source = try #require(try Self.outputs.get()["run"])
+    func failingCell() async throws {
+        let source = try #require(try await Self.outputs.value["run"])
         let broken = try CommandRunner.temporaryDirectory().appendingPathComponent("broken")
         try FileManager.default.copyItem(at: source, to: broken)
         for name in ["review.ipynb", "review.html"] { try? FileManager.default.removeItem(at: broken.appendingPathComponent(name)) }
         // A per_team.csv from some other tool, without the SLO columns the review reads.
         try "variant,team,tier\r\nbaseline,app,0\r\n".write(to: broken.appendingPathComponent("per_team.csv"), atomically: true, encoding: .utf8)
-        let result = try Self.brownout(["export", broken.path])
+        let result = try await Self.brownout(["export", broken.path])
         #expect(result.status == 1)
         #expect(result.stderr.contains("run-review.ipynb failed on \(broken.path) in this cell:"), "\(result.stderr)")
         // The Python error, plainly (no terminal colour codes), on the last line.
@@ -95,12 +93,12 @@ struct NotebookExportTests {
     }
 
     @Test("a directory without outputs, or none at all, gets one clear line")
-    func notAnOutputDirectory() throws {
+    func notAnOutputDirectory() async throws {
         let empty = try CommandRunner.temporaryDirectory()
-        let result = try Self.brownout(["export", empty.path])
+        let result = try await Self.brownout(["export", empty.path])
         #expect(result.status == 1)
         #expect(result.stderr == "Error: \(empty.path): no Brownout outputs here (summary.csv, compare.csv, sweep.csv or sizing.csv)\n")
-        let missing = try Self.brownout(["export", empty.appendingPathComponent("nope").path])
+        let missing = try await Self.brownout(["export", empty.appendingPathComponent("nope").path])
         #expect(missing.status == 1)
         #expect(missing.stderr == "Error: \(empty.appendingPathComponent("nope").path): no such directory\n")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// `brownout twin` end to end: the mock providers, the gateway and the load generator as
@@ -6,14 +7,11 @@ import Testing
 /// speed is checked: the files, the table's shape, and the request counts, which are exact
 /// (the live teams send the simulated replication's own traffic, and every simulated
 /// replication the twin compares with sends it too).
-@Suite("brownout twin, end to end", .serialized)
+@Suite("brownout twin, end to end", .serialized, .timeLimit(.minutes(10)))
 struct TwinCommandTests {
     /// `make test` builds release binaries and points here; a plain `swift test`, the debug
     /// ones beside the test bundle.
-    static let binaries: URL = {
-        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] { return URL(fileURLWithPath: release) }
-        return CommandRunner.productsDirectory
-    }()
+    static let binaries = BuiltProducts.preferRelease
 
     static let spec = """
     name: twin-small
@@ -33,13 +31,13 @@ struct TwinCommandTests {
     """
 
     @Test("writes twin.csv with every team and metric; live request counts are the simulated replication's")
-    func smallTwin() throws {
+    func smallTwin() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("twin")
-        let twin = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
+        let twin = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
                                          ["twin", spec.path, "--scale", "10", "--replications", "3", "--out", out.path])
         #expect(twin.status == 0, "\(twin.stderr)")
         #expect(twin.stdout.contains("live values inside the simulator's intervals"))
@@ -61,7 +59,7 @@ struct TwinCommandTests {
         #expect(failures.hasPrefix("team,arrived_s,label,input_tokens,output_tokens,tries,gateway_attempts,elapsed_s,last_try_s\r\n"))
 
         // The simulation's replication 0, on its own: its request counts are the live run's.
-        let single = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
+        let single = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
                                            ["run", spec.path, "--set", "run.replications=1", "--out", directory.appendingPathComponent("sim").path])
         #expect(single.status == 0, "\(single.stderr)")
         let perTeam = try String(contentsOf: directory.appendingPathComponent("sim/per_team.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",") }
@@ -83,13 +81,13 @@ struct TwinCommandTests {
               (["twin", "experiments/retry-storm.yaml", "--scale", "0"], "--scale must be an integer ≥ 1"),
               (["twin", "experiments/retry-storm.yaml", "--replications", "1"], "--replications must be ≥ 2"),
           ])
-    func badInput(arguments: [String], message: String) throws {
+    func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let resolved = arguments.map { $0.hasPrefix("experiments/") ? root.appendingPathComponent($0).path : $0 }
         let out = directory.appendingPathComponent("twin")
-        let result = try CommandRunner.run(Self.binaries.appendingPathComponent("brownout"), resolved + ["--out", out.path])
+        let result = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"), resolved + ["--out", out.path])
         #expect(result.status != 0)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("twin.csv").path))

@@ -218,14 +218,16 @@ struct RequestConductTests {
         var router = try RecordingRouter(config)
         var (conduct, effects) = router.begin(id: 1)
         var trail: [String] = []
-        var out: Set<Int32> = []
+        // Attempts in flight, in the order sent: an array, not a Set, whose order (and so
+        // randomElement) differs between two instances and would make the two lives differ.
+        var out: [Int32] = []
         var sent: [Int32] = []
         var endings = 0
         var hedgeArmed = false, backingOff = false
         for _ in 0..<200 {
             if let send = effects.send {
                 #expect(conduct.committedAttempt == nil, "a send after the first byte")
-                out.insert(send.attempt)
+                if !out.contains(send.attempt) { out.append(send.attempt) }
                 sent.append(send.attempt)
             }
             if effects.armHedgeTimerNanoseconds != nil { hedgeArmed = true }
@@ -242,12 +244,12 @@ struct RequestConductTests {
             case .end:
                 // Now and then an attempt that already ended answers again (a late answer).
                 guard let attempt = Bool.random(using: &generator) ? attempt : sent.randomElement(using: &generator) else { continue }
-                out.remove(attempt)
+                out.removeAll { $0 == attempt }
                 let outcome: OutcomeClass = [.success, .overloaded, .serverError, .rateLimited, .clientError].randomElement(using: &generator)!
                 effects = conduct.attemptEnded(attempt, AttemptOutcome(outcome: outcome, latencyNanoseconds: 0, inputTokens: 100, outputTokens: 10), &router)
             case .timeout:
                 guard let attempt else { continue }
-                out.remove(attempt)
+                out.removeAll { $0 == attempt }
                 effects = conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router)
             case .hedgeTimer:
                 guard hedgeArmed else { continue }

@@ -1,13 +1,14 @@
 import Foundation
 import NIOHTTP1
+import ProcessTestSupport
 import Testing
 
 /// The gateway starts only on a spec `brownout validate` accepts, with the same located
 /// messages, and stops gracefully.
-@Suite("brownout-gateway: configuration and shutdown", .serialized)
+@Suite("brownout-gateway: configuration and shutdown", .serialized, .timeLimit(.minutes(5)))
 struct GatewayStartTests {
     @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
-    func refusesBadDeployment() throws {
+    func refusesBadDeployment() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -18,20 +19,20 @@ struct GatewayStartTests {
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
         let expected = "\(spec.path):31:5: deployment.upstreams: no upstream for 'beta'; every provider and pool needs one"
-        let validate = try LiveGateway.run("brownout", ["validate", spec.path])
+        let validate = try await LiveGateway.run("brownout", ["validate", spec.path])
         #expect(validate.status != 0 && validate.stderr.contains(expected), "\(validate.stderr)")
-        let gateway = try LiveGateway.run("brownout-gateway", [spec.path])
+        let gateway = try await LiveGateway.run("brownout-gateway", [spec.path])
         #expect(gateway.status != 0 && gateway.stderr.contains(expected), "\(gateway.stderr)")
-        let typo = try LiveGateway.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
+        let typo = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
         #expect(typo.stderr.contains("routes.chat.retry.max_atempts: unknown key 'max_atempts'; did you mean 'max_attempts'?"), "\(typo.stderr)")
-        let noHost = try LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.base_url=http:///v1"])
+        let noHost = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.base_url=http:///v1"])
         #expect(noHost.status != 0 && noHost.stderr.contains("deployment.upstreams.alpha.base_url: is not a URL with a host, got 'http:///v1'"), "\(noHost.stderr)")
-        let noDeployment = try LiveGateway.run("brownout-gateway", ["experiments/retry-storm.yaml"])
+        let noDeployment = try await LiveGateway.run("brownout-gateway", ["experiments/retry-storm.yaml"])
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
 
     @Test("a decision log that cannot be written: the gateway refuses to start and leaves no new file behind")
-    func refusesUnwritableLog() throws {
+    func refusesUnwritableLog() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -43,7 +44,7 @@ struct GatewayStartTests {
             .replacingOccurrences(of: "{DIR}/decisions.jsonl", with: directory.path + "/not-a-directory/decisions.jsonl")
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
-        let gateway = try LiveGateway.run("brownout-gateway", [spec.path])
+        let gateway = try await LiveGateway.run("brownout-gateway", [spec.path])
         #expect(gateway.status != 0 && gateway.stderr.contains("decision_log.path: cannot create"), "\(gateway.stderr)")
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         #expect(left == ["not-a-directory", "spec.yaml"], "the spend database it opened first is removed again")
@@ -52,17 +53,17 @@ struct GatewayStartTests {
     @Test("SIGTERM: the gateway stops accepting, lets the stream in flight finish with [DONE], then exits")
     func gracefulShutdown() async throws {
         let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "20"], "beta": [], "local": []], spec: GatewayFaultTests.spec)
-        defer { gateway.stop() }
-        let process = gateway.gateway!.process
-        async let reply = gateway.chat(stream: true)
-        // SIGTERM once the answer is under way (the upstream has the request), not before.
-        for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(100))
-        process.terminate()
-        let answer = try await reply
-        #expect(answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        gateway.gateway = nil
+        try await gateway.use { gateway in
+            let process = gateway.gateway!.process
+            async let reply = gateway.chat(stream: true)
+            // SIGTERM once the answer is under way (the upstream has the request), not before.
+            for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(100))
+            process.terminate()
+            let answer = try await reply
+            #expect(answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
+            #expect(try await process.exit(within: .seconds(30)) == 0)
+            gateway.gateway = nil
+        }
     }
 }

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ProcessTestSupport
 import Testing
 
 /// A gateway and its mock upstreams, started as real processes on loopback for one test and
@@ -9,10 +11,7 @@ import Testing
 final class LiveGateway: @unchecked Sendable {
     /// Where the built executables are: `BROWNOUT_RELEASE_BIN` (what `make test` builds), else
     /// beside the test bundle.
-    static let binaries: URL = {
-        if let release = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] { return URL(fileURLWithPath: release) }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    }()
+    static let binaries = BuiltProducts.preferRelease
 
     /// The tests' client: many connections to the gateway at once (the default is 8 a host).
     static let client: HTTPClient = {
@@ -27,8 +26,8 @@ final class LiveGateway: @unchecked Sendable {
     static let supportKey = "sk-test-support"
 
     let directory: URL
-    var mocks: [String: (process: Process, port: Int)] = [:]
-    var gateway: (process: Process, port: Int)?
+    var mocks: [String: (process: ChildProcess, port: Int)] = [:]
+    var gateway: (process: ChildProcess, port: Int)?
     let specPath: URL
 
     /// Starts one mock per name in `mocks` (extra arguments each), writes `spec` with
@@ -39,102 +38,66 @@ final class LiveGateway: @unchecked Sendable {
         specPath = directory.appendingPathComponent("spec.yaml")
         var text = spec.replacingOccurrences(of: "{DIR}", with: directory.path)
         for (name, arguments) in names.sorted(by: { $0.key < $1.key }) {
-            let started = try Self.start("brownout-mock-provider", ["--port", "0", "--slow-first-token-seconds", "1.5", "--hang-seconds", "30"] + arguments)
+            let started = try await Self.start("brownout-mock-provider", ["--port", "0", "--slow-first-token-seconds", "1.5", "--hang-seconds", "30"] + arguments)
             mocks[name] = started
             text = text.replacingOccurrences(of: "{PORT:\(name)}", with: String(started.port))
         }
         text = text.replacingOccurrences(of: "{SEARCH}", with: Self.sha256(Self.searchKey)).replacingOccurrences(of: "{BATCH}", with: Self.sha256(Self.batchKey))
             .replacingOccurrences(of: "{SUPPORT}", with: Self.sha256(Self.supportKey))
         try text.write(to: specPath, atomically: true, encoding: .utf8)
-        try startGateway(arguments)
+        try await startGateway(arguments)
     }
 
     /// `arguments`: the gateway's own options (`--record DIR`, `--seed N`).
-    func startGateway(_ arguments: [String] = []) throws {
-        gateway = try Self.start("brownout-gateway", [specPath.path] + arguments)
+    func startGateway(_ arguments: [String] = []) async throws {
+        gateway = try await Self.start("brownout-gateway", [specPath.path] + arguments)
     }
 
     /// SIGTERM: the gateway finishes what is in flight, saves spend and exits — within 30 s,
     /// or the test fails (and the gateway is killed) instead of hanging the run.
-    func stopGateway() {
+    func stopGateway() async {
         guard let gateway else { return }
-        gateway.process.terminate()
-        let deadline = Date().addingTimeInterval(30)
-        while gateway.process.isRunning && Date() < deadline { usleep(20_000) }
-        if gateway.process.isRunning {
+        if await !gateway.process.stop(grace: .seconds(30)) {
             Issue.record("brownout-gateway did not exit within 30 s of SIGTERM")
-            kill(gateway.process.processIdentifier, SIGKILL)
         }
-        gateway.process.waitUntilExit()
         self.gateway = nil
     }
 
-    func stop() {
-        stopGateway()
-        for (_, mock) in mocks {
-            // The mocks are fixtures: a hanging request must not hold up their exit.
-            kill(mock.process.processIdentifier, SIGKILL)
-            mock.process.waitUntilExit()
-        }
+    /// Stops the gateway (SIGTERM) and kills the mocks, which are fixtures: a hanging request
+    /// must not hold up their exit. Every test that starts a `LiveGateway` calls this at its end.
+    func stop() async {
+        await stopGateway()
+        for (_, mock) in mocks { await mock.process.killAndReap() }
         mocks = [:]
         try? FileManager.default.removeItem(at: directory)
     }
 
-    deinit { stop() }
+    /// A test that threw before its `stop()` leaves its children to be killed here.
+    deinit {
+        if let gateway { kill(gateway.process.processIdentifier, SIGKILL) }
+        for (_, mock) in mocks { kill(mock.process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
 
-    static func start(_ executable: String, _ arguments: [String]) throws -> (process: Process, port: Int) {
-        let process = Process()
-        process.executableURL = binaries.appendingPathComponent(executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
-        // It is ready when it prints "listening on HOST:PORT" (after other lines, such as the
-        // gateway's router seed); give up after 20 s.
-        var output = Data()
-        let deadline = Date().addingTimeInterval(20)
-        func listening() -> Substring? {
-            String(decoding: output, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("listening on ") && output.last == UInt8(ascii: "\n") }
-        }
-        while listening() == nil && Date() < deadline && process.isRunning {
-            output.append(out.fileHandleForReading.availableData)
-        }
-        let text = String(decoding: output, as: UTF8.self)
-        guard let line = listening(), let port = Int(line.split(separator: ":").last ?? "") else {
-            process.terminate()
-            throw StartFailure(description: "\(executable) \(arguments.joined(separator: " ")) did not start: '\(text)'")
+    /// Starts a server and reads its port from the "listening on HOST:PORT" line it prints
+    /// (after other lines, such as the gateway's router seed), within 20 s.
+    static func start(_ executable: String, _ arguments: [String]) async throws -> (process: ChildProcess, port: Int) {
+        let process = try ChildProcess(binaries.appendingPathComponent(executable), arguments)
+        let line = try await process.line(startingWith: "listening on ", within: .seconds(20))
+        guard let port = Int(line.split(separator: ":").last ?? "") else {
+            await process.killAndReap()
+            throw ChildProcessFailure("\(executable): no port in '\(line)'")
         }
         return (process, port)
     }
 
-    struct StartFailure: Error, CustomStringConvertible { let description: String }
-
-    /// Runs one of the built executables to its end (it prints little: stdout is read to its
-    /// end before stderr).
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binaries.appendingPathComponent(executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    /// Runs one of the built executables to its end.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> ChildOutput {
+        try await ChildProcess.run(binaries.appendingPathComponent(executable), arguments)
     }
 
     static func sha256(_ key: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "printf %s '\(key)' | sha256sum | cut -d' ' -f1"]
-        let out = Pipe()
-        process.standardOutput = out
-        try? process.run()
-        process.waitUntilExit()
-        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     // MARK: Calls
@@ -155,13 +118,30 @@ final class LiveGateway: @unchecked Sendable {
         return try await call("/v1/chat/completions", port: gateway!.port, body: try JSONSerialization.data(withJSONObject: body), key: key)
     }
 
+    /// One request, its whole answer read within 60 s (AsyncHTTPClient's timeout bounds the
+    /// wait for the head; a stream that stalls after it would otherwise hang the test).
     func call(_ path: String, port: Int, method: HTTPMethod = .POST, body: Data? = nil, key: String? = nil) async throws -> Reply {
+        try await withThrowingTaskGroup(of: Reply?.self) { group in
+            group.addTask { try await Self.exchange(path, port: port, method: method, body: body, key: key) }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let reply = try await group.next()! else {
+                throw ChildProcessFailure("\(method) \(path) on port \(port) was not answered within 60 s")
+            }
+            return reply
+        }
+    }
+
+    private static func exchange(_ path: String, port: Int, method: HTTPMethod, body: Data?, key: String?) async throws -> Reply {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
         let started = Date()
-        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: .seconds(30))
         var collected = ByteBuffer()
         do {
             for try await var part in response.body { collected.writeBuffer(&part) }
@@ -215,6 +195,20 @@ extension String {
     var sseData: [String] {
         components(separatedBy: "\n\n").compactMap { frame in
             frame.hasPrefix("data: ") ? String(frame.dropFirst(6)) : nil
+        }
+    }
+}
+
+extension LiveGateway {
+    /// Runs `body` with this gateway, then stops it (and its mocks), whether `body` threw or not.
+    func use<T>(_ body: (LiveGateway) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(self)
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
         }
     }
 }

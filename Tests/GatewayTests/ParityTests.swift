@@ -1,12 +1,13 @@
 import Foundation
 import NIOHTTP1
+import ProcessTestSupport
 import Testing
 
 /// Decision parity (docs/parity.md): the production gateway records every router call while
 /// mocks inject every fault class at random under load from three teams; the simulator's
 /// gateway, driven through the trace, must make every recorded decision. Exact: one differing
 /// decision fails.
-@Suite("Parity: the simulator's gateway decides what the production gateway decided", .serialized)
+@Suite("Parity: the simulator's gateway decides what the production gateway decided", .serialized, .timeLimit(.minutes(10)))
 struct ParityTests {
     /// Three teams on three routes, each showing its own behaviour whatever the load does to the
     /// others: retries and timeouts over two upstreams balanced by their measured latency, under
@@ -59,44 +60,45 @@ struct ParityTests {
     static let requests = 5_400
 
     /// Records a trace of `requests` requests (a third streaming) under random faults and
-    /// returns the trace's directory and the spec; the caller removes the directory.
-    static func record() async throws -> (directory: URL, spec: URL, live: LiveGateway) {
+    /// returns the trace's directory, which holds the gateway's spec too; the caller removes it.
+    static func record() async throws -> (directory: URL, spec: URL) {
         let record = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-parity-\(UUID().uuidString)")
         let mockOptions = ["--first-token-seconds", "0.002", "--tokens-per-second", "2000", "--output-tokens", "8", "--retry-after-seconds", "0.03"]
         let live = try await LiveGateway(mocks: ["alpha": mockOptions, "beta": mockOptions, "local": mockOptions], spec: spec,
                                          gatewayArguments: ["--record", record.path, "--seed", "20261126"])
-        // Every fault class, at random, from seeded draws: often at the frontier, rarely at the pool.
-        for (name, probability, seed) in [("alpha", 0.3, 1), ("beta", 0.25, 2), ("local", 0.05, 3)] {
-            _ = try await live.call("/mock/faults", port: live.mocks[name]!.port, body: Data(#"{"random": {"probability": \#(probability), "seed": \#(seed)}}"#.utf8))
-        }
-        // 48 clients at a time, round-robin over the teams; every third request streams.
-        let teams = [("chat", LiveGateway.searchKey), ("hedged", LiveGateway.supportKey), ("degraded", LiveGateway.batchKey)]
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in 0..<48 {
-                group.addTask {
-                    for n in stride(from: client, to: requests, by: 48) {
-                        let (model, key) = teams[n % 3]
-                        _ = try await live.chat(model: model, stream: n % 3 == 1 || n % 7 == 0, includeUsage: n % 2 == 0, key: key, maxTokens: 8)
+        return try await live.use { live in
+            // Every fault class, at random, from seeded draws: often at the frontier, rarely at the pool.
+            for (name, probability, seed) in [("alpha", 0.3, 1), ("beta", 0.25, 2), ("local", 0.05, 3)] {
+                _ = try await live.call("/mock/faults", port: live.mocks[name]!.port, body: Data(#"{"random": {"probability": \#(probability), "seed": \#(seed)}}"#.utf8))
+            }
+            // 48 clients at a time, round-robin over the teams; every third request streams.
+            let teams = [("chat", LiveGateway.searchKey), ("hedged", LiveGateway.supportKey), ("degraded", LiveGateway.batchKey)]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<48 {
+                    group.addTask {
+                        for n in stride(from: client, to: requests, by: 48) {
+                            let (model, key) = teams[n % 3]
+                            _ = try await live.chat(model: model, stream: n % 3 == 1 || n % 7 == 0, includeUsage: n % 2 == 0, key: key, maxTokens: 8)
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            await live.stopGateway()
+            let spec = record.appendingPathComponent("spec.yaml")
+            try FileManager.default.copyItem(at: live.specPath, to: spec)
+            return (record, spec)
         }
-        live.stopGateway()
-        return (record, live.specPath, live)
     }
 
-    static func replay(_ directory: URL, spec: URL) throws -> (status: Int32, stdout: String, stderr: String) {
-        try LiveGateway.run("brownout", ["replay", directory.path, "--spec", spec.path])
+    static func replay(_ directory: URL, spec: URL) async throws -> ChildOutput {
+        try await LiveGateway.run("brownout", ["replay", directory.path, "--spec", spec.path])
     }
 
     @Test("5,400 requests from three teams under random faults: every decision replays identically; one edited decision is reported alone")
     func parity() async throws {
-        let (directory, spec, live) = try await Self.record()
-        defer {
-            live.stop()
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let (directory, spec) = try await Self.record()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let trace = try String(contentsOf: directory.appendingPathComponent("trace.jsonl"), encoding: .utf8)
         let lines = trace.split(separator: "\n")
         // The trace covers what the issue asks for: every request, hedges, retries after
@@ -110,7 +112,7 @@ struct ParityTests {
             #expect(found, "the trace has no \(evidence)")
         }
 
-        let replayed = try Self.replay(directory, spec: spec)
+        let replayed = try await Self.replay(directory, spec: spec)
         // Conduct events that ask the router nothing (a first byte reaching the client) have no decision.
         let deciding = lines.indices.dropFirst().filter { lines[$0].contains(#""decision":"#) }
         let identical = "\(deciding.count) decisions, all identical\n"
@@ -125,7 +127,7 @@ struct ParityTests {
         let editedDirectory = directory.appendingPathComponent("edited")
         try FileManager.default.createDirectory(at: editedDirectory, withIntermediateDirectories: true)
         try (edited.joined(separator: "\n") + "\n").write(to: editedDirectory.appendingPathComponent("trace.jsonl"), atomically: true, encoding: .utf8)
-        let report = try Self.replay(editedDirectory, spec: spec)
+        let report = try await Self.replay(editedDirectory, spec: spec)
         #expect(report.status == 1)
         let number = deciding.firstIndex(of: index)! + 1
         let located = "trace.jsonl:\(index + 1): decision \(number) of \(deciding.count) differs after \(number - 1) identical (1 differ in all)"
