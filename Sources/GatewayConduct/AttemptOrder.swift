@@ -5,12 +5,14 @@ public struct AttemptOrder: Sendable, Equatable {
     public let attempt: Int32
     public let target: TargetID
     public let isHedge: Bool
-    /// From the send to the first output, and in total; nil when the route sets none.
+    /// From the send to the first output, and in total; nil when the route sets none. A whole
+    /// answer has only the total: the earlier of the route's two (its first output is its end).
     public let firstTokenLimitNanoseconds: Int64?
     public let attemptLimitNanoseconds: Int64?
     /// Whether the driver must tell the conduct the moment this attempt's first byte reaches
     /// the client. It must when another attempt may race this one (a hedging route): the first
     /// to answer takes the client and the other is cancelled then. Otherwise it may tell it
-    /// late, as long as it does before the attempt's ending (a simulator saves the event).
+    /// late, as long as it does before the attempt's ending (a simulator saves the event). A
+    /// whole answer's first byte is its end: the driver tells it with the ending.
     public let watchesFirstByte: Bool
 }

@@ -21,6 +21,10 @@ import RoutingCore
 ///    after (a late answer to an attempt that timed out) is ignored.
 /// 6. The client's answer ends with the router's complete, fail or reject decision; attempts
 ///    still out then (cancelled) report back before the conduct is forgotten.
+/// 7. A whole answer (the client did not ask for a stream) reaches the client when it ends:
+///    its first byte is its end. Its attempt has one limit, the earlier of the route's
+///    first-token and attempt limits, and an answer whose body broke before its end broke
+///    before anything reached the client: a connection error, which the router may retry.
 public struct RequestConduct: Sendable {
     /// Where the request is, as a reader would list it.
     public enum Phase: Sendable, Equatable {
@@ -88,6 +92,8 @@ public struct RequestConduct: Sendable {
             outcome.outcome = .cancelled
         } else if outcome.outcome == .timeout && committedAttempt == attempt {
             outcome.outcome = .failedAfterFirstByte
+        } else if outcome.outcome == .failedAfterFirstByte && !routing.request.streamed {
+            outcome.outcome = .connectionError
         }
         let decision = router.attemptFinished(&routing, attempt: attempt, outcome, firstTokenNanoseconds: firstTokenNanoseconds)
         act(on: decision, &router, &effects)
@@ -159,10 +165,8 @@ public struct RequestConduct: Sendable {
                 outstanding |= Self.bit(attempt)
                 if isHedge { hedged = true }
                 let hedgeAfter = decision.hedgeAfterNanoseconds
-                effects.send = AttemptOrder(attempt: attempt, target: target, isHedge: isHedge,
-                                            firstTokenLimitNanoseconds: decision.firstTokenTimeoutNanoseconds,
-                                            attemptLimitNanoseconds: decision.attemptTimeoutNanoseconds,
-                                            watchesFirstByte: isHedge || hedgeAfter != nil || outstanding != Self.bit(attempt))
+                effects.send = order(attempt, target: target, isHedge: isHedge, decision: decision,
+                                     racing: isHedge || hedgeAfter != nil || outstanding != Self.bit(attempt))
                 if let hedgeAfter {
                     hedgeTimerArmed = true
                     effects.armHedgeTimerNanoseconds = hedgeAfter
@@ -188,6 +192,18 @@ public struct RequestConduct: Sendable {
                 return
             }
         }
+    }
+
+    /// The attempt to send and the limits its driver enforces (rule 7 for a whole answer).
+    private func order(_ attempt: Int32, target: TargetID, isHedge: Bool, decision: Decision, racing: Bool) -> AttemptOrder {
+        let firstToken = decision.firstTokenTimeoutNanoseconds, total = decision.attemptTimeoutNanoseconds
+        guard routing.request.streamed else {
+            let earlier = firstToken.map { min($0, total ?? $0) } ?? total
+            return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: nil, attemptLimitNanoseconds: earlier,
+                                watchesFirstByte: false)
+        }
+        return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken, attemptLimitNanoseconds: total,
+                            watchesFirstByte: racing)
     }
 
     private mutating func end(_ decision: Decision, winner: Int32?, _ effects: inout ConductEffects) {

@@ -41,7 +41,8 @@ struct RequestCoordinator: Sendable {
         let request: RoutingRequest
         do {
             request = try core.router.withLock { slot throws(RoutingNameError) in
-                try slot.router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens)
+                try slot.router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens,
+                                       streamed: chat.stream)
             }
         } catch {
             let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
@@ -113,7 +114,7 @@ struct RequestCoordinator: Sendable {
                     let upstream = core.upstreams[order.target.index]
                     let chat = self.chat
                     if inline {
-                        let ending = await upstream.run(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
+                        let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds,
                                                         firstToken: { committed.claim(attempt) })
                         inlineEnding = .finished(attempt: attempt, ending)
                     } else if let sink {
@@ -126,7 +127,7 @@ struct RequestCoordinator: Sendable {
                                                                         }, stream: stream) { sink.yield(.finished(attempt: attempt, $0)) }
                         } else {
                             let task = Task {
-                                let ending = await upstream.run(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
+                                let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds,
                                                                 firstToken: { committed.claim(attempt) })
                                 sink.yield(.finished(attempt: attempt, ending))
                             }

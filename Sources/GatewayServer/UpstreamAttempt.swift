@@ -53,12 +53,11 @@ final class UpstreamAttempt: Sendable {
     typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply, AttemptProgress) -> Ending
 
     /// Runs a whole answer's attempt. `firstToken` is called when the answer has arrived, and
-    /// says whether this attempt may answer the client. The earlier of the two limits bounds it
-    /// (a whole answer's first output is its end), as AsyncHTTPClient's own deadline.
-    func run(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
+    /// says whether this attempt may answer the client. Its one limit (the conduct's, rule 7)
+    /// is AsyncHTTPClient's deadline.
+    func run(_ chat: ChatRequest, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
         let ended = endings(chat)
-        let earlier = firstTokenLimit.map { min($0, attemptLimit ?? $0) } ?? attemptLimit
-        let limit = earlier.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
+        let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
         do {
             return try await wholeExchange(chat, deadline: limit, firstToken: firstToken, ended: ended)
         } catch {

@@ -40,9 +40,13 @@ actor FallbackPool: EventHandler {
 
     var metrics: UpstreamMetrics { servers.metrics }
 
-    static let finished: Int32 = 0
-    static let replicaReady: Int32 = 1
-    static let scaleDownCheck: Int32 = 2
+    /// What a pool's event is: an attempt finished (payload: its key), a replica done
+    /// spinning up, or the autoscaler's idle check.
+    enum EventKind: Int32 {
+        case finished
+        case replicaReady
+        case scaleDownCheck
+    }
 
     private var capacity: Int { ready * spec.maxConcurrencyPerReplica }
 
@@ -55,7 +59,7 @@ actor FallbackPool: EventHandler {
         case .queued:
             if servers.waitingCount >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
                 starting += 1
-                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: FallbackPool.replicaReady)
+                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: EventKind.replicaReady.rawValue)
             }
             return nil
         case .full:
@@ -85,15 +89,16 @@ actor FallbackPool: EventHandler {
     }
 
     func handle(_ event: Event) {
-        switch event.kind {
-        case FallbackPool.replicaReady:
+        guard let kind = EventKind(rawValue: event.kind) else { preconditionFailure("FallbackPool: an event of unknown kind \(event.kind)") }
+        switch kind {
+        case .replicaReady:
             starting -= 1
             ready += 1
             servers.recordReplicas(ready, at: calendar.now)
             if ready == spec.replicas + 1 { scheduleScaleDownCheck() }
             admitFromQueue()
             return
-        case FallbackPool.scaleDownCheck:
+        case .scaleDownCheck:
             if ready > spec.replicas && peakBusySinceCheck <= (ready - 1) * spec.maxConcurrencyPerReplica && servers.waitingCount == 0 {
                 ready -= 1
                 servers.recordReplicas(ready, at: calendar.now)
@@ -101,7 +106,7 @@ actor FallbackPool: EventHandler {
             peakBusySinceCheck = servers.busy
             if ready > spec.replicas { scheduleScaleDownCheck() }
             return
-        default:
+        case .finished:
             break
         }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
@@ -113,11 +118,11 @@ actor FallbackPool: EventHandler {
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
         servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
-        calendar.schedule(after: 0, to: id, kind: FallbackPool.finished, payload: ticket.key)
+        calendar.schedule(after: 0, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
     }
 
     private func scheduleScaleDownCheck() {
-        calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: FallbackPool.scaleDownCheck)
+        calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: EventKind.scaleDownCheck.rawValue)
     }
 
     @discardableResult
@@ -133,7 +138,7 @@ actor FallbackPool: EventHandler {
         if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
             calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
         }
-        calendar.schedule(after: duration, to: id, kind: FallbackPool.finished, payload: ticket.key)
+        calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }
 

@@ -180,12 +180,20 @@ actor Gateway: EventHandler {
     /// does not know, keeps working on it and its answer will arrive late and be ignored). An
     /// attempt that has produced output by now had its first byte reach the client: a
     /// first-token limit then gives way to the total limit, and the conduct classifies a
-    /// total limit that passes after the first byte.
+    /// total limit that passes after the first byte. A whole answer has reached nobody before
+    /// its end: its limit is a timeout.
     private func limitPassed(key: Int64, firstTokenOnly: Bool) {
         let requestID = AttemptTicket.requestID(ofKey: key)
         let attempt = AttemptTicket.attempt(ofKey: key)
-        let watched = live.modify(requestID) { $0.conduct.isOutstanding(attempt) ? $0.conduct.routing.attemptTarget(attempt) : nil }
-        guard let target = watched ?? nil else { return }
+        let watched = live.modify(requestID) { entry -> (target: TargetID, streamed: Bool)? in
+            guard entry.conduct.isOutstanding(attempt), let target = entry.conduct.routing.attemptTarget(attempt) else { return nil }
+            return (target, entry.conduct.routing.request.streamed)
+        }
+        guard let (target, streamed) = watched ?? nil else { return }
+        guard streamed else {
+            drive(requestID) { conduct, router in conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router) }
+            return
+        }
         let firstToken: Int64?
         switch upstreams[target.index] {
         case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
@@ -206,9 +214,12 @@ actor Gateway: EventHandler {
     }
 
     func attemptEnded(_ report: AttemptReport) {
+        let now = calendar.now
         guard let (first, ending) = live.modify(report.requestID, { entry -> (ConductEffects, ConductEffects) in
-            // An attempt that produced output had its first byte reach the client when it did.
-            let first = report.firstTokenAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: report.firstTokenAt, &router) : ConductEffects()
+            // A streamed attempt that produced output had its first byte reach the client when
+            // it did; a whole answer reaches it now, at its end, if it is one.
+            let reachedClientAt = entry.conduct.routing.request.streamed ? report.firstTokenAt : (report.outcome.outcome == .success ? now : 0)
+            let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
             return (first, entry.conduct.attemptEnded(report.attempt, report.outcome, &router))
         }) else { return }
         apply(first, to: report.requestID)

@@ -15,6 +15,11 @@ extension TeamSpec {
         RandomStream(name: "team.\(name).tokens", seed: seed, replication: replication)
     }
 
+    /// Whether each request is streamed (``TeamSpec/nextRequestStreams(_:)``).
+    public func streamChoiceStream(seed: UInt64, replication: Int) -> RandomStream {
+        RandomStream(name: "team.\(name).stream", seed: seed, replication: replication)
+    }
+
     /// The client SDK's waits before its retries.
     public func sdkStream(seed: UInt64, replication: Int) -> RandomStream {
         RandomStream(name: "team.\(name).sdk", seed: seed, replication: replication)

@@ -22,7 +22,10 @@ actor Provider: EventHandler {
     @exclusivity(unchecked) private(set) var state = 0
     @exclusivity(unchecked) private var servers: UpstreamServers
 
-    static let finished: Int32 = 0
+    /// A provider's only event: an attempt finished (payload: its key).
+    enum EventKind: Int32 {
+        case finished
+    }
 
     init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, window: MeasurementWindow) {
         self.id = id
@@ -88,7 +91,7 @@ actor Provider: EventHandler {
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
         servers.schedule(UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
-        calendar.schedule(after: 0, to: id, kind: Provider.finished, payload: ticket.key)
+        calendar.schedule(after: 0, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
     }
 
     /// When attempt `key`'s first token appears (nil while it waits in the queue or when
@@ -98,6 +101,7 @@ actor Provider: EventHandler {
     }
 
     func handle(_ event: Event) {
+        guard EventKind(rawValue: event.kind) == .finished else { preconditionFailure("Provider: an event of unknown kind \(event.kind)") }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
         deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenAt: entry.firstTokenAt ?? 0))
@@ -121,7 +125,7 @@ actor Provider: EventHandler {
         if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
             calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
         }
-        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
+        calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }
 
@@ -137,7 +141,7 @@ actor Provider: EventHandler {
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
                                          firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
-        calendar.schedule(after: duration, to: id, kind: Provider.finished, payload: ticket.key)
+        calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: nil)
     }
 

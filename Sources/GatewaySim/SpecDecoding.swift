@@ -130,7 +130,7 @@ extension KeyedDecodingContainer {
 extension TeamSpec: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case route, arrivals, slo
-        case inputTokens = "input_tokens", outputTokens = "output_tokens", sdkRetries = "sdk_retries"
+        case inputTokens = "input_tokens", outputTokens = "output_tokens", sdkRetries = "sdk_retries", streamShare = "stream_share"
     }
 
     enum ObjectiveKeys: String, CodingKey, CaseIterable {
@@ -138,7 +138,7 @@ extension TeamSpec: Decodable {
         case latencyPercentile = "latency_percentile", latency = "latency_s"
     }
 
-    /// `teams.NAME`: its route, arrivals, token counts, SDK retries and SLO (its tier, rate
+    /// `teams.NAME`: its route, arrivals, token counts, share of streamed requests, SDK retries and SLO (its tier, rate
     /// limit and budget are RoutingCore's).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -146,6 +146,7 @@ extension TeamSpec: Decodable {
                   inputTokens: try c.decode(Distribution.self, forKey: .inputTokens), outputTokens: try c.decode(Distribution.self, forKey: .outputTokens),
                   route: try c.decode(String.self, forKey: .route))
         sdkRetries = try c.number(.sdkRetries, default: sdkRetries, atLeast: 0)
+        streamShare = try c.number(.streamShare, default: streamShare, atLeast: 0, atMost: 1)
         if c.contains(.slo) {
             let slo = try c.nestedContainer(keyedBy: ObjectiveKeys.self, forKey: .slo)
             sloAvailability = try slo.number(.availability, default: sloAvailability, atLeast: 0, atMost: 1)

@@ -18,6 +18,7 @@ actor Team: EventHandler {
     @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
     private let arrivalStream: RandomStream
     private let sizeStream: RandomStream
+    private let streamChoice: RandomStream
     private let sdkStream: RandomStream
     private let horizon: Int64
     private let warmUp: Int64
@@ -33,13 +34,17 @@ actor Team: EventHandler {
         let arrivedAt: Int64
         let inputTokens: Int
         let outputTokens: Int
+        let streamed: Bool
         var sdkTry: Int
         var attempts: Int
         var hedges: Int
     }
 
-    static let arrival: Int32 = 0
-    static let sdkRetry: Int32 = 1
+    /// What a team's event is: the next arrival, or a request's SDK retry (payload: its id).
+    enum EventKind: Int32 {
+        case arrival
+        case sdkRetry
+    }
 
     init(id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
          window: MeasurementWindow, seed: UInt64, replication: Int, trafficReplication: Int) {
@@ -53,6 +58,7 @@ actor Team: EventHandler {
         self.arrivals = spec.arrivals
         self.arrivalStream = spec.arrivalStream(seed: seed, replication: trafficReplication)
         self.sizeStream = spec.sizeStream(seed: seed, replication: trafficReplication)
+        self.streamChoice = spec.streamChoiceStream(seed: seed, replication: trafficReplication)
         self.sdkStream = spec.sdkStream(seed: seed, replication: replication)
         self.horizon = window.horizon
         self.warmUp = window.warmUp
@@ -65,19 +71,20 @@ actor Team: EventHandler {
     }
 
     func handle(_ event: Event) {
-        switch event.kind {
-        case Team.arrival:
+        guard let kind = EventKind(rawValue: event.kind) else { preconditionFailure("Team: an event of unknown kind \(event.kind)") }
+        switch kind {
+        case .arrival:
             let logical = Logical(arrivedAt: calendar.now,
                                   inputTokens: max(1, Int(spec.inputTokens.sample(sizeStream).rounded())),
                                   outputTokens: max(1, Int(spec.outputTokens.sample(sizeStream).rounded())),
-                                  sdkTry: 0, attempts: 0, hedges: 0)
+                                  streamed: spec.nextRequestStreams(streamChoice), sdkTry: 0, attempts: 0, hedges: 0)
             if calendar.now >= warmUp {
                 metrics.requests += 1
                 buckets.record(at: calendar.now, arrived: true)
             }
             submit(logical)
             scheduleArrival(after: calendar.now)
-        default:
+        case .sdkRetry:
             guard let logical = live.removeValue(forKey: UInt64(event.payload)) else { return }
             submit(logical)
         }
@@ -119,7 +126,7 @@ actor Team: EventHandler {
             counter += 1
             let nextID = UInt64(index.index) << 40 | counter
             live.insert(logical, forKey: nextID)
-            calendar.schedule(after: delay, to: id, kind: Team.sdkRetry, payload: Int64(nextID))
+            calendar.schedule(after: delay, to: id, kind: EventKind.sdkRetry.rawValue, payload: Int64(nextID))
             return
         }
         guard counted else { return }
@@ -138,13 +145,14 @@ actor Team: EventHandler {
         counter += 1
         let requestID = UInt64(index.index) << 40 | counter
         live.insert(logical, forKey: requestID)
-        let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens)
+        let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
+                                     streamed: logical.streamed)
         gateway.enter(request) { gateway, request in gateway.submit(request) }
     }
 
     private func scheduleArrival(after time: Int64) {
         if let next = arrivals.nextArrival(after: time, stream: arrivalStream), next < horizon {
-            calendar.schedule(at: max(next, calendar.now), to: id, kind: Team.arrival)
+            calendar.schedule(at: max(next, calendar.now), to: id, kind: EventKind.arrival.rawValue)
         } else {
             arrivalsEnded = true
             reportIfDrained()

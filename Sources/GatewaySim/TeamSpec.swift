@@ -10,6 +10,9 @@ public struct TeamSpec: Sendable {
     public var outputTokens: Distribution
     /// The route's name in the router config.
     public var route: String
+    /// The share of requests sent with `stream: true` (the rest ask for a whole answer, which
+    /// reaches the client only at its end); 1, every request streamed, unless the spec says.
+    public var streamShare: Double = 1
     /// Extra tries the client SDK makes after the gateway gives up (Anthropic SDK: 2).
     public var sdkRetries: Int
     public var sdkBackoff: Backoff
@@ -35,6 +38,15 @@ public struct TeamSpec: Sendable {
 }
 
 extension TeamSpec {
+    /// Whether the next request is streamed: drawn from `stream` (the team's stream-choice
+    /// stream, one draw per request) only when the share is strictly between 0 and 1. The
+    /// simulated team and the twin's live team choose by this one rule.
+    public func nextRequestStreams(_ stream: RandomStream) -> Bool {
+        guard streamShare > 0 else { return false }
+        guard streamShare < 1 else { return true }
+        return stream.uniform() < streamShare
+    }
+
     /// The client SDK's wait before another try, after try `sdkTry` (0: the first) failed in a
     /// way it `mayRetry`; nil when it gives up. The simulated team and the twin's live team
     /// retry by this one rule.

@@ -88,6 +88,9 @@ public struct RoutingRequest: Sendable, Equatable {
     @usableFromInline var routeIndex: Int32
     @usableFromInline var teamIndex: Int32
     @usableFromInline var keyIndex: Int32
+    /// Whether the client asked for a stream (`stream: true`), else a whole answer: what the
+    /// client receives first decides when the request's conduct commits (`RequestConduct`).
+    public var streamed: Bool
 
     public var route: RouteID { RouteID(raw: routeIndex) }
     /// Who is charged; nil only when the config has no teams.
@@ -95,8 +98,9 @@ public struct RoutingRequest: Sendable, Equatable {
     /// The API key, when it has a budget of its own.
     public var key: KeyID? { keyIndex >= 0 ? KeyID(raw: keyIndex) : nil }
 
-    public init(id: UInt64, route: RouteID, team: TeamID?, key: KeyID? = nil, inputTokens: Int, maxOutputTokens: Int) {
+    public init(id: UInt64, route: RouteID, team: TeamID?, key: KeyID? = nil, inputTokens: Int, maxOutputTokens: Int, streamed: Bool = true) {
         self.id = id
+        self.streamed = streamed
         self.routeIndex = route.raw
         self.teamIndex = team?.raw ?? -1
         self.keyIndex = key?.raw ?? -1

@@ -180,7 +180,8 @@ public struct Router: ~Copyable {
     /// A request from names, as a server has them: the route (the model the client asked
     /// for), the team its API key belongs to, and the key itself when it has a budget of its
     /// own. An unknown route, team or key is an error; so is no team when the config has teams.
-    public func request(id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int) throws(RoutingNameError) -> RoutingRequest {
+    public func request(id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int,
+                        streamed: Bool = true) throws(RoutingNameError) -> RoutingRequest {
         let teamID: TeamID?
         if let team {
             teamID = try config.team(named: team)
@@ -190,7 +191,7 @@ public struct Router: ~Copyable {
             throw RoutingNameError(kind: .team, name: "", known: config.teams.map(\.name))
         }
         return RoutingRequest(id: id, route: try config.route(named: route), team: teamID, key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
-                              inputTokens: inputTokens, maxOutputTokens: maxOutputTokens)
+                              inputTokens: inputTokens, maxOutputTokens: maxOutputTokens, streamed: streamed)
     }
 
     /// How many times a target's breaker has opened (for reports).

@@ -93,6 +93,7 @@ public enum RouterTrace {
                 line += #","call":""# + CallName.begin.rawValue + #"","request_id":"# + String(request.id) + #","route":"# + JSONText.quoted(config.name(of: request.route))
                 line += #","team":"# + JSONText.quotedOrNull(request.team.map(config.name(of:))) + #","key":"# + JSONText.quotedOrNull(request.key.map(config.name(of:)))
                 line += #","input_tokens":"# + String(request.inputTokens) + #","max_output_tokens":"# + String(request.maxOutputTokens)
+                line += #","stream":"# + (request.streamed ? "true" : "false")
             case .attemptFinished(let id, let attempt, let outcome):
                 line += #","call":""# + CallName.attemptFinished.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
                 line += #","outcome":"# + JSONText.quoted(outcome.outcome.rawValue) + #","latency_ns":"# + String(outcome.latencyNanoseconds)
@@ -200,6 +201,7 @@ public enum RouterTrace {
         public let key: String?
         public let inputTokens: Int?
         public let maxOutputTokens: Int?
+        public let stream: Bool?
         public let attempt: Int32?
         public let outcome: OutcomeClass?
         public let latencyNanoseconds: Int64?
@@ -211,7 +213,7 @@ public enum RouterTrace {
         public let decision: DecisionRecord?
 
         enum CodingKeys: String, CodingKey {
-            case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens"
+            case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens", stream
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
             case retryAfterSeconds = "retry_after_s", firstTokenNanoseconds = "first_token_ns", decision
         }
@@ -226,7 +228,8 @@ public enum RouterTrace {
                 return .begin(RoutingRequest(id: requestID, route: try config.route(named: try required(route, "route")),
                                              team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
                                              key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
-                                             inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens")))
+                                             inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens"),
+                                             streamed: try required(stream, "stream")))
             case .attemptFinished:
                 return .attemptFinished(requestID: requestID, attempt: try required(attempt, "attempt"),
                                         outcome: AttemptOutcome(outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),

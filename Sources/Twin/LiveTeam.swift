@@ -10,7 +10,8 @@ import Synchronization
 
 /// One team's clients, live: the spec's arrivals and request sizes (the simulation's own
 /// random streams, drawn in the same order), each request sent to the gateway with the
-/// team's key as a streaming chat completion, and the client SDK's retries when the gateway
+/// team's key as a chat completion, streamed or whole as the team's share says, and the
+/// client SDK's retries when the gateway
 /// gives up, by the simulated team's rule. What it measures is a ``TeamMetrics``, the same
 /// type and the same definitions as the simulation's.
 final class LiveTeam: Sendable {
@@ -55,6 +56,7 @@ final class LiveTeam: Sendable {
     func run(seed: UInt64, replication: Int) async -> LiveTeamResult {
         let arrivalStream = spec.arrivalStream(seed: seed, replication: replication)
         let sizeStream = spec.sizeStream(seed: seed, replication: replication)
+        let streamChoice = spec.streamChoiceStream(seed: seed, replication: replication)
         var arrivals = spec.arrivals
         await withTaskGroup(of: Void.self) { group in
             var time: Int64 = 0
@@ -66,8 +68,9 @@ final class LiveTeam: Sendable {
                 lateness.withLock { $0.record(nanoseconds: late.seconds * 1_000_000_000 + late.attoseconds / 1_000_000_000) }
                 let inputTokens = max(1, Int(spec.inputTokens.sample(sizeStream).rounded()))
                 let outputTokens = max(1, Int(spec.outputTokens.sample(sizeStream).rounded()))
+                let streamed = spec.nextRequestStreams(streamChoice)
                 if next >= window.warmUp { metrics.withLock { $0.requests += 1 } }
-                group.addTask { await self.request(arrivedAt: next, inputTokens: inputTokens, outputTokens: outputTokens) }
+                group.addTask { await self.request(arrivedAt: next, inputTokens: inputTokens, outputTokens: outputTokens, streamed: streamed) }
             }
         }
         let corrected = metrics.withLock { $0 }
@@ -78,7 +81,7 @@ final class LiveTeam: Sendable {
     }
 
     /// One request as its user sees it, across the SDK's tries.
-    private func request(arrivedAt: Int64, inputTokens: Int, outputTokens: Int) async {
+    private func request(arrivedAt: Int64, inputTokens: Int, outputTokens: Int, streamed: Bool) async {
         let counted = arrivedAt >= window.warmUp
         var attempts = 0
         var sdkTry = 0
@@ -86,7 +89,7 @@ final class LiveTeam: Sendable {
         // against the arrival's due time is the load generator's, reported apart.
         var firstSentAt: Int64?
         while true {
-            let result = await send(inputTokens: inputTokens, outputTokens: outputTokens)
+            let result = await send(inputTokens: inputTokens, outputTokens: outputTokens, streamed: streamed)
             attempts += result.attempts
             let start = firstSentAt ?? result.sentAt
             firstSentAt = start
@@ -144,12 +147,12 @@ final class LiveTeam: Sendable {
         var sentAt: Int64
     }
 
-    private func send(inputTokens: Int, outputTokens: Int) async -> Try {
+    private func send(inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "authorization", value: "Bearer \(key)")
         request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens))
+        request.body = .bytes(TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens, stream: streamed))
         let sentAt = clock.modelNanoseconds()
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
@@ -164,6 +167,7 @@ final class LiveTeam: Sendable {
             }
             let fallback = response.headers.first(name: "x-brownout-degraded") == "true"
             var timing = TwinTiming(sentAt: sentAt)
+            guard streamed else { return await whole(response, timing: timing, attempts: attempts, fallback: fallback) }
             var scanner = StreamEndScanner()
             do {
                 for try await chunk in response.body {
@@ -190,5 +194,27 @@ final class LiveTeam: Sendable {
         } catch {
             return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: true), attempts: 0, sentAt: sentAt)
         }
+    }
+
+    /// A whole answer: it reaches the client at once, at its end (its first token is its end,
+    /// and its one stamp says when the mock finished it). A body that breaks or is not an
+    /// answer is the gateway's failure.
+    private func whole(_ response: HTTPClientResponse, timing: TwinTiming, attempts: Int, fallback: Bool) async -> Try {
+        var timing = timing
+        var body = ByteBuffer()
+        do {
+            for try await var chunk in response.body {
+                if timing.firstTokenAt == 0 { timing.firstTokenAt = clock.modelNanoseconds() }
+                body.writeBuffer(&chunk)
+            }
+        } catch {
+            return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: timing.sentAt)
+        }
+        guard TwinRequestBody.isAnswer(body) else {
+            return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: timing.sentAt)
+        }
+        (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: body.readableBytesView) ?? (nil, nil)
+        timing.endDue = timing.firstTokenDue
+        return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: timing.sentAt)
     }
 }

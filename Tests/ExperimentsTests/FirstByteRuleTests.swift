@@ -54,7 +54,7 @@ struct FirstByteRuleTests {
 
     /// Two providers, a hedge after 2.5 s, answers that stream for 10 s after a first token at
     /// `firstTokenSeconds`: what the production gateway's conduct does with each request.
-    static func hedgingSpec(firstTokenSeconds: Double) -> String {
+    static func hedgingSpec(firstTokenSeconds: Double, streamShare: Double = 1) -> String {
         """
         name: hedged-streams
         run: {duration_s: 300, replications: 1, seed: 3}
@@ -67,12 +67,12 @@ struct FirstByteRuleTests {
           chat: {chain: [first, second], retry: {max_attempts: 3, backoff: {kind: none}}, hedging: {after_s: 2.5}}
         gateway: {breaker: none}
         teams:
-          app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 100}}
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 100}, stream_share: \(streamShare)}
         """
     }
 
-    func runHedging(firstTokenSeconds: Double) throws -> TeamMetrics {
-        let directory = try specDirectory(["spec.yaml": Self.hedgingSpec(firstTokenSeconds: firstTokenSeconds)])
+    func runHedging(firstTokenSeconds: Double, streamShare: Double = 1) throws -> TeamMetrics {
+        let directory = try specDirectory(["spec.yaml": Self.hedgingSpec(firstTokenSeconds: firstTokenSeconds, streamShare: streamShare)])
         let world = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml", overrides: [])).world
         return try World.run(world, seed: 3, replication: 0).teams[0]
     }
@@ -92,5 +92,26 @@ struct FirstByteRuleTests {
         #expect(team.hedges == team.requests)
         #expect(team.attempts.mean == 2 && team.attempts.minimum == 2)
         #expect(team.failed == 0)
+    }
+
+    @Test("a whole answer reaches the client only at its end: a first token at 0.8 s does not stop the hedge at 2.5 s")
+    func wholeAnswersAreHedged() throws {
+        let team = try runHedging(firstTokenSeconds: 0.8, streamShare: 0)
+        #expect(team.requests > 200)
+        #expect(team.hedges == team.requests)
+        #expect(team.attempts.mean == 2 && team.attempts.minimum == 2)
+        #expect(team.failed == 0)
+        // The client's first byte is the end: 0.8 s + 10 s of output from the first attempt.
+        #expect(team.firstTokenLatency.seconds(atPercentile: 50) >= 10.7)
+    }
+
+    @Test("half the requests whole: those, and only those, are hedged (each request's choice drawn from its team's own stream)")
+    func mixedStreamsAndWholeAnswers() throws {
+        let team = try runHedging(firstTokenSeconds: 0.8, streamShare: 0.5)
+        // A binomial share over about 300 requests: the standard error is under 0.03, and 0.3
+        // to 0.7 is more than 6 of them either side; the seed is fixed, so it cannot flake.
+        let share = Double(team.hedges) / Double(team.requests)
+        #expect(share > 0.3 && share < 0.7, "\(share)")
+        #expect(team.attempts.maximum == 2 && team.attempts.minimum == 1)
     }
 }

@@ -25,8 +25,8 @@ struct RequestConductTests {
         mutating func advance(seconds: Double) { clock.advance(seconds: seconds) }
         var now: Int64 { clock.now.nanoseconds }
 
-        mutating func begin(id: UInt64) -> (RequestConduct, ConductEffects) {
-            let request = try! router.request(id: id, route: "chat", team: "search", inputTokens: 1_000, maxOutputTokens: 400)
+        mutating func begin(id: UInt64, streamed: Bool = true) -> (RequestConduct, ConductEffects) {
+            let request = try! router.request(id: id, route: "chat", team: "search", inputTokens: 1_000, maxOutputTokens: 400, streamed: streamed)
             let (state, decision) = router.begin(request)
             calls.append("begin:\(decision.action.rawValue)")
             var conduct = RequestConduct(state)
@@ -193,6 +193,48 @@ struct RequestConductTests {
         #expect(refusal.failure == .refusedByUpstream && !refusal.sdkMayRetry)
     }
 
+    @Test("a whole answer has one limit, the earlier of the route's two, and no first byte to watch before its end")
+    func wholeAnswerLimits() throws {
+        for (firstToken, perTry, expected) in [(2.0, 10.0, 2.0), (10.0, 3.0, 3.0), (nil, 4.0, 4.0), (5.0, nil, 5.0)] as [(Double?, Double?, Double)] {
+            var router = try RecordingRouter(Self.config(hedgeAfterSeconds: 1, firstTokenSeconds: firstToken, perTrySeconds: perTry))
+            let (_, effects) = router.begin(id: 1, streamed: false)
+            let order = try #require(effects.send)
+            #expect(order.firstTokenLimitNanoseconds == nil && order.attemptLimitNanoseconds == Int64(expected * 1e9))
+            #expect(!order.watchesFirstByte, "a whole answer's first byte is its end, told with its ending")
+            var streamed = try RecordingRouter(Self.config(hedgeAfterSeconds: 1, firstTokenSeconds: firstToken, perTrySeconds: perTry))
+            let streamOrder = try #require(streamed.begin(id: 1).1.send)
+            #expect(streamOrder.firstTokenLimitNanoseconds == firstToken.map { Int64($0 * 1e9) } && streamOrder.watchesFirstByte)
+        }
+    }
+
+    @Test("a whole answer hedged: the hedge goes out while the first attempt is still working, and the first to end takes the client")
+    func wholeAnswerHedged() throws {
+        var router = try RecordingRouter(Self.config(hedgeAfterSeconds: 1))
+        var (conduct, effects) = router.begin(id: 1, streamed: false)
+        router.advance(seconds: 1)
+        // A stream would have had its first byte out by now; a whole answer has not.
+        effects = conduct.hedgeTimerFired(&router)
+        #expect(effects.send?.attempt == 2 && effects.send?.isHedge == true)
+        router.advance(seconds: 0.5)
+        effects = conduct.firstByte(of: 2, at: router.now, &router)
+        #expect(effects.commit == 2 && effects.cancellations.contains(1))
+        effects = conduct.attemptEnded(2, Self.success(), &router)
+        #expect(effects.ending?.succeeded == true && effects.ending?.winner == 2)
+    }
+
+    @Test("a whole answer whose body broke reached nobody: a connection error the router retries, where a broken stream is not retried")
+    func brokenWholeAnswerIsRetried() throws {
+        var router = try RecordingRouter(Self.config())
+        var (conduct, _) = router.begin(id: 1, streamed: false)
+        let effects = conduct.attemptEnded(1, AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0), &router)
+        #expect(effects.send?.attempt == 2)
+        #expect(router.calls.last == "finished 1 connection_error:send")
+        var streamed = try RecordingRouter(Self.config())
+        var (stream, _) = streamed.begin(id: 1)
+        _ = stream.firstByte(of: 1, at: streamed.now, &streamed)
+        #expect(stream.attemptEnded(1, AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0), &streamed).ending?.succeeded == false)
+    }
+
     /// One step of a random life: which event, for which attempt, after how long.
     enum Step: CaseIterable { case firstByte, end, timeout, hedgeTimer, backoffEnd, clientGone }
 
@@ -204,8 +246,9 @@ struct RequestConductTests {
         let config = Self.config(hedgeAfterSeconds: hedge, maxAttempts: Int.random(in: 1...4, using: &generator),
                                  backoff: Bool.random(using: &generator) ? .none : .exponential(baseSeconds: 0.5, capSeconds: 0.5))
         let eventSeed = generator.next()
-        let first = try Self.live(config: config, eventSeed: eventSeed)
-        let second = try Self.live(config: config, eventSeed: eventSeed)
+        let streamed = Bool.random(using: &generator)
+        let first = try Self.live(config: config, streamed: streamed, eventSeed: eventSeed)
+        let second = try Self.live(config: config, streamed: streamed, eventSeed: eventSeed)
         #expect(first.trail == second.trail, "the same events gave different effects")
         #expect(Set(first.reported).count == first.reported.count, "an attempt was reported twice: \(first.reported)")
         #expect(first.endings <= 1)
@@ -213,10 +256,10 @@ struct RequestConductTests {
 
     /// Drives one request with random events until it is forgotten (or 200 steps); returns
     /// its effects as text, the attempts reported and the endings seen.
-    static func live(config: RouterConfig, eventSeed: UInt64) throws -> (trail: [String], reported: [Int32], endings: Int) {
+    static func live(config: RouterConfig, streamed: Bool, eventSeed: UInt64) throws -> (trail: [String], reported: [Int32], endings: Int) {
         var generator = SplitMix64(seed: eventSeed)
         var router = try RecordingRouter(config)
-        var (conduct, effects) = router.begin(id: 1)
+        var (conduct, effects) = router.begin(id: 1, streamed: streamed)
         var trail: [String] = []
         // Attempts in flight, in the order sent: an array, not a Set, whose order (and so
         // randomElement) differs between two instances and would make the two lives differ.

@@ -8,11 +8,15 @@ struct TwinWireTests {
     @Test("a request's body is exactly four bytes per input token, valid JSON, with the sizes named")
     func requestBody() throws {
         for tokens in [40, 1_500, 30_001] {
-            let body = TwinRequestBody.make(route: "chat", inputTokens: tokens, outputTokens: 350)
-            #expect(body.readableBytes == 4 * tokens, "the gateway estimates input tokens as a quarter of the body's bytes")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
-            #expect(object["model"] as? String == "chat" && object["stream"] as? Bool == true && object["max_tokens"] as? Int == 350)
-            #expect(object["user"] as? String == "twin-input-tokens:\(tokens)")
+            for stream in [true, false] {
+                let body = TwinRequestBody.make(route: "chat", inputTokens: tokens, outputTokens: 350, stream: stream)
+                #expect(body.readableBytes == 4 * tokens, "the gateway estimates input tokens as a quarter of the body's bytes")
+                let parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+                let object = try #require(parsed as? [String: Any])
+                #expect(object["model"] as? String == "chat" && object["stream"] as? Bool == stream && object["max_tokens"] as? Int == 350)
+                #expect((object["stream_options"] != nil) == stream)
+                #expect(object["user"] as? String == "twin-input-tokens:\(tokens)")
+            }
         }
     }
 
