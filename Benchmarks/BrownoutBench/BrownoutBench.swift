@@ -6,8 +6,8 @@ import SimulationKernel
 struct BrownoutBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-bench",
-        abstract: "Speed harness for Brownout's simulation kernel.",
-        subcommands: [KernelToyCommand.self, RoutingCoreCommand.self, AllocationsCommand.self]
+        abstract: "Speed harness for Brownout: the kernel, RoutingCore, allocation counts, and random specs for the twin.",
+        subcommands: [KernelToyCommand.self, RoutingCoreCommand.self, AllocationsCommand.self, TwinSpecCommand.self]
     )
 }
 

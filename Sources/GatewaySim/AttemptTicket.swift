@@ -44,6 +44,17 @@ struct UpstreamAttempt: Sendable {
         guard holdsServer, firstTokenSeconds > 0 else { return nil }
         return SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds))
     }
+
+    /// The tokens a gateway relaying this attempt as a stream has seen by `now`, which is what
+    /// it bills when the attempt ends early (cancelled, or cut by a limit): none before the
+    /// first token; after it, the input and the output streamed so far, at an even rate from
+    /// the first token to the planned end.
+    func relayedTokens(at now: Int64) -> (input: Int, output: Int) {
+        guard let first = firstTokenAt, now >= first else { return (0, 0) }
+        let end = SimulationInstant.adding(startedAt, report.latencyNanoseconds)
+        let share = end > first ? min(1, Double(now - first) / Double(end - first)) : 1
+        return (ticket.inputTokens, max(1, Int(Double(report.outputTokens) * share)))
+    }
 }
 
 /// When an upstream already knows how an attempt ends as it starts it (served at once, or

@@ -199,6 +199,7 @@ actor Gateway: EventHandler {
         case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
         case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
         }
+        var cut = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0)
         if let firstToken, firstToken <= calendar.now {
             // Learned now, happened then (no event is scheduled for unwatched attempts).
             drive(requestID) { conduct, router in conduct.firstByte(of: attempt, at: firstToken, &router) }
@@ -209,8 +210,13 @@ actor Gateway: EventHandler {
                 }
                 return
             }
+            // A stream cut after its first byte is billed for what it relayed.
+            if case .provider(let provider) = upstreams[target.index] {
+                (cut.inputTokens, cut.outputTokens) = provider.enter(key) { provider, key in provider.relayedTokens(of: key) }
+            }
         }
-        drive(requestID) { conduct, router in conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router) }
+        let ended = cut
+        drive(requestID) { conduct, router in conduct.attemptEnded(attempt, ended, &router) }
     }
 
     func attemptEnded(_ report: AttemptReport) {
@@ -218,9 +224,13 @@ actor Gateway: EventHandler {
         guard let (first, ending) = live.modify(report.requestID, { entry -> (ConductEffects, ConductEffects) in
             // A streamed attempt that produced output had its first byte reach the client when
             // it did; a whole answer reaches it now, at its end, if it is one.
-            let reachedClientAt = entry.conduct.routing.request.streamed ? report.firstTokenAt : (report.outcome.outcome == .success ? now : 0)
+            let streamed = entry.conduct.routing.request.streamed
+            let reachedClientAt = streamed ? report.firstTokenAt : (report.outcome.outcome == .success ? now : 0)
             let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
-            return (first, entry.conduct.attemptEnded(report.attempt, report.outcome, &router))
+            // A whole answer that did not arrive showed the gateway nothing to bill.
+            var outcome = report.outcome
+            if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
+            return (first, entry.conduct.attemptEnded(report.attempt, outcome, &router))
         }) else { return }
         apply(first, to: report.requestID)
         apply(ending, to: report.requestID)

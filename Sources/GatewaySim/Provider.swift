@@ -78,12 +78,10 @@ actor Provider: EventHandler {
         case .waiting(let ticket)?:
             answerNow(ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
         case .serving(let entry)?:
-            let elapsed = Double(calendar.now - entry.startedAt) / 1e9
-            let total = Double(entry.report.latencyNanoseconds) / 1e9
-            let produced = total > 0 ? Int(Double(entry.report.outputTokens) * min(1, elapsed / total)) : 0
+            let relayed = entry.relayedTokens(at: calendar.now)
             admitFromQueue()
             answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
-                                                   inputTokens: entry.ticket.inputTokens, outputTokens: produced))
+                                                   inputTokens: relayed.input, outputTokens: relayed.output))
         case nil:
             return
         }
@@ -98,6 +96,11 @@ actor Provider: EventHandler {
     /// it will not produce one): what the gateway's first-token timer checks.
     func firstTokenTime(of key: Int64) -> Int64? {
         servers.firstTokenAt(key: key)
+    }
+
+    /// What a gateway relaying attempt `key` as a stream has seen of it by now.
+    func relayedTokens(of key: Int64) -> (input: Int, output: Int) {
+        servers.attempt(key: key)?.relayedTokens(at: calendar.now) ?? (0, 0)
     }
 
     func handle(_ event: Event) {

@@ -43,8 +43,9 @@ extension ProviderSpec {
             return ServicePlan(outcome: .timeout, seconds: hangSeconds, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0)
         case .failedAfterFirstByte?:
             let fraction = errors.uniform()
-            return ServicePlan(outcome: .failedAfterFirstByte, seconds: ttft + generation * fraction, firstTokenSeconds: 0,
-                               inputTokens: inputTokens, outputTokens: Int(Double(outputTokens) * fraction))
+            // The first token streams, then the answer breaks partway: billed for what streamed.
+            return ServicePlan(outcome: .failedAfterFirstByte, seconds: ttft + generation * fraction, firstTokenSeconds: ttft,
+                               inputTokens: inputTokens, outputTokens: max(1, Int(Double(outputTokens) * fraction)))
         case let other?:
             return ServicePlan(outcome: other, seconds: ttft, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0,
                                retryAfterSeconds: effect.retryAfterSeconds)

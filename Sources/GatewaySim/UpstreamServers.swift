@@ -88,6 +88,11 @@ struct UpstreamServers: ~Copyable {
         scheduled[UInt64(bitPattern: key)]?.firstTokenAt
     }
 
+    /// The attempt `key`, while it is scheduled.
+    func attempt(key: Int64) -> UpstreamAttempt? {
+        scheduled[UInt64(bitPattern: key)]
+    }
+
     var waitingCount: Int { waiting.count }
 
     mutating func recordRefusal(_ outcome: OutcomeClass, now: Int64) {

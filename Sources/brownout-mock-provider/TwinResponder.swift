@@ -13,7 +13,9 @@ import Twin
 /// whether the attempt is refused, when its first token comes, when it ends and how. Errors
 /// are sent as the providers send them (429 and 529 with Retry-After in model seconds, 500,
 /// a closed connection, a hang); a success streams its first token at the first-token time
-/// and the rest at the end, with the usage the simulation would bill.
+/// and the rest at the end, with the usage the simulation would bill; a stream that breaks
+/// streams what its plan produced a token a frame (a gateway bills a cut stream for the
+/// frames it relayed), in four batches up to the break, then closes.
 struct TwinResponder: Sendable {
     let upstreams: TwinUpstreams
     let clock: TwinClock
@@ -69,8 +71,10 @@ struct TwinResponder: Sendable {
                 // (a timeout, a reset) or, for a broken stream, after them.
                 if plan.outcome == .failedAfterFirstByte && stream {
                     let channel = context.channel
-                    return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { _ in
-                        try await clock.sleep(untilModel: endAt)
+                    return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                        try await clock.sleep(untilModel: firstTokenAt)
+                        try await writer.write(first.chunk(token: 0))
+                        try await streamTokens(1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: endAt, writer: &writer)
                         try await channel.close()
                     })
                 }
@@ -102,6 +106,25 @@ struct TwinResponder: Sendable {
                 ending.end(completed: true)
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        }
+    }
+
+    /// Tokens `tokens` of `completion`, one frame each (as a provider streams them, and as a
+    /// gateway counts what it relayed), written in four batches evenly spaced after `from`,
+    /// the last at `to` (model nanoseconds).
+    private func streamTokens(_ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
+                              writer: inout any ResponseBodyWriter) async throws {
+        let batches = 4
+        for batch in 1...batches {
+            try await clock.sleep(untilModel: from + (to - from) * Int64(batch) / Int64(batches))
+            let lower = tokens.lowerBound + tokens.count * (batch - 1) / batches, upper = tokens.lowerBound + tokens.count * batch / batches
+            guard upper > lower else { continue }
+            var frames = ByteBuffer()
+            for token in lower..<upper {
+                var frame = completion.chunk(token: token)
+                frames.writeBuffer(&frame)
+            }
+            try await writer.write(frames)
         }
     }
 

@@ -74,6 +74,36 @@ struct TwinCommandTests {
         #expect(availability > 0.5, "the squeeze fails some attempts; beta takes them")
     }
 
+    /// Two random specs from `brownout-bench twin-spec` (fixed seeds; Benchmarks/twin-random runs
+    /// 24 at full length), five model minutes each at 30×. A live run is one draw of timing the
+    /// machine decides, so the test holds only what no timing changes — the command ends, the
+    /// request counts are the simulated replication's exactly — and a gross divergence: the live
+    /// attempts per request of all teams within half of the simulated mean either way. The
+    /// hedging divergence of whole streams (1.56 simulated against 1.02 live) was past it; one
+    /// run's noise at these sizes is under a tenth.
+    @Test("random specs nobody tuned: the twin runs them, request counts exact, attempts per request not grossly off",
+          arguments: [UInt64(3), 11])
+    func randomSpec(seed: UInt64) async throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let generated = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout-bench"),
+                                                    ["twin-spec", "--seed", String(seed), "--duration", "300"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try generated.stdout.write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("twin")
+        let twin = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
+                                               ["twin", spec.path, "--scale", "30", "--replications", "10", "--out", out.path])
+        try #require(twin.status == 0, "\(twin.stderr)\n\(generated.stdout)")
+        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        for row in rows where row[1] == "requests" {
+            #expect(row[2] == row[5], "\(row[0]): simulated \(row[2]), live \(row[5])")
+        }
+        let attempts = try #require(rows.first { $0[0] == "all" && $0[1] == "attempts_per_request" })
+        let simulated = try #require(Double(attempts[2])), live = try #require(Double(attempts[5]))
+        #expect(abs(live - simulated) <= 0.5 * simulated, "attempts per request: simulated \(simulated), live \(live)\n\(twin.stdout)\n\(generated.stdout)")
+    }
+
     @Test("bad input: a missing spec, a gateway-degrading spec, a bad scale; nothing written, nothing left running",
           arguments: [
               (["twin", "no-such-spec.yaml"], "no-such-spec.yaml"),
