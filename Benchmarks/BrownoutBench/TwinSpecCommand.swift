@@ -20,7 +20,7 @@ struct TwinSpecCommand: ParsableCommand {
     @Option(help: "The spec's seed: it picks every choice, and is the spec's run seed too.")
     var seed: UInt64
 
-    @Option(help: "Model seconds of arrivals (after a 60 s warm-up is counted in them).")
+    @Option(help: "Model seconds of the run, the first 60 of them warm-up (120 to 86400).")
     var duration: Int = 900
 
     func validate() throws {
