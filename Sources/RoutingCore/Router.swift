@@ -342,6 +342,12 @@ public struct Router: ~Copyable {
             } else {
                 state.cancelledUSD += frontierCost
             }
+            // The loser was the last attempt out, and the attempt that took the client had
+            // already failed (its stream broke after its first byte, the loser still out then):
+            // that failure decides the request, or nothing ever would.
+            if !state.finished, state.inFlightCount == 0, let failed = state.lastOutcome {
+                return decideRetry(&state, after: AttemptOutcome(outcome: failed, latencyNanoseconds: 0), now: now)
+            }
             return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [.cancelled])
         }
         state.lastOutcome = result.outcome

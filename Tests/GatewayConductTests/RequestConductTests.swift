@@ -133,6 +133,22 @@ struct RequestConductTests {
         #expect(effects.forget)
     }
 
+    @Test("the winner's stream breaks before the cancelled loser reports: the request still ends, failed (it hung the live gateway)")
+    func winnerBreaksBeforeLoserReports() throws {
+        var router = try RecordingRouter(Self.config(hedgeAfterSeconds: 0.5))
+        var (conduct, _) = router.begin(id: 1)
+        router.advance(seconds: 0.5)
+        _ = conduct.hedgeTimerFired(&router)
+        var effects = conduct.firstByte(of: 1, at: router.now, &router)
+        #expect(effects.cancellations.contains(2))
+        // The winner's stream breaks while the loser's cancel is still on its way.
+        effects = conduct.attemptEnded(1, AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0), &router)
+        #expect(effects.ending == nil, "the loser is still out")
+        effects = conduct.attemptEnded(2, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0), &router)
+        let ending = try #require(effects.ending, "the last report ends the request")
+        #expect(!ending.succeeded && ending.failure == .streamInterrupted && effects.forget)
+    }
+
     @Test("a limit that passes after the first byte cuts the stream: failed after its first byte, not retried, an error event")
     func limitAfterFirstByte() throws {
         var router = try RecordingRouter(Self.config(perTrySeconds: 10))
