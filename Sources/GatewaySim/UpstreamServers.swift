@@ -85,7 +85,7 @@ struct UpstreamServers: ~Copyable {
     }
 
     func firstTokenAt(key: Int64) -> Int64? {
-        scheduled[UInt64(bitPattern: key)]?.firstTokenAt
+        attempt(key: key)?.firstTokenAt
     }
 
     /// The attempt `key`, while it is scheduled.
