@@ -32,6 +32,18 @@ public struct DeploymentConfig: Decodable, Sendable {
         public var maxBytes: Int
     }
 
+    /// What the gateway takes of request bodies (`request_bodies`): a body over `max_bytes` is
+    /// refused with 413, one not read within `read_timeout_s` with 408 (nginx allows 60 s of
+    /// silence in a body, `client_body_timeout`; here the whole body), and past `held_max_bytes`
+    /// of bodies held at once (each request keeps its body until it ends, for its retries) a
+    /// new request is refused with 503: a bound on the memory clients can make it hold.
+    public struct RequestBodies: Sendable, Equatable {
+        public var maxBytes = 16 << 20
+        public var readTimeoutSeconds = 60.0
+        /// Sixteen bodies of the largest size.
+        public var heldMaxBytes = 256 << 20
+    }
+
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
     public var upstreams: [Upstream] = []
@@ -45,6 +57,7 @@ public struct DeploymentConfig: Decodable, Sendable {
     public var spendDatabase: String? = "brownout-spend.sqlite"
     /// How long in-flight requests may take to finish on SIGTERM, in seconds.
     public var shutdownGraceSeconds: Double = 30
+    public var requestBodies = RequestBodies()
 
     public init() {}
 
@@ -52,6 +65,11 @@ public struct DeploymentConfig: Decodable, Sendable {
         case listen, upstreams, keys
         case teamRoutes = "team_routes"
         case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s"
+        case requestBodies = "request_bodies"
+    }
+
+    enum RequestBodiesKeys: String, CodingKey, CaseIterable {
+        case maxBytes = "max_bytes", readTimeout = "read_timeout_s", heldMaxBytes = "held_max_bytes"
     }
 
     enum UpstreamKeys: String, CodingKey, CaseIterable {
@@ -110,6 +128,12 @@ public struct DeploymentConfig: Decodable, Sendable {
         }
         if let database = try c.decodeIfPresent(String.self, forKey: .spendDatabase) { spendDatabase = database == "none" ? nil : database }
         shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
+        if c.contains(.requestBodies) {
+            let bodies = try c.nestedContainer(keyedBy: RequestBodiesKeys.self, forKey: .requestBodies)
+            requestBodies.maxBytes = try bodies.number(.maxBytes, default: requestBodies.maxBytes, atLeast: 1)
+            requestBodies.readTimeoutSeconds = try bodies.number(.readTimeout, default: requestBodies.readTimeoutSeconds, above: 0)
+            requestBodies.heldMaxBytes = try bodies.number(.heldMaxBytes, default: requestBodies.heldMaxBytes, atLeast: requestBodies.maxBytes)
+        }
     }
 
     /// Checks the deployment against the routing it serves: one upstream per target, keys

@@ -139,6 +139,17 @@ extension ExperimentSpec {
                 specWarnings.append("providers.\(provider.name).states.\(state.name).capacity: \(state.capacityFraction) of \(provider.concurrency) server\(provider.concurrency == 1 ? "" : "s") rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)")
             }
         }
+        // A first-token limit longer than a team's SLO latency: an attempt that uses it has
+        // missed the SLO before the next target is even tried.
+        func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
+        for team in sections.teams {
+            guard let route = router.routes.first(where: { $0.name == team.route }) else { continue }
+            let limits = route.timeouts
+            let firstToken = min(limits.effectiveFirstTokenSeconds, limits.perTrySeconds ?? .infinity, limits.effectiveOverallSeconds)
+            guard firstToken > team.sloLatencySeconds else { continue }
+            let written = limits.firstTokenSeconds == nil ? " (the default; the route sets no first_token_s)" : ""
+            specWarnings.append("routes.\(route.name).timeouts.first_token_s: an attempt may wait \(number(firstToken)) s for its first token\(written), longer than team \(team.name)'s SLO allows a whole request (p\(number(team.sloLatencyPercentile)) ≤ \(number(team.sloLatencySeconds)) s): such a request has missed its SLO before the next target is tried")
+        }
         self.init(name: sections.name, description: sections.description, world: world, replications: run.replications, seed: run.seed,
                   startOfDaySeconds: run.startOfDaySeconds, warnings: report.warnings.map(\.description) + specWarnings)
     }

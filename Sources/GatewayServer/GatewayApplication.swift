@@ -19,10 +19,12 @@ public enum GatewayApplication {
             func whole(_ error: OpenAIError) -> Response { refusal(error, core: core, received: received) }
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else { return whole(OpenAIError.unauthorized) }
             let body: ByteBuffer
-            do {
-                body = try await RequestBodyReader.body(of: request, upTo: 16 << 20)
+            let hold: BodyHold
+            do throws(RequestBodyReader.Failure) {
+                (body, hold) = try await RequestBodyReader.body(of: request, bounds: core.bodyBounds, allowance: core.bodyAllowance)
             } catch {
-                return whole(OpenAIError(status: 413, message: "the request body is larger than 16 MiB", type: "invalid_request_error"))
+                core.metrics.bodyRefused(error.reason)
+                return whole(error.error)
             }
             let chat: ChatRequest
             do throws(OpenAIError) {
@@ -33,11 +35,15 @@ public enum GatewayApplication {
             guard deployment.team(team, mayUse: chat.model) || !core.models.contains(chat.model) else {
                 return whole(OpenAIError(status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error", code: "model_not_allowed"))
             }
-            switch await RequestCoordinator.answer(chat, team: team, core: core) {
+            // The body is held (against the allowance) until the answer is written.
+            let answer = await RequestCoordinator.answer(chat, team: team, core: core)
+            switch answer {
             case .whole(let status, let headers, let body):
+                withExtendedLifetime(hold) {}
                 return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
             case .stream(let headers, let stream):
                 return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                    defer { withExtendedLifetime(hold) {} }
                     do {
                         for await frame in stream.frames { try await writer.write(frame) }
                         try await writer.finish(nil)

@@ -113,6 +113,9 @@ public final class GatewayCore: Sendable {
     public let seed: UInt64
     /// How fast the router's clock runs (1: real time; the live twin runs faster).
     let routerTime: RouterTime
+    /// The bounds on one request body, and the bytes of bodies held at once.
+    let bodyBounds: RequestBodyReader.DeploymentBounds
+    let bodyAllowance: BodyAllowance
     private let nextRequestID = Atomic<UInt64>(0)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
 
@@ -123,6 +126,9 @@ public final class GatewayCore: Sendable {
         config = spec.router
         self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
+        let bodies = spec.deployment.requestBodies
+        bodyBounds = RequestBodyReader.DeploymentBounds(maxBytes: bodies.maxBytes, readTimeoutSeconds: bodies.readTimeoutSeconds)
+        bodyAllowance = BodyAllowance(maxBytes: bodies.heldMaxBytes, metrics: metrics)
         explaining = ExplainingHeaders(config: spec.router)
         models = spec.router.routes.map(\.name)
         upstreams = try spec.router.targets.map { target in
@@ -140,12 +146,23 @@ public final class GatewayCore: Sendable {
         let unixAtZero = routerTime.calendarUnixNanosecondsAtZero ?? (wallAtSource - offset)
         var router = try Router(config: spec.router, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixAtZero),
                                 generator: SplitMix64(seed: seed))
-        // The spend database first (restoring it can fail on a record the config no longer
-        // has), the logs last: a start that fails leaves no new file behind.
+        // The spend database first, the logs last: a start that fails leaves no new file behind.
         let newDatabase = spec.deployment.spendDatabase.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
         do {
-            if let spendStore { try router.restoreSpend(try spendStore.load()) }
+            if let spendStore {
+                let (records, unreadable) = try spendStore.load()
+                let stray = router.restoreSpend(records).map { record in
+                    switch record.scope {
+                    case .team(let name): "team '\(name)'"
+                    case .key(let name): "key '\(name)'"
+                    }
+                } + unreadable
+                metrics.spendRowsUnknown(stray.count)
+                if !stray.isEmpty {
+                    FileHandle.standardError.write(Data("brownout-gateway: \(spendStore.path) keeps spend of \(stray.count) budget\(stray.count == 1 ? "" : "s") this spec does not have (\(stray.joined(separator: ", "))): kept, not restored\n".utf8))
+                }
+            }
             decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes) }
             trace = try recordDirectory.map { directory in
                 try RouterTraceRecorder(directory: directory, header: RouterTrace.Header(seed: seed, configFingerprint: spec.router.fingerprint,

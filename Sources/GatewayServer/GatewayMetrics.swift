@@ -28,6 +28,27 @@ final class GatewayMetrics: Sendable {
     private let spend: [CoreMetrics.Gauge]
     /// By route; none for a route whose retries are unlimited.
     private let retryBudgets: [CoreMetrics.Gauge?]
+    /// By upstream: attempts billed by the gateway's own count because the upstream reported
+    /// no usage (finance sees how much of the spend is estimated).
+    private let estimatedUsage: [CoreMetrics.Counter]
+    /// Requests refused before routing because their body could not be taken, by reason.
+    private let bodyRefusals: [BodyRefusal: CoreMetrics.Counter]
+    /// Bytes of request bodies held now (each request keeps its body until it ends).
+    private let bodyBytes: CoreMetrics.Meter
+    /// Saved spend rows whose team or key the spec no longer has (kept, not restored).
+    private let unknownSpendRows: CoreMetrics.Gauge
+
+    /// Why a request's body was not taken.
+    enum BodyRefusal: String, CaseIterable, Sendable {
+        /// Larger than the limit (413).
+        case tooLarge = "too_large"
+        /// Not all of it arrived within the read limit (408).
+        case tooSlow = "too_slow"
+        /// Broken on the way: a malformed chunk, a reset (400).
+        case malformed
+        /// The gateway holds as many bodies' bytes as it may (503).
+        case gatewayFull = "gateway_full"
+    }
 
     init(config: RouterConfig) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -56,8 +77,17 @@ final class GatewayMetrics: Sendable {
             }
             return kind.map { CoreMetrics.Gauge(label: "brownout_retry_budget_balance", dimensions: [("route", route.name), ("kind", $0)], factory: factory) }
         }
+        estimatedUsage = config.targets.map { CoreMetrics.Counter(label: "brownout_usage_estimated_attempts_total", dimensions: [("upstream", $0.name)], factory: factory) }
+        bodyRefusals = Dictionary(uniqueKeysWithValues: BodyRefusal.allCases.map {
+            ($0, CoreMetrics.Counter(label: "brownout_request_bodies_refused_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+        })
+        bodyBytes = CoreMetrics.Meter(label: "brownout_request_body_bytes_held", factory: factory)
+        unknownSpendRows = CoreMetrics.Gauge(label: "brownout_spend_rows_unknown", factory: factory)
         inFlight.set(0)
+        bodyBytes.set(0)
+        unknownSpendRows.record(0)
         fallback.increment(by: 0)
+        for counter in estimatedUsage + Array(bodyRefusals.values) { counter.increment(by: 0) }
         for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) { counter.increment(by: 0) }
     }
 
@@ -71,9 +101,16 @@ final class GatewayMetrics: Sendable {
         overhead.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
     }
 
-    func attemptEnded(upstream: TargetID, outcome: OutcomeClass) {
+    func attemptEnded(upstream: TargetID, outcome: OutcomeClass, usageEstimated: Bool) {
         attempts[upstream.index][outcome]?.increment()
+        if usageEstimated { estimatedUsage[upstream.index].increment() }
     }
+
+    func bodyRefused(_ reason: BodyRefusal) { bodyRefusals[reason]?.increment() }
+
+    func bodyBytesHeld(changedBy bytes: Int) { bytes >= 0 ? bodyBytes.increment(by: Double(bytes)) : bodyBytes.decrement(by: Double(-bytes)) }
+
+    func spendRowsUnknown(_ count: Int) { unknownSpendRows.record(count) }
 
     /// The exposition, with the router's state read now: breaker states (0 closed,
     /// 1 half-open, 2 open), per-team spend, and what each route's retry budget has left

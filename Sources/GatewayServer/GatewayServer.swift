@@ -19,12 +19,16 @@ public enum GatewayServer {
     static let upstreamConnectionsPerHost = 4_096
 
     /// `seed`: the router's randomness (nil: random, printed); `recordDirectory`: write a
-    /// router trace there (`--record`); `routerTime`: the time the router lives in (`--time-scale` and the twin's clock options).
-    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime) async throws {
+    /// router trace there (`--record`); `routerTime`: the time the router lives in (`--time-scale` and the twin's clock options);
+    /// `logLevel`: the least severe log message written (`--log-level`, `BROWNOUT_LOG_LEVEL`).
+    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime,
+                             logLevel: Logger.Level = .warning) async throws {
         let deployment = spec.deployment
         var logger = Logger(label: "brownout-gateway", factory: { GatewayLogHandler(label: $0) })
-        logger.logLevel = .warning
-        var clientConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)), decompression: .disabled)
+        logger.logLevel = logLevel
+        // Redirects are not followed: a chat completion is never answered by one, and following
+        // it would send the request (and its API key) elsewhere; it fails as a server error.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled)
         // No tracer: a span per upstream request costs time on every request and goes nowhere.
         clientConfiguration.tracing.tracer = nil
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamConnectionsPerHost
@@ -59,7 +63,9 @@ public enum GatewayServer {
         } catch {
             logger.error("gateway stopped: \(error)")
         }
+        // The saver is done before the final save, so no older snapshot lands after it.
         saver.cancel()
+        await saver.value
         await core.close()
         try await client.shutdown()
     }

@@ -1,24 +1,92 @@
 import Hummingbird
 import NIOCore
+import RoutingCore
 
-/// Reads a client's request body. With a `Content-Length`, it returns as soon as that many
-/// bytes are in, without waiting for the request's end marker: Hummingbird reads every request's
-/// unread parts after its response is written, so the marker is taken off the critical path and
-/// the upstream request leaves a few microseconds earlier (at one connection, about 2.4 µs
-/// of the time before the upstream send; BENCHMARKS.md, eighth session).
+/// Reads a client's request body within the deployment's bounds (``DeploymentConfig/RequestBodies``):
+/// its size, the time it may take, and the bytes of bodies the gateway holds at once. With a
+/// `Content-Length`, it returns as soon as that many bytes are in, without waiting for the
+/// request's end marker: Hummingbird reads every request's unread parts after its response is
+/// written, so the marker is taken off the critical path.
 enum RequestBodyReader {
-    struct TooLarge: Error {}
+    /// Why a body was not taken, each with its own status.
+    enum Failure: Error, Equatable {
+        /// Larger than `max_bytes` (413).
+        case tooLarge(limit: Int)
+        /// Not all of it arrived within `read_timeout_s` (408).
+        case tooSlow(seconds: Double)
+        /// The gateway already holds `held_max_bytes` of bodies (503).
+        case gatewayFull
+        /// Broken on the way: a malformed chunk, a connection reset (400).
+        case malformed(String)
 
-    static func body(of request: Request, upTo limit: Int) async throws -> ByteBuffer {
-        let declared = request.headers[.contentLength].flatMap { Int($0) }
-        if let declared, declared > limit { throw TooLarge() }
-        var parts = request.body.makeAsyncIterator()
-        guard var body = try await parts.next() else { return ByteBuffer() }
-        while declared.map({ body.readableBytes < $0 }) ?? true, var part = try await parts.next() {
-            guard body.readableBytes + part.readableBytes <= limit else { throw TooLarge() }
-            body.writeBuffer(&part)
+        var reason: GatewayMetrics.BodyRefusal {
+            switch self {
+            case .tooLarge: .tooLarge
+            case .tooSlow: .tooSlow
+            case .gatewayFull: .gatewayFull
+            case .malformed: .malformed
+            }
         }
-        guard body.readableBytes <= limit else { throw TooLarge() }
-        return body
+
+        var error: OpenAIError {
+            switch self {
+            case .tooLarge(let limit):
+                OpenAIError(status: 413, message: "the request body is larger than " + (limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"),
+                            type: "invalid_request_error", code: "request_too_large")
+            case .tooSlow(let seconds):
+                OpenAIError(status: 408, message: "the request body did not arrive within \(seconds) s", type: "invalid_request_error", code: "request_timeout")
+            case .gatewayFull:
+                OpenAIError(status: 503, message: "the gateway holds as many request bodies as it may; retry later", type: "overloaded_error", code: "gateway_full")
+            case .malformed(let detail):
+                OpenAIError(status: 400, message: "the request body could not be read: \(detail)", type: "invalid_request_error", code: "malformed_body")
+            }
+        }
+    }
+
+    /// The body, held against `allowance` (released when `hold` is released); the read and
+    /// the time limit race, and the first to end decides.
+    static func body(of request: Request, bounds: DeploymentBounds, allowance: BodyAllowance) async throws(Failure) -> (ByteBuffer, BodyHold) {
+        let hold = BodyHold(allowance: allowance)
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared {
+            guard declared <= bounds.maxBytes else { throw .tooLarge(limit: bounds.maxBytes) }
+            guard hold.take(declared) else { throw .gatewayFull }
+        }
+        let limit = bounds.maxBytes
+        let timeLimit = bounds.readTimeLimit
+        do {
+            let body = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+                group.addTask {
+                    var parts = request.body.makeAsyncIterator()
+                    guard var body = try await parts.next() else { return ByteBuffer() }
+                    if declared == nil { guard hold.take(body.readableBytes) else { throw Failure.gatewayFull } }
+                    while declared.map({ body.readableBytes < $0 }) ?? true, var part = try await parts.next() {
+                        guard body.readableBytes + part.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
+                        if declared == nil { guard hold.take(part.readableBytes) else { throw Failure.gatewayFull } }
+                        body.writeBuffer(&part)
+                    }
+                    guard body.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
+                    return body
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeLimit)
+                    throw Failure.tooSlow(seconds: bounds.readTimeoutSeconds)
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            return (body, hold)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .malformed(String(describing: error))
+        }
+    }
+
+    /// The deployment's bounds on one body.
+    struct DeploymentBounds: Sendable {
+        let maxBytes: Int
+        let readTimeoutSeconds: Double
+        var readTimeLimit: Duration { .nanoseconds(Seconds.nanoseconds(readTimeoutSeconds)) }
     }
 }

@@ -164,7 +164,7 @@ struct RequestCoordinator: Sendable {
             case .finished(let attempt, let ending):
                 outstanding[attempt] = nil
                 clock.end()
-                if let target = conduct.routing.attemptTarget(attempt) { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome) }
+                if let target = conduct.routing.attemptTarget(attempt) { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome, usageEstimated: ending.usageEstimated) }
                 switch ending.reply {
                 // Only the attempt that answers the client brings a whole answer back.
                 case .whole(let body): wholeAnswer = body

@@ -25,23 +25,31 @@ final class SpendStore: Sendable {
         }
     }
 
-    func load() throws -> [BudgetSpendRecord] {
+    /// The saved rows: the budgets' records, and a description of each row of a kind this
+    /// gateway does not know (kept in the database, never dropped).
+    func load() throws -> (records: [BudgetSpendRecord], unreadable: [String]) {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT scope_kind, scope_name, period, spent_usd FROM budget_spend ORDER BY scope_kind, scope_name").compactMap { row in
+            var records: [BudgetSpendRecord] = []
+            var unreadable: [String] = []
+            for row in try Row.fetchAll(db, sql: "SELECT scope_kind, scope_name, period, spent_usd FROM budget_spend ORDER BY scope_kind, scope_name") {
                 let kind: String = row["scope_kind"]
                 let name: String = row["scope_name"]
                 let scope: BudgetScope
                 switch kind {
                 case "team": scope = .team(name)
                 case "key": scope = .key(name)
-                default: return nil
+                default:
+                    unreadable.append("\(kind) '\(name)'")
+                    continue
                 }
-                return BudgetSpendRecord(scope: scope, period: row["period"], spentUSD: row["spent_usd"])
+                records.append(BudgetSpendRecord(scope: scope, period: row["period"], spentUSD: row["spent_usd"]))
             }
+            return (records, unreadable)
         }
     }
 
-    /// Replaces the saved spend with `records`, in one transaction.
+    /// Writes `records` over the saved spend of their budgets, in one transaction; rows of other
+    /// budgets (a team the spec no longer has) stay as they are.
     func save(_ records: [BudgetSpendRecord]) throws {
         try database.write { db in
             for record in records {

@@ -46,6 +46,9 @@ final class UpstreamAttempt: Sendable {
         var reply: Reply
         /// From the send to the first token, when a stream produced one.
         var firstTokenNanoseconds: Int64?
+        /// The upstream reported no usage for output it produced: the tokens billed are the
+        /// gateway's count (a stream's relayed frames, a whole answer's text).
+        var usageEstimated = false
     }
 
     /// Makes an attempt's ending from how it ended: outcome, Retry-After, the upstream's usage,
@@ -100,12 +103,13 @@ final class UpstreamAttempt: Sendable {
         let started = ContinuousClock.now
         let scale = routerTime
         return { outcome, retryAfter, usage, reply, spent in
-            let tokens = usage ?? (spent.firstTokenAt != nil ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
+            let estimated = usage == nil && spent.firstTokenAt != nil
+            let tokens = usage ?? (estimated ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
             let firstToken = chat.stream ? spent.firstTokenAt.map { scale.routerNanoseconds(started.duration(to: $0)) } : nil
             return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.routerNanoseconds(started.duration(to: .now)),
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
-                          firstTokenNanoseconds: firstToken)
+                          firstTokenNanoseconds: firstToken, usageEstimated: estimated)
         }
     }
 
@@ -126,28 +130,37 @@ final class UpstreamAttempt: Sendable {
         }
         var progress = AttemptProgress()
         progress.sawFirstToken()
-        guard firstToken() else { return ended(.cancelled, nil, nil, .none, progress) }
-        let usage = UsageReader.usage(ofAnswer: body) ?? (chat.estimatedInputTokens, 0)
+        guard firstToken() else { return ended(.cancelled, nil, nil, .none, AttemptProgress()) }
+        // Without the upstream's usage, the answer is billed by its text (and counted as estimated).
+        let usage = UsageReader.usage(ofAnswer: body)
+        if usage == nil { progress.produced(tokens: UsageReader.estimatedOutputTokens(ofAnswer: body)) }
         return ended(.success, nil, usage, .whole(body), progress)
     }
 
-    /// How an upstream's HTTP error classifies: spend-limit 429s and other 4xx are the
-    /// request's own fault (never retried); 429 is a rate limit, 529 an overload, other 5xx
-    /// a server error.
+    /// How an upstream's answer other than 200 classifies: spend-limit 429s and other 4xx are
+    /// the request's own fault (never retried); 429 is a rate limit, 529 an overload, other
+    /// 5xx a server error. Any other status (a redirect, a 2xx other than 200, an unassigned
+    /// code) is not an answer a chat completion gives: the upstream misbehaved, a server
+    /// error (retried as the route says), never dressed as a refusal of the request.
     static func classify(status: Int, body: ByteBuffer?) -> OutcomeClass {
-        let text = body.map { String(buffer: $0) } ?? ""
         switch status {
         case 429:
+            let text = body.map { String(buffer: $0) } ?? ""
             return text.contains("enforced_spend_limit_reached") || text.contains("insufficient_quota") ? .spendLimit : .rateLimited
         case 529: return .overloaded
         case 500...599: return .serverError
-        default: return .clientError
+        case 400...499: return .clientError
+        default: return .serverError
         }
     }
 
     /// The upstream's error as its body gives it (OpenAI's and Anthropic's shapes both have
     /// `error.message` and `error.type`), else its body's text.
     static func upstreamError(status: Int, body: ByteBuffer?) -> OpenAIError {
+        guard (400...599).contains(status) else {
+            return OpenAIError(status: status, message: "the upstream answered HTTP \(status), which is not an answer to a chat completion", type: "upstream_error",
+                               code: "unexpected_status")
+        }
         var error = OpenAIError(status: status, message: body.map { String(buffer: $0) } ?? "upstream error \(status)", type: "upstream_error")
         body?.withUnsafeReadableBytes { bytes in
             guard let (scanner, object) = try? JSONScanner.object(in: bytes) else { return }
@@ -177,4 +190,7 @@ struct AttemptProgress: Sendable {
     }
 
     mutating func forwardedToken() { tokens += 1 }
+
+    /// A whole answer's output, counted from its text.
+    mutating func produced(tokens count: Int) { tokens = count }
 }

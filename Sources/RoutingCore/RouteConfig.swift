@@ -91,11 +91,38 @@ public struct HedgingPolicy: Sendable, Equatable {
     }
 }
 
-/// Per-try and overall time limits (nil: none).
+/// A route's time limits as its config writes them (nil: not written). No request waits
+/// forever: a limit not written is the default below, in the simulator and the gateway alike
+/// (``effectiveFirstTokenSeconds``, ``effectiveOverallSeconds``); a per-try limit has no default,
+/// the others bound every attempt.
 public struct Timeouts: Sendable, Equatable {
+    /// The first token's default limit, 300 s: the longest silence Envoy allows a stream
+    /// (`stream_idle_timeout`, 5 minutes) before it is cut, so an upstream silent longer sits
+    /// behind a proxy that would have cut it anyway; long enough for a reasoning model's
+    /// minutes of thought. For a whole answer the first token is its end (conduct rule 7), so
+    /// this also bounds a whole answer's attempt.
+    public static let defaultFirstTokenSeconds = 300.0
+    /// The whole request's default limit, 600 s: the default timeout of the official OpenAI
+    /// and Anthropic SDKs (10 minutes), past which their clients have given up on the answer.
+    public static let defaultOverallSeconds = 600.0
+
     public var firstTokenSeconds: Double?
     public var perTrySeconds: Double?
     public var overallSeconds: Double?
+
+    /// The first-token limit in force: as written, else the default.
+    public var effectiveFirstTokenSeconds: Double { firstTokenSeconds ?? Self.defaultFirstTokenSeconds }
+    /// The whole request's limit in force: as written, else the default.
+    public var effectiveOverallSeconds: Double { overallSeconds ?? Self.defaultOverallSeconds }
+
+    /// The limits in force, for `brownout validate`: "first token 15 s, per try none,
+    /// overall 600 s (default)".
+    public var summary: String {
+        func seconds(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? "\(Int(value)) s" : "\(value) s" }
+        return "first token " + seconds(effectiveFirstTokenSeconds) + (firstTokenSeconds == nil ? " (default)" : "")
+            + ", per try " + (perTrySeconds.map(seconds) ?? "none")
+            + ", overall " + seconds(effectiveOverallSeconds) + (overallSeconds == nil ? " (default)" : "")
+    }
 
     public init(firstTokenSeconds: Double? = nil, perTrySeconds: Double? = nil, overallSeconds: Double? = nil) {
         self.firstTokenSeconds = firstTokenSeconds

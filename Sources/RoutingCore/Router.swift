@@ -138,9 +138,9 @@ public struct Router: ~Copyable {
                 fallbackPolicy: route.fallback?.policy, retryBudget: RetryBudget(route.retryBudget),
                 requestBucket: buckets?.requests, tokenBucket: buckets?.tokens, isBypass: route.mode == .bypass,
                 maxConcurrency: route.maxConcurrency ?? Int.max, shedUtilizationByTeam: shedAbove, usesAdaptiveThrottling: adaptive,
-                firstTokenTimeout: route.timeouts.firstTokenSeconds.map(Seconds.nanoseconds) ?? 0,
+                firstTokenTimeout: Seconds.nanoseconds(route.timeouts.effectiveFirstTokenSeconds),
                 perTryTimeout: route.timeouts.perTrySeconds.map(Seconds.nanoseconds) ?? 0,
-                overallTimeout: route.timeouts.overallSeconds.map(Seconds.nanoseconds) ?? 0
+                overallTimeout: Seconds.nanoseconds(route.timeouts.effectiveOverallSeconds)
             )
         }
         self.teamBuckets = config.teams.map { team in
@@ -230,24 +230,22 @@ public struct Router: ~Copyable {
     }
 
     /// Restores saved spend: a record of the budget's current period replaces its settled
-    /// spend; a record of an earlier period is over and is ignored. A record whose team or key
-    /// has no budget in this config is an error (and nothing is restored).
-    public mutating func restoreSpend(_ records: [BudgetSpendRecord]) throws(RoutingNameError) {
-        var matched: [(Int, BudgetSpendRecord)] = []
+    /// spend; a record of an earlier period is over and is ignored. Returns the records whose
+    /// team or key has no budget in this config (a spec that dropped or renamed it): they are
+    /// not restored, and a server keeps them where they are and says so — a changed spec
+    /// never stops a restart, and no saved spend is lost.
+    public mutating func restoreSpend(_ records: [BudgetSpendRecord]) -> [BudgetSpendRecord] {
+        var unknown: [BudgetSpendRecord] = []
+        let wall = wallClock.unixNanoseconds
         for record in records {
             guard let index = budgets.firstIndex(where: { $0.config.scope == record.scope }) else {
-                switch record.scope {
-                case .team(let name): throw RoutingNameError(kind: .team, name: name, known: budgets.compactMap { if case .team(let n) = $0.config.scope { n } else { nil } })
-                case .key(let name): throw RoutingNameError(kind: .key, name: name, known: config.budgetedKeys)
-                }
+                unknown.append(record)
+                continue
             }
-            matched.append((index, record))
-        }
-        let wall = wallClock.unixNanoseconds
-        for (index, record) in matched {
             budgets[index].roll(toUnixNanoseconds: wall)
             if budgets[index].period == record.period { budgets[index].spentUSD = record.spentUSD }
         }
+        return unknown
     }
 
     // MARK: Requests

@@ -128,7 +128,7 @@ public enum TwinRun {
 
             let window = MeasurementWindow(warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
                                            bucket: Seconds.nanoseconds(world.bucketSeconds))
-            let longest = world.router.routes.map { $0.timeouts.overallSeconds ?? 600 }.max() ?? 600
+            let longest = world.router.routes.map(\.timeouts.effectiveOverallSeconds).max() ?? Timeouts.defaultOverallSeconds
             let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
             let teams = zip(world.teams, keys).map { team, key in
                 LiveTeam(spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConfigSchema
 import Foundation
 import GatewayServer
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -35,8 +36,23 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The calendar time the router's clock starts at, in Unix seconds: budget periods follow it (default: the real time; for 'brownout twin').", valueName: "SECONDS"))
     var calendarStartUnixS: Double?
 
+    @Option(help: ArgumentHelp("The least severe log message written: trace, debug, info, notice, warning, error or critical (default: $BROWNOUT_LOG_LEVEL, else warning).",
+                               valueName: "LEVEL"))
+    var logLevel: String?
+
     func validate() throws {
         guard timeScale >= 1 else { throw ValidationError("--time-scale must be an integer ≥ 1, got \(timeScale)") }
+        _ = try resolvedLogLevel()
+    }
+
+    /// `--log-level`, else `BROWNOUT_LOG_LEVEL`, else warning; a name that is no level is an error naming where it came from.
+    func resolvedLogLevel() throws -> Logger.Level {
+        let environment = ProcessInfo.processInfo.environment["BROWNOUT_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let (name, source) = logLevel.map({ ($0, "--log-level") }) ?? environment.map({ ($0, "BROWNOUT_LOG_LEVEL") }) else { return .warning }
+        guard let level = Logger.Level(rawValue: name.lowercased()) else {
+            throw ValidationError("\(source): '\(name)' is not a log level; levels are " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return level
     }
 
     /// Swift concurrency's jobs run on NIO's event loops, the threads that do the I/O, so a
@@ -77,6 +93,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record, routerTime: RouterTime(factor: timeScale, startUnixNanoseconds: clockStartUnixNs,
-                                                                                                 calendarUnixNanosecondsAtZero: calendarStartUnixS.map { Int64(($0 * 1e9).rounded()) }))
+                                                                                                 calendarUnixNanosecondsAtZero: calendarStartUnixS.map { Int64(($0 * 1e9).rounded()) }),
+                                      logLevel: try resolvedLogLevel())
     }
 }

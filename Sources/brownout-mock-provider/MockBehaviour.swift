@@ -55,13 +55,18 @@ struct MockBehaviour: Sendable {
         case .contentFilter:
             return error(400, "The response was filtered due to the prompt triggering the content management policy.",
                          type: "invalid_request_error", code: "content_filter", retryAfter: false)
+        case .redirect:
+            return Response(status: .found, headers: [.location: "http://127.0.0.1:1/login", .contentType: "text/html"],
+                            body: .init(byteBuffer: ByteBuffer(string: "<html><body>Moved</body></html>")))
+        case .noContent:
+            return Response(status: .noContent)
         case .reset:
             try await context.channel.close()
             throw HTTPError(.internalServerError)
         case .hang:
             try await Task.sleep(for: .seconds(hangSeconds))
             throw HTTPError(.gatewayTimeout)
-        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamWithoutDone:
+        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamWithoutDone, .noUsage:
             break
         }
         let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds
@@ -76,7 +81,7 @@ struct MockBehaviour: Sendable {
             let wait = firstToken + gap * Double(completion.outputTokens - 1)
             try await Self.wait(until: .now + .seconds(wait), on: context.channel, ending: ending)
             await ending.endNow(completed: true)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse(withUsage: fault != .noUsage)))
         }
         let hang = hangSeconds
         let body = ResponseBody { writer in
@@ -102,7 +107,7 @@ struct MockBehaviour: Sendable {
                 try await writer.write(completion.chunk(token: i))
             }
             try await writer.write(completion.finishChunk())
-            if includeUsage { try await writer.write(completion.usageChunk()) }
+            if includeUsage && fault != .noUsage { try await writer.write(completion.usageChunk()) }
             if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
             try await writer.finish(nil)
             ending.end(completed: true)

@@ -20,12 +20,13 @@ struct MockCompletion: Sendable {
         ["prompt_tokens": promptTokens, "completion_tokens": outputTokens, "total_tokens": promptTokens + outputTokens]
     }
 
-    func wholeResponse() -> ByteBuffer {
-        json([
+    func wholeResponse(withUsage: Bool = true) -> ByteBuffer {
+        var object: [String: Any] = [
             "id": id, "object": "chat.completion", "created": 1_795_737_600, "model": model,
             "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
-            "usage": usage,
-        ])
+        ]
+        if withUsage { object["usage"] = usage }
+        return json(object)
     }
 
     /// The SSE frame of chunk `i`: the first carries the role, each one token; `finish` the

@@ -34,4 +34,10 @@ enum MockFault: String, CaseIterable, Sendable, Codable {
     case contextLength = "context_length"
     /// 400 `content_filter`.
     case contentFilter = "content_filter"
+    /// 302 to another address: a misconfigured upstream or a proxy's login page.
+    case redirect
+    /// 204 with no body: a 2xx that is no chat completion.
+    case noContent = "no_content"
+    /// A whole answer (or a stream) without `usage`: the gateway must count what it bills.
+    case noUsage = "no_usage"
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CommandLineSupport
 import Experiments
+import GatewaySim
+import RoutingCore
 
 /// `brownout validate`: check a spec and show RoutingCore's lint findings, without running.
 struct ValidateCommand: ParsableCommand {
@@ -20,6 +22,9 @@ struct ValidateCommand: ParsableCommand {
             throw CommandError(error.description)
         }
         print("\(options.spec): valid — \(Experiment.overview(spec, variants: variants))")
+        for route in spec.world.router.routes {
+            print("route \(route.name): \(route.timeouts.summary)")
+        }
         if spec.warnings.isEmpty {
             print("no lint findings")
         } else {

@@ -219,7 +219,8 @@ struct RequestConductTests {
             #expect(!order.watchesFirstByte, "a whole answer's first byte is its end, told with its ending")
             var streamed = try RecordingRouter(Self.config(hedgeAfterSeconds: 1, firstTokenSeconds: firstToken, perTrySeconds: perTry))
             let streamOrder = try #require(streamed.begin(id: 1).1.send)
-            #expect(streamOrder.firstTokenLimitNanoseconds == firstToken.map { Int64($0 * 1e9) } && streamOrder.watchesFirstByte)
+            // A route that writes no first-token limit has the default one.
+            #expect(streamOrder.firstTokenLimitNanoseconds == Int64((firstToken ?? Timeouts.defaultFirstTokenSeconds) * 1e9) && streamOrder.watchesFirstByte)
         }
     }
 
