@@ -18,7 +18,12 @@ public enum RetryBudgetConfig: Sendable, Equatable {
     case grpc(maxTokens: Double, tokenRatio: Double)
     /// Google SRE client-side adaptive throttling: an attempt is refused locally with
     /// probability max(0, (requests − K·accepts)/(requests + 1)) over the last `windowSeconds`
-    /// (SRE book: K = 2, 2 minutes).
+    /// (SRE book: K = 2, 2 minutes). An attempt counts as a request when its answer comes back
+    /// (an accept unless the backend rejected it as overloaded or failing) or when it is
+    /// refused locally, as gRPC's adaptive throttler counts: attempts still on their way are
+    /// no evidence yet, so a gateway that has just started, with nothing answered, refuses
+    /// nothing (counted at sending, its second request would be refused half the time before
+    /// the first could answer).
     case adaptiveThrottling(k: Double, windowSeconds: Double)
 
     /// Finagle's default budget.
@@ -32,7 +37,8 @@ public enum RetryBudgetConfig: Sendable, Equatable {
 /// The running state of a retry budget.
 public struct RetryBudget: Sendable {
     public let config: RetryBudgetConfig
-    /// Over the window: requests and retries (Finagle) or requests and accepts (adaptive throttling).
+    /// Over the window: requests and retries (Finagle) or answered-or-refused attempts and
+    /// accepts (adaptive throttling).
     private var window: SlidingWindowCounter
     private var tokens: Double
 
@@ -46,14 +52,9 @@ public struct RetryBudget: Sendable {
         if case .grpc(let maxTokens, _) = config { tokens = maxTokens } else { tokens = 0 }
     }
 
-    /// A new request (first attempt) arrives.
+    /// A new request (first attempt) arrives: Finagle's budget grows with requests.
     public mutating func recordRequest(at now: RoutingInstant) {
-        switch config {
-        case .finagle, .adaptiveThrottling:
-            add(first: 1, second: 0, at: now)
-        case .unlimited, .grpc:
-            return
-        }
+        if case .finagle = config { add(first: 1, second: 0, at: now) }
     }
 
     /// Whether a retry may be sent now; when it may, it is counted against the budget.
@@ -80,13 +81,14 @@ public struct RetryBudget: Sendable {
         return max(0, (requests - k * accepts) / (requests + 1))
     }
 
-    /// Adaptive throttling counts every attempt sent as a request.
-    public mutating func recordAttemptSent(at now: RoutingInstant, isRetry: Bool) {
-        if case .adaptiveThrottling = config, isRetry { add(first: 1, second: 0, at: now) }
+    /// Adaptive throttling: an attempt refused locally counts as a request (and not an accept).
+    public mutating func recordLocalRefusal(at now: RoutingInstant) {
+        if case .adaptiveThrottling = config { add(first: 1, second: 0, at: now) }
     }
 
-    /// The outcome of an attempt: gRPC tokens move; adaptive throttling counts accepts
-    /// (any answer the backend gave that was not an overload rejection).
+    /// The outcome of an attempt: gRPC tokens move; adaptive throttling counts a request, and
+    /// an accept for any answer the backend gave that was not an overload rejection or a
+    /// failure (a cancelled attempt was never answered: it counts for nothing).
     public mutating func recordOutcome(_ outcome: OutcomeClass, at now: RoutingInstant) {
         switch config {
         case .grpc(let maxTokens, let ratio):
@@ -96,7 +98,8 @@ public struct RetryBudget: Sendable {
                 tokens = max(0, tokens - 1)
             }
         case .adaptiveThrottling:
-            if !(outcome.countsAsTargetFailure || outcome == .rateLimited || outcome == .cancelled) { add(first: 0, second: 1, at: now) }
+            guard outcome != .cancelled else { return }
+            add(first: 1, second: outcome.countsAsTargetFailure || outcome == .rateLimited ? 0 : 1, at: now)
         case .unlimited, .finagle:
             return
         }

@@ -24,9 +24,13 @@ extension Router {
         return nil
     }
 
+    /// Whether adaptive throttling refuses an attempt now (drawn against its probability);
+    /// a refusal is counted as a request.
     mutating func locallyThrottled(route: Int, now: RoutingInstant) -> Bool {
         guard routes[route].usesAdaptiveThrottling else { return false }
         let p = routes[route].retryBudget.rejectionProbability(at: now)
-        return p > 0 && generator.unitIntervalDraw() < p
+        guard p > 0 && generator.unitIntervalDraw() < p else { return false }
+        routes[route].retryBudget.recordLocalRefusal(at: now)
+        return true
     }
 }

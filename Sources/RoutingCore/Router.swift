@@ -480,7 +480,6 @@ public struct Router: ~Copyable {
         if !targetIsLocal[t.index] { routes[route].frontierAttemptsInFlight += 1 }
         if !bypass {
             targets[t.index].attemptStarted(inputTokens: state.request.inputTokens, at: now)
-            if attempt > 1 { routes[route].retryBudget.recordAttemptSent(at: now, isRetry: true) }
         }
         var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.routeIndex, target: target, attempt: attempt, reasons: reasons)
         decision.firstTokenTimeout = routes[route].firstTokenTimeout

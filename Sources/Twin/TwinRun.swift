@@ -118,7 +118,8 @@ public enum TwinRun {
             let started = try ChildProcess(name: "brownout-gateway", executable: settings.executables.appendingPathComponent("brownout-gateway"),
                                            arguments: [gatewaySpec.path] + sets + ["--seed", String(spec.seed), "--time-scale", String(settings.scale),
                                                                                    "--clock-start-unix-ns", String(start),
-                                                                                   "--calendar-start-unix-s", String(world.startUnixSeconds)],
+                                                                                   "--calendar-start-unix-s", String(world.startUnixSeconds),
+                                                                                   "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path],
                                            log: settings.outDirectory.appendingPathComponent("gateway.log"))
             gateway = started
             let gatewayPort = try await started.port(within: startSeconds - 1)

@@ -43,7 +43,7 @@ struct RetryBudgetTests {
 
         var adaptive = RetryBudget(.adaptiveThrottling(k: 2, windowSeconds: 120))
         #expect(adaptive.balance(at: at(0)) == 1)
-        for _ in 0..<10 { adaptive.recordRequest(at: at(1)) }
+        for _ in 0..<10 { adaptive.recordOutcome(.overloaded, at: at(1)) }
         #expect(abs(adaptive.balance(at: at(1))! - 1.0 / 11) < 1e-12)  // 1 − (10 − 2·0) / (10 + 1)
     }
 
@@ -111,33 +111,46 @@ struct RetryBudgetTests {
         #expect(budget.grpcTokens == 0, "never below zero")
     }
 
-    @Test("adaptive throttling: refuses with probability max(0, (requests − K·accepts)/(requests + 1)) over the window")
+    @Test("adaptive throttling: refuses with probability max(0, (requests − K·accepts)/(requests + 1)) over the window; requests count when answered or refused")
     func adaptiveThrottling() {
         var refusal: Double = 0
         var granted = 0
         var budget = RetryBudget(.adaptiveThrottling(k: 2, windowSeconds: 120))
+        // Requests on their way are no evidence: a budget that has seen no answer refuses nothing.
         for _ in 0..<80 { budget.recordRequest(at: at(0)) }
-        for _ in 0..<20 { budget.recordAttemptSent(at: at(0), isRetry: true) }
-        budget.recordAttemptSent(at: at(0), isRetry: false)  // a first attempt is counted by recordRequest
+        refusal = budget.rejectionProbability(at: at(0))
+        #expect(refusal == 0)
         for _ in 0..<20 { budget.recordOutcome(.success, at: at(1)) }
         for _ in 0..<5 { budget.recordOutcome(.clientError, at: at(1)) }  // answered: an accept
-        for _ in 0..<30 { budget.recordOutcome(.overloaded, at: at(1)) }  // rejected: not an accept
+        for _ in 0..<30 { budget.recordOutcome(.overloaded, at: at(1)) }  // rejected: a request, not an accept
         for _ in 0..<10 { budget.recordOutcome(.rateLimited, at: at(1)) }
+        for _ in 0..<7 { budget.recordOutcome(.cancelled, at: at(1)) }  // never answered: nothing
+        for _ in 0..<35 { budget.recordLocalRefusal(at: at(1)) }  // refused here: a request
         refusal = budget.rejectionProbability(at: at(2))
         #expect(refusal == (100 - 2 * 25) / 101.0)
         granted = grants(&budget, at: 2)
         #expect(granted == 1_000, "the budget itself does not refuse; the router draws against the probability")
         // Enough accepts: no throttling at all.
-        for _ in 0..<30 { budget.recordOutcome(.success, at: at(3)) }
+        for _ in 0..<50 { budget.recordOutcome(.success, at: at(3)) }  // 150 requests, 75 accepts
         refusal = budget.rejectionProbability(at: at(3))
         #expect(refusal == 0)
-        // The requests of second 0 leave the window at 120 s, the accepts of seconds 1 and 3 later.
-        refusal = budget.rejectionProbability(at: at(120))
-        #expect(refusal == 0)
+        // Everything leaves the window 120 s after it was counted.
         refusal = budget.rejectionProbability(at: at(200))
         #expect(refusal == 0)
-        for _ in 0..<9 { budget.recordRequest(at: at(200)) }
+        for _ in 0..<9 { budget.recordOutcome(.serverError, at: at(200)) }
         refusal = budget.rejectionProbability(at: at(200))
         #expect(refusal == 0.9)
+    }
+
+    /// A gateway that has just started sends its first requests whatever their number: with
+    /// nothing answered yet, nothing is refused (counted at sending, the second request would
+    /// be refused half the time, and a busy start could lock the route shut).
+    @Test("adaptive throttling at a cold start: a burst before any answer is all sent")
+    func adaptiveThrottlingColdStart() throws {
+        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 1, backoff: .none), retryBudget: .adaptiveThrottling(k: 2, windowSeconds: 120))
+        let clock = ManualClock()
+        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
+        let decisions = (0..<50).map { router.begin(request(UInt64($0))).1 }
+        #expect(decisions.allSatisfy { $0.action == .send })
     }
 }
