@@ -67,6 +67,21 @@ public enum Experiment {
         return grouped
     }
 
+    /// Runs replications `range` of one spec (`jobs` threads): replication i gives the same
+    /// result whichever others run with it, so a caller that wants more of a spec runs only
+    /// the new ones.
+    public static func simulate(_ spec: ExperimentSpec, replications range: Range<Int>, jobs: Int,
+                                progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> [ReplicationResult] {
+        let outcomes = ReplicationRunner.run(count: range.count, jobs: jobs, progress: progress) { index -> Result<ReplicationResult, WorldError> in
+            Result { () throws(WorldError) in try World.run(spec.world, seed: spec.seed, replication: range.lowerBound + index) }
+        }
+        var results: [ReplicationResult] = []
+        for outcome in outcomes {
+            do { results.append(try outcome.get()) } catch { throw ExperimentFailure(error.description) }
+        }
+        return results
+    }
+
     /// Runs the spec (and its variants) and writes its tables into `directory` (default
     /// `out/<name>`); nothing is written unless every replication ran. Returns the
     /// plain-language summary and the directory.

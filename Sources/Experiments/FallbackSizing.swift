@@ -98,13 +98,20 @@ public enum FallbackSizing {
         guard confidence > 0 && confidence < 1 else { throw ExperimentFailure("--confidence must be in (0, 1), got \(confidence)") }
 
         var evaluated: [Int: Evaluation] = [:]
+        let started = ContinuousClock.now
+        var simulatedReplications = 0
         func evaluate(_ size: Int) throws(ExperimentFailure) -> Evaluation {
             if let known = evaluated[size] { return known }
+            var (_, spec, _) = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"])
+            var results: [ReplicationResult] = []
             var replications = base.replications
             var evaluation: Evaluation
             repeat {
-                let (_, spec, _) = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)", "run.replications=\(replications)"])
-                let results = try Experiment.simulate([spec], jobs: jobs, progress: progress)[0]
+                // Replication i is the same run at every count: only the new ones are simulated.
+                let fresh = results.count..<replications
+                results += try Experiment.simulate(spec, replications: fresh, jobs: jobs, progress: progress)
+                simulatedReplications += fresh.count
+                spec.replications = replications
                 let report = ExperimentReport(spec: spec, results: results)
                 let perReplication = results.map(report.metrics)
                 let intervals = slos.map { slo in
@@ -161,12 +168,15 @@ public enum FallbackSizing {
             row += [evaluation.meets ? "true" : "false", CSVTable.number(evaluation.runCostUSD), CSVTable.number(monthly(evaluation.size))]
             table.append(row)
         }
+        let elapsed = started.duration(to: .now)
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let url = URL(fileURLWithPath: directory)
         do {
             try AtomicOutput.prepare(directory: url)
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
             let manifest = SizingManifest(spec: base, specPath: path, document: document, pool: pool, slos: sloTexts, confidence: confidence,
-                                          objective: goal.rawValue, answer: answer, maxReplicas: limit)
+                                          objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
+                                          simulatedReplications: simulatedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))
         } catch {
             throw ExperimentFailure("\(url.path): could not write sizing.csv and sizing.json (\(error.localizedDescription))")

@@ -2,7 +2,9 @@ import ConfigSchema
 import Foundation
 
 /// `sizing.json`: what `brownout size-fallback` searched, for the review notebook's title and
-/// for whoever reads `sizing.csv` later. It holds no wall time: the same search writes the same bytes.
+/// for whoever reads `sizing.csv` later, and what the search cost: the sizes it evaluated, the
+/// replications it simulated and its wall time (the one field that differs between two runs
+/// of the same search, as in `run.json`).
 public struct SizingManifest: Codable {
     public let name: String
     public let spec: String
@@ -18,15 +20,20 @@ public struct SizingManifest: Codable {
     /// The chosen size (absent when no size up to `maxReplicas` meets every SLO).
     public let answer: Int?
     public let maxReplicas: Int
+    /// Sizes evaluated.
+    public let evaluations: Int
+    /// Replications simulated over all sizes (each once: a size's doubling adds only new ones).
+    public let simulatedReplications: Int
+    public let wallSeconds: Double
     public let version: String
 
     enum CodingKeys: String, CodingKey {
         case name, spec, specHash = "spec_hash", seed, replications, pool, slos, confidence, objective, answer
-        case maxReplicas = "max_replicas", version
+        case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications", wallSeconds = "wall_seconds", version
     }
 
     init(spec: ExperimentSpec, specPath: String, document: SpecValue, pool: String, slos: [String], confidence: Double,
-         objective: String, answer: Int?, maxReplicas: Int) {
+         objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, wallSeconds: Double) {
         name = spec.name
         self.spec = specPath
         specHash = RunManifest.hash(document)
@@ -38,6 +45,9 @@ public struct SizingManifest: Codable {
         self.objective = objective
         self.answer = answer
         self.maxReplicas = maxReplicas
+        self.evaluations = evaluations
+        self.simulatedReplications = simulatedReplications
+        self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
         version = RunManifest.version
     }
 

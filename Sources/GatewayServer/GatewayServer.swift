@@ -46,26 +46,16 @@ public enum GatewayServer {
             if let trace = core.trace { lines += "recording the router's calls to \(trace.path)\n" }
             FileHandle.standardOutput.write(Data((lines + "listening on \(deployment.host):\(port)\n").utf8))
         }
-        // Logs are written every second, spend saved every 5 s (when it changed).
-        let saver = Task {
-            var second = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                await core.flushLogs()
-                second += 1
-                if second % 5 == 0 { await core.saveSpend() }
-            }
-        }
         do {
-            var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // Shut down in reverse order: the server drains its requests first, then the
+            // periodic flush stops; the final save below is the last write.
+            var configuration = ServiceGroupConfiguration(services: [.init(service: PeriodicFlush(core: core)), .init(service: app)],
+                                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
             try await ServiceGroup(configuration: configuration).run()
         } catch {
             logger.error("gateway stopped: \(error)")
         }
-        // The saver is done before the final save, so no older snapshot lands after it.
-        saver.cancel()
-        await saver.value
         await core.close()
         try await client.shutdown()
     }

@@ -1,5 +1,5 @@
-/// Spend: what an attempt costs (the price table), the worst case reserved before sending, and
-/// the budgets that reservation and settlement move.
+/// Spend: what an attempt costs (the price table), the worst case reserved before sending, the
+/// budgets that reservation and settlement move, and their spend kept across restarts.
 extension Router {
     func attemptCost(target: TargetID, _ result: AttemptOutcome) -> (usd: Double, gpuUSD: Double) {
         let price = prices[target.index]
@@ -91,5 +91,36 @@ extension Router {
             budgets[index].reservedUSD = max(0, budgets[index].reservedUSD - reserved)
             budgets[index].spentUSD += spent
         }
+    }
+
+    // MARK: Spend across restarts
+
+    /// Each budget's settled spend in its current period, to save (a server writes it out on
+    /// shutdown and as it goes) and give to ``restoreSpend(_:)`` after a restart.
+    public mutating func spendRecords() -> [BudgetSpendRecord] {
+        let wall = wallClock.unixNanoseconds
+        return budgets.indices.map { index in
+            budgets[index].roll(toUnixNanoseconds: wall)
+            return BudgetSpendRecord(scope: budgets[index].config.scope, period: budgets[index].period ?? 0, spentUSD: budgets[index].spentUSD)
+        }
+    }
+
+    /// Restores saved spend: a record of the budget's current period replaces its settled
+    /// spend; a record of an earlier period is over and is ignored. Returns the records whose
+    /// team or key has no budget in this config (a spec that dropped or renamed it): they are
+    /// not restored, and a server keeps them where they are and says so — a changed spec
+    /// never stops a restart, and no saved spend is lost.
+    public mutating func restoreSpend(_ records: [BudgetSpendRecord]) -> [BudgetSpendRecord] {
+        var unknown: [BudgetSpendRecord] = []
+        let wall = wallClock.unixNanoseconds
+        for record in records {
+            guard let index = budgets.firstIndex(where: { $0.config.scope == record.scope }) else {
+                unknown.append(record)
+                continue
+            }
+            budgets[index].roll(toUnixNanoseconds: wall)
+            if budgets[index].period == record.period { budgets[index].spentUSD = record.spentUSD }
+        }
+        return unknown
     }
 }

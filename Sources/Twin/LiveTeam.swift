@@ -29,6 +29,9 @@ final class LiveTeam: Sendable {
     /// Per successful request, the time spent between this client and the mock (both ways,
     /// through the gateway and loopback), in model nanoseconds.
     private let transport: Mutex<LatencyHistogram>
+    /// The transport of the requests each local pool answered, summed (model ns): time the
+    /// gateway measured and billed as the pool's GPU time, which the simulation does not have.
+    private let poolTransport = Mutex<[String: Int64]>([:])
     private let sdkStream: Mutex<RandomStream>
     private let lateness: Mutex<LatencyHistogram>
     private let failures: Mutex<[LiveFailure]>
@@ -76,7 +79,7 @@ final class LiveTeam: Sendable {
         let corrected = metrics.withLock { $0 }
         var raw = corrected
         (raw.totalLatency, raw.firstTokenLatency) = measured.withLock { $0 }
-        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 },
+        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 }, poolTransport: poolTransport.withLock { $0 },
                               lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
     }
 
@@ -94,13 +97,16 @@ final class LiveTeam: Sendable {
             let start = firstSentAt ?? result.sentAt
             firstSentAt = start
             switch result.ending {
-            case .succeeded(let fallback, let timing):
+            case .succeeded(let pool, let timing):
                 guard counted else { return }
                 let end = clock.modelNanoseconds()
                 let net = timing.transport(attempts: result.attempts, end: end)
-                if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
+                if let net {
+                    transport.withLock { $0.record(nanoseconds: net.total) }
+                    if let pool { poolTransport.withLock { $0[pool, default: 0] += net.total } }
+                }
                 metrics.withLock { metrics in
-                    if fallback { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
+                    if pool != nil { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
                     metrics.attempts.record(Double(attempts))
                     metrics.totalLatency.record(nanoseconds: end - start - (net?.total ?? 0))
                     metrics.firstTokenLatency.record(nanoseconds: timing.firstTokenAt - start - (net?.firstToken ?? 0))
@@ -135,7 +141,8 @@ final class LiveTeam: Sendable {
     /// How one try ended, as the client saw it.
     struct Try {
         enum Ending {
-            case succeeded(fallback: Bool, timing: TwinTiming)
+            /// `pool`: the local pool that answered (nil: a provider).
+            case succeeded(pool: String?, timing: TwinTiming)
             /// `label`: the gateway's error code (or the HTTP status); `sdkMayRetry`: whether
             /// the SDK tries again, by the simulated team's rule.
             case failed(label: String, sdkMayRetry: Bool)
@@ -165,9 +172,9 @@ final class LiveTeam: Sendable {
                 return Try(ending: .failed(label: label,
                                            sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
             }
-            let fallback = response.headers.first(name: "x-brownout-degraded") == "true"
+            let pool = response.headers.first(name: "x-brownout-degraded") == "true" ? response.headers.first(name: "x-brownout-upstream") : nil
             var timing = TwinTiming(sentAt: sentAt)
-            guard streamed else { return await whole(response, timing: timing, attempts: attempts, fallback: fallback) }
+            guard streamed else { return await whole(response, timing: timing, attempts: attempts, pool: pool) }
             var scanner = StreamEndScanner()
             do {
                 for try await chunk in response.body {
@@ -185,7 +192,7 @@ final class LiveTeam: Sendable {
             // A stream that began and broke is not tried again: the SDK has handed the
             // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
-            case .done: return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: sentAt)
+            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt)
             // The gateway sends an error event only when the upstream's stream broke after the
             // first byte; an answer that just stops is the gateway's own failure.
             case .error: return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
@@ -199,7 +206,7 @@ final class LiveTeam: Sendable {
     /// A whole answer: it reaches the client at once, at its end (its first token is its end,
     /// and its one stamp says when the mock finished it). A body that breaks or is not an
     /// answer is the gateway's failure.
-    private func whole(_ response: HTTPClientResponse, timing: TwinTiming, attempts: Int, fallback: Bool) async -> Try {
+    private func whole(_ response: HTTPClientResponse, timing: TwinTiming, attempts: Int, pool: String?) async -> Try {
         var timing = timing
         var body = ByteBuffer()
         do {
@@ -215,6 +222,6 @@ final class LiveTeam: Sendable {
         }
         (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: body.readableBytesView) ?? (nil, nil)
         timing.endDue = timing.firstTokenDue
-        return Try(ending: .succeeded(fallback: fallback, timing: timing), attempts: attempts, sentAt: timing.sentAt)
+        return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: timing.sentAt)
     }
 }

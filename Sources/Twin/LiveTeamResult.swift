@@ -9,6 +9,8 @@ struct LiveTeamResult: Sendable {
     var rawMetrics: TeamMetrics
     /// The transport of each successful request (model nanoseconds).
     var transport: LatencyHistogram
+    /// The transport of the requests each local pool answered, summed by pool (model ns).
+    var poolTransport: [String: Int64]
     /// How late each arrival was sent (real nanoseconds).
     var lateness: LatencyHistogram
     /// The requests that failed after the warm-up (up to ``LiveFailure/limitPerTeam``).

@@ -9,7 +9,8 @@ public struct TwinComparison: Sendable {
         public let metric: TwinMetric
         /// Where one run's value falls, from the simulator's replications (95%).
         public let simulated: PredictionInterval
-        /// The live value; latencies net of the twin's transport (``TwinTiming``).
+        /// The live value; latencies net of the twin's transport (``TwinTiming``), and spend net of
+        /// the GPU time that transport added to the local pools' answers.
         public let live: Double
         /// The live value as measured at the client.
         public let liveRaw: Double

@@ -212,8 +212,16 @@ public enum TwinRun {
                 return (run.teams[index], run.ledger.teams[routerIndex].totalUSD)
             }
         }
+        // The pools bill GPU time by the attempt's length as the gateway measured it, the
+        // twin's transport included: taken out of spend as it is out of latencies.
+        let netSpend = zip(live.results, live.spendUSD).map { result, spend in
+            spend - result.poolTransport.reduce(0) { sum, entry in
+                guard let pool = world.router.targets.first(where: { $0.name == entry.key }), let capacity = pool.localCapacity else { return sum }
+                return sum + capacity.gpuSeconds(forSeconds: Seconds.seconds(entry.value)) * pool.gpuPricePerHour / 3_600
+            }
+        }
         let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications,
-                                        live: zip(live.results, live.spendUSD).map { (metrics: $0.metrics, spendUSD: $1) },
+                                        live: zip(live.results, netSpend).map { (metrics: $0.metrics, spendUSD: $1) },
                                         liveRaw: zip(live.results, live.spendUSD).map { (metrics: $0.rawMetrics, spendUSD: $1) })
         try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
         let upstreamNames = world.router.targets.map(\.name)

@@ -211,20 +211,37 @@ struct RunCommandTests {
         #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))
     }
 
-    @Test("validate prints the router's lint findings")
+    @Test("validate prints each route's limits in force and the router's lint findings")
     func validatePrintsLint() async throws {
         let (_, spec) = try write(Self.spec)
-        let result = try await CommandRunner.run("brownout", ["validate", spec.path])
+        // A first-token limit within the team's SLO (30 s at p99, the default).
+        let limited = ["--set", "routes.chat.timeouts.first_token_s=20"]
+        let result = try await CommandRunner.run("brownout", ["validate", spec.path] + limited)
         #expect(result.status == 0)
         // Three attempts on a one-target chain would be linted, but the fallback pool makes
         // retries useful: no findings at all.
-        #expect(result.stdout == "\(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s\nno lint findings\n")
+        #expect(result.stdout == """
+            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+            route chat: first token 20 s, per try none, overall 600 s (default)
+            no lint findings
+
+            """)
         #expect(result.stderr.isEmpty)
-        let lint = try await CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"])
+        let lint = try await CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"] + limited)
         #expect(lint.status == 0, "warnings do not fail validation")
         #expect(lint.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+            route chat: first token 20 s, per try none, overall 600 s (default)
             warning: routes.chat.retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
+
+            """)
+        // Without a first-token limit, the default (300 s) is longer than the SLO allows.
+        let defaults = try await CommandRunner.run("brownout", ["validate", spec.path])
+        #expect(defaults.stdout == """
+            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+            route chat: first token 300 s (default), per try none, overall 600 s (default)
+            warning: routes.chat.timeouts.first_token_s: an attempt may wait 300 s for its first token (the default; the route sets no first_token_s), \
+            longer than team app's SLO allows a whole request (p99 ≤ 30 s): such a request has missed its SLO before the next target is tried
 
             """)
     }

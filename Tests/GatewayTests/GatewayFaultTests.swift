@@ -79,7 +79,7 @@ struct GatewayFaultTests {
             #expect(metrics.contains(#"brownout_retry_budget_balance{route="chat",kind="finagle"} 100.0"#), "10 retries/s × 10 s, none spent")
             #expect(metrics.contains(#"brownout_in_flight_requests 0"#) && metrics.contains("brownout_gateway_overhead_seconds_count 3"))
             let families = metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }
-            #expect(families == families.sorted() && families.count == 8)
+            #expect(families == families.sorted() && families.count == 12)
             #expect(try await gateway.metrics() == metrics, "the same state renders to the same bytes")
         }
     }
