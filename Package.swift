@@ -233,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "GatewayServer", "Experiments", "ProcessTestSupport", "RoutingCore", "ConfigSchema", "Stochastics",
+                "GatewayServer", "LiveGatewaySupport", "ProcessTestSupport", "RoutingCore", "ConfigSchema",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -257,6 +257,27 @@ let package = Package(
         .testTarget(
             name: "TwinTests",
             dependencies: ["Twin", "GatewaySim", "RoutingCore", "Stochastics", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        // A gateway and its mock upstreams as real processes on loopback, for the tests that
+        // drive them over HTTP.
+        .target(
+            name: "LiveGatewaySupport",
+            dependencies: [
+                "ProcessTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/LiveGatewaySupport",
+            swiftSettings: upcoming
+        ),
+        // `brownout fit` on a live gateway's trace: the gateway's tests without the simulator
+        // and GSL, the fit with them.
+        .testTarget(
+            name: "FitTests",
+            dependencies: ["LiveGatewaySupport", "ProcessTestSupport", "Experiments", "RoutingCore", "Stochastics"],
             swiftSettings: upcoming
         ),
         // Child processes for the tests that run the built executables: output to files, every

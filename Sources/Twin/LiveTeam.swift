@@ -29,9 +29,10 @@ final class LiveTeam: Sendable {
     /// Per successful request, the time spent between this client and the mock (both ways,
     /// through the gateway and loopback), in model nanoseconds.
     private let transport: Mutex<LatencyHistogram>
-    /// The transport of the requests each local pool answered, summed (model ns): time the
-    /// gateway measured and billed as the pool's GPU time, which the simulation does not have.
-    private let poolTransport = Mutex<[String: Int64]>([:])
+    /// The requests a local pool answered: the gateway's request id, the pool, and how long
+    /// the mock served the answer by its plan (model ns). The gateway bills the pool's GPU time
+    /// by the attempt's length as it measured it, transport and timer lateness included.
+    private let poolAnswers = Mutex<[PoolAnswer]>([])
     private let sdkStream: Mutex<RandomStream>
     private let lateness: Mutex<LatencyHistogram>
     private let failures: Mutex<[LiveFailure]>
@@ -79,7 +80,7 @@ final class LiveTeam: Sendable {
         let corrected = metrics.withLock { $0 }
         var raw = corrected
         (raw.totalLatency, raw.firstTokenLatency) = measured.withLock { $0 }
-        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 }, poolTransport: poolTransport.withLock { $0 },
+        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 }, poolAnswers: poolAnswers.withLock { $0 },
                               lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
     }
 
@@ -101,9 +102,9 @@ final class LiveTeam: Sendable {
                 guard counted else { return }
                 let end = clock.modelNanoseconds()
                 let net = timing.transport(attempts: result.attempts, end: end)
-                if let net {
-                    transport.withLock { $0.record(nanoseconds: net.total) }
-                    if let pool { poolTransport.withLock { $0[pool, default: 0] += net.total } }
+                if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
+                if let pool, let requestID = result.requestID, let planned = timing.plannedNanoseconds {
+                    poolAnswers.withLock { $0.append(PoolAnswer(requestID: requestID, pool: pool, plannedNanoseconds: planned)) }
                 }
                 metrics.withLock { metrics in
                     if pool != nil { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
@@ -152,6 +153,8 @@ final class LiveTeam: Sendable {
         var attempts: Int
         /// When it was sent (model nanoseconds).
         var sentAt: Int64
+        /// The gateway's id of the request (`x-brownout-request-id`), for its trace.
+        var requestID: UInt64? = nil
     }
 
     private func send(inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
@@ -164,6 +167,7 @@ final class LiveTeam: Sendable {
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
             let attempts = response.headers.first(name: "x-brownout-attempts").flatMap { Int($0) } ?? 0
+            let requestID = response.headers.first(name: "x-brownout-request-id").flatMap { UInt64($0) }
             guard response.status == .ok else {
                 let body = try await response.body.collect(upTo: 1 << 20)
                 let code = TwinRequestBody.errorCode(in: body)
@@ -174,7 +178,7 @@ final class LiveTeam: Sendable {
             }
             let pool = response.headers.first(name: "x-brownout-degraded") == "true" ? response.headers.first(name: "x-brownout-upstream") : nil
             var timing = TwinTiming(sentAt: sentAt)
-            guard streamed else { return await whole(response, timing: timing, attempts: attempts, pool: pool) }
+            guard streamed else { return await whole(response, timing: timing, attempts: attempts, pool: pool, requestID: requestID) }
             var scanner = StreamEndScanner()
             do {
                 for try await chunk in response.body {
@@ -192,7 +196,7 @@ final class LiveTeam: Sendable {
             // A stream that began and broke is not tried again: the SDK has handed the
             // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
-            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt)
+            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt, requestID: requestID)
             // The gateway sends an error event only when the upstream's stream broke after the
             // first byte; an answer that just stops is the gateway's own failure.
             case .error: return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
@@ -206,7 +210,7 @@ final class LiveTeam: Sendable {
     /// A whole answer: it reaches the client at once, at its end (its first token is its end,
     /// and its one stamp says when the mock finished it). A body that breaks or is not an
     /// answer is the gateway's failure.
-    private func whole(_ response: HTTPClientResponse, timing: TwinTiming, attempts: Int, pool: String?) async -> Try {
+    private func whole(_ response: HTTPClientResponse, timing: TwinTiming, attempts: Int, pool: String?, requestID: UInt64?) async -> Try {
         var timing = timing
         var body = ByteBuffer()
         do {
@@ -222,6 +226,6 @@ final class LiveTeam: Sendable {
         }
         (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: body.readableBytesView) ?? (nil, nil)
         timing.endDue = timing.firstTokenDue
-        return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: timing.sentAt)
+        return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: timing.sentAt, requestID: requestID)
     }
 }

@@ -9,10 +9,18 @@ struct LiveTeamResult: Sendable {
     var rawMetrics: TeamMetrics
     /// The transport of each successful request (model nanoseconds).
     var transport: LatencyHistogram
-    /// The transport of the requests each local pool answered, summed by pool (model ns).
-    var poolTransport: [String: Int64]
+    /// The requests a local pool answered, for the GPU time the gateway billed beyond the plan.
+    var poolAnswers: [PoolAnswer]
     /// How late each arrival was sent (real nanoseconds).
     var lateness: LatencyHistogram
     /// The requests that failed after the warm-up (up to ``LiveFailure/limitPerTeam``).
     var failures: [LiveFailure]
+}
+
+/// A request a local pool answered, live: the gateway's request id, the pool, and how long the
+/// mock served it by its plan (model nanoseconds).
+struct PoolAnswer: Sendable {
+    let requestID: UInt64
+    let pool: String
+    let plannedNanoseconds: Int64
 }

@@ -93,6 +93,9 @@ public enum TwinRun {
         let spendUSD: [Double]
         let attempts: [String: Double]
         let seconds: Double
+        /// From the gateway's trace: each request's successful attempt at a local pool, its
+        /// length as the gateway measured it and the GPU time billed for it.
+        let poolAttempts: [UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)]
     }
 
     /// The live half: the mock provider and the gateway started on the scaled clock, the teams'
@@ -175,13 +178,35 @@ public enum TwinRun {
             await mock.stop()
             try await client.shutdown()
             return LiveRun(results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
-                           attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds)
+                           attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,
+                           poolAttempts: try poolAttempts(trace: settings.outDirectory.appendingPathComponent("gateway-trace/trace.jsonl")))
         } catch {
             await gateway?.stop()
             await mock.stop()
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// Each request's successful attempt at a local pool in the gateway's trace (the attempts
+    /// billed GPU time), by request id.
+    static func poolAttempts(trace url: URL) throws -> [UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)] {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw TwinError("\(url.path): the gateway's trace could not be read (\(error.localizedDescription))")
+        }
+        var attempts: [UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)] = [:]
+        do {
+            for line in try RouterTrace.lines(text, file: url.path).lines where line.call == .attemptFinished && line.outcome == .success {
+                guard let gpuSeconds = line.gpuSeconds, gpuSeconds > 0, let latency = line.latencyNanoseconds else { continue }
+                attempts[line.requestID] = (latency, gpuSeconds)
+            }
+        } catch {
+            throw TwinError(error.description)
+        }
+        return attempts
     }
 
     /// The simulated half: the spec's replications, conditioned on the live run's health
@@ -213,11 +238,15 @@ public enum TwinRun {
             }
         }
         // The pools bill GPU time by the attempt's length as the gateway measured it, the
-        // twin's transport included: taken out of spend as it is out of latencies.
+        // twin's transport and the mock's timer lateness included, which the simulated pool
+        // does not have: the share of each answer's billed GPU time beyond the mock's plan is
+        // taken out of spend, as the transport is out of latencies.
         let netSpend = zip(live.results, live.spendUSD).map { result, spend in
-            spend - result.poolTransport.reduce(0) { sum, entry in
-                guard let pool = world.router.targets.first(where: { $0.name == entry.key }), let capacity = pool.localCapacity else { return sum }
-                return sum + capacity.gpuSeconds(forSeconds: Seconds.seconds(entry.value)) * pool.gpuPricePerHour / 3_600
+            spend - result.poolAnswers.reduce(0) { sum, answer in
+                guard let billed = live.poolAttempts[answer.requestID], billed.latencyNanoseconds > answer.plannedNanoseconds,
+                      let pool = world.router.targets.first(where: { $0.name == answer.pool }) else { return sum }
+                let beyondPlan = 1 - Double(answer.plannedNanoseconds) / Double(billed.latencyNanoseconds)
+                return sum + billed.gpuSeconds * beyondPlan * pool.gpuPricePerHour / 3_600
             }
         }
         let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications,

@@ -20,6 +20,13 @@ struct TwinTiming: Sendable {
         return (up + downFirst, up + downEnd)
     }
 
+    /// How long the mock served the answer by its plan: from the request's arrival there to
+    /// its last frame's due time (model nanoseconds).
+    var plannedNanoseconds: Int64? {
+        guard let upstreamArrival, let endDue else { return nil }
+        return endDue - upstreamArrival
+    }
+
     private static let marker = Array("chatcmpl-twin-".utf8)
 
     /// The two stamps of the first frame in `bytes` that has them.

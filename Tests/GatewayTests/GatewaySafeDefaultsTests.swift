@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import LiveGatewaySupport
 import ProcessTestSupport
 import Testing
 

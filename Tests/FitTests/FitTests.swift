@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import LiveGatewaySupport
 import ProcessTestSupport
 import RoutingCore
 import Stochastics

@@ -8,31 +8,31 @@ import Testing
 
 /// A gateway and its mock upstreams, started as real processes on loopback for one test and
 /// stopped (by their process ids) when it ends.
-final class LiveGateway: @unchecked Sendable {
+public final class LiveGateway: @unchecked Sendable {
     /// Where the built executables are: `BROWNOUT_RELEASE_BIN` (what `make test` builds), else
     /// beside the test bundle.
-    static let binaries = BuiltProducts.preferRelease
+    public static let binaries = BuiltProducts.preferRelease
 
     /// The tests' client: many connections to the gateway at once (the default is 8 a host).
-    static let client: HTTPClient = {
+    public static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     /// A key of team `search`, and its SHA-256.
-    static let searchKey = "sk-test-search"
-    static let batchKey = "sk-test-batch"
-    static let supportKey = "sk-test-support"
+    public static let searchKey = "sk-test-search"
+    public static let batchKey = "sk-test-batch"
+    public static let supportKey = "sk-test-support"
 
-    let directory: URL
-    var mocks: [String: (process: ChildProcess, port: Int)] = [:]
-    var gateway: (process: ChildProcess, port: Int)?
-    let specPath: URL
+    public let directory: URL
+    public var mocks: [String: (process: ChildProcess, port: Int)] = [:]
+    public var gateway: (process: ChildProcess, port: Int)?
+    public let specPath: URL
 
     /// Starts one mock per name in `mocks` (extra arguments each), writes `spec` with
     /// `{PORT:name}` replaced by that mock's port, and starts the gateway on it.
-    init(mocks names: [String: [String]], spec: String, gatewayArguments arguments: [String] = []) async throws {
+    public init(mocks names: [String: [String]], spec: String, gatewayArguments arguments: [String] = []) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         specPath = directory.appendingPathComponent("spec.yaml")
@@ -49,13 +49,13 @@ final class LiveGateway: @unchecked Sendable {
     }
 
     /// `arguments`: the gateway's own options (`--record DIR`, `--seed N`).
-    func startGateway(_ arguments: [String] = []) async throws {
+    public func startGateway(_ arguments: [String] = []) async throws {
         gateway = try await Self.start("brownout-gateway", [specPath.path] + arguments)
     }
 
     /// SIGTERM: the gateway finishes what is in flight, saves spend and exits — within 30 s,
     /// or the test fails (and the gateway is killed) instead of hanging the run.
-    func stopGateway() async {
+    public func stopGateway() async {
         guard let gateway else { return }
         if await !gateway.process.stop(grace: .seconds(30)) {
             Issue.record("brownout-gateway did not exit within 30 s of SIGTERM")
@@ -65,7 +65,7 @@ final class LiveGateway: @unchecked Sendable {
 
     /// Stops the gateway (SIGTERM) and kills the mocks, which are fixtures: a hanging request
     /// must not hold up their exit. Every test that starts a `LiveGateway` calls this at its end.
-    func stop() async {
+    public func stop() async {
         await stopGateway()
         for (_, mock) in mocks { await mock.process.killAndReap() }
         mocks = [:]
@@ -81,7 +81,7 @@ final class LiveGateway: @unchecked Sendable {
 
     /// Starts a server and reads its port from the "listening on HOST:PORT" line it prints
     /// (after other lines, such as the gateway's router seed), within 20 s.
-    static func start(_ executable: String, _ arguments: [String]) async throws -> (process: ChildProcess, port: Int) {
+    public static func start(_ executable: String, _ arguments: [String]) async throws -> (process: ChildProcess, port: Int) {
         let process = try ChildProcess(binaries.appendingPathComponent(executable), arguments)
         let line = try await process.line(startingWith: "listening on ", within: .seconds(20))
         guard let port = Int(line.split(separator: ":").last ?? "") else {
@@ -92,26 +92,26 @@ final class LiveGateway: @unchecked Sendable {
     }
 
     /// Runs one of the built executables to its end.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> ChildOutput {
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> ChildOutput {
         try await ChildProcess.run(binaries.appendingPathComponent(executable), arguments)
     }
 
-    static func sha256(_ key: String) -> String {
+    public static func sha256(_ key: String) -> String {
         SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     // MARK: Calls
 
-    struct Reply {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: String
-        let seconds: Double
+    public struct Reply: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: String
+        public let seconds: Double
 
-        func header(_ name: String) -> String? { headers.first(name: name) }
+        public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
-    func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64) async throws -> Reply {
+    public func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64) async throws -> Reply {
         var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "Say something."]], "max_tokens": maxTokens]
         if stream { body["stream"] = true }
         if includeUsage { body["stream_options"] = ["include_usage": true] }
@@ -120,7 +120,7 @@ final class LiveGateway: @unchecked Sendable {
 
     /// One request, its whole answer read within 60 s (AsyncHTTPClient's timeout bounds the
     /// wait for the head; a stream that stalls after it would otherwise hang the test).
-    func call(_ path: String, port: Int, method: HTTPMethod = .POST, body: Data? = nil, key: String? = nil) async throws -> Reply {
+    public func call(_ path: String, port: Int, method: HTTPMethod = .POST, body: Data? = nil, key: String? = nil) async throws -> Reply {
         try await withThrowingTaskGroup(of: Reply?.self) { group in
             group.addTask { try await Self.exchange(path, port: port, method: method, body: body, key: key) }
             group.addTask {
@@ -152,47 +152,47 @@ final class LiveGateway: @unchecked Sendable {
     }
 
     /// Schedules `fault` on mock `name` for its next `count` requests.
-    func fault(_ name: String, _ fault: String, count: Int = 1) async throws {
+    public func fault(_ name: String, _ fault: String, count: Int = 1) async throws {
         _ = try await call("/mock/faults", port: mocks[name]!.port, body: Data(#"{"fault": "\#(fault)", "count": \#(count)}"#.utf8))
     }
 
     /// Sets the fault for all of mock `name`'s requests not scheduled otherwise.
-    func defaultFault(_ name: String, _ fault: String) async throws {
+    public func defaultFault(_ name: String, _ fault: String) async throws {
         _ = try await call("/mock/faults", port: mocks[name]!.port, body: Data(#"{"default": "\#(fault)"}"#.utf8))
     }
 
-    struct Stats: Decodable {
-        let requests: Int
-        let completed: Int
-        let cancelled: Int
-        let maxConcurrent: Int
-        let connections: Int
+    public struct Stats: Decodable, Sendable {
+        public let requests: Int
+        public let completed: Int
+        public let cancelled: Int
+        public let maxConcurrent: Int
+        public let connections: Int
 
         enum CodingKeys: String, CodingKey {
             case requests, completed, cancelled, maxConcurrent = "max_concurrent", connections
         }
     }
 
-    func stats(_ name: String) async throws -> Stats {
+    public func stats(_ name: String) async throws -> Stats {
         let reply = try await call("/mock/stats", port: mocks[name]!.port, method: .GET)
         return try JSONDecoder().decode(Stats.self, from: Data(reply.body.utf8))
     }
 
     /// A team's spend, from `/metrics`.
-    func spend(team: String) async throws -> Double {
+    public func spend(team: String) async throws -> Double {
         let prefix = "brownout_team_spend_usd{team=\"\(team)\"} "
         let line = try await metrics().split(separator: "\n").first { $0.hasPrefix(prefix) }
         return line.flatMap { Double($0.dropFirst(prefix.count)) } ?? -1
     }
 
-    func metrics() async throws -> String {
+    public func metrics() async throws -> String {
         try await call("/metrics", port: gateway!.port, method: .GET).body
     }
 }
 
 extension String {
     /// The SSE `data:` payloads of a stream, in order.
-    var sseData: [String] {
+    public var sseData: [String] {
         components(separatedBy: "\n\n").compactMap { frame in
             frame.hasPrefix("data: ") ? String(frame.dropFirst(6)) : nil
         }
@@ -201,7 +201,7 @@ extension String {
 
 extension LiveGateway {
     /// Runs `body` with this gateway, then stops it (and its mocks), whether `body` threw or not.
-    func use<T>(_ body: (LiveGateway) async throws -> T) async throws -> T {
+    public func use<T>(_ body: (LiveGateway) async throws -> T) async throws -> T {
         do {
             let result = try await body(self)
             await stop()
