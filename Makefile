@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator deps bench compare clean
+.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -31,6 +31,16 @@ deps:
 ## Every product: the simulator, the twin, the gateway, the mock provider, the benchmarks.
 build: deps
 	$(SWIFT) build -c release
+
+## Installs the commands in $(PREFIX)/bin and the review notebooks in $(PREFIX)/share/brownout,
+## where an installed `brownout export` finds them (it makes their Python environment in its
+## data directory on first use). The binaries use the Swift runtime of the toolchain they were
+## built with.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/brownout/notebooks-export
+	install -m 755 .build/release/brownout .build/release/brownout-twin .build/release/brownout-gateway .build/release/brownout-mock-provider $(DESTDIR)$(PREFIX)/bin/
+	cp -R notebooks-export/. $(DESTDIR)$(PREFIX)/share/brownout/notebooks-export/
 
 ## The simulator's command alone: no HTTP server, TLS, SQLite or HTTP client to build.
 build-simulator: deps
@@ -65,16 +75,13 @@ clean:
 	rm -rf .build
 
 ## The Python environment of the review notebooks (pinned in notebooks-export/requirements.txt),
-## made once in .venv-notebooks/; `brownout export` runs this target on first use.
+## made once in .venv-notebooks/ by notebooks-export/setup-env, which `brownout export` also runs
+## on first use (here for a checkout, in its data directory for an installed brownout).
 NOTEBOOK_ENV := .venv-notebooks
 notebooks-env: $(NOTEBOOK_ENV)/.installed
 
-$(NOTEBOOK_ENV)/.installed: notebooks-export/requirements.txt
-	@command -v python3 >/dev/null 2>&1 || { echo "error: python3 not found; install Python 3.9 or later with venv (Debian: apt-get install python3 python3-venv)" >&2; exit 1; }
-	@echo "making the notebook environment in $(NOTEBOOK_ENV)/ (pandas, matplotlib, nbclient, nbconvert from PyPI)"
-	@python3 -m venv $(NOTEBOOK_ENV) || { rm -rf $(NOTEBOOK_ENV); echo "error: python3 -m venv failed; install python3-venv (Debian: apt-get install python3-venv)" >&2; exit 1; }
-	@$(NOTEBOOK_ENV)/bin/pip install -q --disable-pip-version-check -r notebooks-export/requirements.txt || { rm -rf $(NOTEBOOK_ENV); echo "error: installing notebooks-export/requirements.txt from PyPI failed (above); check the network or a proxy, then run make notebooks-env again" >&2; exit 1; }
-	@touch $@
+$(NOTEBOOK_ENV)/.installed: notebooks-export/requirements.txt notebooks-export/setup-env
+	@notebooks-export/setup-env $(NOTEBOOK_ENV)
 
 ## The committed example reviews (notebooks-export/examples/) and the README's chart.
 notebooks: build notebooks-env

@@ -30,9 +30,6 @@ final class BodyAllowance: Sendable {
         held.subtract(bytes, ordering: .relaxed)
         metrics.bodyBytesHeld(changedBy: -bytes)
     }
-
-    /// The bytes held now.
-    var heldBytes: Int { held.load(ordering: .relaxed) }
 }
 
 /// One request's share of the ``BodyAllowance``, given back when the request lets go of it

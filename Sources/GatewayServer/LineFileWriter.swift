@@ -2,10 +2,11 @@ import Foundation
 import Synchronization
 
 /// Appends JSON lines (a decision log, a router trace) to a file, rotating it to `PATH.1`
-/// when it would grow past `maxBytes`. Lines are gathered in memory and written in chunks
-/// (at `chunkBytes`, on `flush()`, and on `close()`), so a request on the event loop only
-/// copies its line: the write, and a rotation, happen under a lock of their own that
-/// appending never waits for.
+/// when it would grow past `maxBytes`. Lines are gathered in memory and written in chunks:
+/// by the periodic `flush()` (every second, on the blocking thread pool) and on `close()`,
+/// so a request on the event loop usually only copies its line. When the gathered lines
+/// reach `chunkBytes` between two flushes, the request whose line filled them writes them
+/// itself, on its own thread, waiting for the file's lock (and any rotation) meanwhile.
 final class LineFileWriter: Sendable {
     private struct File {
         var handle: FileHandle

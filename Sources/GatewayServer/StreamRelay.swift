@@ -9,11 +9,8 @@ import Synchronization
 /// with content (when the attempt claims the client, or learns another attempt has it), then
 /// passed to the client's stream. The attempt ends at `[DONE]`, at the upstream's error, or at
 /// a break (cut, malformed frame, end without `[DONE]`, a limit); after `[DONE]` the rest of
-/// the response is read to its end, so that the connection goes back to the pool.
-///
-/// Before, a stream was read with the async API and its reader dropped at `[DONE]`, before
-/// the response's last chunk: AsyncHTTPClient then closed the connection, and 85% of streamed
-/// requests opened a new one (BENCHMARKS.md, ninth session).
+/// the response is read to its end, so that the connection goes back to the pool (a reader
+/// dropped at `[DONE]`, before the response's last chunk, makes AsyncHTTPClient close it).
 final class StreamRelay: HTTPClientResponseDelegate {
     typealias Response = Void
 

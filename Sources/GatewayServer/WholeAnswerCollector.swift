@@ -7,7 +7,7 @@ import Synchronization
 /// AsyncHTTPClient's delegate API: the status, `Retry-After` and body, handed to the waiting
 /// attempt once, at the end. The async API resumes the attempt for the head and again for each
 /// body part; at one connection that cost 15 µs of CPU and of latency a request
-/// (BENCHMARKS.md, eighth session).
+/// (BENCHMARKS.md, "2026-11-26: a whole answer gathered on the event loop").
 final class WholeAnswerCollector: HTTPClientResponseDelegate {
     struct Answer: Sendable {
         let status: Int

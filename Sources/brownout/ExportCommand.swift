@@ -5,14 +5,22 @@ import Foundation
 /// `brownout export`: the planning-review notebook of an output directory, executed, as a
 /// notebook and a self-contained HTML page beside the CSVs.
 ///
-/// The notebooks and their Python helper live in `notebooks-export/` of the checkout this
-/// binary was built in; they run in the Python environment `make notebooks-env` makes there
-/// (made on first use).
+/// The notebooks, their Python helper and their pinned requirements are found (``NotebookHome``)
+/// in `BROWNOUT_NOTEBOOKS`, else installed beside this binary (`../share/brownout/notebooks-export`,
+/// what `make install` writes), else in the checkout it was built in. They run in a Python
+/// environment that `notebooks-export/setup-env` makes on first use: the checkout's
+/// `.venv-notebooks` (what `make notebooks-env` makes), or for an installed brownout one in its
+/// data directory (`BROWNOUT_DATA_DIR`, else `$XDG_DATA_HOME/brownout`, else
+/// `~/.local/share/brownout`).
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Execute the review notebook for an output directory and write review.ipynb and review.html beside its CSVs.",
-        discussion: "The review (run, variant comparison, sweep or sizing) follows from what DIR holds. The Python environment is made with `make notebooks-env` on first use."
+        discussion: """
+            The review (run, variant comparison, sweep or sizing) follows from what DIR holds. The notebooks are found in $BROWNOUT_NOTEBOOKS, \
+            else in ../share/brownout/notebooks-export beside this binary (make install), else in the checkout it was built in; their Python \
+            environment is made on first use: the checkout's .venv-notebooks, or $BROWNOUT_DATA_DIR (default ~/.local/share/brownout)/venv-notebooks.
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -33,37 +41,19 @@ struct ExportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandError("\(directory): no such directory")
         }
-        guard let checkout = Self.checkout() else {
-            throw CommandError("notebooks-export/ not found beside this binary; set BROWNOUT_NOTEBOOKS to the checkout's notebooks-export directory")
-        }
-        let notebooks = checkout.appendingPathComponent("notebooks-export")
-        let python = checkout.appendingPathComponent(".venv-notebooks/bin/python")
-        if !FileManager.default.fileExists(atPath: checkout.appendingPathComponent(".venv-notebooks/.installed").path) {
-            FileHandle.standardError.write(Data("Setting up the notebook environment (first use): make notebooks-env\n".utf8))
-            let status = try Self.launch("/usr/bin/env", ["make", "--no-print-directory", "-C", checkout.path, "notebooks-env"], outputToStandardError: true)
-            guard status == 0 else {
-                throw CommandError("the notebook environment could not be set up (make notebooks-env, above); it needs python3 with venv and PyPI")
-            }
+        let home = try NotebookHome.locate()
+        let notebooks = home.notebooks
+        let python = home.environment.appendingPathComponent("bin/python")
+        // Makes the environment on first use (and after the requirements change); at once otherwise.
+        let setUp = try Self.launch("/bin/sh", [notebooks.appendingPathComponent("setup-env").path, home.environment.path], outputToStandardError: true)
+        guard setUp == 0 else {
+            throw CommandError("the notebook environment could not be set up in \(home.environment.path) (above); it needs python3 with venv and PyPI")
         }
         var arguments = [notebooks.appendingPathComponent("export.py").path, directory]
         if let format { arguments += ["--format", format.rawValue] }
         if let out { arguments += ["--out", out] }
         let status = try Self.launch(python.path, arguments, outputToStandardError: false)
         if status != 0 { throw ExitCode(status) }
-    }
-
-    /// The checkout holding notebooks-export/: BROWNOUT_NOTEBOOKS's parent, or the nearest
-    /// ancestor of this executable that has it.
-    static func checkout() -> URL? {
-        if let given = ProcessInfo.processInfo.environment["BROWNOUT_NOTEBOOKS"] {
-            return URL(fileURLWithPath: given).deletingLastPathComponent()
-        }
-        var url = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("notebooks-export/export.py").path) { return url }
-        }
-        return nil
     }
 
     static func launch(_ executable: String, _ arguments: [String], outputToStandardError: Bool) throws -> Int32 {

@@ -92,6 +92,58 @@ struct NotebookExportTests {
         #expect(!left.contains { $0.hasPrefix("review.") || $0.hasPrefix(".export-") })
     }
 
+    /// The checkout the tests run in (the release binaries are in its .build/release).
+    static let checkout = BuiltProducts.preferRelease.deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `brownout` copied where `make install PREFIX=…` puts it, with the notebooks beside it
+    /// or not; its data directory's environment is the checkout's (made by `make notebooks-env`,
+    /// which `make test` runs), so the test needs no PyPI.
+    static func installed(withNotebooks: Bool) throws -> (brownout: URL, environment: [String: String]) {
+        let prefix = try CommandRunner.temporaryDirectory()
+        let bin = prefix.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: BuiltProducts.preferRelease.appendingPathComponent("brownout"), to: bin.appendingPathComponent("brownout"))
+        if withNotebooks {
+            let share = prefix.appendingPathComponent("share/brownout")
+            try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: checkout.appendingPathComponent("notebooks-export"), to: share.appendingPathComponent("notebooks-export"))
+        }
+        let data = prefix.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: data.appendingPathComponent("venv-notebooks"), withDestinationURL: checkout.appendingPathComponent(".venv-notebooks"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["BROWNOUT_NOTEBOOKS"] = nil
+        environment["BROWNOUT_DATA_DIR"] = data.path
+        return (bin.appendingPathComponent("brownout"), environment)
+    }
+
+    @Test("an installed brownout finds the notebooks beside it and keeps their environment in its data directory")
+    func installedBinary() async throws {
+        let directory = try #require(try await Self.outputs.value["run"])
+        let (brownout, environment) = try Self.installed(withNotebooks: true)
+        let target = try CommandRunner.temporaryDirectory().appendingPathComponent("run-review.html")
+        let result = try await ChildProcess.run(brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: target.path))
+    }
+
+    @Test("without the notebooks anywhere, export says what it needs and where it looked, and writes nothing")
+    func installedWithoutNotebooks() async throws {
+        let directory = try #require(try await Self.outputs.value["run"])
+        let (brownout, environment) = try Self.installed(withNotebooks: false)
+        let target = try CommandRunner.temporaryDirectory().appendingPathComponent("run-review.html")
+        let result = try await ChildProcess.run(brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
+        #expect(result.status == 1)
+        let bin = brownout.deletingLastPathComponent()
+        #expect(result.stderr.contains("brownout export needs the review notebooks (notebooks-export/: the notebooks, export.py, requirements.txt, setup-env) and python3 with venv"))
+        #expect(result.stderr.contains("looked in BROWNOUT_NOTEBOOKS (unset), \(bin.deletingLastPathComponent().path)/share/brownout/notebooks-export, a brownout checkout above \(bin.path)"))
+        #expect(!FileManager.default.fileExists(atPath: target.path))
+        var wrong = environment
+        wrong["BROWNOUT_NOTEBOOKS"] = directory.path
+        let misdirected = try await ChildProcess.run(brownout, ["export", directory.path], environment: wrong)
+        #expect(misdirected.status == 1 && misdirected.stderr.contains("BROWNOUT_NOTEBOOKS=\(directory.path): not a notebooks-export directory"))
+    }
+
     @Test("a directory without outputs, or none at all, gets one clear line")
     func notAnOutputDirectory() async throws {
         let empty = try CommandRunner.temporaryDirectory()

@@ -8,8 +8,10 @@ import Testing
 
 /// The production gateway over real loopback HTTP against the fault-injecting mock: each
 /// test injects one fault the incident write-ups describe and checks what the client gets.
-/// Timing bounds are generous (they check that a limit fired, not how fast the machine is):
-/// a first-token limit of 0.5 s must end an attempt that would take 1.5 s or 30 s.
+/// No assert here reads how fast the machine is: that a limit fired is shown by who answered
+/// (the next target, not the slow one) and by the decisions logged; only lower bounds on
+/// elapsed time remain (a wait is never shorter than asked). The timing rules themselves are
+/// tested in process on an injected clock (`RequestConductTests`).
 @Suite("brownout-gateway under upstream faults", .serialized, .timeLimit(.minutes(5)))
 struct GatewayFaultTests {
     static let spec = """
@@ -219,7 +221,16 @@ struct GatewayFaultTests {
             #expect(honoured.seconds >= 1.0, "the mock's Retry-After is 1 s; the retry came after \(honoured.seconds) s")
             try await gateway.fault("alpha", "rate_limited_no_retry_after")
             let backoff = try await gateway.chat(model: "solo")
-            #expect(backoff.status == 200 && backoff.header("x-brownout-attempts") == "2" && backoff.seconds < 0.9)
+            #expect(backoff.status == 200 && backoff.header("x-brownout-attempts") == "2")
+            // The router's two waits, as logged: Retry-After's 1 s, then the route's 50 ms backoff.
+            var waits: [Substring] = []
+            for _ in 0..<30 where waits.count < 2 {
+                try await Task.sleep(for: .milliseconds(100))
+                waits = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8)
+                    .split(separator: "\n").filter { $0.contains(#""action":"wait""#) }
+            }
+            #expect(waits.count == 2 && waits[0].contains(#""delay_ns":1000000000"#) && waits[0].contains("retry_after_honoured"), "\(waits)")
+            #expect(waits.count == 2 && waits[1].contains(#""delay_ns":50000000"#) && !waits[1].contains("retry_after_honoured"), "\(waits)")
         }
     }
 
@@ -229,13 +240,15 @@ struct GatewayFaultTests {
         try await gateway.use { gateway in
             try await gateway.fault("alpha", "hang")
             let reply = try await gateway.chat()
+            // Alpha never answers: beta's answer is the first-token limit's doing, never before 0.5 s.
             #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta")
-            #expect(reply.seconds >= 0.5 && reply.seconds < 1.5, "\(reply.seconds) s")
+            #expect(reply.seconds >= 0.5, "\(reply.seconds) s")
             try await gateway.defaultFault("alpha", "hang")
             try await gateway.defaultFault("beta", "hang")
             let nobody = try await gateway.chat()
             #expect(nobody.status == 504 && nobody.body.contains("upstream_timeout"))
-            #expect(nobody.seconds < 4.5, "the overall deadline is 4 s; the caller waited \(nobody.seconds) s")
+            #expect(nobody.header("x-brownout-failure") == "timeout")
+            #expect(nobody.seconds >= 0.5 && nobody.seconds < 30, "the route's limits (0.5 s a first token, 4 s in all), not the mock's 30 s hang, ended it: \(nobody.seconds) s")
         }
     }
 
@@ -246,7 +259,6 @@ struct GatewayFaultTests {
             try await gateway.fault("alpha", "slow_first_token")
             let reply = try await gateway.chat(stream: true)
             #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.body.sseData.last == "[DONE]")
-            #expect(reply.seconds < 1.4, "alpha's first token would come at 1.5 s; \(reply.seconds) s")
             #expect(!reply.body.contains("alpha-1"), "nothing of the abandoned attempt reaches the client")
         }
     }
@@ -307,20 +319,18 @@ struct GatewayFaultTests {
         let gateway = try await live()
         try await gateway.use { gateway in
             try await gateway.fault("alpha", "slow_first_token")
-            let sent = ContinuousClock.now
             let reply = try await gateway.chat(model: "hedged", stream: true)
             #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.header("x-brownout-attempts") == "2")
-            #expect(reply.seconds < 1.2 && reply.body.sseData.last == "[DONE]", "\(reply.body)")
-            // The mock notices the cancelled request within 50 ms, long before its first token
-            // would have come due (1.5 s): the upstream stops working on it.
+            #expect(reply.body.sseData.last == "[DONE]", "\(reply.body)")
+            // The mock notices the cancelled request (it checks the connection every 50 ms): the
+            // upstream stops working on it, and never completes it.
             var cancelled = 0
             for _ in 0..<50 where cancelled == 0 {
                 try await Task.sleep(for: .milliseconds(20))
                 cancelled = try await gateway.stats("alpha").cancelled
             }
             let alpha = try await gateway.stats("alpha")
-            #expect(cancelled == 1, "alpha: \(alpha.requests) requests, \(alpha.completed) completed, \(alpha.cancelled) cancelled")
-            #expect(sent.duration(to: .now) < .milliseconds(1_450), "the loser was counted cancelled only when its first token came due")
+            #expect(cancelled == 1 && alpha.completed == 0, "alpha: \(alpha.requests) requests, \(alpha.completed) completed, \(alpha.cancelled) cancelled")
             // The router hears of the cancelled primary too (its reservation and in-flight count
             // settle), then of the hedge's answer.
             // (The log is written out once a second.)
@@ -339,7 +349,7 @@ struct GatewayFaultTests {
             // and the cancelled primary still reports back after the client has its answer.
             try await gateway.fault("alpha", "slow_first_token")
             let whole = try await gateway.chat(model: "hedged")
-            #expect(whole.status == 200 && whole.header("x-brownout-upstream") == "beta" && whole.seconds < 1.2)
+            #expect(whole.status == 200 && whole.header("x-brownout-upstream") == "beta")
             var settled = false
             for _ in 0..<30 where !settled {
                 try await Task.sleep(for: .milliseconds(100))
