@@ -221,38 +221,32 @@ actor Gateway: EventHandler {
 
     func attemptEnded(_ report: AttemptReport) {
         let now = calendar.now
-        // The effects are written in place (they are large values: no tuple or optional of them).
-        var first = ConductEffects(), ending = ConductEffects()
-        let found = live.modify(report.requestID) { entry -> Bool in
+        guard let (first, ending) = live.modify(report.requestID, { entry -> (ConductEffects, ConductEffects) in
             // A streamed attempt that produced output had its first byte reach the client when
             // it did; a whole answer reaches it now, at its end, if it is one.
             let streamed = entry.conduct.routing.request.streamed
             let reachedClientAt = streamed ? report.firstTokenAt : (report.outcome.outcome == .success ? now : 0)
-            if reachedClientAt > 0 { first = entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) }
+            let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
             // A whole answer that did not arrive showed the gateway nothing to bill.
             var outcome = report.outcome
             if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
-            ending = entry.conduct.attemptEnded(report.attempt, outcome, &router)
-            return true
-        }
-        guard found != nil else { return }
+            return (first, entry.conduct.attemptEnded(report.attempt, outcome, &router))
+        }) else { return }
         apply(first, to: report.requestID)
         apply(ending, to: report.requestID)
     }
 
     private func route(_ request: RoutingRequest) {
         let (state, decision) = router.begin(request)
-        // Stored first, then started where it lies: the conduct is copied once.
-        live.insert(Live(conduct: RequestConduct(state)), forKey: request.id)
-        var effects = ConductEffects()
-        _ = live.modify(request.id) { entry in effects = entry.conduct.start(decision, &router) }
+        var conduct = RequestConduct(state)
+        let effects = conduct.start(decision, &router)
+        live.insert(Live(conduct: conduct), forKey: request.id)
         apply(effects, to: request.id)
     }
 
     /// Runs one event through the request's conduct and carries out its effects.
     private func drive(_ requestID: UInt64, _ body: (inout RequestConduct, inout GatewayRouterCalls) -> ConductEffects) {
-        var effects = ConductEffects()
-        guard live.modify(requestID, { effects = body(&$0.conduct, &router) }) != nil else { return }
+        guard let effects = live.modify(requestID, { body(&$0.conduct, &router) }) else { return }
         apply(effects, to: requestID)
     }
 
