@@ -1,6 +1,8 @@
 import Hummingbird
 import NIOCore
+import NIOPosix
 import RoutingCore
+import Synchronization
 
 /// Reads a client's request body within the deployment's bounds (``DeploymentConfig/RequestBodies``):
 /// its size, the time it may take, and the bytes of bodies the gateway holds at once. With a
@@ -53,29 +55,35 @@ enum RequestBodyReader {
             guard hold.take(declared) else { throw .gatewayFull }
         }
         let limit = bounds.maxBytes
-        let timeLimit = bounds.readTimeLimit
-        do {
-            let body = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
-                group.addTask {
-                    var parts = request.body.makeAsyncIterator()
-                    guard var body = try await parts.next() else { return ByteBuffer() }
-                    if declared == nil { guard hold.take(body.readableBytes) else { throw Failure.gatewayFull } }
-                    while declared.map({ body.readableBytes < $0 }) ?? true, var part = try await parts.next() {
-                        guard body.readableBytes + part.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
-                        if declared == nil { guard hold.take(part.readableBytes) else { throw Failure.gatewayFull } }
-                        body.writeBuffer(&part)
-                    }
-                    guard body.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
-                    return body
+        // The read runs in a task of its own, which an event-loop timer cancels when the time
+        // limit passes first; whichever ends first settles the answer. (A task group racing a
+        // `Task.sleep` cost about 70 µs of CPU a request.)
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let answer = loop.makePromise(of: ByteBuffer.self)
+        let settled = FirstSettlement()
+        let reader = Task.immediate {
+            do {
+                var parts = request.body.makeAsyncIterator()
+                var body = try await parts.next() ?? ByteBuffer()
+                if declared == nil { guard hold.take(body.readableBytes) else { throw Failure.gatewayFull } }
+                while declared.map({ body.readableBytes < $0 }) ?? true, var part = try await parts.next() {
+                    guard body.readableBytes + part.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
+                    if declared == nil { guard hold.take(part.readableBytes) else { throw Failure.gatewayFull } }
+                    body.writeBuffer(&part)
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeLimit)
-                    throw Failure.tooSlow(seconds: bounds.readTimeoutSeconds)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+                guard body.readableBytes <= limit else { throw Failure.tooLarge(limit: limit) }
+                if settled.first() { answer.succeed(body) }
+            } catch {
+                if settled.first() { answer.fail(error) }
             }
-            return (body, hold)
+        }
+        let timer = loop.scheduleTask(in: .nanoseconds(Seconds.nanoseconds(bounds.readTimeoutSeconds))) {
+            if settled.first() { answer.fail(Failure.tooSlow(seconds: bounds.readTimeoutSeconds)) }
+            reader.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            return (try await answer.futureResult.get(), hold)
         } catch let failure as Failure {
             throw failure
         } catch {
@@ -87,6 +95,12 @@ enum RequestBodyReader {
     struct DeploymentBounds: Sendable {
         let maxBytes: Int
         let readTimeoutSeconds: Double
-        var readTimeLimit: Duration { .nanoseconds(Seconds.nanoseconds(readTimeoutSeconds)) }
     }
+}
+
+/// Lets exactly one of several parties settle an answer: the first to ask.
+final class FirstSettlement: Sendable {
+    private let settled = Atomic<Bool>(false)
+
+    func first() -> Bool { !settled.exchange(true, ordering: .acquiringAndReleasing) }
 }
