@@ -45,8 +45,8 @@ enum RequestBodyReader {
         }
     }
 
-    /// The body, held against `allowance` (released when `hold` is released); the read and
-    /// the time limit race, and the first to end decides.
+    /// The body, held against `allowance` (given back when `hold` is released), read within
+    /// the deployment's time limit.
     static func body(of request: Request, bounds: DeploymentBounds, allowance: BodyAllowance) async throws(Failure) -> (ByteBuffer, BodyHold) {
         let hold = BodyHold(allowance: allowance)
         let declared = request.headers[.contentLength].flatMap { Int($0) }
@@ -55,9 +55,10 @@ enum RequestBodyReader {
             guard hold.take(declared) else { throw .gatewayFull }
         }
         let limit = bounds.maxBytes
-        // The read runs in a task of its own, which an event-loop timer cancels when the time
-        // limit passes first; whichever ends first settles the answer. (A task group racing a
-        // `Task.sleep` cost about 70 µs of CPU a request.)
+        // The read runs in a task of its own, started at once (a body already in needs no
+        // hop), which an event-loop timer cancels when the time limit passes first; whichever
+        // ends first settles the answer. A task group racing `Task.sleep` would cost about
+        // 70 µs of CPU a request (BENCHMARKS.md, "what the request body's time limit costs").
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
         let answer = loop.makePromise(of: ByteBuffer.self)
         let settled = FirstSettlement()
