@@ -141,7 +141,7 @@ extension ExperimentSpec {
         }
         // A first-token limit longer than a team's SLO latency: an attempt that uses it has
         // missed the SLO before the next target is even tried.
-        func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
+        let number = ConfigNumber.text(_:) as (Double) -> String
         for team in sections.teams {
             guard let route = router.routes.first(where: { $0.name == team.route }) else { continue }
             let limits = route.timeouts

@@ -114,7 +114,7 @@ public final class GatewayCore: Sendable {
     /// How fast the router's clock runs (1: real time; the live twin runs faster).
     let routerTime: RouterTime
     /// The bounds on one request body, and the bytes of bodies held at once.
-    let bodyBounds: RequestBodyReader.DeploymentBounds
+    let bodyBounds: DeploymentConfig.RequestBodies
     let bodyAllowance: BodyAllowance
     private let nextRequestID = Atomic<UInt64>(0)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
@@ -126,9 +126,8 @@ public final class GatewayCore: Sendable {
         config = spec.router
         self.routerTime = routerTime
         metrics = GatewayMetrics(config: spec.router)
-        let bodies = spec.deployment.requestBodies
-        bodyBounds = RequestBodyReader.DeploymentBounds(maxBytes: bodies.maxBytes, readTimeoutSeconds: bodies.readTimeoutSeconds)
-        bodyAllowance = BodyAllowance(maxBytes: bodies.heldMaxBytes, metrics: metrics)
+        bodyBounds = spec.deployment.requestBodies
+        bodyAllowance = BodyAllowance(maxBytes: bodyBounds.heldMaxBytes, metrics: metrics)
         explaining = ExplainingHeaders(config: spec.router)
         models = spec.router.routes.map(\.name)
         upstreams = try spec.router.targets.map { target in

@@ -88,6 +88,17 @@ struct JSONScanner {
         }
     }
 
+    /// The value of the last member of `object` named `name` (nil when `object` is not an
+    /// object, or has no such member, or is malformed past it).
+    func member(_ name: StaticString, of object: Value) -> Value? {
+        guard object.kind == .object else { return nil }
+        var found: Value?
+        try? forEachMember(of: object) { key, value in
+            if self.key(key, is: name) { found = value }
+        }
+        return found
+    }
+
     /// Whether `key` is `name` (compared as decoded text when the key has escapes).
     func key(_ key: Key, is name: StaticString) -> Bool {
         if key.hasEscapes {

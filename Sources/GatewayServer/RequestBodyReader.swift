@@ -1,3 +1,4 @@
+import ConfigSchema
 import Hummingbird
 import NIOCore
 import NIOPosix
@@ -47,7 +48,7 @@ enum RequestBodyReader {
 
     /// The body, held against `allowance` (given back when `hold` is released), read within
     /// the deployment's time limit.
-    static func body(of request: Request, bounds: DeploymentBounds, allowance: BodyAllowance) async throws(Failure) -> (ByteBuffer, BodyHold) {
+    static func body(of request: Request, bounds: DeploymentConfig.RequestBodies, allowance: BodyAllowance) async throws(Failure) -> (ByteBuffer, BodyHold) {
         let hold = BodyHold(allowance: allowance)
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared {
@@ -90,12 +91,6 @@ enum RequestBodyReader {
         } catch {
             throw .malformed(String(describing: error))
         }
-    }
-
-    /// The deployment's bounds on one body.
-    struct DeploymentBounds: Sendable {
-        let maxBytes: Int
-        let readTimeoutSeconds: Double
     }
 }
 

@@ -23,30 +23,16 @@ enum UsageReader {
         body.withUnsafeReadableBytes { bytes in
             guard let (scanner, object) = try? JSONScanner.object(in: bytes) else { return 0 }
             var textBytes = 0
-            func count(_ value: JSONScanner.Value) {
-                if value.kind == .string, let text = try? scanner.string(value) { textBytes += text.utf8.count }
+            func count(_ value: JSONScanner.Value?) {
+                if let value, value.kind == .string, let text = try? scanner.string(value) { textBytes += text.utf8.count }
             }
-            typealias Malformed = JSONScanner.Malformed
-            try? scanner.forEachMember(of: object) { (key, choices) throws(Malformed) in
-                guard scanner.key(key, is: "choices"), choices.kind == .array else { return }
-                try scanner.forEachElement(of: choices) { (choice) throws(Malformed) in
-                    guard choice.kind == .object else { return }
-                    try scanner.forEachMember(of: choice) { (key, message) throws(Malformed) in
-                        guard scanner.key(key, is: "message"), message.kind == .object else { return }
-                        try scanner.forEachMember(of: message) { (key, value) throws(Malformed) in
-                            if scanner.key(key, is: "content") { count(value) }
-                            guard scanner.key(key, is: "tool_calls"), value.kind == .array else { return }
-                            try scanner.forEachElement(of: value) { (call) throws(Malformed) in
-                                guard call.kind == .object else { return }
-                                try scanner.forEachMember(of: call) { (key, function) throws(Malformed) in
-                                    guard scanner.key(key, is: "function"), function.kind == .object else { return }
-                                    try scanner.forEachMember(of: function) { (key, arguments) throws(Malformed) in
-                                        if scanner.key(key, is: "arguments") { count(arguments) }
-                                    }
-                                }
-                            }
-                        }
-                    }
+            guard let choices = scanner.member("choices", of: object), choices.kind == .array else { return 0 }
+            try? scanner.forEachElement(of: choices) { (choice) throws(JSONScanner.Malformed) in
+                guard let message = scanner.member("message", of: choice) else { return }
+                count(scanner.member("content", of: message))
+                guard let calls = scanner.member("tool_calls", of: message), calls.kind == .array else { return }
+                try scanner.forEachElement(of: calls) { call in
+                    count(scanner.member("function", of: call).flatMap { scanner.member("arguments", of: $0) })
                 }
             }
             return (textBytes + 3) / 4

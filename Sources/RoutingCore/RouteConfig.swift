@@ -118,7 +118,7 @@ public struct Timeouts: Sendable, Equatable {
     /// The limits in force, for `brownout validate`: "first token 15 s, per try none,
     /// overall 600 s (default)".
     public var summary: String {
-        func seconds(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? "\(Int(value)) s" : "\(value) s" }
+        func seconds(_ value: Double) -> String { ConfigNumber.text(value) + " s" }
         return "first token " + seconds(effectiveFirstTokenSeconds) + (firstTokenSeconds == nil ? " (default)" : "")
             + ", per try " + (perTrySeconds.map(seconds) ?? "none")
             + ", overall " + seconds(effectiveOverallSeconds) + (overallSeconds == nil ? " (default)" : "")
