@@ -58,6 +58,11 @@ public struct DeploymentConfig: Decodable, Sendable {
     /// How long in-flight requests may take to finish on SIGTERM, in seconds.
     public var shutdownGraceSeconds: Double = 30
     public var requestBodies = RequestBodies()
+    /// The most bytes of a streamed answer held for a client that reads slower than the
+    /// upstream writes (`stream_buffer_max_bytes`); past it the client is cut off as if it
+    /// had left (its attempt cancelled, counted): a slow reader cannot make the gateway hold
+    /// an answer without bound. 4 MiB is some thousand times a typical answer's frames.
+    public var streamBufferMaxBytes = 4 << 20
 
     public init() {}
 
@@ -65,7 +70,7 @@ public struct DeploymentConfig: Decodable, Sendable {
         case listen, upstreams, keys
         case teamRoutes = "team_routes"
         case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s"
-        case requestBodies = "request_bodies"
+        case requestBodies = "request_bodies", streamBufferMaxBytes = "stream_buffer_max_bytes"
     }
 
     enum RequestBodiesKeys: String, CodingKey, CaseIterable {
@@ -128,6 +133,7 @@ public struct DeploymentConfig: Decodable, Sendable {
         }
         if let database = try c.decodeIfPresent(String.self, forKey: .spendDatabase) { spendDatabase = database == "none" ? nil : database }
         shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
+        streamBufferMaxBytes = try c.number(.streamBufferMaxBytes, default: streamBufferMaxBytes, atLeast: 1)
         if c.contains(.requestBodies) {
             let bodies = try c.nestedContainer(keyedBy: RequestBodiesKeys.self, forKey: .requestBodies)
             requestBodies.maxBytes = try bodies.number(.maxBytes, default: requestBodies.maxBytes, atLeast: 1)

@@ -9,6 +9,10 @@ public struct AttemptOrder: Sendable, Equatable {
     /// answer has only the total: the earlier of the route's two (its first output is its end).
     public let firstTokenLimitNanoseconds: Int64?
     public let attemptLimitNanoseconds: Int64?
+    /// A stream's longest gap between two frames once its first output came; nil for a whole
+    /// answer (nothing of it is seen before its end) or when the route sets none. A gap that
+    /// passes it ends the attempt as its total limit does (rule 4 once the client has a byte).
+    public let idleLimitNanoseconds: Int64?
     /// Whether the driver must tell the conduct the moment this attempt's first byte reaches
     /// the client. It must when another attempt may race this one (a hedging route): the first
     /// to answer takes the client and the other is cancelled then. Otherwise it may tell it

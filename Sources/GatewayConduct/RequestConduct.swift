@@ -14,8 +14,9 @@ import RoutingCore
 ///    decides then is withheld, and the router learns it ended `cancelled` at once.
 /// 3. A hedge timer that fires disarmed (after the commit, or after the request ended) is
 ///    ignored: the router is not called.
-/// 4. An attempt's limit that passes after its first byte reached the client cuts the stream:
-///    the attempt failed after its first byte (which nothing retries), not a timeout.
+/// 4. An attempt's limit (its total, or the idle gap between two frames) that passes after its
+///    first byte reached the client cuts the stream: the attempt failed after its first byte
+///    (which nothing retries), not a timeout.
 /// 5. An attempt the conduct cancelled is reported `cancelled`, whatever it ended with (the
 ///    cancel and its ending crossed; nothing of it reaches the client); each attempt is reported to the router once, and an ending that comes
 ///    after (a late answer to an attempt that timed out) is ignored.
@@ -200,10 +201,10 @@ public struct RequestConduct: Sendable {
         guard routing.request.streamed else {
             let earlier = firstToken.map { min($0, total ?? $0) } ?? total
             return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: nil, attemptLimitNanoseconds: earlier,
-                                watchesFirstByte: false)
+                                idleLimitNanoseconds: nil, watchesFirstByte: false)
         }
         return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken, attemptLimitNanoseconds: total,
-                            watchesFirstByte: racing)
+                            idleLimitNanoseconds: decision.idleTimeoutNanoseconds, watchesFirstByte: racing)
     }
 
     private mutating func end(_ decision: Decision, winner: Int32?, _ effects: inout ConductEffects) {

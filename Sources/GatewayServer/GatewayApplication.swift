@@ -13,8 +13,8 @@ import HTTPTypes
 public enum GatewayApplication {
     public static func make(core: GatewayCore, deployment: DeploymentConfig, logger: Logger,
                             onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
-        let router = Router()
-        router.post("/v1/chat/completions") { request, _ -> Response in
+        let router = Router(context: GatewayRequestContext.self)
+        router.post("/v1/chat/completions") { request, context -> Response in
             let received = ContinuousClock.now
             func whole(_ error: OpenAIError) -> Response { refusal(error, core: core, received: received) }
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else { return whole(OpenAIError.unauthorized) }
@@ -36,7 +36,7 @@ public enum GatewayApplication {
                 return whole(OpenAIError(status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error", code: "model_not_allowed"))
             }
             // The body is held (against the allowance) until the answer is written.
-            let answer = await RequestCoordinator.answer(chat, team: team, core: core)
+            let answer = await RequestCoordinator.answer(chat, team: team, core: core, connection: context.channel)
             switch answer {
             case .whole(let status, let headers, let body):
                 withExtendedLifetime(hold) {}
@@ -45,7 +45,10 @@ public enum GatewayApplication {
                 return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                     defer { withExtendedLifetime(hold) {} }
                     do {
-                        for await frame in stream.frames { try await writer.write(frame) }
+                        for await frame in stream.frames {
+                            try await writer.write(frame)
+                            stream.written(frame.readableBytes)
+                        }
                         try await writer.finish(nil)
                     } catch {
                         stream.clientWentAway()

@@ -116,6 +116,8 @@ public final class GatewayCore: Sendable {
     /// The bounds on one request body, and the bytes of bodies held at once.
     let bodyBounds: DeploymentConfig.RequestBodies
     let bodyAllowance: BodyAllowance
+    /// The most bytes of a streamed answer held for a slow client (``ClientStream``).
+    let streamBufferMaxBytes: Int
     private let nextRequestID = Atomic<UInt64>(0)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
 
@@ -125,15 +127,17 @@ public final class GatewayCore: Sendable {
                 routerTime: RouterTime = .realTime) throws {
         config = spec.router
         self.routerTime = routerTime
-        metrics = GatewayMetrics(config: spec.router)
+        let metrics = GatewayMetrics(config: spec.router)
+        self.metrics = metrics
         bodyBounds = spec.deployment.requestBodies
         bodyAllowance = BodyAllowance(maxBytes: bodyBounds.heldMaxBytes, metrics: metrics)
+        streamBufferMaxBytes = spec.deployment.streamBufferMaxBytes
         explaining = ExplainingHeaders(config: spec.router)
         models = spec.router.routes.map(\.name)
-        upstreams = try spec.router.targets.map { target in
+        upstreams = try zip(spec.router.targets, spec.router.targetIDs).map { target, id in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
-            return try UpstreamAttempt(client: client, upstream: upstream, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
-                                   routerTime: routerTime)
+            return try UpstreamAttempt(client: client, upstream: upstream, target: id, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
+                                       routerTime: routerTime, metrics: metrics)
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)

@@ -37,6 +37,21 @@ final class GatewayMetrics: Sendable {
     private let bodyBytes: CoreMetrics.Meter
     /// Saved spend rows whose team or key the spec no longer has (kept, not restored).
     private let unknownSpendRows: CoreMetrics.Gauge
+    /// Streamed answers cut because their client read slower than the answer came.
+    private let slowClients: CoreMetrics.Counter
+    /// By upstream, then by what the gateway did about a stream's flaw.
+    private let streamRepairs: [[StreamRepair: CoreMetrics.Counter]]
+
+    /// A flaw in an upstream's stream the gateway dealt with instead of failing the answer.
+    enum StreamRepair: String, CaseIterable, Sendable {
+        /// An event that was not JSON, left out (`on_malformed_event: drop`).
+        case malformedEventDropped = "malformed_event_dropped"
+        /// A stream whose last choice finished and whose body ended cleanly, but without
+        /// `[DONE]`: finished with `[DONE]` by the gateway.
+        case completedWithoutDone = "completed_without_done"
+        /// A stream silent for longer than its idle limit, cut.
+        case idleCut = "idle_cut"
+    }
 
     /// Why a request's body was not taken.
     enum BodyRefusal: String, CaseIterable, Sendable {
@@ -83,12 +98,19 @@ final class GatewayMetrics: Sendable {
         })
         bodyBytes = CoreMetrics.Meter(label: "brownout_request_body_bytes_held", factory: factory)
         unknownSpendRows = CoreMetrics.Gauge(label: "brownout_spend_rows_unknown", factory: factory)
+        slowClients = CoreMetrics.Counter(label: "brownout_slow_clients_cut_total", factory: factory)
+        streamRepairs = config.targets.map { target in
+            Dictionary(uniqueKeysWithValues: StreamRepair.allCases.map {
+                ($0, CoreMetrics.Counter(label: "brownout_stream_repairs_total", dimensions: [("upstream", target.name), ("repair", $0.rawValue)], factory: factory))
+            })
+        }
         inFlight.set(0)
         bodyBytes.set(0)
         unknownSpendRows.record(0)
         fallback.increment(by: 0)
+        slowClients.increment(by: 0)
         for counter in estimatedUsage + Array(bodyRefusals.values) { counter.increment(by: 0) }
-        for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) { counter.increment(by: 0) }
+        for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) + streamRepairs.flatMap(\.values) { counter.increment(by: 0) }
     }
 
     func requestStarted() { inFlight.increment() }
@@ -105,6 +127,10 @@ final class GatewayMetrics: Sendable {
         attempts[upstream.index][outcome]?.increment()
         if usageEstimated { estimatedUsage[upstream.index].increment() }
     }
+
+    func slowClientCut() { slowClients.increment() }
+
+    func streamRepaired(upstream: TargetID, _ repair: StreamRepair) { streamRepairs[upstream.index][repair]?.increment() }
 
     func bodyRefused(_ reason: BodyRefusal) { bodyRefusals[reason]?.increment() }
 

@@ -32,5 +32,15 @@ public struct OpenAIError: Error, Sendable {
         return frame
     }
 
+    /// Whether an upstream refused the request for its length: OpenAI's and vLLM's
+    /// `context_length_exceeded` code, or the wording OpenAI-compatible servers and
+    /// Anthropic's API use for it when they send no code.
+    var refusesContextLength: Bool {
+        guard status == 400 || status == 413 else { return false }
+        if code == "context_length_exceeded" { return true }
+        let text = message.lowercased()
+        return ["maximum context length", "context window", "prompt is too long", "context_length_exceeded"].contains { text.contains($0) }
+    }
+
     static let unauthorized = OpenAIError(status: 401, message: "Incorrect or missing API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key")
 }

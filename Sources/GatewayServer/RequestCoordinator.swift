@@ -23,7 +23,7 @@ struct RequestCoordinator: Sendable {
         /// The attempt's first output claimed the client (``CommitSlot``).
         case committed(attempt: Int32)
         case hedgeDue
-        /// The client went away mid-stream.
+        /// The client went away: its connection closed, or a write of the stream failed.
         case clientGone
     }
 
@@ -34,8 +34,10 @@ struct RequestCoordinator: Sendable {
     let received: ContinuousClock.Instant
 
     /// Answers the request: returns as soon as the client's response can start (a stream's
-    /// first token, or the end); a stream goes on in the background.
-    static func answer(_ chat: ChatRequest, team: String, core: GatewayCore) async -> GatewayAnswer {
+    /// first token, or the end); a stream goes on in the background. `connection` is the
+    /// client's, watched until the request is over (``ClientDisconnectWatch``): a client that
+    /// leaves before its answer has its attempts cancelled then, not when a write fails.
+    static func answer(_ chat: ChatRequest, team: String, core: GatewayCore, connection: (any Channel)? = nil) async -> GatewayAnswer {
         let received = ContinuousClock.now
         let id = core.requestID()
         let request: RoutingRequest
@@ -55,12 +57,13 @@ struct RequestCoordinator: Sendable {
         // to settle after the answer: it runs right here, in the request's own task.
         if !chat.stream && core.config.routes[request.route.index].hedging == nil {
             var answer: GatewayAnswer?
-            await coordinator.run(inline: true, stream: nil) { answer = $0 }
+            await coordinator.run(inline: true, stream: nil, connection: connection) { answer = $0 }
             return answer ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
         }
-        let stream = ClientStream()
+        let metrics = core.metrics
+        let stream = ClientStream(maxBufferedBytes: core.streamBufferMaxBytes) { metrics.slowClientCut() }
         return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
-            Task { await coordinator.run(inline: false, stream: stream) { start.resume(returning: $0) } }
+            Task { await coordinator.run(inline: false, stream: stream, connection: connection) { start.resume(returning: $0) } }
         }
     }
 
@@ -68,12 +71,21 @@ struct RequestCoordinator: Sendable {
     /// `inline`: each attempt is awaited right here instead of in a task of its own (whole
     /// answers without hedging). A stream's attempts run on the event loop (``StreamRelay``)
     /// and report here.
-    private func run(inline: Bool, stream: ClientStream?, deliver: (GatewayAnswer) -> Void) async {
+    private func run(inline: Bool, stream: ClientStream?, connection: (any Channel)?, deliver: (GatewayAnswer) -> Void) async {
         // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
         // is handled as it returns.
         let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
         var iterator = events?.makeAsyncIterator()
         if let sink { stream?.onClientGone { sink.yield(.clientGone) } }
+        // An inline attempt is cancelled where it runs; the conduct hears of the departure
+        // when the attempt returns, before its (cancelled) ending.
+        let inlineAttempt = InlineAttemptCancel()
+        let watch = connection.map { channel in
+            ClientDisconnectWatch(channel: channel) {
+                if let sink { sink.yield(.clientGone) } else { inlineAttempt.clientLeft() }
+            }
+        }
+        defer { watch?.stop() }
         var inlineEnding: Event?
         var answered = false
         func respond(_ answer: GatewayAnswer) {
@@ -114,12 +126,16 @@ struct RequestCoordinator: Sendable {
                     let upstream = core.upstreams[order.target.index]
                     let chat = self.chat
                     if inline {
-                        let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds,
+                        let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds, cancel: inlineAttempt,
                                                         firstToken: { committed.claim(attempt) })
+                        if inlineAttempt.clientHasLeft {
+                            // Its only effect is cancelling this attempt, which has returned.
+                            _ = core.conduct { conduct.clientWentAway(&$0) }
+                        }
                         inlineEnding = .finished(attempt: attempt, ending)
                     } else if let sink {
                         if chat.stream {
-                            outstanding[attempt] = upstream.startStream(chat, firstTokenLimit: order.firstTokenLimitNanoseconds, attemptLimit: order.attemptLimitNanoseconds,
+                            outstanding[attempt] = upstream.startStream(chat, order: order, onMalformedEvent: core.config.routes[request.route.index].onMalformedEvent,
                                                                         firstToken: {
                                                                             let won = committed.claim(attempt)
                                                                             if won { sink.yield(.committed(attempt: attempt)) }
@@ -301,6 +317,32 @@ struct BusyClock {
         let microseconds = max(0, s * 1_000_000 + atto / 1_000_000_000_000)
         let fraction = String(microseconds % 1_000)
         return "\(microseconds / 1_000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}
+
+/// How a departed client cancels the attempt a whole answer runs inline: the attempt
+/// registers its upstream request's cancel while it runs.
+final class InlineAttemptCancel: Sendable {
+    private let state = Mutex<(left: Bool, cancel: (@Sendable () -> Void)?)>((false, nil))
+
+    var clientHasLeft: Bool { state.withLock { $0.left } }
+
+    /// The client left: the running attempt (if any) is cancelled, and so is any started later.
+    func clientLeft() {
+        state.withLock { state -> (@Sendable () -> Void)? in
+            state.left = true
+            return state.cancel
+        }?()
+    }
+
+    /// `cancel` cancels the attempt now running (nil: none runs); runs it at once if the
+    /// client has already left.
+    func running(_ cancel: (@Sendable () -> Void)?) {
+        let left = state.withLock { state in
+            state.cancel = cancel
+            return state.left
+        }
+        if left { cancel?() }
     }
 }
 

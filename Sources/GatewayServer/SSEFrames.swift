@@ -1,13 +1,17 @@
 import NIOCore
 
 /// Splits an upstream's Server-Sent Events into frames as bytes arrive, and reads each one
-/// as far as the gateway must: a `[DONE]`, a JSON chunk (with content, with usage), or not JSON.
+/// as far as the gateway must: a `[DONE]`, a JSON chunk (with content, a finish, usage), the
+/// upstream's error event, or not JSON.
 struct SSEFrames {
     enum Frame {
         /// A chunk, as its exact bytes (through the blank line that ends it), whether it
-        /// carries output, and its usage.
-        case chunk(ByteBuffer, hasContent: Bool, usage: (input: Int, output: Int)?)
+        /// carries output, whether a choice of it finished (a `finish_reason`), and its usage.
+        case chunk(ByteBuffer, hasContent: Bool, finished: Bool, usage: (input: Int, output: Int)?)
         case done
+        /// The upstream reported an error inside the stream (`{"error": …}`).
+        case error(String)
+        /// An event whose data is not JSON.
         case malformed(String)
     }
 
@@ -58,13 +62,14 @@ struct SSEFrames {
                 start = end + 1
             }
         }
-        if lines == 0 { return .chunk(frame, hasContent: false, usage: nil) }
+        if lines == 0 { return .chunk(frame, hasContent: false, finished: false, usage: nil) }
         if data.elementsEqual("[DONE]".utf8) { return .done }
         return data.withUnsafeBytes { bytes -> Frame in
             do {
                 let (scanner, object) = try JSONScanner.object(in: bytes)
                 var isError = false
                 var hasContent = false
+                var finished = false
                 var usage: (input: Int, output: Int)?
                 try scanner.forEachMember(of: object) { key, value throws(JSONScanner.Malformed) in
                     if scanner.key(key, is: "error") {
@@ -73,6 +78,7 @@ struct SSEFrames {
                         try scanner.forEachElement(of: value) { choice throws(JSONScanner.Malformed) in
                             guard choice.kind == .object else { return }
                             try scanner.forEachMember(of: choice) { key, delta throws(JSONScanner.Malformed) in
+                                if scanner.key(key, is: "finish_reason") && delta.kind != .null { finished = true }
                                 guard scanner.key(key, is: "delta"), delta.kind == .object else { return }
                                 try scanner.forEachMember(of: delta) { key, content in
                                     // A non-empty string: more than its two quotes.
@@ -84,8 +90,8 @@ struct SSEFrames {
                         usage = UsageReader.usage(value, scanner: scanner)
                     }
                 }
-                if isError { return .malformed("the upstream sent an error event: \(String(decoding: data.prefix(200), as: UTF8.self))") }
-                return .chunk(frame, hasContent: hasContent, usage: usage)
+                if isError { return .error(String(decoding: data.prefix(200), as: UTF8.self)) }
+                return .chunk(frame, hasContent: hasContent, finished: finished, usage: usage)
             } catch {
                 return .malformed(String(decoding: data.prefix(80), as: UTF8.self))
             }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Logging
 import NIOCore
 import NIOHTTP1
 import RoutingCore
@@ -8,9 +9,15 @@ import Synchronization
 /// AsyncHTTPClient's delegate API: frames are read as they arrive, held until the first one
 /// with content (when the attempt claims the client, or learns another attempt has it), then
 /// passed to the client's stream. The attempt ends at `[DONE]`, at the upstream's error, or at
-/// a break (cut, malformed frame, end without `[DONE]`, a limit); after `[DONE]` the rest of
-/// the response is read to its end, so that the connection goes back to the pool (a reader
-/// dropped at `[DONE]`, before the response's last chunk, makes AsyncHTTPClient close it).
+/// a break (cut, end before a finish, a malformed event when the route fails on them, a
+/// limit); after `[DONE]` the rest of the response is read to its end, so that the connection
+/// goes back to the pool (a reader dropped at `[DONE]`, before the response's last chunk,
+/// makes AsyncHTTPClient close it).
+///
+/// Two flaws do not break an answer: an event that is not JSON is left out when the route
+/// drops them (`on_malformed_event`, the default), and a body that ends cleanly after a
+/// choice finished (`finish_reason`) is complete without its `[DONE]`, which the gateway
+/// sends. Both are counted (``GatewayMetrics/StreamRepair``).
 final class StreamRelay: HTTPClientResponseDelegate {
     typealias Response = Void
 
@@ -30,36 +37,55 @@ final class StreamRelay: HTTPClientResponseDelegate {
         var usage: (input: Int, output: Int)?
         var ended = false
         var firstTokenTimer: Scheduled<Void>?
+        /// Armed at the first content frame when the route has an idle limit; it looks at
+        /// ``lastFrameAt`` when it fires and runs again if a frame came since.
+        var idleTimer: Scheduled<Void>?
+        var lastFrameAt = NIODeadline.uptimeNanoseconds(0)
+        /// A choice of the answer finished (`finish_reason`).
+        var finished = false
         var drained = 0
     }
 
     /// What to do once the state's lock is released: the attempt's ending reported.
     private struct After {
         let ending: UpstreamAttempt.Ending
-        let timer: Scheduled<Void>?
+        let timers: (Scheduled<Void>?, Scheduled<Void>?)
         let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
         func run() {
-            timer?.cancel()
+            timers.0?.cancel()
+            timers.1?.cancel()
             onEnd(ending)
         }
     }
+
+    /// What the route says about the stream's flaws, and where they are counted.
+    struct Conduct: Sendable {
+        let onMalformedEvent: MalformedEventPolicy
+        /// The longest gap between two frames after the first content frame (nil: none).
+        let idleLimit: TimeAmount?
+        let repaired: @Sendable (GatewayMetrics.StreamRepair) -> Void
+    }
+
+    private static let logger = Logger(label: "brownout.gateway.stream")
 
     private let state = Mutex(State())
     private let chat: ChatRequest
     private let firstToken: @Sendable () -> Bool
     private let stream: ClientStream?
+    private let conduct: Conduct
     private let ended: UpstreamAttempt.Ended
     private let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
-    /// `firstToken` is called at the first frame with content (or `[DONE]`, if none came) and
-    /// says whether this attempt answers the client; `ended` makes the attempt's ending, and
-    /// `onEnd` gets it, once, on the event loop.
-    init(chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, ended: @escaping UpstreamAttempt.Ended,
+    /// `firstToken` is called at the first frame with content (or at the answer's end, if
+    /// none came) and says whether this attempt answers the client; `ended` makes the
+    /// attempt's ending, and `onEnd` gets it, once, on the event loop.
+    init(chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, conduct: Conduct, ended: @escaping UpstreamAttempt.Ended,
          onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void) {
         self.chat = chat
         self.firstToken = firstToken
         self.stream = stream
+        self.conduct = conduct
         self.ended = ended
         self.onEnd = onEnd
     }
@@ -98,7 +124,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
                 _ = state.answer.gather(buffer)
                 return (nil, false)
             }
-            return relay(&state, buffer)
+            return relay(&state, buffer, task: task)
         }
         after?.run()
         return stop ? task.eventLoop.makeFailedFuture(Stopped()) : task.eventLoop.makeSucceededVoidFuture()
@@ -112,7 +138,13 @@ final class StreamRelay: HTTPClientResponseDelegate {
                 return end(&state, UpstreamAttempt.classify(status: answer.status, body: answer.body), retryAfter: answer.retryAfterSeconds,
                            reply: .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
             }
-            // The upstream closed the stream without [DONE]: a truncated answer.
+            // The body ended cleanly without [DONE]: complete if a choice finished (the gateway
+            // sends the [DONE]), else a truncated answer.
+            if state.finished {
+                if !state.committed && !commit(&state) { return end(&state, .cancelled) }
+                conduct.repaired(.completedWithoutDone)
+                return end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, state.progress.tokens))
+            }
             return end(&state, state.committed ? .failedAfterFirstByte : .connectionError)
         }
         after?.run()
@@ -126,48 +158,92 @@ final class StreamRelay: HTTPClientResponseDelegate {
         after?.run()
     }
 
+    /// This attempt's first output came: it claims the client (false: another attempt has
+    /// it), and what it held so far goes out.
+    private func commit(_ state: inout State) -> Bool {
+        state.progress.sawFirstToken()
+        let timer = state.firstTokenTimer
+        state.firstTokenTimer = nil
+        timer?.cancel()
+        guard firstToken() else { return false }
+        state.committed = true
+        for bytes in state.held { stream?.send(bytes) }
+        state.held = []
+        return true
+    }
+
     /// Reads the frames in `buffer`, and passes them on once this attempt answers the client.
     /// Returns what to do after the lock, and whether to stop reading (the request is then
     /// cancelled and its connection closed).
-    private func relay(_ state: inout State, _ buffer: ByteBuffer) -> (After?, Bool) {
-        func commit(_ state: inout State) -> Bool {
-            state.progress.sawFirstToken()
-            let timer = state.firstTokenTimer
-            state.firstTokenTimer = nil
-            timer?.cancel()
-            guard firstToken() else { return false }
-            state.committed = true
-            for bytes in state.held { stream?.send(bytes) }
-            state.held = []
-            return true
-        }
+    private func relay(_ state: inout State, _ buffer: ByteBuffer, task: HTTPClient.Task<Void>) -> (After?, Bool) {
+        if state.idleTimer != nil { state.lastFrameAt = .now() }
         for frame in state.frames.append(buffer) {
             switch frame {
-            case .chunk(let bytes, let hasContent, let usage):
+            case .chunk(let bytes, let hasContent, let finished, let usage):
+                if finished { state.finished = true }
                 if let usage {
                     state.usage = usage
                     if !chat.includeUsage { continue }
                 }
-                // Another attempt has the client: this one stops here.
-                if !state.committed && hasContent && !commit(&state) { return (end(&state, .cancelled), true) }
+                if hasContent && state.progress.firstTokenAt == nil {
+                    // Another attempt has the client: this one stops here.
+                    if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
+                    armIdleLimit(&state, task: task)
+                }
                 if hasContent { state.progress.forwardedToken() }
                 if state.committed { stream?.send(bytes) } else { state.held.append(bytes) }
             case .done:
                 if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
                 return (end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, state.progress.tokens)), false)
-            case .malformed:
+            case .error:
+                return (end(&state, state.committed ? .failedAfterFirstByte : .serverError), true)
+            case .malformed(let text):
+                if conduct.onMalformedEvent == .drop {
+                    conduct.repaired(.malformedEventDropped)
+                    Self.logger.warning("an upstream stream event that is not JSON was left out", metadata: ["model": "\(chat.model)", "data": "\(text)"])
+                    continue
+                }
                 return (end(&state, state.committed ? .failedAfterFirstByte : .serverError), true)
             }
         }
         return (nil, false)
     }
 
+    /// Arms the idle limit at the first content frame: one timer, which on firing either finds
+    /// a frame came since (and runs again from that frame) or cuts the attempt: timed out, or
+    /// failed after its first byte once the client has one (conduct rule 4).
+    private func armIdleLimit(_ state: inout State, task: HTTPClient.Task<Void>) {
+        guard let idle = conduct.idleLimit else { return }
+        state.lastFrameAt = .now()
+        state.idleTimer = scheduleIdleCheck(at: state.lastFrameAt + idle, idle: idle, task: task)
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, idle: TimeAmount, task: HTTPClient.Task<Void>) -> Scheduled<Void> {
+        task.eventLoop.scheduleTask(deadline: deadline) { [self] in
+            let after = self.state.withLock { state -> After? in
+                guard !state.ended else { return nil }
+                let due = state.lastFrameAt + idle
+                if due > .now() {
+                    state.idleTimer = scheduleIdleCheck(at: due, idle: idle, task: task)
+                    return nil
+                }
+                state.idleTimer = nil
+                conduct.repaired(.idleCut)
+                return end(&state, state.committed ? .failedAfterFirstByte : .timeout)
+            }
+            guard let after else { return }
+            after.run()
+            task.cancel()
+        }
+    }
+
     /// Ends the attempt (once): its ending is reported after the lock.
     private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
                      reply: UpstreamAttempt.Reply = .none) -> After {
         state.ended = true
-        let timer = state.firstTokenTimer
+        let timers = (state.firstTokenTimer, state.idleTimer)
         state.firstTokenTimer = nil
-        return After(ending: ended(outcome, retryAfter, usage, reply, state.progress), timer: timer, onEnd: onEnd)
+        state.idleTimer = nil
+        return After(ending: ended(outcome, retryAfter, usage, reply, state.progress), timers: timers, onEnd: onEnd)
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ConfigSchema
 import Foundation
+import GatewayConduct
 import NIOCore
 import NIOHTTP1
 import RoutingCore
@@ -10,6 +11,9 @@ import RoutingCore
 /// attempt is the one the client gets.
 final class UpstreamAttempt: Sendable {
     let client: HTTPClient
+    /// The target this upstream is, and where its streams' repairs are counted.
+    let target: TargetID
+    let metrics: GatewayMetrics
     /// The router's time scale: the limits are in its time, and so is what is measured.
     let routerTime: RouterTime
     /// The request to the upstream's chat completions endpoint, its API key included, built
@@ -18,8 +22,10 @@ final class UpstreamAttempt: Sendable {
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
 
-    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, apiKey: String?, routerTime: RouterTime) throws {
+    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, target: TargetID, apiKey: String?, routerTime: RouterTime, metrics: GatewayMetrics) throws {
         self.client = client
+        self.target = target
+        self.metrics = metrics
         self.routerTime = routerTime
         let url = upstream.baseURL + "/chat/completions"
         quotedModel = JSONText.quoted(upstream.model)
@@ -58,11 +64,12 @@ final class UpstreamAttempt: Sendable {
     /// Runs a whole answer's attempt. `firstToken` is called when the answer has arrived, and
     /// says whether this attempt may answer the client. Its one limit (the conduct's, rule 7)
     /// is AsyncHTTPClient's deadline.
-    func run(_ chat: ChatRequest, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
+    /// `cancel`, when given, can cancel the exchange while it runs (a departed client).
+    func run(_ chat: ChatRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
         let ended = endings(chat)
         let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
         do {
-            return try await wholeExchange(chat, deadline: limit, firstToken: firstToken, ended: ended)
+            return try await wholeExchange(chat, deadline: limit, cancel: cancel, firstToken: firstToken, ended: ended)
         } catch {
             return ended(Task.isCancelled ? .cancelled : Self.outcome(of: error, afterFirstByte: false), nil, nil, .none, AttemptProgress())
         }
@@ -81,14 +88,20 @@ final class UpstreamAttempt: Sendable {
     /// Starts a stream's attempt, relayed on the event loop (``StreamRelay``): `firstToken` is
     /// called at the first content frame and says whether this attempt answers the client; its
     /// frames go to `stream` from then on. `onEnd` gets the ending once. The first-token limit
-    /// runs from the start to the first content frame (a timer on the event loop), the attempt
-    /// limit to the end (the request's deadline). Returns what cancels the attempt.
-    func startStream(_ chat: ChatRequest, firstTokenLimit: Int64?, attemptLimit: Int64?, firstToken: @escaping @Sendable () -> Bool,
+    /// runs from the start to the first content frame (a timer on the event loop), the idle
+    /// limit between frames after it, the attempt limit to the end (the request's deadline).
+    /// Returns what cancels the attempt.
+    func startStream(_ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, firstToken: @escaping @Sendable () -> Bool,
                      stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
-        let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, ended: endings(chat), onEnd: onEnd)
+        let (metrics, target) = (self.metrics, self.target)
+        let conduct = StreamRelay.Conduct(onMalformedEvent: onMalformedEvent,
+                                          idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.realDuration(router: $0)) },
+                                          repaired: { metrics.streamRepaired(upstream: target, $0) })
+        let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat), onEnd: onEnd)
+        let (firstTokenLimit, attemptLimit) = (order.firstTokenLimitNanoseconds, order.attemptLimitNanoseconds)
         let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.realDuration(router: $0)) })
         if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
             relay.limitFirstToken(at: now + TimeAmount(routerTime.realDuration(router: limit)), task: task)
@@ -107,18 +120,24 @@ final class UpstreamAttempt: Sendable {
             let tokens = usage ?? (estimated ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
             let firstToken = chat.stream ? spent.firstTokenAt.map { scale.routerNanoseconds(started.duration(to: $0)) } : nil
+            var contextRefusal = false
+            if outcome == .clientError, case .upstreamError(let error) = reply { contextRefusal = error.refusesContextLength }
             return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.routerNanoseconds(started.duration(to: .now)),
-                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter), reply: reply,
+                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter,
+                                                  contextWindowExceeded: contextRefusal), reply: reply,
                           firstTokenNanoseconds: firstToken, usageEstimated: estimated)
         }
     }
 
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
-    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, firstToken: @Sendable () -> Bool, ended: Ended) async throws -> Ending {
+    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, cancel: InlineAttemptCancel?, firstToken: @Sendable () -> Bool,
+                               ended: Ended) async throws -> Ending {
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
+        cancel?.running { task.cancel() }
+        defer { cancel?.running(nil) }
         let answer = try await withTaskCancellationHandler {
             try await task.futureResult.get()
         } onCancel: {

@@ -222,6 +222,7 @@ extension RetryPolicy: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxAttempts = "max_attempts", retryOn = "retry_on", backoff
         case honourRetryAfter = "honour_retry_after", retryAfterCap = "retry_after_cap_s", target
+        case sameTargetRetries = "same_target_retries"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -246,7 +247,8 @@ extension RetryPolicy: Decodable {
         }
         self.init(maxAttempts: try c.decode(.maxAttempts, default: d.maxAttempts), retryOn: retryOn,
                   backoff: try c.decode(.backoff, default: d.backoff), honourRetryAfter: try c.decode(.honourRetryAfter, default: d.honourRetryAfter),
-                  retryAfterCapSeconds: try c.decode(.retryAfterCap, default: d.retryAfterCapSeconds), target: try c.choice(.target, default: d.target))
+                  retryAfterCapSeconds: try c.decode(.retryAfterCap, default: d.retryAfterCapSeconds), target: try c.choice(.target, default: d.target),
+                  sameTargetRetries: try c.decode(.sameTargetRetries, default: d.sameTargetRetries))
     }
 }
 
@@ -326,13 +328,13 @@ extension HedgingPolicy: Decodable {
 
 extension Timeouts: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case firstToken = "first_token_s", perTry = "per_try_s", overall = "overall_s"
+        case firstToken = "first_token_s", perTry = "per_try_s", overall = "overall_s", idle = "idle_s"
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(firstTokenSeconds: try c.decodeIfPresent(Double.self, forKey: .firstToken), perTrySeconds: try c.decodeIfPresent(Double.self, forKey: .perTry),
-                  overallSeconds: try c.decodeIfPresent(Double.self, forKey: .overall))
+                  overallSeconds: try c.decodeIfPresent(Double.self, forKey: .overall), idleSeconds: try c.decodeIfPresent(Double.self, forKey: .idle))
     }
 }
 
@@ -371,6 +373,7 @@ extension RouteConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case chain, retry, hedging, timeouts, fallback, mode, shedding
         case retryBudget = "retry_budget", rateLimit = "rate_limit", maxConcurrency = "max_concurrency"
+        case contextWindowFallbacks = "context_window_fallbacks", onMalformedEvent = "on_malformed_event"
     }
 
     /// `routes.NAME`; the name is the key it is written under.
@@ -383,7 +386,9 @@ extension RouteConfig: Decodable {
             hedging: try c.decodeIfPresent(HedgingPolicy.self, forKey: .hedging), timeouts: try c.decode(.timeouts, default: d.timeouts),
             fallback: try c.decodeIfPresent(FallbackConfig.self, forKey: .fallback), mode: try c.choice(.mode, default: d.mode),
             rateLimit: try c.decodeIfPresent(RateLimit.self, forKey: .rateLimit), maxConcurrency: try c.decodeIfPresent(Int.self, forKey: .maxConcurrency),
-            shedding: try c.decode(.shedding, default: d.shedding)
+            shedding: try c.decode(.shedding, default: d.shedding),
+            contextWindowFallbacks: try c.decode(.contextWindowFallbacks, default: d.contextWindowFallbacks),
+            onMalformedEvent: try c.choice(.onMalformedEvent, default: d.onMalformedEvent)
         )
     }
 }

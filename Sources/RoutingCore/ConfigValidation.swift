@@ -118,6 +118,7 @@ extension RouterConfig {
                 if cap < base { error("\(path).retry.backoff.cap_s", "must be ≥ base_s (\(ConfigNumber.text(base))), got \(ConfigNumber.text(cap))") }
             }
             if !(retry.retryAfterCapSeconds >= 0) { error("\(path).retry.retry_after_cap_s", "must be ≥ 0, got \(retry.retryAfterCapSeconds)") }
+            if retry.sameTargetRetries < 0 { error("\(path).retry.same_target_retries", "must be ≥ 0, got \(retry.sameTargetRetries)") }
             let budgetPath = "\(path).retry_budget"
             switch route.retryBudget {
             case .unlimited: break
@@ -140,7 +141,8 @@ extension RouterConfig {
                     if minimum < 1 { error("\(path).hedging.minimum_samples", "must be ≥ 1, got \(minimum)") }
                 }
             }
-            for (value, key) in [(route.timeouts.firstTokenSeconds, "first_token_s"), (route.timeouts.perTrySeconds, "per_try_s"), (route.timeouts.overallSeconds, "overall_s")] {
+            for (value, key) in [(route.timeouts.firstTokenSeconds, "first_token_s"), (route.timeouts.perTrySeconds, "per_try_s"), (route.timeouts.overallSeconds, "overall_s"),
+                                 (route.timeouts.idleSeconds, "idle_s")] {
                 if let value { positive(value, "\(path).timeouts.\(key)") }
             }
             if let fallback = route.fallback {
@@ -154,6 +156,14 @@ extension RouterConfig {
                     if chainTargets.contains(name) { error("\(path).fallback.pools", "'\(name)' is also in the chain (a fallback loop)") }
                 }
                 if case .spillover(let above) = fallback.policy, above < 0 { error("\(path).fallback.above_concurrency", "must be ≥ 0, got \(above)") }
+            }
+            var contextTargets: [String] = []
+            for name in route.contextWindowFallbacks {
+                if !targetNames.contains(name) {
+                    error("\(path).context_window_fallbacks", NameSuggestion.unknown("target", name, in: targetNames, label: "providers and pools"))
+                }
+                if contextTargets.contains(name) { error("\(path).context_window_fallbacks", "'\(name)' is listed twice") }
+                contextTargets.append(name)
             }
             if let limit = route.maxConcurrency, limit < 1 { error("\(path).max_concurrency", "must be ≥ 1, got \(limit)") }
             if !route.shedding.isEmpty && route.maxConcurrency == nil { error("\(path).shedding", "shedding needs max_concurrency (utilisation is in-flight / max_concurrency)") }
@@ -173,8 +183,21 @@ extension RouterConfig {
             if let fallback = route.fallback, fallback.policy == .whenFrontierUnhealthy, !healthTracked, !retry.honourRetryAfter, !limitsKnown {
                 warn("\(path).fallback", "can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable")
             }
-            if retry.target == .next, route.mode == .gateway, !healthTracked, frontier.count > retry.maxAttempts {
-                warn("\(path).chain", "targets after the first \(retry.maxAttempts) can never be reached: \(retry.maxAttempts) attempt(s) and no health tracking to skip earlier ones")
+            if route.mode == .gateway, !healthTracked, frontier.count > 1 {
+                switch retry.target {
+                case .next where frontier.count > retry.maxAttempts:
+                    warn("\(path).chain", "targets after the first \(retry.maxAttempts) can never be reached: \(retry.maxAttempts) attempt(s) and no health tracking to skip earlier ones")
+                case .same:
+                    warn("\(path).chain", "targets after '\(frontier[0])' can never be reached: retries go back to the same target, and no health tracking ever skips it")
+                case .sameThenNext where retry.sameTargetRetries >= 0:
+                    // A target failing transiently takes 1 + same_target_retries attempts.
+                    let reached = (retry.maxAttempts + retry.sameTargetRetries) / (retry.sameTargetRetries + 1)
+                    if frontier.count > reached {
+                        warn("\(path).chain", "targets after the first \(reached) are reached only past timeouts and 529s: a target failing with 429, 5xx or connection errors takes \(retry.sameTargetRetries + 1) of the \(retry.maxAttempts) attempt(s), and no health tracking skips it")
+                    }
+                default:
+                    break
+                }
             }
             if retry.maxAttempts > 1 && frontier.count == 1 && route.fallback == nil {
                 warn("\(path).retry", "retries on a one-target chain go back to the same target that just failed")

@@ -47,6 +47,7 @@ public struct Decision: Sendable, Equatable {
     @usableFromInline var targetIndex: Int32 = -1
     @usableFromInline var firstTokenTimeout: Int64 = 0
     @usableFromInline var attemptTimeout: Int64 = 0
+    @usableFromInline var idleTimeout: Int64 = 0
     @usableFromInline var hedgeAfter: Int64 = 0
     @usableFromInline var cancelAttemptNumber: Int32 = 0
 
@@ -57,6 +58,8 @@ public struct Decision: Sendable, Equatable {
     /// A send's limits: until the first token, and in total; nil when the route sets none.
     @inlinable public var firstTokenTimeoutNanoseconds: Int64? { firstTokenTimeout > 0 ? firstTokenTimeout : nil }
     @inlinable public var attemptTimeoutNanoseconds: Int64? { attemptTimeout > 0 ? attemptTimeout : nil }
+    /// A send's longest gap between two frames of a stream once its first token came.
+    @inlinable public var idleTimeoutNanoseconds: Int64? { idleTimeout > 0 ? idleTimeout : nil }
     /// For a first send on a hedging route: when to call ``Router/hedgeDue(_:)``.
     @inlinable public var hedgeAfterNanoseconds: Int64? { hedgeAfter > 0 ? hedgeAfter : nil }
     /// For a completion: the losing attempt to cancel.
@@ -122,9 +125,13 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var gpuSeconds: Double
     /// The provider's Retry-After, if it sent one.
     public var retryAfterSeconds: Double?
+    /// A ``OutcomeClass/clientError`` that refused the request for its context length (the
+    /// route's context-window fallbacks may take it).
+    public var contextWindowExceeded: Bool
 
     public init(outcome: OutcomeClass, latencyNanoseconds: Int64, inputTokens: Int = 0, outputTokens: Int = 0,
-                gpuSeconds: Double = 0, retryAfterSeconds: Double? = nil) {
+                gpuSeconds: Double = 0, retryAfterSeconds: Double? = nil, contextWindowExceeded: Bool = false) {
+        self.contextWindowExceeded = contextWindowExceeded
         self.outcome = outcome
         self.latencyNanoseconds = latencyNanoseconds
         self.inputTokens = inputTokens

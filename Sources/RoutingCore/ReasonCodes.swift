@@ -37,6 +37,10 @@ public struct ReasonCodes: OptionSet, Codable, Sendable, Hashable {
     public static let breakerOpened = ReasonCodes(rawValue: 1 << 26)
     public static let lateResult = ReasonCodes(rawValue: 1 << 27)
     public static let queueTooLong = ReasonCodes(rawValue: 1 << 28)
+    /// A send after an attempt was refused for its context length, to a larger-context target.
+    public static let contextWindowFallback = ReasonCodes(rawValue: 1 << 29)
+    /// A retry that goes back to the target that just failed (`same`, `same_then_next`).
+    public static let sameTarget = ReasonCodes(rawValue: 1 << 30)
 
     /// Every code with its written name, in bit order.
     public static let names: [(ReasonCodes, String)] = [
@@ -49,6 +53,7 @@ public struct ReasonCodes: OptionSet, Codable, Sendable, Hashable {
         (.maxAttempts, "max_attempts"), (.notRetryable, "not_retryable"), (.throttledLocally, "throttled_locally"),
         (.noTargetAvailable, "no_target_available"), (.cancelled, "cancelled"), (.retryAfterHonoured, "retry_after_honoured"),
         (.breakerOpened, "breaker_opened"), (.lateResult, "late_result"), (.queueTooLong, "queue_too_long"),
+        (.contextWindowFallback, "context_window_fallback"), (.sameTarget, "same_target"),
     ]
 
     /// The names of the codes in this set, in bit order.

@@ -20,6 +20,12 @@ public struct RequestState: Sendable {
     var primary: InFlight?
     var hedge: InFlight?
     var lastTarget: TargetID?
+    /// Attempts sent in a row to ``lastTarget`` (a `same_then_next` retry goes back while
+    /// this is at most the route's `same_target_retries`).
+    var attemptsOnLastTarget: Int32 = 0
+    /// An attempt was refused for its context length: further attempts go only to the
+    /// route's context-window fallbacks.
+    var contextFallbackActive = false
     var triedMask: UInt64 = 0
     var lastDelay: Int64 = 0
     var hedged = false

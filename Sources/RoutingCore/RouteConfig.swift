@@ -32,6 +32,10 @@ public enum RetryTarget: String, CaseIterable, Sendable {
     case same
     /// Another target: the rest of the tier, then the next tiers.
     case next
+    /// The same target again after a transient failure (``RetryPolicy/sameTargetClasses``),
+    /// at most ``RetryPolicy/sameTargetRetries`` times in a row, then another target as with
+    /// `next`: LiteLLM's shape (retries on the deployment, then the fallbacks).
+    case sameThenNext = "same_then_next"
 }
 
 /// Retry settings of a route. Defaults follow the Anthropic SDK and AWS standard mode:
@@ -47,6 +51,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public var honourRetryAfter: Bool
     public var retryAfterCapSeconds: Double
     public var target: RetryTarget
+    /// With ``RetryTarget/sameThenNext``: how many times in a row a retry goes back to the
+    /// target that just failed transiently before the chain moves on.
+    public var sameTargetRetries: Int
 
     /// What is retried unless a route says otherwise: every failure of the exchange with an
     /// upstream before the client has a byte of the answer.
@@ -57,16 +64,25 @@ public struct RetryPolicy: Sendable, Equatable {
     /// first), and the gateway's own cancellations.
     public static let neverRetried: Set<OutcomeClass> = [.failedAfterFirstByte, .cancelled, .success]
 
-    /// `retryOn` less ``neverRetried``.
+    /// The failures ``RetryTarget/sameThenNext`` retries on the same target: the ones one
+    /// retry usually outlasts — a 429 (after its Retry-After when it sent one), a single 5xx,
+    /// a connection that failed. A 529 (the provider is overloaded for everyone: another try
+    /// adds to its load) and a timeout (a silent target would take the whole limit again) go
+    /// down the chain at once.
+    public static let sameTargetClasses: Set<OutcomeClass> = [.rateLimited, .serverError, .connectionError]
+
+    /// `retryOn` less ``neverRetried``. The default shape is one retry on the same target after
+    /// a transient failure, then down the chain (``RetryTarget/sameThenNext``).
     public init(maxAttempts: Int = 3, retryOn: Set<OutcomeClass> = RetryPolicy.defaultRetryable,
                 backoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8), honourRetryAfter: Bool = true,
-                retryAfterCapSeconds: Double = 60, target: RetryTarget = .next) {
+                retryAfterCapSeconds: Double = 60, target: RetryTarget = .sameThenNext, sameTargetRetries: Int = 1) {
         self.maxAttempts = maxAttempts
         self.retryOn = retryOn.subtracting(RetryPolicy.neverRetried)
         self.backoff = backoff
         self.honourRetryAfter = honourRetryAfter
         self.retryAfterCapSeconds = retryAfterCapSeconds
         self.target = target
+        self.sameTargetRetries = sameTargetRetries
     }
 }
 
@@ -106,12 +122,21 @@ public struct Timeouts: Sendable, Equatable {
     /// and Anthropic SDKs (10 minutes), past which their clients have given up on the answer.
     public static let defaultOverallSeconds = 600.0
 
+    /// The longest silence allowed between two frames of a stream after its first, 300 s
+    /// unless written: Envoy's `stream_idle_timeout`, which is what it bounds.
+    public static let defaultIdleSeconds = 300.0
+
     public var firstTokenSeconds: Double?
     public var perTrySeconds: Double?
     public var overallSeconds: Double?
+    /// A stream's longest gap between two frames once its first token came (a stall is cut
+    /// here rather than when the attempt's whole limit passes).
+    public var idleSeconds: Double?
 
     /// The first-token limit in force: as written, else the default.
     public var effectiveFirstTokenSeconds: Double { firstTokenSeconds ?? Self.defaultFirstTokenSeconds }
+    /// The idle limit in force: as written, else the default.
+    public var effectiveIdleSeconds: Double { idleSeconds ?? Self.defaultIdleSeconds }
     /// The whole request's limit in force: as written, else the default.
     public var effectiveOverallSeconds: Double { overallSeconds ?? Self.defaultOverallSeconds }
 
@@ -121,13 +146,15 @@ public struct Timeouts: Sendable, Equatable {
         func seconds(_ value: Double) -> String { ConfigNumber.text(value) + " s" }
         return "first token " + seconds(effectiveFirstTokenSeconds) + (firstTokenSeconds == nil ? " (default)" : "")
             + ", per try " + (perTrySeconds.map(seconds) ?? "none")
+            + ", idle " + seconds(effectiveIdleSeconds) + (idleSeconds == nil ? " (default)" : "")
             + ", overall " + seconds(effectiveOverallSeconds) + (overallSeconds == nil ? " (default)" : "")
     }
 
-    public init(firstTokenSeconds: Double? = nil, perTrySeconds: Double? = nil, overallSeconds: Double? = nil) {
+    public init(firstTokenSeconds: Double? = nil, perTrySeconds: Double? = nil, overallSeconds: Double? = nil, idleSeconds: Double? = nil) {
         self.firstTokenSeconds = firstTokenSeconds
         self.perTrySeconds = perTrySeconds
         self.overallSeconds = overallSeconds
+        self.idleSeconds = idleSeconds
     }
 }
 
@@ -191,10 +218,17 @@ public struct RouteConfig: Sendable, Equatable {
     public var rateLimit: RateLimit?
     public var maxConcurrency: Int?
     public var shedding: [SheddingRule]
+    /// Targets with a larger context window, tried in order when an attempt is refused for
+    /// its context length (LiteLLM's `context_window_fallbacks`); empty: such a refusal is
+    /// passed back.
+    public var contextWindowFallbacks: [String]
+    /// What a stream's event that is not JSON does to its attempt.
+    public var onMalformedEvent: MalformedEventPolicy
 
     public init(name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
                 hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
-                mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = []) {
+                mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = [],
+                contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop) {
         self.name = name
         self.chain = chain
         self.retry = retry
@@ -206,5 +240,7 @@ public struct RouteConfig: Sendable, Equatable {
         self.rateLimit = rateLimit
         self.maxConcurrency = maxConcurrency
         self.shedding = shedding
+        self.contextWindowFallbacks = contextWindowFallbacks
+        self.onMalformedEvent = onMalformedEvent
     }
 }

@@ -4,6 +4,9 @@ extension Router {
     mutating func decideRetry(_ state: inout RequestState, after result: AttemptOutcome, now: RoutingInstant) -> Decision {
         let route = Int(state.routeIndex)
         let policy = routes[route].config.retry
+        if result.outcome == .clientError && result.contextWindowExceeded && !routes[route].contextFallbacks.isEmpty && !routes[route].isBypass {
+            return sendContextFallback(&state, now: now)
+        }
         guard policy.retryOn.contains(result.outcome) else {
             return finish(&state, action: .fail, reasons: [.notRetryable], now: now)
         }
@@ -42,6 +45,33 @@ extension Router {
         return sendNext(&state, reasons: reasons, hedge: false, now: now)
     }
 
+    /// An attempt was refused for its context length: the route's first context-window fallback
+    /// not yet tried and available takes the request (no backoff: nothing is wrong with the
+    /// upstream; no retry budget or attempt limit: the request changes targets, it is not
+    /// retried against a failure), else the refusal is passed back.
+    mutating func sendContextFallback(_ state: inout RequestState, now: RoutingInstant) -> Decision {
+        let route = Int(state.routeIndex)
+        state.contextFallbackActive = true
+        var rejected: [RejectedAlternative] = []
+        for target in routes[route].contextFallbacks where state.triedMask & (1 << UInt64(target.raw & 63)) == 0 {
+            let reason = unavailability(target, request: state.request, now: now)
+            if !reason.isEmpty {
+                reject(target, reason, into: &rejected)
+                continue
+            }
+            if !hardBudgetsFit(state.request, target: target, route: route, now: now) {
+                reject(target, .budgetExhausted, into: &rejected)
+                continue
+            }
+            var decision = send(&state, target: target, reasons: [.contextWindowFallback], hedge: false, now: now)
+            decision.rejected = rejected
+            return decision
+        }
+        var decision = finish(&state, action: .fail, reasons: [.notRetryable], now: now)
+        decision.rejected = rejected
+        return decision
+    }
+
     /// Chooses the next target and sends to it, or fails the request when none is available.
     mutating func sendNext(_ state: inout RequestState, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {
         var rejected: [RejectedAlternative] = []
@@ -77,6 +107,7 @@ extension Router {
         let reserved = bypass ? 0 : reserveBudgets(state.request, target: t, route: route)
         let slot = RequestState.InFlight(attempt: attempt, target: target, reservedUSD: reserved, isHedge: hedge, startedAt: now.nanoseconds)
         if hedge { state.hedge = slot } else { state.primary = slot }
+        state.attemptsOnLastTarget = state.lastTarget == target ? state.attemptsOnLastTarget + 1 : 1
         state.lastTarget = target
         state.triedMask |= 1 << UInt64(t.raw & 63)
         targets[t.index].outstanding += 1
@@ -93,6 +124,7 @@ extension Router {
             attemptTimeout = attemptTimeout > 0 ? min(attemptTimeout, remaining) : remaining
         }
         decision.attemptTimeout = attemptTimeout
+        decision.idleTimeout = routes[route].idleTimeout
         if attempt == 1, !bypass, let hedging = routes[route].config.hedging {
             switch hedging.delay {
             case .fixed(let seconds):

@@ -42,14 +42,19 @@ extension Router {
                 break
             }
         }
-        if isRetry && retryTarget == .same, let last = state.lastTarget, !targetIsLocal[last.index] {
+        // After a context-length refusal only the larger-context targets can answer.
+        if state.contextFallbackActive {
+            return pickContextFallback(state, exclude: exclude, now: now, rejected: &rejected).map { ($0, .contextWindowFallback) }
+        }
+        if isRetry, let last = state.lastTarget, !targetIsLocal[last.index], goesBackToSameTarget(state, policy: routes[route].config.retry) {
             let reason = unavailability(last, request: state.request, now: now)
-            if reason.isEmpty { return (last, []) }
+            if reason.isEmpty { return (last, .sameTarget) }
             reject(last, reason, into: &rejected)
         }
-        let passes = isRetry && retryTarget == .next ? 2 : 1
+        let skipsTried = isRetry && retryTarget != .same
+        let passes = skipsTried ? 2 : 1
         for pass in 0..<passes {
-            let skipTried = pass == 0 && isRetry && retryTarget == .next
+            let skipTried = pass == 0 && skipsTried
             for tier in routes[route].tiers.indices {
                 if let target = pick(tier: tier, route: route, state: state, skipTried: skipTried, exclude: exclude, now: now, rejected: &rejected) {
                     return (target, [])
@@ -59,6 +64,38 @@ extension Router {
         if routes[route].fallbackPolicy != nil,
            let local = pickFallback(state.request, remaining: remaining, requireFit: routes[route].fallbackPolicy == .whenQueueFits, exclude: exclude, now: now, rejected: &rejected) {
             return (local, .fallback)
+        }
+        return nil
+    }
+
+    /// Whether a retry goes back to the target that just failed: always with `same`; with
+    /// `same_then_next` after a transient failure, while the target has had at most
+    /// `same_target_retries` retries in a row.
+    func goesBackToSameTarget(_ state: RequestState, policy: RetryPolicy) -> Bool {
+        switch policy.target {
+        case .same: return true
+        case .next: return false
+        case .sameThenNext:
+            guard let last = state.lastOutcome, RetryPolicy.sameTargetClasses.contains(last) else { return false }
+            return state.attemptsOnLastTarget <= Int32(policy.sameTargetRetries)
+        }
+    }
+
+    /// The route's context-window fallbacks in order: untried ones first, then the one that
+    /// last answered (a retry of a transient failure there).
+    mutating func pickContextFallback(_ state: RequestState, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> TargetID? {
+        let route = Int(state.routeIndex)
+        for pass in 0..<2 {
+            for target in routes[route].contextFallbacks where target != exclude {
+                let tried = state.triedMask & (1 << UInt64(target.raw & 63)) != 0
+                if pass == 0 && tried || pass == 1 && !tried { continue }
+                let reason = unavailability(target, request: state.request, now: now)
+                if !reason.isEmpty {
+                    reject(target, reason, into: &rejected)
+                    continue
+                }
+                return target
+            }
         }
         return nil
     }

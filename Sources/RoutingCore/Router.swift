@@ -79,6 +79,9 @@ public struct Router: ~Copyable {
         let firstTokenTimeout: Int64
         let perTryTimeout: Int64
         let overallTimeout: Int64
+        let idleTimeout: Int64
+        /// Where an attempt refused for its context length goes next, in order.
+        let contextFallbacks: [TargetID]
 
         /// The utilization at which requests of priority `tier` are shed (∞: never): the
         /// lowest threshold among the rules that cover the tier.
@@ -140,7 +143,9 @@ public struct Router: ~Copyable {
                 maxConcurrency: route.maxConcurrency ?? Int.max, shedUtilizationByTeam: shedAbove, usesAdaptiveThrottling: adaptive,
                 firstTokenTimeout: Seconds.nanoseconds(route.timeouts.effectiveFirstTokenSeconds),
                 perTryTimeout: route.timeouts.perTrySeconds.map(Seconds.nanoseconds) ?? 0,
-                overallTimeout: Seconds.nanoseconds(route.timeouts.effectiveOverallSeconds)
+                overallTimeout: Seconds.nanoseconds(route.timeouts.effectiveOverallSeconds),
+                idleTimeout: Seconds.nanoseconds(route.timeouts.effectiveIdleSeconds),
+                contextFallbacks: route.contextWindowFallbacks.map { targetIndex[$0]! }
             )
         }
         self.teamBuckets = config.teams.map { team in

@@ -100,6 +100,7 @@ public enum RouterTrace {
                 line += #","input_tokens":"# + String(outcome.inputTokens) + #","output_tokens":"# + String(outcome.outputTokens)
                 line += #","gpu_seconds":"# + String(describing: outcome.gpuSeconds)
                 if let retryAfter = outcome.retryAfterSeconds { line += #","retry_after_s":"# + String(describing: retryAfter) }
+                if outcome.contextWindowExceeded { line += #","context_window_exceeded":true"# }
                 if let firstTokenNanoseconds { line += #","first_token_ns":"# + String(firstTokenNanoseconds) }
             case .resume(let id):
                 line += #","call":""# + CallName.resume.rawValue + #"","request_id":"# + String(id)
@@ -208,6 +209,7 @@ public enum RouterTrace {
         public let outputTokens: Int?
         public let gpuSeconds: Double?
         public let retryAfterSeconds: Double?
+        public let contextWindowExceeded: Bool?
         public let firstTokenNanoseconds: Int64?
         /// Nil on the lines of events that ask for no decision.
         public let decision: DecisionRecord?
@@ -215,7 +217,7 @@ public enum RouterTrace {
         enum CodingKeys: String, CodingKey {
             case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens", stream
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
-            case retryAfterSeconds = "retry_after_s", firstTokenNanoseconds = "first_token_ns", decision
+            case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns", decision
         }
 
         func call(config: RouterConfig) throws -> Call {
@@ -234,7 +236,7 @@ public enum RouterTrace {
                 return .attemptFinished(requestID: requestID, attempt: try required(attempt, "attempt"),
                                         outcome: AttemptOutcome(outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),
                                                                 inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, gpuSeconds: gpuSeconds ?? 0,
-                                                                retryAfterSeconds: retryAfterSeconds))
+                                                                retryAfterSeconds: retryAfterSeconds, contextWindowExceeded: contextWindowExceeded ?? false))
             case .resume: return .resume(requestID: requestID)
             case .hedgeDue: return .hedgeDue(requestID: requestID)
             case .attemptWithheld: return .attemptWithheld(requestID: requestID, attempt: try required(attempt, "attempt"))

@@ -13,6 +13,8 @@ struct MockBehaviour: Sendable {
     let retryAfterSeconds: Double
     let slowFirstTokenSeconds: Double
     let hangSeconds: Double
+    /// Prompts over this many tokens are refused for their context length (0: none are).
+    let contextWindowTokens: Int
 
     /// How many tokens the stream faults send before they fail.
     static let tokensBeforeStreamFault = 3
@@ -34,7 +36,8 @@ struct MockBehaviour: Sendable {
         let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
         let completion = MockCompletion(id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
                                         promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
-        let fault = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
+        let drawn = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
+        let fault = contextWindowTokens > 0 && completion.promptTokens > contextWindowTokens ? .contextLength : drawn
 
         switch fault {
         case .rateLimited:
@@ -50,7 +53,8 @@ struct MockBehaviour: Sendable {
         case .unavailable:
             return error(503, "service unavailable", type: "api_error", code: nil, retryAfter: false)
         case .contextLength:
-            return error(400, "This model's maximum context length is 8192 tokens; your messages resulted in 9000 tokens.",
+            let window = contextWindowTokens > 0 ? contextWindowTokens : 8_192
+            return error(400, "This model's maximum context length is \(window) tokens; your messages resulted in \(max(completion.promptTokens, window + 1)) tokens.",
                          type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
         case .contentFilter:
             return error(400, "The response was filtered due to the prompt triggering the content management policy.",
@@ -66,7 +70,7 @@ struct MockBehaviour: Sendable {
         case .hang:
             try await Task.sleep(for: .seconds(hangSeconds))
             throw HTTPError(.gatewayTimeout)
-        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamWithoutDone, .noUsage:
+        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamExtraMalformed, .streamWithoutDone, .noUsage:
             break
         }
         let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds
@@ -100,6 +104,8 @@ struct MockBehaviour: Sendable {
                         try await writer.write(MockCompletion.malformed)
                         try await writer.finish(nil)
                         return
+                    case .streamExtraMalformed:
+                        try await writer.write(MockCompletion.malformed)
                     default:
                         break
                     }

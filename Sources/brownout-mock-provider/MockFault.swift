@@ -28,6 +28,8 @@ enum MockFault: String, CaseIterable, Sendable, Codable {
     case streamStall = "stream_stall"
     /// Streaming: some tokens, then a frame that is not JSON.
     case streamMalformed = "stream_malformed"
+    /// Streaming: some tokens, a frame that is not JSON, then the rest of a complete answer.
+    case streamExtraMalformed = "stream_extra_malformed"
     /// Streaming: every token and the finish, but no `data: [DONE]`.
     case streamWithoutDone = "stream_no_done"
     /// 400 `context_length_exceeded`.

@@ -50,6 +50,9 @@ struct MockProvider: AsyncParsableCommand {
     @Option(help: "How long hang and stream_stall keep a request open, in seconds.")
     var hangSeconds = 600.0
 
+    @Option(help: "Refuse (400 context_length_exceeded) a request whose prompt is over this many tokens (4 characters a token; 0: no limit).")
+    var contextWindowTokens = 0
+
     @Option(help: ArgumentHelp("Twin mode: serve the upstreams of this spec (the request's model names one) as its models say, its degradation included, in scaled time (see 'brownout twin').", valueName: "SPEC"))
     var twin: String?
 
@@ -81,6 +84,7 @@ struct MockProvider: AsyncParsableCommand {
             throw ValidationError("--fault '\(fault)' is not one of \(MockFault.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
+        guard contextWindowTokens >= 0 else { throw ValidationError("--context-window-tokens must be ≥ 0, got \(contextWindowTokens)") }
         guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be ≥ 1, got \(outputTokens)") }
         for (name, value) in [("--first-token-seconds", firstTokenSeconds), ("--tokens-per-second", tokensPerSecond), ("--retry-after-seconds", retryAfterSeconds),
                               ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds),
@@ -92,7 +96,8 @@ struct MockProvider: AsyncParsableCommand {
     func run() async throws {
         let state = MockState(defaultFault: MockFault(rawValue: fault)!, seed: seed)
         let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond, outputTokens: outputTokens,
-                                      retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds)
+                                      retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds, hangSeconds: hangSeconds,
+                                      contextWindowTokens: contextWindowTokens)
         let twinResponder = try twin.map { path in try TwinResponder.load(path: path, overrides: overrides, scale: scale, replication: replication, startUnixNanoseconds: startUnixNs) }
         let router = Router(context: MockRequestContext.self)
         router.post("/v1/chat/completions") { request, context in

@@ -222,7 +222,7 @@ struct RunCommandTests {
         // retries useful: no findings at all.
         #expect(result.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 20 s, per try none, overall 600 s (default)
+            route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
             no lint findings
 
             """)
@@ -231,7 +231,7 @@ struct RunCommandTests {
         #expect(lint.status == 0, "warnings do not fail validation")
         #expect(lint.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 20 s, per try none, overall 600 s (default)
+            route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
             warning: routes.chat.retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
 
             """)
@@ -239,7 +239,7 @@ struct RunCommandTests {
         let defaults = try await CommandRunner.run("brownout", ["validate", spec.path])
         #expect(defaults.stdout == """
             \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 300 s (default), per try none, overall 600 s (default)
+            route chat: first token 300 s (default), per try none, idle 300 s (default), overall 600 s (default)
             warning: routes.chat.timeouts.first_token_s: an attempt may wait 300 s for its first token (the default; the route sets no first_token_s), \
             longer than team app's SLO allows a whole request (p99 ≤ 30 s): such a request has missed its SLO before the next target is tried
 

@@ -143,7 +143,7 @@ struct RouterConfigSchemaTests {
         #expect(error(providers + "routes:\n  chat:\n    chain: [[a, c]]\n")
             == "config.yaml:6:13: routes.chat.chain[0]: unknown target 'c'; did you mean 'a'? providers and pools: a, b")
         #expect(error(providers + "routes:\n  chat:\n    chain: [[a, b]]\n    retyr: {max_attempts: 2}\n")
-            == "config.yaml:7:5: routes.chat.retyr: unknown key 'retyr'; did you mean 'retry'? Valid keys: chain, fallback, hedging, max_concurrency, mode, rate_limit, retry, retry_budget, shedding, timeouts")
+            == "config.yaml:7:5: routes.chat.retyr: unknown key 'retyr'; did you mean 'retry'? Valid keys: chain, context_window_fallbacks, fallback, hedging, max_concurrency, mode, on_malformed_event, rate_limit, retry, retry_budget, shedding, timeouts")
         #expect(error(providers + "routes:\n  chat:\n    chain: [[a, b]]\n    retry_budget: {kind: grpc, ttl_s: 10}\n")
             .hasPrefix("config.yaml:7:32: routes.chat.retry_budget.ttl_s: unknown key 'ttl_s'; valid keys: kind, max_tokens, token_ratio"),
                 "a parameter of another kind is not silently ignored")

@@ -22,7 +22,7 @@ struct GatewaySafeDefaultsTests {
         retry: {max_attempts: 1}
       chat:
         chain: [alpha, beta]
-        retry: {max_attempts: 2, backoff: {kind: none}}
+        retry: {max_attempts: 2, backoff: {kind: none}, target: next}
         timeouts: {first_token_s: 5, overall_s: 10}
     teams:
       search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
@@ -68,8 +68,8 @@ struct GatewaySafeDefaultsTests {
             .write(to: path, atomically: true, encoding: .utf8)
         let validated = try await LiveGateway.run("brownout", ["validate", path.path])
         #expect(validated.status == 0, "\(validated.stderr)")
-        #expect(validated.stdout.contains("route open: first token 300 s (default), per try none, overall 600 s (default)"))
-        #expect(validated.stdout.contains("route chat: first token 5 s, per try none, overall 10 s"))
+        #expect(validated.stdout.contains("route open: first token 300 s (default), per try none, idle 300 s (default), overall 600 s (default)"))
+        #expect(validated.stdout.contains("route chat: first token 5 s, per try none, idle 300 s (default), overall 10 s"))
         // The route the batch team uses waits 300 s for a first token; its SLO allows 20 s.
         #expect(validated.stdout.contains("warning: routes.open.timeouts.first_token_s: an attempt may wait 300 s for its first token (the default"))
         #expect(validated.stdout.contains("team batch's SLO allows a whole request (p99 ≤ 20 s)"))

@@ -163,6 +163,7 @@ struct JSONScannerTests {
         let stream = ": keep-alive\n\n"
             + "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
             + "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\n"
+            + "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
             + "event: x\ndata: {\"choices\":[],\n"
             + "data: \"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3}}\n\n"
             + "data: [DONE]\n\n"
@@ -173,23 +174,25 @@ struct JSONScannerTests {
             return parts.flatMap { part in
                 reader.append(ByteBuffer(bytes: part)).map { frame -> String in
                     switch frame {
-                    case .chunk(let bytes, let hasContent, let usage): "chunk \(bytes.readableBytes) \(hasContent) \(usage.map { "\($0.input)/\($0.output)" } ?? "-")"
+                    case .chunk(let bytes, let hasContent, let finished, let usage):
+                        "chunk \(bytes.readableBytes) \(hasContent) \(finished) \(usage.map { "\($0.input)/\($0.output)" } ?? "-")"
                     case .done: "done"
+                    case .error: "error"
                     case .malformed: "malformed"
                     }
                 }
             }
         }
         let whole = frames(splitAt: 0)
-        #expect(whole == ["chunk 14 false -", "chunk 65 false -", "chunk 51 true -", "chunk 89 false 12/3", "done"])
+        #expect(whole == ["chunk 14 false false -", "chunk 65 false false -", "chunk 51 true false -", "chunk 57 false true -", "chunk 89 false false 12/3", "done"])
         for split in 1..<stream.utf8.count { #expect(frames(splitAt: split) == whole, "split at \(split)") }
 
         var reader = SSEFrames()
         let bad = reader.append(ByteBuffer(string: "data: {\"choices\": [\n\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n"))
-        guard bad.count == 2, case .malformed = bad[0], case .malformed(let reason) = bad[1] else {
+        guard bad.count == 2, case .malformed = bad[0], case .error(let reason) = bad[1] else {
             Issue.record("\(bad)")
             return
         }
-        #expect(reason.contains("error event"))
+        #expect(reason.contains("overloaded"))
     }
 }

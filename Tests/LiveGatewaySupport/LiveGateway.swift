@@ -111,8 +111,9 @@ public final class LiveGateway: @unchecked Sendable {
         public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
-    public func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64) async throws -> Reply {
-        var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "Say something."]], "max_tokens": maxTokens]
+    public func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64,
+                     content: String = "Say something.") async throws -> Reply {
+        var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": content]], "max_tokens": maxTokens]
         if stream { body["stream"] = true }
         if includeUsage { body["stream_options"] = ["include_usage": true] }
         return try await call("/v1/chat/completions", port: gateway!.port, body: try JSONSerialization.data(withJSONObject: body), key: key)
@@ -187,6 +188,19 @@ public final class LiveGateway: @unchecked Sendable {
 
     public func metrics() async throws -> String {
         try await call("/metrics", port: gateway!.port, method: .GET).body
+    }
+
+    /// The decision log's lines so far (the gateway writes them a moment after each decision:
+    /// waits up to 3 s for one that satisfies `until`).
+    public func decisions(until: ([Substring]) -> Bool = { _ in true }) async throws -> [Substring] {
+        var lines: [Substring] = []
+        for _ in 0..<30 {
+            let text = (try? String(contentsOf: directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8)) ?? ""
+            lines = text.split(separator: "\n")
+            if until(lines) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return lines
     }
 }
 
