@@ -220,8 +220,8 @@ extension SpecDecoder {
 /// simulator's own coding keys, so they cannot drift.
 public enum SimulatorKeys {
     public static let sections: Set<String> = ["name", "description", "run", "degradation", "variants"]
-    public static let provider: Set<String> = ["concurrency", "queue", "states", "ttft_s", "output_tokens_per_s", "output_tpm", "hang_s"]
-    public static let pool: Set<String> = ["autoscaling", "ttft_s", "replica_output_tokens_per_s"]
+    public static let provider: Set<String> = ["concurrency", "queue", "states", "ttft_s", "output_tokens_per_s", "output_tpm", "hang_s", "context_window_tokens"]
+    public static let pool: Set<String> = ["autoscaling", "ttft_s", "replica_output_tokens_per_s", "context_window_tokens"]
     public static let poolAutoscaling: Set<String> = ["spin_up_s", "scale_up_queue", "scale_down_idle_s"]
     public static let gateway: Set<String> = ["states"]
     public static let team: Set<String> = ["route", "arrivals", "slo", "input_tokens", "output_tokens", "sdk_retries", "stream_share"]

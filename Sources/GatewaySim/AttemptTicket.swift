@@ -11,6 +11,12 @@ struct AttemptTicket: Sendable {
     /// (``AttemptOrder/watchesFirstByte``): the upstream that serves it schedules the
     /// gateway's ``GatewayEvent/firstByte`` then.
     let watchesFirstByte: Bool
+    /// A stream's rules the upstream serving it needs to schedule the gateway's cut
+    /// (``GatewayEvent/streamCut``) when its frames would trip them: the longest silence
+    /// between frames (0: none, or a whole answer) and whether an event that is not JSON
+    /// ends the attempt.
+    var idleLimitNanoseconds: Int64 = 0
+    var failsOnMalformedEvent = false
 
     /// The key both the upstream's table and its events use: request and attempt together.
     var key: Int64 { Self.key(requestID: requestID, attempt: attempt) }
@@ -38,6 +44,8 @@ struct UpstreamAttempt: Sendable {
     let startedAt: Int64
     /// False for answers that never held a server (429/529 at the door, cancellations).
     let holdsServer: Bool
+    /// A stall: when its output stopped, from the start of service.
+    var stallsAtSeconds: Double? = nil
 
     /// When its first token appears, for attempts being served that will produce one.
     var firstTokenAt: Int64? {
@@ -51,7 +59,7 @@ struct UpstreamAttempt: Sendable {
     /// the first token to the planned end.
     func relayedTokens(at now: Int64) -> (input: Int, output: Int) {
         guard let first = firstTokenAt, now >= first else { return (0, 0) }
-        let end = SimulationInstant.adding(startedAt, report.latencyNanoseconds)
+        let end = SimulationInstant.adding(startedAt, stallsAtSeconds.map(SimulationInstant.nanoseconds(fromSeconds:)) ?? report.latencyNanoseconds)
         let share = end > first ? min(1, Double(now - first) / Double(end - first)) : 1
         return (ticket.inputTokens, max(1, Int(Double(report.outputTokens) * share)))
     }
@@ -64,4 +72,14 @@ struct AttemptProjection: Sendable {
     let answerAt: Int64
     /// When the first token arrives; nil when the attempt will not produce one.
     let firstTokenAt: Int64?
+}
+
+/// Schedules the gateway's ``GatewayEvent/streamCut`` for a streamed attempt started now
+/// whose frames will trip the route's rules (``ServicePlan/streamCutSeconds(idleSeconds:failsOnMalformedEvent:)``):
+/// what the gateway relaying the frames would see when they came.
+func scheduleStreamCut(_ ticket: AttemptTicket, plan: ServicePlan, calendar: EventCalendar, gateway: HandlerID) {
+    guard ticket.idleLimitNanoseconds > 0 || ticket.failsOnMalformedEvent else { return }
+    let idle = ticket.idleLimitNanoseconds > 0 ? Double(ticket.idleLimitNanoseconds) / 1e9 : nil
+    guard let cut = plan.streamCutSeconds(idleSeconds: idle, failsOnMalformedEvent: ticket.failsOnMalformedEvent) else { return }
+    calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: cut), to: gateway, kind: GatewayEvent.streamCut.rawValue, payload: ticket.key)
 }

@@ -53,6 +53,12 @@ actor FallbackPool: EventHandler {
     /// See ``Provider/start(_:)``.
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer(now: calendar.now)
+        // A prompt longer than the model's context window is refused at once (400).
+        if let window = spec.contextWindowTokens, ticket.inputTokens > window {
+            servers.recordRefusal(.clientError, now: calendar.now)
+            answerNow(ticket, AttemptOutcome(outcome: .clientError, latencyNanoseconds: 0, contextWindowExceeded: true))
+            return AttemptProjection(answerAt: calendar.now, firstTokenAt: nil)
+        }
         switch servers.arrive(ticket, capacity: capacity, queueLimit: spec.queueLimit, now: calendar.now) {
         case .serve:
             return serve(ticket, waited: 0)
@@ -138,6 +144,7 @@ actor FallbackPool: EventHandler {
         if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
             calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
         }
+        scheduleStreamCut(ticket, plan: plan, calendar: calendar, gateway: gatewayID)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }

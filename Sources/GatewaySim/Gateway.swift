@@ -20,6 +20,8 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private var upstreams: [Upstream] = []
     @exclusivity(unchecked) private var teams: [PeerReference<Team>] = []
     private let healthStates: [GatewayHealthSpec]
+    /// By route: whether a stream's event that is not JSON ends its attempt (`on_malformed_event`).
+    private let failsOnMalformedEvent: [Bool]
     private let errors: RandomStream
     @exclusivity(unchecked) private(set) var healthState = 0
     @exclusivity(unchecked) private var live = IntegerKeyTable<Live>()
@@ -70,6 +72,7 @@ actor Gateway: EventHandler {
         router.recordsRejectedAlternatives = keepDecisionLog
         self.router = GatewayRouterCalls(router: router, calendar: simulation.calendar, keepDecisionLog: keepDecisionLog)
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
+        self.failsOnMalformedEvent = routerConfig.routes.map { $0.onMalformedEvent == .fail }
         self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
     }
 
@@ -155,7 +158,7 @@ actor Gateway: EventHandler {
             drive(AttemptTicket.requestID(ofKey: event.payload)) { conduct, router in
                 conduct.firstByte(of: AttemptTicket.attempt(ofKey: event.payload), at: now, &router)
             }
-        case .attemptDeadline:
+        case .attemptDeadline, .streamCut:
             limitPassed(key: event.payload, firstTokenOnly: false)
         case .firstTokenDeadline:
             limitPassed(key: event.payload, firstTokenOnly: true)
@@ -275,10 +278,17 @@ actor Gateway: EventHandler {
     }
 
     private func send(_ order: AttemptOrder, requestID: UInt64) {
-        guard let ticket = live.modify(requestID, { entry in
-            AttemptTicket(requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
-                          outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte)
+        guard let (made, route) = live.modify(requestID, { entry in
+            (AttemptTicket(requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
+                           outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte),
+             entry.conduct.routing.route)
         }) else { return }
+        var ticket = made
+        // A stream's frames are judged by the route's rules as they come (``GatewayEvent/streamCut``).
+        if let idle = order.idleLimitNanoseconds {
+            ticket.idleLimitNanoseconds = idle
+            ticket.failsOnMalformedEvent = failsOnMalformedEvent[route.index]
+        }
         let projection: AttemptProjection?
         switch upstreams[order.target.index] {
         case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }

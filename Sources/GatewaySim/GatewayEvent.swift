@@ -15,4 +15,7 @@ enum GatewayEvent: Int32 {
     /// A watched attempt's first byte reaches the client (scheduled by the upstream that
     /// serves it, at its first token).
     case firstByte
+    /// A stream's frames trip the route's rules (an idle gap, a malformed event the route
+    /// fails on): the gateway cuts the attempt (scheduled by the upstream that serves it).
+    case streamCut
 }

@@ -57,6 +57,10 @@ actor Provider: EventHandler {
     /// An attempt arrives; returns how it ends when that is already known (nil while it waits).
     func start(_ ticket: AttemptTicket) -> AttemptProjection? {
         servers.offer(now: calendar.now)
+        // A prompt longer than the model's context window is refused at once (400).
+        if let window = spec.contextWindowTokens, ticket.inputTokens > window {
+            return reply(ticket, .clientError, after: ProviderSpec.refusalSeconds, retryAfter: nil, contextWindowExceeded: true)
+        }
         // The organisation's own limits at the provider: 429 with the time to refill.
         if let retryAfter = limits.admit(inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens, at: now) {
             return reply(ticket, .rateLimited, after: ProviderSpec.refusalSeconds, retryAfter: retryAfter)
@@ -123,11 +127,13 @@ actor Provider: EventHandler {
         // took on, even for attempts the gateway has already timed out (wasted work).
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         outcome.latencyNanoseconds = duration
-        let attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
+        var attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
+        attempt.stallsAtSeconds = plan.stallsAtSeconds
         servers.schedule(attempt)
         if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
             calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
         }
+        scheduleStreamCut(ticket, plan: plan, calendar: calendar, gateway: gatewayID)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }
@@ -139,10 +145,12 @@ actor Provider: EventHandler {
     }
 
     /// An immediate answer without service (rate limit, overload).
-    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?) -> AttemptProjection {
+    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?,
+                       contextWindowExceeded: Bool = false) -> AttemptProjection {
         servers.recordRefusal(outcome, now: calendar.now)
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
-        servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter),
+        servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter,
+                                                                                contextWindowExceeded: contextWindowExceeded),
                                          firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: nil)

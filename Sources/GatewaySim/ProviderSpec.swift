@@ -22,6 +22,9 @@ public struct ProviderSpec: Sendable {
     /// The longest a provider keeps an attempt that would never answer (a hung connection)
     /// when the gateway sets no timeout.
     public var hangSeconds: Double
+    /// The model's context window: a prompt of more input tokens is refused at once with a
+    /// 400 `context_length_exceeded` (nil: none is).
+    public var contextWindowTokens: Int?
 
     public init(name: String, concurrency: Int, queueLimit: Int = 0, timeToFirstTokenSeconds: Distribution,
                 outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
@@ -55,6 +58,8 @@ public struct FallbackPoolSpec: Sendable {
     public var gpuPricePerHour: Double
     /// 0 is frontier quality; larger is a smaller model.
     public var qualityTier: Int
+    /// The model's context window (see ``ProviderSpec/contextWindowTokens``).
+    public var contextWindowTokens: Int?
     /// Autoscaling: at most this many replicas (equal to `replicas`: no scaling).
     public var maxReplicas: Int
     /// Time from the decision to add a replica until it serves (node, weights, warm-up).

@@ -17,6 +17,33 @@ public struct ServicePlan: Sendable, Equatable {
     public var retryAfterSeconds: Double?
     /// Local pools: the GPU-seconds the attempt is charged.
     public var gpuSeconds: Double?
+    /// A stream that stalls: from the start of service to its last frame (then silence until
+    /// ``seconds``).
+    public var stallsAtSeconds: Double?
+    /// A stream with one event that is not JSON: from the start of service to that event.
+    public var malformedEventAtSeconds: Double?
+    /// A complete stream that ends without `[DONE]`.
+    public var unterminated = false
+
+    /// When a gateway relaying this attempt as a stream cuts it (from the start of service),
+    /// or nil when it does not: its frames come at an even pace from the first token to the
+    /// end (to the stall, for a stall), so a gateway whose idle limit is `idleSeconds` cuts at
+    /// the first token plus the limit when frames come further apart than that, and at the
+    /// stall plus the limit after a stall; `failsOnMalformedEvent` cuts at the malformed
+    /// event. A whole answer has no frames to judge: never cut here.
+    public func streamCutSeconds(idleSeconds: Double?, failsOnMalformedEvent: Bool) -> Double? {
+        guard firstTokenSeconds > 0 else { return nil }
+        var cut = Double.infinity
+        if let idle = idleSeconds {
+            let lastFrame = stallsAtSeconds ?? seconds
+            let frames = max(1, outputTokens)
+            let gap = frames > 1 ? (lastFrame - firstTokenSeconds) / Double(frames - 1) : 0
+            if gap > idle { cut = firstTokenSeconds + idle }
+            if let stall = stallsAtSeconds { cut = min(cut, stall + idle) }
+        }
+        if failsOnMalformedEvent, let malformed = malformedEventAtSeconds { cut = min(cut, malformed) }
+        return cut < seconds ? cut : nil
+    }
 }
 
 extension ProviderSpec {
@@ -38,7 +65,23 @@ extension ProviderSpec {
         let failure = draw < effect.failureProbability ? states[state].failure(for: draw) : nil
         switch failure {
         case nil:
-            return ServicePlan(outcome: .success, seconds: ttft + generation, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens)
+            var plan = ServicePlan(outcome: .success, seconds: ttft + generation, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens)
+            guard draw < effect.failureProbability, let fault = states[state].streamFault(for: draw) else { return plan }
+            // Where in the output the fault strikes.
+            let at = ttft + generation * errors.uniform()
+            switch fault {
+            case .stall:
+                // What streamed is billed; the connection then stays open, silent, for the hang.
+                let streamed = max(1, Int(Double(outputTokens) * (at - ttft) / max(generation, .leastNonzeroMagnitude)))
+                plan = ServicePlan(outcome: .failedAfterFirstByte, seconds: max(hangSeconds, at), firstTokenSeconds: ttft, inputTokens: inputTokens,
+                                   outputTokens: min(outputTokens, streamed))
+                plan.stallsAtSeconds = at
+            case .malformedEvent:
+                plan.malformedEventAtSeconds = at
+            case .unterminated:
+                plan.unterminated = true
+            }
+            return plan
         case .timeout?:
             return ServicePlan(outcome: .timeout, seconds: hangSeconds, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0)
         case .failedAfterFirstByte?:

@@ -9,6 +9,7 @@ extension ProviderSpec: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case concurrency, queue, states
         case ttft = "ttft_s", outputTokensPerSecond = "output_tokens_per_s", outputTPM = "output_tpm", hang = "hang_s"
+        case contextWindow = "context_window_tokens"
     }
 
     /// `providers.NAME`: servers, queue, latency and throughput, per-state behaviour.
@@ -22,6 +23,7 @@ extension ProviderSpec: Decodable {
         queueLimit = try c.number(.queue, default: queueLimit, atLeast: 0)
         outputTokensPerMinute = try c.optionalNumber(.outputTPM, above: 0)
         hangSeconds = try c.number(.hang, default: hangSeconds, above: 0)
+        contextWindowTokens = try c.optionalNumber(.contextWindow, atLeast: 1)
         states = try c.namedStates(.states, healthy: HealthStateSpec.healthy, named: HealthStateSpec.healthy.name)
     }
 }
@@ -32,7 +34,7 @@ extension HealthStateSpec: Decodable {
         case latencyMultiplier = "latency_x", retryAfter = "retry_after_s"
     }
 
-    /// `states.NAME`: `errors {CLASS: probability}` (at most 1 together), `latency_x`,
+    /// `states.NAME`: `errors {CLASS or STREAM_FAULT: probability}` (at most 1 together), `latency_x`,
     /// `capacity` (the fraction of servers left), `retry_after_s`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +44,11 @@ extension HealthStateSpec: Decodable {
             for outcome in OutcomeClass.failures {
                 if let probability: Double = try errors.optionalNumber(ConfigKey(outcome.rawValue), atLeast: 0, atMost: 1) {
                     errorMix.append((outcome, probability))
+                }
+            }
+            for fault in StreamFault.allCases {
+                if let probability: Double = try errors.optionalNumber(ConfigKey(fault.rawValue), atLeast: 0, atMost: 1) {
+                    streamFaultMix.append((fault, probability))
                 }
             }
             if failureProbability > 1 + 1e-12 {
@@ -58,6 +65,7 @@ extension FallbackPoolSpec: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case autoscaling
         case ttft = "ttft_s", replicaOutputTokensPerSecond = "replica_output_tokens_per_s"
+        case contextWindow = "context_window_tokens"
     }
 
     enum AutoscalingKeys: String, CodingKey, CaseIterable {
@@ -75,6 +83,7 @@ extension FallbackPoolSpec: Decodable {
                   timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
                   gpuPricePerHour: target.gpuPricePerHour, qualityTier: target.qualityTier, maxReplicas: capacity.maxReplicas)
         gpusPerReplica = capacity.gpusPerReplica
+        contextWindowTokens = try c.optionalNumber(.contextWindow, atLeast: 1)
         if c.contains(.autoscaling) {
             let scaling = try c.nestedContainer(keyedBy: AutoscalingKeys.self, forKey: .autoscaling)
             spinUpSeconds = try scaling.number(.spinUp, default: spinUpSeconds, atLeast: 0)

@@ -70,6 +70,20 @@ public final class LiveUpstream: Sendable {
             let immediate: LiveAnswer? = state.withLock { state in
                 state.counts.attempts += 1
                 let now = clock.modelNanoseconds()
+                // A prompt longer than the model's context window is refused at once, as the
+                // simulated upstreams refuse it.
+                switch model {
+                case .provider(let spec):
+                    if let window = spec.contextWindowTokens, inputTokens > window {
+                        state.counts.refused += 1
+                        return .refusedForContextLength(windowTokens: window, afterSeconds: ProviderSpec.refusalSeconds)
+                    }
+                case .pool(let spec):
+                    if let window = spec.contextWindowTokens, inputTokens > window {
+                        state.counts.refused += 1
+                        return .refusedForContextLength(windowTokens: window, afterSeconds: 0)
+                    }
+                }
                 if case .provider = model, let retryAfter = state.limits?.admit(inputTokens: inputTokens, outputTokens: outputTokens, at: RoutingInstant(nanoseconds: now)) {
                     state.counts.refused += 1
                     return .refused(.rateLimited, afterSeconds: ProviderSpec.refusalSeconds, retryAfterSeconds: retryAfter)

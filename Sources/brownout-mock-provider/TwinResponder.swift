@@ -15,17 +15,27 @@ import Twin
 /// a closed connection, a hang); a success streams its first token at the first-token time
 /// and the rest at the end, with the usage the simulation would bill; a stream that breaks
 /// streams what its plan produced a token a frame (a gateway bills a cut stream for the
-/// frames it relayed), in four batches up to the break, then closes.
+/// frames it relayed), in four batches up to the break, then closes. Output comes in batches
+/// never further apart than half the spec's shortest stream idle limit (unless its tokens
+/// come further apart than that): the simulation streams tokens evenly, and a gateway judges
+/// the gaps. The stream faults are acted out as the plan says: a stall goes silent at its
+/// time, a malformed event is sent at its time amid the answer, an unterminated answer ends
+/// without `[DONE]`.
 struct TwinResponder: Sendable {
     let upstreams: TwinUpstreams
     let clock: TwinClock
+    /// Half the shortest idle limit of the spec's routes, in model nanoseconds: the longest
+    /// the mock leaves between two batches of output that come faster than that.
+    let batchGapNanoseconds: Int64
 
     /// The responder for `path`'s upstreams, or a ValidationError with the spec's own message.
     static func load(path: String, overrides: [String], scale: Int64, replication: Int, startUnixNanoseconds: Int64?) throws -> TwinResponder {
         let clock = TwinClock(scale: scale, startUnixNanoseconds: startUnixNanoseconds ?? SystemWallClock().unixNanoseconds)
         do {
             let (_, spec, _) = try Experiment.load(path: path, overrides: overrides)
-            return TwinResponder(upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock)
+            let idle = spec.world.router.routes.map(\.timeouts.effectiveIdleSeconds).min() ?? Timeouts.defaultIdleSeconds
+            return TwinResponder(upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock,
+                                 batchGapNanoseconds: max(1, Seconds.nanoseconds(idle / 2)))
         } catch let failure as ExperimentFailure {
             throw ValidationError(failure.description)
         } catch {
@@ -53,6 +63,11 @@ struct TwinResponder: Sendable {
             try await clock.sleep(untilModel: clock.modelNanoseconds() + Seconds.nanoseconds(after))
             await state.completed()
             return failure(outcome, retryAfter: retryAfter)
+        case .refusedForContextLength(let window, let after):
+            try await clock.sleep(untilModel: clock.modelNanoseconds() + Seconds.nanoseconds(after))
+            await state.completed()
+            return error(400, "This model's maximum context length is \(window) tokens; your messages resulted in \(inputTokens) tokens.",
+                         type: "invalid_request_error", code: "context_length_exceeded", retryAfter: nil)
         case .served(let plan, let startedAt):
             let firstTokenAt = startedAt + Seconds.nanoseconds(plan.firstTokenSeconds)
             let endAt = startedAt + Seconds.nanoseconds(plan.seconds)
@@ -71,10 +86,13 @@ struct TwinResponder: Sendable {
                 // (a timeout, a reset) or, for a broken stream, after them.
                 if plan.outcome == .failedAfterFirstByte && stream {
                     let channel = context.channel
+                    // A stall streams until its time, then stays silent until the plan's end.
+                    let lastFrameAt = plan.stallsAtSeconds.map { startedAt + Seconds.nanoseconds($0) } ?? endAt
                     return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
                         try await clock.sleep(untilModel: firstTokenAt)
                         try await writer.write(first.chunk(token: 0))
-                        try await streamTokens(1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: endAt, writer: &writer)
+                        try await streamTokens(1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: lastFrameAt, writer: &writer)
+                        try await clock.sleep(untilModel: endAt)
                         try await channel.close()
                     })
                 }
@@ -94,14 +112,25 @@ struct TwinResponder: Sendable {
             }
             let ending = AnswerEnding(state: state)
             context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
+            let malformedAt = plan.malformedEventAtSeconds.map { startedAt + Seconds.nanoseconds($0) }
             let body = ResponseBody { writer in
                 try await clock.sleep(untilModel: firstTokenAt)
                 try await writer.write(first.chunk(token: 0))
+                let rest = 1..<max(1, completion.outputTokens)
+                if let malformedAt {
+                    // The tokens due before the malformed event, the event, then the rest.
+                    let span = Double(max(1, endAt - firstTokenAt))
+                    let split = rest.lowerBound + Int(Double(rest.count) * Double(malformedAt - firstTokenAt) / span)
+                    try await streamBatches(rest.lowerBound..<split, of: completion, from: firstTokenAt, to: malformedAt, writer: &writer)
+                    try await writer.write(MockCompletion.malformed)
+                    try await streamBatches(split..<rest.upperBound, of: completion, from: malformedAt, to: endAt, writer: &writer)
+                } else {
+                    try await streamBatches(rest, of: completion, from: firstTokenAt, to: endAt, writer: &writer)
+                }
                 try await clock.sleep(untilModel: endAt)
-                if completion.outputTokens > 1 { try await writer.write(completion.chunk(tokens: 1..<completion.outputTokens)) }
                 try await writer.write(completion.finishChunk())
                 if includeUsage { try await writer.write(completion.usageChunk()) }
-                try await writer.write(MockCompletion.done)
+                if !plan.unterminated { try await writer.write(MockCompletion.done) }
                 try await writer.finish(nil)
                 ending.end(completed: true)
             }
@@ -109,12 +138,34 @@ struct TwinResponder: Sendable {
         }
     }
 
+    /// How many batches output from `from` to `to` (model nanoseconds) of `tokens` tokens is
+    /// written in: at least `minimum`, and enough that none is more than ``batchGapNanoseconds``
+    /// after the last, unless that asks for more batches than tokens (the tokens themselves
+    /// then come further apart, a token a batch).
+    private func batchCount(tokens: Int, from: Int64, to: Int64, minimum: Int) -> Int {
+        let needed = Int((max(0, to - from) + batchGapNanoseconds - 1) / batchGapNanoseconds)
+        return max(1, min(tokens, max(minimum, needed)))
+    }
+
+    /// Tokens `tokens` of `completion` in batches (``batchCount(tokens:from:to:minimum:)``),
+    /// a frame a batch, evenly spaced after `from`, the last at `to` (model nanoseconds).
+    private func streamBatches(_ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
+                               writer: inout any ResponseBodyWriter) async throws {
+        guard !tokens.isEmpty else { return }
+        let batches = batchCount(tokens: tokens.count, from: from, to: to, minimum: 1)
+        for batch in 1...batches {
+            try await clock.sleep(untilModel: from + (to - from) * Int64(batch) / Int64(batches))
+            let lower = tokens.lowerBound + tokens.count * (batch - 1) / batches, upper = tokens.lowerBound + tokens.count * batch / batches
+            if upper > lower { try await writer.write(completion.chunk(tokens: lower..<upper)) }
+        }
+    }
+
     /// Tokens `tokens` of `completion`, one frame each (as a provider streams them, and as a
-    /// gateway counts what it relayed), written in four batches evenly spaced after `from`,
-    /// the last at `to` (model nanoseconds).
+    /// gateway counts what it relayed), written in batches (at least four) evenly spaced after
+    /// `from`, the last at `to` (model nanoseconds).
     private func streamTokens(_ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
                               writer: inout any ResponseBodyWriter) async throws {
-        let batches = 4
+        let batches = batchCount(tokens: max(4, tokens.count), from: from, to: to, minimum: 4)
         for batch in 1...batches {
             try await clock.sleep(untilModel: from + (to - from) * Int64(batch) / Int64(batches))
             let lower = tokens.lowerBound + tokens.count * (batch - 1) / batches, upper = tokens.lowerBound + tokens.count * batch / batches

@@ -17,7 +17,9 @@ struct ParityTests {
     /// one frontier upstream is cooling down after a Retry-After or its breaker is open (batch).
     /// The budget is not on the pool's team: production charges pool answers nothing (it reports
     /// no GPU seconds), and a budget there could run out before the pool is ever needed. A breaker that opens
-    /// after 3 failures in a row for 0.3 s, so it opens and closes many times.
+    /// after 3 failures in a row for 0.3 s, so it opens and closes many times. Search's route
+    /// retries a transient failure on the same target first (the default shape), sends a
+    /// context-length refusal to beta (as batch's does), and cuts a stalled stream at 0.1 s of silence.
     static let spec = """
     name: parity
     run: {duration_s: 60}
@@ -32,7 +34,8 @@ struct ParityTests {
       chat:
         chain: [{targets: [alpha, beta], balancing: lowest_latency}]
         retry: {max_attempts: 3, backoff: {kind: exponential, base_s: 0.005, cap_s: 0.02}, retry_after_cap_s: 0.05}
-        timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
+        timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2, idle_s: 0.1}
+        context_window_fallbacks: [beta]
       hedged:
         chain: [[alpha, beta]]
         hedging: {after_s: 0.02}
@@ -43,6 +46,7 @@ struct ParityTests {
         retry: {max_attempts: 2, backoff: {kind: none}, retry_after_cap_s: 0.05}
         timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
         fallback: {pools: [local]}
+        context_window_fallbacks: [beta]
     teams:
       search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
       support: {tier: 0, route: hedged, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
@@ -108,7 +112,8 @@ struct ParityTests {
         #expect(begins == Self.requests)
         for evidence in [#""action":"hedge""#, #""call":"hedge_due""#, #""call":"resume""#, #""target":"local""#, #""breaker_open""#,
                          #""budget_exhausted""#, #""outcome":"timeout""#, #""outcome":"failed_after_first_byte""#, #""outcome":"overloaded_529""#,
-                         #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#, #""call":"first_byte""#] {
+                         #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#, #""call":"first_byte""#,
+                         #""same_target""#, #""context_window_fallback""#, #""context_window_exceeded":true"#] {
             let found = trace.contains(evidence)
             #expect(found, "the trace has no \(evidence)")
         }
