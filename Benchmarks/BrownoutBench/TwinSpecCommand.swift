@@ -10,9 +10,11 @@ struct TwinSpecCommand: ParsableCommand {
         commandName: "twin-spec",
         abstract: "Print a random valid spec for `brownout twin`, covering the policies that change decisions.",
         discussion: """
-            Every balancing kind, hedging by delay and by percentile, each retry-budget kind, breakers and \
-            outlier detection, shedding, each fallback policy, budgets in each mode, SDK retries, streamed and \
-            whole answers, and degradation processes of several kinds; loads a 2-core machine sustains live at \
+            Every balancing kind, hedging by delay and by percentile, each retry target and retry-budget kind, \
+            breakers and outlier detection, shedding, each fallback policy, budgets in each mode, SDK retries, \
+            streamed and whole answers, idle limits, stream faults (stalls, malformed events, unterminated \
+            streams) under each malformed-event policy, context windows and their fallbacks, and degradation \
+            processes of several kinds; loads a 2-core machine sustains live at \
             the scale the spec's header comment names. The same seed prints the same bytes.
             """
     )
@@ -62,9 +64,17 @@ struct TwinSpecWriter {
         lines.append("run: {duration_s: \(durationSeconds), warmup_s: 60, replications: 20, seed: \(seed), bucket_s: 60}")
 
         lines.append("providers:")
+        var windowless: [String] = []
+        var windowed = false
         for provider in providers {
             let error = pick(["overloaded_529", "server_error_5xx", "rate_limited_429", "timeout", "failed_after_first_byte", "connection_error"])
             features.append("\(provider) bad: \(error)")
+            var errors = "\(error): \(number(0.3, 0.6))"
+            if chance(0.35) {
+                let fault = pick(["stream_stall", "malformed_event", "unterminated_stream"])
+                errors += ", \(fault): \(number(0.05, 0.3))"
+                features.append("\(provider) bad: \(fault)")
+            }
             lines.append("  \(provider):")
             lines.append("    concurrency: \(6 + below(25))")
             lines.append("    queue: \(below(20))")
@@ -73,8 +83,15 @@ struct TwinSpecWriter {
             lines.append("    input_usd_per_mtok: \(number(0.5, 5))")
             lines.append("    output_usd_per_mtok: \(number(2, 20))")
             lines.append("    hang_s: \(30 + below(30))")
+            if chance(0.25) {
+                lines.append("    context_window_tokens: \(1_000 + below(3_000))")
+                features.append("\(provider) context window")
+                windowed = true
+            } else {
+                windowless.append(provider)
+            }
             lines.append("    states:")
-            lines.append("      bad: {errors: {\(error): \(number(0.3, 0.9))}, latency_x: \(number(1, 3)), capacity: \(number(0.3, 1))}")
+            lines.append("      bad: {errors: {\(errors)}, latency_x: \(number(1, 3)), capacity: \(number(0.3, 1))}")
         }
         if !pools.isEmpty {
             lines.append("pools:")
@@ -115,7 +132,10 @@ struct TwinSpecWriter {
             lines.append("    chain: [\(chain.joined(separator: ", "))]")
             let backoff = pick(["none", "exponential", "full_jitter", "equal_jitter", "decorrelated_jitter"])
             let backoffText = backoff == "none" ? "{kind: none}" : "{kind: \(backoff), base_s: \(number(0.1, 1)), cap_s: \(number(2, 8))}"
-            lines.append("    retry: {max_attempts: \(1 + below(4)), backoff: \(backoffText), honour_retry_after: \(chance(0.6))}")
+            let target = pick(RetryTarget.allCases)
+            let sameRetries = target == .sameThenNext ? ", same_target_retries: \(below(3))" : ""
+            lines.append("    retry: {max_attempts: \(1 + below(4)), backoff: \(backoffText), honour_retry_after: \(chance(0.6)), target: \(target.rawValue)\(sameRetries)}")
+            features.append("\(route) retry \(target.rawValue)")
             let budget = pick(RetryBudgetConfig.Kind.allCases)
             lines.append("    retry_budget: {kind: \(budget.rawValue)}")
             features.append("\(route) retry budget \(budget.rawValue)")
@@ -125,8 +145,19 @@ struct TwinSpecWriter {
                 features.append("\(route) hedging \(hedging.contains("after_s") ? "by delay" : "by percentile")")
             }
             if chance(0.6) {
-                lines.append("    timeouts: {first_token_s: \(number(2, 8)), per_try_s: \(20 + below(40)), overall_s: \(80 + below(100))}")
-                features.append("\(route) timeouts")
+                // An idle limit of 5 s or more: a sixth of a second live at 30×, well above the
+                // twin's timer jitter.
+                let idle = chance(0.5) ? ", idle_s: \(number(5, 15))" : ""
+                lines.append("    timeouts: {first_token_s: \(number(2, 8)), per_try_s: \(20 + below(40)), overall_s: \(80 + below(100))\(idle)}")
+                features.append("\(route) timeouts" + (idle.isEmpty ? "" : " with idle"))
+            }
+            if chance(0.3) {
+                lines.append("    on_malformed_event: fail")
+                features.append("\(route) fails on malformed events")
+            }
+            if windowed && !windowless.isEmpty && chance(0.6) {
+                lines.append("    context_window_fallbacks: [\(pick(windowless))]")
+                features.append("\(route) context-window fallback")
             }
             if !pools.isEmpty && chance(0.8) {
                 let policy = pick(["when_frontier_unhealthy", "spillover, above_concurrency: \(3 + below(10))", "when_queue_fits"])

@@ -6,7 +6,7 @@ import Foundation
 /// Fields: `request_id`, `time_ns`, `route`, `action` (send, hedge, wait, none, complete,
 /// fail, reject), `target` (absent when none), `attempt` (1-based; 0 before any), `reasons`
 /// (reason codes, see ``ReasonCodes/names``), `rejected` (targets passed over, with their
-/// reasons), `delay_ns` (wait), `first_token_timeout_ns`, `attempt_timeout_ns`,
+/// reasons), `delay_ns` (wait), `first_token_timeout_ns`, `attempt_timeout_ns`, `idle_timeout_ns`,
 /// `hedge_after_ns`, `cancel_attempt` (each absent when there is none), `outcome` (fail only).
 public struct DecisionRecord: Codable, Sendable, Equatable {
     public struct Rejection: Codable, Sendable, Equatable {
@@ -25,6 +25,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     public let delayNanoseconds: Int64
     public let firstTokenTimeoutNanoseconds: Int64?
     public let attemptTimeoutNanoseconds: Int64?
+    public let idleTimeoutNanoseconds: Int64?
     public let hedgeAfterNanoseconds: Int64?
     public let cancelAttempt: Int32?
     public let outcome: OutcomeClass?
@@ -32,7 +33,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", timeNanoseconds = "time_ns", route, action, target, attempt, reasons, rejected
         case delayNanoseconds = "delay_ns", firstTokenTimeoutNanoseconds = "first_token_timeout_ns"
-        case attemptTimeoutNanoseconds = "attempt_timeout_ns", hedgeAfterNanoseconds = "hedge_after_ns"
+        case attemptTimeoutNanoseconds = "attempt_timeout_ns", idleTimeoutNanoseconds = "idle_timeout_ns", hedgeAfterNanoseconds = "hedge_after_ns"
         case cancelAttempt = "cancel_attempt", outcome
     }
 
@@ -48,6 +49,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         delayNanoseconds = decision.delayNanoseconds
         firstTokenTimeoutNanoseconds = decision.firstTokenTimeoutNanoseconds
         attemptTimeoutNanoseconds = decision.attemptTimeoutNanoseconds
+        idleTimeoutNanoseconds = decision.idleTimeoutNanoseconds
         hedgeAfterNanoseconds = decision.hedgeAfterNanoseconds
         cancelAttempt = decision.cancelAttempt
         outcome = decision.outcome
@@ -63,6 +65,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         line += #","delay_ns":"# + String(delayNanoseconds)
         if let firstTokenTimeoutNanoseconds { line += #","first_token_timeout_ns":"# + String(firstTokenTimeoutNanoseconds) }
         if let hedgeAfterNanoseconds { line += #","hedge_after_ns":"# + String(hedgeAfterNanoseconds) }
+        if let idleTimeoutNanoseconds { line += #","idle_timeout_ns":"# + String(idleTimeoutNanoseconds) }
         if let outcome { line += #","outcome":"# + JSONText.quoted(outcome.rawValue) }
         line += #","reasons":["# + reasons.map(JSONText.quoted).joined(separator: ",") + #"],"rejected":["#
         line += rejected.map { #"{"reasons":["# + $0.reasons.map(JSONText.quoted).joined(separator: ",") + #"],"target":"# + JSONText.quoted($0.target) + "}" }
