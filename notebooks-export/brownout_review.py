@@ -328,6 +328,35 @@ def forest(directory):
     return fig
 
 
+def tradeoff(directory, latency="first_token_p50_s"):
+    """Each variant as a point: what it costs the client's first token (x) against what it
+    buys in availability (y), all teams, both as paired differences from the baseline with
+    their 95% intervals. A stream commit policy (holding an answer's start) sits to the right;
+    whether it sits high enough is the decision."""
+    compare = read_csv(directory, "compare.csv")
+    scope = "all" if (compare.scope == "all").any() else compare.scope.iloc[0]
+    variants = list(dict.fromkeys(compare.variant))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, (metric, label) in zip(axes, [(latency, "median"), (latency.replace("p50", "p99"), "p99")]):
+        for index, variant in enumerate(variants):
+            rows = compare[(compare.variant == variant) & (compare.scope == scope)].set_index("metric")
+            if metric not in rows.index or "availability" not in rows.index:
+                continue
+            x, y = rows.loc[metric], rows.loc["availability"]
+            ax.errorbar(x.difference_mean, y.difference_mean * 100,
+                        xerr=[[x.difference_mean - x.difference_ci95_low], [x.difference_ci95_high - x.difference_mean]],
+                        yerr=[[(y.difference_mean - y.difference_ci95_low) * 100], [(y.difference_ci95_high - y.difference_mean) * 100]],
+                        fmt=MARKERS[index % len(MARKERS)], color=PALETTE[index % len(PALETTE)], capsize=3, label=variant)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"first-token latency ({label}) added, seconds")
+        ax.set_ylabel("availability gained, percentage points")
+    axes[0].legend(frameon=False)
+    fig.suptitle(f"What each variant costs the first token and buys in availability ({scope}; paired differences, 95% intervals)")
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- sweep
 
 SWEEP_METRICS = [("availability", "availability"), ("latency_p99_s", "p99 latency (s)"), ("cost_total_usd", "spend per run (USD)"),

@@ -26,6 +26,9 @@ import RoutingCore
 ///    its first byte is its end. Its attempt has one limit, the earlier of the route's
 ///    first-token and attempt limits, and an answer whose body broke before its end broke
 ///    before anything reached the client: a connection error, which the router may retry.
+/// 8. A stream the route holds (``RoutingCore/StreamCommit``) reaches the client when the hold
+///    releases: its "first byte" is that moment, and a break before it, like a whole answer's,
+///    is a connection error the router may retry.
 public struct RequestConduct: Sendable {
     /// Where the request is, as a reader would list it.
     public enum Phase: Sendable, Equatable {
@@ -93,7 +96,9 @@ public struct RequestConduct: Sendable {
             outcome.outcome = .cancelled
         } else if outcome.outcome == .timeout && committedAttempt == attempt {
             outcome.outcome = .failedAfterFirstByte
-        } else if outcome.outcome == .failedAfterFirstByte && !routing.request.streamed {
+        } else if outcome.outcome == .failedAfterFirstByte && committedAttempt != attempt {
+            // Nothing of it reached the client (a whole answer, or a stream still held by the
+            // route's commit policy): the break is a connection error the router may retry.
             outcome.outcome = .connectionError
         }
         let decision = router.attemptFinished(&routing, attempt: attempt, outcome, firstTokenNanoseconds: firstTokenNanoseconds)

@@ -51,6 +51,9 @@ final class GatewayMetrics: Sendable {
         case completedWithoutDone = "completed_without_done"
         /// A stream silent for longer than its idle limit, cut.
         case idleCut = "idle_cut"
+        /// A held answer (a route's stream commit policy) that reached the most the gateway
+        /// holds for one request, sent on to the client then.
+        case committedAtHoldLimit = "committed_at_hold_limit"
     }
 
     /// Why a request's body was not taken.

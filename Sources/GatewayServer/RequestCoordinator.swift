@@ -135,7 +135,9 @@ struct RequestCoordinator: Sendable {
                         inlineEnding = .finished(attempt: attempt, ending)
                     } else if let sink {
                         if chat.stream {
-                            outstanding[attempt] = upstream.startStream(chat, order: order, onMalformedEvent: core.config.routes[request.route.index].onMalformedEvent,
+                            let route = request.route.index
+                            outstanding[attempt] = upstream.startStream(chat, order: order, onMalformedEvent: core.config.routes[route].onMalformedEvent,
+                                                                        commit: core.config.routes[route].streamCommit,
                                                                         firstToken: {
                                                                             let won = committed.claim(attempt)
                                                                             if won { sink.yield(.committed(attempt: attempt)) }

@@ -7,8 +7,9 @@ import Synchronization
 
 /// Relays an upstream's streamed answer (Server-Sent Events) on the event loop, through
 /// AsyncHTTPClient's delegate API: frames are read as they arrive, held until the first one
-/// with content (when the attempt claims the client, or learns another attempt has it), then
-/// passed to the client's stream. The attempt ends at `[DONE]`, at the upstream's error, or at
+/// with content — or, on a route with a stream commit policy, until the hold releases —
+/// (when the attempt claims the client, or learns another attempt has it), then passed to the
+/// client's stream. A failure while the answer is held is a failure before the first byte. The attempt ends at `[DONE]`, at the upstream's error, or at
 /// a break (cut, end before a finish, a malformed event when the route fails on them, a
 /// limit); after `[DONE]` the rest of the response is read to its end, so that the connection
 /// goes back to the pool (a reader dropped at `[DONE]`, before the response's last chunk,
@@ -32,6 +33,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
         var frames = SSEFrames()
         /// Frames before the first with content, sent when this attempt claims the client.
         var held: [ByteBuffer] = []
+        var heldBytes = 0
         var committed = false
         var progress = AttemptProgress()
         var usage: (input: Int, output: Int)?
@@ -40,6 +42,8 @@ final class StreamRelay: HTTPClientResponseDelegate {
         /// Armed at the first content frame when the route has an idle limit; it looks at
         /// ``lastFrameAt`` when it fires and runs again if a frame came since.
         var idleTimer: Scheduled<Void>?
+        /// Releases a held answer `afterSeconds` after its first token.
+        var holdTimer: Scheduled<Void>?
         var lastFrameAt = NIODeadline.uptimeNanoseconds(0)
         /// A choice of the answer finished (`finish_reason`).
         var finished = false
@@ -49,12 +53,11 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// What to do once the state's lock is released: the attempt's ending reported.
     private struct After {
         let ending: UpstreamAttempt.Ending
-        let timers: (Scheduled<Void>?, Scheduled<Void>?)
+        let timers: [Scheduled<Void>]
         let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
         func run() {
-            timers.0?.cancel()
-            timers.1?.cancel()
+            for timer in timers { timer.cancel() }
             onEnd(ending)
         }
     }
@@ -64,6 +67,9 @@ final class StreamRelay: HTTPClientResponseDelegate {
         let onMalformedEvent: MalformedEventPolicy
         /// The longest gap between two frames after the first content frame (nil: none).
         let idleLimit: TimeAmount?
+        /// When the answer goes to the client, and its `after_s` in real time.
+        let commit: StreamCommit
+        let holdFor: TimeAmount?
         let repaired: @Sendable (GatewayMetrics.StreamRepair) -> Void
     }
 
@@ -158,18 +164,40 @@ final class StreamRelay: HTTPClientResponseDelegate {
         after?.run()
     }
 
-    /// This attempt's first output came: it claims the client (false: another attempt has
-    /// it), and what it held so far goes out.
+    /// The answer goes to the client now (its first output, or the hold released): this
+    /// attempt claims the client (false: another attempt has it), and what it held goes out.
     private func commit(_ state: inout State) -> Bool {
         state.progress.sawFirstToken()
-        let timer = state.firstTokenTimer
+        let timers = [state.firstTokenTimer, state.holdTimer]
         state.firstTokenTimer = nil
-        timer?.cancel()
+        state.holdTimer = nil
+        for timer in timers { timer?.cancel() }
         guard firstToken() else { return false }
         state.committed = true
         for bytes in state.held { stream?.send(bytes) }
         state.held = []
+        state.heldBytes = 0
         return true
+    }
+
+    /// The first content frame came: the first-token limit is met, the idle limit starts, and
+    /// a hold by time starts its clock.
+    private func sawFirstContent(_ state: inout State, task: HTTPClient.Task<Void>) {
+        state.progress.sawFirstToken()
+        state.firstTokenTimer?.cancel()
+        state.firstTokenTimer = nil
+        armIdleLimit(&state, task: task)
+        if let hold = conduct.holdFor {
+            state.holdTimer = task.eventLoop.scheduleTask(in: hold) { [self] in
+                let after = self.state.withLock { state -> After? in
+                    guard !state.ended, !state.committed else { return nil }
+                    return commit(&state) ? nil : end(&state, .cancelled)
+                }
+                guard let after else { return }
+                after.run()
+                task.cancel()
+            }
+        }
     }
 
     /// Reads the frames in `buffer`, and passes them on once this attempt answers the client.
@@ -185,13 +213,21 @@ final class StreamRelay: HTTPClientResponseDelegate {
                     state.usage = usage
                     if !chat.includeUsage { continue }
                 }
-                if hasContent && state.progress.firstTokenAt == nil {
-                    // Another attempt has the client: this one stops here.
-                    if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
-                    armIdleLimit(&state, task: task)
-                }
+                if hasContent && state.progress.firstTokenAt == nil { sawFirstContent(&state, task: task) }
                 if hasContent { state.progress.forwardedToken() }
-                if state.committed { stream?.send(bytes) } else { state.held.append(bytes) }
+                if state.committed {
+                    stream?.send(bytes)
+                    continue
+                }
+                state.held.append(bytes)
+                state.heldBytes += bytes.readableBytes
+                guard state.progress.firstTokenAt != nil else { continue }
+                // The hold releases (by tokens; by time, its timer), or has held all it may.
+                let full = state.heldBytes > conduct.commit.maxHeldBytes
+                guard full || conduct.commit.releases(tokens: state.progress.tokens, sinceFirstTokenNanoseconds: 0) else { continue }
+                if full { conduct.repaired(.committedAtHoldLimit) }
+                // Another attempt has the client: this one stops here.
+                if !commit(&state) { return (end(&state, .cancelled), true) }
             case .done:
                 if !state.committed && !commit(&state) { return (end(&state, .cancelled), true) }
                 return (end(&state, .success, usage: state.usage ?? (chat.estimatedInputTokens, state.progress.tokens)), false)
@@ -241,9 +277,10 @@ final class StreamRelay: HTTPClientResponseDelegate {
     private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
                      reply: UpstreamAttempt.Reply = .none) -> After {
         state.ended = true
-        let timers = (state.firstTokenTimer, state.idleTimer)
+        let timers = [state.firstTokenTimer, state.idleTimer, state.holdTimer].compactMap { $0 }
         state.firstTokenTimer = nil
         state.idleTimer = nil
+        state.holdTimer = nil
         return After(ending: ended(outcome, retryAfter, usage, reply, state.progress), timers: timers, onEnd: onEnd)
     }
 }

@@ -91,7 +91,7 @@ final class UpstreamAttempt: Sendable {
     /// runs from the start to the first content frame (a timer on the event loop), the idle
     /// limit between frames after it, the attempt limit to the end (the request's deadline).
     /// Returns what cancels the attempt.
-    func startStream(_ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, firstToken: @escaping @Sendable () -> Bool,
+    func startStream(_ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, commit: StreamCommit, firstToken: @escaping @Sendable () -> Bool,
                      stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
@@ -99,6 +99,8 @@ final class UpstreamAttempt: Sendable {
         let (metrics, target) = (self.metrics, self.target)
         let conduct = StreamRelay.Conduct(onMalformedEvent: onMalformedEvent,
                                           idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.realDuration(router: $0)) },
+                                          commit: commit,
+                                          holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.realDuration(router: Seconds.nanoseconds($0))) },
                                           repaired: { metrics.streamRepaired(upstream: target, $0) })
         let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat), onEnd: onEnd)
         let (firstTokenLimit, attemptLimit) = (order.firstTokenLimitNanoseconds, order.attemptLimitNanoseconds)

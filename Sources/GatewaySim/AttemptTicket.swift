@@ -17,6 +17,18 @@ struct AttemptTicket: Sendable {
     /// ends the attempt.
     var idleLimitNanoseconds: Int64 = 0
     var failsOnMalformedEvent = false
+    /// The route's stream commit policy (``StreamCommit``), for a streamed attempt it holds:
+    /// after this many tokens (0: not by tokens), this long after the first token (0: not by
+    /// time), or when complete. Kept as plain numbers: a ticket is copied on every hop.
+    var commitAfterTokens: Int32 = 0
+    var commitAfterNanoseconds: Int64 = 0
+    var commitsWhenComplete = false
+
+    /// The route's stream commit policy, as its ticket carries it.
+    var streamCommit: StreamCommit {
+        StreamCommit(afterTokens: commitAfterTokens > 0 ? Int(commitAfterTokens) : nil,
+                     afterSeconds: commitAfterNanoseconds > 0 ? Double(commitAfterNanoseconds) / 1e9 : nil, complete: commitsWhenComplete)
+    }
 
     /// The key both the upstream's table and its events use: request and attempt together.
     var key: Int64 { Self.key(requestID: requestID, attempt: attempt) }
@@ -31,9 +43,10 @@ struct AttemptReport: Sendable {
     let requestID: UInt64
     let attempt: Int32
     let outcome: AttemptOutcome
-    /// When the attempt's first token appeared (simulated nanoseconds; 0 unless it produced
-    /// one): after any wait in the upstream's queue, as a gateway sees it.
-    let firstTokenAt: Int64
+    /// When the attempt's first byte reached the client (simulated nanoseconds; 0 unless it
+    /// did): its first token, after any wait in the upstream's queue, as a gateway sees it —
+    /// or, for a stream the route holds, when the hold released.
+    let firstByteAt: Int64
 }
 
 /// An attempt an upstream holds until its completion event: the answer it will give.
@@ -46,6 +59,16 @@ struct UpstreamAttempt: Sendable {
     let holdsServer: Bool
     /// A stall: when its output stopped, from the start of service.
     var stallsAtSeconds: Double? = nil
+    /// For a stream the route holds: when the hold releases, from the start of service
+    /// (infinity: never, the attempt ends first); nil: not held, its first token goes at once.
+    var heldUntilSeconds: Double? = nil
+
+    /// When its first byte reaches the client: its first token, or the release of its hold.
+    var firstByteAt: Int64? {
+        guard let first = firstTokenAt else { return nil }
+        guard let held = heldUntilSeconds else { return first }
+        return held.isFinite ? SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: held)) : nil
+    }
 
     /// When its first token appears, for attempts being served that will produce one.
     var firstTokenAt: Int64? {
@@ -74,12 +97,27 @@ struct AttemptProjection: Sendable {
     let firstTokenAt: Int64?
 }
 
-/// Schedules the gateway's ``GatewayEvent/streamCut`` for a streamed attempt started now
-/// whose frames will trip the route's rules (``ServicePlan/streamCutSeconds(idleSeconds:failsOnMalformedEvent:)``):
-/// what the gateway relaying the frames would see when they came.
-func scheduleStreamCut(_ ticket: AttemptTicket, plan: ServicePlan, calendar: EventCalendar, gateway: HandlerID) {
-    guard ticket.idleLimitNanoseconds > 0 || ticket.failsOnMalformedEvent else { return }
-    let idle = ticket.idleLimitNanoseconds > 0 ? Double(ticket.idleLimitNanoseconds) / 1e9 : nil
-    guard let cut = plan.streamCutSeconds(idleSeconds: idle, failsOnMalformedEvent: ticket.failsOnMalformedEvent) else { return }
-    calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: cut), to: gateway, kind: GatewayEvent.streamCut.rawValue, payload: ticket.key)
+extension UpstreamAttempt {
+    /// A streamed attempt started now, as a gateway relaying its frames would carry it out:
+    /// where its frames trip the route's rules (``ServicePlan/streamCut(idleSeconds:failsOnMalformedEvent:)``)
+    /// and when a hold releases (``ServicePlan/heldUntilSeconds(_:cutSeconds:)``). Schedules the
+    /// gateway's cut event (``GatewayEvent/idleCut``, ``GatewayEvent/malformedCut``), and its
+    /// first-byte event at the first byte when the attempt is watched.
+    mutating func carryOutStream(_ plan: ServicePlan, calendar: EventCalendar, gateway: HandlerID) {
+        var cut: (seconds: Double, kind: ServicePlan.StreamCutKind)?
+        if ticket.idleLimitNanoseconds > 0 || ticket.failsOnMalformedEvent {
+            let idle = ticket.idleLimitNanoseconds > 0 ? Double(ticket.idleLimitNanoseconds) / 1e9 : nil
+            cut = plan.streamCut(idleSeconds: idle, failsOnMalformedEvent: ticket.failsOnMalformedEvent)
+        }
+        if ticket.commitAfterTokens > 0 || ticket.commitAfterNanoseconds > 0 || ticket.commitsWhenComplete {
+            heldUntilSeconds = plan.heldUntilSeconds(ticket.streamCommit, cutSeconds: cut?.seconds) ?? .infinity
+        }
+        if ticket.watchesFirstByte, let firstByteAt {
+            calendar.schedule(at: firstByteAt, to: gateway, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
+        }
+        if let cut {
+            let kind: GatewayEvent = cut.kind == .idle ? .idleCut : .malformedCut
+            calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: cut.seconds), to: gateway, kind: kind.rawValue, payload: ticket.key)
+        }
+    }
 }

@@ -94,6 +94,11 @@ actor FallbackPool: EventHandler {
         servers.firstTokenAt(key: key)
     }
 
+    /// See ``Provider/firstByteTime(of:)``.
+    func firstByteTime(of key: Int64) -> Int64? {
+        servers.attempt(key: key)?.firstByteAt
+    }
+
     func handle(_ event: Event) {
         guard let kind = EventKind(rawValue: event.kind) else { preconditionFailure("FallbackPool: an event of unknown kind \(event.kind)") }
         switch kind {
@@ -117,7 +122,7 @@ actor FallbackPool: EventHandler {
         }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenAt: entry.firstTokenAt ?? 0)) { gateway, report in
+        gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0)) { gateway, report in
             gateway.attemptEnded(report)
         }
     }
@@ -139,12 +144,9 @@ actor FallbackPool: EventHandler {
         let duration = SimulationInstant.nanoseconds(fromSeconds: plan.seconds)
         let report = AttemptOutcome(outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
                                     outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
-        let attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
+        var attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
+        attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
         servers.schedule(attempt)
-        if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
-            calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
-        }
-        scheduleStreamCut(ticket, plan: plan, calendar: calendar, gateway: gatewayID)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }

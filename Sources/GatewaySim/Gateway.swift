@@ -20,8 +20,10 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private var upstreams: [Upstream] = []
     @exclusivity(unchecked) private var teams: [PeerReference<Team>] = []
     private let healthStates: [GatewayHealthSpec]
-    /// By route: whether a stream's event that is not JSON ends its attempt (`on_malformed_event`).
+    /// By route: whether a stream's event that is not JSON ends its attempt (`on_malformed_event`),
+    /// and when a stream reaches the client (`stream_commit`).
     private let failsOnMalformedEvent: [Bool]
+    private let streamCommits: [StreamCommit]
     private let errors: RandomStream
     @exclusivity(unchecked) private(set) var healthState = 0
     @exclusivity(unchecked) private var live = IntegerKeyTable<Live>()
@@ -73,6 +75,7 @@ actor Gateway: EventHandler {
         self.router = GatewayRouterCalls(router: router, calendar: simulation.calendar, keepDecisionLog: keepDecisionLog)
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
         self.failsOnMalformedEvent = routerConfig.routes.map { $0.onMalformedEvent == .fail }
+        self.streamCommits = routerConfig.routes.map(\.streamCommit)
         self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
     }
 
@@ -158,8 +161,10 @@ actor Gateway: EventHandler {
             drive(AttemptTicket.requestID(ofKey: event.payload)) { conduct, router in
                 conduct.firstByte(of: AttemptTicket.attempt(ofKey: event.payload), at: now, &router)
             }
-        case .attemptDeadline, .streamCut:
+        case .attemptDeadline, .idleCut:
             limitPassed(key: event.payload, firstTokenOnly: false)
+        case .malformedCut:
+            limitPassed(key: event.payload, firstTokenOnly: false, cutAs: .serverError)
         case .firstTokenDeadline:
             limitPassed(key: event.payload, firstTokenOnly: true)
         case .warmUpEnds:
@@ -179,13 +184,15 @@ actor Gateway: EventHandler {
         drive(requestID) { conduct, router in conduct.clientWentAway(&router) }
     }
 
-    /// A client-side limit has passed: the attempt is over for the gateway (the upstream, which
-    /// does not know, keeps working on it and its answer will arrive late and be ignored). An
-    /// attempt that has produced output by now had its first byte reach the client: a
-    /// first-token limit then gives way to the total limit, and the conduct classifies a
-    /// total limit that passes after the first byte. A whole answer has reached nobody before
+    /// A client-side limit has passed, or the stream's frames tripped a rule (`cutAs`: what a
+    /// cut before the client's first byte is): the attempt is over for the gateway (the
+    /// upstream, which does not know, keeps working on it and its answer will arrive late and
+    /// be ignored). An attempt that has produced output by now meets its first-token limit,
+    /// which then gives way to the total limit; one whose first byte has reached the client by
+    /// now (its first token, or its hold's release) is cut after it: a failure after its first
+    /// byte (the conduct classifies a total limit so). A whole answer has reached nobody before
     /// its end: its limit is a timeout.
-    private func limitPassed(key: Int64, firstTokenOnly: Bool) {
+    private func limitPassed(key: Int64, firstTokenOnly: Bool, cutAs: OutcomeClass = .timeout) {
         let requestID = AttemptTicket.requestID(ofKey: key)
         let attempt = AttemptTicket.attempt(ofKey: key)
         let watched = live.modify(requestID) { entry -> (target: TargetID, streamed: Bool)? in
@@ -197,15 +204,18 @@ actor Gateway: EventHandler {
             drive(requestID) { conduct, router in conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router) }
             return
         }
-        let firstToken: Int64?
+        let (firstToken, firstByte): (Int64?, Int64?)
         switch upstreams[target.index] {
-        case .provider(let provider): firstToken = provider.enter(key) { provider, key in provider.firstTokenTime(of: key) }
-        case .pool(let pool): firstToken = pool.enter(key) { pool, key in pool.firstTokenTime(of: key) }
+        case .provider(let provider): (firstToken, firstByte) = provider.enter(key) { provider, key in (provider.firstTokenTime(of: key), provider.firstByteTime(of: key)) }
+        case .pool(let pool): (firstToken, firstByte) = pool.enter(key) { pool, key in (pool.firstTokenTime(of: key), pool.firstByteTime(of: key)) }
         }
-        var cut = AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0)
-        if let firstToken, firstToken <= calendar.now {
+        var cut = AttemptOutcome(outcome: cutAs, latencyNanoseconds: 0)
+        if let firstByte, firstByte <= calendar.now {
             // Learned now, happened then (no event is scheduled for unwatched attempts).
-            drive(requestID) { conduct, router in conduct.firstByte(of: attempt, at: firstToken, &router) }
+            drive(requestID) { conduct, router in conduct.firstByte(of: attempt, at: firstByte, &router) }
+            if cutAs != .timeout { cut.outcome = .failedAfterFirstByte }
+        }
+        if let firstToken, firstToken <= calendar.now {
             if firstTokenOnly {
                 let deadline = live.modify(requestID) { $0.totalDeadlines[Int(attempt) % 8] } ?? 0
                 if deadline > calendar.now {
@@ -213,7 +223,7 @@ actor Gateway: EventHandler {
                 }
                 return
             }
-            // A stream cut after its first byte is billed for what it relayed.
+            // A stream cut after its first token is billed for what the gateway read of it (held or relayed).
             if case .provider(let provider) = upstreams[target.index] {
                 (cut.inputTokens, cut.outputTokens) = provider.enter(key) { provider, key in provider.relayedTokens(of: key) }
             }
@@ -228,7 +238,7 @@ actor Gateway: EventHandler {
             // A streamed attempt that produced output had its first byte reach the client when
             // it did; a whole answer reaches it now, at its end, if it is one.
             let streamed = entry.conduct.routing.request.streamed
-            let reachedClientAt = streamed ? report.firstTokenAt : (report.outcome.outcome == .success ? now : 0)
+            let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
             let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
             // A whole answer that did not arrive showed the gateway nothing to bill.
             var outcome = report.outcome
@@ -288,6 +298,12 @@ actor Gateway: EventHandler {
         if let idle = order.idleLimitNanoseconds {
             ticket.idleLimitNanoseconds = idle
             ticket.failsOnMalformedEvent = failsOnMalformedEvent[route.index]
+            let commit = streamCommits[route.index]
+            if commit.holds {
+                ticket.commitAfterTokens = Int32(clamping: commit.afterTokens ?? 0)
+                ticket.commitAfterNanoseconds = commit.afterSeconds.map(SimulationInstant.nanoseconds(fromSeconds:)) ?? 0
+                ticket.commitsWhenComplete = commit.complete
+            }
         }
         let projection: AttemptProjection?
         switch upstreams[order.target.index] {

@@ -15,7 +15,10 @@ enum GatewayEvent: Int32 {
     /// A watched attempt's first byte reaches the client (scheduled by the upstream that
     /// serves it, at its first token).
     case firstByte
-    /// A stream's frames trip the route's rules (an idle gap, a malformed event the route
-    /// fails on): the gateway cuts the attempt (scheduled by the upstream that serves it).
-    case streamCut
+    /// A stream's frames came further apart than the idle limit: the gateway cuts the attempt
+    /// (scheduled by the upstream that serves it, where its frames say).
+    case idleCut
+    /// A stream sent an event that is not JSON on a route that fails on them: the gateway cuts
+    /// the attempt (scheduled likewise).
+    case malformedCut
 }

@@ -102,6 +102,12 @@ actor Provider: EventHandler {
         servers.firstTokenAt(key: key)
     }
 
+    /// When attempt `key`'s first byte reaches the client (its first token, or the release of
+    /// the route's hold; nil: not while it is out).
+    func firstByteTime(of key: Int64) -> Int64? {
+        servers.attempt(key: key)?.firstByteAt
+    }
+
     /// What a gateway relaying attempt `key` as a stream has seen of it by now.
     func relayedTokens(of key: Int64) -> (input: Int, output: Int) {
         servers.attempt(key: key)?.relayedTokens(at: calendar.now) ?? (0, 0)
@@ -111,7 +117,7 @@ actor Provider: EventHandler {
         guard EventKind(rawValue: event.kind) == .finished else { preconditionFailure("Provider: an event of unknown kind \(event.kind)") }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstTokenAt: entry.firstTokenAt ?? 0))
+        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0))
     }
 
     @discardableResult
@@ -129,11 +135,8 @@ actor Provider: EventHandler {
         outcome.latencyNanoseconds = duration
         var attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         attempt.stallsAtSeconds = plan.stallsAtSeconds
+        attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
         servers.schedule(attempt)
-        if ticket.watchesFirstByte, let firstTokenAt = attempt.firstTokenAt {
-            calendar.schedule(at: firstTokenAt, to: gatewayID, kind: GatewayEvent.firstByte.rawValue, payload: ticket.key)
-        }
-        scheduleStreamCut(ticket, plan: plan, calendar: calendar, gateway: gatewayID)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
     }

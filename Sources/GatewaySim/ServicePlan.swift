@@ -25,24 +25,45 @@ public struct ServicePlan: Sendable, Equatable {
     /// A complete stream that ends without `[DONE]`.
     public var unterminated = false
 
+    /// Why a gateway cuts a stream.
+    public enum StreamCutKind: Sendable {
+        /// Silence longer than the idle limit.
+        case idle
+        /// An event that is not JSON, on a route that fails on them.
+        case malformedEvent
+    }
+
     /// When a gateway relaying this attempt as a stream cuts it (from the start of service),
-    /// or nil when it does not: its frames come at an even pace from the first token to the
-    /// end (to the stall, for a stall), so a gateway whose idle limit is `idleSeconds` cuts at
-    /// the first token plus the limit when frames come further apart than that, and at the
-    /// stall plus the limit after a stall; `failsOnMalformedEvent` cuts at the malformed
+    /// and why, or nil when it does not: its frames come at an even pace from the first token
+    /// to the end (to the stall, for a stall), so a gateway whose idle limit is `idleSeconds`
+    /// cuts at the first token plus the limit when frames come further apart than that, and at
+    /// the stall plus the limit after a stall; `failsOnMalformedEvent` cuts at the malformed
     /// event. A whole answer has no frames to judge: never cut here.
-    public func streamCutSeconds(idleSeconds: Double?, failsOnMalformedEvent: Bool) -> Double? {
+    public func streamCut(idleSeconds: Double?, failsOnMalformedEvent: Bool) -> (seconds: Double, kind: StreamCutKind)? {
         guard firstTokenSeconds > 0 else { return nil }
-        var cut = Double.infinity
+        var cut: (seconds: Double, kind: StreamCutKind) = (.infinity, .idle)
         if let idle = idleSeconds {
             let lastFrame = stallsAtSeconds ?? seconds
             let frames = max(1, outputTokens)
             let gap = frames > 1 ? (lastFrame - firstTokenSeconds) / Double(frames - 1) : 0
-            if gap > idle { cut = firstTokenSeconds + idle }
-            if let stall = stallsAtSeconds { cut = min(cut, stall + idle) }
+            if gap > idle { cut.seconds = firstTokenSeconds + idle }
+            if let stall = stallsAtSeconds { cut.seconds = min(cut.seconds, stall + idle) }
         }
-        if failsOnMalformedEvent, let malformed = malformedEventAtSeconds { cut = min(cut, malformed) }
-        return cut < seconds ? cut : nil
+        if failsOnMalformedEvent, let malformed = malformedEventAtSeconds, malformed < cut.seconds { cut = (malformed, .malformedEvent) }
+        return cut.seconds < seconds ? cut : nil
+    }
+
+    /// When a stream held by `commit` reaches the client (from the start of service), given
+    /// that a gateway cuts it at `cutSeconds` (nil: never): when the hold releases on its
+    /// tokens or time before the attempt's end, else at its end if it completes (its `[DONE]`
+    /// releases what is held), else nil (the attempt ends before any byte reached the client).
+    public func heldUntilSeconds(_ commit: StreamCommit, cutSeconds: Double?) -> Double? {
+        guard firstTokenSeconds > 0 else { return nil }
+        let end = cutSeconds ?? seconds
+        if let at = commit.commitSeconds(firstToken: firstTokenSeconds, lastToken: stallsAtSeconds ?? seconds, tokens: max(1, outputTokens)), at < end {
+            return at
+        }
+        return outcome == .success && cutSeconds == nil ? seconds : nil
     }
 }
 

@@ -102,7 +102,7 @@ actor TraceDriver: EventHandler {
         case .begin(let request):
             gateway.enter(request) { gateway, request in gateway.submit(request) }
         case .attemptFinished(let requestID, let attempt, let outcome):
-            let report = AttemptReport(requestID: requestID, attempt: attempt, outcome: outcome, firstTokenAt: 0)
+            let report = AttemptReport(requestID: requestID, attempt: attempt, outcome: outcome, firstByteAt: 0)
             gateway.enter(report) { gateway, report in gateway.attemptEnded(report) }
         case .resume(let requestID):
             let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.resume.rawValue, payload: Int64(bitPattern: requestID))

@@ -373,7 +373,7 @@ extension RouteConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case chain, retry, hedging, timeouts, fallback, mode, shedding
         case retryBudget = "retry_budget", rateLimit = "rate_limit", maxConcurrency = "max_concurrency"
-        case contextWindowFallbacks = "context_window_fallbacks", onMalformedEvent = "on_malformed_event"
+        case contextWindowFallbacks = "context_window_fallbacks", onMalformedEvent = "on_malformed_event", streamCommit = "stream_commit"
     }
 
     /// `routes.NAME`; the name is the key it is written under.
@@ -388,8 +388,30 @@ extension RouteConfig: Decodable {
             rateLimit: try c.decodeIfPresent(RateLimit.self, forKey: .rateLimit), maxConcurrency: try c.decodeIfPresent(Int.self, forKey: .maxConcurrency),
             shedding: try c.decode(.shedding, default: d.shedding),
             contextWindowFallbacks: try c.decode(.contextWindowFallbacks, default: d.contextWindowFallbacks),
-            onMalformedEvent: try c.choice(.onMalformedEvent, default: d.onMalformedEvent)
+            onMalformedEvent: try c.choice(.onMalformedEvent, default: d.onMalformedEvent),
+            streamCommit: try c.decode(.streamCommit, default: d.streamCommit)
         )
+    }
+}
+
+extension StreamCommit: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case afterTokens = "after_tokens", afterSeconds = "after_s", complete, maxHeldBytes = "max_held_bytes"
+    }
+
+    /// `{after_tokens, after_s, max_held_bytes}` (either or both: whichever comes first) or
+    /// `{complete: true, max_held_bytes}`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(afterTokens: try c.optionalNumber(.afterTokens, atLeast: 1), afterSeconds: try c.optionalNumber(.afterSeconds, above: 0),
+                  complete: try c.decode(.complete, default: false),
+                  maxHeldBytes: try c.number(.maxHeldBytes, default: StreamCommit.defaultMaxHeldBytes, atLeast: 1))
+        if complete && (afterTokens != nil || afterSeconds != nil) {
+            throw DecodingError.dataCorruptedError(forKey: .complete, in: c, debugDescription: "a complete answer is held whole: give complete: true, or after_tokens/after_s, not both")
+        }
+        if !complete && afterTokens == nil && afterSeconds == nil {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "give after_tokens, after_s (or both), or complete: true"))
+        }
     }
 }
 

@@ -224,11 +224,13 @@ public struct RouteConfig: Sendable, Equatable {
     public var contextWindowFallbacks: [String]
     /// What a stream's event that is not JSON does to its attempt.
     public var onMalformedEvent: MalformedEventPolicy
+    /// When a streamed answer's first bytes go to the client.
+    public var streamCommit: StreamCommit
 
     public init(name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
                 hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
                 mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = [],
-                contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop) {
+                contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop, streamCommit: StreamCommit = .firstByte) {
         self.name = name
         self.chain = chain
         self.retry = retry
@@ -242,5 +244,6 @@ public struct RouteConfig: Sendable, Equatable {
         self.shedding = shedding
         self.contextWindowFallbacks = contextWindowFallbacks
         self.onMalformedEvent = onMalformedEvent
+        self.streamCommit = streamCommit
     }
 }

@@ -221,6 +221,8 @@ struct RequestConductTests {
             let streamOrder = try #require(streamed.begin(id: 1).1.send)
             // A route that writes no first-token limit has the default one.
             #expect(streamOrder.firstTokenLimitNanoseconds == Int64((firstToken ?? Timeouts.defaultFirstTokenSeconds) * 1e9) && streamOrder.watchesFirstByte)
+            // A stream carries the idle limit between its frames; a whole answer shows none.
+            #expect(streamOrder.idleLimitNanoseconds == Int64(Timeouts.defaultIdleSeconds * 1e9) && order.idleLimitNanoseconds == nil)
         }
     }
 
@@ -250,6 +252,12 @@ struct RequestConductTests {
         var (stream, _) = streamed.begin(id: 1)
         _ = stream.firstByte(of: 1, at: streamed.now, &streamed)
         #expect(stream.attemptEnded(1, AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0), &streamed).ending?.succeeded == false)
+        // A stream still held by the route's commit policy broke before its first byte reached
+        // the client (rule 8): retried, as a whole answer's break is.
+        var held = try RecordingRouter(Self.config())
+        var (holding, _) = held.begin(id: 1)
+        #expect(holding.attemptEnded(1, AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: 0), &held).send?.attempt == 2)
+        #expect(held.calls.last == "finished 1 connection_error:send")
     }
 
     /// One step of a random life: which event, for which attempt, after how long.

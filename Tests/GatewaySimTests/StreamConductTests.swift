@@ -95,3 +95,54 @@ struct StreamConductTests {
         #expect(state.streamFault(for: 0.55) == .malformedEvent && state.streamFault(for: 0.61) == nil)
     }
 }
+
+/// The stream commit policy in the simulator: the held interval is what it costs the client,
+/// and a fault before the release fails over like one before the first byte.
+@Suite("The simulated gateway holding streams (stream_commit)")
+struct StreamCommitSimulationTests {
+    let faults = StreamConductTests()
+
+    /// Route `chat` over alpha then beta, the next target on any failure, holding as `commit` says.
+    func route(_ commit: StreamCommit, idle: Double? = nil) -> RouteConfig {
+        RouteConfig(name: "chat", chain: [TierConfig(targets: ["alpha"]), TierConfig(targets: ["beta"])],
+                    retry: RetryPolicy(maxAttempts: 2, backoff: .none, target: .next), timeouts: Timeouts(idleSeconds: idle), streamCommit: commit)
+    }
+
+    @Test("holding costs the client exactly the held interval: 1 s, or the 11th of 20 tokens at 10 a second, whichever the policy says first")
+    func heldInterval() throws {
+        let healthy = try faults.upstream("alpha")
+        func firstTokenMedian(_ commit: StreamCommit) throws -> Double {
+            let run = try World.run(try faults.world(alpha: healthy, big: try faults.upstream("beta"), route: route(commit)), seed: 7, replication: 0)
+            #expect(run.teams[0].failed == 0)
+            return run.teams[0].firstTokenLatency.seconds(atPercentile: 50)
+        }
+        // The latency histogram keeps three significant digits: within 0.1% of the exact time.
+        func near(_ value: Double, _ exact: Double) -> Bool { abs(value - exact) <= exact * 1e-3 }
+        #expect(near(try firstTokenMedian(.firstByte), 0.5))
+        #expect(near(try firstTokenMedian(StreamCommit(afterSeconds: 1)), 1.5))
+        // Token k of 20 comes at 0.5 + 2 (k − 1) / 19 s: the 11th at 1.5526 s.
+        #expect(near(try firstTokenMedian(StreamCommit(afterTokens: 11)), 0.5 + 20.0 / 19))
+        #expect(near(try firstTokenMedian(StreamCommit(afterTokens: 11, afterSeconds: 0.8)), 1.3))
+        // Held whole: the client's first byte is the answer's end, 2.5 s.
+        #expect(near(try firstTokenMedian(StreamCommit(complete: true)), 2.5))
+    }
+
+    @Test("a cut, a stall or a malformed event before the release fails over to the next target; after it, it is a failure after the first byte")
+    func faultsBeforeTheRelease() throws {
+        let beta = try faults.upstream("beta")
+        for (fault, failsOnMalformed) in [(HealthStateSpec(name: "cut", errorMix: [(.failedAfterFirstByte, 1)]), false),
+                                          (HealthStateSpec(name: "stall", streamFaultMix: [(.stall, 1)]), false),
+                                          (HealthStateSpec(name: "malformed", streamFaultMix: [(.malformedEvent, 1)]), true)] {
+            var held = route(StreamCommit(complete: true), idle: 1)
+            held.onMalformedEvent = failsOnMalformed ? .fail : .drop
+            let alpha = try faults.upstream("alpha", states: [fault])
+            let rescued = try World.run(try faults.world(alpha: alpha, big: beta, route: held), seed: 8, replication: 0)
+            #expect(rescued.teams[0].failed == 0 && rescued.teams[0].succeeded == rescued.teams[0].requests, "\(fault.name): \(rescued.teams[0].failures)")
+            #expect(rescued.teams[0].attempts.mean == 2, "\(fault.name): every request failed over once")
+            var passThrough = route(.firstByte, idle: 1)
+            passThrough.onMalformedEvent = held.onMalformedEvent
+            let lost = try World.run(try faults.world(alpha: alpha, big: beta, route: passThrough), seed: 8, replication: 0)
+            #expect(lost.teams[0].succeeded == 0 && lost.teams[0].failures == ["failed_after_first_byte": lost.teams[0].requests], "\(fault.name)")
+        }
+    }
+}

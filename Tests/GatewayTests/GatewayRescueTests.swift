@@ -39,6 +39,15 @@ struct GatewayRescueTests {
         chain: [alpha, beta]
         retry: {backoff: {kind: none}}
         context_window_fallbacks: [big]
+      held:
+        chain: [alpha, beta]
+        retry: {backoff: {kind: none}, target: next}
+        timeouts: {idle_s: 0.3}
+        on_malformed_event: fail
+        stream_commit: {complete: true}
+      brief:
+        chain: [alpha, beta]
+        stream_commit: {after_s: 0.5}
     teams:
       search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
     deployment:
@@ -151,6 +160,44 @@ struct GatewayRescueTests {
         }
     }
 
+    @Test("with the whole answer held (stream_commit: complete), every fault inside a stream fails over before the client sees a byte",
+          arguments: ["stream_cut", "stream_stall", "stream_malformed", "stream_extra_malformed"])
+    func heldAnswerFailsOver(fault: String) async throws {
+        let gateway = try await live(alpha: ["--hang-seconds", "600"])
+        try await gateway.use { gateway in
+            try await gateway.fault("alpha", fault)
+            let reply = try await gateway.chat(model: "held", stream: true)
+            #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta" && reply.header("x-brownout-attempts") == "2")
+            #expect(reply.body.sseData.last == "[DONE]" && reply.body.contains("end.") && !reply.body.contains("\"error\""))
+            #expect(!reply.body.contains("alpha-1") && !reply.body.contains("broken"), "nothing of the held attempt reaches the client")
+            let healthy = try await gateway.chat(model: "held", stream: true)
+            #expect(healthy.header("x-brownout-upstream") == "alpha" && healthy.body.sseData.last == "[DONE]", "a healthy answer is relayed whole")
+        }
+    }
+
+    @Test("a hold by time delays the client's first byte by the held interval, and the answer is the same")
+    func holdByTime() async throws {
+        // 16 tokens at 10 a second: the first at once, the answer complete after 1.5 s.
+        let gateway = try await live(alpha: ["--tokens-per-second", "10"])
+        try await gateway.use { gateway in
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
+            request.body = .bytes(ByteBuffer(string: #"{"model": "brief", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#))
+            let sent = ContinuousClock.now
+            let response = try await LiveGateway.client.execute(request, timeout: .seconds(30))
+            var body = ByteBuffer()
+            var firstByte: Duration?
+            for try await var part in response.body {
+                if firstByte == nil { firstByte = sent.duration(to: .now) }
+                body.writeBuffer(&part)
+            }
+            let text = String(buffer: body)
+            #expect(response.status == .ok && text.sseData.last == "[DONE]" && text.contains("end.") && text.contains("w0 "))
+            #expect(try #require(firstByte) >= .milliseconds(500), "the first byte waited for the hold")
+        }
+    }
+
     @Test("a client that leaves before its first byte: its attempt is cancelled then, and nothing is sent after", arguments: [false, true])
     func clientLeavesEarly(stream: Bool) async throws {
         let gateway = try await live(alpha: ["--slow-first-token-seconds", "3"])
@@ -172,8 +219,10 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("a client that stops reading a long stream is cut once the gateway holds 64 KiB for it: the attempt is cancelled, counted")
+    @Test("a client that stops reading a long stream is cut once the gateway holds 64 KiB for it, counted, and the request ends")
     func slowReader() async throws {
+        // 400,000 tokens as fast as the mock writes them: tens of megabytes, far more than the
+        // sockets between the gateway and the client hold.
         let gateway = try await live(alpha: ["--output-tokens", "400000"])
         try await gateway.use { gateway in
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
@@ -190,12 +239,13 @@ struct GatewayRescueTests {
                 metrics = try await gateway.metrics()
             }
             #expect(metrics.contains("brownout_slow_clients_cut_total 1"))
-            var alpha = try await gateway.stats("alpha")
-            for _ in 0..<50 where alpha.cancelled == 0 {
+            // The request is over for the gateway (its attempt cancelled, or ended if the mock
+            // had already written all of it): nothing is held for it any more.
+            for _ in 0..<50 where !metrics.contains("brownout_in_flight_requests 0") {
                 try await Task.sleep(for: .milliseconds(100))
-                alpha = try await gateway.stats("alpha")
+                metrics = try await gateway.metrics()
             }
-            #expect(alpha.cancelled == 1 && alpha.completed == 0, "\(alpha)")
+            #expect(metrics.contains("brownout_in_flight_requests 0"))
             _ = consume frames
             _ = consume response
         }

@@ -155,3 +155,23 @@ struct RetryShapeTests {
         #expect(errors.contains { $0.contains("'openai' is listed twice") })
     }
 }
+
+@Suite("Stream commit policy")
+struct StreamCommitTests {
+    @Test("the release rule: tokens or time, whichever first; complete only at the end; pass-through at the first token")
+    func releases() {
+        #expect(!StreamCommit.firstByte.holds && StreamCommit.firstByte.releases(tokens: 1, sinceFirstTokenNanoseconds: 0))
+        let either = StreamCommit(afterTokens: 20, afterSeconds: 2)
+        #expect(!either.releases(tokens: 19, sinceFirstTokenNanoseconds: 1_999_999_999))
+        #expect(either.releases(tokens: 20, sinceFirstTokenNanoseconds: 0) && either.releases(tokens: 1, sinceFirstTokenNanoseconds: 2_000_000_000))
+        #expect(!StreamCommit(complete: true).releases(tokens: 10_000, sinceFirstTokenNanoseconds: Int64.max))
+        #expect(StreamCommit(afterTokens: 1).holds == false, "one token is the first byte")
+        // Evenly paced tokens: 21 tokens from 1 s to 3 s, one every 0.1 s.
+        #expect(abs(either.commitSeconds(firstToken: 1, lastToken: 3, tokens: 21)! - 2.9) < 1e-12)
+        #expect(abs(StreamCommit(afterTokens: 5).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21)! - 1.4) < 1e-12)
+        #expect(StreamCommit(afterTokens: 50).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == nil, "fewer tokens than the hold: at the end, if it completes")
+        #expect(StreamCommit(complete: true).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == nil)
+        #expect(StreamCommit.firstByte.commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == 1)
+        #expect(either.summary == "after 20 tokens or 2 s" && StreamCommit(complete: true).summary == "when complete" && StreamCommit.firstByte.summary == "at once")
+    }
+}
