@@ -205,7 +205,7 @@ struct RunCommandTests {
         let out = directory.appendingPathComponent("out").path
         let result = try await CommandRunner.run("brownout", ["run", spec.path, "--out", out])
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n")
+        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, context_window_tokens, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n")
         #expect(!FileManager.default.fileExists(atPath: out))
         let missing = try await CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
         #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))

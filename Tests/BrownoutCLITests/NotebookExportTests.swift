@@ -7,7 +7,7 @@ import Testing
 @Suite("brownout export: review notebooks, end to end", .serialized, .timeLimit(.minutes(10)))
 struct NotebookExportTests {
     /// The figures each review draws, in order.
-    static let figures = ["run": 5, "variants": 1, "sweep": 1, "sizing": 1]
+    static let figures = ["run": 5, "variants": 2, "sweep": 1, "sizing": 1]
 
     /// The release binaries when make test gives them: the small runs below are quicker there.
     static func brownout(_ arguments: [String]) async throws -> ChildOutput {

@@ -270,12 +270,13 @@ struct RouterBehaviourTests {
     func decisionRecordFormat() throws {
         var router = try makeRouter(threeProviderConfig(balancing: .leastOutstanding))
         let line = router.record(router.begin(request(7)).1).jsonLine()
-        // A route that writes no timeouts gets the defaults: 300 s to the first token, 600 s in all.
-        #expect(line == #"{"action":"send","attempt":1,"attempt_timeout_ns":600000000000,"delay_ns":0,"first_token_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
+        // A route that writes no timeouts gets the defaults: 300 s to the first token, 300 s
+        // between two frames, 600 s in all.
+        #expect(line == #"{"action":"send","attempt":1,"attempt_timeout_ns":600000000000,"delay_ns":0,"first_token_timeout_ns":300000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
         var timed = threeProviderConfig(balancing: .leastOutstanding, hedging: HedgingPolicy(delay: .fixed(seconds: 2)))
         timed.routes[0].timeouts = Timeouts(firstTokenSeconds: 5, overallSeconds: 60)
         var timedRouter = try makeRouter(timed)
         let limits = timedRouter.record(timedRouter.begin(request(8)).1).jsonLine()
-        #expect(limits == #"{"action":"send","attempt":1,"attempt_timeout_ns":60000000000,"delay_ns":0,"first_token_timeout_ns":5000000000,"hedge_after_ns":2000000000,"reasons":["primary"],"rejected":[],"request_id":8,"route":"chat","target":"anthropic","time_ns":0}"#)
+        #expect(limits == #"{"action":"send","attempt":1,"attempt_timeout_ns":60000000000,"delay_ns":0,"first_token_timeout_ns":5000000000,"hedge_after_ns":2000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":8,"route":"chat","target":"anthropic","time_ns":0}"#)
     }
 }
