@@ -13,7 +13,8 @@ struct TwinSpecCommand: ParsableCommand {
             Every balancing kind, hedging by delay and by percentile, each retry target and retry-budget kind, \
             breakers and outlier detection, shedding, each fallback policy, budgets in each mode, SDK retries, \
             streamed and whole answers, idle limits, stream faults (stalls, malformed events, unterminated \
-            streams) under each malformed-event policy, context windows and their fallbacks, and degradation \
+            streams) under each malformed-event policy, stream commit policies, context windows and their \
+            fallbacks, and degradation \
             processes of several kinds; loads a 2-core machine sustains live at \
             the scale the spec's header comment names. The same seed prints the same bytes.
             """
@@ -154,6 +155,11 @@ struct TwinSpecWriter {
             if chance(0.3) {
                 lines.append("    on_malformed_event: fail")
                 features.append("\(route) fails on malformed events")
+            }
+            if chance(0.25) {
+                let commit = pick(["{after_s: \(number(1, 4))}", "{after_tokens: \(10 + below(60))}", "{complete: true}"])
+                lines.append("    stream_commit: \(commit)")
+                features.append("\(route) stream commit \(commit.contains("complete") ? "complete" : commit.contains("after_s") ? "by time" : "by tokens")")
             }
             if windowed && !windowless.isEmpty && chance(0.6) {
                 lines.append("    context_window_fallbacks: [\(pick(windowless))]")

@@ -17,6 +17,9 @@ public struct ConductEffects: Sendable, Equatable {
     public internal(set) var backoffNanoseconds: Int64?
     /// The request is over for the client.
     public internal(set) var ending: RequestEnding?
+    /// Whether ``ending`` is set: a flag a driver tests on every event without copying the
+    /// optional ending (its decision and the arrays it holds) just to find it empty.
+    public internal(set) var endsRequest = false
     /// Nothing is out any more: the driver may drop the conduct.
     public internal(set) var forget = false
 

@@ -214,6 +214,7 @@ public struct RequestConduct: Sendable {
 
     private mutating func end(_ decision: Decision, winner: Int32?, _ effects: inout ConductEffects) {
         disarmHedgeTimer(&effects)
+        effects.endsRequest = true
         effects.ending = RequestEnding(decision: decision, team: routing.request.team, winner: winner, winnerTarget: winner == nil ? nil : decision.target,
                                        attempts: routing.attemptsSent, hedged: hedged, firstByteAt: firstByteAt,
                                        afterFirstByte: firstByteAt > 0, clientGone: clientGone)

@@ -2,27 +2,63 @@ import RoutingCore
 import SimulationKernel
 
 /// One attempt handed from the gateway to a provider or pool.
+///
+/// Fields are declared in an order that leaves no padding between them: a ticket is copied on
+/// every hop.
 struct AttemptTicket: Sendable {
     let requestID: UInt64
     let attempt: Int32
+    /// The route's stream commit policy (``StreamCommit``), for a streamed attempt it holds:
+    /// after this many tokens (0: not by tokens), this long after the first token (0: not by
+    /// time), or when complete (``commitsWhenComplete``).
+    var commitAfterTokens: Int32 = 0
     let inputTokens: Int
     let outputTokens: Int
+    /// A stream's rules the upstream serving it needs to schedule the gateway's cuts
+    /// (``GatewayEvent/idleCut``, ``GatewayEvent/malformedCut``) when its frames would trip
+    /// them: the longest silence between frames (0: none, or a whole answer) and whether an
+    /// event that is not JSON ends the attempt (``failsOnMalformedEvent``).
+    var idleLimitNanoseconds: Int64 = 0
+    var commitAfterNanoseconds: Int64 = 0
     /// Whether the gateway must hear of the attempt's first token when it appears
     /// (``AttemptOrder/watchesFirstByte``): the upstream that serves it schedules the
     /// gateway's ``GatewayEvent/firstByte`` then.
     let watchesFirstByte: Bool
-    /// A stream's rules the upstream serving it needs to schedule the gateway's cut
-    /// (``GatewayEvent/streamCut``) when its frames would trip them: the longest silence
-    /// between frames (0: none, or a whole answer) and whether an event that is not JSON
-    /// ends the attempt.
-    var idleLimitNanoseconds: Int64 = 0
     var failsOnMalformedEvent = false
-    /// The route's stream commit policy (``StreamCommit``), for a streamed attempt it holds:
-    /// after this many tokens (0: not by tokens), this long after the first token (0: not by
-    /// time), or when complete. Kept as plain numbers: a ticket is copied on every hop.
-    var commitAfterTokens: Int32 = 0
-    var commitAfterNanoseconds: Int64 = 0
     var commitsWhenComplete = false
+
+    init(requestID: UInt64, attempt: Int32, inputTokens: Int, outputTokens: Int, watchesFirstByte: Bool) {
+        self.requestID = requestID
+        self.attempt = attempt
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.watchesFirstByte = watchesFirstByte
+    }
+
+    /// A route's rules for its streamed attempts, in the ticket's terms.
+    struct StreamRules: Sendable {
+        let failsOnMalformedEvent: Bool
+        let commitAfterTokens: Int32
+        let commitAfterNanoseconds: Int64
+        let commitsWhenComplete: Bool
+
+        init(_ route: RouteConfig) {
+            failsOnMalformedEvent = route.onMalformedEvent == .fail
+            let commit = route.streamCommit
+            commitAfterTokens = commit.holds ? Int32(clamping: commit.afterTokens ?? 0) : 0
+            commitAfterNanoseconds = commit.holds ? commit.afterSeconds.map(SimulationInstant.nanoseconds(fromSeconds:)) ?? 0 : 0
+            commitsWhenComplete = commit.complete
+        }
+    }
+
+    /// The attempt is streamed: its upstream judges its frames by the idle limit and `rules`.
+    mutating func followStream(idleLimitNanoseconds idle: Int64, _ rules: StreamRules) {
+        idleLimitNanoseconds = idle
+        failsOnMalformedEvent = rules.failsOnMalformedEvent
+        commitAfterTokens = rules.commitAfterTokens
+        commitAfterNanoseconds = rules.commitAfterNanoseconds
+        commitsWhenComplete = rules.commitsWhenComplete
+    }
 
     /// The route's stream commit policy, as its ticket carries it.
     var streamCommit: StreamCommit {
@@ -57,17 +93,18 @@ struct UpstreamAttempt: Sendable {
     let startedAt: Int64
     /// False for answers that never held a server (429/529 at the door, cancellations).
     let holdsServer: Bool
-    /// A stall: when its output stopped, from the start of service.
-    var stallsAtSeconds: Double? = nil
+    /// A stall: when its output stopped, from the start of service (0: it does not stall).
+    /// Plain numbers, not optionals: an attempt is copied in and out of its upstream's table.
+    var stallsAtSeconds = 0.0
     /// For a stream the route holds: when the hold releases, from the start of service
-    /// (infinity: never, the attempt ends first); nil: not held, its first token goes at once.
-    var heldUntilSeconds: Double? = nil
+    /// (infinity: never, the attempt ends first); NaN: not held, its first token goes at once.
+    var heldUntilSeconds = Double.nan
 
     /// When its first byte reaches the client: its first token, or the release of its hold.
     var firstByteAt: Int64? {
         guard let first = firstTokenAt else { return nil }
-        guard let held = heldUntilSeconds else { return first }
-        return held.isFinite ? SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: held)) : nil
+        if heldUntilSeconds.isNaN { return first }
+        return heldUntilSeconds.isFinite ? SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: heldUntilSeconds)) : nil
     }
 
     /// When its first token appears, for attempts being served that will produce one.
@@ -82,7 +119,7 @@ struct UpstreamAttempt: Sendable {
     /// the first token to the planned end.
     func relayedTokens(at now: Int64) -> (input: Int, output: Int) {
         guard let first = firstTokenAt, now >= first else { return (0, 0) }
-        let end = SimulationInstant.adding(startedAt, stallsAtSeconds.map(SimulationInstant.nanoseconds(fromSeconds:)) ?? report.latencyNanoseconds)
+        let end = SimulationInstant.adding(startedAt, stallsAtSeconds > 0 ? SimulationInstant.nanoseconds(fromSeconds: stallsAtSeconds) : report.latencyNanoseconds)
         let share = end > first ? min(1, Double(now - first) / Double(end - first)) : 1
         return (ticket.inputTokens, max(1, Int(Double(report.outputTokens) * share)))
     }

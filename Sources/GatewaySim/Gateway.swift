@@ -20,10 +20,10 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private var upstreams: [Upstream] = []
     @exclusivity(unchecked) private var teams: [PeerReference<Team>] = []
     private let healthStates: [GatewayHealthSpec]
-    /// By route: whether a stream's event that is not JSON ends its attempt (`on_malformed_event`),
-    /// and when a stream reaches the client (`stream_commit`).
-    private let failsOnMalformedEvent: [Bool]
-    private let streamCommits: [StreamCommit]
+    /// By route: the rules a streamed attempt's ticket carries to its upstream — whether an
+    /// event that is not JSON ends it (`on_malformed_event`), when it reaches the client
+    /// (`stream_commit`) — as the ticket stores them.
+    private let streamRules: [AttemptTicket.StreamRules]
     private let errors: RandomStream
     @exclusivity(unchecked) private(set) var healthState = 0
     @exclusivity(unchecked) private var live = IntegerKeyTable<Live>()
@@ -74,8 +74,7 @@ actor Gateway: EventHandler {
         router.recordsRejectedAlternatives = keepDecisionLog
         self.router = GatewayRouterCalls(router: router, calendar: simulation.calendar, keepDecisionLog: keepDecisionLog)
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
-        self.failsOnMalformedEvent = routerConfig.routes.map { $0.onMalformedEvent == .fail }
-        self.streamCommits = routerConfig.routes.map(\.streamCommit)
+        self.streamRules = routerConfig.routes.map(AttemptTicket.StreamRules.init)
         self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
     }
 
@@ -282,7 +281,7 @@ actor Gateway: EventHandler {
             if let backoff = effects.backoffNanoseconds {
                 calendar.schedule(after: backoff, to: id, kind: GatewayEvent.resume.rawValue, payload: Int64(bitPattern: requestID))
             }
-            if let ending = effects.ending { tell(ending, requestID: requestID) }
+            if effects.endsRequest, let ending = effects.ending { tell(ending, requestID: requestID) }
         }
         if effects.forget { live.remove(requestID) }
     }
@@ -295,16 +294,7 @@ actor Gateway: EventHandler {
         }) else { return }
         var ticket = made
         // A stream's frames are judged by the route's rules as they come (``GatewayEvent/streamCut``).
-        if let idle = order.idleLimitNanoseconds {
-            ticket.idleLimitNanoseconds = idle
-            ticket.failsOnMalformedEvent = failsOnMalformedEvent[route.index]
-            let commit = streamCommits[route.index]
-            if commit.holds {
-                ticket.commitAfterTokens = Int32(clamping: commit.afterTokens ?? 0)
-                ticket.commitAfterNanoseconds = commit.afterSeconds.map(SimulationInstant.nanoseconds(fromSeconds:)) ?? 0
-                ticket.commitsWhenComplete = commit.complete
-            }
-        }
+        if let idle = order.idleLimitNanoseconds { ticket.followStream(idleLimitNanoseconds: idle, streamRules[route.index]) }
         let projection: AttemptProjection?
         switch upstreams[order.target.index] {
         case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }

@@ -134,7 +134,7 @@ actor Provider: EventHandler {
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
         outcome.latencyNanoseconds = duration
         var attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
-        attempt.stallsAtSeconds = plan.stallsAtSeconds
+        attempt.stallsAtSeconds = plan.stallsAtSeconds ?? 0
         attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)

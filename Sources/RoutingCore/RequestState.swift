@@ -17,15 +17,16 @@ public struct RequestState: Sendable {
     public internal(set) var startedAt: Int64
     public internal(set) var attemptsSent: Int32 = 0
     public internal(set) var finished = false
-    var primary: InFlight?
-    var hedge: InFlight?
-    var lastTarget: TargetID?
-    /// Attempts sent in a row to ``lastTarget`` (a `same_then_next` retry goes back while
-    /// this is at most the route's `same_target_retries`).
-    var attemptsOnLastTarget: Int32 = 0
     /// An attempt was refused for its context length: further attempts go only to the
     /// route's context-window fallbacks.
     var contextFallbackActive = false
+    /// Attempts sent in a row to ``lastTarget`` (a `same_then_next` retry goes back while
+    /// this is at most the route's `same_target_retries`). An Int16 beside the flags above,
+    /// in what would be padding: the state is copied on every event.
+    var attemptsOnLastTarget: Int16 = 0
+    var primary: InFlight?
+    var hedge: InFlight?
+    var lastTarget: TargetID?
     var triedMask: UInt64 = 0
     var lastDelay: Int64 = 0
     var hedged = false

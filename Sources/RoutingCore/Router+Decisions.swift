@@ -107,7 +107,7 @@ extension Router {
         let reserved = bypass ? 0 : reserveBudgets(state.request, target: t, route: route)
         let slot = RequestState.InFlight(attempt: attempt, target: target, reservedUSD: reserved, isHedge: hedge, startedAt: now.nanoseconds)
         if hedge { state.hedge = slot } else { state.primary = slot }
-        state.attemptsOnLastTarget = state.lastTarget == target ? state.attemptsOnLastTarget + 1 : 1
+        state.attemptsOnLastTarget = state.lastTarget == target ? state.attemptsOnLastTarget &+ 1 : 1
         state.lastTarget = target
         state.triedMask |= 1 << UInt64(t.raw & 63)
         targets[t.index].outstanding += 1

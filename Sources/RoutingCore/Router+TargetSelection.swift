@@ -77,7 +77,7 @@ extension Router {
         case .next: return false
         case .sameThenNext:
             guard let last = state.lastOutcome, RetryPolicy.sameTargetClasses.contains(last) else { return false }
-            return state.attemptsOnLastTarget <= Int32(policy.sameTargetRetries)
+            return Int(state.attemptsOnLastTarget) <= policy.sameTargetRetries
         }
     }
 

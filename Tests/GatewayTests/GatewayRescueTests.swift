@@ -1,8 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOHTTP1
 import LiveGatewaySupport
@@ -229,12 +226,11 @@ struct GatewayRescueTests {
         try await gateway.use { gateway in
             // A client with a 4 KiB receive buffer that reads the head and a little, then nothing:
             // the kernel holds a few kilobytes for it, so what the gateway holds grows at once.
-            let reader = try StalledReader(port: gateway.gateway!.port, request: """
-                POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer \(LiveGateway.searchKey)\r\n\
-                content-type: application/json\r\ncontent-length: {LENGTH}\r\n\r\n{BODY}
-                """, body: #"{"model": "chat", "stream": true, "max_tokens": 400000, "messages": [{"role": "user", "content": "Say something."}]}"#)
-            defer { reader.close() }
-            #expect(try reader.readSome().hasPrefix("HTTP/1.1 200"))
+            let body = #"{"model": "chat", "stream": true, "max_tokens": 400000, "messages": [{"role": "user", "content": "Say something."}]}"#
+            let reader = try LoopbackSocket(port: gateway.gateway!.port, receiveBufferBytes: 4_096)
+            try reader.send("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer \(LiveGateway.searchKey)\r\n"
+                            + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body)
+            #expect(String(decoding: reader.receive(upTo: 1_024) ?? [], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
             var metrics = try await gateway.metrics()
             for _ in 0..<300 where !metrics.contains("brownout_slow_clients_cut_total 1") {
                 try await Task.sleep(for: .milliseconds(100))
@@ -252,36 +248,3 @@ struct GatewayRescueTests {
     }
 }
 
-/// A loopback client that sends one request, reads a little of the answer, and then reads
-/// nothing more, its receive buffer set small before it connects.
-final class StalledReader {
-    private let socket: Int32
-
-    init(port: Int, request template: String, body: String) throws {
-        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw ChildProcessFailure("socket() failed: \(errno)") }
-        var size: Int32 = 4_096
-        setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw ChildProcessFailure("connect() to port \(port) failed: \(errno)") }
-        let text = template.replacingOccurrences(of: "{LENGTH}", with: String(body.utf8.count)).replacingOccurrences(of: "{BODY}", with: body)
-        let sent = text.utf8CString.withUnsafeBufferPointer { send(socket, $0.baseAddress, $0.count - 1, 0) }
-        guard sent == text.utf8.count else { throw ChildProcessFailure("send() wrote \(sent) of \(text.utf8.count) bytes") }
-    }
-
-    /// Up to 1 KiB of the answer.
-    func readSome() throws -> String {
-        var buffer = [UInt8](repeating: 0, count: 1_024)
-        let count = recv(socket, &buffer, buffer.count, 0)
-        guard count > 0 else { throw ChildProcessFailure("recv() returned \(count)") }
-        return String(decoding: buffer[..<count], as: UTF8.self)
-    }
-
-    func close() { _ = Glibc.close(socket) }
-}

@@ -19,7 +19,8 @@ struct ParityTests {
     /// no GPU seconds), and a budget there could run out before the pool is ever needed. A breaker that opens
     /// after 3 failures in a row for 0.3 s, so it opens and closes many times. Search's route
     /// retries a transient failure on the same target first (the default shape), sends a
-    /// context-length refusal to beta (as batch's does), and cuts a stalled stream at 0.1 s of silence.
+    /// context-length refusal to beta (as batch's does), and cuts a stalled stream at 0.1 s of silence;
+    /// batch's holds a stream until its 5th token, so a stream that breaks after its 3rd fails over.
     static let spec = """
     name: parity
     run: {duration_s: 60}
@@ -47,6 +48,7 @@ struct ParityTests {
         timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
         fallback: {pools: [local]}
         context_window_fallbacks: [beta]
+        stream_commit: {after_tokens: 5}
     teams:
       search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
       support: {tier: 0, route: hedged, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}

@@ -175,3 +175,14 @@ struct StreamCommitTests {
         #expect(either.summary == "after 20 tokens or 2 s" && StreamCommit(complete: true).summary == "when complete" && StreamCommit.firstByte.summary == "at once")
     }
 }
+
+@Suite("Hot-path value sizes")
+struct HotPathSizeTests {
+    /// A decision is copied on every event of a simulation and every router call of the
+    /// gateway: its fields are ordered so that none pads another. A field added carelessly
+    /// grows it; this holds it to the size it has (a count, not a timing).
+    @Test("a decision is 92 bytes (96 with its stride)")
+    func decisionSize() {
+        #expect(MemoryLayout<Decision>.size == 92 && MemoryLayout<Decision>.stride == 96)
+    }
+}
