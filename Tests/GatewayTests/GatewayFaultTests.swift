@@ -108,10 +108,7 @@ struct GatewayFaultTests {
         // 16 tokens at 10 a second: the client leaves after the first, 1.5 s before the end.
         let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "10"], "beta": [], "local": []], spec: Self.spec)
         try await gateway.use { gateway in
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
-            request.body = .bytes(ByteBuffer(string: #"{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#))
+            let request = gateway.chatRequest(#"{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#)
             let response = try await LiveGateway.client.execute(request, timeout: .seconds(30))
             var frames = response.body.makeAsyncIterator()
             let first = try await frames.next()

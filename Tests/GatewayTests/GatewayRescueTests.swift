@@ -180,10 +180,7 @@ struct GatewayRescueTests {
         // 16 tokens at 10 a second: the first at once, the answer complete after 1.5 s.
         let gateway = try await live(alpha: ["--tokens-per-second", "10"])
         try await gateway.use { gateway in
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
-            request.body = .bytes(ByteBuffer(string: #"{"model": "brief", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#))
+            let request = gateway.chatRequest(#"{"model": "brief", "stream": true, "messages": [{"role": "user", "content": "Say something."}]}"#)
             let sent = ContinuousClock.now
             let response = try await LiveGateway.client.execute(request, timeout: .seconds(30))
             var body = ByteBuffer()
@@ -205,10 +202,7 @@ struct GatewayRescueTests {
             // Alpha's first token would come after 3 s; the route's first-token limit, 2 s,
             // would send to beta then if the gateway had not noticed the client leave at 0.3 s.
             try await gateway.fault("alpha", "slow_first_token")
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.gateway!.port)/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "authorization", value: "Bearer \(LiveGateway.searchKey)")
-            request.body = .bytes(ByteBuffer(string: #"{"model": "chat", "stream": \#(stream), "messages": [{"role": "user", "content": "Say something."}]}"#))
+            let request = gateway.chatRequest(#"{"model": "chat", "stream": \#(stream), "messages": [{"role": "user", "content": "Say something."}]}"#)
             await #expect(throws: (any Error).self) { _ = try await LiveGateway.client.execute(request, timeout: .milliseconds(300)) }
             try await Task.sleep(for: .seconds(3.5))
             let alpha = try await gateway.stats("alpha")

@@ -136,11 +136,23 @@ public final class LiveGateway: @unchecked Sendable {
         }
     }
 
-    private static func exchange(_ path: String, port: Int, method: HTTPMethod, body: Data?, key: String?) async throws -> Reply {
+    /// A request to `path` on loopback `port`, with `body` and team `key`, for a test that
+    /// reads (or drops) the answer itself.
+    public static func request(_ path: String, port: Int, method: HTTPMethod = .POST, body: Data? = nil, key: String? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        return request
+    }
+
+    /// A chat completion request to this gateway with `body`, as team search.
+    public func chatRequest(_ body: String) -> HTTPClientRequest {
+        Self.request("/v1/chat/completions", port: gateway!.port, body: Data(body.utf8), key: Self.searchKey)
+    }
+
+    private static func exchange(_ path: String, port: Int, method: HTTPMethod, body: Data?, key: String?) async throws -> Reply {
+        let request = request(path, port: port, method: method, body: body, key: key)
         let started = Date()
         let response = try await client.execute(request, timeout: .seconds(30))
         var collected = ByteBuffer()
