@@ -163,7 +163,8 @@ struct GatewayRescueTests {
     @Test("with the whole answer held (stream_commit: complete), every fault inside a stream fails over before the client sees a byte",
           arguments: ["stream_cut", "stream_stall", "stream_malformed", "stream_extra_malformed"])
     func heldAnswerFailsOver(fault: String) async throws {
-        let gateway = try await live(alpha: ["--hang-seconds", "600"])
+        // A stall lasts 10 s at the mock: the route's idle limit (0.3 s) ends it long before.
+        let gateway = try await live(alpha: ["--hang-seconds", "10"])
         try await gateway.use { gateway in
             try await gateway.fault("alpha", fault)
             let reply = try await gateway.chat(model: "held", stream: true)
