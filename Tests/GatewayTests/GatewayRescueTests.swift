@@ -48,6 +48,8 @@ struct GatewayRescueTests {
       brief:
         chain: [alpha, beta]
         stream_commit: {after_s: 0.5}
+      bulk:
+        chain: [alpha, beta]
     teams:
       search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
     deployment:
@@ -221,7 +223,8 @@ struct GatewayRescueTests {
         try await gateway.use { gateway in
             // A client with a 4 KiB receive buffer that reads the head and a little, then nothing:
             // the kernel holds a few kilobytes for it, so what the gateway holds grows at once.
-            let body = #"{"model": "chat", "stream": true, "max_tokens": 400000, "messages": [{"role": "user", "content": "Say something."}]}"#
+            // Route bulk sets no per-try limit: only the cut can end this.
+            let body = #"{"model": "bulk", "stream": true, "max_tokens": 400000, "messages": [{"role": "user", "content": "Say something."}]}"#
             let reader = try LoopbackSocket(port: gateway.gateway!.port, receiveBufferBytes: 4_096)
             try reader.send("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer \(LiveGateway.searchKey)\r\n"
                             + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body)
