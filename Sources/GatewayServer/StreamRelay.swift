@@ -53,11 +53,13 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// What to do once the state's lock is released: the attempt's ending reported.
     private struct After {
         let ending: UpstreamAttempt.Ending
-        let timers: [Scheduled<Void>]
+        let timers: (firstToken: Scheduled<Void>?, idle: Scheduled<Void>?, hold: Scheduled<Void>?)
         let onEnd: @Sendable (UpstreamAttempt.Ending) -> Void
 
         func run() {
-            for timer in timers { timer.cancel() }
+            timers.firstToken?.cancel()
+            timers.idle?.cancel()
+            timers.hold?.cancel()
             onEnd(ending)
         }
     }
@@ -168,10 +170,10 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// attempt claims the client (false: another attempt has it), and what it held goes out.
     private func commit(_ state: inout State) -> Bool {
         state.progress.sawFirstToken()
-        let timers = [state.firstTokenTimer, state.holdTimer]
+        state.firstTokenTimer?.cancel()
         state.firstTokenTimer = nil
+        state.holdTimer?.cancel()
         state.holdTimer = nil
-        for timer in timers { timer?.cancel() }
         guard firstToken() else { return false }
         state.committed = true
         for bytes in state.held { stream?.send(bytes) }
@@ -277,7 +279,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
                      reply: UpstreamAttempt.Reply = .none) -> After {
         state.ended = true
-        let timers = [state.firstTokenTimer, state.idleTimer, state.holdTimer].compactMap { $0 }
+        let timers = (state.firstTokenTimer, state.idleTimer, state.holdTimer)
         state.firstTokenTimer = nil
         state.idleTimer = nil
         state.holdTimer = nil

@@ -60,6 +60,9 @@ struct AttemptTicket: Sendable {
         commitsWhenComplete = rules.commitsWhenComplete
     }
 
+    /// Whether the route holds this stream before the client sees it.
+    var holdsStream: Bool { commitAfterTokens > 0 || commitAfterNanoseconds > 0 || commitsWhenComplete }
+
     /// The route's stream commit policy, as its ticket carries it.
     var streamCommit: StreamCommit {
         StreamCommit(afterTokens: commitAfterTokens > 0 ? Int(commitAfterTokens) : nil,
@@ -146,7 +149,7 @@ extension UpstreamAttempt {
             let idle = ticket.idleLimitNanoseconds > 0 ? Double(ticket.idleLimitNanoseconds) / 1e9 : nil
             cut = plan.streamCut(idleSeconds: idle, failsOnMalformedEvent: ticket.failsOnMalformedEvent)
         }
-        if ticket.commitAfterTokens > 0 || ticket.commitAfterNanoseconds > 0 || ticket.commitsWhenComplete {
+        if ticket.holdsStream {
             heldUntilSeconds = plan.heldUntilSeconds(ticket.streamCommit, cutSeconds: cut?.seconds) ?? .infinity
         }
         if ticket.watchesFirstByte, let firstByteAt {

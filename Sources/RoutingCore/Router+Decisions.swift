@@ -50,19 +50,9 @@ extension Router {
     /// upstream; no retry budget or attempt limit: the request changes targets, it is not
     /// retried against a failure), else the refusal is passed back.
     mutating func sendContextFallback(_ state: inout RequestState, now: RoutingInstant) -> Decision {
-        let route = Int(state.routeIndex)
         state.contextFallbackActive = true
         var rejected: [RejectedAlternative] = []
-        for target in routes[route].contextFallbacks where state.triedMask & (1 << UInt64(target.raw & 63)) == 0 {
-            let reason = unavailability(target, request: state.request, now: now)
-            if !reason.isEmpty {
-                reject(target, reason, into: &rejected)
-                continue
-            }
-            if !hardBudgetsFit(state.request, target: target, route: route, now: now) {
-                reject(target, .budgetExhausted, into: &rejected)
-                continue
-            }
+        if let target = pickContextFallback(state, untriedOnly: true, checkingBudgets: true, exclude: nil, now: now, rejected: &rejected) {
             var decision = send(&state, target: target, reasons: [.contextWindowFallback], hedge: false, now: now)
             decision.rejected = rejected
             return decision

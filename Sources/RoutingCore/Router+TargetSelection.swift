@@ -44,7 +44,8 @@ extension Router {
         }
         // After a context-length refusal only the larger-context targets can answer.
         if state.contextFallbackActive {
-            return pickContextFallback(state, exclude: exclude, now: now, rejected: &rejected).map { ($0, .contextWindowFallback) }
+            return pickContextFallback(state, untriedOnly: false, checkingBudgets: false, exclude: exclude, now: now, rejected: &rejected)
+                .map { ($0, .contextWindowFallback) }
         }
         if isRetry, let last = state.lastTarget, !targetIsLocal[last.index], goesBackToSameTarget(state, policy: routes[route].config.retry) {
             let reason = unavailability(last, request: state.request, now: now)
@@ -81,17 +82,23 @@ extension Router {
         }
     }
 
-    /// The route's context-window fallbacks in order: untried ones first, then the one that
-    /// last answered (a retry of a transient failure there).
-    mutating func pickContextFallback(_ state: RequestState, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> TargetID? {
+    /// The first available of the route's context-window fallbacks, in order: untried ones,
+    /// then (unless `untriedOnly`) those tried before (a retry of a transient failure there).
+    /// `checkingBudgets`: a target the hard budgets cannot pay for is passed over too.
+    mutating func pickContextFallback(_ state: RequestState, untriedOnly: Bool, checkingBudgets: Bool, exclude: TargetID?, now: RoutingInstant,
+                                      rejected: inout [RejectedAlternative]) -> TargetID? {
         let route = Int(state.routeIndex)
-        for pass in 0..<2 {
+        for pass in 0..<(untriedOnly ? 1 : 2) {
             for target in routes[route].contextFallbacks where target != exclude {
                 let tried = state.triedMask & (1 << UInt64(target.raw & 63)) != 0
                 if pass == 0 && tried || pass == 1 && !tried { continue }
                 let reason = unavailability(target, request: state.request, now: now)
                 if !reason.isEmpty {
                     reject(target, reason, into: &rejected)
+                    continue
+                }
+                if checkingBudgets && !hardBudgetsFit(state.request, target: target, route: route, now: now) {
+                    reject(target, .budgetExhausted, into: &rejected)
                     continue
                 }
                 return target
