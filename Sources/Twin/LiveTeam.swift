@@ -23,6 +23,9 @@ final class LiveTeam: Sendable {
     let window: MeasurementWindow
     /// The longest a request may take, in real time, before the client gives up on it.
     let requestTimeout: TimeAmount
+    /// Whether the team's route holds a stream before the client sees a byte (its
+    /// `stream_commit`): the first frame then reaches the client at the commit.
+    let holdsStreams: Bool
     private let metrics: Mutex<TeamMetrics>
     /// The latencies as measured at the client, the twin's transport included (model ns).
     private let measured: Mutex<(total: LatencyHistogram, firstToken: LatencyHistogram)>
@@ -38,7 +41,7 @@ final class LiveTeam: Sendable {
     private let failures: Mutex<[LiveFailure]>
 
     init(spec: TeamSpec, key: String, clock: TwinClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
-         requestTimeout: TimeAmount, seed: UInt64, replication: Int) {
+         requestTimeout: TimeAmount, holdsStreams: Bool, seed: UInt64, replication: Int) {
         self.spec = spec
         self.key = key
         self.clock = clock
@@ -46,6 +49,7 @@ final class LiveTeam: Sendable {
         self.endpoint = endpoint
         self.window = window
         self.requestTimeout = requestTimeout
+        self.holdsStreams = holdsStreams
         metrics = Mutex(TeamMetrics(name: spec.name))
         measured = Mutex((LatencyHistogram(), LatencyHistogram()))
         transport = Mutex(LatencyHistogram())
@@ -101,7 +105,7 @@ final class LiveTeam: Sendable {
             case .succeeded(let pool, let timing):
                 guard counted else { return }
                 let end = clock.modelNanoseconds()
-                let net = timing.transport(attempts: result.attempts, end: end)
+                let net = timing.transport(attempts: result.attempts, end: end, held: streamed && holdsStreams)
                 if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
                 if let pool, let requestID = result.requestID, let planned = timing.plannedNanoseconds {
                     poolAnswers.withLock { $0.append(PoolAnswer(requestID: requestID, pool: pool, plannedNanoseconds: planned)) }

@@ -136,7 +136,9 @@ public enum TwinRun {
             let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
             let teams = zip(world.teams, keys).map { team, key in
                 LiveTeam(spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
-                         window: window, requestTimeout: timeout, seed: spec.seed, replication: settings.replication)
+                         window: window, requestTimeout: timeout,
+                         holdsStreams: world.router.routes.first { $0.name == team.route }?.streamCommit.holds ?? false,
+                         seed: spec.seed, replication: settings.replication)
             }
             let reporter = Task {
                 while !Task.isCancelled {

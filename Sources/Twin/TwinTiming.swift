@@ -12,10 +12,15 @@ struct TwinTiming: Sendable {
     /// to the end: on the way up, from the send to the mock (when the gateway made one
     /// attempt; after several, as long as the way down), and on the way down, from when the
     /// frame was due at the mock to its arrival here, the mock's own timer lateness included.
-    /// Nil when the frames carry no stamps.
-    func transport(attempts: Int, end: Int64) -> (firstToken: Int64, total: Int64)? {
+    /// When the route `held` the stream (a commit policy), the first frame waited at the gateway
+    /// for the commit by the conduct, not in transport: the way down is then the lesser of the
+    /// first frame's and the last frame's lateness (the frames released together at the commit
+    /// are late by the hold plus the way down; the last one, due at or after the commit, by the
+    /// way down alone). Nil when the frames carry no stamps.
+    func transport(attempts: Int, end: Int64, held: Bool = false) -> (firstToken: Int64, total: Int64)? {
         guard let arrival = upstreamArrival, let firstDue = firstTokenDue, let endDue else { return nil }
-        let downFirst = max(0, firstTokenAt - firstDue), downEnd = max(0, end - endDue)
+        let downEnd = max(0, end - endDue)
+        let downFirst = held ? min(max(0, firstTokenAt - firstDue), downEnd) : max(0, firstTokenAt - firstDue)
         let up = attempts == 1 ? max(0, arrival - sentAt) : downFirst
         return (up + downFirst, up + downEnd)
     }

@@ -75,4 +75,22 @@ struct TwinWireTests {
         #expect(retried.firstToken == 500 && retried.total == 350)
         #expect(TwinTiming(sentAt: 0).transport(attempts: 1, end: 10) == nil)
     }
+
+    /// A held stream: its first frame was due 2,000 but the gateway released the answer at its
+    /// commit, the last frame due 5,000; both reached the client together, 5,100. The hold
+    /// (3,000) is the conduct's, not transport: the way down is the last frame's 100, and after
+    /// several attempts the way up is taken as long.
+    @Test("transport: a held stream's wait at the gateway is not transport")
+    func heldTransport() {
+        var timing = TwinTiming(sentAt: 1_000)
+        timing.firstTokenAt = 5_100
+        timing.upstreamArrival = 1_300
+        timing.firstTokenDue = 2_000
+        timing.endDue = 5_000
+        let one = timing.transport(attempts: 1, end: 5_100, held: true)!
+        #expect(one.firstToken == 400 && one.total == 400)
+        let retried = timing.transport(attempts: 2, end: 5_100, held: true)!
+        #expect(retried.firstToken == 200 && retried.total == 200)
+        #expect(timing.transport(attempts: 1, end: 5_100)!.firstToken == 3_400)
+    }
 }
