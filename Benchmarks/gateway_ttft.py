@@ -1,7 +1,9 @@
 """Time to first token through a streaming chat completion, N times in sequence.
 
-Usage: gateway_ttft.py URL KEY MODEL N   — prints "p50_ms p99_ms" of the time from sending the
-request to the arrival of the first `data:` frame carrying content.
+Usage: gateway_ttft.py URL KEY MODEL N [FRAME]   — prints "p50_ms p99_ms" of the time from
+sending the request to the arrival of the first `data:` frame carrying content; with FRAME k,
+of the k-th such frame, and with FRAME `done`, of the `data: [DONE]` frame (what a held stream
+waits for: Benchmarks/stream-commit times the gateway's first frame against the mock's k-th).
 
 The arrival is the kernel's receive timestamp (SO_TIMESTAMPNS) of the segment holding that
 frame's last byte, not the moment this client gets to read it: its own scheduling delay must
@@ -20,6 +22,10 @@ from urllib.parse import urlparse
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: SO_TIMESTAMPNS_OLD
 url, key, model, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+frame = sys.argv[5] if len(sys.argv) > 5 else "1"
+wanted_frame = 0 if frame == "done" else int(frame)
+if wanted_frame < 0 or (wanted_frame == 0 and frame != "done"):
+    sys.exit(f"FRAME must be a positive frame number or 'done', not {frame!r}")
 parts = urlparse(url)
 body = ('{"model": "%s", "stream": true, "max_tokens": 16, '
         '"messages": [{"role": "user", "content": "Say something."}]}' % model).encode()
@@ -45,14 +51,20 @@ def read(size, flags=0):
 
 
 def first_content_end(received):
-    """Where the first `data:` line carrying content ends (after its newline), or None."""
+    """Where the FRAME-th `data:` line carrying content (or `data: [DONE]`) ends, after its
+    newline, or None."""
     head_end = received.find(b"\r\n\r\n")
     if head_end < 0:
         return None
-    position = head_end + 4
+    position, seen = head_end + 4, 0
     while (end := received.find(b"\n", position)) >= 0:
-        if received.startswith(b"data:", position) and b'"content"' in received[position:end]:
+        line = received[position:end]
+        if wanted_frame == 0 and line.startswith(b"data: [DONE]"):
             return end + 1
+        if wanted_frame > 0 and line.startswith(b"data:") and b'"content"' in line:
+            seen += 1
+            if seen == wanted_frame:
+                return end + 1
         position = end + 1
     return None
 

@@ -4,6 +4,10 @@ import RoutingCore
 public struct AttemptOrder: Sendable, Equatable {
     public let attempt: Int32
     public let target: TargetID
+    /// The route in force when it was sent (a budget in degrade mode may have switched the
+    /// request's route): its stream rules (`on_malformed_event`, `stream_commit`) are the ones
+    /// the driver applies to this attempt, on both sides.
+    public let route: RouteID
     public let isHedge: Bool
     /// Whether the driver must tell the conduct the moment this attempt's first byte reaches
     /// the client. It must when another attempt may race this one (a hedging route): the first
@@ -26,10 +30,11 @@ public struct AttemptOrder: Sendable, Equatable {
     /// passes it ends the attempt as its total limit does (rule 4 once the client has a byte).
     public var idleLimitNanoseconds: Int64? { idleLimit > 0 ? idleLimit : nil }
 
-    init(attempt: Int32, target: TargetID, isHedge: Bool, firstTokenLimitNanoseconds: Int64?, attemptLimitNanoseconds: Int64?,
+    init(attempt: Int32, target: TargetID, route: RouteID, isHedge: Bool, firstTokenLimitNanoseconds: Int64?, attemptLimitNanoseconds: Int64?,
          idleLimitNanoseconds: Int64?, watchesFirstByte: Bool) {
         self.attempt = attempt
         self.target = target
+        self.route = route
         self.isHedge = isHedge
         self.watchesFirstByte = watchesFirstByte
         firstTokenLimit = firstTokenLimitNanoseconds ?? 0

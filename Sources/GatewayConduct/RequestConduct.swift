@@ -205,10 +205,10 @@ public struct RequestConduct: Sendable {
         let firstToken = decision.firstTokenTimeoutNanoseconds, total = decision.attemptTimeoutNanoseconds
         guard routing.request.streamed else {
             let earlier = firstToken.map { min($0, total ?? $0) } ?? total
-            return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: nil, attemptLimitNanoseconds: earlier,
+            return AttemptOrder(attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: nil, attemptLimitNanoseconds: earlier,
                                 idleLimitNanoseconds: nil, watchesFirstByte: false)
         }
-        return AttemptOrder(attempt: attempt, target: target, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken, attemptLimitNanoseconds: total,
+        return AttemptOrder(attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken, attemptLimitNanoseconds: total,
                             idleLimitNanoseconds: decision.idleTimeoutNanoseconds, watchesFirstByte: racing)
     }
 

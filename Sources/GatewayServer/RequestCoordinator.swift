@@ -53,25 +53,34 @@ struct RequestCoordinator: Sendable {
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
-        // A whole answer on a route without hedging has one attempt out at a time and nothing
-        // to settle after the answer: it runs right here, in the request's own task.
-        if !chat.stream && core.config.routes[request.route.index].hedging == nil {
+        let (conduct, first) = core.conduct { slot in
+            let (state, first) = slot.begin(request)
+            var conduct = RequestConduct(state)
+            let effects = conduct.start(first, &slot)
+            return (conduct, effects)
+        }
+        // A whole answer on a route without hedging (the route in force: a budget may have
+        // switched it) has one attempt out at a time and nothing to settle after the answer:
+        // it runs right here, in the request's own task.
+        if !chat.stream && core.config.routes[conduct.routing.route.index].hedging == nil {
             var answer: GatewayAnswer?
-            await coordinator.run(inline: true, stream: nil, connection: connection) { answer = $0 }
+            await coordinator.run(conduct, first, inline: true, stream: nil, connection: connection) { answer = $0 }
             return answer ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
         }
         let metrics = core.metrics
         let stream = ClientStream(maxBufferedBytes: core.streamBufferMaxBytes) { metrics.slowClientCut() }
         return await withCheckedContinuation { (start: CheckedContinuation<GatewayAnswer, Never>) in
-            Task { await coordinator.run(inline: false, stream: stream, connection: connection) { start.resume(returning: $0) } }
+            Task { await coordinator.run(conduct, first, inline: false, stream: stream, connection: connection) { start.resume(returning: $0) } }
         }
     }
 
-    /// Drives the request until its conduct is over; `deliver` gets the client's answer once.
+    /// Drives the request, begun as `conduct` with the effects `first` of its first decision,
+    /// until its conduct is over; `deliver` gets the client's answer once.
     /// `inline`: each attempt is awaited right here instead of in a task of its own (whole
     /// answers without hedging). A stream's attempts run on the event loop (``StreamRelay``)
     /// and report here.
-    private func run(inline: Bool, stream: ClientStream?, connection: (any Channel)?, deliver: (GatewayAnswer) -> Void) async {
+    private func run(_ begun: RequestConduct, _ first: ConductEffects, inline: Bool, stream: ClientStream?, connection: (any Channel)?,
+                     deliver: (GatewayAnswer) -> Void) async {
         // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
         // is handled as it returns.
         let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
@@ -103,13 +112,8 @@ struct RequestCoordinator: Sendable {
         var lastError: OpenAIError?
         var clock = BusyClock(start: received)
 
-        let request = self.request
-        var (conduct, pending) = core.conduct { slot in
-            let (state, first) = slot.begin(request)
-            var conduct = RequestConduct(state)
-            let effects = conduct.start(first, &slot)
-            return (conduct, Optional(effects))
-        }
+        var conduct = begun
+        var pending: ConductEffects? = first
 
         while true {
             if let effects = pending {
@@ -135,7 +139,7 @@ struct RequestCoordinator: Sendable {
                         inlineEnding = .finished(attempt: attempt, ending)
                     } else if let sink {
                         if chat.stream {
-                            let route = request.route.index
+                            let route = order.route.index
                             outstanding[attempt] = upstream.startStream(chat, order: order, onMalformedEvent: core.config.routes[route].onMalformedEvent,
                                                                         commit: core.config.routes[route].streamCommit,
                                                                         firstToken: {
@@ -246,8 +250,10 @@ struct RequestCoordinator: Sendable {
 
     private func headers(_ conduct: RequestConduct, winner: TargetID?, clock: BusyClock, contentType: HTTPField, cacheControl: HTTPField? = nil,
                          failure: String? = nil, sdkMayRetry: Bool? = nil) -> HTTPFields {
-        core.explaining.fields(requestID: request.id, attempts: conduct.routing.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner,
-                               contentType: contentType, cacheControl: cacheControl, failure: failure, sdkMayRetry: sdkMayRetry)
+        let route = conduct.routing.route
+        return core.explaining.fields(requestID: request.id, attempts: conduct.routing.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner,
+                                      switchedTo: route == request.route ? nil : route, contentType: contentType, cacheControl: cacheControl,
+                                      failure: failure, sdkMayRetry: sdkMayRetry)
     }
 
     private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {

@@ -287,14 +287,12 @@ actor Gateway: EventHandler {
     }
 
     private func send(_ order: AttemptOrder, requestID: UInt64) {
-        guard let (made, route) = live.modify(requestID, { entry in
-            (AttemptTicket(requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
-                           outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte),
-             entry.conduct.routing.route)
+        guard var ticket = live.modify(requestID, { entry in
+            AttemptTicket(requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
+                          outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte)
         }) else { return }
-        var ticket = made
-        // A stream's frames are judged by the route's rules as they come (``GatewayEvent/streamCut``).
-        if let idle = order.idleLimitNanoseconds { ticket.followStream(idleLimitNanoseconds: idle, streamRules[route.index]) }
+        // A stream's frames are judged by the rules of the route in force as they come (``GatewayEvent/streamCut``).
+        if let idle = order.idleLimitNanoseconds { ticket.followStream(idleLimitNanoseconds: idle, streamRules[order.route.index]) }
         let projection: AttemptProjection?
         switch upstreams[order.target.index] {
         case .provider(let provider): projection = provider.enter(ticket) { provider, ticket in provider.start(ticket) }

@@ -23,9 +23,10 @@ final class LiveTeam: Sendable {
     let window: MeasurementWindow
     /// The longest a request may take, in real time, before the client gives up on it.
     let requestTimeout: TimeAmount
-    /// Whether the team's route holds a stream before the client sees a byte (its
-    /// `stream_commit`): the first frame then reaches the client at the commit.
-    let holdsStreams: Bool
+    /// The routes (by name) that hold a stream before the client sees a byte (a
+    /// `stream_commit`): the first frame then reaches the client at the commit. A request is
+    /// on the team's route unless the gateway says a budget switched it (`x-brownout-route`).
+    let holdingRoutes: Set<String>
     private let metrics: Mutex<TeamMetrics>
     /// The latencies as measured at the client, the twin's transport included (model ns).
     private let measured: Mutex<(total: LatencyHistogram, firstToken: LatencyHistogram)>
@@ -41,7 +42,7 @@ final class LiveTeam: Sendable {
     private let failures: Mutex<[LiveFailure]>
 
     init(spec: TeamSpec, key: String, clock: TwinClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
-         requestTimeout: TimeAmount, holdsStreams: Bool, seed: UInt64, replication: Int) {
+         requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int) {
         self.spec = spec
         self.key = key
         self.clock = clock
@@ -49,7 +50,7 @@ final class LiveTeam: Sendable {
         self.endpoint = endpoint
         self.window = window
         self.requestTimeout = requestTimeout
-        self.holdsStreams = holdsStreams
+        self.holdingRoutes = holdingRoutes
         metrics = Mutex(TeamMetrics(name: spec.name))
         measured = Mutex((LatencyHistogram(), LatencyHistogram()))
         transport = Mutex(LatencyHistogram())
@@ -105,7 +106,7 @@ final class LiveTeam: Sendable {
             case .succeeded(let pool, let timing):
                 guard counted else { return }
                 let end = clock.modelNanoseconds()
-                let net = timing.transport(attempts: result.attempts, end: end, held: streamed && holdsStreams)
+                let net = timing.transport(attempts: result.attempts, end: end, held: streamed && holdingRoutes.contains(result.route ?? spec.route))
                 if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
                 if let pool, let requestID = result.requestID, let planned = timing.plannedNanoseconds {
                     poolAnswers.withLock { $0.append(PoolAnswer(requestID: requestID, pool: pool, plannedNanoseconds: planned)) }
@@ -159,6 +160,8 @@ final class LiveTeam: Sendable {
         var sentAt: Int64
         /// The gateway's id of the request (`x-brownout-request-id`), for its trace.
         var requestID: UInt64? = nil
+        /// The route a budget switched the request to (`x-brownout-route`); nil: its own.
+        var route: String? = nil
     }
 
     private func send(inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
@@ -200,7 +203,8 @@ final class LiveTeam: Sendable {
             // A stream that began and broke is not tried again: the SDK has handed the
             // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
-            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt, requestID: requestID)
+            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt, requestID: requestID,
+                                   route: response.headers.first(name: "x-brownout-route"))
             // The gateway sends an error event only when the upstream's stream broke after the
             // first byte; an answer that just stops is the gateway's own failure.
             case .error: return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)

@@ -137,7 +137,7 @@ public enum TwinRun {
             let teams = zip(world.teams, keys).map { team, key in
                 LiveTeam(spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
                          window: window, requestTimeout: timeout,
-                         holdsStreams: world.router.routes.first { $0.name == team.route }?.streamCommit.holds ?? false,
+                         holdingRoutes: Set(world.router.routes.filter(\.streamCommit.holds).map(\.name)),
                          seed: spec.seed, replication: settings.replication)
             }
             let reporter = Task {

@@ -86,6 +86,22 @@ struct RequestConductTests {
         AttemptOutcome(outcome: .success, latencyNanoseconds: 0, inputTokens: 1_000, outputTokens: output)
     }
 
+    @Test("a budget in degrade mode switches the route: the attempt order names the route in force, whose stream rules both drivers apply")
+    func orderNamesTheRouteInForce() throws {
+        var config = Self.config()
+        config.routes.append(RouteConfig(name: "held", chain: [TierConfig(targets: ["secondary"])], onMalformedEvent: .fail,
+                                         streamCommit: StreamCommit(complete: true)))
+        // Worst case of one request: 1,000 in and 400 out at primary's prices, $0.009; the
+        // budget holds less, so the request is degraded at once.
+        config.budgets = [BudgetConfig(scope: .team("search"), limitUSD: 0.001, period: .day, mode: .degrade(toRoute: "held"))]
+        var router = try RecordingRouter(config)
+        let (_, effects) = router.begin(id: 1)
+        let order = try #require(effects.send)
+        #expect(order.route.index == 1 && order.target.index == 1)
+        var plain = try RecordingRouter(Self.config())
+        #expect(try #require(plain.begin(id: 1).1.send).route.index == 0)
+    }
+
     @Test("a stream whose first byte reaches the client before the hedge delay is never hedged (the timer fires disarmed)")
     func noHedgeAfterFirstByte() throws {
         var router = try RecordingRouter(Self.config(hedgeAfterSeconds: 2.5))

@@ -52,13 +52,19 @@ struct GatewayRescueTests {
         chain: [alpha, beta]
     teams:
       search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+      batch:
+        route: chat
+        arrivals: {poisson: {rate_per_s: 1}}
+        input_tokens: 100
+        output_tokens: 10
+        budget: {usd: 0.000001, period: day, mode: degrade, degrade_to: strict}
     deployment:
       listen: 127.0.0.1:0
       upstreams:
         alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
         beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
         big: {base_url: "http://127.0.0.1:{PORT:big}/v1", model: big-1}
-      keys: {search: ["{SEARCH}"]}
+      keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
       decision_log: {path: "{DIR}/decisions.jsonl"}
       spend_database: none
       stream_buffer_max_bytes: 65536
@@ -99,6 +105,22 @@ struct GatewayRescueTests {
             let failed = try await gateway.chat(model: "strict", stream: true)
             #expect(failed.status == 200 && !failed.body.contains("broken") && !failed.body.contains("end."))
             #expect(!failed.body.sseData.contains("[DONE]") && failed.body.sseData.last?.contains("stream_interrupted") == true)
+        }
+    }
+
+    @Test("a budget that degrades a request to another route: the stream follows the rules of the route in force (strict's on_malformed_event: fail), not the route asked for")
+    func degradedRouteStreamRules() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            try await gateway.fault("alpha", "stream_extra_malformed")
+            let degraded = try await gateway.chat(stream: true, key: LiveGateway.batchKey)
+            #expect(degraded.status == 200 && !degraded.body.contains("broken") && !degraded.body.contains("end."))
+            #expect(degraded.header("x-brownout-route") == "strict")
+            #expect(degraded.body.sseData.last?.contains("stream_interrupted") == true, "\(degraded.body.sseData.suffix(2))")
+            let kept = try await gateway.chat(stream: true)
+            #expect(kept.status == 200 && kept.header("x-brownout-route") == nil)
+            let sends = try await gateway.decisions { $0.contains { $0.contains("budget_degraded") } }
+            #expect(sends.contains { $0.contains("budget_degraded") && $0.contains(#""route":"strict""#) }, "\(sends)")
         }
     }
 
