@@ -9,9 +9,12 @@ import Stochastics
 /// is switched off while sizing.
 ///
 /// Every size runs the same replications with the same seed (common random numbers), so
-/// sizes differ only by the pool. A size whose interval straddles a threshold gets more
-/// replications (doubling, up to 4× the spec's). The search gallops (1, 2, 4, …) to the first
-/// size that meets the SLOs, bisects below it, then checks the neighbours of the answer.
+/// sizes differ only by the pool. A size is tested sequentially (``SequentialLooks``): its
+/// intervals are read at the spec's replications, then at twice and four times as many, and
+/// the test stops at the first look that decides every SLO, the confidence spent over the
+/// looks so that the verdict holds at the stated confidence. ``SizeSearch`` walks the sizes:
+/// first looks up from the pool's size to one that meets the SLOs, thorough tests below it,
+/// then the neighbour above the answer.
 public enum FallbackSizing {
     /// `team.metric>=value` or `team.metric<=value` (team may be `all`).
     public struct Objective: Sendable, Equatable {
@@ -76,10 +79,14 @@ public enum FallbackSizing {
     struct Evaluation {
         let size: Int
         let replications: Int
+        /// The confidence of its look's intervals (``SequentialLooks``).
+        let confidence: Double
         let intervals: [MeanInterval]
         let verdicts: [Bool?]
         let runCostUSD: Double
         var meets: Bool { verdicts.allSatisfy { $0 == true } }
+        /// Whether the SLOs are decided: all met, or one missed.
+        var decided: Bool { meets || verdicts.contains(false) }
     }
 
     /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
@@ -97,70 +104,69 @@ public enum FallbackSizing {
         guard limit >= current else { throw ExperimentFailure("--max \(limit) is below the pool's current size (\(current) replicas)") }
         guard confidence > 0 && confidence < 1 else { throw ExperimentFailure("--confidence must be in (0, 1), got \(confidence)") }
 
+        let looks = SequentialLooks(first: base.replications, confidence: confidence).looks
         var evaluated: [Int: Evaluation] = [:]
+        var specs: [Int: ExperimentSpec] = [:]
+        var results: [Int: [ReplicationResult]] = [:]
         let started = ContinuousClock.now
         var simulatedReplications = 0
-        func evaluate(_ size: Int) throws(ExperimentFailure) -> Evaluation {
-            if let known = evaluated[size] { return known }
-            var (_, spec, _) = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"])
-            var results: [ReplicationResult] = []
-            var replications = base.replications
+        /// The size's verdict after its first look, or (`thorough`) after as many looks as it
+        /// takes; each look simulates only the replications it adds.
+        func evaluate(_ size: Int, thorough: Bool) throws(ExperimentFailure) -> Evaluation {
+            var look = evaluated[size].map { known in looks.firstIndex { $0.replications == known.replications }! + 1 } ?? 0
+            if let known = evaluated[size], known.decided || !thorough || look == looks.count { return known }
+            if specs[size] == nil {
+                specs[size] = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"]).1
+            }
+            var spec = specs[size]!
+            var done = results[size] ?? []
             var evaluation: Evaluation
             repeat {
+                let target = looks[look]
                 // Replication i is the same run at every count: only the new ones are simulated.
-                let fresh = results.count..<replications
-                results += try Experiment.simulate(spec, replications: fresh, jobs: jobs, progress: progress)
+                let fresh = done.count..<target.replications
+                done += try Experiment.simulate(spec, replications: fresh, jobs: jobs, progress: progress)
                 simulatedReplications += fresh.count
-                spec.replications = replications
-                let report = ExperimentReport(spec: spec, results: results)
-                let perReplication = results.map(report.metrics)
+                spec.replications = target.replications
+                let report = ExperimentReport(spec: spec, results: done)
+                let perReplication = done.map(report.metrics)
                 let intervals = slos.map { slo in
-                    MeanInterval(perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: confidence)
+                    MeanInterval(perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: target.confidence)
                 }
                 let poolSpec = spec.world.pools[poolIndex]
-                let runCost = MeanInterval(results.map { result in
+                let runCost = MeanInterval(done.map { result in
                     let metrics = result.upstreams[spec.world.providers.count + poolIndex]
                     let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result)
                     return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
                 }).mean
-                evaluation = Evaluation(size: size, replications: replications, intervals: intervals,
+                evaluation = Evaluation(size: size, replications: target.replications, confidence: target.confidence, intervals: intervals,
                                         verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
-                replications *= 2
-            } while evaluation.verdicts.contains(where: { $0 == nil }) && replications <= base.replications * 4
+                look += 1
+            } while thorough && !evaluation.decided && look < looks.count
+            results[size] = done
             evaluated[size] = evaluation
             return evaluation
         }
 
-        // Gallop to the first size that meets the SLOs, then bisect below it.
-        var low = 0
-        var size = 1
-        var found: Int?
-        while size <= limit {
-            if try evaluate(size).meets { found = size; break }
-            low = size
-            size = size == limit ? limit + 1 : min(limit, size * 2)
+        var answer = try SizeSearch.smallest(start: current, limit: limit) { (size, thorough) throws(ExperimentFailure) -> Bool? in
+            let evaluation = try evaluate(size, thorough: thorough)
+            if evaluation.meets { return true }
+            if evaluation.verdicts.contains(false) { return false }
+            return thorough ? false : nil
         }
-        var answer = found
-        if var high = found {
-            while high - low > 1 {
-                let middle = (low + high) / 2
-                if try evaluate(middle).meets { high = middle } else { low = middle }
-            }
-            answer = high
-            // Monotonicity at the answer: the next size must meet too.
-            if high + 1 <= limit { _ = try evaluate(high + 1) }
-        }
+        // Monotonicity at the answer: the next size must meet too.
+        if let found = answer, found + 1 <= limit { _ = try evaluate(found + 1, thorough: true) }
         if goal == .cheapest, let smallest = answer {
-            for candidate in smallest...min(limit, smallest * 2) { _ = try evaluate(candidate) }
+            for candidate in smallest...min(limit, smallest * 2) { _ = try evaluate(candidate, thorough: true) }
             answer = evaluated.values.filter { $0.meets && $0.size >= smallest }.min { ($0.runCostUSD, $0.size) < ($1.runCostUSD, $1.size) }?.size
         }
 
-        var table = CSVTable(header: ["replicas_in_pool", "replications"] + slos.flatMap { ["\($0.text) mean", "\($0.text) ci_low", "\($0.text) ci_high", "\($0.text) met"] }
+        var table = CSVTable(header: ["replicas_in_pool", "replications", "look_confidence"] + slos.flatMap { ["\($0.text) mean", "\($0.text) ci_low", "\($0.text) ci_high", "\($0.text) met"] }
                              + ["all_met", "run_cost_usd", "monthly_pool_gpu_usd"])
         let poolSpec = base.world.pools[poolIndex]
         let monthly: (Int) -> Double = { Double($0 * poolSpec.gpusPerReplica) * poolSpec.gpuPricePerHour * 730 }
         for evaluation in evaluated.values.sorted(by: { $0.size < $1.size }) {
-            var row = [String(evaluation.size), String(evaluation.replications)]
+            var row = [String(evaluation.size), String(evaluation.replications), CSVTable.number(evaluation.confidence)]
             for (interval, verdict) in zip(evaluation.intervals, evaluation.verdicts) {
                 row += [CSVTable.number(interval.mean), CSVTable.number(interval.lower), CSVTable.number(interval.upper),
                         verdict.map { $0 ? "true" : "false" } ?? "inconclusive"]
@@ -174,7 +180,7 @@ public enum FallbackSizing {
         do {
             try AtomicOutput.prepare(directory: url)
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
-            let manifest = SizingManifest(spec: base, specPath: path, document: document, pool: pool, slos: sloTexts, confidence: confidence,
+            let manifest = SizingManifest(spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
                                           objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
                                           simulatedReplications: simulatedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))

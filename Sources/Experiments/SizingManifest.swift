@@ -11,8 +11,11 @@ public struct SizingManifest: Codable {
     /// FNV-1a 64 of the resolved spec (includes and overrides applied), in hex.
     public let specHash: String
     public let seed: UInt64
-    /// Replications per size before any doubling near a threshold.
+    /// Replications at a size's first look.
     public let replications: Int
+    /// Each look of a size's sequential test: its replications and the confidence its
+    /// intervals are read at (``SequentialLooks``: the error rate spent over the looks).
+    public let looks: [SequentialLooks.Look]
     public let pool: String
     public let slos: [String]
     public let confidence: Double
@@ -28,17 +31,18 @@ public struct SizingManifest: Codable {
     public let version: String
 
     enum CodingKeys: String, CodingKey {
-        case name, spec, specHash = "spec_hash", seed, replications, pool, slos, confidence, objective, answer
+        case name, spec, specHash = "spec_hash", seed, replications, looks, pool, slos, confidence, objective, answer
         case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications", wallSeconds = "wall_seconds", version
     }
 
-    init(spec: ExperimentSpec, specPath: String, document: SpecValue, pool: String, slos: [String], confidence: Double,
+    init(spec: ExperimentSpec, specPath: String, document: SpecValue, looks: [SequentialLooks.Look], pool: String, slos: [String], confidence: Double,
          objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, wallSeconds: Double) {
         name = spec.name
         self.spec = specPath
         specHash = RunManifest.hash(document)
         seed = spec.seed
         replications = spec.replications
+        self.looks = looks
         self.pool = pool
         self.slos = slos
         self.confidence = confidence

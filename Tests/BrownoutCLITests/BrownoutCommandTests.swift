@@ -327,17 +327,18 @@ struct SizeFallbackCommandTests {
         let result = try await CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")
         // Seed 8 fixes every draw, so the answer and the sizes the search evaluated are exact:
-        // 1 replica falls short (its interval lies below 0.9 even after 4× the replications),
-        // 2 meets the SLO, and 3 is the neighbour checked above it.
+        // 1 replica (the pool's size, where the search starts) falls short: its first look (3
+        // replications) leaves it open, and its last (12, at 97.5%) lies below 0.9; 2 meets the
+        // SLO at its first look (3, at 98.75%), and 3 is the neighbour checked above it.
         #expect(result.stdout == "The smallest gpu pool that meets every SLO at 95% confidence has 2 replicas (2 GPUs): $6205 a month in GPU time. Evaluated: 1, 2, 3; see \(out)/sizing.csv.\n")
         let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(rows[0] == "replicas_in_pool,replications,app.availability>=0.9 mean,app.availability>=0.9 ci_low,app.availability>=0.9 ci_high,app.availability>=0.9 met,all_met,run_cost_usd,monthly_pool_gpu_usd")
-        // replicas, replications, met, all_met, monthly cost of each size evaluated.
+        #expect(rows[0] == "replicas_in_pool,replications,look_confidence,app.availability>=0.9 mean,app.availability>=0.9 ci_low,app.availability>=0.9 ci_high,app.availability>=0.9 met,all_met,run_cost_usd,monthly_pool_gpu_usd")
+        // replicas, replications, the look's confidence, met, all_met, monthly cost of each size evaluated.
         let evaluated = rows.dropFirst().map { row -> [String] in
             let fields = row.split(separator: ",").map(String.init)
-            return [fields[0], fields[1], fields[5], fields[6], fields[8]]
+            return [fields[0], fields[1], fields[2], fields[6], fields[7], fields[9]]
         }
-        #expect(evaluated == [["1", "12", "false", "false", "3102.5"], ["2", "3", "true", "true", "6205"], ["3", "3", "true", "true", "9307.5"]])
+        #expect(evaluated == [["1", "12", "0.975", "false", "false", "3102.5"], ["2", "3", "0.9875", "true", "true", "6205"], ["3", "3", "0.9875", "true", "true", "9307.5"]])
     }
 
     @Test("bad sizing input gets one clear line and writes nothing",
