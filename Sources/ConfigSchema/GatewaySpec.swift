@@ -7,7 +7,10 @@ public struct GatewaySpec: Sendable {
     public var router: RouterConfig
     public var deployment: DeploymentConfig
 
-    public static func load(path: String, overrides: [String] = []) throws(SpecError) -> GatewaySpec {
+    /// With `environment` (the gateway's own, at start), every upstream's `api_key_env` must
+    /// name a variable set there, not empty: a key that is not there would send requests
+    /// without one. `brownout validate` passes none: it checks a spec, not a machine.
+    public static func load(path: String, overrides: [String] = [], environment: [String: String]? = nil) throws(SpecError) -> GatewaySpec {
         let document = try SpecDocument.load(path: path, overrides: overrides)
         let decoder = SpecDecoder(document)
         let router = try decoder.decode(RouterConfig.self)
@@ -19,6 +22,13 @@ public struct GatewaySpec: Sendable {
             throw SpecError(document.location, "deployment", "missing: a gateway needs its deployment section (listen, upstreams, keys); see the README's \"Run the gateway\"")
         }
         if let first = deployment.findings(for: router).first { throw decoder.error(first) }
+        if let environment {
+            for upstream in deployment.upstreams {
+                guard let variable = upstream.apiKeyEnvironmentVariable, environment[variable]?.isEmpty ?? true else { continue }
+                throw decoder.error(ConfigFinding(path: "deployment.upstreams.\(upstream.target).api_key_env",
+                                                  message: "the environment variable '\(variable)' is \(environment[variable] == nil ? "not set" : "empty"); export the upstream's API key in it, or remove api_key_env for an upstream that needs none"))
+            }
+        }
         return GatewaySpec(router: router, deployment: deployment)
     }
 }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import RoutingCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Runs the gateway for a loaded spec until SIGTERM or SIGINT: then it stops accepting, lets
@@ -40,12 +41,15 @@ public enum GatewayServer {
             try? await client.shutdown()
             throw error
         }
+        let listening = Mutex(false)
         let app = GatewayApplication.make(core: core, deployment: deployment, logger: logger) { port in
+            listening.withLock { $0 = true }
             var lines = "router seed \(core.seed)\n"
             if routerTime.factor != 1 { lines += "router clock \(routerTime.factor)× real time\n" }
             if let trace = core.trace { lines += "recording the router's calls to \(trace.path)\n" }
             FileHandle.standardOutput.write(Data((lines + "listening on \(deployment.host):\(port)\n").utf8))
         }
+        var failure: (any Error)?
         do {
             // Shut down in reverse order: the server drains its requests first, then the
             // periodic flush stops; the final save below is the last write.
@@ -54,9 +58,22 @@ public enum GatewayServer {
             configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
             try await ServiceGroup(configuration: configuration).run()
         } catch {
-            logger.error("gateway stopped: \(error)")
+            failure = error
         }
         await core.close()
         try await client.shutdown()
+        // A graceful shutdown returns; anything else is a failure, and a supervisor must read
+        // it as one: a non-zero exit with one line.
+        guard let failure else { return }
+        guard listening.withLock({ $0 }) else {
+            throw GatewayStartError("deployment.listen: cannot listen on \(deployment.host):\(deployment.port): \(Self.reason(failure))")
+        }
+        throw GatewayStartError("the gateway stopped: \(Self.reason(failure))")
+    }
+
+    /// What went wrong, in words: an operating-system error as its message ("Address already in use").
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return String(describing: error)
     }
 }

@@ -88,7 +88,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded: GatewaySpec
         do {
-            loaded = try GatewaySpec.load(path: spec, overrides: overrides)
+            loaded = try GatewaySpec.load(path: spec, overrides: overrides, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError(error.description)
         }

@@ -32,6 +32,40 @@ struct GatewayStartTests {
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
 
+    @Test("a port in use and an API key variable that is not set: each a non-zero exit with one clear line, never a silent exit 0 or keyless requests")
+    func refusesToStartBroken() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try GatewayFaultTests.spec.replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
+            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
+            .replacingOccurrences(of: "{DIR}", with: directory.path)
+            .write(to: spec, atomically: true, encoding: .utf8)
+        // A port this process holds open.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let taken = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.listen=127.0.0.1:\(port)"])
+        #expect(taken.status != 0, "\(taken.stderr)")
+        #expect(taken.stderr == "Error: deployment.listen: cannot listen on 127.0.0.1:\(port): Address already in use\n", "\(taken.stderr)")
+        let variable = "BROWNOUT_TEST_KEY_\(UInt32.random(in: 0...UInt32.max))"
+        let keyless = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.api_key_env=\(variable)"])
+        #expect(keyless.status != 0)
+        #expect(keyless.stderr.contains("deployment.upstreams.alpha.api_key_env: the environment variable '\(variable)' is not set"), "\(keyless.stderr)")
+        // Located where the value came from: here the --set that wrote it.
+        #expect(keyless.stderr.hasPrefix("Error: --set deployment.upstreams.alpha.api_key_env=\(variable): "), "located: \(keyless.stderr)")
+    }
+
     @Test("a decision log that cannot be written: the gateway refuses to start and leaves no new file behind")
     func refusesUnwritableLog() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
