@@ -6,8 +6,8 @@ final class DecisionLogWriter: Sendable {
 
     var path: String { lines.path }
 
-    init(path: String, maxBytes: Int) throws {
-        lines = try LineFileWriter(path: path, maxBytes: maxBytes, what: "decision_log.path")
+    init(path: String, maxBytes: Int, metrics: GatewayMetrics) throws {
+        lines = try LineFileWriter(path: path, maxBytes: maxBytes, what: "decision_log.path") { metrics.linesLost(.decisionLog, $0) }
     }
 
     func append(_ record: DecisionRecord) {

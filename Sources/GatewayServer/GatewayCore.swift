@@ -69,8 +69,8 @@ struct RouterSlot: ~Copyable, ConductRouter {
     }
 }
 
-/// The decision log and the router trace, written under the router's lock, so both are in
-/// call order.
+/// The decision log and the router trace, appended under the router's lock, so both are in
+/// call order (the files are written off it, ``LineFileWriter``).
 final class ConductLog: Sendable {
     let config: RouterConfig
     let decisionLog: DecisionLogWriter?
@@ -166,10 +166,10 @@ public final class GatewayCore: Sendable {
                     FileHandle.standardError.write(Data("brownout-gateway: \(spendStore.path) keeps spend of \(stray.count) budget\(stray.count == 1 ? "" : "s") this spec does not have (\(stray.joined(separator: ", "))): kept, not restored\n".utf8))
                 }
             }
-            decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes) }
+            decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes, metrics: metrics) }
             trace = try recordDirectory.map { directory in
                 try RouterTraceRecorder(directory: directory, header: RouterTrace.Header(seed: seed, configFingerprint: spec.router.fingerprint,
-                                                                                         unixNanosecondsAtZero: unixAtZero), config: spec.router)
+                                                                                         unixNanosecondsAtZero: unixAtZero), config: spec.router, metrics: metrics)
             }
         } catch {
             if newDatabase, let path = spec.deployment.spendDatabase {

@@ -39,6 +39,7 @@ final class GatewayMetrics: Sendable {
     private let unknownSpendRows: CoreMetrics.Gauge
     /// Streamed answers cut because their client read slower than the answer came.
     private let slowClients: CoreMetrics.Counter
+    private let linesLost: [LineLog: CoreMetrics.Counter]
     /// By upstream, then by what the gateway did about a stream's flaw.
     private let streamRepairs: [[StreamRepair: CoreMetrics.Counter]]
 
@@ -57,6 +58,12 @@ final class GatewayMetrics: Sendable {
     }
 
     /// Why a request's body was not taken.
+    /// The files the gateway appends lines to.
+    enum LineLog: String, CaseIterable, Sendable {
+        case decisionLog = "decision_log"
+        case trace
+    }
+
     enum BodyRefusal: String, CaseIterable, Sendable {
         /// Larger than the limit (413).
         case tooLarge = "too_large"
@@ -102,6 +109,9 @@ final class GatewayMetrics: Sendable {
         bodyBytes = CoreMetrics.Meter(label: "brownout_request_body_bytes_held", factory: factory)
         unknownSpendRows = CoreMetrics.Gauge(label: "brownout_spend_rows_unknown", factory: factory)
         slowClients = CoreMetrics.Counter(label: "brownout_slow_clients_cut_total", factory: factory)
+        linesLost = Dictionary(uniqueKeysWithValues: LineLog.allCases.map {
+            ($0, CoreMetrics.Counter(label: "brownout_log_lines_lost_total", dimensions: [("log", $0.rawValue)], factory: factory))
+        })
         streamRepairs = config.targets.map { target in
             Dictionary(uniqueKeysWithValues: StreamRepair.allCases.map {
                 ($0, CoreMetrics.Counter(label: "brownout_stream_repairs_total", dimensions: [("upstream", target.name), ("repair", $0.rawValue)], factory: factory))
@@ -112,7 +122,7 @@ final class GatewayMetrics: Sendable {
         unknownSpendRows.record(0)
         fallback.increment(by: 0)
         slowClients.increment(by: 0)
-        for counter in estimatedUsage + Array(bodyRefusals.values) { counter.increment(by: 0) }
+        for counter in estimatedUsage + BodyRefusal.allCases.map({ bodyRefusals[$0]! }) + LineLog.allCases.map({ linesLost[$0]! }) { counter.increment(by: 0) }
         for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) + streamRepairs.flatMap(\.values) { counter.increment(by: 0) }
     }
 
@@ -132,6 +142,9 @@ final class GatewayMetrics: Sendable {
     }
 
     func slowClientCut() { slowClients.increment() }
+
+    /// Lines of `log` dropped (the writer fell too far behind) or not written (a write failed).
+    func linesLost(_ log: LineLog, _ count: Int) { linesLost[log]?.increment(by: Int64(count)) }
 
     func streamRepaired(upstream: TargetID, _ repair: StreamRepair) { streamRepairs[upstream.index][repair]?.increment() }
 

@@ -11,12 +11,12 @@ final class RouterTraceRecorder: Sendable {
 
     var path: String { lines.path }
 
-    init(directory: String, header: RouterTrace.Header, config: RouterConfig) throws {
+    init(directory: String, header: RouterTrace.Header, config: RouterConfig, metrics: GatewayMetrics) throws {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
         guard !FileManager.default.fileExists(atPath: path) else {
             throw GatewayStartError("--record: '\(path)' already exists; record into a new directory")
         }
-        lines = try LineFileWriter(path: path, maxBytes: Int.max, what: "--record")
+        lines = try LineFileWriter(path: path, maxBytes: Int.max, what: "--record") { metrics.linesLost(.trace, $0) }
         self.config = config
         lines.append(header.jsonLine())
         lines.flush()

@@ -82,7 +82,8 @@ struct GatewayFaultTests {
             #expect(metrics.contains(#"brownout_retry_budget_balance{route="chat",kind="finagle"} 100.0"#), "10 retries/s × 10 s, none spent")
             #expect(metrics.contains(#"brownout_in_flight_requests 0"#) && metrics.contains("brownout_gateway_overhead_seconds_count 3"))
             let families = metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }
-            #expect(families == families.sorted() && families.count == 14)
+            #expect(families == families.sorted() && families.count == 15)
+            #expect(metrics.contains(#"brownout_log_lines_lost_total{log="decision_log"} 0"#) && metrics.contains(#"brownout_log_lines_lost_total{log="trace"} 0"#))
             #expect(try await gateway.metrics() == metrics, "the same state renders to the same bytes")
         }
     }
