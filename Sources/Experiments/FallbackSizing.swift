@@ -143,7 +143,8 @@ public enum FallbackSizing {
                                         verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
                 look += 1
             } while thorough && !evaluation.decided && look < looks.count
-            results[size] = done
+            // Kept only while a later look may still need them.
+            results[size] = evaluation.decided || look == looks.count ? nil : done
             evaluated[size] = evaluation
             return evaluation
         }
