@@ -101,6 +101,8 @@ final class ConductLog: Sendable {
 public final class GatewayCore: Sendable {
     let router: Mutex<RouterSlot>
     let config: RouterConfig
+    /// How to cut each request in flight when the shutdown grace ends (``ShutdownDeadline``).
+    private let shutdownCuts = Mutex<(cuts: [UInt64: @Sendable () -> Void], cutting: Bool)>(([:], false))
     let upstreams: [UpstreamAttempt]
     let keys: APIKeys
     let decisionLog: DecisionLogWriter?
@@ -192,6 +194,29 @@ public final class GatewayCore: Sendable {
 
     /// Runs one event of a request's conduct under the router's lock, at one reading of the
     /// clock: `body` calls the router through the slot (``RouterSlot``), which logs.
+    /// Registers how to cut request `id` when the shutdown grace ends; once requests are being
+    /// cut, a request registering is cut at once.
+    func registerCut(_ id: UInt64, _ cut: @escaping @Sendable () -> Void) {
+        let now = shutdownCuts.withLock { state in
+            if !state.cutting { state.cuts[id] = cut }
+            return state.cutting
+        }
+        if now { cut() }
+    }
+
+    func unregisterCut(_ id: UInt64) { _ = shutdownCuts.withLock { $0.cuts.removeValue(forKey: id) } }
+
+    /// Cuts every request in flight (``ShutdownDeadline``); returns how many.
+    func cutRequestsInFlight() -> Int {
+        let cuts = shutdownCuts.withLock { state in
+            state.cutting = true
+            defer { state.cuts.removeAll() }
+            return state.cuts.sorted { $0.key < $1.key }.map(\.value)
+        }
+        for cut in cuts { cut() }
+        return cuts.count
+    }
+
     func conduct<Result: Sendable>(_ body: (inout RouterSlot) -> Result) -> Result {
         router.withLock { slot in
             _ = slot.tick()

@@ -53,9 +53,14 @@ public enum GatewayServer {
         do {
             // Shut down in reverse order: the server drains its requests first, then the
             // periodic flush stops; the final save below is the last write.
-            var configuration = ServiceGroupConfiguration(services: [.init(service: PeriodicFlush(core: core)), .init(service: app)],
+            // The deadline is last: it hears of a shutdown first and starts the grace's clock.
+            let grace = Duration.milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
+            var configuration = ServiceGroupConfiguration(services: [.init(service: PeriodicFlush(core: core)), .init(service: app),
+                                                                     .init(service: ShutdownDeadline(core: core, grace: grace))],
                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
+            // The group's own escalation (cancelling every service) only after the requests cut
+            // at the grace have had a moment to answer.
+            configuration.maximumGracefulShutdownDuration = grace + .seconds(5)
             try await ServiceGroup(configuration: configuration).run()
         } catch {
             failure = error

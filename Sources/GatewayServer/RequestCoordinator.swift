@@ -25,6 +25,8 @@ struct RequestCoordinator: Sendable {
         case hedgeDue
         /// The client went away: its connection closed, or a write of the stream failed.
         case clientGone
+        /// The shutdown grace ended with the request in flight (``ShutdownDeadline``).
+        case shutdownCut
     }
 
     let core: GatewayCore
@@ -95,6 +97,14 @@ struct RequestCoordinator: Sendable {
             }
         }
         defer { watch?.stop() }
+        // Cut at the end of a shutdown grace: as a departed client is, but the client is still
+        // there and is told (503, or an error event mid-stream).
+        let shutdown = ShutdownCut()
+        core.registerCut(request.id) {
+            shutdown.mark()
+            if let sink { sink.yield(.shutdownCut) } else { inlineAttempt.clientLeft() }
+        }
+        defer { core.unregisterCut(request.id) }
         var inlineEnding: Event?
         var answered = false
         func respond(_ answer: GatewayAnswer) {
@@ -164,7 +174,7 @@ struct RequestCoordinator: Sendable {
                     }
                 }
                 if let ending = effects.ending { end(ending, conduct: conduct, stream: stream, answered: answered, respond: respond, wholeAnswer: wholeAnswer,
-                                                     lastError: lastError, clock: clock) }
+                                                     lastError: lastError, clock: clock, cutByShutdown: shutdown.happened) }
                 if effects.forget { break }
                 if let backoff = effects.backoffNanoseconds {
                     clock.begin()
@@ -210,20 +220,29 @@ struct RequestCoordinator: Sendable {
                 pending = core.conduct { conduct.firstByte(of: attempt, at: $0.now, &$0) }
             case .hedgeDue:
                 pending = core.conduct { conduct.hedgeTimerFired(&$0) }
-            case .clientGone:
+            case .clientGone, .shutdownCut:
                 pending = core.conduct { conduct.clientWentAway(&$0) }
             }
         }
         hedgeTimer?.cancel()
         if !answered {
-            respond(.whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
+            respond(shutdown.happened ? .whole(status: 503, headers: headers(conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
+                                                                             failure: Self.shutdownFailure, sdkMayRetry: true),
+                                               body: Self.shuttingDown.body)
+                                      : .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
 
     /// The request is over for the client: the answer, or the failure as a status (before the
     /// first byte) or a stream's last event (after it — never a clean `[DONE]`).
+    /// The answer to a request cut at the end of the shutdown grace: another replica, or this
+    /// one restarted, can serve it.
+    static let shuttingDown = OpenAIError(status: 503, message: "the gateway is shutting down; send the request again", type: "server_error",
+                                          code: "gateway_shutting_down")
+    static let shutdownFailure = "gateway_shutting_down"
+
     private func end(_ ending: RequestEnding, conduct: RequestConduct, stream: ClientStream?, answered: Bool, respond: (GatewayAnswer) -> Void,
-                     wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock) {
+                     wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock, cutByShutdown: Bool) {
         if ending.succeeded {
             let local = ending.winnerTarget.map { core.config.targets[$0.index].kind == .local } ?? false
             finishMetrics(result: .success, fallback: local, clock: clock)
@@ -236,14 +255,15 @@ struct RequestCoordinator: Sendable {
             }
             return
         }
-        let error = failure(ending, lastError: lastError)
+        let error = cutByShutdown ? Self.shuttingDown : failure(ending, lastError: lastError)
         finishMetrics(result: ending.decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
         if answered, let stream {
             stream.send(error.streamFrame)
             stream.finish()
         } else {
             respond(.whole(status: error.status, headers: headers(conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
-                                                                  failure: ending.failureLabel, sdkMayRetry: ending.sdkMayRetry),
+                                                                  failure: cutByShutdown ? Self.shutdownFailure : ending.failureLabel,
+                                                                  sdkMayRetry: cutByShutdown || ending.sdkMayRetry),
                            body: error.body))
         }
     }

@@ -101,4 +101,25 @@ struct GatewayStartTests {
             gateway.gateway = nil
         }
     }
+
+    @Test("SIGTERM with a request that would outlast shutdown_grace_s: at the grace it is cut, answered 503 gateway_shutting_down with x-should-retry: true, and the gateway exits")
+    func cutAtTheGrace() async throws {
+        let spec = GatewayFaultTests.spec.replacingOccurrences(of: "  spend_database: \"{DIR}/spend.sqlite\"",
+                                                               with: "  spend_database: \"{DIR}/spend.sqlite\"\n  shutdown_grace_s: 0.5")
+        #expect(spec != GatewayFaultTests.spec)
+        // alpha holds every request open (600 s); route solo waits for it (no first-token limit).
+        let gateway = try await LiveGateway(mocks: ["alpha": ["--fault", "hang"], "beta": [], "local": []], spec: spec)
+        try await gateway.use { gateway in
+            let process = gateway.gateway!.process
+            async let reply = gateway.chat(model: "solo")
+            for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            process.terminate()
+            let answer = try await reply
+            #expect(answer.status == 503 && answer.header("x-should-retry") == "true" && answer.header("x-brownout-failure") == "gateway_shutting_down",
+                    "\(answer.status) \(answer.body)")
+            #expect(answer.body.contains(#""code":"gateway_shutting_down""#))
+            #expect(try await process.exit(within: .seconds(30)) == 0)
+            gateway.gateway = nil
+        }
+    }
 }
