@@ -8,17 +8,26 @@ import Testing
 /// messages, and stops gracefully.
 @Suite("brownout-gateway: configuration and shutdown", .serialized, .timeLimit(.minutes(5)))
 struct GatewayStartTests {
-    @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
-    func refusesBadDeployment() async throws {
+    /// The fault tests' spec written to a fresh directory with every placeholder filled: the
+    /// upstreams on port 9 (nothing listens there), stand-in key hashes, the directory for
+    /// {DIR}; `edit` changes the text first (it gets the directory). The caller removes it.
+    static func writeSpec(_ edit: (String, URL) -> String = { text, _ in text }) throws -> (directory: URL, spec: URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
-        try GatewayFaultTests.spec.replacingOccurrences(of: "    beta: {base_url: \"http://127.0.0.1:{PORT:beta}/v1\", model: beta-1}\n", with: "")
-            .replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
+        try edit(GatewayFaultTests.spec, directory)
+            .replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
             .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
+        return (directory, spec)
+    }
+    @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
+    func refusesBadDeployment() async throws {
+        let (directory, spec) = try Self.writeSpec { text, _ in
+            text.replacingOccurrences(of: "    beta: {base_url: \"http://127.0.0.1:{PORT:beta}/v1\", model: beta-1}\n", with: "")
+        }
+        defer { try? FileManager.default.removeItem(at: directory) }
         let expected = "\(spec.path):31:5: deployment.upstreams: no upstream for 'beta'; every provider and pool needs one"
         let validate = try await LiveGateway.run("brownout", ["validate", spec.path])
         #expect(validate.status != 0 && validate.stderr.contains(expected), "\(validate.stderr)")
@@ -34,14 +43,8 @@ struct GatewayStartTests {
 
     @Test("a port in use and an API key variable that is not set: each a non-zero exit with one clear line, never a silent exit 0 or keyless requests")
     func refusesToStartBroken() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, spec) = try Self.writeSpec()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try GatewayFaultTests.spec.replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
-            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
-            .replacingOccurrences(of: "{DIR}", with: directory.path)
-            .write(to: spec, atomically: true, encoding: .utf8)
         // A port this process holds open.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(holder >= 0)
@@ -68,17 +71,12 @@ struct GatewayStartTests {
 
     @Test("a decision log that cannot be written: the gateway refuses to start and leaves no new file behind")
     func refusesUnwritableLog() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         // A log "inside" a regular file: its directory cannot be created.
+        let (directory, spec) = try Self.writeSpec { text, directory in
+            text.replacingOccurrences(of: "{DIR}/decisions.jsonl", with: directory.path + "/not-a-directory/decisions.jsonl")
+        }
+        defer { try? FileManager.default.removeItem(at: directory) }
         try Data().write(to: directory.appendingPathComponent("not-a-directory"))
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try GatewayFaultTests.spec.replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
-            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
-            .replacingOccurrences(of: "{DIR}/decisions.jsonl", with: directory.path + "/not-a-directory/decisions.jsonl")
-            .replacingOccurrences(of: "{DIR}", with: directory.path)
-            .write(to: spec, atomically: true, encoding: .utf8)
         let gateway = try await LiveGateway.run("brownout-gateway", [spec.path])
         #expect(gateway.status != 0 && gateway.stderr.contains("decision_log.path: cannot create"), "\(gateway.stderr)")
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()

@@ -59,16 +59,23 @@ struct TwinWireTests {
         #expect(TwinTiming.stamps(in: Array(#"{"id":"chatcmpl-mock-77"}"#.utf8)) == nil)
     }
 
+    /// A try sent at 1,000 that reached the mock at 1,300, its first token due 2,000 and its
+    /// end 5,000, the first token seen here at `firstTokenAt`.
+    static func stamped(firstTokenAt: Int64) -> TwinTiming {
+        var timing = TwinTiming(sentAt: 1_000)
+        timing.firstTokenAt = firstTokenAt
+        timing.upstreamArrival = 1_300
+        timing.firstTokenDue = 2_000
+        timing.endDue = 5_000
+        return timing
+    }
+
     /// Sent at 1,000; reached the mock at 1,300 (300 up); first token due 2,000, seen 2,250
     /// (250 down); end due 5,000, seen 5,100 (100 down). With one attempt the way up is
     /// measured; after several, it is taken as long as the way down to the first token.
     @Test("transport: up and down, by hand")
     func transport() {
-        var timing = TwinTiming(sentAt: 1_000)
-        timing.firstTokenAt = 2_250
-        timing.upstreamArrival = 1_300
-        timing.firstTokenDue = 2_000
-        timing.endDue = 5_000
+        let timing = Self.stamped(firstTokenAt: 2_250)
         let one = timing.transport(attempts: 1, end: 5_100)!
         #expect(one.firstToken == 550 && one.total == 400)
         let retried = timing.transport(attempts: 2, end: 5_100)!
@@ -82,11 +89,7 @@ struct TwinWireTests {
     /// several attempts the way up is taken as long.
     @Test("transport: a held stream's wait at the gateway is not transport")
     func heldTransport() {
-        var timing = TwinTiming(sentAt: 1_000)
-        timing.firstTokenAt = 5_100
-        timing.upstreamArrival = 1_300
-        timing.firstTokenDue = 2_000
-        timing.endDue = 5_000
+        let timing = Self.stamped(firstTokenAt: 5_100)
         let one = timing.transport(attempts: 1, end: 5_100, held: true)!
         #expect(one.firstToken == 400 && one.total == 400)
         let retried = timing.transport(attempts: 2, end: 5_100, held: true)!
