@@ -50,12 +50,16 @@ build-simulator: deps
 run: build-simulator
 	.build/release/brownout run experiments/april-correlated-529.yaml --out out/april-correlated-529
 
-## The stored example outputs (experiments/*.out, the README's) are checked with the release
+## First the module boundaries (scripts/check-modules: every import declared by its target, and
+## DESIGN.md's layering: the gateway and the mock link no simulator, the simulator's command no
+## server stack, RoutingCore nothing of the package). The stored example outputs
+## (experiments/*.out, the README's) are checked with the release
 ## binaries: the scenarios at their default replications take seconds there. Test output is
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
 ## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
 TEST_TIME_LIMIT ?= 40m
 test: deps notebooks-env
+	scripts/check-modules
 	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
 	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \

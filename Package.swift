@@ -107,8 +107,10 @@ let package = Package(
         .executableTarget(
             name: "brownout-twin",
             dependencies: [
-                "CommandLineSupport", "Twin",
+                "CommandLineSupport", "MockUpstream", "RoutingCore", "Twin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),
@@ -117,24 +119,39 @@ let package = Package(
         .target(
             name: "Twin",
             dependencies: [
-                "Experiments", "GatewaySim", "RoutingCore", "SimulationKernel", "Stochastics",
+                "Experiments", "GatewaySim", "MockUpstream", "RoutingCore", "SimulationKernel", "Stochastics",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),
+        // A mock LLM upstream's server and its answers: the fault-injecting mock's, and the
+        // twin's upstreams' (which answer by the simulator's models, in the Twin module).
+        .target(
+            name: "MockUpstream",
+            dependencies: [
+                "RoutingCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The fault-injecting mock: links no simulator.
         .executableTarget(
             name: "brownout-mock-provider",
             dependencies: [
-                "RoutingCore", "Twin", "Experiments", "GatewaySim",
+                "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),
@@ -194,6 +211,7 @@ let package = Package(
         .executableTarget(
             name: "BrownoutBench",
             dependencies: [
+                "CGSL",
                 "Stochastics",
                 "SimulationKernel",
                 "RoutingCore",

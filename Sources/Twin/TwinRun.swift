@@ -25,7 +25,7 @@ public enum TwinRun {
         public var simulatedReplications: Int?
         public var jobs: Int
         public var outDirectory: URL
-        /// Where `brownout-mock-provider` and `brownout-gateway` are.
+        /// Where `brownout-twin` (which serves the upstreams) and `brownout-gateway` are.
         public var executables: URL
 
         public init(specPath: String, overrides: [String], scale: Int64, replication: Int, simulatedReplications: Int?, jobs: Int,
@@ -98,7 +98,7 @@ public enum TwinRun {
         let poolAttempts: [UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)]
     }
 
-    /// The live half: the mock provider and the gateway started on the scaled clock, the teams'
+    /// The live half: the spec's upstreams and the gateway started on the scaled clock, the teams'
     /// arrivals sent, the gateway's metrics read at the warm-up, the horizon and the end; the
     /// servers stopped however it ends.
     static func runLive(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) async throws -> LiveRun {
@@ -107,10 +107,10 @@ public enum TwinRun {
         let clock = TwinClock(scale: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
         let sets = settings.overrides.flatMap { ["--set", $0] }
-        let mock = try ChildProcess(name: "brownout-mock-provider", executable: settings.executables.appendingPathComponent("brownout-mock-provider"),
-                                    arguments: ["--twin", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
-                                                                                  "--start-unix-ns", String(start)],
-                                    log: settings.outDirectory.appendingPathComponent("mock.log"))
+        let mock = try ChildProcess(name: "brownout-twin upstreams", executable: settings.executables.appendingPathComponent("brownout-twin"),
+                                    arguments: ["upstreams", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
+                                                                                     "--start-unix-ns", String(start)],
+                                    log: settings.outDirectory.appendingPathComponent("upstreams.log"))
         var gateway: ChildProcess?
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadClientConfiguration)
         do {
@@ -127,7 +127,7 @@ public enum TwinRun {
             gateway = started
             let gatewayPort = try await started.port(within: startSeconds - 1)
             guard clock.modelNanoseconds() < 0 else {
-                throw TwinError("the mock provider and the gateway took more than \(Int(startSeconds)) s to start")
+                throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
             }
 
             let window = MeasurementWindow(warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
@@ -290,7 +290,7 @@ public enum TwinRun {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         var lines = [
-            "# Written by brownout twin: the spec below, served by the real gateway against the twin's mock providers.",
+            "# Written by brownout twin: the spec below, served by the real gateway against the twin's upstreams.",
             "include: [\(quoted(spec.path))]",
             "deployment:",
             "  listen: 127.0.0.1:0",

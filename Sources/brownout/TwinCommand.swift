@@ -15,7 +15,7 @@ struct TwinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "Run the spec live (mock providers, the real gateway, a load generator, in scaled time) and compare it with the simulator.",
-        discussion: "Runs brownout-twin, installed beside brownout (swift build -c release --product brownout-twin); brownout twin --help shows its options."
+        discussion: "Runs brownout-twin, installed beside brownout (swift build -c release --product brownout-twin); brownout twin help compare shows its options, brownout twin help upstreams the server of the spec's upstreams it starts."
     )
 
     @Argument(parsing: .captureForPassthrough, help: "The twin's arguments (brownout twin --help).")

@@ -5,7 +5,7 @@ import NIOCore
 import Synchronization
 
 /// How the mock answers one chat completion request: latency, token pacing and the fault.
-struct MockBehaviour: Sendable {
+public struct MockBehaviour: Sendable {
     let firstTokenSeconds: Double
     let firstTokenSigma: Double
     let tokensPerSecond: Double
@@ -17,9 +17,21 @@ struct MockBehaviour: Sendable {
     let contextWindowTokens: Int
 
     /// How many tokens the stream faults send before they fail.
+    public init(firstTokenSeconds: Double, firstTokenSigma: Double, tokensPerSecond: Double, outputTokens: Int, retryAfterSeconds: Double,
+                slowFirstTokenSeconds: Double, hangSeconds: Double, contextWindowTokens: Int) {
+        self.firstTokenSeconds = firstTokenSeconds
+        self.firstTokenSigma = firstTokenSigma
+        self.tokensPerSecond = tokensPerSecond
+        self.outputTokens = outputTokens
+        self.retryAfterSeconds = retryAfterSeconds
+        self.slowFirstTokenSeconds = slowFirstTokenSeconds
+        self.hangSeconds = hangSeconds
+        self.contextWindowTokens = contextWindowTokens
+    }
+
     static let tokensBeforeStreamFault = 3
 
-    func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
+    public func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
         // A fault asked for by the request itself: the x-mock-fault header, or a model name
@@ -145,37 +157,5 @@ struct MockBehaviour: Sendable {
 
     private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
         MockError.response(status, message, type: type, code: code, retryAfter: retryAfter ? String(format: "%g", retryAfterSeconds) : nil)
-    }
-}
-
-/// Counts one answer once: completed, or cancelled when its connection closed first.
-final class AnswerEnding: Sendable {
-    private let ended = Mutex(false)
-    private let state: MockState
-
-    init(state: MockState) {
-        self.state = state
-    }
-
-    func end(completed: Bool) {
-        guard first() else { return }
-        Task { await count(completed: completed) }
-    }
-
-    /// Counts it before returning (a whole answer is counted before the client can have it).
-    func endNow(completed: Bool) async {
-        guard first() else { return }
-        await count(completed: completed)
-    }
-
-    private func count(completed: Bool) async {
-        if completed { await state.completed() } else { await state.cancelled() }
-    }
-
-    private func first() -> Bool {
-        ended.withLock { ended -> Bool in
-            defer { ended = true }
-            return !ended
-        }
     }
 }

@@ -3,13 +3,12 @@ import GatewaySim
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import ArgumentParser
 import Experiments
+import MockUpstream
 import RoutingCore
-import Twin
 
-/// How the mock answers in twin mode (`--twin SPEC`): the request's model names one of the
-/// spec's upstreams, whose live model (``LiveUpstream``) decides, in the twin's scaled time,
+/// How the twin's upstreams answer (`brownout-twin upstreams SPEC`): the request's model
+/// names one of the spec's upstreams, whose live model (``LiveUpstream``) decides, in the twin's scaled time,
 /// whether the attempt is refused, when its first token comes, when it ends and how. Errors
 /// are sent as the providers send them (429 and 529 with Retry-After in model seconds, 500,
 /// a closed connection, a hang); a success streams its first token at the first-token time
@@ -21,15 +20,15 @@ import Twin
 /// the gaps. The stream faults are acted out as the plan says: a stall goes silent at its
 /// time, a malformed event is sent at its time amid the answer, an unterminated answer ends
 /// without `[DONE]`.
-struct TwinResponder: Sendable {
-    let upstreams: TwinUpstreams
+public struct TwinResponder: Sendable {
+    public let upstreams: TwinUpstreams
     let clock: TwinClock
     /// Half the shortest idle limit of the spec's routes, in model nanoseconds: the longest
     /// the mock leaves between two batches of output that come faster than that.
     let batchGapNanoseconds: Int64
 
-    /// The responder for `path`'s upstreams, or a ValidationError with the spec's own message.
-    static func load(path: String, overrides: [String], scale: Int64, replication: Int, startUnixNanoseconds: Int64?) throws -> TwinResponder {
+    /// The responder for `path`'s upstreams, or a TwinError with the spec's own message.
+    public static func load(path: String, overrides: [String], scale: Int64, replication: Int, startUnixNanoseconds: Int64?) throws -> TwinResponder {
         let clock = TwinClock(scale: scale, startUnixNanoseconds: startUnixNanoseconds ?? SystemWallClock().unixNanoseconds)
         do {
             let (_, spec, _) = try Experiment.load(path: path, overrides: overrides)
@@ -37,13 +36,13 @@ struct TwinResponder: Sendable {
             return TwinResponder(upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock,
                                  batchGapNanoseconds: max(1, Seconds.nanoseconds(idle / 2)))
         } catch let failure as ExperimentFailure {
-            throw ValidationError(failure.description)
+            throw TwinError(failure.description)
         } catch {
-            throw ValidationError("\(path): \(error)")
+            throw TwinError("\(path): \(error)")
         }
     }
 
-    func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
+    public func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
         let arrivedAt = clock.modelNanoseconds()
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]

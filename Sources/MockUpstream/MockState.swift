@@ -5,16 +5,16 @@ import RoutingCore
 /// What the mock will do next and what it has seen: a queue of scheduled faults (each for a
 /// number of requests), faults drawn at random, the fault for everything else, and counters
 /// the tests read.
-actor MockState {
+public actor MockState {
     /// Faults at random: each request not otherwise scheduled gets one of `faults` with
     /// `probability`, from a seeded generator.
-    struct RandomFaults: Codable, Sendable {
+    public struct RandomFaults: Codable, Sendable {
         var probability: Double
         var faults: [MockFault]?
         var seed: UInt64?
     }
 
-    struct Stats: Codable, Sendable {
+    public struct Stats: Codable, Sendable {
         var requests = 0
         var completed = 0
         /// Responses the client abandoned before their end (its connection went away).
@@ -38,17 +38,17 @@ actor MockState {
     private var handling = 0
     private var connectionsSeen: Set<SocketAddress> = []
 
-    func handlerStarted() {
+    public func handlerStarted() {
         handling += 1
         stats.maxConcurrent = max(stats.maxConcurrent, handling)
     }
 
-    func handlerEnded() { handling -= 1 }
+    public func handlerEnded() { handling -= 1 }
 
     /// The mock's own draws (first-token times).
     private var draws: SplitMix64
 
-    init(defaultFault: MockFault, seed: UInt64) {
+    public init(defaultFault: MockFault, seed: UInt64) {
         self.defaultFault = defaultFault
         draws = SplitMix64(seed: seed)
     }
@@ -97,8 +97,8 @@ actor MockState {
         random = faults.map { ($0, SplitMix64(seed: $0.seed ?? 1)) }
     }
 
-    func completed() { stats.completed += 1 }
-    func cancelled() { stats.cancelled += 1 }
+    public func completed() { stats.completed += 1 }
+    public func cancelled() { stats.cancelled += 1 }
 
     func reset() {
         scheduled = []

@@ -1,7 +1,7 @@
 /// The ways a mock upstream can fail, each chosen by name (`POST /mock/faults`, or
 /// `--fault` for every request). Every fault the gateway must survive is here, so its tests
 /// and benchmarks use real HTTP, not stand-ins.
-enum MockFault: String, CaseIterable, Sendable, Codable {
+public enum MockFault: String, CaseIterable, Sendable, Codable {
     /// Answers normally.
     case none
     /// 429 `rate_limit_error` with `retry-after` (the mock's `--retry-after-s`).
