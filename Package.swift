@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "Stochastics",
-            dependencies: ["CGSL"],
+            dependencies: ["CGSL", "SimulationKernel"],
             swiftSettings: upcoming
         ),
         .target(

@@ -14,15 +14,13 @@ import Synchronization
 struct RouterSlot: ~Copyable, ConductRouter {
     var router: Router
     let clock: ManualClock
-    let source: MonotonicClock
-    let time: RouterTime
-    /// Real nanoseconds from the router's zero to the source's creation.
-    let offset: Int64
+    /// The router's time, which `tick()` reads into `clock`.
+    let source: ScaledClock
     /// Where decisions and conduct events are written (nil: nowhere).
     let log: ConductLog?
 
     mutating func tick() -> Int64 {
-        clock.now = max(clock.now, RoutingInstant(nanoseconds: time.routerNanoseconds(real: source.now.nanoseconds + offset)))
+        clock.now = max(clock.now, source.now)
         return clock.now.nanoseconds
     }
 
@@ -145,10 +143,7 @@ public final class GatewayCore: Sendable {
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         self.seed = seed
         let clock = ManualClock()
-        let source = MonotonicClock()
-        let wallAtSource = SystemWallClock().unixNanoseconds - source.now.nanoseconds
-        let offset = routerTime.startUnixNanoseconds.map { wallAtSource - $0 } ?? 0
-        let unixAtZero = routerTime.calendarUnixNanosecondsAtZero ?? (wallAtSource - offset)
+        let unixAtZero = routerTime.unixNanosecondsAtZero
         var router = try Router(config: spec.router, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixAtZero),
                                 generator: SplitMix64(seed: seed))
         // The spend database first, the logs last: a start that fails leaves no new file behind.
@@ -180,7 +175,7 @@ public final class GatewayCore: Sendable {
             throw error
         }
         let log = ConductLog(config: spec.router, decisionLog: decisionLog, trace: trace)
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: source, time: routerTime, offset: offset, log: log))
+        self.router = Mutex(RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log))
     }
 
     func requestID() -> UInt64 {

@@ -132,8 +132,7 @@ final class GatewayMetrics: Sendable {
         inFlight.decrement()
         requests[team?.index ?? requests.count - 1][result]?.increment()
         if served { fallback.increment() }
-        let (s, atto) = time.components
-        overhead.recordNanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
+        overhead.recordNanoseconds(Seconds.nanoseconds(time))
     }
 
     func attemptEnded(upstream: TargetID, outcome: OutcomeClass, usageEstimated: Bool) {

@@ -169,7 +169,7 @@ struct RequestCoordinator: Sendable {
                 }
                 if let after = effects.armHedgeTimerNanoseconds, let sink {
                     hedgeTimer = Task {
-                        try? await Task.sleep(for: core.routerTime.realDuration(router: after))
+                        try? await Task.sleep(for: core.routerTime.clock.realDuration(of: after))
                         if !Task.isCancelled { sink.yield(.hedgeDue) }
                     }
                 }
@@ -178,7 +178,7 @@ struct RequestCoordinator: Sendable {
                 if effects.forget { break }
                 if let backoff = effects.backoffNanoseconds {
                     clock.begin()
-                    try? await Task.sleep(for: core.routerTime.realDuration(router: backoff))
+                    try? await Task.sleep(for: core.routerTime.clock.realDuration(of: backoff))
                     clock.end()
                     pending = core.conduct { conduct.backoffEnded(&$0) }
                     continue

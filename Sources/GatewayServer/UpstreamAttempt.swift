@@ -67,7 +67,7 @@ final class UpstreamAttempt: Sendable {
     /// `cancel`, when given, can cancel the exchange while it runs (a departed client).
     func run(_ chat: ChatRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
         let ended = endings(chat)
-        let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.realDuration(router: $0)) }
+        let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.clock.realDuration(of: $0)) }
         do {
             return try await wholeExchange(chat, deadline: limit, cancel: cancel, firstToken: firstToken, ended: ended)
         } catch {
@@ -98,15 +98,15 @@ final class UpstreamAttempt: Sendable {
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let (metrics, target) = (self.metrics, self.target)
         let conduct = StreamRelay.Conduct(onMalformedEvent: onMalformedEvent,
-                                          idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.realDuration(router: $0)) },
+                                          idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.clock.realDuration(of: $0)) },
                                           commit: commit,
-                                          holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.realDuration(router: Seconds.nanoseconds($0))) },
+                                          holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.clock.realDuration(of: Seconds.nanoseconds($0))) },
                                           repaired: { metrics.streamRepaired(upstream: target, $0) })
         let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat), onEnd: onEnd)
         let (firstTokenLimit, attemptLimit) = (order.firstTokenLimitNanoseconds, order.attemptLimitNanoseconds)
-        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.realDuration(router: $0)) })
+        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.clock.realDuration(of: $0)) })
         if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
-            relay.limitFirstToken(at: now + TimeAmount(routerTime.realDuration(router: limit)), task: task)
+            relay.limitFirstToken(at: now + TimeAmount(routerTime.clock.realDuration(of: limit)), task: task)
         }
         return { task.cancel() }
     }
@@ -116,15 +116,15 @@ final class UpstreamAttempt: Sendable {
     /// time to its first token.
     private func endings(_ chat: ChatRequest) -> Ended {
         let started = ContinuousClock.now
-        let scale = routerTime
+        let scale = routerTime.clock
         return { outcome, retryAfter, usage, reply, spent in
             let estimated = usage == nil && spent.firstTokenAt != nil
             let tokens = usage ?? (estimated ? (chat.estimatedInputTokens, spent.tokens) : (0, 0))
             // A first token is a stream's: a whole answer's "first output" is its end.
-            let firstToken = chat.stream ? spent.firstTokenAt.map { scale.routerNanoseconds(started.duration(to: $0)) } : nil
+            let firstToken = chat.stream ? spent.firstTokenAt.map { scale.scaled(started.duration(to: $0)) } : nil
             var contextRefusal = false
             if outcome == .clientError, case .upstreamError(let error) = reply { contextRefusal = error.refusesContextLength }
-            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.routerNanoseconds(started.duration(to: .now)),
+            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.scaled(started.duration(to: .now)),
                                                   inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter,
                                                   contextWindowExceeded: contextRefusal), reply: reply,
                           firstTokenNanoseconds: firstToken, usageEstimated: estimated)

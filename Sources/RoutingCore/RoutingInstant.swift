@@ -46,32 +46,3 @@ public final class ManualClock: RoutingClock {
         now = now.adding(nanoseconds: Seconds.nanoseconds(seconds))
     }
 }
-
-/// Monotonic wall time since the clock was made, for a production gateway.
-public struct MonotonicClock: RoutingClock, Sendable {
-    private let origin = ContinuousClock.now
-
-    public init() {}
-
-    public var now: RoutingInstant {
-        let (seconds, attoseconds) = origin.duration(to: ContinuousClock.now).components
-        return RoutingInstant(nanoseconds: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-/// Conversions between configured seconds and the router's integer nanoseconds.
-public enum Seconds {
-    /// Seconds to nanoseconds, rounded to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow.
-    @inlinable
-    public static func nanoseconds(_ seconds: Double) -> Int64 {
-        let ns = (seconds * 1e9).rounded()
-        if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
-        if ns <= -4.6e18 { return Int64.min / 2 }
-        return Int64(ns)
-    }
-
-    @inlinable
-    public static func seconds(_ nanoseconds: Int64) -> Double {
-        Double(nanoseconds) / 1e9
-    }
-}

@@ -39,13 +39,16 @@ public struct SimulationInstant: InstantProtocol, Hashable, Sendable, CustomStri
     public var description: String { "t=\(nanoseconds)ns" }
 
     /// Converts a `Duration` to whole nanoseconds (attoseconds are truncated).
-    public static func nanoseconds(of duration: Duration) -> Int64 {
+    static func nanoseconds(of duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
-    /// Converts seconds to nanoseconds, rounding to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow. A heavy-tailed draw
-    /// becomes "never within the run", not a trap.
+    /// Converts seconds to nanoseconds, rounding to nearest; saturates at ±(2⁶² − 1) ns (about
+    /// 146 years; NaN counts as +), so that no sum of two converted durations can overflow: a
+    /// heavy-tailed draw becomes "never within the run", not a trap. The simulator's one
+    /// conversion (Stochastics uses it too); RoutingCore's `Seconds.nanoseconds(_:)` is the
+    /// same rule for the gateway (the two never import each other; a test holds them equal).
     @inlinable
     public static func nanoseconds(fromSeconds seconds: Double) -> Int64 {
         let ns = (seconds * 1e9).rounded()

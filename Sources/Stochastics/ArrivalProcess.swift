@@ -1,3 +1,5 @@
+import SimulationKernel
+
 /// A stream of arrival instants in nanoseconds of simulated time.
 ///
 /// `nextArrival(after:)` returns the next arrival, never before the previous one; a
@@ -9,15 +11,6 @@ public protocol ArrivalProcess {
 
     /// Long-run mean arrivals per second.
     var meanRatePerSecond: Double { get }
-}
-
-/// Nanoseconds from seconds, rounded to nearest; saturates at ±(2⁶² − 1) ns (about 146 years; NaN counts as +), the one rule shared with the other modules' conversions, so that no sum of two converted durations can overflow.
-@usableFromInline
-func nanoseconds(seconds: Double) -> Int64 {
-    let ns = (seconds * 1e9).rounded()
-    if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
-    if ns <= -4.6e18 { return Int64.min / 2 }
-    return Int64(ns)
 }
 
 /// Poisson arrivals: exponential gaps with mean 1/rate.
@@ -33,7 +26,7 @@ public struct PoissonArrivals: ArrivalProcess, Sendable, Equatable {
 
     @inlinable
     public mutating func nextArrival(after time: Int64, stream: RandomStream) -> Int64? {
-        time + Swift.max(1, nanoseconds(seconds: stream.exponential(mean: 1 / ratePerSecond)))
+        time + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / ratePerSecond)))
     }
 }
 
@@ -71,7 +64,7 @@ public struct PiecewiseConstantArrivals: ArrivalProcess, Sendable, Equatable {
             guard segment.ratePerSecond.isFinite, segment.ratePerSecond >= 0 else {
                 throw StochasticsError("piecewise arrivals: segment \(index + 1) rate must be a finite number ≥ 0, got \(segment.ratePerSecond)")
             }
-            end += Swift.max(1, nanoseconds(seconds: segment.seconds))
+            end += Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: segment.seconds))
             boundaries.append(end)
         }
         guard segments.contains(where: { $0.ratePerSecond > 0 }) else {
@@ -108,7 +101,7 @@ public struct PiecewiseConstantArrivals: ArrivalProcess, Sendable, Equatable {
             let rate = segments[index].ratePerSecond
             let available = rate * Double(segmentEnd - now) / 1e9
             if rate > 0 && budget <= available {
-                return Swift.max(time + 1, now + Swift.max(1, nanoseconds(seconds: budget / rate)))
+                return Swift.max(time + 1, now + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: budget / rate)))
             }
             budget -= available
             now = segmentEnd
@@ -162,7 +155,7 @@ public struct MarkovModulatedArrivals: ArrivalProcess, Sendable, Equatable {
             }
             let rate = ratesPerSecond[phase]
             if rate > 0 {
-                let candidate = now + Swift.max(1, nanoseconds(seconds: stream.exponential(mean: 1 / rate)))
+                let candidate = now + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / rate)))
                 // Memorylessness: a gap that outlasts the phase is discarded at the switch.
                 if candidate < ends { return candidate }
             }
@@ -194,7 +187,7 @@ public struct ReplayArrivals: ArrivalProcess, Sendable, Equatable {
             }
             previous = value
         }
-        self.instants = seconds.map { nanoseconds(seconds: $0) }
+        self.instants = seconds.map { SimulationInstant.nanoseconds(fromSeconds: $0) }
     }
 
     /// Timestamps in seconds from column `column` of a CSV file.

@@ -1,3 +1,5 @@
+import SimulationKernel
+
 /// Marshall–Olkin common shocks: independent Poisson shock streams, each hitting a fixed
 /// set of targets at once; every target hit is out (state 1) for a repair time drawn per
 /// shock. Overlapping outages extend each other.
@@ -48,7 +50,7 @@ public struct CommonShockOutages: DegradationProcess {
         self.shocks = shocks
         self.stream = stream
         self.overlay = OutageOverlay(targetCount: targetCount)
-        self.nextShockTimes = shocks.map { Swift.max(1, nanoseconds(seconds: stream.exponential(mean: 1 / $0.ratePerSecond))) }
+        self.nextShockTimes = shocks.map { Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / $0.ratePerSecond))) }
     }
 
     public mutating func nextChange() -> HealthChange? {
@@ -62,7 +64,7 @@ public struct CommonShockOutages: DegradationProcess {
             }
             let shock = shocks[shockIndex]
             overlay.incident(at: shockTime, duration: shock.repairSeconds.sampleNanoseconds(stream), targets: shock.targets.sorted())
-            nextShockTimes[shockIndex] = shockTime + Swift.max(1, nanoseconds(seconds: stream.exponential(mean: 1 / shock.ratePerSecond)))
+            nextShockTimes[shockIndex] = shockTime + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / shock.ratePerSecond)))
         }
     }
 }

@@ -1,5 +1,6 @@
 import CGSL
 import Foundation
+import SimulationKernel
 
 /// Outage indicators per time slot, correlated across targets by a one-factor copula.
 ///
@@ -48,7 +49,7 @@ public struct CopulaOutages: DegradationProcess {
         self.outageProbabilities = outageProbabilities
         self.correlation = correlation
         self.family = family
-        self.slotNanoseconds = Swift.max(1, nanoseconds(seconds: slotSeconds))
+        self.slotNanoseconds = Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: slotSeconds))
         self.stream = stream
         let thresholds = outageProbabilities.map { p in
             switch family {

@@ -1,5 +1,6 @@
 import CGSL
 import Foundation
+import SimulationKernel
 
 /// A validated probability distribution of real values, sampled through GSL.
 ///
@@ -209,7 +210,7 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     /// possible only from distributions that allow them, become zero).
     @inlinable
     public func sampleNanoseconds(_ stream: RandomStream) -> Int64 {
-        nanoseconds(seconds: Swift.max(0, sample(stream)))
+        SimulationInstant.nanoseconds(fromSeconds: Swift.max(0, sample(stream)))
     }
 
     // MARK: Moments

@@ -1,4 +1,5 @@
 import Foundation
+import SimulationKernel
 
 /// Self-exciting incidents: a Hawkes process with exponential kernel,
 /// λ(t) = μ + Σ α·e^{−β(t − tᵢ)} over past incidents tᵢ (rates per second).
@@ -59,7 +60,7 @@ public struct HawkesIncidents: DegradationProcess {
             let bound = baseRatePerSecond + excited
             let gap = stream.exponential(mean: 1 / bound)
             let decayed = excited * exp(-decayPerSecond * gap)
-            time += Swift.max(1, nanoseconds(seconds: gap))
+            time += Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: gap))
             excited = decayed
             if stream.uniform() * bound <= baseRatePerSecond + decayed {
                 excited += excitation

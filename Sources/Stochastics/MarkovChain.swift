@@ -1,3 +1,5 @@
+import SimulationKernel
+
 /// A continuous-time Markov chain over a few states, given by its transition rates:
 /// the shared regime (normal / capacity squeeze), Gilbert–Elliott good/bad channels,
 /// K-state provider health, or the phases of modulated arrivals.
@@ -86,7 +88,7 @@ public struct MarkovChain: Sendable, Equatable {
     /// one-state chain).
     public func sojournNanoseconds(in state: Int, stream: RandomStream) -> Int64 {
         guard exitRates[state] > 0 else { return Int64.max / 2 }
-        return Swift.max(1, nanoseconds(seconds: stream.exponential(mean: 1 / exitRates[state])))
+        return Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / exitRates[state])))
     }
 
     /// The state entered on leaving `state`.

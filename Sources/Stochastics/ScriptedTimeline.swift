@@ -1,3 +1,5 @@
+import SimulationKernel
+
 /// What happened on a given day, layered on any degradation process: during each scripted
 /// window the target is forced into the window's state; outside every window the base
 /// process decides. Where windows overlap, the one that started last wins (ties: the
@@ -46,10 +48,10 @@ public struct ScriptedTimeline<Base: DegradationProcess>: DegradationProcess {
             guard window.state >= 0 else {
                 throw StochasticsError("scripted timeline: window \(index + 1) has state \(window.state); states are ≥ 0")
             }
-            let start = nanoseconds(seconds: window.startSeconds)
+            let start = SimulationInstant.nanoseconds(fromSeconds: window.startSeconds)
             starts.append(start)
             boundaries.append((start, index, true))
-            boundaries.append((nanoseconds(seconds: window.endSeconds), index, false))
+            boundaries.append((SimulationInstant.nanoseconds(fromSeconds: window.endSeconds), index, false))
         }
         // Ends before starts at the same instant, so back-to-back windows hand over cleanly.
         boundaries.sort { ($0.time, $0.isStart ? 1 : 0, $0.window) < ($1.time, $1.isStart ? 1 : 0, $1.window) }

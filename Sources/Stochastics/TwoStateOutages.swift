@@ -1,3 +1,5 @@
+import SimulationKernel
+
 /// One target alternating between up (state 0) and down (state 1), with exponential
 /// times to failure (mean MTBF) and to repair (mean MTTR).
 ///
@@ -30,7 +32,7 @@ public struct TwoStateOutages: DegradationProcess {
 
     public mutating func nextChange() -> HealthChange? {
         let mean = state == 0 ? mtbfSeconds : mttrSeconds
-        time += Swift.max(1, nanoseconds(seconds: stream.exponential(mean: mean)))
+        time += Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: mean)))
         state = 1 - state
         return HealthChange(time: time, target: 0, state: state)
     }

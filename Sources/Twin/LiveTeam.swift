@@ -17,7 +17,7 @@ import Synchronization
 final class LiveTeam: Sendable {
     let spec: TeamSpec
     let key: String
-    let clock: TwinClock
+    let clock: ScaledClock
     let client: HTTPClient
     let endpoint: String
     let window: MeasurementWindow
@@ -41,7 +41,7 @@ final class LiveTeam: Sendable {
     private let lateness: Mutex<LatencyHistogram>
     private let failures: Mutex<[LiveFailure]>
 
-    init(spec: TeamSpec, key: String, clock: TwinClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
+    init(spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
          requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int) {
         self.spec = spec
         self.key = key
@@ -71,10 +71,10 @@ final class LiveTeam: Sendable {
             var time: Int64 = 0
             while let next = arrivals.nextArrival(after: time, stream: arrivalStream), next < window.horizon {
                 time = next
-                let due = clock.instant(model: next)
-                do { try await TwinClock.sleep(until: due) } catch { break }
-                let late = due.duration(to: .now).components
-                lateness.withLock { $0.record(nanoseconds: late.seconds * 1_000_000_000 + late.attoseconds / 1_000_000_000) }
+                let due = clock.instant(at: next)
+                do { try await ScaledClock.sleep(until: due) } catch { break }
+                let late = Seconds.nanoseconds(due.duration(to: .now))
+                lateness.withLock { $0.record(nanoseconds: late) }
                 let inputTokens = max(1, Int(spec.inputTokens.sample(sizeStream).rounded()))
                 let outputTokens = max(1, Int(spec.outputTokens.sample(sizeStream).rounded()))
                 let streamed = spec.nextRequestStreams(streamChoice)
@@ -105,7 +105,7 @@ final class LiveTeam: Sendable {
             switch result.ending {
             case .succeeded(let pool, let timing):
                 guard counted else { return }
-                let end = clock.modelNanoseconds()
+                let end = clock.nanoseconds()
                 let net = timing.transport(attempts: result.attempts, end: end, held: streamed && holdingRoutes.contains(result.route ?? spec.route))
                 if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
                 if let pool, let requestID = result.requestID, let planned = timing.plannedNanoseconds {
@@ -127,7 +127,7 @@ final class LiveTeam: Sendable {
                 if let delay = sdkStream.withLock({ stream in spec.sdkRetryDelay(afterTry: tried, mayRetry: sdkMayRetry, using: &stream) }) {
                     sdkTry += 1
                     if counted { metrics.withLock { $0.sdkRetries += 1 } }
-                    do { try await clock.sleep(untilModel: clock.modelNanoseconds() + delay) } catch { return }
+                    do { try await clock.sleep(until: clock.nanoseconds() + delay) } catch { return }
                     continue
                 }
                 guard counted else { return }
@@ -135,7 +135,7 @@ final class LiveTeam: Sendable {
                     metrics.failures[label, default: 0] += 1
                     metrics.attempts.record(Double(attempts))
                 }
-                let end = clock.modelNanoseconds()
+                let end = clock.nanoseconds()
                 let failure = LiveFailure(team: spec.name, arrivedAt: arrivedAt, label: label, inputTokens: inputTokens, outputTokens: outputTokens,
                                           tries: sdkTry + 1, attempts: attempts, elapsed: end - start, lastTry: end - result.sentAt)
                 failures.withLock { if $0.count < LiveFailure.limitPerTeam { $0.append(failure) } }
@@ -170,7 +170,7 @@ final class LiveTeam: Sendable {
         request.headers.add(name: "authorization", value: "Bearer \(key)")
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens, stream: streamed))
-        let sentAt = clock.modelNanoseconds()
+        let sentAt = clock.nanoseconds()
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
             let attempts = response.headers.first(name: "x-brownout-attempts").flatMap { Int($0) } ?? 0
@@ -190,7 +190,7 @@ final class LiveTeam: Sendable {
             do {
                 for try await chunk in response.body {
                     if timing.firstTokenAt == 0 {
-                        timing.firstTokenAt = clock.modelNanoseconds()
+                        timing.firstTokenAt = clock.nanoseconds()
                         (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: chunk.readableBytesView) ?? (nil, nil)
                     }
                     scanner.scan(chunk)
@@ -223,7 +223,7 @@ final class LiveTeam: Sendable {
         var body = ByteBuffer()
         do {
             for try await var chunk in response.body {
-                if timing.firstTokenAt == 0 { timing.firstTokenAt = clock.modelNanoseconds() }
+                if timing.firstTokenAt == 0 { timing.firstTokenAt = clock.nanoseconds() }
                 body.writeBuffer(&chunk)
             }
         } catch {

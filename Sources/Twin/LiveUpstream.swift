@@ -17,7 +17,7 @@ public final class LiveUpstream: Sendable {
 
     public let name: String
     let model: Model
-    let clock: TwinClock
+    let clock: ScaledClock
     private let effects: [HealthEffect]
     private let state: Mutex<State>
 
@@ -44,7 +44,7 @@ public final class LiveUpstream: Sendable {
 
     /// The upstream's random streams are the simulation's own names, for replication
     /// `replication` under `seed`.
-    public init(_ model: Model, clock: TwinClock, seed: UInt64, replication: Int) {
+    public init(_ model: Model, clock: ScaledClock, seed: UInt64, replication: Int) {
         self.model = model
         self.clock = clock
         switch model {
@@ -69,7 +69,7 @@ public final class LiveUpstream: Sendable {
         await withCheckedContinuation { continuation in
             let immediate: LiveAnswer? = state.withLock { state in
                 state.counts.attempts += 1
-                let now = clock.modelNanoseconds()
+                let now = clock.nanoseconds()
                 // A prompt longer than the model's context window is refused at once, as the
                 // simulated upstreams refuse it.
                 switch model {
@@ -151,7 +151,7 @@ public final class LiveUpstream: Sendable {
         }
         let end = now + Seconds.nanoseconds(plan.seconds)
         Task { [self] in
-            try? await clock.sleep(untilModel: end)
+            try? await clock.sleep(until: end)
             release()
         }
         return .served(plan, startedAt: now)
@@ -168,7 +168,7 @@ public final class LiveUpstream: Sendable {
     /// Serves waiting attempts while servers are free; returns whom to wake (outside the lock).
     private func admitFromQueue(_ state: inout State) -> [(CheckedContinuation<LiveAnswer, Never>, LiveAnswer)] {
         var started: [(CheckedContinuation<LiveAnswer, Never>, LiveAnswer)] = []
-        let now = clock.modelNanoseconds()
+        let now = clock.nanoseconds()
         while state.busy < capacity(state), let next = state.waiting.popFirst() {
             started.append((next.continuation, serve(&state, inputTokens: next.inputTokens, outputTokens: next.outputTokens, now: now)))
         }
@@ -181,9 +181,9 @@ public final class LiveUpstream: Sendable {
         guard case .pool(let spec) = model else { return }
         guard state.waiting.count >= spec.scaleUpQueue * (state.starting + 1), state.ready + state.starting < spec.maxReplicas else { return }
         state.starting += 1
-        let readyAt = clock.modelNanoseconds() + Seconds.nanoseconds(spec.spinUpSeconds)
+        let readyAt = clock.nanoseconds() + Seconds.nanoseconds(spec.spinUpSeconds)
         Task { [self] in
-            try? await clock.sleep(untilModel: readyAt)
+            try? await clock.sleep(until: readyAt)
             replicaReady(spec)
         }
     }
@@ -193,7 +193,7 @@ public final class LiveUpstream: Sendable {
             state.starting -= 1
             state.ready += 1
             state.counts.maxReplicas = max(state.counts.maxReplicas, state.ready)
-            return (admitFromQueue(&state), state.ready == spec.replicas + 1 ? clock.modelNanoseconds() : nil)
+            return (admitFromQueue(&state), state.ready == spec.replicas + 1 ? clock.nanoseconds() : nil)
         }
         for (waiter, answer) in started { waiter.resume(returning: answer) }
         if let checkFrom { scheduleScaleDownCheck(spec, after: checkFrom) }
@@ -202,7 +202,7 @@ public final class LiveUpstream: Sendable {
     private func scheduleScaleDownCheck(_ spec: FallbackPoolSpec, after time: Int64) {
         let at = time + Seconds.nanoseconds(spec.scaleDownIdleSeconds)
         Task { [self] in
-            try? await clock.sleep(untilModel: at)
+            try? await clock.sleep(until: at)
             let again = state.withLock { state in
                 if state.ready > spec.replicas && state.peakBusy <= (state.ready - 1) * spec.maxConcurrencyPerReplica && state.waiting.isEmpty {
                     state.ready -= 1

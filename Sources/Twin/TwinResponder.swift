@@ -22,14 +22,14 @@ import RoutingCore
 /// without `[DONE]`.
 public struct TwinResponder: Sendable {
     public let upstreams: TwinUpstreams
-    let clock: TwinClock
+    let clock: ScaledClock
     /// Half the shortest idle limit of the spec's routes, in model nanoseconds: the longest
     /// the mock leaves between two batches of output that come faster than that.
     let batchGapNanoseconds: Int64
 
     /// The responder for `path`'s upstreams, or a TwinError with the spec's own message.
     public static func load(path: String, overrides: [String], scale: Int64, replication: Int, startUnixNanoseconds: Int64?) throws -> TwinResponder {
-        let clock = TwinClock(scale: scale, startUnixNanoseconds: startUnixNanoseconds ?? SystemWallClock().unixNanoseconds)
+        let clock = ScaledClock(factor: scale, startUnixNanoseconds: startUnixNanoseconds)
         do {
             let (_, spec, _) = try Experiment.load(path: path, overrides: overrides)
             let idle = spec.world.router.routes.map(\.timeouts.effectiveIdleSeconds).min() ?? Timeouts.defaultIdleSeconds
@@ -44,7 +44,7 @@ public struct TwinResponder: Sendable {
 
     public func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
-        let arrivedAt = clock.modelNanoseconds()
+        let arrivedAt = clock.nanoseconds()
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
         let model = object["model"] as? String ?? ""
         guard let upstream = upstreams.byName[model] else {
@@ -59,11 +59,11 @@ public struct TwinResponder: Sendable {
 
         switch await upstream.answer(inputTokens: inputTokens, outputTokens: outputTokens) {
         case .refused(let outcome, let after, let retryAfter):
-            try await clock.sleep(untilModel: clock.modelNanoseconds() + Seconds.nanoseconds(after))
+            try await clock.sleep(until: clock.nanoseconds() + Seconds.nanoseconds(after))
             await state.completed()
             return failure(outcome, retryAfter: retryAfter)
         case .refusedForContextLength(let window, let after):
-            try await clock.sleep(untilModel: clock.modelNanoseconds() + Seconds.nanoseconds(after))
+            try await clock.sleep(until: clock.nanoseconds() + Seconds.nanoseconds(after))
             await state.completed()
             return error(400, "This model's maximum context length is \(window) tokens; your messages resulted in \(inputTokens) tokens.",
                          type: "invalid_request_error", code: "context_length_exceeded", retryAfter: nil)
@@ -88,24 +88,24 @@ public struct TwinResponder: Sendable {
                     // A stall streams until its time, then stays silent until the plan's end.
                     let lastFrameAt = plan.stallsAtSeconds.map { startedAt + Seconds.nanoseconds($0) } ?? endAt
                     return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
-                        try await clock.sleep(untilModel: firstTokenAt)
+                        try await clock.sleep(until: firstTokenAt)
                         try await writer.write(first.chunk(token: 0))
                         try await streamTokens(1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: lastFrameAt, writer: &writer)
-                        try await clock.sleep(untilModel: endAt)
+                        try await clock.sleep(until: endAt)
                         try await channel.close()
                     })
                 }
-                try await clock.sleep(untilModel: endAt)
+                try await clock.sleep(until: endAt)
                 await state.cancelled()
                 try await context.channel.close()
                 throw HTTPError(.internalServerError)
             default:
-                try await clock.sleep(untilModel: endAt)
+                try await clock.sleep(until: endAt)
                 await state.completed()
                 return failure(plan.outcome, retryAfter: plan.retryAfterSeconds)
             }
             if !stream {
-                try await clock.sleep(untilModel: endAt)
+                try await clock.sleep(until: endAt)
                 await state.completed()
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse()))
             }
@@ -113,7 +113,7 @@ public struct TwinResponder: Sendable {
             context.channel.closeFuture.whenComplete { _ in ending.end(completed: false) }
             let malformedAt = plan.malformedEventAtSeconds.map { startedAt + Seconds.nanoseconds($0) }
             let body = ResponseBody { writer in
-                try await clock.sleep(untilModel: firstTokenAt)
+                try await clock.sleep(until: firstTokenAt)
                 try await writer.write(first.chunk(token: 0))
                 let rest = 1..<max(1, completion.outputTokens)
                 if let malformedAt {
@@ -126,7 +126,7 @@ public struct TwinResponder: Sendable {
                 } else {
                     try await streamBatches(rest, of: completion, from: firstTokenAt, to: endAt, writer: &writer)
                 }
-                try await clock.sleep(untilModel: endAt)
+                try await clock.sleep(until: endAt)
                 try await writer.write(completion.finishChunk())
                 if includeUsage { try await writer.write(completion.usageChunk()) }
                 if !plan.unterminated { try await writer.write(MockCompletion.done) }
@@ -153,7 +153,7 @@ public struct TwinResponder: Sendable {
         guard !tokens.isEmpty else { return }
         let batches = batchCount(tokens: tokens.count, from: from, to: to, minimum: 1)
         for batch in 1...batches {
-            try await clock.sleep(untilModel: from + (to - from) * Int64(batch) / Int64(batches))
+            try await clock.sleep(until: from + (to - from) * Int64(batch) / Int64(batches))
             let lower = tokens.lowerBound + tokens.count * (batch - 1) / batches, upper = tokens.lowerBound + tokens.count * batch / batches
             if upper > lower { try await writer.write(completion.chunk(tokens: lower..<upper)) }
         }
@@ -166,7 +166,7 @@ public struct TwinResponder: Sendable {
                               writer: inout any ResponseBodyWriter) async throws {
         let batches = batchCount(tokens: max(4, tokens.count), from: from, to: to, minimum: 4)
         for batch in 1...batches {
-            try await clock.sleep(untilModel: from + (to - from) * Int64(batch) / Int64(batches))
+            try await clock.sleep(until: from + (to - from) * Int64(batch) / Int64(batches))
             let lower = tokens.lowerBound + tokens.count * (batch - 1) / batches, upper = tokens.lowerBound + tokens.count * batch / batches
             guard upper > lower else { continue }
             var frames = ByteBuffer()

@@ -74,7 +74,7 @@ public enum TwinRun {
         }
         // Fails here, before anything starts, on a spec the twin cannot run.
         do {
-            _ = try TwinUpstreams(spec, clock: TwinClock(scale: settings.scale, startUnixNanoseconds: 0), healthReplication: settings.replication)
+            _ = try TwinUpstreams(spec, clock: ScaledClock(factor: settings.scale, startUnixNanoseconds: 0), healthReplication: settings.replication)
         } catch {
             throw TwinError(error.description)
         }
@@ -104,7 +104,7 @@ public enum TwinRun {
     static func runLive(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) async throws -> LiveRun {
         let world = spec.world
         let start = SystemWallClock().unixNanoseconds + Seconds.nanoseconds(startSeconds)
-        let clock = TwinClock(scale: settings.scale, startUnixNanoseconds: start)
+        let clock = ScaledClock(factor: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
         let sets = settings.overrides.flatMap { ["--set", $0] }
         let mock = try ChildProcess(name: "brownout-twin upstreams", executable: settings.executables.appendingPathComponent("brownout-twin"),
@@ -126,7 +126,7 @@ public enum TwinRun {
                                            log: settings.outDirectory.appendingPathComponent("gateway.log"))
             gateway = started
             let gatewayPort = try await started.port(within: startSeconds - 1)
-            guard clock.modelNanoseconds() < 0 else {
+            guard clock.nanoseconds() < 0 else {
                 throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
             }
 
@@ -142,20 +142,20 @@ public enum TwinRun {
             }
             let reporter = Task {
                 while !Task.isCancelled {
-                    progress?("live", min(1, max(0, Double(clock.modelNanoseconds()) / Double(window.horizon))))
+                    progress?("live", min(1, max(0, Double(clock.nanoseconds()) / Double(window.horizon))))
                     try? await Task.sleep(for: .milliseconds(250))
                 }
             }
             // Spend counts from the end of the warm-up, as the simulated gateway's ledger does.
             let metricsAtWarmUp = Task { () -> String in
                 guard window.warmUp > 0 else { return "" }
-                try await clock.sleep(untilModel: window.warmUp)
+                try await clock.sleep(until: window.warmUp)
                 return try await gatewayMetrics(client: client, port: gatewayPort)
             }
             // Attempts count between the warm-up and the horizon, as the simulated upstreams
             // count them (not the drain after it).
             let metricsAtHorizon = Task { () -> String in
-                try await clock.sleep(untilModel: window.horizon)
+                try await clock.sleep(until: window.horizon)
                 return try await gatewayMetrics(client: client, port: gatewayPort)
             }
             let wallStart = ContinuousClock.now

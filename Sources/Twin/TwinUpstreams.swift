@@ -1,5 +1,6 @@
 import Experiments
 import GatewaySim
+import RoutingCore
 
 /// Every upstream of a spec, served live by name, with the providers following one
 /// replication's health history (``HealthTimeline``) in the twin's scaled time.
@@ -11,7 +12,7 @@ public final class TwinUpstreams: Sendable {
     public let timeline: HealthTimeline
     private let providers: [LiveUpstream]
 
-    public init(_ spec: ExperimentSpec, clock: TwinClock, healthReplication: Int) throws(WorldError) {
+    public init(_ spec: ExperimentSpec, clock: ScaledClock, healthReplication: Int) throws(WorldError) {
         let world = spec.world
         try World.validate(world, seed: spec.seed)
         if let binding = world.degradation.first(where: { $0.targets.contains(.gateway) }) {
@@ -31,7 +32,7 @@ public final class TwinUpstreams: Sendable {
                 group.addTask {
                     for change in changes {
                         if change.nanoseconds > 0 {
-                            do { try await provider.clock.sleep(untilModel: change.nanoseconds) } catch { return }
+                            do { try await provider.clock.sleep(until: change.nanoseconds) } catch { return }
                         }
                         provider.setHealth(change.state)
                     }

@@ -51,7 +51,7 @@ struct RouterConfigSchemaTests {
                 "the README's comment shows the error this gives") {
             try RouterConfig.decode(yamlOrJSON: broken, file: "routing.json")
         }
-        let router = Mutex(try Router(config: config, clock: MonotonicClock(), wallClock: SystemWallClock(), generator: SplitMix64(seed: 3)))
+        let router = Mutex(try Router(config: config, clock: ScaledClock(), wallClock: SystemWallClock(), generator: SplitMix64(seed: 3)))
         let request = try router.withLock { router throws(RoutingNameError) in
             try router.request(id: 1, route: "chat", team: "search", inputTokens: 1_200, maxOutputTokens: 800)
         }

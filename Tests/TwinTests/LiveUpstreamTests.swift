@@ -17,7 +17,7 @@ struct LiveUpstreamTests {
                      states: [.healthy, HealthStateSpec(name: "half", capacityFraction: 0.5, retryAfterSeconds: 7)])
     }
 
-    static let clock = TwinClock(scale: 1, startUnixNanoseconds: SystemWallClock().unixNanoseconds)
+    static let clock = ScaledClock()
 
     @Test("a free server serves, a full one queues, a full queue answers 529 with the state's Retry-After; more capacity admits the queue")
     func admission() async throws {
