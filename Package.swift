@@ -69,6 +69,13 @@ let package = Package(
             dependencies: ["RoutingCore"],
             swiftSettings: upcoming
         ),
+        // The reader of server-sent events (text/event-stream) the gateway, the twin and the
+        // tests share.
+        .target(
+            name: "ServerSentEvents",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "ConfigSchema",
             dependencies: ["RoutingCore", .product(name: "Yams", package: "Yams")],
@@ -119,7 +126,7 @@ let package = Package(
         .target(
             name: "Twin",
             dependencies: [
-                "Experiments", "GatewaySim", "MockUpstream", "RoutingCore", "SimulationKernel", "Stochastics",
+                "Experiments", "GatewaySim", "MockUpstream", "RoutingCore", "ServerSentEvents", "SimulationKernel", "Stochastics",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -158,7 +165,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayConduct", "RoutingCore", "ConfigSchema",
+                "GatewayConduct", "RoutingCore", "ConfigSchema", "ServerSentEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -239,6 +246,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "ServerSentEventsTests",
+            dependencies: ["RoutingCore", "ServerSentEvents", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "GatewayConductTests",
             dependencies: ["GatewayConduct", "RoutingCore"],
             swiftSettings: upcoming
@@ -282,7 +294,7 @@ let package = Package(
         .target(
             name: "LiveGatewaySupport",
             dependencies: [
-                "ProcessTestSupport",
+                "ProcessTestSupport", "ServerSentEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,27 +1,27 @@
 import NIOCore
+import ServerSentEvents
 
-/// How a stream ended, from its last bytes: `data: [DONE]`, an error frame (the gateway's
-/// word that the answer broke), or neither (the stream was cut).
+/// How a stream the gateway sent ended, read event by event: `data: [DONE]`, an error event
+/// (the gateway's word that the answer broke), or neither (the stream was cut); and the mock's
+/// stamps on its last stamped event (``TwinTiming``).
 struct StreamEndScanner {
     enum Ending { case open, done, error }
-    /// The last bytes seen: more than an error frame's length.
-    private var tail: [UInt8] = []
-    private static let kept = 1_024
 
-    private static let done = Array("data: [DONE]".utf8)
-    private static let error = Array("data: {\"error\"".utf8)
+    private var parser = ServerSentEventParser()
+    private(set) var ending = Ending.open
+    /// The stamps of the last event the mock stamped.
+    private(set) var lastStamps: (arrival: Int64, due: Int64)?
 
     mutating func scan(_ chunk: ByteBuffer) {
-        tail.append(contentsOf: chunk.readableBytesView.suffix(Self.kept))
-        if tail.count > 2 * Self.kept { tail.removeFirst(tail.count - Self.kept) }
-    }
-
-    /// The stamps of the last frame the mock stamped (``TwinTiming``).
-    var lastStamps: (arrival: Int64, due: Int64)? { TwinTiming.stamps(in: tail, last: true) }
-
-    var ending: Ending {
-        if tail.firstRange(of: Self.done) != nil { return .done }
-        if tail.firstRange(of: Self.error) != nil { return .error }
-        return .open
+        parser.consume(chunk) { event in
+            guard let data = event.data else { return }
+            if event.dataIs("[DONE]") {
+                ending = .done
+            } else if event.dataStarts(with: "{\"error\"") {
+                if ending == .open { ending = .error }
+            } else if let stamps = TwinTiming.stamps(in: data, last: true) {
+                lastStamps = stamps
+            }
+        }
     }
 }

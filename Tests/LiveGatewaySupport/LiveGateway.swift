@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ProcessTestSupport
+import ServerSentEvents
 import Testing
 
 /// A gateway and its mock upstreams, started as real processes on loopback for one test and
@@ -219,9 +220,7 @@ public final class LiveGateway: @unchecked Sendable {
 extension String {
     /// The SSE `data:` payloads of a stream, in order.
     public var sseData: [String] {
-        components(separatedBy: "\n\n").compactMap { frame in
-            frame.hasPrefix("data: ") ? String(frame.dropFirst(6)) : nil
-        }
+        ServerSentEventParser.events(in: self).compactMap(\.text)
     }
 }
 

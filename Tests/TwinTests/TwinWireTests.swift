@@ -46,9 +46,11 @@ struct TwinWireTests {
         cut.scan(ByteBuffer(string: "data: {\"id\":\"x\"}\n\n"))
         #expect(cut.ending == .open)
         var long = StreamEndScanner()
-        long.scan(ByteBuffer(string: String(repeating: "w1 ", count: 10_000)))
+        long.scan(ByteBuffer(string: "data: {\"id\":\"chatcmpl-twin-1-2\",\"c\":\"" + String(repeating: "w1 ", count: 10_000)))
+        long.scan(ByteBuffer(string: "\"}\n\n"))
         long.scan(ByteBuffer(string: "data: [DONE]\n\n"))
         #expect(long.ending == .done)
+        #expect(long.lastStamps?.arrival == 1 && long.lastStamps?.due == 2)
     }
 
     @Test("stamps: the first frame's and the last frame's, in model nanoseconds")
