@@ -96,6 +96,12 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Child processes with their output in files and every wait bounded: the twin's
+        // servers and the tests' executables.
+        .target(
+            name: "ChildProcesses",
+            swiftSettings: upcoming
+        ),
         // What the command-line executables share: the spec and --jobs options, errors, progress.
         .target(
             name: "CommandLineSupport",
@@ -126,7 +132,8 @@ let package = Package(
         .target(
             name: "Twin",
             dependencies: [
-                "Experiments", "GatewaySim", "MockUpstream", "RoutingCore", "ServerSentEvents", "SimulationKernel", "Stochastics",
+                "ChildProcesses", "Experiments", "GatewaySim", "MockUpstream", "RoutingCore", "ServerSentEvents", "SimulationKernel",
+                "Stochastics",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -263,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "GatewayServer", "LiveGatewaySupport", "ProcessTestSupport", "RoutingCore", "ConfigSchema",
+                "ChildProcesses", "GatewayServer", "LiveGatewaySupport", "ProcessTestSupport", "RoutingCore", "ConfigSchema",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -294,7 +301,7 @@ let package = Package(
         .target(
             name: "LiveGatewaySupport",
             dependencies: [
-                "ProcessTestSupport", "ServerSentEvents",
+                "ChildProcesses", "ProcessTestSupport", "ServerSentEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -307,19 +314,19 @@ let package = Package(
         // and GSL, the fit with them.
         .testTarget(
             name: "FitTests",
-            dependencies: ["LiveGatewaySupport", "ProcessTestSupport", "Experiments", "RoutingCore", "Stochastics"],
+            dependencies: ["ChildProcesses", "LiveGatewaySupport", "ProcessTestSupport", "Experiments", "RoutingCore", "Stochastics"],
             swiftSettings: upcoming
         ),
-        // Child processes for the tests that run the built executables: output to files, every
-        // wait asynchronous and bounded.
+        // Where the built executables are, for the tests that run them (as ChildProcesses).
         .target(
             name: "ProcessTestSupport",
+            dependencies: ["ChildProcesses"],
             path: "Tests/ProcessTestSupport",
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "BrownoutCLITests",
-            dependencies: ["ProcessTestSupport"],
+            dependencies: ["ChildProcesses", "ProcessTestSupport"],
             swiftSettings: upcoming
         ),
     ],

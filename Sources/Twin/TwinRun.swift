@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChildProcesses
 import Crypto
 import Experiments
 import Foundation
@@ -107,25 +108,25 @@ public enum TwinRun {
         let clock = ScaledClock(factor: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
         let sets = settings.overrides.flatMap { ["--set", $0] }
-        let mock = try ChildProcess(name: "brownout-twin upstreams", executable: settings.executables.appendingPathComponent("brownout-twin"),
-                                    arguments: ["upstreams", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
-                                                                                     "--start-unix-ns", String(start)],
+        let mock = try ChildProcess(settings.executables.appendingPathComponent("brownout-twin"),
+                                    ["upstreams", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
+                                                                          "--start-unix-ns", String(start)],
                                     log: settings.outDirectory.appendingPathComponent("upstreams.log"))
         var gateway: ChildProcess?
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadClientConfiguration)
         do {
-            let mockPort = try await mock.port(within: startSeconds - 1)
+            let mockPort = try await mock.listeningPort(within: .seconds(startSeconds - 1))
             let keys = world.teams.map { team in (team: team.name, key: "sk-twin-\(team.name)-\(UInt64.random(in: 0...UInt64.max))") }
             let gatewaySpec = settings.outDirectory.appendingPathComponent("gateway.yaml")
             try AtomicOutput.write(gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys), to: gatewaySpec)
-            let started = try ChildProcess(name: "brownout-gateway", executable: settings.executables.appendingPathComponent("brownout-gateway"),
-                                           arguments: [gatewaySpec.path] + sets + ["--seed", String(spec.seed), "--time-scale", String(settings.scale),
-                                                                                   "--clock-start-unix-ns", String(start),
-                                                                                   "--calendar-start-unix-s", String(world.startUnixSeconds),
-                                                                                   "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path],
+            let started = try ChildProcess(settings.executables.appendingPathComponent("brownout-gateway"),
+                                           [gatewaySpec.path] + sets + ["--seed", String(spec.seed), "--time-scale", String(settings.scale),
+                                                                        "--clock-start-unix-ns", String(start),
+                                                                        "--calendar-start-unix-s", String(world.startUnixSeconds),
+                                                                        "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path],
                                            log: settings.outDirectory.appendingPathComponent("gateway.log"))
             gateway = started
-            let gatewayPort = try await started.port(within: startSeconds - 1)
+            let gatewayPort = try await started.listeningPort(within: .seconds(startSeconds - 1))
             guard clock.nanoseconds() < 0 else {
                 throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
             }
@@ -176,15 +177,15 @@ public enum TwinRun {
             let spentInWarmUp = sum(atWarmUp, family: "brownout_team_spend_usd", by: "team")
             let attemptsAtHorizon = sum(try await metricsAtHorizon.value, family: "brownout_attempts_total", by: "upstream")
             let attemptsInWarmUp = sum(atWarmUp, family: "brownout_attempts_total", by: "upstream")
-            await started.stop()
-            await mock.stop()
+            await started.stop(grace: .seconds(10))
+            await mock.stop(grace: .seconds(10))
             try await client.shutdown()
             return LiveRun(results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
                            attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,
                            poolAttempts: try poolAttempts(trace: settings.outDirectory.appendingPathComponent("gateway-trace/trace.jsonl")))
         } catch {
-            await gateway?.stop()
-            await mock.stop()
+            await gateway?.stop(grace: .seconds(10))
+            await mock.stop(grace: .seconds(10))
             try? await client.shutdown()
             throw error
         }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import ProcessTestSupport
 import Testing
@@ -395,9 +396,8 @@ struct AllocationCountTests {
 
     @Test("the kernel allocates nothing per event, the router nothing per request, a flagship replication next to nothing per request")
     func hotPathsDoNotAllocate() async throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let directory = ProcessInfo.processInfo.environment["BROWNOUT_RELEASE_BIN"] ?? repository.appendingPathComponent(".build/release").path
-        let bench = URL(fileURLWithPath: directory).appendingPathComponent("brownout-bench")
+        let repository = BuiltProducts.checkout
+        let bench = BuiltProducts.release.appendingPathComponent("brownout-bench")
         guard FileManager.default.isExecutableFile(atPath: bench.path) else {
             Issue.record("no release brownout-bench at \(bench.path): build it first (make test does)")
             return

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import ProcessTestSupport
 import Synchronization
@@ -13,7 +14,7 @@ import Testing
 /// scenarios at their default replications take seconds there, minutes in a debug build.
 @Suite("Stored example outputs", .serialized, .timeLimit(.minutes(15)))
 struct ExampleOutputTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = BuiltProducts.checkout
     static let updating = ProcessInfo.processInfo.environment["BROWNOUT_UPDATE_EXAMPLES"] == "1"
 
     static var scenarios: [String] {

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import ProcessTestSupport
 import Testing
@@ -92,8 +93,8 @@ struct NotebookExportTests {
         #expect(!left.contains { $0.hasPrefix("review.") || $0.hasPrefix(".export-") })
     }
 
-    /// The checkout the tests run in (the release binaries are in its .build/release).
-    static let checkout = BuiltProducts.preferRelease.deletingLastPathComponent().deletingLastPathComponent()
+    /// The checkout the tests run in.
+    static let checkout = BuiltProducts.checkout
 
     /// `brownout` copied where `make install PREFIX=…` puts it, with the notebooks beside it
     /// or not; its data directory's environment is the checkout's (made by `make notebooks-env`,

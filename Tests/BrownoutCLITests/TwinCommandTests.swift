@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import ProcessTestSupport
 import Testing
@@ -114,7 +115,7 @@ struct TwinCommandTests {
     func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = BuiltProducts.checkout
         let resolved = arguments.map { $0.hasPrefix("experiments/") ? root.appendingPathComponent($0).path : $0 }
         let out = directory.appendingPathComponent("twin")
         let result = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"), resolved + ["--out", out.path])

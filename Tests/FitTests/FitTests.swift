@@ -1,3 +1,4 @@
+import ChildProcesses
 import Experiments
 import Foundation
 import LiveGatewaySupport

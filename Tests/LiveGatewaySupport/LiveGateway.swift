@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChildProcesses
 import Crypto
 import Foundation
 import NIOCore

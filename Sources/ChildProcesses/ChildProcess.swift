@@ -1,15 +1,16 @@
+import Dispatch
 import Foundation
 import Synchronization
 
-/// A process a test starts: one of the built executables, or the shell. Its output goes to
-/// files, never to pipes, and every wait is an asynchronous poll with a deadline, so that
+/// A process started by the twin (its upstreams, the gateway) or by a test (a built executable,
+/// the shell). Its output goes to files, never to pipes, and every wait is an asynchronous
+/// poll with a deadline, so that
 ///
-/// - no test blocks a thread of the concurrency pool (two on a 2-core machine) in a read or
-///   in `waitUntilExit`, where two such waits can stall every other test of the run;
+/// - no wait blocks a thread of the concurrency pool (two on a 2-core machine) in a read or
+///   in `waitUntilExit`, where two such waits can stall every other task;
 /// - no read waits on a pipe's end of file, which a process started at the same moment by
-///   another test may have inherited and hold open for as long as it lives;
-/// - a child that hangs fails its test after its time limit, killed, instead of hanging
-///   the run.
+///   another task may have inherited and hold open for as long as it lives;
+/// - a child that hangs is killed after its time limit instead of hanging its parent.
 ///
 /// Only processes started here are ever signalled, by their own process id. (Unchecked
 /// Sendable: `Process` is not marked, and its state is only read after `run()`.)
@@ -20,21 +21,40 @@ public final class ChildProcess: @unchecked Sendable {
     public let outputFile: URL
     public let errorFile: URL
     private let process: Process
-    private let directory: URL
+    /// The folder of the output files when this made them (removed with the child).
+    private let directory: URL?
+
+    /// The children running now, so that a SIGINT or SIGTERM to the parent stops them too
+    /// (``stopChildrenOnSignal()``: a terminal's Ctrl-C reaches them anyway, a `kill` of the
+    /// parent alone would not).
+    private static let running = Mutex<[Int32: ChildProcess]>([:])
+    private static let signalSources = Mutex<[any DispatchSourceSignal]>([])
 
     public var processIdentifier: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
     /// Starts `executable` with `arguments`; `mergingErrors` sends standard error to the
-    /// output file (as `2>&1` would).
+    /// output file (as `2>&1` would). `log`: the file both go to (a server's log, kept), else
+    /// files in a temporary folder removed with the child.
     public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
-                currentDirectory: URL? = nil, mergingErrors: Bool = false) throws {
+                currentDirectory: URL? = nil, mergingErrors: Bool = false, log: URL? = nil) throws {
         self.executable = executable
         self.arguments = arguments
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        outputFile = directory.appendingPathComponent("stdout")
-        errorFile = mergingErrors ? outputFile : directory.appendingPathComponent("stderr")
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw ChildProcessFailure("\(executable.path) is not there (or not executable): build the package first (swift build -c release, or make build)")
+        }
+        if let log {
+            directory = nil
+            outputFile = log
+            errorFile = log
+        } else {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-child-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            self.directory = directory
+            outputFile = directory.appendingPathComponent("stdout")
+            errorFile = mergingErrors ? outputFile : directory.appendingPathComponent("stderr")
+        }
+        let mergingErrors = mergingErrors || log != nil
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         let output = try FileHandle(forWritingTo: outputFile)
@@ -55,14 +75,33 @@ public final class ChildProcess: @unchecked Sendable {
         do {
             try process.run()
         } catch {
-            try? FileManager.default.removeItem(at: directory)
+            if let directory { try? FileManager.default.removeItem(at: directory) }
             throw ChildProcessFailure("could not start \(executable.path): \(error)")
         }
+        Self.running.withLock { $0[process.processIdentifier] = self }
     }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(at: directory)
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Installs the handlers once: on SIGINT or SIGTERM, SIGTERM to every child still
+    /// running, then exit with 128 + the signal's number.
+    public static func stopChildrenOnSignal() {
+        signalSources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    for child in running.withLock({ Array($0.values) }) where child.isRunning { kill(child.processIdentifier, SIGTERM) }
+                    Foundation.exit(128 + signalNumber)
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
     }
 
     /// What the child has written to standard output (and standard error, when merged) so far.
@@ -113,6 +152,17 @@ public final class ChildProcess: @unchecked Sendable {
     private func settle() async {
         let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        if !process.isRunning { _ = Self.running.withLock { $0.removeValue(forKey: process.processIdentifier) } }
+    }
+
+    /// The port of the server's `listening on HOST:PORT` line (what every server of this
+    /// package prints once it accepts connections), within `limit`.
+    public func listeningPort(within limit: Duration) async throws -> Int {
+        let line = try await line(startingWith: "listening on ", within: limit)
+        guard let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) else {
+            throw ChildProcessFailure("\(description) printed '\(line)', which names no port")
+        }
+        return port
     }
 
     /// The first line of the output that starts with `prefix`, once written in full (at most
