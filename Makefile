@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
+.PHONY: run test format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
 deps:
@@ -52,7 +52,9 @@ run: build-simulator
 
 ## First the module boundaries (scripts/check-modules: every import declared by its target, and
 ## DESIGN.md's layering: the gateway and the mock link no simulator, the simulator's command no
-## server stack, RoutingCore nothing of the package). The stored example outputs
+## server stack, RoutingCore nothing of the package) and the layout (scripts/check-format: as
+## `make format` leaves it, lines of at most 150 columns but for whole string literals). The
+## stored example outputs
 ## (experiments/*.out, the README's) are checked with the release
 ## binaries: the scenarios at their default replications take seconds there. Test output is
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
@@ -60,10 +62,16 @@ run: build-simulator
 TEST_TIME_LIMIT ?= 40m
 test: deps notebooks-env
 	scripts/check-modules
+	scripts/check-format
 	$(SWIFT) build -c release
 	$(SWIFT) build --build-tests
 	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \
 		stdbuf -oL -eL $(SWIFT) test --skip-build --disable-xctest
+
+## Lays out the Swift sources as `swift format` does with the package's .swift-format (what
+## scripts/check-format, in make test, holds them to).
+format:
+	$(SWIFT) format --configuration .swift-format --in-place --recursive Sources Tests Benchmarks/BrownoutBench Benchmarks/ProxyFloor Package.swift
 
 ## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
 ## A change in them must be explained in the commit message.

@@ -63,7 +63,10 @@ struct AllocationsCommand: ParsableCommand {
         let after = brownout_allocation_count()
         let smallAllocations = middle - before, largeAllocations = after - middle
         if ProcessInfo.processInfo.environment["BROWNOUT_ALLOCATIONS_DEBUG"] != nil {
-            FileHandle.standardError.write(Data("small: \(smallUnits) units, \(smallAllocations) allocations; large: \(largeUnits) units, \(largeAllocations) allocations\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "small: \(smallUnits) units, \(smallAllocations) allocations; large: \(largeUnits) units, \(largeAllocations) allocations\n".utf8)
+            )
         }
         return (Int64(largeAllocations) - Int64(smallAllocations), largeUnits - smallUnits)
     }

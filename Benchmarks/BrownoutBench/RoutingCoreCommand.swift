@@ -49,7 +49,8 @@ enum RoutingCoreWorkload {
             teams: [TeamConfig(name: "search")]
         )
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 7))
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 7))
         let outcome = AttemptOutcome(outcome: .success, latencyNanoseconds: 800_000_000, inputTokens: 1_000, outputTokens: 400)
         var checksum: Int64 = 0
         let chat = try router.route(named: "chat"), search = try router.team(named: "search")

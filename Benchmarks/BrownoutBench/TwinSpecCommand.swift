@@ -96,14 +96,17 @@ struct TwinSpecWriter {
         }
         if !pools.isEmpty {
             lines.append("pools:")
-            lines.append("  gpu: {replicas: \(1 + below(2)), concurrency_per_replica: \(2 + below(5)), queue: \(below(10)), "
-                         + "replica_output_tokens_per_s: \(500 + below(1_000)), ttft_s: {constant: \(number(0.1, 0.6))}, gpus_per_replica: 1, "
-                         + "gpu_usd_per_hour: \(number(1, 4))}")
+            lines.append(
+                "  gpu: {replicas: \(1 + below(2)), concurrency_per_replica: \(2 + below(5)), queue: \(below(10)), "
+                    + "replica_output_tokens_per_s: \(500 + below(1_000)), ttft_s: {constant: \(number(0.1, 0.6))}, gpus_per_replica: 1, "
+                    + "gpu_usd_per_hour: \(number(1, 4))}")
         }
 
         lines.append("gateway:")
-        let breaker = pick(["none", "litellm_cooldown", "{consecutive_failures: \(2 + below(5)), open_s: \(5 + below(40))}",
-                            "{failure_rate: \(number(0.3, 0.8)), window_s: 20, minimum_requests: \(5 + below(15)), open_s: \(5 + below(40))}"])
+        let breaker = pick([
+            "none", "litellm_cooldown", "{consecutive_failures: \(2 + below(5)), open_s: \(5 + below(40))}",
+            "{failure_rate: \(number(0.3, 0.8)), window_s: 20, minimum_requests: \(5 + below(15)), open_s: \(5 + below(40))}",
+        ])
         lines.append("  breaker: \(breaker)")
         features.append("breaker \(breaker.hasPrefix("{consecutive") ? "consecutive" : breaker.hasPrefix("{failure") ? "failure_rate" : breaker)")
         if chance(0.3) {
@@ -124,7 +127,9 @@ struct TwinSpecWriter {
                 let balancing = pick(LoadBalancing.Kind.allCases)
                 features.append("\(route) \(balancing.rawValue)")
                 switch balancing {
-                case .weightedRandom: return "{targets: \(names), balancing: weighted_random, weights: [\(tier.map { _ in String(1 + below(4)) }.joined(separator: ", "))]}"
+                case .weightedRandom:
+                    return
+                        "{targets: \(names), balancing: weighted_random, weights: [\(tier.map { _ in String(1 + below(4)) }.joined(separator: ", "))]}"
                 case .costAware: return "{targets: \(names), balancing: cost_aware, latency_bound_s: \(number(1, 6))}"
                 case .leastOutstanding, .lowestLatency: return "{targets: \(names), balancing: \(balancing.rawValue)}"
                 }
@@ -135,7 +140,9 @@ struct TwinSpecWriter {
             let backoffText = backoff == "none" ? "{kind: none}" : "{kind: \(backoff), base_s: \(number(0.1, 1)), cap_s: \(number(2, 8))}"
             let target = pick(RetryTarget.allCases)
             let sameRetries = target == .sameThenNext ? ", same_target_retries: \(below(3))" : ""
-            lines.append("    retry: {max_attempts: \(1 + below(4)), backoff: \(backoffText), honour_retry_after: \(chance(0.6)), target: \(target.rawValue)\(sameRetries)}")
+            lines.append(
+                "    retry: {max_attempts: \(1 + below(4)), backoff: \(backoffText), honour_retry_after: \(chance(0.6)), target: \(target.rawValue)\(sameRetries)}"
+            )
             features.append("\(route) retry \(target.rawValue)")
             let budget = pick(RetryBudgetConfig.Kind.allCases)
             lines.append("    retry_budget: {kind: \(budget.rawValue)}")
@@ -159,7 +166,8 @@ struct TwinSpecWriter {
             if chance(0.25) {
                 let commit = pick(["{after_s: \(number(1, 4))}", "{after_tokens: \(10 + below(60))}", "{complete: true}"])
                 lines.append("    stream_commit: \(commit)")
-                features.append("\(route) stream commit \(commit.contains("complete") ? "complete" : commit.contains("after_s") ? "by time" : "by tokens")")
+                features.append(
+                    "\(route) stream commit \(commit.contains("complete") ? "complete" : commit.contains("after_s") ? "by time" : "by tokens")")
             }
             if windowed && !windowless.isEmpty && chance(0.6) {
                 lines.append("    context_window_fallbacks: [\(pick(windowless))]")
@@ -210,7 +218,9 @@ struct TwinSpecWriter {
 
         var processes: [String] = []
         for provider in providers where chance(0.5) {
-            processes.append("  - name: \(provider)-outages\n    two_state: {provider: \(provider), mtbf_s: \(120 + below(400)), mttr_s: \(20 + below(100)), down_state: bad}")
+            processes.append(
+                "  - name: \(provider)-outages\n    two_state: {provider: \(provider), mtbf_s: \(120 + below(400)), mttr_s: \(20 + below(100)), down_state: bad}"
+            )
             features.append("\(provider) two-state outages")
         }
         if chance(0.4) {
@@ -220,13 +230,15 @@ struct TwinSpecWriter {
             features.append("scripted incident")
         }
         if chance(0.3) {
-            processes.append("  - name: shocks\n    common_shock: {down_state: bad, shocks: [{providers: [\(providers.joined(separator: ", "))], "
-                             + "rate_per_s: \(number(0.002, 0.008, digits: 4)), repair_s: {constant: \(30 + below(90))}}]}")
+            processes.append(
+                "  - name: shocks\n    common_shock: {down_state: bad, shocks: [{providers: [\(providers.joined(separator: ", "))], "
+                    + "rate_per_s: \(number(0.002, 0.008, digits: 4)), repair_s: {constant: \(30 + below(90))}}]}")
             features.append("common shocks")
         }
         if chance(0.3) {
-            processes.append("  - name: incidents\n    hawkes: {providers: [\(pick(providers))], base_rate_per_s: \(number(0.002, 0.006, digits: 4)), "
-                             + "excitation: \(number(0, 0.6)), decay_per_s: 1, repair_s: {constant: \(20 + below(60))}, down_state: bad}")
+            processes.append(
+                "  - name: incidents\n    hawkes: {providers: [\(pick(providers))], base_rate_per_s: \(number(0.002, 0.006, digits: 4)), "
+                    + "excitation: \(number(0, 0.6)), decay_per_s: 1, repair_s: {constant: \(20 + below(60))}, down_state: bad}")
             features.append("Hawkes incidents")
         }
         if !processes.isEmpty { lines.append("degradation:\n" + processes.joined(separator: "\n")) }

@@ -38,19 +38,26 @@ enum ProxyFloor {
             outgoing.body = .byteBuffer(try await incoming.body.collect(upTo: 16 << 20))
             let forwarder = Forwarder()
             let task = client.execute(request: outgoing, delegate: forwarder)
-            let answer = try await withTaskCancellationHandler { try await forwarder.answer() } onCancel: { task.cancel() }
+            let answer = try await withTaskCancellationHandler {
+                try await forwarder.answer()
+            } onCancel: {
+                task.cancel()
+            }
             switch answer {
             case .whole(let status, let body):
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
             case .stream(let parts):
-                return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
-                    for await part in parts { try await writer.write(part) }
-                    try await writer.finish(nil)
-                })
+                return Response(
+                    status: .ok, headers: [.contentType: "text/event-stream"],
+                    body: ResponseBody { writer in
+                        for await part in parts { try await writer.write(part) }
+                        try await writer.finish(nil)
+                    })
             }
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "proxy-floor"),
-                              onServerRunning: { channel in FileHandle.standardOutput.write(Data("listening on 127.0.0.1:\(channel.localAddress?.port ?? 0)\n".utf8)) })
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "proxy-floor"),
+            onServerRunning: { channel in FileHandle.standardOutput.write(Data("listening on 127.0.0.1:\(channel.localAddress?.port ?? 0)\n".utf8)) })
         try await app.runService()
         try await client.shutdown()
     }

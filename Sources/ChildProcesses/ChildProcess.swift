@@ -36,12 +36,15 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments`; `mergingErrors` sends standard error to the
     /// output file (as `2>&1` would). `log`: the file both go to (a server's log, kept), else
     /// files in a temporary folder removed with the child.
-    public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
-                currentDirectory: URL? = nil, mergingErrors: Bool = false, log: URL? = nil) throws {
+    public init(
+        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: URL? = nil, mergingErrors: Bool = false, log: URL? = nil
+    ) throws {
         self.executable = executable
         self.arguments = arguments
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            throw ChildProcessFailure("\(executable.path) is not there (or not executable): build the package first (swift build -c release, or make build)")
+            throw ChildProcessFailure(
+                "\(executable.path) is not there (or not executable): build the package first (swift build -c release, or make build)")
         }
         if let log {
             directory = nil
@@ -175,7 +178,9 @@ public final class ChildProcess: @unchecked Sendable {
                 return line
             }
             guard process.isRunning else {
-                throw ChildProcessFailure("\(description) exited (status \(process.terminationStatus)) before printing '\(prefix)…': '\(text)\(errors == text ? "" : errors)'")
+                throw ChildProcessFailure(
+                    "\(description) exited (status \(process.terminationStatus)) before printing '\(prefix)…': '\(text)\(errors == text ? "" : errors)'"
+                )
             }
             guard ContinuousClock.now < deadline, !Task.isCancelled else {
                 await killAndReap()
@@ -198,10 +203,13 @@ public struct ChildOutput: Sendable {
 extension ChildProcess {
     /// Runs `executable` to its end (at most `limit`, 10 minutes unless told) and returns
     /// what it printed.
-    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
-                           currentDirectory: URL? = nil, mergingErrors: Bool = false,
-                           within limit: Duration = .seconds(600)) async throws -> ChildOutput {
-        let child = try ChildProcess(executable, arguments, environment: environment, currentDirectory: currentDirectory, mergingErrors: mergingErrors)
+    public static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: URL? = nil, mergingErrors: Bool = false,
+        within limit: Duration = .seconds(600)
+    ) async throws -> ChildOutput {
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, currentDirectory: currentDirectory, mergingErrors: mergingErrors)
         let status = try await child.exit(within: limit)
         return ChildOutput(status: status, stdout: child.output, stderr: mergingErrors ? "" : child.errors)
     }

@@ -90,8 +90,11 @@ public struct DeploymentConfig: Decodable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let listen = try c.decodeIfPresent(String.self, forKey: .listen) {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port), colon != listen.startIndex else {
-                throw DecodingError.dataCorruptedError(forKey: .listen, in: c, debugDescription: "must be HOST:PORT, e.g. 127.0.0.1:8080, got '\(listen)'")
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port),
+                colon != listen.startIndex
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .listen, in: c, debugDescription: "must be HOST:PORT, e.g. 127.0.0.1:8080, got '\(listen)'")
             }
             host = String(listen[..<colon]).trimmingCharacters(in: ["[", "]"])
             self.port = port
@@ -101,14 +104,17 @@ public struct DeploymentConfig: Decodable, Sendable {
             let u = try upstreamEntries.nestedContainer(keyedBy: UpstreamKeys.self, forKey: key)
             let baseURL = try u.decode(String.self, forKey: .baseURL)
             guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
-                throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "must start with http:// or https://, got '\(baseURL)'")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .baseURL, in: u, debugDescription: "must start with http:// or https://, got '\(baseURL)'")
             }
             guard let host = URL(string: baseURL)?.host, !host.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "is not a URL with a host, got '\(baseURL)'")
             }
-            upstreams.append(Upstream(target: key.stringValue, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
-                                      model: try u.decode(String.self, forKey: .model),
-                                      apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable)))
+            upstreams.append(
+                Upstream(
+                    target: key.stringValue, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
+                    model: try u.decode(String.self, forKey: .model),
+                    apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable)))
         }
         if c.contains(.keys) {
             let teams = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .keys)
@@ -117,7 +123,9 @@ public struct DeploymentConfig: Decodable, Sendable {
                 while !list.isAtEnd {
                     let hash = try list.decode(String.self).lowercased()
                     guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
-                        throw DecodingError.dataCorruptedError(in: list, debugDescription: "must be the SHA-256 of the key as 64 hex digits (`printf %s KEY | sha256sum`), never the key itself")
+                        throw DecodingError.dataCorruptedError(
+                            in: list,
+                            debugDescription: "must be the SHA-256 of the key as 64 hex digits (`printf %s KEY | sha256sum`), never the key itself")
                     }
                     keyHashes.append((team.stringValue, hash))
                 }
@@ -129,7 +137,8 @@ public struct DeploymentConfig: Decodable, Sendable {
         }
         if c.contains(.decisionLog) {
             let log = try c.nestedContainer(keyedBy: DecisionLogKeys.self, forKey: .decisionLog)
-            decisionLog = DecisionLog(path: try log.decode(String.self, forKey: .path), maxBytes: try log.number(.maxBytes, default: 100 << 20, atLeast: 4_096))
+            decisionLog = DecisionLog(
+                path: try log.decode(String.self, forKey: .path), maxBytes: try log.number(.maxBytes, default: 100 << 20, atLeast: 4_096))
         }
         if let database = try c.decodeIfPresent(String.self, forKey: .spendDatabase) { spendDatabase = database == "none" ? nil : database }
         shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
@@ -151,13 +160,17 @@ public struct DeploymentConfig: Decodable, Sendable {
             findings.append(ConfigFinding(path: "deployment.upstreams", message: "no upstream for '\(target)'; every provider and pool needs one"))
         }
         for upstream in upstreams where !targets.contains(upstream.target) {
-            findings.append(ConfigFinding(path: "deployment.upstreams.\(upstream.target)", message: NameSuggestion.unknown("target", upstream.target, in: targets, label: "providers and pools")))
+            findings.append(
+                ConfigFinding(
+                    path: "deployment.upstreams.\(upstream.target)",
+                    message: NameSuggestion.unknown("target", upstream.target, in: targets, label: "providers and pools")))
         }
         let teams = router.teams.map(\.name)
         var seen: [String: String] = [:]
         for (team, hash) in keyHashes {
             if !teams.contains(team) {
-                findings.append(ConfigFinding(path: "deployment.keys.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
+                findings.append(
+                    ConfigFinding(path: "deployment.keys.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
             }
             if let other = seen[hash], other != team {
                 findings.append(ConfigFinding(path: "deployment.keys.\(team)", message: "a key of team '\(other)' is also given to '\(team)'"))
@@ -167,10 +180,13 @@ public struct DeploymentConfig: Decodable, Sendable {
         let routes = router.routes.map(\.name)
         for (team, allowed) in teamRoutes {
             if !teams.contains(team) {
-                findings.append(ConfigFinding(path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
+                findings.append(
+                    ConfigFinding(path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("team", team, in: teams, label: "teams")))
             }
             for route in allowed where !routes.contains(route) {
-                findings.append(ConfigFinding(path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("route", route, in: routes, label: "routes")))
+                findings.append(
+                    ConfigFinding(
+                        path: "deployment.team_routes.\(team)", message: NameSuggestion.unknown("route", route, in: routes, label: "routes")))
             }
         }
         return findings

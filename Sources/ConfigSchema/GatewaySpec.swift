@@ -19,14 +19,20 @@ public struct GatewaySpec: Sendable {
         try decoder.checkUnknownKeys()
         if let first = router.validate().errors.first { throw decoder.error(first) }
         guard let deployment = section.deployment else {
-            throw SpecError(document.location, "deployment", "missing: a gateway needs its deployment section (listen, upstreams, keys); see the README's \"Run the gateway\"")
+            throw SpecError(
+                document.location, "deployment",
+                "missing: a gateway needs its deployment section (listen, upstreams, keys); see the README's \"Run the gateway\"")
         }
         if let first = deployment.findings(for: router).first { throw decoder.error(first) }
         if let environment {
             for upstream in deployment.upstreams {
                 guard let variable = upstream.apiKeyEnvironmentVariable, environment[variable]?.isEmpty ?? true else { continue }
-                throw decoder.error(ConfigFinding(path: "deployment.upstreams.\(upstream.target).api_key_env",
-                                                  message: "the environment variable '\(variable)' is \(environment[variable] == nil ? "not set" : "empty"); export the upstream's API key in it, or remove api_key_env for an upstream that needs none"))
+                throw decoder.error(
+                    ConfigFinding(
+                        path: "deployment.upstreams.\(upstream.target).api_key_env",
+                        message:
+                            "the environment variable '\(variable)' is \(environment[variable] == nil ? "not set" : "empty"); export the upstream's API key in it, or remove api_key_env for an upstream that needs none"
+                    ))
             }
         }
         return GatewaySpec(router: router, deployment: deployment)

@@ -49,7 +49,9 @@ public final class SpecDecoder {
             let path = ConfigPath.text(context.codingPath)
             // A missing key next to one nobody asked for is most likely a typo of it.
             if let typo = node.unaskedKey(closeTo: key.stringValue) {
-                return SpecError(typo.keyLocation, ConfigPath.joined(path, typo.key), node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union(node.declaredKeys).union([key.stringValue])))
+                return SpecError(
+                    typo.keyLocation, ConfigPath.joined(path, typo.key),
+                    node.unknownKeyMessage(typo.key, candidates: node.askedKeys.union(node.declaredKeys).union([key.stringValue])))
             }
             return SpecError(node.location, path, "missing required key '\(key.stringValue)'")
         case DecodingError.dataCorrupted(let context), DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
@@ -161,7 +163,9 @@ final class SpecNode {
     func unaskedKey(closeTo key: String) -> (key: String, keyLocation: SpecLocation)? {
         guard case .map(let entries) = content else { return nil }
         let unasked = entries.filter { !askedKeys.contains($0.key) && !declaredKeys.contains($0.key) }
-        guard let match = NameSuggestion.closest(to: key, in: unasked.map(\.key)), NameSuggestion.closest(to: match, in: [key]) != nil else { return nil }
+        guard let match = NameSuggestion.closest(to: key, in: unasked.map(\.key)), NameSuggestion.closest(to: match, in: [key]) != nil else {
+            return nil
+        }
         return unasked.first { $0.key == match }.map { ($0.key, $0.keyLocation) }
     }
 
@@ -220,7 +224,9 @@ extension SpecDecoder {
 /// simulator's own coding keys, so they cannot drift.
 public enum SimulatorKeys {
     public static let sections: Set<String> = ["name", "description", "run", "degradation", "variants"]
-    public static let provider: Set<String> = ["concurrency", "queue", "states", "ttft_s", "output_tokens_per_s", "output_tpm", "hang_s", "context_window_tokens"]
+    public static let provider: Set<String> = [
+        "concurrency", "queue", "states", "ttft_s", "output_tokens_per_s", "output_tpm", "hang_s", "context_window_tokens",
+    ]
     public static let pool: Set<String> = ["autoscaling", "ttft_s", "replica_output_tokens_per_s", "context_window_tokens"]
     public static let poolAutoscaling: Set<String> = ["spin_up_s", "scale_up_queue", "scale_down_idle_s"]
     public static let gateway: Set<String> = ["states"]

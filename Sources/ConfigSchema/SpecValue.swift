@@ -39,7 +39,9 @@ public indirect enum SpecValue: Sendable {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw SpecError(SpecLocation(file: file, line: 0, column: 0), "", "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            throw SpecError(
+                SpecLocation(file: file, line: 0, column: 0), "", "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")"
+            )
         } catch {
             throw SpecError(SpecLocation(file: file, line: 0, column: 0), "", "is not valid YAML: \(error)")
         }

@@ -39,7 +39,8 @@ public enum Experiment {
     public static func overview(_ spec: ExperimentSpec, variants: [Variant] = []) -> String {
         let world = spec.world
         func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
-        var text = count(world.providers.count, "provider", "providers") + ", " + count(world.pools.count, "pool", "pools") + ", "
+        var text =
+            count(world.providers.count, "provider", "providers") + ", " + count(world.pools.count, "pool", "pools") + ", "
             + count(world.teams.count, "team", "teams") + ", " + count(world.degradation.count, "degradation process", "degradation processes") + ", "
             + count(spec.replications, "replication", "replications") + " of \(Int(world.durationSeconds)) s"
         if !variants.isEmpty { text += ", variants: baseline, " + variants.map(\.name).joined(separator: ", ") }
@@ -47,7 +48,9 @@ public enum Experiment {
     }
 
     /// Runs every variant's replications (`jobs` threads over all of them).
-    public static func simulate(_ specs: [ExperimentSpec], jobs: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> [[ReplicationResult]] {
+    public static func simulate(
+        _ specs: [ExperimentSpec], jobs: Int, progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(ExperimentFailure) -> [[ReplicationResult]] {
         let counts = specs.map(\.replications)
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
         let total = counts.reduce(0, +)
@@ -70,8 +73,10 @@ public enum Experiment {
     /// Runs replications `range` of one spec (`jobs` threads): replication i gives the same
     /// result whichever others run with it, so a caller that wants more of a spec runs only
     /// the new ones.
-    public static func simulate(_ spec: ExperimentSpec, replications range: Range<Int>, jobs: Int,
-                                progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> [ReplicationResult] {
+    public static func simulate(
+        _ spec: ExperimentSpec, replications range: Range<Int>, jobs: Int,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(ExperimentFailure) -> [ReplicationResult] {
         let outcomes = ReplicationRunner.run(count: range.count, jobs: jobs, progress: progress) { index -> Result<ReplicationResult, WorldError> in
             Result { () throws(WorldError) in try World.run(spec.world, seed: spec.seed, replication: range.lowerBound + index) }
         }
@@ -85,8 +90,10 @@ public enum Experiment {
     /// Runs the spec (and its variants) and writes its tables into `directory` (default
     /// `out/<name>`); nothing is written unless every replication ran. Returns the
     /// plain-language summary and the directory.
-    public static func run(path: String, overrides: [String], directory: String?, jobs: Int,
-                           progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> (summary: String, directory: String, files: [String]) {
+    public static func run(
+        path: String, overrides: [String], directory: String?, jobs: Int,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(ExperimentFailure) -> (summary: String, directory: String, files: [String]) {
         let (document, spec, variants) = try load(path: path, overrides: overrides)
         let clock = ContinuousClock()
         let started = clock.now
@@ -98,8 +105,9 @@ public enum Experiment {
         let labels = ExperimentReport.failureLabels(in: grouped.flatMap { $0 })
         let reports = zip(specs, zip(names, grouped)).map { ExperimentReport(spec: $0, results: $1.1, variant: $1.0, failureLabels: labels) }
         let tables = RunTables(reports: reports)
-        let manifest = RunManifest(spec: spec, specPath: path, document: document, jobs: jobs, wallSeconds: wall,
-                                   events: grouped.joined().reduce(0) { $0 + $1.events }, variants: names)
+        let manifest = RunManifest(
+            spec: spec, specPath: path, document: document, jobs: jobs, wallSeconds: wall,
+            events: grouped.joined().reduce(0) { $0 + $1.events }, variants: names)
         var files: [(String, String)] = [
             ("summary.csv", tables.summaryCSV),
             ("per_team.csv", tables.perTeamCSV),

@@ -66,18 +66,19 @@ public struct ExperimentReport {
         let totalStateTime = Double(metrics.timeInState.reduce(0, +))
         let gpuHours = pool.map { ExperimentReport.gpuHours(metrics, of: $0, in: result) } ?? 0
         // In the order of `upstreamMetricNames`.
-        let values = [
-            Double(metrics.offered),
-            Double(metrics.accepted),
-            metrics.busy.average(at: end) / max(1, servers),
-            metrics.queueLength.average(at: end),
-            metrics.waits.count > 0 ? metrics.waits.mean : 0,
-            totalStateTime > 0 ? 1 - Double(metrics.timeInState[0]) / totalStateTime : 0,
-            target.map { Double(result.breakerOpenings[$0]) } ?? 0,
-            pool == nil ? 0 : metrics.replicas.average(at: end),
-            gpuHours,
-            gpuHours * (pool?.gpuPricePerHour ?? 0),
-        ] + Self.errorClasses.map { Double(metrics.errors[$0] ?? 0) }
+        let values =
+            [
+                Double(metrics.offered),
+                Double(metrics.accepted),
+                metrics.busy.average(at: end) / max(1, servers),
+                metrics.queueLength.average(at: end),
+                metrics.waits.count > 0 ? metrics.waits.mean : 0,
+                totalStateTime > 0 ? 1 - Double(metrics.timeInState[0]) / totalStateTime : 0,
+                target.map { Double(result.breakerOpenings[$0]) } ?? 0,
+                pool == nil ? 0 : metrics.replicas.average(at: end),
+                gpuHours,
+                gpuHours * (pool?.gpuPricePerHour ?? 0),
+            ] + Self.errorClasses.map { Double(metrics.errors[$0] ?? 0) }
         precondition(values.count == Self.upstreamMetricNames.count, "upstreamValues and upstreamMetricNames disagree")
         return Array(zip(Self.upstreamMetricNames, values))
     }
@@ -127,15 +128,19 @@ public struct ExperimentReport {
 
     func summaryRows() -> [[String]] {
         summary().map { row in
-            [variant, row.scope, row.metric, CSVTable.number(row.interval.mean), CSVTable.number(row.interval.lower),
-             CSVTable.number(row.interval.upper), String(row.interval.count)]
+            [
+                variant, row.scope, row.metric, CSVTable.number(row.interval.mean), CSVTable.number(row.interval.lower),
+                CSVTable.number(row.interval.upper), String(row.interval.count),
+            ]
         }
     }
 
-    static let perTeamHeader = ["variant", "team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
-                                "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
-                                "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd",
-                                "budget_usd", "budget_period_s"]
+    static let perTeamHeader = [
+        "variant", "team", "tier", "requests", "availability", "slo_availability", "slo_availability_met", "latency_slo_percentile",
+        "latency_at_slo_percentile_s", "slo_latency_s", "slo_latency_met", "spend_successful_usd", "spend_retried_usd",
+        "spend_wasted_usd", "fallback_gpu_seconds", "fallback_gpu_usd", "bypass_usd", "total_usd",
+        "budget_usd", "budget_period_s",
+    ]
 
     func perTeamRows() -> [[String]] {
         let rows = summary()
@@ -166,8 +171,11 @@ public struct ExperimentReport {
 
     static let errorClasses = OutcomeClass.failures
     /// Each provider's and pool's metrics, in the order ``upstreamValues(_:_:)`` gives them.
-    static let upstreamMetricNames = ["offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
-                                      "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd"] + errorClasses.map { "errors_\($0.rawValue)" }
+    static let upstreamMetricNames =
+        [
+            "offered", "accepted", "utilisation", "mean_queue_length", "mean_wait_s", "degraded_time_share",
+            "breaker_openings", "replicas_mean", "gpu_hours", "gpu_usd",
+        ] + errorClasses.map { "errors_\($0.rawValue)" }
     static let perProviderHeader = ["variant", "upstream", "kind"] + upstreamMetricNames
 
     func perProviderRows() -> [[String]] {
@@ -190,9 +198,10 @@ public struct ExperimentReport {
     /// How many buckets the time series have: every bucket to the end of the run (quiet ones
     /// at the end included), the last one holding the whole drain after the horizon.
     var bucketCount: Int {
-        let toEnd = results.map { result in
-            result.window.bucketIndex(at: max(0, result.endNanoseconds - 1)) + 1
-        }.max() ?? 0
+        let toEnd =
+            results.map { result in
+                result.window.bucketIndex(at: max(0, result.endNanoseconds - 1)) + 1
+            }.max() ?? 0
         return max(toEnd, results.flatMap { $0.timeSeries.map(\.requests.count) }.max() ?? 0)
     }
 
@@ -208,7 +217,10 @@ public struct ExperimentReport {
                 func mean(_ pick: (TimeBuckets) -> [Int]) -> String {
                     CSVTable.number(series.reduce(0.0) { total, s in total + Double(bucket < pick(s).count ? pick(s)[bucket] : 0) } / n)
                 }
-                table.append([variant, CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback), mean(\.failed)])
+                table.append([
+                    variant, CSVTable.number(Double(bucket) * bucketSeconds), team.name, mean(\.requests), mean(\.succeeded), mean(\.fallback),
+                    mean(\.failed),
+                ])
             }
         }
         return table
@@ -226,11 +238,12 @@ public struct ExperimentReport {
         let n = Double(max(1, results.count))
         for (index, provider) in spec.world.providers.enumerated() {
             for bucket in 0..<length {
-                let share = results.reduce(0.0) { total, result in
-                    let metrics = result.upstreams[index]
-                    let degraded = bucket < metrics.degradedPerBucket.count ? metrics.degradedPerBucket[bucket] : 0
-                    return total + Double(degraded) / Double(metrics.bucketNanoseconds)
-                } / n
+                let share =
+                    results.reduce(0.0) { total, result in
+                        let metrics = result.upstreams[index]
+                        let degraded = bucket < metrics.degradedPerBucket.count ? metrics.degradedPerBucket[bucket] : 0
+                        return total + Double(degraded) / Double(metrics.bucketNanoseconds)
+                    } / n
                 table.append([variant, CSVTable.number(Double(bucket) * bucketSeconds), provider.name, "provider", CSVTable.number(share)])
             }
         }
@@ -244,30 +257,41 @@ public struct ExperimentReport {
         var sentences: [String] = []
         for team in spec.world.teams {
             guard let availability = interval(team.name, "availability"), let degraded = interval(team.name, "degraded_share"),
-                  let p99 = interval(team.name, "latency_p99_s") else { continue }
+                let p99 = interval(team.name, "latency_p99_s")
+            else { continue }
             let met = availability.mean >= team.sloAvailability ? "meets" : "misses"
-            sentences.append(String(format: "%@ was %.3f%% available (95%% interval %.3f–%.3f%%; %@ its %.2f%% SLO), %.1f%% served degraded by local fallback, p99 latency %.1f s.",
-                                    team.name, availability.mean * 100, availability.lower * 100, availability.upper * 100, met, team.sloAvailability * 100,
-                                    degraded.mean * 100, p99.mean))
+            sentences.append(
+                String(
+                    format:
+                        "%@ was %.3f%% available (95%% interval %.3f–%.3f%%; %@ its %.2f%% SLO), %.1f%% served degraded by local fallback, p99 latency %.1f s.",
+                    team.name, availability.mean * 100, availability.lower * 100, availability.upper * 100, met, team.sloAvailability * 100,
+                    degraded.mean * 100, p99.mean))
         }
-        if let total = interval("all", "cost_total_usd"), let retried = interval("all", "cost_retried_usd"), let wasted = interval("all", "cost_wasted_usd"),
-           let gpu = interval("all", "cost_fallback_gpu_usd") {
-            sentences.append(String(format: "Spend was $%.2f per run (±%.2f): $%.2f on retries that then succeeded, $%.2f wasted, $%.2f of it local GPU time.",
-                                    total.mean, total.halfWidth, retried.mean, wasted.mean, gpu.mean))
+        if let total = interval("all", "cost_total_usd"), let retried = interval("all", "cost_retried_usd"),
+            let wasted = interval("all", "cost_wasted_usd"),
+            let gpu = interval("all", "cost_fallback_gpu_usd")
+        {
+            sentences.append(
+                String(
+                    format: "Spend was $%.2f per run (±%.2f): $%.2f on retries that then succeeded, $%.2f wasted, $%.2f of it local GPU time.",
+                    total.mean, total.halfWidth, retried.mean, wasted.mean, gpu.mean))
         }
         if !spec.world.pools.isEmpty {
-            let poolCost = MeanInterval(results.map { result in
-                spec.world.pools.indices.reduce(0.0) { total, index in
-                    let pool = spec.world.pools[index]
-                    let metrics = result.upstreams[spec.world.providers.count + index]
-                    return total + ExperimentReport.gpuHours(metrics, of: pool, in: result) * pool.gpuPricePerHour
-                }
-            })
+            let poolCost = MeanInterval(
+                results.map { result in
+                    spec.world.pools.indices.reduce(0.0) { total, index in
+                        let pool = spec.world.pools[index]
+                        let metrics = result.upstreams[spec.world.providers.count + index]
+                        return total + ExperimentReport.gpuHours(metrics, of: pool, in: result) * pool.gpuPricePerHour
+                    }
+                })
             sentences.append(String(format: "Keeping the local pools online cost $%.2f in GPU time, busy or idle.", poolCost.mean))
         }
         if let worst = worstWindow() {
-            sentences.append(String(format: "The worst %.0f-second window began at %@, with %.1f%% of requests answered.",
-                                    spec.world.bucketSeconds, clock(worst.start), worst.availability * 100))
+            sentences.append(
+                String(
+                    format: "The worst %.0f-second window began at %@, with %.1f%% of requests answered.",
+                    spec.world.bucketSeconds, clock(worst.start), worst.availability * 100))
         }
         let title = variant == "baseline" ? spec.name : "\(spec.name) [\(variant)]"
         return "\(title), \(results.count) replications: " + sentences.joined(separator: " ")

@@ -27,8 +27,10 @@ public struct RunSettings: Decodable, Sendable {
     /// `start_time` in seconds after midnight.
     public var startOfDaySeconds: Double?
 
-    public init(durationSeconds: Double, warmUpSeconds: Double = 0, replications: Int = 5, seed: UInt64 = 1, bucketSeconds: Double = 60,
-                startOfDaySeconds: Double? = nil) {
+    public init(
+        durationSeconds: Double, warmUpSeconds: Double = 0, replications: Int = 5, seed: UInt64 = 1, bucketSeconds: Double = 60,
+        startOfDaySeconds: Double? = nil
+    ) {
         self.durationSeconds = durationSeconds
         self.warmUpSeconds = warmUpSeconds
         self.replications = replications
@@ -51,12 +53,14 @@ public struct RunSettings: Decodable, Sendable {
         bucketSeconds = try c.number(.bucket, default: bucketSeconds, above: 0)
         if let text = try c.decodeIfPresent(String.self, forKey: .startTime) {
             guard let seconds = ClockTime.seconds(ofTimeOfDay: text, limitHours: 24) else {
-                throw DecodingError.dataCorruptedError(forKey: .startTime, in: c, debugDescription: "must be a time of day HH:MM or HH:MM:SS, e.g. \"11:00\"")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .startTime, in: c, debugDescription: "must be a time of day HH:MM or HH:MM:SS, e.g. \"11:00\"")
             }
             startOfDaySeconds = seconds
         }
         if warmUpSeconds >= durationSeconds {
-            throw DecodingError.dataCorruptedError(forKey: .warmUp, in: c, debugDescription: "must be below run.duration_s (\(ConfigNumber.text(durationSeconds)))")
+            throw DecodingError.dataCorruptedError(
+                forKey: .warmUp, in: c, debugDescription: "must be below run.duration_s (\(ConfigNumber.text(durationSeconds)))")
         }
     }
 }
@@ -119,14 +123,16 @@ extension ExperimentSpec {
         var bindings: [DegradationBinding] = []
         for process in sections.degradation {
             do throws(ConfigFinding) {
-                bindings.append(try process.binding(providers: sections.providers, gatewayStates: sections.gateway.states, startOfDay: run.startOfDaySeconds))
+                bindings.append(
+                    try process.binding(providers: sections.providers, gatewayStates: sections.gateway.states, startOfDay: run.startOfDaySeconds))
             } catch {
                 throw decoder.error(error)
             }
         }
-        let world = WorldSpec(providers: sections.providers, pools: sections.pools, router: router, gatewayStates: sections.gateway.states,
-                              teams: sections.teams, degradation: bindings, durationSeconds: run.durationSeconds, warmUpSeconds: run.warmUpSeconds,
-                              bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0)
+        let world = WorldSpec(
+            providers: sections.providers, pools: sections.pools, router: router, gatewayStates: sections.gateway.states,
+            teams: sections.teams, degradation: bindings, durationSeconds: run.durationSeconds, warmUpSeconds: run.warmUpSeconds,
+            bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0)
         do {
             try World.validate(world, seed: run.seed)
         } catch {
@@ -136,7 +142,9 @@ extension ExperimentSpec {
         var specWarnings: [String] = []
         for provider in sections.providers {
             for state in provider.states where state.capacityFraction > 0 && Int(Double(provider.concurrency) * state.capacityFraction) == 0 {
-                specWarnings.append("providers.\(provider.name).states.\(state.name).capacity: \(state.capacityFraction) of \(provider.concurrency) server\(provider.concurrency == 1 ? "" : "s") rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)")
+                specWarnings.append(
+                    "providers.\(provider.name).states.\(state.name).capacity: \(state.capacityFraction) of \(provider.concurrency) server\(provider.concurrency == 1 ? "" : "s") rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)"
+                )
             }
         }
         // A first-token limit longer than a team's SLO latency: an attempt that uses it has
@@ -148,9 +156,12 @@ extension ExperimentSpec {
             let firstToken = min(limits.effectiveFirstTokenSeconds, limits.perTrySeconds ?? .infinity, limits.effectiveOverallSeconds)
             guard firstToken > team.sloLatencySeconds else { continue }
             let written = limits.firstTokenSeconds == nil ? " (the default; the route sets no first_token_s)" : ""
-            specWarnings.append("routes.\(route.name).timeouts.first_token_s: an attempt may wait \(number(firstToken)) s for its first token\(written), longer than team \(team.name)'s SLO allows a whole request (p\(number(team.sloLatencyPercentile)) ≤ \(number(team.sloLatencySeconds)) s): such a request has missed its SLO before the next target is tried")
+            specWarnings.append(
+                "routes.\(route.name).timeouts.first_token_s: an attempt may wait \(number(firstToken)) s for its first token\(written), longer than team \(team.name)'s SLO allows a whole request (p\(number(team.sloLatencyPercentile)) ≤ \(number(team.sloLatencySeconds)) s): such a request has missed its SLO before the next target is tried"
+            )
         }
-        self.init(name: sections.name, description: sections.description, world: world, replications: run.replications, seed: run.seed,
-                  startOfDaySeconds: run.startOfDaySeconds, warnings: report.warnings.map(\.description) + specWarnings)
+        self.init(
+            name: sections.name, description: sections.description, world: world, replications: run.replications, seed: run.seed,
+            startOfDaySeconds: run.startOfDaySeconds, warnings: report.warnings.map(\.description) + specWarnings)
     }
 }

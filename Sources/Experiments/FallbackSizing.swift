@@ -63,11 +63,13 @@ public enum FallbackSizing {
     }
 
     /// The metrics an SLO may name (plus `failed_<label>`).
-    public static let metrics = ["requests", "availability", "degraded_share", "succeeded_frontier", "succeeded_fallback",
-                                 "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p999_s",
-                                 "first_token_p50_s", "first_token_p90_s", "first_token_p99_s", "first_token_p999_s",
-                                 "attempts_per_request", "hedges", "sdk_retries", "cost_successful_usd", "cost_retried_usd", "cost_wasted_usd",
-                                 "cost_fallback_gpu_usd", "fallback_gpu_seconds", "cost_bypass_usd", "cost_total_usd", "breaker_openings"]
+    public static let metrics = [
+        "requests", "availability", "degraded_share", "succeeded_frontier", "succeeded_fallback",
+        "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p999_s",
+        "first_token_p50_s", "first_token_p90_s", "first_token_p99_s", "first_token_p999_s",
+        "attempts_per_request", "hedges", "sdk_retries", "cost_successful_usd", "cost_retried_usd", "cost_wasted_usd",
+        "cost_fallback_gpu_usd", "fallback_gpu_seconds", "cost_bypass_usd", "cost_total_usd", "breaker_openings",
+    ]
 
     public enum Goal: String, Sendable, CaseIterable {
         /// The fewest replicas that meet the SLOs.
@@ -90,12 +92,15 @@ public enum FallbackSizing {
     }
 
     /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
-    public static func run(path: String, overrides: [String], pool: String, slos sloTexts: [String], maxReplicas: Int?, confidence: Double,
-                           goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> String {
+    public static func run(
+        path: String, overrides: [String], pool: String, slos sloTexts: [String], maxReplicas: Int?, confidence: Double,
+        goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(ExperimentFailure) -> String {
         let (document, base, _) = try Experiment.load(path: path, overrides: overrides)
         guard let poolIndex = base.world.pools.firstIndex(where: { $0.name == pool }) else {
             let pools = base.world.pools.map(\.name)
-            throw ExperimentFailure("--pool \(pool): no such pool; " + (pools.isEmpty ? "the spec has no pools" : "pools: \(pools.joined(separator: ", "))"))
+            throw ExperimentFailure(
+                "--pool \(pool): no such pool; " + (pools.isEmpty ? "the spec has no pools" : "pools: \(pools.joined(separator: ", "))"))
         }
         guard !sloTexts.isEmpty else { throw ExperimentFailure("give at least one --slo team.metric>=value") }
         let slos = try sloTexts.map { (text) throws(ExperimentFailure) in try Objective(parsing: text, teams: base.world.teams.map(\.name)) }
@@ -116,7 +121,9 @@ public enum FallbackSizing {
             var look = evaluated[size].map { known in looks.firstIndex { $0.replications == known.replications }! + 1 } ?? 0
             if let known = evaluated[size], known.decided || !thorough || look == looks.count { return known }
             if specs[size] == nil {
-                specs[size] = try Experiment.load(path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"]).1
+                specs[size] = try Experiment.load(
+                    path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"]
+                ).1
             }
             var spec = specs[size]!
             var done = results[size] ?? []
@@ -131,16 +138,20 @@ public enum FallbackSizing {
                 let report = ExperimentReport(spec: spec, results: done)
                 let perReplication = done.map(report.metrics)
                 let intervals = slos.map { slo in
-                    MeanInterval(perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: target.confidence)
+                    MeanInterval(
+                        perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: target.confidence)
                 }
                 let poolSpec = spec.world.pools[poolIndex]
-                let runCost = MeanInterval(done.map { result in
-                    let metrics = result.upstreams[spec.world.providers.count + poolIndex]
-                    let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result)
-                    return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
-                }).mean
-                evaluation = Evaluation(size: size, replications: target.replications, confidence: target.confidence, intervals: intervals,
-                                        verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
+                let runCost = MeanInterval(
+                    done.map { result in
+                        let metrics = result.upstreams[spec.world.providers.count + poolIndex]
+                        let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result)
+                        return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
+                    }
+                ).mean
+                evaluation = Evaluation(
+                    size: size, replications: target.replications, confidence: target.confidence, intervals: intervals,
+                    verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
                 look += 1
             } while thorough && !evaluation.decided && look < looks.count
             // Kept only while a later look may still need them.
@@ -162,15 +173,19 @@ public enum FallbackSizing {
             answer = evaluated.values.filter { $0.meets && $0.size >= smallest }.min { ($0.runCostUSD, $0.size) < ($1.runCostUSD, $1.size) }?.size
         }
 
-        var table = CSVTable(header: ["replicas_in_pool", "replications", "look_confidence"] + slos.flatMap { ["\($0.text) mean", "\($0.text) ci_low", "\($0.text) ci_high", "\($0.text) met"] }
-                             + ["all_met", "run_cost_usd", "monthly_pool_gpu_usd"])
+        var table = CSVTable(
+            header: ["replicas_in_pool", "replications", "look_confidence"]
+                + slos.flatMap { ["\($0.text) mean", "\($0.text) ci_low", "\($0.text) ci_high", "\($0.text) met"] }
+                + ["all_met", "run_cost_usd", "monthly_pool_gpu_usd"])
         let poolSpec = base.world.pools[poolIndex]
         let monthly: (Int) -> Double = { Double($0 * poolSpec.gpusPerReplica) * poolSpec.gpuPricePerHour * 730 }
         for evaluation in evaluated.values.sorted(by: { $0.size < $1.size }) {
             var row = [String(evaluation.size), String(evaluation.replications), CSVTable.number(evaluation.confidence)]
             for (interval, verdict) in zip(evaluation.intervals, evaluation.verdicts) {
-                row += [CSVTable.number(interval.mean), CSVTable.number(interval.lower), CSVTable.number(interval.upper),
-                        verdict.map { $0 ? "true" : "false" } ?? "inconclusive"]
+                row += [
+                    CSVTable.number(interval.mean), CSVTable.number(interval.lower), CSVTable.number(interval.upper),
+                    verdict.map { $0 ? "true" : "false" } ?? "inconclusive",
+                ]
             }
             row += [evaluation.meets ? "true" : "false", CSVTable.number(evaluation.runCostUSD), CSVTable.number(monthly(evaluation.size))]
             table.append(row)
@@ -181,9 +196,10 @@ public enum FallbackSizing {
         do {
             try AtomicOutput.prepare(directory: url)
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
-            let manifest = SizingManifest(spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
-                                          objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
-                                          simulatedReplications: simulatedReplications, wallSeconds: wall)
+            let manifest = SizingManifest(
+                spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
+                objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
+                simulatedReplications: simulatedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))
         } catch {
             throw ExperimentFailure("\(url.path): could not write sizing.csv and sizing.json (\(error.localizedDescription))")
@@ -192,9 +208,10 @@ public enum FallbackSizing {
             return "No size up to \(limit) replicas meets every SLO at \(Int(confidence * 100))% confidence; see \(directory)/sizing.csv."
         }
         let gpus = answer * poolSpec.gpusPerReplica
-        var sentence = String(format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d %@ (%d %@): $%.0f a month in GPU time.",
-                              goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer == 1 ? "replica" : "replicas",
-                              gpus, gpus == 1 ? "GPU" : "GPUs", monthly(answer))
+        var sentence = String(
+            format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d %@ (%d %@): $%.0f a month in GPU time.",
+            goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer == 1 ? "replica" : "replicas",
+            gpus, gpus == 1 ? "GPU" : "GPUs", monthly(answer))
         if let next = evaluated[answer + 1], !next.meets {
             sentence += " Warning: \(answer + 1) replicas do not meet them (not monotone here; add replications)."
         }

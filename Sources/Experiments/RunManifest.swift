@@ -22,10 +22,13 @@ public struct RunManifest: Codable {
     public static let version = "0.2.0"
 
     enum CodingKeys: String, CodingKey {
-        case name, spec, specHash = "spec_hash", seed, startTime = "start_time", replications, jobs, version, wallSeconds = "wall_seconds", events, variants, outputs
+        case name, spec, specHash = "spec_hash", seed, startTime = "start_time", replications, jobs, version, wallSeconds = "wall_seconds", events,
+            variants, outputs
     }
 
-    public init(spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64, variants: [String] = ["baseline"]) {
+    public init(
+        spec: ExperimentSpec, specPath: String, document: SpecValue, jobs: Int, wallSeconds: Double, events: UInt64, variants: [String] = ["baseline"]
+    ) {
         self.name = spec.name
         self.spec = specPath
         self.specHash = RunManifest.hash(document)
@@ -37,7 +40,9 @@ public struct RunManifest: Codable {
         self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
         self.events = events
         self.variants = variants
-        self.outputs = ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv", "provider_timeseries.csv"] + (variants.count > 1 ? ["compare.csv"] : [])
+        self.outputs =
+            ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv", "provider_timeseries.csv"]
+            + (variants.count > 1 ? ["compare.csv"] : [])
     }
 
     public func json() -> String {

@@ -20,8 +20,10 @@ public struct RunTables {
     /// Student-t 95% interval. Pairing removes the noise both runs share, so the interval is
     /// far narrower than the difference of two independent intervals.
     public var compareCSV: String {
-        var table = CSVTable(header: ["variant", "baseline", "scope", "metric", "baseline_mean", "variant_mean", "difference_mean",
-                                      "difference_ci95_low", "difference_ci95_high", "n"])
+        var table = CSVTable(header: [
+            "variant", "baseline", "scope", "metric", "baseline_mean", "variant_mean", "difference_mean",
+            "difference_ci95_low", "difference_ci95_high", "n",
+        ])
         guard let baseline = reports.first else { return table.text }
         let baseRows = baseline.results.map(baseline.metrics)
         for report in reports.dropFirst() {
@@ -31,10 +33,12 @@ public struct RunTables {
                 let b = baseRows.map { $0[index].2 }
                 let v = rows.map { $0[index].2 }
                 let difference = MeanInterval(zip(v, b).map { $0 - $1 })
-                table.append([report.variant, baseline.variant, first[index].0, first[index].1,
-                              CSVTable.number(MeanInterval(b).mean), CSVTable.number(MeanInterval(v).mean),
-                              CSVTable.number(difference.mean), CSVTable.number(difference.lower), CSVTable.number(difference.upper),
-                              String(difference.count)])
+                table.append([
+                    report.variant, baseline.variant, first[index].0, first[index].1,
+                    CSVTable.number(MeanInterval(b).mean), CSVTable.number(MeanInterval(v).mean),
+                    CSVTable.number(difference.mean), CSVTable.number(difference.lower), CSVTable.number(difference.upper),
+                    String(difference.count),
+                ])
             }
         }
         return table.text

@@ -12,8 +12,10 @@ public enum SizeSearch {
     /// The smallest size in 1...`limit` that meets the SLOs, nil when none does; `start`: where
     /// the gallop begins. `judge(size, thorough)`: true if the size meets them, false if it
     /// misses them, nil if its first look leaves it open (never when `thorough`).
-    public static func smallest<Failure: Error>(start: Int, limit: Int,
-                                                judge: (_ size: Int, _ thorough: Bool) throws(Failure) -> Bool?) throws(Failure) -> Int? {
+    public static func smallest<Failure: Error>(
+        start: Int, limit: Int,
+        judge: (_ size: Int, _ thorough: Bool) throws(Failure) -> Bool?
+    ) throws(Failure) -> Int? {
         guard limit >= 1 else { return nil }
         // Every size up to `missed` misses the SLOs; `met` meets them.
         var missed = 0

@@ -35,8 +35,10 @@ public struct SizingManifest: Codable {
         case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications", wallSeconds = "wall_seconds", version
     }
 
-    init(spec: ExperimentSpec, specPath: String, document: SpecValue, looks: [SequentialLooks.Look], pool: String, slos: [String], confidence: Double,
-         objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, wallSeconds: Double) {
+    init(
+        spec: ExperimentSpec, specPath: String, document: SpecValue, looks: [SequentialLooks.Look], pool: String, slos: [String], confidence: Double,
+        objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, wallSeconds: Double
+    ) {
         name = spec.name
         self.spec = specPath
         specHash = RunManifest.hash(document)

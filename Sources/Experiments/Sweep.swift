@@ -49,8 +49,10 @@ public enum Sweep {
 
     /// Runs the points of `shard` (all when nil) and writes `sweep.csv` and `sweep.json` into
     /// `directory`. Returns the number of points run.
-    public static func run(path: String, overrides: [String], dimensions: [Dimension], shard: Shard?, directory: String, jobs: Int,
-                           progress: (@Sendable (Int, Int) -> Void)?) throws(ExperimentFailure) -> Int {
+    public static func run(
+        path: String, overrides: [String], dimensions: [Dimension], shard: Shard?, directory: String, jobs: Int,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) throws(ExperimentFailure) -> Int {
         guard !dimensions.isEmpty else { throw ExperimentFailure("give at least one --vary path=v1,v2,…") }
         let grid = points(dimensions)
         let selected = grid.indices.filter { shard == nil || $0 % shard!.count == shard!.index }
@@ -69,8 +71,9 @@ public enum Sweep {
                 table.append([String(index)] + grid[index] + Array(row.dropFirst()))
             }
         }
-        let manifest = SweepManifest(name: base.name, specHash: RunManifest.hash(document), seed: base.seed, replications: base.replications,
-                                     dimensions: dimensions, points: grid.count, shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
+        let manifest = SweepManifest(
+            name: base.name, specHash: RunManifest.hash(document), seed: base.seed, replications: base.replications,
+            dimensions: dimensions, points: grid.count, shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
         let url = URL(fileURLWithPath: directory)
         do {
             try AtomicOutput.prepare(directory: url)
@@ -92,7 +95,8 @@ public enum Sweep {
         for directory in directories {
             let base = URL(fileURLWithPath: directory)
             guard let manifestData = FileManager.default.contents(atPath: base.appendingPathComponent("sweep.json").path),
-                  let shardManifest = try? JSONDecoder().decode(SweepManifest.self, from: manifestData) else {
+                let shardManifest = try? JSONDecoder().decode(SweepManifest.self, from: manifestData)
+            else {
                 throw ExperimentFailure("\(directory): no sweep.json (is it the --out of a sweep?)")
             }
             if let manifest, manifest.withoutShard != shardManifest.withoutShard {
@@ -109,19 +113,24 @@ public enum Sweep {
             header = first
             var points: Set<Int> = []
             for (order, line) in lines.dropFirst().enumerated() {
-                guard let point = Int(line.prefix { $0 != "," }) else { throw ExperimentFailure("\(directory)/sweep.csv:\(order + 2): no point index") }
+                guard let point = Int(line.prefix { $0 != "," }) else {
+                    throw ExperimentFailure("\(directory)/sweep.csv:\(order + 2): no point index")
+                }
                 points.insert(point)
                 rows.append((point, order, line))
             }
             if !covered.isDisjoint(with: points) {
-                throw ExperimentFailure("\(directory): points \(covered.intersection(points).sorted().prefix(5).map(String.init).joined(separator: ", ")) are in two shards")
+                throw ExperimentFailure(
+                    "\(directory): points \(covered.intersection(points).sorted().prefix(5).map(String.init).joined(separator: ", ")) are in two shards"
+                )
             }
             covered.formUnion(points)
         }
         guard let manifest, let header else { throw ExperimentFailure("nothing to merge") }
         let missing = Set(0..<manifest.points).subtracting(covered)
         guard missing.isEmpty else {
-            throw ExperimentFailure("points \(missing.sorted().prefix(10).map(String.init).joined(separator: ", ")) are in no shard; merge every shard of the sweep")
+            throw ExperimentFailure(
+                "points \(missing.sorted().prefix(10).map(String.init).joined(separator: ", ")) are in no shard; merge every shard of the sweep")
         }
         rows.sort { ($0.point, $0.order) < ($1.point, $1.order) }
         let text = ([header] + rows.map(\.line)).map { $0 + "\r\n" }.joined()
@@ -153,7 +162,9 @@ struct SweepManifest: Codable, Equatable {
     enum CodingKeys: String, CodingKey { case name, specHash = "spec_hash", seed, replications, dimensions, points, shard, version }
 
     var withoutShard: SweepManifest {
-        SweepManifest(name: name, specHash: specHash, seed: seed, replications: replications, dimensions: dimensions, points: points, shard: nil, version: version)
+        SweepManifest(
+            name: name, specHash: specHash, seed: seed, replications: replications, dimensions: dimensions, points: points, shard: nil,
+            version: version)
     }
 
     func json() -> String {

@@ -47,7 +47,9 @@ public enum TraceFit {
             if line.call == .attemptWithheld, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt) {
                 upstreams[at].inFlight -= 1
             }
-            if line.call == .attemptFinished, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt), let outcome = line.outcome {
+            if line.call == .attemptFinished, let attempt = line.attempt, let at = sent[line.requestID]?.removeValue(forKey: attempt),
+                let outcome = line.outcome
+            {
                 upstreams[at].inFlight -= 1
                 upstreams[at].outcomes[outcome, default: 0] += 1
                 if let retryAfter = line.retryAfterSeconds, outcome == .rateLimited || outcome == .overloaded {
@@ -61,11 +63,13 @@ public enum TraceFit {
                 }
             }
             if let decision = line.decision, decision.action == .send || decision.action == .hedge, let target = decision.target {
-                let at = index[target] ?? {
-                    upstreams.append(Observations(name: target))
-                    index[target] = upstreams.count - 1
-                    return upstreams.count - 1
-                }()
+                let at =
+                    index[target]
+                    ?? {
+                        upstreams.append(Observations(name: target))
+                        index[target] = upstreams.count - 1
+                        return upstreams.count - 1
+                    }()
                 sent[line.requestID, default: [:]][decision.attempt] = at
                 upstreams[at].inFlight += 1
                 upstreams[at].maxInFlight = max(upstreams[at].maxInFlight, upstreams[at].inFlight)
@@ -78,8 +82,10 @@ public enum TraceFit {
     /// `minimumAnswers` times, each number with a comment saying what it came from. With the
     /// routing config the gateway ran (`config`), its pools are left out (a pool's model is
     /// its replicas, not a provider's) and its prices are copied.
-    public static func catalog(_ upstreams: [Observations], header: RouterTrace.Header, calls: Int, source: String, config: RouterConfig? = nil,
-                               minimumAnswers: Int = 20) -> String {
+    public static func catalog(
+        _ upstreams: [Observations], header: RouterTrace.Header, calls: Int, source: String, config: RouterConfig? = nil,
+        minimumAnswers: Int = 20
+    ) -> String {
         func number(_ value: Double) -> String {
             let rounded = (value * 1e6).rounded() / 1e6
             return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)
@@ -105,27 +111,35 @@ public enum TraceFit {
                 continue
             }
             text += "  \(upstream.name):\n"
-            text += "    concurrency: \(max(1, upstream.maxInFlight))"
+            text +=
+                "    concurrency: \(max(1, upstream.maxInFlight))"
                 + "    # the most attempts in flight at once in the trace: a lower bound on the limit\n"
             if let fitted = try? DistributionFit.best(of: [.lognormal, .gamma, .weibull], to: upstream.firstTokens) {
                 let others = fitted.all.dropFirst().map { "\($0.family.rawValue) \(String(format: "%.3f", $0.ksDistance))" }.joined(separator: ", ")
-                text += "    ttft_s: {\(fitted.best.family.rawValue): {" + fitted.best.parameters.map { "\($0.name): \(number($0.value))" }.joined(separator: ", ") + "}}"
-                text += "    # \(upstream.firstTokens.count) streamed first tokens (send → first token); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
+                text +=
+                    "    ttft_s: {\(fitted.best.family.rawValue): {"
+                    + fitted.best.parameters.map { "\($0.name): \(number($0.value))" }.joined(separator: ", ") + "}}"
+                text +=
+                    "    # \(upstream.firstTokens.count) streamed first tokens (send → first token); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
                 text += others.isEmpty ? "\n" : " (\(others))\n"
             }
             if let rates = try? DistributionFit.fit(.normal, to: upstream.outputRates) {
                 let mean = rates.parameters[0].value, sd = rates.parameters[1].value
                 text += "    output_tokens_per_s: {normal: {mean: \(number(mean)), sd: \(number(sd)), lower: 1}}"
-                text += "    # \(upstream.outputRates.count) answers: output tokens / (end − first token); KS D \(String(format: "%.3f", rates.ksDistance))\n"
+                text +=
+                    "    # \(upstream.outputRates.count) answers: output tokens / (end − first token); KS D \(String(format: "%.3f", rates.ksDistance))\n"
             } else {
-                text += "    output_tokens_per_s: 1000000    # fewer than 2 answers with more than one token after the first: streaming rate not observed\n"
+                text +=
+                    "    output_tokens_per_s: 1000000    # fewer than 2 answers with more than one token after the first: streaming rate not observed\n"
             }
             if !upstream.retryAfters.isEmpty {
                 let sorted = upstream.retryAfters.sorted()
-                text += "    typical_retry_after_s: \(number(sorted[sorted.count / 2]))    # the median of \(sorted.count) Retry-After values (429, 529)\n"
+                text +=
+                    "    typical_retry_after_s: \(number(sorted[sorted.count / 2]))    # the median of \(sorted.count) Retry-After values (429, 529)\n"
             }
             if let target {
-                text += "    input_usd_per_mtok: \(number(target.inputPricePerMillion))    # from the spec\n    output_usd_per_mtok: \(number(target.outputPricePerMillion))\n"
+                text +=
+                    "    input_usd_per_mtok: \(number(target.inputPricePerMillion))    # from the spec\n    output_usd_per_mtok: \(number(target.outputPricePerMillion))\n"
             } else {
                 text += "    input_usd_per_mtok: 0    # not in a trace\n    output_usd_per_mtok: 0\n"
             }

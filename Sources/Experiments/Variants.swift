@@ -18,12 +18,17 @@ enum VariantsParser {
     /// Splits `variants:` off the document and builds the spec of each variant.
     static func variants(of document: SpecValue) throws(SpecError) -> (base: SpecValue, variants: [(String, SpecValue)]) {
         guard case .map(let entries, let location) = document,
-              let section = entries.first(where: { $0.key == "variants" }) else { return (document, []) }
+            let section = entries.first(where: { $0.key == "variants" })
+        else { return (document, []) }
         let base = SpecValue.map(entries.filter { $0.key != "variants" }, location)
-        guard case .map(let named, _) = section.value else { throw SpecError(section.value.location, "variants", "must be a map of variant names to overrides") }
+        guard case .map(let named, _) = section.value else {
+            throw SpecError(section.value.location, "variants", "must be a map of variant names to overrides")
+        }
         var result: [(String, SpecValue)] = []
         for (name, nameLocation, value) in named {
-            if name == "baseline" { throw SpecError(nameLocation, "variants.baseline", "'baseline' is the spec as written; give the variant another name") }
+            if name == "baseline" {
+                throw SpecError(nameLocation, "variants.baseline", "'baseline' is the spec as written; give the variant another name")
+            }
             guard case .map(let overrides, _) = value else {
                 throw SpecError(value.location, "variants.\(name)", "must be a map of dotted key paths to values, e.g. {pools.gpu.replicas: 4}")
             }
@@ -31,7 +36,8 @@ enum VariantsParser {
             for (path, pathLocation, override) in overrides {
                 let keys = path.split(separator: ".").map(String.init)
                 if keys.first == "run" || keys.first == "variants" || keys.first == "name" {
-                    throw SpecError(pathLocation, "variants.\(name).\(path)", "variants share the run settings and the name; set \(path) outside variants")
+                    throw SpecError(
+                        pathLocation, "variants.\(name).\(path)", "variants share the run settings and the name; set \(path) outside variants")
                 }
                 variant = variant.setting(keys[...], to: override)
             }

@@ -30,8 +30,10 @@ public struct AttemptOrder: Sendable, Equatable {
     /// passes it ends the attempt as its total limit does (rule 4 once the client has a byte).
     public var idleLimitNanoseconds: Int64? { idleLimit > 0 ? idleLimit : nil }
 
-    init(attempt: Int32, target: TargetID, route: RouteID, isHedge: Bool, firstTokenLimitNanoseconds: Int64?, attemptLimitNanoseconds: Int64?,
-         idleLimitNanoseconds: Int64?, watchesFirstByte: Bool) {
+    init(
+        attempt: Int32, target: TargetID, route: RouteID, isHedge: Bool, firstTokenLimitNanoseconds: Int64?, attemptLimitNanoseconds: Int64?,
+        idleLimitNanoseconds: Int64?, watchesFirstByte: Bool
+    ) {
         self.attempt = attempt
         self.target = target
         self.route = route

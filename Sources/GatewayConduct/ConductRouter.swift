@@ -25,8 +25,10 @@ extension Router {
     /// a local pool's attempt is charged its share of the replica's GPUs for that time
     /// (success, cancelled or cut after its first byte: the replica worked all along). Both
     /// gateways call the router through this; returns the outcome the router was given.
-    public mutating func attemptFinished(measuredAt now: Int64, _ state: inout RequestState, attempt: Int32,
-                                         _ outcome: AttemptOutcome) -> (AttemptOutcome, Decision) {
+    public mutating func attemptFinished(
+        measuredAt now: Int64, _ state: inout RequestState, attempt: Int32,
+        _ outcome: AttemptOutcome
+    ) -> (AttemptOutcome, Decision) {
         var measured = outcome
         if let started = state.attemptStartedAt(attempt) { measured.latencyNanoseconds = now - started }
         if let target = state.attemptTarget(attempt), let capacity = config.targets[target.index].localCapacity {

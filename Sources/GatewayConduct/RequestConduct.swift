@@ -84,8 +84,10 @@ public struct RequestConduct: Sendable {
 
     /// An attempt ended: it answered, failed, or hit a limit the driver enforces (reported as
     /// `timeout`). `firstTokenNanoseconds` goes to the trace only.
-    public mutating func attemptEnded<R: ConductRouter & ~Copyable>(_ attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil,
-                                                                   _ router: inout R) -> ConductEffects {
+    public mutating func attemptEnded<R: ConductRouter & ~Copyable>(
+        _ attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil,
+        _ router: inout R
+    ) -> ConductEffects {
         var effects = ConductEffects()
         let bit = Self.bit(attempt)
         guard outstanding & bit != 0 else { return effects }
@@ -171,8 +173,9 @@ public struct RequestConduct: Sendable {
                 outstanding |= Self.bit(attempt)
                 if isHedge { hedged = true }
                 let hedgeAfter = decision.hedgeAfterNanoseconds
-                effects.send = order(attempt, target: target, isHedge: isHedge, decision: decision,
-                                     racing: isHedge || hedgeAfter != nil || outstanding != Self.bit(attempt))
+                effects.send = order(
+                    attempt, target: target, isHedge: isHedge, decision: decision,
+                    racing: isHedge || hedgeAfter != nil || outstanding != Self.bit(attempt))
                 if let hedgeAfter {
                     hedgeTimerArmed = true
                     effects.armHedgeTimerNanoseconds = hedgeAfter
@@ -205,19 +208,24 @@ public struct RequestConduct: Sendable {
         let firstToken = decision.firstTokenTimeoutNanoseconds, total = decision.attemptTimeoutNanoseconds
         guard routing.request.streamed else {
             let earlier = firstToken.map { min($0, total ?? $0) } ?? total
-            return AttemptOrder(attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: nil, attemptLimitNanoseconds: earlier,
-                                idleLimitNanoseconds: nil, watchesFirstByte: false)
+            return AttemptOrder(
+                attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: nil,
+                attemptLimitNanoseconds: earlier,
+                idleLimitNanoseconds: nil, watchesFirstByte: false)
         }
-        return AttemptOrder(attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken, attemptLimitNanoseconds: total,
-                            idleLimitNanoseconds: decision.idleTimeoutNanoseconds, watchesFirstByte: racing)
+        return AttemptOrder(
+            attempt: attempt, target: target, route: decision.route, isHedge: isHedge, firstTokenLimitNanoseconds: firstToken,
+            attemptLimitNanoseconds: total,
+            idleLimitNanoseconds: decision.idleTimeoutNanoseconds, watchesFirstByte: racing)
     }
 
     private mutating func end(_ decision: Decision, winner: Int32?, _ effects: inout ConductEffects) {
         disarmHedgeTimer(&effects)
         effects.endsRequest = true
-        effects.ending = RequestEnding(decision: decision, team: routing.request.team, winner: winner, winnerTarget: winner == nil ? nil : decision.target,
-                                       attempts: routing.attemptsSent, hedged: hedged, firstByteAt: firstByteAt,
-                                       afterFirstByte: firstByteAt > 0, clientGone: clientGone)
+        effects.ending = RequestEnding(
+            decision: decision, team: routing.request.team, winner: winner, winnerTarget: winner == nil ? nil : decision.target,
+            attempts: routing.attemptsSent, hedged: hedged, firstByteAt: firstByteAt,
+            afterFirstByte: firstByteAt > 0, clientGone: clientGone)
         if outstanding == 0 {
             phase = .done
             effects.forget = true

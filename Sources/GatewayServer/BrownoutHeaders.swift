@@ -35,7 +35,10 @@ struct ExplainingHeaders: Sendable {
 
     init(config: RouterConfig) {
         upstreams = config.targets.map { target in
-            (HTTPField(name: .brownoutUpstream, value: target.name), HTTPField(name: .brownoutDegraded, value: target.kind == .local ? "true" : "false"))
+            (
+                HTTPField(name: .brownoutUpstream, value: target.name),
+                HTTPField(name: .brownoutDegraded, value: target.kind == .local ? "true" : "false")
+            )
         }
         routes = config.routes.map { HTTPField(name: .brownoutRoute, value: $0.name) }
     }
@@ -47,8 +50,10 @@ struct ExplainingHeaders: Sendable {
     /// the route a budget switched the request to (none when it kept its own); `failure`:
     /// how the router failed or refused the request; `sdkMayRetry`: on a failure, whether the
     /// client's SDK may retry it.
-    func fields(requestID: UInt64, attempts: Int32, overhead: Duration, answeredBy target: TargetID?, switchedTo route: RouteID? = nil,
-                contentType: HTTPField, cacheControl: HTTPField? = nil, failure: String? = nil, sdkMayRetry: Bool? = nil) -> HTTPFields {
+    func fields(
+        requestID: UInt64, attempts: Int32, overhead: Duration, answeredBy target: TargetID?, switchedTo route: RouteID? = nil,
+        contentType: HTTPField, cacheControl: HTTPField? = nil, failure: String? = nil, sdkMayRetry: Bool? = nil
+    ) -> HTTPFields {
         var fields = HTTPFields()
         fields.reserveCapacity(8)
         fields.append(HTTPField(name: .brownoutRequestID, value: String(requestID)))

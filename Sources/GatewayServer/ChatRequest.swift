@@ -45,11 +45,11 @@ struct ChatRequest: Sendable {
         out.reserveCapacity(body.readableBytes + quotedModel.utf8.count + (usageEdit?.replacement.utf8.count ?? 0))
         var copied = 0
         for edit in edits {
-            out.writeBytes(body.readableBytesView[body.readerIndex + copied ..< body.readerIndex + edit.range.lowerBound])
+            out.writeBytes(body.readableBytesView[body.readerIndex + copied..<body.readerIndex + edit.range.lowerBound])
             out.writeString(edit.replacement)
             copied = edit.range.upperBound
         }
-        out.writeBytes(body.readableBytesView[body.readerIndex + copied ..< body.writerIndex])
+        out.writeBytes(body.readableBytesView[body.readerIndex + copied..<body.writerIndex])
         return out
     }
 }
@@ -81,7 +81,7 @@ extension ChatRequest {
             var includeUsageValue: JSONScanner.Value?
             var problem: OpenAIError?
             // Without stream_options, the request for usage goes before the closing brace.
-            usageEdit = (object.range.upperBound - 1 ..< object.range.upperBound - 1, #","stream_options":{"include_usage":true}"#)
+            usageEdit = (object.range.upperBound - 1..<object.range.upperBound - 1, #","stream_options":{"include_usage":true}"#)
             try? scanner.forEachMember(of: object) { key, value throws(JSONScanner.Malformed) in
                 if scanner.key(key, is: "model") {
                     model = value
@@ -98,8 +98,11 @@ extension ChatRequest {
                 } else if scanner.key(key, is: "max_tokens") || scanner.key(key, is: "max_completion_tokens") {
                     guard value.kind != .null else { return }
                     guard let tokens = scanner.integer(value), tokens >= 1 else {
-                        problem = problem ?? invalid("'\(scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")' must be an integer of at least 1",
-                                                     param: scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")
+                        problem =
+                            problem
+                            ?? invalid(
+                                "'\(scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")' must be an integer of at least 1",
+                                param: scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")
                         return
                     }
                     // max_completion_tokens is the newer name and wins over max_tokens.
@@ -108,7 +111,9 @@ extension ChatRequest {
             }
             if let problem { throw problem }
             guard let model, model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
-                throw OpenAIError(status: 400, message: "'model' is required (one of the gateway's routes)", type: "invalid_request_error", param: "model", code: "missing_model")
+                throw OpenAIError(
+                    status: 400, message: "'model' is required (one of the gateway's routes)", type: "invalid_request_error", param: "model",
+                    code: "missing_model")
             }
             self.model = name
             modelRange = model.range

@@ -11,8 +11,10 @@ import HTTPTypes
 /// The HTTP face of the gateway: OpenAI's `POST /v1/chat/completions` and `GET /v1/models`,
 /// plus `/healthz`, `/readyz` and `/metrics`.
 public enum GatewayApplication {
-    public static func make(core: GatewayCore, deployment: DeploymentConfig, logger: Logger,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    public static func make(
+        core: GatewayCore, deployment: DeploymentConfig, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
         router.post("/v1/chat/completions") { request, context -> Response in
             let received = ContinuousClock.now
@@ -33,7 +35,10 @@ public enum GatewayApplication {
                 return whole(error)
             }
             guard deployment.team(team, mayUse: chat.model) || !core.models.contains(chat.model) else {
-                return whole(OpenAIError(status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error", code: "model_not_allowed"))
+                return whole(
+                    OpenAIError(
+                        status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error",
+                        code: "model_not_allowed"))
             }
             // The body is held (against the allowance) until the answer is written.
             let answer = await RequestCoordinator.answer(chat, team: team, core: core, connection: context.channel)
@@ -42,26 +47,30 @@ public enum GatewayApplication {
                 withExtendedLifetime(hold) {}
                 return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
             case .stream(let headers, let stream):
-                return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                    defer { withExtendedLifetime(hold) {} }
-                    do {
-                        for await frame in stream.frames {
-                            try await writer.write(frame)
-                            stream.written(frame.readableBytes)
+                return Response(
+                    status: .ok, headers: headers,
+                    body: ResponseBody { writer in
+                        defer { withExtendedLifetime(hold) {} }
+                        do {
+                            for await frame in stream.frames {
+                                try await writer.write(frame)
+                                stream.written(frame.readableBytes)
+                            }
+                            try await writer.finish(nil)
+                        } catch {
+                            stream.clientWentAway()
+                            throw error
                         }
-                        try await writer.finish(nil)
-                    } catch {
-                        stream.clientWentAway()
-                        throw error
-                    }
-                })
+                    })
             }
         }
         router.get("/v1/models") { request, _ -> Response in
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else {
                 return refusal(OpenAIError.unauthorized, core: core, received: .now)
             }
-            let models = core.models.filter { deployment.team(team, mayUse: $0) }.map { ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any] }
+            let models = core.models.filter { deployment.team(team, mayUse: $0) }.map {
+                ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any]
+            }
             let data = (try? JSONSerialization.data(withJSONObject: ["object": "list", "data": models], options: [.sortedKeys])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
@@ -70,13 +79,17 @@ public enum GatewayApplication {
         router.get("/metrics") { _, _ -> Response in
             let (breakers, ledger, balances) = core.router.withLock { slot in
                 _ = slot.tick()
-                return (core.config.targetIDs.map { slot.router.breakerState(of: $0) }, slot.router.ledger, core.config.routeIDs.map { slot.router.retryBudgetBalance(of: $0) })
+                return (
+                    core.config.targetIDs.map { slot.router.breakerState(of: $0) }, slot.router.ledger,
+                    core.config.routeIDs.map { slot.router.retryBudgetBalance(of: $0) }
+                )
             }
             let text = core.metrics.render(breakers: breakers, ledger: ledger, retryBudgets: balances)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        return Application(router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
-                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
     /// The request's one `Authorization` value (nil when it has none or several). Read field by
@@ -93,8 +106,11 @@ public enum GatewayApplication {
 
     /// A refusal before routing, with the same explaining headers as every answer.
     static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
-        return Response(status: .init(code: error.status), headers: core.explaining.fields(requestID: core.requestID(), attempts: 0, overhead: received.duration(to: .now),
-                                                                                           answeredBy: nil, contentType: ExplainingHeaders.json),
-                        body: .init(byteBuffer: error.body))
+        return Response(
+            status: .init(code: error.status),
+            headers: core.explaining.fields(
+                requestID: core.requestID(), attempts: 0, overhead: received.duration(to: .now),
+                answeredBy: nil, contentType: ExplainingHeaders.json),
+            body: .init(byteBuffer: error.body))
     }
 }

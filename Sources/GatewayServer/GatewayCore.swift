@@ -35,13 +35,15 @@ struct RouterSlot: ~Copyable, ConductRouter {
 
     mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {
         let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
-        log?.write(decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
-                   firstTokenNanoseconds: firstTokenNanoseconds)
+        log?.write(
+            decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
+            firstTokenNanoseconds: firstTokenNanoseconds)
         return decision
     }
 
     mutating func attemptWithheld(_ state: inout RequestState, attempt: Int32) -> Decision {
-        let (_, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+        let (_, decision) = router.attemptFinished(
+            measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
         log?.write(decision, time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
         return decision
     }
@@ -123,8 +125,10 @@ public final class GatewayCore: Sendable {
 
     /// `seed`: the router's randomness (nil: a random seed); `recordDirectory`: where to write
     /// a router trace (nil: none).
-    public init(spec: GatewaySpec, client: HTTPClient, environment: [String: String], seed: UInt64? = nil, recordDirectory: String? = nil,
-                routerTime: RouterTime = .realTime) throws {
+    public init(
+        spec: GatewaySpec, client: HTTPClient, environment: [String: String], seed: UInt64? = nil, recordDirectory: String? = nil,
+        routerTime: RouterTime = .realTime
+    ) throws {
         config = spec.router
         self.routerTime = routerTime
         let metrics = GatewayMetrics(config: spec.router)
@@ -136,37 +140,46 @@ public final class GatewayCore: Sendable {
         models = spec.router.routes.map(\.name)
         upstreams = try zip(spec.router.targets, spec.router.targetIDs).map { target, id in
             let upstream = spec.deployment.upstreams.first { $0.target == target.name }!
-            return try UpstreamAttempt(client: client, upstream: upstream, target: id, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
-                                       routerTime: routerTime, metrics: metrics)
+            return try UpstreamAttempt(
+                client: client, upstream: upstream, target: id, apiKey: upstream.apiKeyEnvironmentVariable.flatMap { environment[$0] },
+                routerTime: routerTime, metrics: metrics)
         }
         keys = APIKeys(hashes: spec.deployment.keyHashes)
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         self.seed = seed
         let clock = ManualClock()
         let unixAtZero = routerTime.unixNanosecondsAtZero
-        var router = try Router(config: spec.router, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixAtZero),
-                                generator: SplitMix64(seed: seed))
+        var router = try Router(
+            config: spec.router, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixAtZero),
+            generator: SplitMix64(seed: seed))
         // The spend database first, the logs last: a start that fails leaves no new file behind.
         let newDatabase = spec.deployment.spendDatabase.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
         do {
             if let spendStore {
                 let (records, unreadable) = try spendStore.load()
-                let stray = router.restoreSpend(records).map { record in
-                    switch record.scope {
-                    case .team(let name): "team '\(name)'"
-                    case .key(let name): "key '\(name)'"
-                    }
-                } + unreadable
+                let stray =
+                    router.restoreSpend(records).map { record in
+                        switch record.scope {
+                        case .team(let name): "team '\(name)'"
+                        case .key(let name): "key '\(name)'"
+                        }
+                    } + unreadable
                 metrics.spendRowsUnknown(stray.count)
                 if !stray.isEmpty {
-                    FileHandle.standardError.write(Data("brownout-gateway: \(spendStore.path) keeps spend of \(stray.count) budget\(stray.count == 1 ? "" : "s") this spec does not have (\(stray.joined(separator: ", "))): kept, not restored\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "brownout-gateway: \(spendStore.path) keeps spend of \(stray.count) budget\(stray.count == 1 ? "" : "s") this spec does not have (\(stray.joined(separator: ", "))): kept, not restored\n"
+                                .utf8))
                 }
             }
             decisionLog = try spec.deployment.decisionLog.map { try DecisionLogWriter(path: $0.path, maxBytes: $0.maxBytes, metrics: metrics) }
             trace = try recordDirectory.map { directory in
-                try RouterTraceRecorder(directory: directory, header: RouterTrace.Header(seed: seed, configFingerprint: spec.router.fingerprint,
-                                                                                         unixNanosecondsAtZero: unixAtZero), config: spec.router, metrics: metrics)
+                try RouterTraceRecorder(
+                    directory: directory,
+                    header: RouterTrace.Header(
+                        seed: seed, configFingerprint: spec.router.fingerprint,
+                        unixNanosecondsAtZero: unixAtZero), config: spec.router, metrics: metrics)
             }
         } catch {
             if newDatabase, let path = spec.deployment.spendDatabase {

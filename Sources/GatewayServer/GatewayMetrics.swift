@@ -13,8 +13,10 @@ final class GatewayMetrics: Sendable {
         case success, error, rejected
     }
 
-    static let overheadBuckets: [Duration] = [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2_500),
-                                              .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250)]
+    static let overheadBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2_500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250),
+    ]
 
     let registry = PrometheusCollectorRegistry()
     private let inFlight: CoreMetrics.Meter
@@ -82,47 +84,72 @@ final class GatewayMetrics: Sendable {
         fallback = CoreMetrics.Counter(label: "brownout_fallback_requests_total", factory: factory)
         overhead = CoreMetrics.Timer(label: "brownout_gateway_overhead_seconds", factory: factory)
         requests = (config.teams.map(\.name) + ["unattributed"]).map { team in
-            Dictionary(uniqueKeysWithValues: RequestResult.allCases.map {
-                ($0, CoreMetrics.Counter(label: "brownout_requests_total", dimensions: [("team", team), ("result", $0.rawValue)], factory: factory))
-            })
+            Dictionary(
+                uniqueKeysWithValues: RequestResult.allCases.map {
+                    (
+                        $0,
+                        CoreMetrics.Counter(
+                            label: "brownout_requests_total", dimensions: [("team", team), ("result", $0.rawValue)], factory: factory)
+                    )
+                })
         }
         attempts = config.targets.map { target in
-            Dictionary(uniqueKeysWithValues: OutcomeClass.allCases.map {
-                ($0, CoreMetrics.Counter(label: "brownout_attempts_total", dimensions: [("upstream", target.name), ("outcome", $0.rawValue)], factory: factory))
-            })
+            Dictionary(
+                uniqueKeysWithValues: OutcomeClass.allCases.map {
+                    (
+                        $0,
+                        CoreMetrics.Counter(
+                            label: "brownout_attempts_total", dimensions: [("upstream", target.name), ("outcome", $0.rawValue)], factory: factory)
+                    )
+                })
         }
         breakers = config.targets.map { CoreMetrics.Gauge(label: "brownout_breaker_state", dimensions: [("upstream", $0.name)], factory: factory) }
         spend = config.teams.map { CoreMetrics.Gauge(label: "brownout_team_spend_usd", dimensions: [("team", $0.name)], factory: factory) }
         retryBudgets = config.routes.map { route in
-            let kind = switch route.retryBudget {
-            case .unlimited: nil as String?
-            case .finagle: "finagle"
-            case .grpc: "grpc"
-            case .adaptiveThrottling: "adaptive_throttling"
+            let kind =
+                switch route.retryBudget {
+                case .unlimited: nil as String?
+                case .finagle: "finagle"
+                case .grpc: "grpc"
+                case .adaptiveThrottling: "adaptive_throttling"
+                }
+            return kind.map {
+                CoreMetrics.Gauge(label: "brownout_retry_budget_balance", dimensions: [("route", route.name), ("kind", $0)], factory: factory)
             }
-            return kind.map { CoreMetrics.Gauge(label: "brownout_retry_budget_balance", dimensions: [("route", route.name), ("kind", $0)], factory: factory) }
         }
-        estimatedUsage = config.targets.map { CoreMetrics.Counter(label: "brownout_usage_estimated_attempts_total", dimensions: [("upstream", $0.name)], factory: factory) }
-        bodyRefusals = Dictionary(uniqueKeysWithValues: BodyRefusal.allCases.map {
-            ($0, CoreMetrics.Counter(label: "brownout_request_bodies_refused_total", dimensions: [("reason", $0.rawValue)], factory: factory))
-        })
+        estimatedUsage = config.targets.map {
+            CoreMetrics.Counter(label: "brownout_usage_estimated_attempts_total", dimensions: [("upstream", $0.name)], factory: factory)
+        }
+        bodyRefusals = Dictionary(
+            uniqueKeysWithValues: BodyRefusal.allCases.map {
+                ($0, CoreMetrics.Counter(label: "brownout_request_bodies_refused_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+            })
         bodyBytes = CoreMetrics.Meter(label: "brownout_request_body_bytes_held", factory: factory)
         unknownSpendRows = CoreMetrics.Gauge(label: "brownout_spend_rows_unknown", factory: factory)
         slowClients = CoreMetrics.Counter(label: "brownout_slow_clients_cut_total", factory: factory)
-        linesLost = Dictionary(uniqueKeysWithValues: LineLog.allCases.map {
-            ($0, CoreMetrics.Counter(label: "brownout_log_lines_lost_total", dimensions: [("log", $0.rawValue)], factory: factory))
-        })
-        streamRepairs = config.targets.map { target in
-            Dictionary(uniqueKeysWithValues: StreamRepair.allCases.map {
-                ($0, CoreMetrics.Counter(label: "brownout_stream_repairs_total", dimensions: [("upstream", target.name), ("repair", $0.rawValue)], factory: factory))
+        linesLost = Dictionary(
+            uniqueKeysWithValues: LineLog.allCases.map {
+                ($0, CoreMetrics.Counter(label: "brownout_log_lines_lost_total", dimensions: [("log", $0.rawValue)], factory: factory))
             })
+        streamRepairs = config.targets.map { target in
+            Dictionary(
+                uniqueKeysWithValues: StreamRepair.allCases.map {
+                    (
+                        $0,
+                        CoreMetrics.Counter(
+                            label: "brownout_stream_repairs_total", dimensions: [("upstream", target.name), ("repair", $0.rawValue)], factory: factory
+                        )
+                    )
+                })
         }
         inFlight.set(0)
         bodyBytes.set(0)
         unknownSpendRows.record(0)
         fallback.increment(by: 0)
         slowClients.increment(by: 0)
-        for counter in estimatedUsage + BodyRefusal.allCases.map({ bodyRefusals[$0]! }) + LineLog.allCases.map({ linesLost[$0]! }) { counter.increment(by: 0) }
+        for counter in estimatedUsage + BodyRefusal.allCases.map({ bodyRefusals[$0]! }) + LineLog.allCases.map({ linesLost[$0]! }) {
+            counter.increment(by: 0)
+        }
         for counter in requests.flatMap(\.values) + attempts.flatMap(\.values) + streamRepairs.flatMap(\.values) { counter.increment(by: 0) }
     }
 
@@ -159,7 +186,12 @@ final class GatewayMetrics: Sendable {
     func render(breakers states: [CircuitBreaker.State?], ledger: Ledger, retryBudgets balances: [Double?]) -> String {
         for (gauge, state) in zip(breakers, states) {
             guard let state else { continue }
-            let value: Double = switch state { case .closed: 0; case .halfOpen: 1; case .open: 2 }
+            let value: Double =
+                switch state {
+                case .closed: 0;
+                case .halfOpen: 1;
+                case .open: 2
+                }
             gauge.record(value)
         }
         for (gauge, team) in zip(spend, ledger.teams) { gauge.record(team.totalUSD) }

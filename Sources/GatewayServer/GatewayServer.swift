@@ -22,21 +22,26 @@ public enum GatewayServer {
     /// `seed`: the router's randomness (nil: random, printed); `recordDirectory`: write a
     /// router trace there (`--record`); `routerTime`: the time the router lives in (`--time-scale` and the twin's clock options);
     /// `logLevel`: the least severe log message written (`--log-level`, `BROWNOUT_LOG_LEVEL`).
-    public static func serve(_ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime,
-                             logLevel: Logger.Level = .warning) async throws {
+    public static func serve(
+        _ spec: GatewaySpec, seed: UInt64? = nil, recordDirectory: String? = nil, routerTime: RouterTime = .realTime,
+        logLevel: Logger.Level = .warning
+    ) async throws {
         let deployment = spec.deployment
         var logger = Logger(label: "brownout-gateway", factory: { GatewayLogHandler(label: $0) })
         logger.logLevel = logLevel
         // Redirects are not followed: a chat completion is never answered by one, and following
         // it would send the request (and its API key) elsewhere; it fails as a server error.
-        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled)
+        var clientConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)), decompression: .disabled)
         // No tracer: a span per upstream request costs time on every request and goes nowhere.
         clientConfiguration.tracing.tracer = nil
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = upstreamConnectionsPerHost
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let core: GatewayCore
         do {
-            core = try GatewayCore(spec: spec, client: client, environment: ProcessInfo.processInfo.environment, seed: seed, recordDirectory: recordDirectory, routerTime: routerTime)
+            core = try GatewayCore(
+                spec: spec, client: client, environment: ProcessInfo.processInfo.environment, seed: seed, recordDirectory: recordDirectory,
+                routerTime: routerTime)
         } catch {
             try? await client.shutdown()
             throw error
@@ -55,9 +60,12 @@ public enum GatewayServer {
             // periodic flush stops; the final save below is the last write.
             // The deadline is last: it hears of a shutdown first and starts the grace's clock.
             let grace = Duration.milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
-            var configuration = ServiceGroupConfiguration(services: [.init(service: PeriodicFlush(core: core)), .init(service: app),
-                                                                     .init(service: ShutdownDeadline(core: core, grace: grace))],
-                                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            var configuration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: PeriodicFlush(core: core)), .init(service: app),
+                    .init(service: ShutdownDeadline(core: core, grace: grace)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             // The group's own escalation (cancelling every service) only after the requests cut
             // at the grace have had a moment to answer.
             configuration.maximumGracefulShutdownDuration = grace + .seconds(5)

@@ -60,8 +60,9 @@ struct JSONScanner {
         while true {
             scanner.skipWhitespace()
             let keyValue = try scanner.scanString()
-            let key = Key(range: keyValue.range.lowerBound + 1 ..< keyValue.range.upperBound - 1,
-                          hasEscapes: bytes[keyValue.range].contains(UInt8(ascii: "\\")))
+            let key = Key(
+                range: keyValue.range.lowerBound + 1..<keyValue.range.upperBound - 1,
+                hasEscapes: bytes[keyValue.range].contains(UInt8(ascii: "\\")))
             scanner.skipWhitespace()
             scanner.index += 1  // the colon
             scanner.skipWhitespace()
@@ -102,7 +103,7 @@ struct JSONScanner {
     /// Whether `key` is `name` (compared as decoded text when the key has escapes).
     func key(_ key: Key, is name: StaticString) -> Bool {
         if key.hasEscapes {
-            return (try? string(Value(kind: .string, range: key.range.lowerBound - 1 ..< key.range.upperBound + 1))) == name.description
+            return (try? string(Value(kind: .string, range: key.range.lowerBound - 1..<key.range.upperBound + 1))) == name.description
         }
         guard key.range.count == name.utf8CodeUnitCount else { return false }
         return name.withUTF8Buffer { name in
@@ -123,7 +124,7 @@ struct JSONScanner {
     /// lone surrogate.
     func string(_ value: Value) throws(Malformed) -> String {
         precondition(value.kind == .string)
-        let inner = value.range.lowerBound + 1 ..< value.range.upperBound - 1
+        let inner = value.range.lowerBound + 1..<value.range.upperBound - 1
         var utf8: [UInt8] = []
         utf8.reserveCapacity(inner.count)
         var i = inner.lowerBound
@@ -157,7 +158,9 @@ struct JSONScanner {
                 utf8.append(contentsOf: String(unicode).utf8)
             }
         }
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw Malformed(offset: inner.lowerBound, reason: "a string that is not UTF-8") }
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw Malformed(offset: inner.lowerBound, reason: "a string that is not UTF-8")
+        }
         return text
     }
 
@@ -282,7 +285,8 @@ struct JSONScanner {
             case UInt8(ascii: "\\"):
                 guard index + 1 < bytes.count else { throw Malformed(offset: start, reason: "an unterminated string") }
                 switch bytes[index + 1] {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                    UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 2
                 case UInt8(ascii: "u"):
                     guard index + 6 <= bytes.count, (2..<6).allSatisfy({ Self.hexValue(bytes[index + $0]) != nil }) else {

@@ -34,8 +34,10 @@ final class LineFileWriter: Sendable {
     private let warned = Mutex<Set<String>>([])
 
     /// `lost`: told how many lines were dropped or failed to be written.
-    init(path: String, maxBytes: Int, chunkBytes: Int = 64 << 10, maxPendingBytes: Int = 64 << 20, what: String,
-         lost: @escaping @Sendable (_ lines: Int) -> Void = { _ in }) throws {
+    init(
+        path: String, maxBytes: Int, chunkBytes: Int = 64 << 10, maxPendingBytes: Int = 64 << 20, what: String,
+        lost: @escaping @Sendable (_ lines: Int) -> Void = { _ in }
+    ) throws {
         self.path = path
         self.maxBytes = maxBytes
         self.chunkBytes = chunkBytes

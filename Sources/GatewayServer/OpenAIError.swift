@@ -19,8 +19,9 @@ public struct OpenAIError: Error, Sendable {
     }
 
     public var body: ByteBuffer {
-        ByteBuffer(string: #"{"error":{"code":"# + JSONText.quotedOrNull(code) + #","message":"# + JSONText.quoted(message)
-            + #","param":"# + JSONText.quotedOrNull(param) + #","type":"# + JSONText.quoted(type) + "}}")
+        ByteBuffer(
+            string: #"{"error":{"code":"# + JSONText.quotedOrNull(code) + #","message":"# + JSONText.quoted(message)
+                + #","param":"# + JSONText.quotedOrNull(param) + #","type":"# + JSONText.quoted(type) + "}}")
     }
 
     /// The same error as an SSE frame, for a failure after the stream has started.
@@ -42,5 +43,6 @@ public struct OpenAIError: Error, Sendable {
         return ["maximum context length", "context window", "prompt is too long", "context_length_exceeded"].contains { text.contains($0) }
     }
 
-    static let unauthorized = OpenAIError(status: 401, message: "Incorrect or missing API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key")
+    static let unauthorized = OpenAIError(
+        status: 401, message: "Incorrect or missing API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key")
 }

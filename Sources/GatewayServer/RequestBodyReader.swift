@@ -34,21 +34,29 @@ enum RequestBodyReader {
         var error: OpenAIError {
             switch self {
             case .tooLarge(let limit):
-                OpenAIError(status: 413, message: "the request body is larger than " + (limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"),
-                            type: "invalid_request_error", code: "request_too_large")
+                OpenAIError(
+                    status: 413, message: "the request body is larger than " + (limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"),
+                    type: "invalid_request_error", code: "request_too_large")
             case .tooSlow(let seconds):
-                OpenAIError(status: 408, message: "the request body did not arrive within \(seconds) s", type: "invalid_request_error", code: "request_timeout")
+                OpenAIError(
+                    status: 408, message: "the request body did not arrive within \(seconds) s", type: "invalid_request_error",
+                    code: "request_timeout")
             case .gatewayFull:
-                OpenAIError(status: 503, message: "the gateway holds as many request bodies as it may; retry later", type: "overloaded_error", code: "gateway_full")
+                OpenAIError(
+                    status: 503, message: "the gateway holds as many request bodies as it may; retry later", type: "overloaded_error",
+                    code: "gateway_full")
             case .malformed(let detail):
-                OpenAIError(status: 400, message: "the request body could not be read: \(detail)", type: "invalid_request_error", code: "malformed_body")
+                OpenAIError(
+                    status: 400, message: "the request body could not be read: \(detail)", type: "invalid_request_error", code: "malformed_body")
             }
         }
     }
 
     /// The body, held against `allowance` (given back when `hold` is released), read within
     /// the deployment's time limit.
-    static func body(of request: Request, bounds: DeploymentConfig.RequestBodies, allowance: BodyAllowance) async throws(Failure) -> (ByteBuffer, BodyHold) {
+    static func body(
+        of request: Request, bounds: DeploymentConfig.RequestBodies, allowance: BodyAllowance
+    ) async throws(Failure) -> (ByteBuffer, BodyHold) {
         let hold = BodyHold(allowance: allowance)
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared {

@@ -45,13 +45,19 @@ struct RequestCoordinator: Sendable {
         let request: RoutingRequest
         do {
             request = try core.router.withLock { slot throws(RoutingNameError) in
-                try slot.router.request(id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens,
-                                       streamed: chat.stream)
+                try slot.router.request(
+                    id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens,
+                    streamed: chat.stream)
             }
         } catch {
-            let answer = OpenAIError(status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error", code: "model_not_found")
-            return .whole(status: 404, headers: core.explaining.fields(requestID: id, attempts: 0, overhead: received.duration(to: .now), answeredBy: nil,
-                                                                       contentType: ExplainingHeaders.json), body: answer.body)
+            let answer = OpenAIError(
+                status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error",
+                code: "model_not_found")
+            return .whole(
+                status: 404,
+                headers: core.explaining.fields(
+                    requestID: id, attempts: 0, overhead: received.duration(to: .now), answeredBy: nil,
+                    contentType: ExplainingHeaders.json), body: answer.body)
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
@@ -67,7 +73,8 @@ struct RequestCoordinator: Sendable {
         if !chat.stream && core.config.routes[conduct.routing.route.index].hedging == nil {
             var answer: GatewayAnswer?
             await coordinator.run(conduct, first, inline: true, stream: nil, connection: connection) { answer = $0 }
-            return answer ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
+            return answer
+                ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
         }
         let metrics = core.metrics
         let stream = ClientStream(maxBufferedBytes: core.streamBufferMaxBytes) { metrics.slowClientCut() }
@@ -81,8 +88,10 @@ struct RequestCoordinator: Sendable {
     /// `inline`: each attempt is awaited right here instead of in a task of its own (whole
     /// answers without hedging). A stream's attempts run on the event loop (``StreamRelay``)
     /// and report here.
-    private func run(_ begun: RequestConduct, _ first: ConductEffects, inline: Bool, stream: ClientStream?, connection: (any Channel)?,
-                     deliver: (GatewayAnswer) -> Void) async {
+    private func run(
+        _ begun: RequestConduct, _ first: ConductEffects, inline: Bool, stream: ClientStream?, connection: (any Channel)?,
+        deliver: (GatewayAnswer) -> Void
+    ) async {
         // Attempts in tasks of their own, and timers, report here; an inline attempt's ending
         // is handled as it returns.
         let (events, sink) = inline ? (nil, nil) : AsyncStream.makeStream(of: Event.self)
@@ -131,8 +140,11 @@ struct RequestCoordinator: Sendable {
                 effects.cancellations.forEach { attempt, _ in outstanding[attempt]?() }
                 if effects.disarmHedgeTimer { hedgeTimer?.cancel() }
                 if let attempt = effects.commit, let stream, chat.stream {
-                    respond(.stream(headers: headers(conduct, winner: conduct.routing.attemptTarget(attempt), clock: clock, contentType: ExplainingHeaders.eventStream,
-                                                     cacheControl: ExplainingHeaders.noCache), stream))
+                    respond(
+                        .stream(
+                            headers: headers(
+                                conduct, winner: conduct.routing.attemptTarget(attempt), clock: clock, contentType: ExplainingHeaders.eventStream,
+                                cacheControl: ExplainingHeaders.noCache), stream))
                 }
                 if let order = effects.send {
                     clock.begin()
@@ -140,8 +152,9 @@ struct RequestCoordinator: Sendable {
                     let upstream = core.upstreams[order.target.index]
                     let chat = self.chat
                     if inline {
-                        let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds, cancel: inlineAttempt,
-                                                        firstToken: { committed.claim(attempt) })
+                        let ending = await upstream.run(
+                            chat, attemptLimit: order.attemptLimitNanoseconds, cancel: inlineAttempt,
+                            firstToken: { committed.claim(attempt) })
                         if inlineAttempt.clientHasLeft {
                             // Its only effect is cancelling this attempt, which has returned.
                             _ = core.conduct { conduct.clientWentAway(&$0) }
@@ -150,17 +163,20 @@ struct RequestCoordinator: Sendable {
                     } else if let sink {
                         if chat.stream {
                             let route = order.route.index
-                            outstanding[attempt] = upstream.startStream(chat, order: order, onMalformedEvent: core.config.routes[route].onMalformedEvent,
-                                                                        commit: core.config.routes[route].streamCommit,
-                                                                        firstToken: {
-                                                                            let won = committed.claim(attempt)
-                                                                            if won { sink.yield(.committed(attempt: attempt)) }
-                                                                            return won
-                                                                        }, stream: stream) { sink.yield(.finished(attempt: attempt, $0)) }
+                            outstanding[attempt] = upstream.startStream(
+                                chat, order: order, onMalformedEvent: core.config.routes[route].onMalformedEvent,
+                                commit: core.config.routes[route].streamCommit,
+                                firstToken: {
+                                    let won = committed.claim(attempt)
+                                    if won { sink.yield(.committed(attempt: attempt)) }
+                                    return won
+                                }, stream: stream
+                            ) { sink.yield(.finished(attempt: attempt, $0)) }
                         } else {
                             let task = Task {
-                                let ending = await upstream.run(chat, attemptLimit: order.attemptLimitNanoseconds,
-                                                                firstToken: { committed.claim(attempt) })
+                                let ending = await upstream.run(
+                                    chat, attemptLimit: order.attemptLimitNanoseconds,
+                                    firstToken: { committed.claim(attempt) })
                                 sink.yield(.finished(attempt: attempt, ending))
                             }
                             outstanding[attempt] = { task.cancel() }
@@ -173,8 +189,11 @@ struct RequestCoordinator: Sendable {
                         if !Task.isCancelled { sink.yield(.hedgeDue) }
                     }
                 }
-                if let ending = effects.ending { end(ending, conduct: conduct, stream: stream, answered: answered, respond: respond, wholeAnswer: wholeAnswer,
-                                                     lastError: lastError, clock: clock, cutByShutdown: shutdown.happened) }
+                if let ending = effects.ending {
+                    end(
+                        ending, conduct: conduct, stream: stream, answered: answered, respond: respond, wholeAnswer: wholeAnswer,
+                        lastError: lastError, clock: clock, cutByShutdown: shutdown.happened)
+                }
                 if effects.forget { break }
                 if let backoff = effects.backoffNanoseconds {
                     clock.begin()
@@ -196,7 +215,9 @@ struct RequestCoordinator: Sendable {
             case .finished(let attempt, let ending):
                 outstanding[attempt] = nil
                 clock.end()
-                if let target = conduct.routing.attemptTarget(attempt) { core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome, usageEstimated: ending.usageEstimated) }
+                if let target = conduct.routing.attemptTarget(attempt) {
+                    core.metrics.attemptEnded(upstream: target, outcome: ending.outcome.outcome, usageEstimated: ending.usageEstimated)
+                }
                 switch ending.reply {
                 // Only the attempt that answers the client brings a whole answer back.
                 case .whole(let body): wholeAnswer = body
@@ -226,10 +247,15 @@ struct RequestCoordinator: Sendable {
         }
         hedgeTimer?.cancel()
         if !answered {
-            respond(shutdown.happened ? .whole(status: 503, headers: headers(conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
-                                                                             failure: Self.shutdownFailure, sdkMayRetry: true),
-                                               body: Self.shuttingDown.body)
-                                      : .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
+            respond(
+                shutdown.happened
+                    ? .whole(
+                        status: 503,
+                        headers: headers(
+                            conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
+                            failure: Self.shutdownFailure, sdkMayRetry: true),
+                        body: Self.shuttingDown.body)
+                    : .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
 
@@ -237,12 +263,15 @@ struct RequestCoordinator: Sendable {
     /// first byte) or a stream's last event (after it — never a clean `[DONE]`).
     /// The answer to a request cut at the end of the shutdown grace: another replica, or this
     /// one restarted, can serve it.
-    static let shuttingDown = OpenAIError(status: 503, message: "the gateway is shutting down; send the request again", type: "server_error",
-                                          code: "gateway_shutting_down")
+    static let shuttingDown = OpenAIError(
+        status: 503, message: "the gateway is shutting down; send the request again", type: "server_error",
+        code: "gateway_shutting_down")
     static let shutdownFailure = "gateway_shutting_down"
 
-    private func end(_ ending: RequestEnding, conduct: RequestConduct, stream: ClientStream?, answered: Bool, respond: (GatewayAnswer) -> Void,
-                     wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock, cutByShutdown: Bool) {
+    private func end(
+        _ ending: RequestEnding, conduct: RequestConduct, stream: ClientStream?, answered: Bool, respond: (GatewayAnswer) -> Void,
+        wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock, cutByShutdown: Bool
+    ) {
         if ending.succeeded {
             let local = ending.winnerTarget.map { core.config.targets[$0.index].kind == .local } ?? false
             finishMetrics(result: .success, fallback: local, clock: clock)
@@ -250,8 +279,10 @@ struct RequestCoordinator: Sendable {
                 stream.send(ClientStream.done)
                 stream.finish()
             } else {
-                respond(.whole(status: 200, headers: headers(conduct, winner: ending.winnerTarget, clock: clock, contentType: ExplainingHeaders.json),
-                               body: wholeAnswer ?? ByteBuffer()))
+                respond(
+                    .whole(
+                        status: 200, headers: headers(conduct, winner: ending.winnerTarget, clock: clock, contentType: ExplainingHeaders.json),
+                        body: wholeAnswer ?? ByteBuffer()))
             }
             return
         }
@@ -261,19 +292,26 @@ struct RequestCoordinator: Sendable {
             stream.send(error.streamFrame)
             stream.finish()
         } else {
-            respond(.whole(status: error.status, headers: headers(conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
-                                                                  failure: cutByShutdown ? Self.shutdownFailure : ending.failureLabel,
-                                                                  sdkMayRetry: cutByShutdown || ending.sdkMayRetry),
-                           body: error.body))
+            respond(
+                .whole(
+                    status: error.status,
+                    headers: headers(
+                        conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
+                        failure: cutByShutdown ? Self.shutdownFailure : ending.failureLabel,
+                        sdkMayRetry: cutByShutdown || ending.sdkMayRetry),
+                    body: error.body))
         }
     }
 
-    private func headers(_ conduct: RequestConduct, winner: TargetID?, clock: BusyClock, contentType: HTTPField, cacheControl: HTTPField? = nil,
-                         failure: String? = nil, sdkMayRetry: Bool? = nil) -> HTTPFields {
+    private func headers(
+        _ conduct: RequestConduct, winner: TargetID?, clock: BusyClock, contentType: HTTPField, cacheControl: HTTPField? = nil,
+        failure: String? = nil, sdkMayRetry: Bool? = nil
+    ) -> HTTPFields {
         let route = conduct.routing.route
-        return core.explaining.fields(requestID: request.id, attempts: conduct.routing.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner,
-                                      switchedTo: route == request.route ? nil : route, contentType: contentType, cacheControl: cacheControl,
-                                      failure: failure, sdkMayRetry: sdkMayRetry)
+        return core.explaining.fields(
+            requestID: request.id, attempts: conduct.routing.attemptsSent, overhead: clock.gatewayTime, answeredBy: winner,
+            switchedTo: route == request.route ? nil : route, contentType: contentType, cacheControl: cacheControl,
+            failure: failure, sdkMayRetry: sdkMayRetry)
     }
 
     private func finishMetrics(result: GatewayMetrics.RequestResult, fallback: Bool, clock: BusyClock) {
@@ -288,24 +326,36 @@ struct RequestCoordinator: Sendable {
         let status = failure.status
         switch failure {
         case .budgetExhausted:
-            return OpenAIError(status: status, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
+            return OpenAIError(
+                status: status, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
         case .rateLimited:
-            return OpenAIError(status: status, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error", code: "rate_limit_exceeded")
+            return OpenAIError(
+                status: status, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error",
+                code: "rate_limit_exceeded")
         case .shed:
-            return OpenAIError(status: status, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
+            return OpenAIError(
+                status: status, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
         case .refusedByUpstream:
-            return lastError ?? OpenAIError(status: status, message: "the upstream refused the request", type: "invalid_request_error", code: ending.failureLabel)
+            return lastError
+                ?? OpenAIError(status: status, message: "the upstream refused the request", type: "invalid_request_error", code: ending.failureLabel)
         case .timedOut:
             return OpenAIError(status: status, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
         case .streamInterrupted:
-            return OpenAIError(status: status, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error", code: "stream_interrupted")
+            return OpenAIError(
+                status: status, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error",
+                code: "stream_interrupted")
         case .upstreamsFailed:
             if let lastError {
-                return OpenAIError(status: status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error", code: lastError.code)
+                return OpenAIError(
+                    status: status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error",
+                    code: lastError.code)
             }
-            return OpenAIError(status: status, message: "every upstream failed; the last attempt ended \(ending.failureLabel)", type: "upstream_error", code: ending.failureLabel)
+            return OpenAIError(
+                status: status, message: "every upstream failed; the last attempt ended \(ending.failureLabel)", type: "upstream_error",
+                code: ending.failureLabel)
         case .noUpstreamAvailable:
-            return OpenAIError(status: status, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
+            return OpenAIError(
+                status: status, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
         }
     }
 }

@@ -20,7 +20,8 @@ struct ShutdownDeadline: Service {
             try? await Task.sleep(for: grace)
             let cut = core.cutRequestsInFlight()
             if cut > 0 {
-                FileHandle.standardError.write(Data("brownout-gateway: the shutdown grace ended with \(cut) request\(cut == 1 ? "" : "s") in flight; cut\n".utf8))
+                FileHandle.standardError.write(
+                    Data("brownout-gateway: the shutdown grace ended with \(cut) request\(cut == 1 ? "" : "s") in flight; cut\n".utf8))
             }
         }
     }

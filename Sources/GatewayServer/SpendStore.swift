@@ -14,11 +14,12 @@ final class SpendStore: Sendable {
         do {
             database = try DatabaseQueue(path: path)
             try database.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS budget_spend (
-                        scope_kind TEXT NOT NULL, scope_name TEXT NOT NULL, period INTEGER NOT NULL, spent_usd REAL NOT NULL,
-                        PRIMARY KEY (scope_kind, scope_name))
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS budget_spend (
+                            scope_kind TEXT NOT NULL, scope_name TEXT NOT NULL, period INTEGER NOT NULL, spent_usd REAL NOT NULL,
+                            PRIMARY KEY (scope_kind, scope_name))
+                        """)
             }
         } catch {
             throw GatewayStartError("spend_database: cannot open '\(path)' as an SQLite database: \(error)")
@@ -31,7 +32,8 @@ final class SpendStore: Sendable {
         try database.read { db in
             var records: [BudgetSpendRecord] = []
             var unreadable: [String] = []
-            for row in try Row.fetchAll(db, sql: "SELECT scope_kind, scope_name, period, spent_usd FROM budget_spend ORDER BY scope_kind, scope_name") {
+            for row in try Row.fetchAll(db, sql: "SELECT scope_kind, scope_name, period, spent_usd FROM budget_spend ORDER BY scope_kind, scope_name")
+            {
                 let kind: String = row["scope_kind"]
                 let name: String = row["scope_name"]
                 let scope: BudgetScope
@@ -58,10 +60,11 @@ final class SpendStore: Sendable {
                 case .team(let team): (kind, name) = ("team", team)
                 case .key(let key): (kind, name) = ("key", key)
                 }
-                try db.execute(sql: """
-                    INSERT INTO budget_spend (scope_kind, scope_name, period, spent_usd) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (scope_kind, scope_name) DO UPDATE SET period = excluded.period, spent_usd = excluded.spent_usd
-                    """, arguments: [kind, name, record.period, record.spentUSD])
+                try db.execute(
+                    sql: """
+                        INSERT INTO budget_spend (scope_kind, scope_name, period, spent_usd) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (scope_kind, scope_name) DO UPDATE SET period = excluded.period, spent_usd = excluded.spent_usd
+                        """, arguments: [kind, name, record.period, record.spentUSD])
             }
         }
     }

@@ -9,11 +9,12 @@ import Synchronization
 /// AsyncHTTPClient's delegate API: frames are read as they arrive, held until the first one
 /// with content — or, on a route with a stream commit policy, until the hold releases —
 /// (when the attempt claims the client, or learns another attempt has it), then passed to the
-/// client's stream. A failure while the answer is held is a failure before the first byte. The attempt ends at `[DONE]`, at the upstream's error, or at
-/// a break (cut, end before a finish, a malformed event when the route fails on them, a
-/// limit); after `[DONE]` the rest of the response is read to its end, so that the connection
-/// goes back to the pool (a reader dropped at `[DONE]`, before the response's last chunk,
-/// makes AsyncHTTPClient close it).
+/// client's stream. A failure while the answer is held is a failure before the first byte.
+/// The attempt ends at `[DONE]`, at the upstream's error, or at a break (cut, end before a
+/// finish, a malformed event when the route fails on them, a limit); after `[DONE]` the rest
+/// of the response is read to its end, so that the connection goes back to the pool (a
+/// reader dropped at `[DONE]`, before the response's last chunk, makes AsyncHTTPClient close
+/// it).
 ///
 /// Two flaws do not break an answer: an event that is not JSON is left out when the route
 /// drops them (`on_malformed_event`, the default), and a body that ends cleanly after a
@@ -88,8 +89,11 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// `firstToken` is called at the first frame with content (or at the answer's end, if
     /// none came) and says whether this attempt answers the client; `ended` makes the
     /// attempt's ending, and `onEnd` gets it, once, on the event loop.
-    init(chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, conduct: Conduct, ended: @escaping UpstreamAttempt.Ended,
-         onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void) {
+    init(
+        chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, conduct: Conduct,
+        ended: @escaping UpstreamAttempt.Ended,
+        onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void
+    ) {
         self.chat = chat
         self.firstToken = firstToken
         self.stream = stream
@@ -143,8 +147,9 @@ final class StreamRelay: HTTPClientResponseDelegate {
             guard !state.ended else { return nil }
             let answer = state.answer
             if !answer.isSuccess {
-                return end(&state, UpstreamAttempt.classify(status: answer.status, body: answer.body), retryAfter: answer.retryAfterSeconds,
-                           reply: .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
+                return end(
+                    &state, UpstreamAttempt.classify(status: answer.status, body: answer.body), retryAfter: answer.retryAfterSeconds,
+                    reply: .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)))
             }
             // The body ended cleanly without [DONE]: complete if a choice finished (the gateway
             // sends the [DONE]), else a truncated answer.
@@ -238,7 +243,8 @@ final class StreamRelay: HTTPClientResponseDelegate {
             case .malformed(let text):
                 if conduct.onMalformedEvent == .drop {
                     conduct.repaired(.malformedEventDropped)
-                    Self.logger.warning("an upstream stream event that is not JSON was left out", metadata: ["model": "\(chat.model)", "data": "\(text)"])
+                    Self.logger.warning(
+                        "an upstream stream event that is not JSON was left out", metadata: ["model": "\(chat.model)", "data": "\(text)"])
                     continue
                 }
                 return (end(&state, state.committed ? .failedAfterFirstByte : .serverError), true)
@@ -276,8 +282,10 @@ final class StreamRelay: HTTPClientResponseDelegate {
     }
 
     /// Ends the attempt (once): its ending is reported after the lock.
-    private func end(_ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
-                     reply: UpstreamAttempt.Reply = .none) -> After {
+    private func end(
+        _ state: inout State, _ outcome: OutcomeClass, retryAfter: Double? = nil, usage: (input: Int, output: Int)? = nil,
+        reply: UpstreamAttempt.Reply = .none
+    ) -> After {
         state.ended = true
         let timers = (state.firstTokenTimer, state.idleTimer, state.holdTimer)
         state.firstTokenTimer = nil

@@ -22,7 +22,9 @@ final class UpstreamAttempt: Sendable {
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
 
-    init(client: HTTPClient, upstream: DeploymentConfig.Upstream, target: TargetID, apiKey: String?, routerTime: RouterTime, metrics: GatewayMetrics) throws {
+    init(
+        client: HTTPClient, upstream: DeploymentConfig.Upstream, target: TargetID, apiKey: String?, routerTime: RouterTime, metrics: GatewayMetrics
+    ) throws {
         self.client = client
         self.target = target
         self.metrics = metrics
@@ -34,7 +36,8 @@ final class UpstreamAttempt: Sendable {
         do {
             request = try HTTPClient.Request(url: url, method: .POST, headers: headers)
         } catch {
-            throw GatewayStartError("deployment.upstreams.\(upstream.target).base_url: '\(upstream.baseURL)' is not a URL a request can be sent to (\(error))")
+            throw GatewayStartError(
+                "deployment.upstreams.\(upstream.target).base_url: '\(upstream.baseURL)' is not a URL a request can be sent to (\(error))")
         }
     }
 
@@ -65,7 +68,9 @@ final class UpstreamAttempt: Sendable {
     /// says whether this attempt may answer the client. Its one limit (the conduct's, rule 7)
     /// is AsyncHTTPClient's deadline.
     /// `cancel`, when given, can cancel the exchange while it runs (a departed client).
-    func run(_ chat: ChatRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool) async -> Ending {
+    func run(
+        _ chat: ChatRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool
+    ) async -> Ending {
         let ended = endings(chat)
         let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.clock.realDuration(of: $0)) }
         do {
@@ -91,20 +96,25 @@ final class UpstreamAttempt: Sendable {
     /// runs from the start to the first content frame (a timer on the event loop), the idle
     /// limit between frames after it, the attempt limit to the end (the request's deadline).
     /// Returns what cancels the attempt.
-    func startStream(_ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, commit: StreamCommit, firstToken: @escaping @Sendable () -> Bool,
-                     stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void) -> @Sendable () -> Void {
+    func startStream(
+        _ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, commit: StreamCommit,
+        firstToken: @escaping @Sendable () -> Bool,
+        stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void
+    ) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let (metrics, target) = (self.metrics, self.target)
-        let conduct = StreamRelay.Conduct(onMalformedEvent: onMalformedEvent,
-                                          idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.clock.realDuration(of: $0)) },
-                                          commit: commit,
-                                          holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.clock.realDuration(of: Seconds.nanoseconds($0))) },
-                                          repaired: { metrics.streamRepaired(upstream: target, $0) })
+        let conduct = StreamRelay.Conduct(
+            onMalformedEvent: onMalformedEvent,
+            idleLimit: order.idleLimitNanoseconds.map { TimeAmount(routerTime.clock.realDuration(of: $0)) },
+            commit: commit,
+            holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.clock.realDuration(of: Seconds.nanoseconds($0))) },
+            repaired: { metrics.streamRepaired(upstream: target, $0) })
         let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat), onEnd: onEnd)
         let (firstTokenLimit, attemptLimit) = (order.firstTokenLimitNanoseconds, order.attemptLimitNanoseconds)
-        let task = client.execute(request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.clock.realDuration(of: $0)) })
+        let task = client.execute(
+            request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.clock.realDuration(of: $0)) })
         if let limit = firstTokenLimit, limit < attemptLimit ?? .max {
             relay.limitFirstToken(at: now + TimeAmount(routerTime.clock.realDuration(of: limit)), task: task)
         }
@@ -124,17 +134,21 @@ final class UpstreamAttempt: Sendable {
             let firstToken = chat.stream ? spent.firstTokenAt.map { scale.scaled(started.duration(to: $0)) } : nil
             var contextRefusal = false
             if outcome == .clientError, case .upstreamError(let error) = reply { contextRefusal = error.refusesContextLength }
-            return Ending(outcome: AttemptOutcome(outcome: outcome, latencyNanoseconds: scale.scaled(started.duration(to: .now)),
-                                                  inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter,
-                                                  contextWindowExceeded: contextRefusal), reply: reply,
-                          firstTokenNanoseconds: firstToken, usageEstimated: estimated)
+            return Ending(
+                outcome: AttemptOutcome(
+                    outcome: outcome, latencyNanoseconds: scale.scaled(started.duration(to: .now)),
+                    inputTokens: tokens.input, outputTokens: tokens.output, retryAfterSeconds: retryAfter,
+                    contextWindowExceeded: contextRefusal), reply: reply,
+                firstTokenNanoseconds: firstToken, usageEstimated: estimated)
         }
     }
 
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
-    private func wholeExchange(_ chat: ChatRequest, deadline: NIODeadline?, cancel: InlineAttemptCancel?, firstToken: @Sendable () -> Bool,
-                               ended: Ended) async throws -> Ending {
+    private func wholeExchange(
+        _ chat: ChatRequest, deadline: NIODeadline?, cancel: InlineAttemptCancel?, firstToken: @Sendable () -> Bool,
+        ended: Ended
+    ) async throws -> Ending {
         var request = self.request
         request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
@@ -146,8 +160,9 @@ final class UpstreamAttempt: Sendable {
             task.cancel()
         }
         guard answer.status == 200, let body = answer.body else {
-            return ended(UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
-                         .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)), AttemptProgress())
+            return ended(
+                UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
+                .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)), AttemptProgress())
         }
         var progress = AttemptProgress()
         progress.sawFirstToken()
@@ -179,8 +194,9 @@ final class UpstreamAttempt: Sendable {
     /// `error.message` and `error.type`), else its body's text.
     static func upstreamError(status: Int, body: ByteBuffer?) -> OpenAIError {
         guard (400...599).contains(status) else {
-            return OpenAIError(status: status, message: "the upstream answered HTTP \(status), which is not an answer to a chat completion", type: "upstream_error",
-                               code: "unexpected_status")
+            return OpenAIError(
+                status: status, message: "the upstream answered HTTP \(status), which is not an answer to a chat completion", type: "upstream_error",
+                code: "unexpected_status")
         }
         var error = OpenAIError(status: status, message: body.map { String(buffer: $0) } ?? "upstream error \(status)", type: "upstream_error")
         body?.withUnsafeReadableBytes { bytes in

@@ -65,8 +65,9 @@ struct AttemptTicket: Sendable {
 
     /// The route's stream commit policy, as its ticket carries it.
     var streamCommit: StreamCommit {
-        StreamCommit(afterTokens: commitAfterTokens > 0 ? Int(commitAfterTokens) : nil,
-                     afterSeconds: commitAfterNanoseconds > 0 ? Double(commitAfterNanoseconds) / 1e9 : nil, complete: commitsWhenComplete)
+        StreamCommit(
+            afterTokens: commitAfterTokens > 0 ? Int(commitAfterTokens) : nil,
+            afterSeconds: commitAfterNanoseconds > 0 ? Double(commitAfterNanoseconds) / 1e9 : nil, complete: commitsWhenComplete)
     }
 
     /// The key both the upstream's table and its events use: request and attempt together.
@@ -122,7 +123,8 @@ struct UpstreamAttempt: Sendable {
     /// the first token to the planned end.
     func relayedTokens(at now: Int64) -> (input: Int, output: Int) {
         guard let first = firstTokenAt, now >= first else { return (0, 0) }
-        let end = SimulationInstant.adding(startedAt, stallsAtSeconds > 0 ? SimulationInstant.nanoseconds(fromSeconds: stallsAtSeconds) : report.latencyNanoseconds)
+        let end = SimulationInstant.adding(
+            startedAt, stallsAtSeconds > 0 ? SimulationInstant.nanoseconds(fromSeconds: stallsAtSeconds) : report.latencyNanoseconds)
         let share = end > first ? min(1, Double(now - first) / Double(end - first)) : 1
         return (ticket.inputTokens, max(1, Int(Double(report.outputTokens) * share)))
     }

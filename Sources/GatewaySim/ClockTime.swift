@@ -34,7 +34,8 @@ public enum ClockTime: Decodable, Sendable, Equatable {
     public static func seconds(ofTimeOfDay text: String, limitHours: Int) -> Double? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 0 }), parts[0]! < limitHours, parts[1]! < 60,
-              parts.count == 2 || parts[2]! < 60 else { return nil }
+            parts.count == 2 || parts[2]! < 60
+        else { return nil }
         return Double(parts[0]! * 3_600 + parts[1]! * 60 + (parts.count == 3 ? parts[2]! : 0))
     }
 }

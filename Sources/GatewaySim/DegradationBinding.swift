@@ -24,8 +24,10 @@ public struct DegradationBinding: Sendable {
     /// (missing entries map state s to health state s).
     public var stateMaps: [[Int]]
 
-    public init(name: String, targets: [HealthTarget], stateMaps: [[Int]] = [],
-                makeProcess: @escaping @Sendable (RandomStream) throws(StochasticsError) -> any DegradationProcess) {
+    public init(
+        name: String, targets: [HealthTarget], stateMaps: [[Int]] = [],
+        makeProcess: @escaping @Sendable (RandomStream) throws(StochasticsError) -> any DegradationProcess
+    ) {
         self.name = name
         self.makeProcess = makeProcess
         self.targets = targets

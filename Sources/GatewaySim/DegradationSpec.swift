@@ -40,8 +40,12 @@ public struct DegradationSpec: Decodable, Sendable {
         case twoState(provider: String, mtbfSeconds: Double, mttrSeconds: Double, downState: String)
         case regime(shared: Bool, regimes: [String], chain: MarkovChain, initial: String?, targets: [(name: String, states: [String])])
         case commonShock(shocks: [Shock], downState: String)
-        case copula(family: CopulaOutages.Family, correlation: Double, slotSeconds: Double, outageProbability: [(provider: String, probability: Double)], downState: String)
-        case hawkes(providers: [String], baseRatePerSecond: Double, excitation: Double, decayPerSecond: Double, repairSeconds: Distribution, downState: String)
+        case copula(
+            family: CopulaOutages.Family, correlation: Double, slotSeconds: Double, outageProbability: [(provider: String, probability: Double)],
+            downState: String)
+        case hawkes(
+            providers: [String], baseRatePerSecond: Double, excitation: Double, decayPerSecond: Double, repairSeconds: Distribution, downState: String
+        )
         case script([ScriptWindow])
     }
 
@@ -87,14 +91,16 @@ public struct DegradationSpec: Decodable, Sendable {
         switch kind {
         case .twoState:
             let p = try body.container(keyedBy: TwoStateKeys.self)
-            process = .twoState(provider: try p.decode(String.self, forKey: .provider), mtbfSeconds: try p.number(.mtbf, above: 0),
-                                mttrSeconds: try p.number(.mttr, above: 0), downState: try p.decode(String.self, forKey: .downState))
+            process = .twoState(
+                provider: try p.decode(String.self, forKey: .provider), mtbfSeconds: try p.number(.mtbf, above: 0),
+                mttrSeconds: try p.number(.mttr, above: 0), downState: try p.decode(String.self, forKey: .downState))
         case .regime, .sharedRegime:
             let p = try body.container(keyedBy: RegimeKeys.self)
             let regimes = try p.decode([String].self, forKey: .regimes)
             let sojourns = try p.decode([Double].self, forKey: .meanSojourn)
             guard sojourns.count == regimes.count else {
-                throw DecodingError.dataCorruptedError(forKey: .meanSojourn, in: p, debugDescription: "\(sojourns.count) sojourns for \(regimes.count) regimes; give one per regime")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .meanSojourn, in: p, debugDescription: "\(sojourns.count) sojourns for \(regimes.count) regimes; give one per regime")
             }
             let jumps = try p.decodeIfPresent([[Double]].self, forKey: .jumpProbabilities)
             let initial = try p.decodeIfPresent(String.self, forKey: .initial)
@@ -106,12 +112,15 @@ public struct DegradationSpec: Decodable, Sendable {
             for key in targetEntries.allKeys {
                 let states = try targetEntries.decode([String].self, forKey: key)
                 guard states.count == regimes.count else {
-                    throw DecodingError.dataCorruptedError(forKey: key, in: targetEntries, debugDescription: "\(states.count) states for \(regimes.count) regimes; give the target's state in each regime")
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key, in: targetEntries,
+                        debugDescription: "\(states.count) states for \(regimes.count) regimes; give the target's state in each regime")
                 }
                 targets.append((key.stringValue, states))
             }
             if kind == .regime && targets.count != 1 {
-                throw DecodingError.dataCorruptedError(forKey: .targets, in: p, debugDescription: "a regime drives one target; use shared_regime for several")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .targets, in: p, debugDescription: "a regime drives one target; use shared_regime for several")
             }
             let chain = try body.checked { () throws(StochasticsError) in try MarkovChain(meanSojournSeconds: sojourns, jumpProbabilities: jumps) }
             process = .regime(shared: kind == .sharedRegime, regimes: regimes, chain: chain, initial: initial, targets: targets)
@@ -121,8 +130,10 @@ public struct DegradationSpec: Decodable, Sendable {
             var shocks: [Shock] = []
             while !list.isAtEnd {
                 let shock = try list.nestedContainer(keyedBy: ShockKeys.self)
-                shocks.append(Shock(providers: try shock.decode([String].self, forKey: .providers), ratePerSecond: try shock.number(.rate, above: 0),
-                                    repairSeconds: try shock.decode(Distribution.self, forKey: .repair)))
+                shocks.append(
+                    Shock(
+                        providers: try shock.decode([String].self, forKey: .providers), ratePerSecond: try shock.number(.rate, above: 0),
+                        repairSeconds: try shock.decode(Distribution.self, forKey: .repair)))
             }
             process = .commonShock(shocks: shocks, downState: try p.decode(String.self, forKey: .downState))
         case .copula:
@@ -137,8 +148,9 @@ public struct DegradationSpec: Decodable, Sendable {
             for key in probabilities.allKeys {
                 outageProbability.append((key.stringValue, try probabilities.number(key, above: 0, atMost: 1)))
             }
-            process = .copula(family: family, correlation: try p.number(.correlation, atLeast: 0, atMost: 0.999), slotSeconds: try p.number(.slot, above: 0),
-                              outageProbability: outageProbability, downState: try p.decode(String.self, forKey: .downState))
+            process = .copula(
+                family: family, correlation: try p.number(.correlation, atLeast: 0, atMost: 0.999), slotSeconds: try p.number(.slot, above: 0),
+                outageProbability: outageProbability, downState: try p.decode(String.self, forKey: .downState))
         case .hawkes:
             let p = try body.container(keyedBy: HawkesKeys.self)
             let providers = try p.decode([String].self, forKey: .providers)
@@ -148,18 +160,22 @@ public struct DegradationSpec: Decodable, Sendable {
             let repair = try p.decode(Distribution.self, forKey: .repair)
             // Checked now (an exploding process is a spec error, not a run-time one).
             _ = try body.checked { () throws(StochasticsError) in
-                try HawkesIncidents(baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair, targetCount: providers.count,
-                                    stream: RandomStream(name: "validation", seed: 0, replication: 0))
+                try HawkesIncidents(
+                    baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair, targetCount: providers.count,
+                    stream: RandomStream(name: "validation", seed: 0, replication: 0))
             }
-            process = .hawkes(providers: providers, baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair,
-                              downState: try p.decode(String.self, forKey: .downState))
+            process = .hawkes(
+                providers: providers, baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair,
+                downState: try p.decode(String.self, forKey: .downState))
         case .script:
             var list = try body.unkeyedContainer()
             var windows: [ScriptWindow] = []
             while !list.isAtEnd {
                 let window = try list.nestedContainer(keyedBy: WindowKeys.self)
-                windows.append(ScriptWindow(provider: try window.decode(String.self, forKey: .provider), from: try window.decode(ClockTime.self, forKey: .from),
-                                            to: try window.decode(ClockTime.self, forKey: .to), state: try window.decode(String.self, forKey: .state)))
+                windows.append(
+                    ScriptWindow(
+                        provider: try window.decode(String.self, forKey: .provider), from: try window.decode(ClockTime.self, forKey: .from),
+                        to: try window.decode(ClockTime.self, forKey: .to), state: try window.decode(String.self, forKey: .state)))
             }
             process = .script(windows)
         }
@@ -169,7 +185,9 @@ public struct DegradationSpec: Decodable, Sendable {
 extension DegradationSpec {
     /// The process wired to `providers` (by name) and the gateway's states; `startOfDay` is
     /// `run.start_time` in seconds after midnight, which script times are relative to.
-    public func binding(providers: [ProviderSpec], gatewayStates: [GatewayHealthSpec], startOfDay: Double?) throws(ConfigFinding) -> DegradationBinding {
+    public func binding(
+        providers: [ProviderSpec], gatewayStates: [GatewayHealthSpec], startOfDay: Double?
+    ) throws(ConfigFinding) -> DegradationBinding {
         let bodyPath = "\(path).\(kind.rawValue)"
         let providerNames = providers.map(\.name)
         func providerIndex(_ provider: String, _ at: String) throws(ConfigFinding) -> Int {
@@ -181,7 +199,8 @@ extension DegradationSpec {
         func stateIndex(_ state: String, of provider: String, _ at: String) throws(ConfigFinding) -> Int {
             let states = providers[try providerIndex(provider, at)].states.map(\.name)
             guard let index = states.firstIndex(of: state) else {
-                throw ConfigFinding(path: at, message: "provider '\(provider)' has no state '\(state)'; its states: \(states.joined(separator: ", "))")
+                throw ConfigFinding(
+                    path: at, message: "provider '\(provider)' has no state '\(state)'; its states: \(states.joined(separator: ", "))")
             }
             return index
         }
@@ -212,7 +231,9 @@ extension DegradationSpec {
                     var map: [Int] = []
                     for state in states {
                         guard let index = gatewayStates.firstIndex(where: { $0.name == state }) else {
-                            throw ConfigFinding(path: at, message: "the gateway has no state '\(state)'; its states: \(gatewayStates.map(\.name).joined(separator: ", "))")
+                            throw ConfigFinding(
+                                path: at,
+                                message: "the gateway has no state '\(state)'; its states: \(gatewayStates.map(\.name).joined(separator: ", "))")
                         }
                         map.append(index)
                     }
@@ -238,7 +259,10 @@ extension DegradationSpec {
                 }
             }
             let (targets, maps) = try outages(involved, downState: downState)
-            let resolved = shocks.map { CommonShockOutages.Shock(targets: $0.providers.map { involved.firstIndex(of: $0)! }, ratePerSecond: $0.ratePerSecond, repairSeconds: $0.repairSeconds) }
+            let resolved = shocks.map {
+                CommonShockOutages.Shock(
+                    targets: $0.providers.map { involved.firstIndex(of: $0)! }, ratePerSecond: $0.ratePerSecond, repairSeconds: $0.repairSeconds)
+            }
             let count = involved.count
             return DegradationBinding(name: name, targets: targets, stateMaps: maps) { stream throws(StochasticsError) in
                 try CommonShockOutages(targetCount: count, shocks: resolved, stream: stream)
@@ -255,7 +279,8 @@ extension DegradationSpec {
             let (targets, maps) = try outages(names, downState: downState)
             let count = names.count
             return DegradationBinding(name: name, targets: targets, stateMaps: maps) { stream throws(StochasticsError) in
-                try HawkesIncidents(baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair, targetCount: count, stream: stream)
+                try HawkesIncidents(
+                    baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: repair, targetCount: count, stream: stream)
             }
         case .script(let windows):
             var involved: [String] = []
@@ -271,7 +296,9 @@ extension DegradationSpec {
                     throw ConfigFinding(path: "\(at).to", message: "must be a time of day below 24:00 when run.start_time is set")
                 }
                 let state = try stateIndex(window.state, of: window.provider, "\(at).state")
-                if to <= from { throw ConfigFinding(path: at, message: "'to' (\(ConfigNumber.text(to)) s) must come after 'from' (\(ConfigNumber.text(from)) s)") }
+                if to <= from {
+                    throw ConfigFinding(path: at, message: "'to' (\(ConfigNumber.text(to)) s) must come after 'from' (\(ConfigNumber.text(from)) s)")
+                }
                 if !involved.contains(window.provider) { involved.append(window.provider) }
                 raw.append((window.provider, from, to, state))
             }

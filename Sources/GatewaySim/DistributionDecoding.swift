@@ -47,7 +47,9 @@ extension Decoder {
 enum ConfigFile {
     /// A relative path is relative to the file the value was read from.
     static func resolve(_ file: String, in decoder: any Decoder) -> String {
-        guard !file.hasPrefix("/"), let source = decoder.userInfo[.configSourceFile] as? String, let slash = source.lastIndex(of: "/") else { return file }
+        guard !file.hasPrefix("/"), let source = decoder.userInfo[.configSourceFile] as? String, let slash = source.lastIndex(of: "/") else {
+            return file
+        }
         return String(source[..<slash]) + "/" + file
     }
 }

@@ -65,7 +65,8 @@ actor FallbackPool: EventHandler {
         case .queued:
             if servers.waitingCount >= spec.scaleUpQueue * (starting + 1) && ready + starting < spec.maxReplicas {
                 starting += 1
-                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: EventKind.replicaReady.rawValue)
+                calendar.schedule(
+                    after: SimulationInstant.nanoseconds(fromSeconds: spec.spinUpSeconds), to: id, kind: EventKind.replicaReady.rawValue)
             }
             return nil
         case .full:
@@ -122,7 +123,10 @@ actor FallbackPool: EventHandler {
         }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        gateway.enter(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0)) { gateway, report in
+        gateway.enter(
+            AttemptReport(
+                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0)
+        ) { gateway, report in
             gateway.attemptEnded(report)
         }
     }
@@ -133,7 +137,8 @@ actor FallbackPool: EventHandler {
     }
 
     private func scheduleScaleDownCheck() {
-        calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: EventKind.scaleDownCheck.rawValue)
+        calendar.schedule(
+            after: SimulationInstant.nanoseconds(fromSeconds: spec.scaleDownIdleSeconds), to: id, kind: EventKind.scaleDownCheck.rawValue)
     }
 
     @discardableResult
@@ -142,9 +147,11 @@ actor FallbackPool: EventHandler {
         peakBusySinceCheck = max(peakBusySinceCheck, servers.busy)
         let plan = spec.plan(inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens, latency: latency)
         let duration = SimulationInstant.nanoseconds(fromSeconds: plan.seconds)
-        let report = AttemptOutcome(outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
-                                    outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
-        var attempt = UpstreamAttempt(ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
+        let report = AttemptOutcome(
+            outcome: .success, latencyNanoseconds: duration, inputTokens: ticket.inputTokens,
+            outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
+        var attempt = UpstreamAttempt(
+            ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
         attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)

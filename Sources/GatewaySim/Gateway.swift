@@ -56,9 +56,11 @@ actor Gateway: EventHandler {
     /// `routerConfig` must validate without errors (``World`` checks it first).
     /// `routerGenerator`: the router's randomness when it is not the replication's own stream
     /// (a replay uses the recorded gateway's); `replaying`: see ``replaying``.
-    init(id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
-         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool,
-         routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false) {
+    init(
+        id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
+        unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool,
+        routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false
+    ) {
         self.id = id
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
@@ -66,8 +68,9 @@ actor Gateway: EventHandler {
         var router: Router
         do {
             let clock = CalendarClock(calendar: simulation.calendar)
-            router = try Router(config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
-                                generator: routerGenerator ?? RandomStream(name: "gateway.router", seed: seed, replication: replication))
+            router = try Router(
+                config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
+                generator: routerGenerator ?? RandomStream(name: "gateway.router", seed: seed, replication: replication))
         } catch {
             preconditionFailure("Gateway: router config was not validated before building the world: \(error)")
         }
@@ -126,14 +129,18 @@ actor Gateway: EventHandler {
             let errorProbability = healthStates[healthState].errorProbability
             let addedLatency = healthStates[healthState].addedLatencySeconds
             if errorProbability > 0 && errors.uniform() < errorProbability {
-                tell(request.team, RequestEnd(requestID: request.id, succeeded: false, servedByFallback: false, firstTokenAt: 0,
-                                              attempts: 0, hedged: false, failureLabel: TeamMetrics.gatewayFailure, sdkMayRetry: true))
+                tell(
+                    request.team,
+                    RequestEnd(
+                        requestID: request.id, succeeded: false, servedByFallback: false, firstTokenAt: 0,
+                        attempts: 0, hedged: false, failureLabel: TeamMetrics.gatewayFailure, sdkMayRetry: true))
                 return
             }
             if addedLatency > 0 {
                 admitting.insert(request, forKey: request.id)
-                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: addedLatency), to: id, kind: GatewayEvent.admit.rawValue,
-                                  payload: Int64(bitPattern: request.id))
+                calendar.schedule(
+                    after: SimulationInstant.nanoseconds(fromSeconds: addedLatency), to: id, kind: GatewayEvent.admit.rawValue,
+                    payload: Int64(bitPattern: request.id))
                 return
             }
         }
@@ -205,7 +212,8 @@ actor Gateway: EventHandler {
         }
         let (firstToken, firstByte): (Int64?, Int64?)
         switch upstreams[target.index] {
-        case .provider(let provider): (firstToken, firstByte) = provider.enter(key) { provider, key in (provider.firstTokenTime(of: key), provider.firstByteTime(of: key)) }
+        case .provider(let provider):
+            (firstToken, firstByte) = provider.enter(key) { provider, key in (provider.firstTokenTime(of: key), provider.firstByteTime(of: key)) }
         case .pool(let pool): (firstToken, firstByte) = pool.enter(key) { pool, key in (pool.firstTokenTime(of: key), pool.firstByteTime(of: key)) }
         }
         var cut = AttemptOutcome(outcome: cutAs, latencyNanoseconds: 0)
@@ -233,17 +241,21 @@ actor Gateway: EventHandler {
 
     func attemptEnded(_ report: AttemptReport) {
         let now = calendar.now
-        guard let (first, ending) = live.modify(report.requestID, { entry -> (ConductEffects, ConductEffects) in
-            // A streamed attempt that produced output had its first byte reach the client when
-            // it did; a whole answer reaches it now, at its end, if it is one.
-            let streamed = entry.conduct.routing.request.streamed
-            let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
-            let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
-            // A whole answer that did not arrive showed the gateway nothing to bill.
-            var outcome = report.outcome
-            if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
-            return (first, entry.conduct.attemptEnded(report.attempt, outcome, &router))
-        }) else { return }
+        guard
+            let (first, ending) = live.modify(
+                report.requestID,
+                { entry -> (ConductEffects, ConductEffects) in
+                    // A streamed attempt that produced output had its first byte reach the client when
+                    // it did; a whole answer reaches it now, at its end, if it is one.
+                    let streamed = entry.conduct.routing.request.streamed
+                    let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
+                    let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
+                    // A whole answer that did not arrive showed the gateway nothing to bill.
+                    var outcome = report.outcome
+                    if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
+                    return (first, entry.conduct.attemptEnded(report.attempt, outcome, &router))
+                })
+        else { return }
         apply(first, to: report.requestID)
         apply(ending, to: report.requestID)
     }
@@ -287,10 +299,15 @@ actor Gateway: EventHandler {
     }
 
     private func send(_ order: AttemptOrder, requestID: UInt64) {
-        guard var ticket = live.modify(requestID, { entry in
-            AttemptTicket(requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
-                          outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte)
-        }) else { return }
+        guard
+            var ticket = live.modify(
+                requestID,
+                { entry in
+                    AttemptTicket(
+                        requestID: requestID, attempt: order.attempt, inputTokens: entry.conduct.routing.request.inputTokens,
+                        outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte)
+                })
+        else { return }
         // A stream's frames are judged by the rules of the route in force as they come (``GatewayEvent/streamCut``).
         if let idle = order.idleLimitNanoseconds { ticket.followStream(idleLimitNanoseconds: idle, streamRules[order.route.index]) }
         let projection: AttemptProjection?
@@ -329,9 +346,12 @@ actor Gateway: EventHandler {
     private func tell(_ ending: RequestEnding, requestID: UInt64) {
         let fallback: Bool
         if let target = ending.winnerTarget, case .pool = upstreams[target.index] { fallback = true } else { fallback = false }
-        tell(ending.team, RequestEnd(requestID: requestID, succeeded: ending.succeeded, servedByFallback: fallback,
-                              firstTokenAt: ending.succeeded ? ending.firstByteAt : 0, attempts: Int(ending.attempts), hedged: ending.hedged,
-                              failureLabel: ending.failureLabel, sdkMayRetry: ending.sdkMayRetry))
+        tell(
+            ending.team,
+            RequestEnd(
+                requestID: requestID, succeeded: ending.succeeded, servedByFallback: fallback,
+                firstTokenAt: ending.succeeded ? ending.firstByteAt : 0, attempts: Int(ending.attempts), hedged: ending.hedged,
+                failureLabel: ending.failureLabel, sdkMayRetry: ending.sdkMayRetry))
     }
 
     private func tell(_ team: TeamID?, _ end: RequestEnd) {

@@ -18,8 +18,10 @@ actor HealthDriver: EventHandler {
 
     /// The bindings must have been validated (``World/validate(_:seed:)``): building their
     /// processes cannot fail then.
-    init(id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], seed: UInt64, replication: Int,
-         providers: [Provider], gateway: Gateway, horizon: Int64) {
+    init(
+        id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], seed: UInt64, replication: Int,
+        providers: [Provider], gateway: Gateway, horizon: Int64
+    ) {
         let processes = bindings.map { binding in
             do {
                 return try binding.process(seed: seed, replication: replication)

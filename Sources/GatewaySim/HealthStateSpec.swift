@@ -17,8 +17,10 @@ public struct HealthStateSpec: Sendable {
     /// The Retry-After sent with 429/529 answers in this state.
     public var retryAfterSeconds: Double?
 
-    public init(name: String, errorMix: [(OutcomeClass, Double)] = [], streamFaultMix: [(StreamFault, Double)] = [], latencyMultiplier: Double = 1,
-                capacityFraction: Double = 1, retryAfterSeconds: Double? = nil) {
+    public init(
+        name: String, errorMix: [(OutcomeClass, Double)] = [], streamFaultMix: [(StreamFault, Double)] = [], latencyMultiplier: Double = 1,
+        capacityFraction: Double = 1, retryAfterSeconds: Double? = nil
+    ) {
         self.name = name
         self.errorMix = errorMix
         self.streamFaultMix = streamFaultMix

@@ -38,7 +38,8 @@ actor Provider: EventHandler {
         self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.errors = spec.errorStream(seed: seed, replication: replication)
         self.limits = ProviderLimits(spec)
-        servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, window: window))
+        servers = UpstreamServers(
+            metrics: UpstreamMetrics(name: spec.name, capacity: spec.concurrency, stateCount: spec.states.count, window: window))
     }
 
     var metrics: UpstreamMetrics { servers.metrics }
@@ -84,8 +85,11 @@ actor Provider: EventHandler {
         case .serving(let entry)?:
             let relayed = entry.relayedTokens(at: calendar.now)
             admitFromQueue()
-            answerNow(entry.ticket, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
-                                                   inputTokens: relayed.input, outputTokens: relayed.output))
+            answerNow(
+                entry.ticket,
+                AttemptOutcome(
+                    outcome: .cancelled, latencyNanoseconds: calendar.now - entry.startedAt,
+                    inputTokens: relayed.input, outputTokens: relayed.output))
         case nil:
             return
         }
@@ -117,17 +121,21 @@ actor Provider: EventHandler {
         guard EventKind(rawValue: event.kind) == .finished else { preconditionFailure("Provider: an event of unknown kind \(event.kind)") }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        deliver(AttemptReport(requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0))
+        deliver(
+            AttemptReport(
+                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0))
     }
 
     @discardableResult
     private func serve(_ ticket: AttemptTicket, waited: Int64) -> AttemptProjection {
         servers.occupy(waited: waited, now: calendar.now)
-        let plan = spec.plan(state: state, effect: effects[state], inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens,
-                             latency: latency, errors: errors)
+        let plan = spec.plan(
+            state: state, effect: effects[state], inputTokens: ticket.inputTokens, outputTokens: ticket.outputTokens,
+            latency: latency, errors: errors)
         let seconds = plan.seconds
-        var outcome = AttemptOutcome(outcome: plan.outcome, latencyNanoseconds: 0, inputTokens: plan.inputTokens, outputTokens: plan.outputTokens,
-                                     retryAfterSeconds: plan.retryAfterSeconds)
+        var outcome = AttemptOutcome(
+            outcome: plan.outcome, latencyNanoseconds: 0, inputTokens: plan.inputTokens, outputTokens: plan.outputTokens,
+            retryAfterSeconds: plan.retryAfterSeconds)
         let firstToken = plan.firstTokenSeconds
         // The provider does not know when the client gives up: it does all the work it
         // took on, even for attempts the gateway has already timed out (wasted work).
@@ -148,13 +156,19 @@ actor Provider: EventHandler {
     }
 
     /// An immediate answer without service (rate limit, overload).
-    private func reply(_ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?,
-                       contextWindowExceeded: Bool = false) -> AttemptProjection {
+    private func reply(
+        _ ticket: AttemptTicket, _ outcome: OutcomeClass, after seconds: Double, retryAfter: Double?,
+        contextWindowExceeded: Bool = false
+    ) -> AttemptProjection {
         servers.recordRefusal(outcome, now: calendar.now)
         let duration = SimulationInstant.nanoseconds(fromSeconds: seconds)
-        servers.schedule(UpstreamAttempt(ticket: ticket, report: AttemptOutcome(outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter,
-                                                                                contextWindowExceeded: contextWindowExceeded),
-                                         firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
+        servers.schedule(
+            UpstreamAttempt(
+                ticket: ticket,
+                report: AttemptOutcome(
+                    outcome: outcome, latencyNanoseconds: duration, retryAfterSeconds: retryAfter,
+                    contextWindowExceeded: contextWindowExceeded),
+                firstTokenSeconds: 0, startedAt: calendar.now, holdsServer: false))
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: nil)
     }

@@ -26,9 +26,11 @@ public struct ProviderSpec: Sendable {
     /// 400 `context_length_exceeded` (nil: none is).
     public var contextWindowTokens: Int?
 
-    public init(name: String, concurrency: Int, queueLimit: Int = 0, timeToFirstTokenSeconds: Distribution,
-                outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
-                limits: RateLimit? = nil, outputTokensPerMinute: Double? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600) {
+    public init(
+        name: String, concurrency: Int, queueLimit: Int = 0, timeToFirstTokenSeconds: Distribution,
+        outputTokensPerSecond: Distribution, inputPricePerMillion: Double, outputPricePerMillion: Double,
+        limits: RateLimit? = nil, outputTokensPerMinute: Double? = nil, states: [HealthStateSpec] = [.healthy], hangSeconds: Double = 600
+    ) {
         self.name = name
         self.concurrency = concurrency
         self.queueLimit = queueLimit
@@ -69,9 +71,11 @@ public struct FallbackPoolSpec: Sendable {
     /// A replica is removed after this long in which one fewer would have sufficed.
     public var scaleDownIdleSeconds: Double
 
-    public init(name: String, replicas: Int, maxConcurrencyPerReplica: Int, queueLimit: Int, replicaOutputTokensPerSecond: Double,
-                timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int = 1, gpuPricePerHour: Double, qualityTier: Int = 1,
-                maxReplicas: Int? = nil, spinUpSeconds: Double = 300, scaleUpQueue: Int? = nil, scaleDownIdleSeconds: Double = 600) {
+    public init(
+        name: String, replicas: Int, maxConcurrencyPerReplica: Int, queueLimit: Int, replicaOutputTokensPerSecond: Double,
+        timeToFirstTokenSeconds: Distribution, gpusPerReplica: Int = 1, gpuPricePerHour: Double, qualityTier: Int = 1,
+        maxReplicas: Int? = nil, spinUpSeconds: Double = 300, scaleUpQueue: Int? = nil, scaleDownIdleSeconds: Double = 600
+    ) {
         self.name = name
         self.replicas = replicas
         self.maxConcurrencyPerReplica = maxConcurrencyPerReplica

@@ -60,7 +60,8 @@ public struct ServicePlan: Sendable, Equatable {
     public func heldUntilSeconds(_ commit: StreamCommit, cutSeconds: Double?) -> Double? {
         guard firstTokenSeconds > 0 else { return nil }
         let end = cutSeconds ?? seconds
-        if let at = commit.commitSeconds(firstToken: firstTokenSeconds, lastToken: stallsAtSeconds ?? seconds, tokens: max(1, outputTokens)), at < end {
+        if let at = commit.commitSeconds(firstToken: firstTokenSeconds, lastToken: stallsAtSeconds ?? seconds, tokens: max(1, outputTokens)), at < end
+        {
             return at
         }
         return outcome == .success && cutSeconds == nil ? seconds : nil
@@ -77,8 +78,10 @@ extension ProviderSpec {
     /// The plan for an attempt of `inputTokens` in, `outputTokens` out, started in health
     /// state `state` (`effect` its reduction): draws the first-token time and the output rate
     /// from `latency`, the failure (if any) from `errors`, in that order.
-    public func plan(state: Int, effect: HealthEffect, inputTokens: Int, outputTokens: Int,
-                     latency: RandomStream, errors: RandomStream) -> ServicePlan {
+    public func plan(
+        state: Int, effect: HealthEffect, inputTokens: Int, outputTokens: Int,
+        latency: RandomStream, errors: RandomStream
+    ) -> ServicePlan {
         let ttft = timeToFirstTokenSeconds.sample(latency) * effect.latencyMultiplier
         let rate = max(1e-3, outputTokensPerSecond.sample(latency))
         let generation = Double(outputTokens) / rate * effect.latencyMultiplier
@@ -86,7 +89,8 @@ extension ProviderSpec {
         let failure = draw < effect.failureProbability ? states[state].failure(for: draw) : nil
         switch failure {
         case nil:
-            var plan = ServicePlan(outcome: .success, seconds: ttft + generation, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens)
+            var plan = ServicePlan(
+                outcome: .success, seconds: ttft + generation, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens)
             guard draw < effect.failureProbability, let fault = states[state].streamFault(for: draw) else { return plan }
             // Where in the output the fault strikes.
             let at = ttft + generation * errors.uniform()
@@ -94,8 +98,9 @@ extension ProviderSpec {
             case .stall:
                 // What streamed is billed; the connection then stays open, silent, for the hang.
                 let streamed = max(1, Int(Double(outputTokens) * (at - ttft) / max(generation, .leastNonzeroMagnitude)))
-                plan = ServicePlan(outcome: .failedAfterFirstByte, seconds: max(hangSeconds, at), firstTokenSeconds: ttft, inputTokens: inputTokens,
-                                   outputTokens: min(outputTokens, streamed))
+                plan = ServicePlan(
+                    outcome: .failedAfterFirstByte, seconds: max(hangSeconds, at), firstTokenSeconds: ttft, inputTokens: inputTokens,
+                    outputTokens: min(outputTokens, streamed))
                 plan.stallsAtSeconds = at
             case .malformedEvent:
                 plan.malformedEventAtSeconds = at
@@ -108,11 +113,13 @@ extension ProviderSpec {
         case .failedAfterFirstByte?:
             let fraction = errors.uniform()
             // The first token streams, then the answer breaks partway: billed for what streamed.
-            return ServicePlan(outcome: .failedAfterFirstByte, seconds: ttft + generation * fraction, firstTokenSeconds: ttft,
-                               inputTokens: inputTokens, outputTokens: max(1, Int(Double(outputTokens) * fraction)))
+            return ServicePlan(
+                outcome: .failedAfterFirstByte, seconds: ttft + generation * fraction, firstTokenSeconds: ttft,
+                inputTokens: inputTokens, outputTokens: max(1, Int(Double(outputTokens) * fraction)))
         case let other?:
-            return ServicePlan(outcome: other, seconds: ttft, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0,
-                               retryAfterSeconds: effect.retryAfterSeconds)
+            return ServicePlan(
+                outcome: other, seconds: ttft, firstTokenSeconds: 0, inputTokens: 0, outputTokens: 0,
+                retryAfterSeconds: effect.retryAfterSeconds)
         }
     }
 }
@@ -124,8 +131,9 @@ extension FallbackPoolSpec {
         let ttft = timeToFirstTokenSeconds.sample(latency)
         let perRequestRate = replicaOutputTokensPerSecond / Double(maxConcurrencyPerReplica)
         let seconds = ttft + Double(outputTokens) / perRequestRate
-        return ServicePlan(outcome: .success, seconds: seconds, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens,
-                           gpuSeconds: gpuSeconds(forSeconds: seconds))
+        return ServicePlan(
+            outcome: .success, seconds: seconds, firstTokenSeconds: ttft, inputTokens: inputTokens, outputTokens: outputTokens,
+            gpuSeconds: gpuSeconds(forSeconds: seconds))
     }
 
     /// An attempt's share of its replica's GPUs over `seconds` of service (RoutingCore's rule,

@@ -16,10 +16,11 @@ extension ProviderSpec: Decodable {
     public init(from decoder: any Decoder) throws {
         let target = try TargetConfig(from: decoder, kind: .provider)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: target.name, concurrency: try c.number(.concurrency, atLeast: 1),
-                  timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
-                  outputTokensPerSecond: try c.decode(Distribution.self, forKey: .outputTokensPerSecond),
-                  inputPricePerMillion: target.inputPricePerMillion, outputPricePerMillion: target.outputPricePerMillion, limits: target.limits)
+        self.init(
+            name: target.name, concurrency: try c.number(.concurrency, atLeast: 1),
+            timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
+            outputTokensPerSecond: try c.decode(Distribution.self, forKey: .outputTokensPerSecond),
+            inputPricePerMillion: target.inputPricePerMillion, outputPricePerMillion: target.outputPricePerMillion, limits: target.limits)
         queueLimit = try c.number(.queue, default: queueLimit, atLeast: 0)
         outputTokensPerMinute = try c.optionalNumber(.outputTPM, above: 0)
         hangSeconds = try c.number(.hang, default: hangSeconds, above: 0)
@@ -52,7 +53,8 @@ extension HealthStateSpec: Decodable {
                 }
             }
             if failureProbability > 1 + 1e-12 {
-                throw DecodingError.dataCorruptedError(forKey: .errors, in: c, debugDescription: "probabilities sum to \(failureProbability); they must sum to at most 1")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .errors, in: c, debugDescription: "probabilities sum to \(failureProbability); they must sum to at most 1")
             }
         }
         latencyMultiplier = try c.number(.latencyMultiplier, default: latencyMultiplier, above: 0)
@@ -78,10 +80,12 @@ extension FallbackPoolSpec: Decodable {
         let target = try TargetConfig(from: decoder, kind: .local)
         guard let capacity = target.localCapacity else { preconditionFailure("a decoded pool has its capacity") }
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: target.name, replicas: capacity.replicas, maxConcurrencyPerReplica: capacity.concurrencyPerReplica, queueLimit: target.queueLimit ?? 0,
-                  replicaOutputTokensPerSecond: try c.number(.replicaOutputTokensPerSecond, above: 0),
-                  timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
-                  gpuPricePerHour: target.gpuPricePerHour, qualityTier: target.qualityTier, maxReplicas: capacity.maxReplicas)
+        self.init(
+            name: target.name, replicas: capacity.replicas, maxConcurrencyPerReplica: capacity.concurrencyPerReplica,
+            queueLimit: target.queueLimit ?? 0,
+            replicaOutputTokensPerSecond: try c.number(.replicaOutputTokensPerSecond, above: 0),
+            timeToFirstTokenSeconds: try c.decode(Distribution.self, forKey: .ttft),
+            gpuPricePerHour: target.gpuPricePerHour, qualityTier: target.qualityTier, maxReplicas: capacity.maxReplicas)
         gpusPerReplica = capacity.gpusPerReplica
         contextWindowTokens = try c.optionalNumber(.contextWindow, atLeast: 1)
         if c.contains(.autoscaling) {
@@ -117,7 +121,8 @@ public struct GatewayStates: Decodable, Sendable {
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        states = try decoder.container(keyedBy: CodingKeys.self).namedStates(.states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
+        states = try decoder.container(keyedBy: CodingKeys.self).namedStates(
+            .states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
     }
 }
 
@@ -151,9 +156,10 @@ extension TeamSpec: Decodable {
     /// limit and budget are RoutingCore's).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: decoder.entryName, arrivals: try c.decode(ArrivalProcessSpec.self, forKey: .arrivals).process,
-                  inputTokens: try c.decode(Distribution.self, forKey: .inputTokens), outputTokens: try c.decode(Distribution.self, forKey: .outputTokens),
-                  route: try c.decode(String.self, forKey: .route))
+        self.init(
+            name: decoder.entryName, arrivals: try c.decode(ArrivalProcessSpec.self, forKey: .arrivals).process,
+            inputTokens: try c.decode(Distribution.self, forKey: .inputTokens), outputTokens: try c.decode(Distribution.self, forKey: .outputTokens),
+            route: try c.decode(String.self, forKey: .route))
         sdkRetries = try c.number(.sdkRetries, default: sdkRetries, atLeast: 0)
         streamShare = try c.number(.streamShare, default: streamShare, atLeast: 0, atMost: 1)
         if c.contains(.slo) {

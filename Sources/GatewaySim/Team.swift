@@ -46,8 +46,10 @@ actor Team: EventHandler {
         case sdkRetry
     }
 
-    init(id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
-         window: MeasurementWindow, seed: UInt64, replication: Int, trafficReplication: Int) {
+    init(
+        id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
+        window: MeasurementWindow, seed: UInt64, replication: Int, trafficReplication: Int
+    ) {
         self.id = id
         self.index = index
         self.route = route
@@ -74,10 +76,11 @@ actor Team: EventHandler {
         guard let kind = EventKind(rawValue: event.kind) else { preconditionFailure("Team: an event of unknown kind \(event.kind)") }
         switch kind {
         case .arrival:
-            let logical = Logical(arrivedAt: calendar.now,
-                                  inputTokens: max(1, Int(spec.inputTokens.sample(sizeStream).rounded())),
-                                  outputTokens: max(1, Int(spec.outputTokens.sample(sizeStream).rounded())),
-                                  streamed: spec.nextRequestStreams(streamChoice), sdkTry: 0, attempts: 0, hedges: 0)
+            let logical = Logical(
+                arrivedAt: calendar.now,
+                inputTokens: max(1, Int(spec.inputTokens.sample(sizeStream).rounded())),
+                outputTokens: max(1, Int(spec.outputTokens.sample(sizeStream).rounded())),
+                streamed: spec.nextRequestStreams(streamChoice), sdkTry: 0, attempts: 0, hedges: 0)
             if calendar.now >= warmUp {
                 metrics.requests += 1
                 buckets.record(at: calendar.now, arrived: true)
@@ -145,8 +148,9 @@ actor Team: EventHandler {
         counter += 1
         let requestID = UInt64(index.index) << 40 | counter
         live.insert(logical, forKey: requestID)
-        let request = RoutingRequest(id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
-                                     streamed: logical.streamed)
+        let request = RoutingRequest(
+            id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
+            streamed: logical.streamed)
         gateway.enter(request) { gateway, request in gateway.submit(request) }
     }
 

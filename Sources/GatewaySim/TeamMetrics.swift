@@ -63,7 +63,8 @@ public struct TimeBuckets: Sendable {
         self.window = window
     }
 
-    mutating func record(at time: Int64, arrived: Bool = false, succeeded ok: Bool = false, fallback degraded: Bool = false, failed bad: Bool = false) {
+    mutating func record(at time: Int64, arrived: Bool = false, succeeded ok: Bool = false, fallback degraded: Bool = false, failed bad: Bool = false)
+    {
         let index = window.bucketIndex(at: time)
         while requests.count <= index {
             requests.append(0); succeeded.append(0); fallback.append(0); failed.append(0)

@@ -21,9 +21,11 @@ public struct TeamSpec: Sendable {
     public var sloLatencyPercentile: Double
     public var sloLatencySeconds: Double
 
-    public init(name: String, arrivals: any ArrivalProcess & Sendable, inputTokens: Distribution, outputTokens: Distribution, route: String,
-                sdkRetries: Int = 0, sdkBackoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8),
-                sloAvailability: Double = 0.999, sloLatencyPercentile: Double = 99, sloLatencySeconds: Double = 30) {
+    public init(
+        name: String, arrivals: any ArrivalProcess & Sendable, inputTokens: Distribution, outputTokens: Distribution, route: String,
+        sdkRetries: Int = 0, sdkBackoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8),
+        sloAvailability: Double = 0.999, sloLatencyPercentile: Double = 99, sloLatencySeconds: Double = 30
+    ) {
         self.name = name
         self.arrivals = arrivals
         self.inputTokens = inputTokens

@@ -48,18 +48,22 @@ public enum TraceReplay {
             // A decision the trace does not have (the simulated gateway called the router
             // more often) is shown against itself, at the end of the trace.
             if first == nil {
-                first = Divergence(index: index < deciding.count ? deciding[index] : entries.count, decision: index, recorded: recorded ?? mine!, replayed: mine)
+                first = Divergence(
+                    index: index < deciding.count ? deciding[index] : entries.count, decision: index, recorded: recorded ?? mine!, replayed: mine)
             }
         }
         return Report(decisions: deciding.count, divergence: first, differing: differing)
     }
 
-    private static func simulate(config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], executor: SimulationExecutor) async -> [DecisionRecord] {
+    private static func simulate(
+        config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], executor: SimulationExecutor
+    ) async -> [DecisionRecord] {
         let simulation = Simulation(executor: executor)
         let calendar = simulation.calendar
         let gateway = calendar.register { id in
-            Gateway(id: id, simulation: simulation, routerConfig: config, healthStates: [], unixNanosecondsAtStart: header.unixNanosecondsAtZero,
-                    seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true)
+            Gateway(
+                id: id, simulation: simulation, routerConfig: config, healthStates: [], unixNanosecondsAtStart: header.unixNanosecondsAtZero,
+                seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true)
         }
         let driver = calendar.register { id in TraceDriver(id: id, simulation: simulation, gateway: gateway, entries: entries) }
         await driver.start()
@@ -105,10 +109,12 @@ actor TraceDriver: EventHandler {
             let report = AttemptReport(requestID: requestID, attempt: attempt, outcome: outcome, firstByteAt: 0)
             gateway.enter(report) { gateway, report in gateway.attemptEnded(report) }
         case .resume(let requestID):
-            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.resume.rawValue, payload: Int64(bitPattern: requestID))
+            let event = Event(
+                time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.resume.rawValue, payload: Int64(bitPattern: requestID))
             gateway.enter(event) { gateway, event in gateway.handle(event) }
         case .hedgeDue(let requestID):
-            let event = Event(time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.hedge.rawValue, payload: Int64(bitPattern: requestID))
+            let event = Event(
+                time: calendar.now, sequence: 0, target: gatewayID, kind: GatewayEvent.hedge.rawValue, payload: Int64(bitPattern: requestID))
             gateway.enter(event) { gateway, event in gateway.handle(event) }
         case .firstByte(let requestID, let attempt):
             gateway.enter((requestID, attempt)) { gateway, event in gateway.firstByteReached(requestID: event.0, attempt: event.1) }

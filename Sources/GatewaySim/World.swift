@@ -24,13 +24,17 @@ public enum World {
             throw WorldError("router target '\(target.name)' is neither a provider nor a pool; known: \(names.joined(separator: ", "))")
         }
         for team in spec.teams where !spec.router.routes.contains(where: { $0.name == team.route }) {
-            throw WorldError("team '\(team.name)' uses route '\(team.route)', which the router does not have; routes: \(spec.router.routes.map(\.name).joined(separator: ", "))")
+            throw WorldError(
+                "team '\(team.name)' uses route '\(team.route)', which the router does not have; routes: \(spec.router.routes.map(\.name).joined(separator: ", "))"
+            )
         }
         for team in spec.teams where !spec.router.teams.contains(where: { $0.name == team.name }) {
             throw WorldError("team '\(team.name)' is not among the router's teams (\(spec.router.teams.map(\.name).joined(separator: ", ")))")
         }
         guard spec.durationSeconds > 0, spec.warmUpSeconds >= 0, spec.warmUpSeconds < spec.durationSeconds, spec.bucketSeconds > 0 else {
-            throw WorldError("duration must be > 0, warm-up in [0, duration) and bucket > 0; got duration \(spec.durationSeconds) s, warm-up \(spec.warmUpSeconds) s, bucket \(spec.bucketSeconds) s")
+            throw WorldError(
+                "duration must be > 0, warm-up in [0, duration) and bucket > 0; got duration \(spec.durationSeconds) s, warm-up \(spec.warmUpSeconds) s, bucket \(spec.bucketSeconds) s"
+            )
         }
         for binding in spec.degradation {
             let process: any DegradationProcess
@@ -50,22 +54,29 @@ public enum World {
         }
     }
 
-    private static func simulate(_ spec: WorldSpec, executor: SimulationExecutor, seed: UInt64, replication: Int, keepDecisionLog: Bool) async -> ReplicationResult {
+    private static func simulate(
+        _ spec: WorldSpec, executor: SimulationExecutor, seed: UInt64, replication: Int, keepDecisionLog: Bool
+    ) async -> ReplicationResult {
         let simulation = Simulation(executor: executor)
         let calendar = simulation.calendar
         let horizon = SimulationInstant.nanoseconds(fromSeconds: spec.durationSeconds)
         let gateway = calendar.register { id in
-            Gateway(id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
-                    unixNanosecondsAtStart: Seconds.nanoseconds(spec.startUnixSeconds),
-                    seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
+            Gateway(
+                id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
+                unixNanosecondsAtStart: Seconds.nanoseconds(spec.startUnixSeconds),
+                seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
         }
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
         let window = MeasurementWindow(warmUp: warmUp, horizon: horizon, bucket: SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds))
         let providers = spec.providers.map { provider in
-            calendar.register { Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window) }
+            calendar.register {
+                Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window)
+            }
         }
         let pools = spec.pools.map { pool in
-            calendar.register { FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window) }
+            calendar.register {
+                FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window)
+            }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
             if let index = spec.providers.firstIndex(where: { $0.name == target.name }) { return .provider(PeerReference(providers[index])) }
@@ -76,8 +87,9 @@ public enum World {
             let index = try! spec.router.team(named: team.name)
             let route = try! spec.router.route(named: team.route)
             return calendar.register {
-                Team(id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
-                     window: window, seed: seed, replication: replication, trafficReplication: spec.trafficReplication ?? replication)
+                Team(
+                    id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
+                    window: window, seed: seed, replication: replication, trafficReplication: spec.trafficReplication ?? replication)
             }
         }
         // Teams are told by router team index.
@@ -85,8 +97,9 @@ public enum World {
         for team in teams { byRouterIndex[team.index.index] = team }
         await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
         let driver = calendar.register {
-            HealthDriver(id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: spec.healthReplication ?? replication,
-                         providers: providers, gateway: gateway, horizon: horizon)
+            HealthDriver(
+                id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: spec.healthReplication ?? replication,
+                providers: providers, gateway: gateway, horizon: horizon)
         }
         await gateway.measure(window)
         await driver.start()
@@ -115,9 +128,10 @@ public enum World {
         }
         var openings: [Int] = []
         for target in spec.router.targetIDs { openings.append(await gateway.breakerOpenings(of: target)) }
-        let result = ReplicationResult(teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
-                                       breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
-                                       endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
+        let result = ReplicationResult(
+            teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
+            breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
+            endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
         await simulation.finish()
         return result
     }

@@ -31,9 +31,11 @@ public struct WorldSpec: Sendable {
     /// requests the live system served, rare giants included.
     public var trafficReplication: Int?
 
-    public init(providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
-                teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,
-                startUnixSeconds: Double = 0) {
+    public init(
+        providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
+        teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,
+        startUnixSeconds: Double = 0
+    ) {
         self.providers = providers
         self.pools = pools
         self.router = router

@@ -17,8 +17,10 @@ public struct MockBehaviour: Sendable {
     let contextWindowTokens: Int
 
     /// How many tokens the stream faults send before they fail.
-    public init(firstTokenSeconds: Double, firstTokenSigma: Double, tokensPerSecond: Double, outputTokens: Int, retryAfterSeconds: Double,
-                slowFirstTokenSeconds: Double, hangSeconds: Double, contextWindowTokens: Int) {
+    public init(
+        firstTokenSeconds: Double, firstTokenSigma: Double, tokensPerSecond: Double, outputTokens: Int, retryAfterSeconds: Double,
+        slowFirstTokenSeconds: Double, hangSeconds: Double, contextWindowTokens: Int
+    ) {
         self.firstTokenSeconds = firstTokenSeconds
         self.firstTokenSigma = firstTokenSigma
         self.tokensPerSecond = tokensPerSecond
@@ -46,8 +48,9 @@ public struct MockBehaviour: Sendable {
         let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
         let maxTokens = (object["max_tokens"] as? Int) ?? (object["max_completion_tokens"] as? Int) ?? outputTokens
         let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
-        let completion = MockCompletion(id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
-                                        promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
+        let completion = MockCompletion(
+            id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
+            promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
         let drawn = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
         let fault = contextWindowTokens > 0 && completion.promptTokens > contextWindowTokens ? .contextLength : drawn
 
@@ -57,7 +60,9 @@ public struct MockBehaviour: Sendable {
         case .rateLimitedWithoutRetryAfter:
             return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: false)
         case .spendLimit:
-            return error(429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached", retryAfter: false)
+            return error(
+                429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached",
+                retryAfter: false)
         case .overloaded:
             return error(529, "Overloaded", type: "overloaded_error", code: nil, retryAfter: true)
         case .serverError:
@@ -66,14 +71,18 @@ public struct MockBehaviour: Sendable {
             return error(503, "service unavailable", type: "api_error", code: nil, retryAfter: false)
         case .contextLength:
             let window = contextWindowTokens > 0 ? contextWindowTokens : 8_192
-            return error(400, "This model's maximum context length is \(window) tokens; your messages resulted in \(max(completion.promptTokens, window + 1)) tokens.",
-                         type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
+            return error(
+                400,
+                "This model's maximum context length is \(window) tokens; your messages resulted in \(max(completion.promptTokens, window + 1)) tokens.",
+                type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
         case .contentFilter:
-            return error(400, "The response was filtered due to the prompt triggering the content management policy.",
-                         type: "invalid_request_error", code: "content_filter", retryAfter: false)
+            return error(
+                400, "The response was filtered due to the prompt triggering the content management policy.",
+                type: "invalid_request_error", code: "content_filter", retryAfter: false)
         case .redirect:
-            return Response(status: .found, headers: [.location: "http://127.0.0.1:1/login", .contentType: "text/html"],
-                            body: .init(byteBuffer: ByteBuffer(string: "<html><body>Moved</body></html>")))
+            return Response(
+                status: .found, headers: [.location: "http://127.0.0.1:1/login", .contentType: "text/html"],
+                body: .init(byteBuffer: ByteBuffer(string: "<html><body>Moved</body></html>")))
         case .noContent:
             return Response(status: .noContent)
         case .reset:
@@ -85,7 +94,9 @@ public struct MockBehaviour: Sendable {
         case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamExtraMalformed, .streamWithoutDone, .noUsage:
             break
         }
-        let firstToken = fault == .slowFirstToken ? slowFirstTokenSeconds
+        let firstToken =
+            fault == .slowFirstToken
+            ? slowFirstTokenSeconds
             : firstTokenSigma > 0 ? await state.lognormal(median: firstTokenSeconds, sigma: firstTokenSigma) : firstTokenSeconds
         let gap = tokensPerSecond > 0 ? 1 / tokensPerSecond : 0
         // The answer counts once, as completed or as cancelled: cancelled the moment the
@@ -97,7 +108,9 @@ public struct MockBehaviour: Sendable {
             let wait = firstToken + gap * Double(completion.outputTokens - 1)
             try await Self.wait(until: .now + .seconds(wait), on: context.channel, ending: ending)
             await ending.endNow(completed: true)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: completion.wholeResponse(withUsage: fault != .noUsage)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: completion.wholeResponse(withUsage: fault != .noUsage)))
         }
         let hang = hangSeconds
         let body = ResponseBody { writer in

@@ -46,13 +46,17 @@ public struct MockCompletion: Sendable {
     public func chunk(tokens: Range<Int>) -> ByteBuffer {
         var delta: [String: Any] = ["content": tokens.map(token).joined()]
         if tokens.lowerBound == 0 { delta["role"] = "assistant" }
-        return frame(["id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model,
-                      "choices": [["index": 0, "delta": delta, "finish_reason": NSNull()]]])
+        return frame([
+            "id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model,
+            "choices": [["index": 0, "delta": delta, "finish_reason": NSNull()]],
+        ])
     }
 
     public func finishChunk() -> ByteBuffer {
-        frame(["id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model,
-               "choices": [["index": 0, "delta": [String: Any](), "finish_reason": "stop"]]])
+        frame([
+            "id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model,
+            "choices": [["index": 0, "delta": [String: Any](), "finish_reason": "stop"]],
+        ])
     }
 
     public func usageChunk() -> ByteBuffer {

@@ -25,8 +25,11 @@ public enum MockServer {
             }
         }
         router.get("/v1/models") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"mock","object":"model","created":1795737600,"owned_by":"brownout"}]}"#)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: #"{"object":"list","data":[{"id":"mock","object":"model","created":1795737600,"owned_by":"brownout"}]}"#)))
         }
         router.post("/mock/faults") { request, context in
             let order = try await request.decode(as: FaultOrder.self, context: context)
@@ -50,11 +53,12 @@ public enum MockServer {
         }
         var logger = Logger(label: serverName)
         logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName),
-                              onServerRunning: { channel in
-                                  let port = channel.localAddress?.port ?? 0
-                                  FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
-                              }, logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+            }, logger: logger)
         try await app.runService()
     }
 }

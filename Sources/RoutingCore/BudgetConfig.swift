@@ -27,7 +27,9 @@ public enum BudgetScope: Sendable, Equatable, Hashable, Codable {
         switch (try c.decodeIfPresent(String.self, forKey: .team), try c.decodeIfPresent(String.self, forKey: .key)) {
         case (let team?, nil): self = .team(team)
         case (nil, let key?): self = .key(key)
-        default: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a budget scope is {\"team\": NAME} or {\"key\": NAME}"))
+        default:
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a budget scope is {\"team\": NAME} or {\"key\": NAME}"))
         }
     }
 

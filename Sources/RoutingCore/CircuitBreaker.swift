@@ -16,9 +16,11 @@ public struct BreakerConfig: Sendable, Equatable {
     public var openGrowth: Double
     public var maxOpenSeconds: Double
 
-    public init(consecutiveFailures: Int?, failureRateThreshold: Double?, windowSeconds: Double = 10,
-                minimumRequests: Int = 20, openSeconds: Double = 30, halfOpenProbes: Int = 1,
-                openGrowth: Double = 2, maxOpenSeconds: Double = 300) {
+    public init(
+        consecutiveFailures: Int?, failureRateThreshold: Double?, windowSeconds: Double = 10,
+        minimumRequests: Int = 20, openSeconds: Double = 30, halfOpenProbes: Int = 1,
+        openGrowth: Double = 2, maxOpenSeconds: Double = 300
+    ) {
         self.consecutiveFailures = consecutiveFailures
         self.failureRateThreshold = failureRateThreshold
         self.windowSeconds = windowSeconds

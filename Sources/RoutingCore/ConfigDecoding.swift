@@ -29,7 +29,9 @@ extension KeyedDecodingContainer {
     }
 
     /// A number at `key` within bounds (`fallback` when absent; required when there is none).
-    public func number<T: Decodable & Comparable>(_ key: Key, default fallback: T? = nil, atLeast: T? = nil, above: T? = nil, atMost: T? = nil) throws -> T {
+    public func number<T: Decodable & Comparable>(
+        _ key: Key, default fallback: T? = nil, atLeast: T? = nil, above: T? = nil, atMost: T? = nil
+    ) throws -> T {
         guard contains(key) || fallback == nil else { return fallback! }
         let value = try decode(T.self, forKey: key)
         try check(value, key, atLeast: atLeast, above: above, atMost: atMost)
@@ -45,13 +47,16 @@ extension KeyedDecodingContainer {
 
     private func check<T: Comparable>(_ value: T, _ key: Key, atLeast: T?, above: T?, atMost: T?) throws {
         if let atLeast, value < atLeast {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be ≥ \(ConfigNumber.text(atLeast)), got \(ConfigNumber.text(value))")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "must be ≥ \(ConfigNumber.text(atLeast)), got \(ConfigNumber.text(value))")
         }
         if let above, value <= above {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be > \(ConfigNumber.text(above)), got \(ConfigNumber.text(value))")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "must be > \(ConfigNumber.text(above)), got \(ConfigNumber.text(value))")
         }
         if let atMost, value > atMost {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be ≤ \(ConfigNumber.text(atMost)), got \(ConfigNumber.text(value))")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "must be ≤ \(ConfigNumber.text(atMost)), got \(ConfigNumber.text(value))")
         }
     }
 }
@@ -165,12 +170,13 @@ extension TargetConfig {
             let c = try decoder.container(keyedBy: ProviderKeys.self)
             let rpm: Double? = try c.optionalNumber(.rpm, above: 0)
             let tpm: Double? = try c.optionalNumber(.inputTPM, above: 0)
-            self.init(name: d.name, kind: kind,
-                      inputPricePerMillion: try c.number(.inputPrice, atLeast: 0), outputPricePerMillion: try c.number(.outputPrice, atLeast: 0),
-                      limits: rpm == nil && tpm == nil ? nil : RateLimit(requestsPerMinute: rpm, tokensPerMinute: tpm),
-                      qualityTier: try c.number(.qualityTier, default: d.qualityTier, atLeast: 0),
-                      typicalRetryAfterSeconds: try c.optionalNumber(.typicalRetryAfter, atLeast: 0),
-                      breaker: try c.decodeIfPresent(BreakerConfig.self, forKey: .breaker))
+            self.init(
+                name: d.name, kind: kind,
+                inputPricePerMillion: try c.number(.inputPrice, atLeast: 0), outputPricePerMillion: try c.number(.outputPrice, atLeast: 0),
+                limits: rpm == nil && tpm == nil ? nil : RateLimit(requestsPerMinute: rpm, tokensPerMinute: tpm),
+                qualityTier: try c.number(.qualityTier, default: d.qualityTier, atLeast: 0),
+                typicalRetryAfterSeconds: try c.optionalNumber(.typicalRetryAfter, atLeast: 0),
+                breaker: try c.decodeIfPresent(BreakerConfig.self, forKey: .breaker))
         case .local:
             let c = try decoder.container(keyedBy: PoolKeys.self)
             let replicas: Int = try c.number(.replicas, atLeast: 1)
@@ -178,13 +184,15 @@ extension TargetConfig {
             if c.contains(.autoscaling) {
                 maxReplicas = try c.nestedContainer(keyedBy: AutoscalingKeys.self, forKey: .autoscaling).number(.maxReplicas, atLeast: replicas)
             }
-            let capacity = LocalCapacity(replicas: replicas, concurrencyPerReplica: try c.number(.concurrencyPerReplica, atLeast: 1), maxReplicas: maxReplicas,
-                                         gpusPerReplica: try c.number(.gpusPerReplica, default: 1, atLeast: 1))
-            self.init(name: d.name, kind: kind, gpuPricePerHour: try c.number(.gpuPrice, atLeast: 0),
-                      maxConcurrency: capacity.maxConcurrency, queueLimit: try c.number(.queue, default: 0, atLeast: 0),
-                      maxGPUSecondsPerAttempt: try c.number(.maxGPUSecondsPerAttempt, default: d.maxGPUSecondsPerAttempt, above: 0),
-                      qualityTier: try c.number(.qualityTier, default: d.qualityTier, atLeast: 0),
-                      breaker: try c.decodeIfPresent(BreakerConfig.self, forKey: .breaker))
+            let capacity = LocalCapacity(
+                replicas: replicas, concurrencyPerReplica: try c.number(.concurrencyPerReplica, atLeast: 1), maxReplicas: maxReplicas,
+                gpusPerReplica: try c.number(.gpusPerReplica, default: 1, atLeast: 1))
+            self.init(
+                name: d.name, kind: kind, gpuPricePerHour: try c.number(.gpuPrice, atLeast: 0),
+                maxConcurrency: capacity.maxConcurrency, queueLimit: try c.number(.queue, default: 0, atLeast: 0),
+                maxGPUSecondsPerAttempt: try c.number(.maxGPUSecondsPerAttempt, default: d.maxGPUSecondsPerAttempt, above: 0),
+                qualityTier: try c.number(.qualityTier, default: d.qualityTier, atLeast: 0),
+                breaker: try c.decodeIfPresent(BreakerConfig.self, forKey: .breaker))
             localCapacity = capacity
         }
     }
@@ -235,8 +243,10 @@ extension RetryPolicy: Decodable {
             while !list.isAtEnd {
                 let text = try list.decode(String.self)
                 if text == OutcomeClass.failedAfterFirstByte.rawValue {
-                    throw DecodingError.dataCorruptedError(in: list, debugDescription:
-                        "'\(text)' is never retried: the client already has the answer's first bytes, and failover stops there")
+                    throw DecodingError.dataCorruptedError(
+                        in: list,
+                        debugDescription:
+                            "'\(text)' is never retried: the client already has the answer's first bytes, and failover stops there")
                 }
                 let valid = OutcomeClass.failures.filter { !RetryPolicy.neverRetried.contains($0) }.map(\.rawValue)
                 guard let outcome = OutcomeClass(rawValue: text), valid.contains(text) else {
@@ -245,10 +255,11 @@ extension RetryPolicy: Decodable {
                 retryOn.insert(outcome)
             }
         }
-        self.init(maxAttempts: try c.decode(.maxAttempts, default: d.maxAttempts), retryOn: retryOn,
-                  backoff: try c.decode(.backoff, default: d.backoff), honourRetryAfter: try c.decode(.honourRetryAfter, default: d.honourRetryAfter),
-                  retryAfterCapSeconds: try c.decode(.retryAfterCap, default: d.retryAfterCapSeconds), target: try c.choice(.target, default: d.target),
-                  sameTargetRetries: try c.decode(.sameTargetRetries, default: d.sameTargetRetries))
+        self.init(
+            maxAttempts: try c.decode(.maxAttempts, default: d.maxAttempts), retryOn: retryOn,
+            backoff: try c.decode(.backoff, default: d.backoff), honourRetryAfter: try c.decode(.honourRetryAfter, default: d.honourRetryAfter),
+            retryAfterCapSeconds: try c.decode(.retryAfterCap, default: d.retryAfterCapSeconds), target: try c.choice(.target, default: d.target),
+            sameTargetRetries: try c.decode(.sameTargetRetries, default: d.sameTargetRetries))
     }
 }
 
@@ -297,8 +308,9 @@ extension RetryBudgetConfig: Decodable {
             self = .unlimited
         case .finagle:
             guard case .finagle(let ttl, let minimum, let percent) = RetryBudgetConfig.finagleDefault else { preconditionFailure() }
-            self = .finagle(ttlSeconds: try c.decode(.ttl, default: ttl), minRetriesPerSecond: try c.decode(.minRetriesPerSecond, default: minimum),
-                            percentCanRetry: try c.decode(.percentCanRetry, default: percent))
+            self = .finagle(
+                ttlSeconds: try c.decode(.ttl, default: ttl), minRetriesPerSecond: try c.decode(.minRetriesPerSecond, default: minimum),
+                percentCanRetry: try c.decode(.percentCanRetry, default: percent))
         case .grpc:
             guard case .grpc(let maxTokens, let ratio) = RetryBudgetConfig.grpcDefault else { preconditionFailure() }
             self = .grpc(maxTokens: try c.decode(.maxTokens, default: maxTokens), tokenRatio: try c.decode(.tokenRatio, default: ratio))
@@ -320,8 +332,10 @@ extension HedgingPolicy: Decodable {
         if c.contains(.after) {
             self.init(delay: .fixed(seconds: try c.decode(Double.self, forKey: .after)))
         } else {
-            self.init(delay: .latencyPercentile(percentile: try c.decode(Double.self, forKey: .latencyPercentile),
-                                                minimumSamples: try c.decode(.minimumSamples, default: HedgeDelay.defaultMinimumSamples)))
+            self.init(
+                delay: .latencyPercentile(
+                    percentile: try c.decode(Double.self, forKey: .latencyPercentile),
+                    minimumSamples: try c.decode(.minimumSamples, default: HedgeDelay.defaultMinimumSamples)))
         }
     }
 }
@@ -333,8 +347,10 @@ extension Timeouts: Decodable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(firstTokenSeconds: try c.decodeIfPresent(Double.self, forKey: .firstToken), perTrySeconds: try c.decodeIfPresent(Double.self, forKey: .perTry),
-                  overallSeconds: try c.decodeIfPresent(Double.self, forKey: .overall), idleSeconds: try c.decodeIfPresent(Double.self, forKey: .idle))
+        self.init(
+            firstTokenSeconds: try c.decodeIfPresent(Double.self, forKey: .firstToken),
+            perTrySeconds: try c.decodeIfPresent(Double.self, forKey: .perTry),
+            overallSeconds: try c.decodeIfPresent(Double.self, forKey: .overall), idleSeconds: try c.decodeIfPresent(Double.self, forKey: .idle))
     }
 }
 
@@ -385,7 +401,8 @@ extension RouteConfig: Decodable {
             retry: try c.decode(.retry, default: d.retry), retryBudget: try c.decode(.retryBudget, default: d.retryBudget),
             hedging: try c.decodeIfPresent(HedgingPolicy.self, forKey: .hedging), timeouts: try c.decode(.timeouts, default: d.timeouts),
             fallback: try c.decodeIfPresent(FallbackConfig.self, forKey: .fallback), mode: try c.choice(.mode, default: d.mode),
-            rateLimit: try c.decodeIfPresent(RateLimit.self, forKey: .rateLimit), maxConcurrency: try c.decodeIfPresent(Int.self, forKey: .maxConcurrency),
+            rateLimit: try c.decodeIfPresent(RateLimit.self, forKey: .rateLimit),
+            maxConcurrency: try c.decodeIfPresent(Int.self, forKey: .maxConcurrency),
             shedding: try c.decode(.shedding, default: d.shedding),
             contextWindowFallbacks: try c.decode(.contextWindowFallbacks, default: d.contextWindowFallbacks),
             onMalformedEvent: try c.choice(.onMalformedEvent, default: d.onMalformedEvent),
@@ -403,14 +420,17 @@ extension StreamCommit: Decodable {
     /// `{complete: true, max_held_bytes}`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(afterTokens: try c.optionalNumber(.afterTokens, atLeast: 1), afterSeconds: try c.optionalNumber(.afterSeconds, above: 0),
-                  complete: try c.decode(.complete, default: false),
-                  maxHeldBytes: try c.number(.maxHeldBytes, default: StreamCommit.defaultMaxHeldBytes, atLeast: 1))
+        self.init(
+            afterTokens: try c.optionalNumber(.afterTokens, atLeast: 1), afterSeconds: try c.optionalNumber(.afterSeconds, above: 0),
+            complete: try c.decode(.complete, default: false),
+            maxHeldBytes: try c.number(.maxHeldBytes, default: StreamCommit.defaultMaxHeldBytes, atLeast: 1))
         if complete && (afterTokens != nil || afterSeconds != nil) {
-            throw DecodingError.dataCorruptedError(forKey: .complete, in: c, debugDescription: "a complete answer is held whole: give complete: true, or after_tokens/after_s, not both")
+            throw DecodingError.dataCorruptedError(
+                forKey: .complete, in: c, debugDescription: "a complete answer is held whole: give complete: true, or after_tokens/after_s, not both")
         }
         if !complete && afterTokens == nil && afterSeconds == nil {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "give after_tokens, after_s (or both), or complete: true"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "give after_tokens, after_s (or both), or complete: true"))
         }
     }
 }
@@ -427,13 +447,18 @@ extension BreakerConfig: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = BreakerConfig(consecutiveFailures: nil, failureRateThreshold: nil)
         self.init(
-            consecutiveFailures: try c.decodeIfPresent(Int.self, forKey: .consecutiveFailures), failureRateThreshold: try c.decodeIfPresent(Double.self, forKey: .failureRate),
-            windowSeconds: try c.decode(.window, default: d.windowSeconds), minimumRequests: try c.decode(.minimumRequests, default: d.minimumRequests),
+            consecutiveFailures: try c.decodeIfPresent(Int.self, forKey: .consecutiveFailures),
+            failureRateThreshold: try c.decodeIfPresent(Double.self, forKey: .failureRate),
+            windowSeconds: try c.decode(.window, default: d.windowSeconds),
+            minimumRequests: try c.decode(.minimumRequests, default: d.minimumRequests),
             openSeconds: try c.decode(.open, default: d.openSeconds), halfOpenProbes: try c.decode(.halfOpenProbes, default: d.halfOpenProbes),
             openGrowth: try c.decode(.openGrowth, default: d.openGrowth), maxOpenSeconds: try c.decode(.maxOpen, default: d.maxOpenSeconds)
         )
         if consecutiveFailures == nil && failureRateThreshold == nil {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "give consecutive_failures, failure_rate or both (or write 'none' or 'litellm_cooldown')"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "give consecutive_failures, failure_rate or both (or write 'none' or 'litellm_cooldown')"))
         }
     }
 }
@@ -446,9 +471,10 @@ extension OutlierDetectionConfig: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = OutlierDetectionConfig()
-        self.init(consecutiveFailures: try c.decode(.consecutiveFailures, default: d.consecutiveFailures),
-                  baseEjectionSeconds: try c.decode(.baseEjection, default: d.baseEjectionSeconds),
-                  maxEjectionPercent: try c.decode(.maxEjectionPercent, default: d.maxEjectionPercent))
+        self.init(
+            consecutiveFailures: try c.decode(.consecutiveFailures, default: d.consecutiveFailures),
+            baseEjectionSeconds: try c.decode(.baseEjection, default: d.baseEjectionSeconds),
+            maxEjectionPercent: try c.decode(.maxEjectionPercent, default: d.maxEjectionPercent))
     }
 }
 
@@ -462,8 +488,9 @@ extension RateLimit: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = RateLimit()
-        self.init(requestsPerMinute: try c.decodeIfPresent(Double.self, forKey: .rpm), tokensPerMinute: try c.decodeIfPresent(Double.self, forKey: .tpm),
-                  burstSeconds: try c.decode(.burst, default: d.burstSeconds))
+        self.init(
+            requestsPerMinute: try c.decodeIfPresent(Double.self, forKey: .rpm), tokensPerMinute: try c.decodeIfPresent(Double.self, forKey: .tpm),
+            burstSeconds: try c.decode(.burst, default: d.burstSeconds))
     }
 }
 
@@ -498,7 +525,8 @@ extension BudgetConfig {
         }
         var period = BudgetPeriod.default
         if c.contains(.period) && c.contains(.periodSeconds) {
-            throw DecodingError.dataCorruptedError(forKey: .periodSeconds, in: c, debugDescription: "give period (day or month) or period_s, not both")
+            throw DecodingError.dataCorruptedError(
+                forKey: .periodSeconds, in: c, debugDescription: "give period (day or month) or period_s, not both")
         }
         if c.contains(.period) {
             switch try c.choice(BudgetPeriod.Calendar.self, forKey: .period) {
@@ -527,7 +555,10 @@ extension HealthConfig: Decodable {
         if c.contains(.breaker) {
             if let preset = try? c.decode(String.self, forKey: .breaker) {
                 guard let known = BreakerConfig.Preset(rawValue: preset) else {
-                    throw DecodingError.dataCorruptedError(forKey: .breaker, in: c, debugDescription: ConfigChoice.invalid(preset, of: BreakerConfig.Preset.self) + ", or a map {consecutive_failures, failure_rate, …}")
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .breaker, in: c,
+                        debugDescription: ConfigChoice.invalid(preset, of: BreakerConfig.Preset.self)
+                            + ", or a map {consecutive_failures, failure_rate, …}")
                 }
                 switch known {
                 case .none: breaker = nil
@@ -537,8 +568,9 @@ extension HealthConfig: Decodable {
                 breaker = try c.decode(BreakerConfig.self, forKey: .breaker)
             }
         }
-        self.init(breaker: breaker, outlierDetection: try c.decodeIfPresent(OutlierDetectionConfig.self, forKey: .outlierDetection),
-                  latencyEWMAWeight: try c.decode(.latencyEWMAWeight, default: d.latencyEWMAWeight))
+        self.init(
+            breaker: breaker, outlierDetection: try c.decodeIfPresent(OutlierDetectionConfig.self, forKey: .outlierDetection),
+            latencyEWMAWeight: try c.decode(.latencyEWMAWeight, default: d.latencyEWMAWeight))
     }
 }
 
@@ -546,16 +578,23 @@ extension Decoder {
     /// A value written as a map whose one key names its kind (`{lognormal: {median: 1, p99: 4}}`,
     /// `{two_state: {…}}`), beside any keys in `besides` (`name`): the kind, and a decoder for
     /// what is written under it.
-    public func kindEntry<K: CaseIterable & RawRepresentable>(_ type: K.Type, what: String, besides: Set<String> = []) throws -> (kind: K, body: any Decoder) where K.RawValue == String {
+    public func kindEntry<K: CaseIterable & RawRepresentable>(
+        _ type: K.Type, what: String, besides: Set<String> = []
+    ) throws -> (kind: K, body: any Decoder) where K.RawValue == String {
         let c = try container(keyedBy: ConfigKey.self)
         let valid = K.allCases.map(\.rawValue)
         let keys = c.allKeys.filter { !besides.contains($0.stringValue) }
         guard keys.count == 1, let key = keys.first else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "must name one \(what): \(valid.joined(separator: ", "))"
-                                                    + (keys.isEmpty ? "" : "; got \(keys.map(\.stringValue).joined(separator: ", "))")))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath,
+                    debugDescription: "must name one \(what): \(valid.joined(separator: ", "))"
+                        + (keys.isEmpty ? "" : "; got \(keys.map(\.stringValue).joined(separator: ", "))")))
         }
         guard let kind = K(rawValue: key.stringValue) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "unknown \(what) '\(key.stringValue)'" + ConfigChoice.invalid(key.stringValue, valid: valid).drop { $0 != ";" })
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c,
+                debugDescription: "unknown \(what) '\(key.stringValue)'" + ConfigChoice.invalid(key.stringValue, valid: valid).drop { $0 != ";" })
         }
         return (kind, try c.superDecoder(forKey: key))
     }

@@ -48,7 +48,10 @@ extension RouterConfig {
         if targets.isEmpty { error("providers", "at least one provider is needed") }
         if targets.count > RouterConfig.maximumTargets {
             let pools = targets.filter { $0.kind == .local }.count
-            error("providers", "at most \(RouterConfig.maximumTargets) providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got \(targets.count): \(targets.count - pools) providers and \(pools) pools")
+            error(
+                "providers",
+                "at most \(RouterConfig.maximumTargets) providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got \(targets.count): \(targets.count - pools) providers and \(pools) pools"
+            )
         }
         if routes.isEmpty { error("routes", "at least one route is needed") }
         for (name, count) in Dictionary(targetNames.map { ($0, 1) }, uniquingKeysWith: +).sorted(by: { $0.key < $1.key }) where count > 1 {
@@ -65,7 +68,8 @@ extension RouterConfig {
             let path = target.configPath
             switch target.kind {
             case .provider:
-                for (value, key) in [(target.inputPricePerMillion, "input_usd_per_mtok"), (target.outputPricePerMillion, "output_usd_per_mtok")] where !(value.isFinite && value >= 0) {
+                for (value, key) in [(target.inputPricePerMillion, "input_usd_per_mtok"), (target.outputPricePerMillion, "output_usd_per_mtok")]
+                where !(value.isFinite && value >= 0) {
                     error("\(path).\(key)", "must be a number ≥ 0, got \(value)")
                 }
                 if let limits = target.limits {
@@ -74,8 +78,12 @@ extension RouterConfig {
                     if let tpm = limits.tokensPerMinute, !(tpm > 0) { error("\(path).input_tpm", "must be > 0, got \(tpm)") }
                 }
             case .local:
-                if !(target.gpuPricePerHour.isFinite && target.gpuPricePerHour >= 0) { error("\(path).gpu_usd_per_hour", "must be a number ≥ 0, got \(target.gpuPricePerHour)") }
-                if let concurrency = target.maxConcurrency, concurrency < 1 { error("\(path).concurrency_per_replica", "must be ≥ 1, got \(concurrency)") }
+                if !(target.gpuPricePerHour.isFinite && target.gpuPricePerHour >= 0) {
+                    error("\(path).gpu_usd_per_hour", "must be a number ≥ 0, got \(target.gpuPricePerHour)")
+                }
+                if let concurrency = target.maxConcurrency, concurrency < 1 {
+                    error("\(path).concurrency_per_replica", "must be ≥ 1, got \(concurrency)")
+                }
                 if target.maxConcurrency == nil { error(path, "a local pool needs its concurrency (requests served at once)") }
                 if let queue = target.queueLimit, queue < 0 { error("\(path).queue", "must be ≥ 0, got \(queue)") }
                 positive(target.maxGPUSecondsPerAttempt, "\(path).max_gpu_seconds_per_attempt")
@@ -85,11 +93,17 @@ extension RouterConfig {
         }
         if let breaker = health.breaker { validate(breaker, path: "gateway.breaker", error: error) }
         if let outlier = health.outlierDetection {
-            if outlier.consecutiveFailures < 1 { error("gateway.outlier_detection.consecutive_failures", "must be ≥ 1, got \(outlier.consecutiveFailures)") }
+            if outlier.consecutiveFailures < 1 {
+                error("gateway.outlier_detection.consecutive_failures", "must be ≥ 1, got \(outlier.consecutiveFailures)")
+            }
             positive(outlier.baseEjectionSeconds, "gateway.outlier_detection.base_ejection_s")
-            if !(outlier.maxEjectionPercent >= 0 && outlier.maxEjectionPercent <= 100) { error("gateway.outlier_detection.max_ejection_percent", "must be in [0, 100], got \(outlier.maxEjectionPercent)") }
+            if !(outlier.maxEjectionPercent >= 0 && outlier.maxEjectionPercent <= 100) {
+                error("gateway.outlier_detection.max_ejection_percent", "must be in [0, 100], got \(outlier.maxEjectionPercent)")
+            }
         }
-        if !(health.latencyEWMAWeight > 0 && health.latencyEWMAWeight <= 1) { error("gateway.latency_ewma_weight", "must be in (0, 1], got \(health.latencyEWMAWeight)") }
+        if !(health.latencyEWMAWeight > 0 && health.latencyEWMAWeight <= 1) {
+            error("gateway.latency_ewma_weight", "must be in (0, 1], got \(health.latencyEWMAWeight)")
+        }
 
         for route in routes {
             let path = "routes.\(route.name)"
@@ -98,12 +112,16 @@ extension RouterConfig {
             for (t, tier) in route.chain.enumerated() {
                 if tier.targets.isEmpty { error("\(path).chain[\(t)]", "a tier needs at least one target") }
                 for name in tier.targets {
-                    if !targetNames.contains(name) { error("\(path).chain[\(t)]", NameSuggestion.unknown("target", name, in: targetNames, label: "providers and pools")) }
+                    if !targetNames.contains(name) {
+                        error("\(path).chain[\(t)]", NameSuggestion.unknown("target", name, in: targetNames, label: "providers and pools"))
+                    }
                     if chainTargets.contains(name) { error("\(path).chain[\(t)]", "target '\(name)' appears twice in the chain (a fallback loop)") }
                     chainTargets.append(name)
                 }
                 if case .weightedRandom(let weights?) = tier.balancing {
-                    if weights.count != tier.targets.count { error("\(path).chain[\(t)].weights", "\(weights.count) weights for \(tier.targets.count) targets") }
+                    if weights.count != tier.targets.count {
+                        error("\(path).chain[\(t)].weights", "\(weights.count) weights for \(tier.targets.count) targets")
+                    }
                     if weights.contains(where: { !($0.isFinite && $0 >= 0) }) || !weights.contains(where: { $0 > 0 }) {
                         error("\(path).chain[\(t)].weights", "weights must be ≥ 0 with at least one > 0")
                     }
@@ -141,8 +159,11 @@ extension RouterConfig {
                     if minimum < 1 { error("\(path).hedging.minimum_samples", "must be ≥ 1, got \(minimum)") }
                 }
             }
-            for (value, key) in [(route.timeouts.firstTokenSeconds, "first_token_s"), (route.timeouts.perTrySeconds, "per_try_s"), (route.timeouts.overallSeconds, "overall_s"),
-                                 (route.timeouts.idleSeconds, "idle_s")] {
+            for (value, key) in [
+                (route.timeouts.firstTokenSeconds, "first_token_s"), (route.timeouts.perTrySeconds, "per_try_s"),
+                (route.timeouts.overallSeconds, "overall_s"),
+                (route.timeouts.idleSeconds, "idle_s"),
+            ] {
                 if let value { positive(value, "\(path).timeouts.\(key)") }
             }
             if let fallback = route.fallback {
@@ -155,7 +176,9 @@ extension RouterConfig {
                     if target.kind != .local { error("\(path).fallback.pools", "'\(name)' is a provider; fallback targets must be local pools") }
                     if chainTargets.contains(name) { error("\(path).fallback.pools", "'\(name)' is also in the chain (a fallback loop)") }
                 }
-                if case .spillover(let above) = fallback.policy, above < 0 { error("\(path).fallback.above_concurrency", "must be ≥ 0, got \(above)") }
+                if case .spillover(let above) = fallback.policy, above < 0 {
+                    error("\(path).fallback.above_concurrency", "must be ≥ 0, got \(above)")
+                }
             }
             var contextTargets: [String] = []
             for name in route.contextWindowFallbacks {
@@ -166,34 +189,54 @@ extension RouterConfig {
                 contextTargets.append(name)
             }
             if let limit = route.maxConcurrency, limit < 1 { error("\(path).max_concurrency", "must be ≥ 1, got \(limit)") }
-            if !route.shedding.isEmpty && route.maxConcurrency == nil { error("\(path).shedding", "shedding needs max_concurrency (utilisation is in-flight / max_concurrency)") }
+            if !route.shedding.isEmpty && route.maxConcurrency == nil {
+                error("\(path).shedding", "shedding needs max_concurrency (utilisation is in-flight / max_concurrency)")
+            }
             for (s, rule) in route.shedding.enumerated() {
                 if rule.tier < 0 { error("\(path).shedding[\(s)].tier", "must be ≥ 0, got \(rule.tier)") }
-                if !(rule.aboveUtilization > 0 && rule.aboveUtilization <= 1) { error("\(path).shedding[\(s)].above_utilization", "must be in (0, 1], got \(rule.aboveUtilization)") }
+                if !(rule.aboveUtilization > 0 && rule.aboveUtilization <= 1) {
+                    error("\(path).shedding[\(s)].above_utilization", "must be in (0, 1], got \(rule.aboveUtilization)")
+                }
             }
             if let rate = route.rateLimit { validate(rate, path: "\(path).rate_limit", error: error) }
-            if route.mode == .bypass && route.fallback != nil { warn("\(path).fallback", "a bypass route never falls back: the client calls the first target directly") }
+            if route.mode == .bypass && route.fallback != nil {
+                warn("\(path).fallback", "a bypass route never falls back: the client calls the first target directly")
+            }
 
             // Lints.
             let frontier = route.chain.flatMap(\.targets)
-            let healthTracked = health.breaker != nil || health.outlierDetection != nil || frontier.contains { name in targets.first { $0.name == name }?.breaker != nil }
+            let healthTracked =
+                health.breaker != nil || health.outlierDetection != nil
+                || frontier.contains { name in targets.first { $0.name == name }?.breaker != nil }
             // Without health tracking, Retry-After cooldowns or known provider limits, no
             // frontier target is ever unavailable, so a "when unhealthy" fallback never fires.
             let limitsKnown = frontier.contains { name in targets.first { $0.name == name }?.limits != nil }
             if let fallback = route.fallback, fallback.policy == .whenFrontierUnhealthy, !healthTracked, !retry.honourRetryAfter, !limitsKnown {
-                warn("\(path).fallback", "can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable")
+                warn(
+                    "\(path).fallback",
+                    "can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable"
+                )
             }
             if route.mode == .gateway, !healthTracked, frontier.count > 1 {
                 switch retry.target {
                 case .next where frontier.count > retry.maxAttempts:
-                    warn("\(path).chain", "targets after the first \(retry.maxAttempts) can never be reached: \(retry.maxAttempts) attempt(s) and no health tracking to skip earlier ones")
+                    warn(
+                        "\(path).chain",
+                        "targets after the first \(retry.maxAttempts) can never be reached: \(retry.maxAttempts) attempt(s) and no health tracking to skip earlier ones"
+                    )
                 case .same:
-                    warn("\(path).chain", "targets after '\(frontier[0])' can never be reached: retries go back to the same target, and no health tracking ever skips it")
+                    warn(
+                        "\(path).chain",
+                        "targets after '\(frontier[0])' can never be reached: retries go back to the same target, and no health tracking ever skips it"
+                    )
                 case .sameThenNext where retry.sameTargetRetries >= 0:
                     // A target failing transiently takes 1 + same_target_retries attempts.
                     let reached = (retry.maxAttempts + retry.sameTargetRetries) / (retry.sameTargetRetries + 1)
                     if frontier.count > reached {
-                        warn("\(path).chain", "targets after the first \(reached) are reached only past timeouts and 529s: a target failing with 429, 5xx or connection errors takes \(retry.sameTargetRetries + 1) of the \(retry.maxAttempts) attempt(s), and no health tracking skips it")
+                        warn(
+                            "\(path).chain",
+                            "targets after the first \(reached) are reached only past timeouts and 529s: a target failing with 429, 5xx or connection errors takes \(retry.sameTargetRetries + 1) of the \(retry.maxAttempts) attempt(s), and no health tracking skips it"
+                        )
                     }
                 default:
                     break
@@ -204,11 +247,19 @@ extension RouterConfig {
             }
             let amplification = Double(retry.maxAttempts) * (route.hedging == nil ? 1 : 2)
             if amplification > amplificationWarningThreshold {
-                warn("\(path).retry", "worst-case amplification is \(Int(amplification)) attempts per request (threshold \(Int(amplificationWarningThreshold))); SDK retries multiply it further")
+                warn(
+                    "\(path).retry",
+                    "worst-case amplification is \(Int(amplification)) attempts per request (threshold \(Int(amplificationWarningThreshold))); SDK retries multiply it further"
+                )
             }
             for name in frontier {
-                if let typical = targets.first(where: { $0.name == name })?.typicalRetryAfterSeconds, retry.honourRetryAfter, retry.retryAfterCapSeconds < typical {
-                    warn("\(path).retry.retry_after_cap_s", "\(retry.retryAfterCapSeconds) s is below \(name)'s usual Retry-After of \(typical) s: retries will arrive before the limit resets")
+                if let typical = targets.first(where: { $0.name == name })?.typicalRetryAfterSeconds, retry.honourRetryAfter,
+                    retry.retryAfterCapSeconds < typical
+                {
+                    warn(
+                        "\(path).retry.retry_after_cap_s",
+                        "\(retry.retryAfterCapSeconds) s is below \(name)'s usual Retry-After of \(typical) s: retries will arrive before the limit resets"
+                    )
                 }
             }
         }
@@ -239,7 +290,9 @@ extension RouterConfig {
         if !(breaker.openSeconds > 0) { error("\(path).open_s", "must be > 0, got \(breaker.openSeconds)") }
         if breaker.halfOpenProbes < 1 { error("\(path).half_open_probes", "must be ≥ 1, got \(breaker.halfOpenProbes)") }
         if !(breaker.openGrowth >= 1) { error("\(path).open_growth", "must be ≥ 1, got \(breaker.openGrowth)") }
-        if !(breaker.maxOpenSeconds >= breaker.openSeconds) { error("\(path).max_open_s", "must be ≥ open_s (\(breaker.openSeconds)), got \(breaker.maxOpenSeconds)") }
+        if !(breaker.maxOpenSeconds >= breaker.openSeconds) {
+            error("\(path).max_open_s", "must be ≥ open_s (\(breaker.openSeconds)), got \(breaker.maxOpenSeconds)")
+        }
     }
 
     private func validate(_ limit: RateLimit, path: String, error: (String, String) -> Void) {

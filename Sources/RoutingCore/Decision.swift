@@ -69,7 +69,10 @@ public struct Decision: Sendable, Equatable {
     @inlinable public var cancelAttempt: Int32? { cancelAttemptNumber > 0 ? cancelAttemptNumber : nil }
 
     @inlinable
-    init(action: RoutingAction, requestID: UInt64, time: RoutingInstant, route: Int32, target: TargetID? = nil, attempt: Int32 = 0, reasons: ReasonCodes) {
+    init(
+        action: RoutingAction, requestID: UInt64, time: RoutingInstant, route: Int32, target: TargetID? = nil, attempt: Int32 = 0,
+        reasons: ReasonCodes
+    ) {
         self.action = action
         self.requestID = requestID
         self.time = time
@@ -132,8 +135,10 @@ public struct AttemptOutcome: Sendable, Equatable {
     /// route's context-window fallbacks may take it).
     public var contextWindowExceeded: Bool
 
-    public init(outcome: OutcomeClass, latencyNanoseconds: Int64, inputTokens: Int = 0, outputTokens: Int = 0,
-                gpuSeconds: Double = 0, retryAfterSeconds: Double? = nil, contextWindowExceeded: Bool = false) {
+    public init(
+        outcome: OutcomeClass, latencyNanoseconds: Int64, inputTokens: Int = 0, outputTokens: Int = 0,
+        gpuSeconds: Double = 0, retryAfterSeconds: Double? = nil, contextWindowExceeded: Bool = false
+    ) {
         self.contextWindowExceeded = contextWindowExceeded
         self.outcome = outcome
         self.latencyNanoseconds = latencyNanoseconds

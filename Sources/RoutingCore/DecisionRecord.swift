@@ -68,8 +68,10 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         if let idleTimeoutNanoseconds { line += #","idle_timeout_ns":"# + String(idleTimeoutNanoseconds) }
         if let outcome { line += #","outcome":"# + JSONText.quoted(outcome.rawValue) }
         line += #","reasons":["# + reasons.map(JSONText.quoted).joined(separator: ",") + #"],"rejected":["#
-        line += rejected.map { #"{"reasons":["# + $0.reasons.map(JSONText.quoted).joined(separator: ",") + #"],"target":"# + JSONText.quoted($0.target) + "}" }
-            .joined(separator: ",")
+        line += rejected.map {
+            #"{"reasons":["# + $0.reasons.map(JSONText.quoted).joined(separator: ",") + #"],"target":"# + JSONText.quoted($0.target) + "}"
+        }
+        .joined(separator: ",")
         line += #"],"request_id":"# + String(requestID) + #","route":"# + JSONText.quoted(route)
         if let target { line += #","target":"# + JSONText.quoted(target) }
         return line + #","time_ns":"# + String(timeNanoseconds) + "}"

@@ -50,20 +50,26 @@ public struct Ledger: Codable, Sendable, Equatable {
         return result
     }
 
-    mutating func settle(team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
-                         gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
+    mutating func settle(
+        team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
+        gpuSeconds: Double, gpuUSD: Double, bypass: Bool
+    ) {
         guard teams.indices.contains(team) else {
-            unattributed.charge(succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
-                                gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
+            unattributed.charge(
+                succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
+                gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
             return
         }
-        teams[team].charge(succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
-                           gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
+        teams[team].charge(
+            succeeded: succeeded, winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD,
+            gpuSeconds: gpuSeconds, gpuUSD: gpuUSD, bypass: bypass)
     }
 }
 
 extension TeamSpend {
-    mutating func charge(succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double, gpuSeconds: Double, gpuUSD: Double, bypass: Bool) {
+    mutating func charge(
+        succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double, gpuSeconds: Double, gpuUSD: Double, bypass: Bool
+    ) {
         if bypass {
             bypassUSD += winningUSD + failedUSD + cancelledUSD + gpuUSD
             return

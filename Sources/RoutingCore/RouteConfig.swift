@@ -73,9 +73,11 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// `retryOn` less ``neverRetried``. The default shape is one retry on the same target after
     /// a transient failure, then down the chain (``RetryTarget/sameThenNext``).
-    public init(maxAttempts: Int = 3, retryOn: Set<OutcomeClass> = RetryPolicy.defaultRetryable,
-                backoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8), honourRetryAfter: Bool = true,
-                retryAfterCapSeconds: Double = 60, target: RetryTarget = .sameThenNext, sameTargetRetries: Int = 1) {
+    public init(
+        maxAttempts: Int = 3, retryOn: Set<OutcomeClass> = RetryPolicy.defaultRetryable,
+        backoff: Backoff = .fullJitter(baseSeconds: 0.5, capSeconds: 8), honourRetryAfter: Bool = true,
+        retryAfterCapSeconds: Double = 60, target: RetryTarget = .sameThenNext, sameTargetRetries: Int = 1
+    ) {
         self.maxAttempts = maxAttempts
         self.retryOn = retryOn.subtracting(RetryPolicy.neverRetried)
         self.backoff = backoff
@@ -227,10 +229,12 @@ public struct RouteConfig: Sendable, Equatable {
     /// When a streamed answer's first bytes go to the client.
     public var streamCommit: StreamCommit
 
-    public init(name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
-                hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
-                mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = [],
-                contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop, streamCommit: StreamCommit = .firstByte) {
+    public init(
+        name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
+        hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
+        mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = [],
+        contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop, streamCommit: StreamCommit = .firstByte
+    ) {
         self.name = name
         self.chain = chain
         self.retry = retry

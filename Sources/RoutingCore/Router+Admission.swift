@@ -16,7 +16,8 @@ extension Router {
             let inFlight = routes[route].inFlight
             if inFlight >= limit { return .concurrencyLimit }
             // A team outside the config counts as tier 0.
-            let threshold = routes[route].shedUtilizationByTeam.indices.contains(team)
+            let threshold =
+                routes[route].shedUtilizationByTeam.indices.contains(team)
                 ? routes[route].shedUtilizationByTeam[team]
                 : RouteState.shedThreshold(tier: 0, rules: routes[route].config.shedding)
             if Double(inFlight) / Double(limit) >= threshold { return .shed }

@@ -35,7 +35,8 @@ extension Router {
         }
         if delay > 0 {
             state.waitingToRetry = true
-            var decision = Decision(action: .wait, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent + 1, reasons: reasons)
+            var decision = Decision(
+                action: .wait, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent + 1, reasons: reasons)
             decision.delayNanoseconds = delay
             return decision
         }
@@ -67,7 +68,8 @@ extension Router {
         var rejected: [RejectedAlternative] = []
         guard let (target, extra) = selectTarget(&state, hedge: hedge, now: now, rejected: &rejected) else {
             if hedge {
-                var decision = Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .noTargetAvailable])
+                var decision = Decision(
+                    action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .noTargetAvailable])
                 decision.rejected = rejected
                 return decision
             }
@@ -105,7 +107,9 @@ extension Router {
         if !bypass {
             targets[t.index].attemptStarted(inputTokens: state.request.inputTokens, at: now)
         }
-        var decision = Decision(action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.routeIndex, target: target, attempt: attempt, reasons: reasons)
+        var decision = Decision(
+            action: hedge ? .hedge : .send, requestID: state.request.id, time: now, route: state.routeIndex, target: target, attempt: attempt,
+            reasons: reasons)
         decision.firstTokenTimeout = routes[route].firstTokenTimeout
         var attemptTimeout = routes[route].perTryTimeout
         let overall = routes[route].overallTimeout
@@ -134,14 +138,16 @@ extension Router {
         // Only admitted requests get here, and each holds one place in its route.
         routes[route].inFlight = max(0, routes[route].inFlight - 1)
         let bypass = routes[route].isBypass
-        ledger.settle(team: Int(state.request.teamIndex), succeeded: action == .complete, winningUSD: state.winningUSD,
-                      failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
+        ledger.settle(
+            team: Int(state.request.teamIndex), succeeded: action == .complete, winningUSD: state.winningUSD,
+            failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
         state.winningUSD = 0
         state.failedUSD = 0
         state.cancelledUSD = 0
         state.gpuSeconds = 0
         state.gpuUSD = 0
-        var decision = Decision(action: action, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent, reasons: reasons)
+        var decision = Decision(
+            action: action, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent, reasons: reasons)
         if action == .fail { decision.outcome = state.lastOutcome }
         return decision
     }

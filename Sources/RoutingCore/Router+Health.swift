@@ -2,15 +2,19 @@
 extension Router {
     mutating func observe(target: TargetID, _ result: AttemptOutcome, now: RoutingInstant, state: inout RequestState) {
         if result.outcome == .success {
-            targets[target.index].observeLatency(result.latencyNanoseconds, weight: config.health.latencyEWMAWeight, histogram: tracksLatencyPercentiles)
+            targets[target.index].observeLatency(
+                result.latencyNanoseconds, weight: config.health.latencyEWMAWeight, histogram: tracksLatencyPercentiles)
         }
         if targets[target.index].breaker?.record(result.outcome, at: now) == true {
             state.reasons.insert(.breakerOpened)
         }
         let route = Int(state.routeIndex)
-        if routes[route].config.retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded, let retryAfter = result.retryAfterSeconds {
+        if routes[route].config.retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded,
+            let retryAfter = result.retryAfterSeconds
+        {
             let cap = routes[route].config.retry.retryAfterCapSeconds
-            targets[target.index].retryAfterUntil = max(targets[target.index].retryAfterUntil, now.nanoseconds + Seconds.nanoseconds(min(retryAfter, cap)))
+            targets[target.index].retryAfterUntil = max(
+                targets[target.index].retryAfterUntil, now.nanoseconds + Seconds.nanoseconds(min(retryAfter, cap)))
         }
         guard let outlier = config.health.outlierDetection else { return }
         if result.outcome.countsAsTargetFailure {
@@ -19,7 +23,8 @@ extension Router {
                 let ejectedNow = targets.filter { $0.ejectedUntil > now.nanoseconds }.count
                 if ejectedNow < outlier.maxEjected(of: targets.count) {
                     targets[target.index].ejections += 1
-                    targets[target.index].ejectedUntil = now.nanoseconds + Seconds.nanoseconds(outlier.baseEjectionSeconds * Double(targets[target.index].ejections))
+                    targets[target.index].ejectedUntil =
+                        now.nanoseconds + Seconds.nanoseconds(outlier.baseEjectionSeconds * Double(targets[target.index].ejections))
                     targets[target.index].consecutiveFailures = 0
                 }
             }

@@ -86,8 +86,9 @@ extension Router {
         if state.finished || wasCancelled {
             // A loser of a hedge race, or a result after the request ended: its cost is waste.
             if state.finished {
-                ledger.settle(team: Int(state.request.teamIndex), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
-                              gpuSeconds: targetIsLocal[target.index] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
+                ledger.settle(
+                    team: Int(state.request.teamIndex), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
+                    gpuSeconds: targetIsLocal[target.index] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
             } else {
                 state.cancelledUSD += frontierCost
             }
@@ -97,7 +98,9 @@ extension Router {
             if !state.finished, state.inFlightCount == 0, let failed = state.lastOutcome {
                 return decideRetry(&state, after: AttemptOutcome(outcome: failed, latencyNanoseconds: 0), now: now)
             }
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [.cancelled])
+            return Decision(
+                action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt,
+                reasons: [.cancelled])
         }
         state.lastOutcome = result.outcome
         if result.outcome == .success {
@@ -114,7 +117,8 @@ extension Router {
         state.failedUSD += frontierCost
         if state.inFlightCount > 0 {
             // The other attempt of a hedged request may still win.
-            return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [])
+            return Decision(
+                action: .none, requestID: state.request.id, time: now, route: state.routeIndex, target: slot.target, attempt: attempt, reasons: [])
         }
         return decideRetry(&state, after: result, now: now)
     }
@@ -137,7 +141,8 @@ extension Router {
         let now = clock.now
         let route = Int(state.routeIndex)
         guard !state.finished, !state.hedged, state.primary != nil, state.hedge == nil,
-              routes[route].config.hedging != nil, state.attemptsSent < Int32(routes[route].config.retry.maxAttempts) else {
+            routes[route].config.hedging != nil, state.attemptsSent < Int32(routes[route].config.retry.maxAttempts)
+        else {
             return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [])
         }
         guard routes[route].retryBudget.tryWithdrawRetry(at: now) else {

@@ -17,7 +17,9 @@ extension Router {
         rejected.append(RejectedAlternative(target: config.targets[target.index].name, reason: reason))
     }
 
-    mutating func selectTarget(_ state: inout RequestState, hedge: Bool, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> (TargetID, ReasonCodes)? {
+    mutating func selectTarget(
+        _ state: inout RequestState, hedge: Bool, now: RoutingInstant, rejected: inout [RejectedAlternative]
+    ) -> (TargetID, ReasonCodes)? {
         let route = Int(state.routeIndex)
         let isRetry = state.attemptsSent > 0 && !hedge
         let retryTarget = routes[route].config.retry.target
@@ -35,7 +37,8 @@ extension Router {
                 }
             case .spillover(let above):
                 if routes[route].frontierAttemptsInFlight > above,
-                   let local = pickFallback(state.request, remaining: remaining, requireFit: false, exclude: exclude, now: now, rejected: &rejected) {
+                    let local = pickFallback(state.request, remaining: remaining, requireFit: false, exclude: exclude, now: now, rejected: &rejected)
+                {
                     return (local, [.fallback, .spillover])
                 }
             case .whenFrontierUnhealthy:
@@ -63,7 +66,10 @@ extension Router {
             }
         }
         if routes[route].fallbackPolicy != nil,
-           let local = pickFallback(state.request, remaining: remaining, requireFit: routes[route].fallbackPolicy == .whenQueueFits, exclude: exclude, now: now, rejected: &rejected) {
+            let local = pickFallback(
+                state.request, remaining: remaining, requireFit: routes[route].fallbackPolicy == .whenQueueFits, exclude: exclude, now: now,
+                rejected: &rejected)
+        {
             return (local, .fallback)
         }
         return nil
@@ -85,8 +91,10 @@ extension Router {
     /// The first available of the route's context-window fallbacks, in order: untried ones,
     /// then (unless `untriedOnly`) those tried before (a retry of a transient failure there).
     /// `checkingBudgets`: a target the hard budgets cannot pay for is passed over too.
-    mutating func pickContextFallback(_ state: RequestState, untriedOnly: Bool, checkingBudgets: Bool, exclude: TargetID?, now: RoutingInstant,
-                                      rejected: inout [RejectedAlternative]) -> TargetID? {
+    mutating func pickContextFallback(
+        _ state: RequestState, untriedOnly: Bool, checkingBudgets: Bool, exclude: TargetID?, now: RoutingInstant,
+        rejected: inout [RejectedAlternative]
+    ) -> TargetID? {
         let route = Int(state.routeIndex)
         for pass in 0..<(untriedOnly ? 1 : 2) {
             for target in routes[route].contextFallbacks where target != exclude {
@@ -108,7 +116,9 @@ extension Router {
     }
 
     /// The tier's best available member under its balancing strategy.
-    mutating func pick(tier: Int, route: Int, state: RequestState, skipTried: Bool, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> TargetID? {
+    mutating func pick(
+        tier: Int, route: Int, state: RequestState, skipTried: Bool, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]
+    ) -> TargetID? {
         // Members are read in place, not bound to a local: a local copy would retain the array.
         let memberCount = routes[route].tiers[tier].count
         var best: TargetID?
@@ -138,7 +148,9 @@ extension Router {
                 score = targets[index.index].latencySamples == 0 ? -1 : targets[index.index].latencyEWMASeconds
             case .costAware(let bound):
                 let targetPrice = prices[index.index]
-                let price = targetPrice.inputPerMillion * Double(state.request.inputTokens) + targetPrice.outputPerMillion * Double(state.request.maxOutputTokens)
+                let price =
+                    targetPrice.inputPerMillion * Double(state.request.inputTokens) + targetPrice.outputPerMillion
+                    * Double(state.request.maxOutputTokens)
                 let withinBound = targets[index.index].latencySamples == 0 || targets[index.index].latencyEWMASeconds <= bound
                 score = withinBound ? price : 1e30 + targets[index.index].latencyEWMASeconds
             }
@@ -163,7 +175,9 @@ extension Router {
         return best
     }
 
-    mutating func pickFallback(_ request: RoutingRequest, remaining: Int64, requireFit: Bool, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]) -> TargetID? {
+    mutating func pickFallback(
+        _ request: RoutingRequest, remaining: Int64, requireFit: Bool, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]
+    ) -> TargetID? {
         let route = Int(request.routeIndex)
         for local in routes[route].fallback where local != exclude {
             let reason = unavailability(local, request: request, now: now)

@@ -98,7 +98,9 @@ public struct Router: ~Copyable {
     }
 
     /// A router for `config`, which must validate without errors.
-    public init(config: RouterConfig, clock: any RoutingClock, wallClock: any WallClock, generator: any RandomNumberGenerator) throws(RouterConfigError) {
+    public init(
+        config: RouterConfig, clock: any RoutingClock, wallClock: any WallClock, generator: any RandomNumberGenerator
+    ) throws(RouterConfigError) {
         let report = config.validate()
         guard report.errors.isEmpty else { throw RouterConfigError(findings: report.errors) }
         self.config = config
@@ -119,8 +121,9 @@ public struct Router: ~Copyable {
         }
         self.targetIsLocal = config.targets.map { $0.kind == .local }
         self.prices = config.targets.map {
-            TargetPrices(inputPerMillion: $0.inputPricePerMillion, outputPerMillion: $0.outputPricePerMillion, gpuPerHour: $0.gpuPricePerHour,
-                         maxGPUSecondsPerAttempt: $0.maxGPUSecondsPerAttempt, isLocal: $0.kind == .local)
+            TargetPrices(
+                inputPerMillion: $0.inputPricePerMillion, outputPerMillion: $0.outputPricePerMillion, gpuPerHour: $0.gpuPricePerHour,
+                maxGPUSecondsPerAttempt: $0.maxGPUSecondsPerAttempt, isLocal: $0.kind == .local)
         }
         self.tracksLatencyPercentiles = config.routes.contains { route in
             if case .latencyPercentile? = route.hedging?.delay { return true }
@@ -185,8 +188,10 @@ public struct Router: ~Copyable {
     /// A request from names, as a server has them: the route (the model the client asked
     /// for), the team its API key belongs to, and the key itself when it has a budget of its
     /// own. An unknown route, team or key is an error; so is no team when the config has teams.
-    public func request(id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int,
-                        streamed: Bool = true) throws(RoutingNameError) -> RoutingRequest {
+    public func request(
+        id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int,
+        streamed: Bool = true
+    ) throws(RoutingNameError) -> RoutingRequest {
         let teamID: TeamID?
         if let team {
             teamID = try config.team(named: team)
@@ -195,8 +200,10 @@ public struct Router: ~Copyable {
         } else {
             throw RoutingNameError(kind: .team, name: "", known: config.teams.map(\.name))
         }
-        return RoutingRequest(id: id, route: try config.route(named: route), team: teamID, key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
-                              inputTokens: inputTokens, maxOutputTokens: maxOutputTokens, streamed: streamed)
+        return RoutingRequest(
+            id: id, route: try config.route(named: route), team: teamID,
+            key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
+            inputTokens: inputTokens, maxOutputTokens: maxOutputTokens, streamed: streamed)
     }
 
     /// How many times a target's breaker has opened (for reports).

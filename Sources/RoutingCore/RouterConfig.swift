@@ -23,8 +23,10 @@ public struct RouterConfig: Sendable, Equatable {
     /// The lint threshold for worst-case attempts per request (attempts × hedges).
     public var amplificationWarningThreshold: Double
 
-    public init(targets: [TargetConfig], routes: [RouteConfig], teams: [TeamConfig] = [], budgets: [BudgetConfig] = [],
-                health: HealthConfig = HealthConfig(), amplificationWarningThreshold: Double = 5) {
+    public init(
+        targets: [TargetConfig], routes: [RouteConfig], teams: [TeamConfig] = [], budgets: [BudgetConfig] = [],
+        health: HealthConfig = HealthConfig(), amplificationWarningThreshold: Double = 5
+    ) {
         self.targets = targets
         self.routes = routes
         self.teams = teams

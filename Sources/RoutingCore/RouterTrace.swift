@@ -54,7 +54,8 @@ public enum RouterTrace {
             switch self {
             case .begin(let request): request.id
             case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id), .attemptWithheld(let id, _), .firstByte(let id, _),
-                 .clientGone(let id): id
+                .clientGone(let id):
+                id
             }
         }
 
@@ -90,8 +91,12 @@ public enum RouterTrace {
             var line = #"{"t":"# + String(timeNanoseconds)
             switch call {
             case .begin(let request):
-                line += #","call":""# + CallName.begin.rawValue + #"","request_id":"# + String(request.id) + #","route":"# + JSONText.quoted(config.name(of: request.route))
-                line += #","team":"# + JSONText.quotedOrNull(request.team.map(config.name(of:))) + #","key":"# + JSONText.quotedOrNull(request.key.map(config.name(of:)))
+                line +=
+                    #","call":""# + CallName.begin.rawValue + #"","request_id":"# + String(request.id) + #","route":"#
+                    + JSONText.quoted(config.name(of: request.route))
+                line +=
+                    #","team":"# + JSONText.quotedOrNull(request.team.map(config.name(of:))) + #","key":"#
+                    + JSONText.quotedOrNull(request.key.map(config.name(of:)))
                 line += #","input_tokens":"# + String(request.inputTokens) + #","max_output_tokens":"# + String(request.maxOutputTokens)
                 line += #","stream":"# + (request.streamed ? "true" : "false")
             case .attemptFinished(let id, let attempt, let outcome):
@@ -217,7 +222,8 @@ public enum RouterTrace {
         enum CodingKeys: String, CodingKey {
             case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens", stream
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
-            case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns", decision
+            case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns",
+                decision
         }
 
         func call(config: RouterConfig) throws -> Call {
@@ -227,16 +233,20 @@ public enum RouterTrace {
             }
             switch call {
             case .begin:
-                return .begin(RoutingRequest(id: requestID, route: try config.route(named: try required(route, "route")),
-                                             team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
-                                             key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
-                                             inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens"),
-                                             streamed: try required(stream, "stream")))
+                return .begin(
+                    RoutingRequest(
+                        id: requestID, route: try config.route(named: try required(route, "route")),
+                        team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
+                        key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
+                        inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens"),
+                        streamed: try required(stream, "stream")))
             case .attemptFinished:
-                return .attemptFinished(requestID: requestID, attempt: try required(attempt, "attempt"),
-                                        outcome: AttemptOutcome(outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),
-                                                                inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, gpuSeconds: gpuSeconds ?? 0,
-                                                                retryAfterSeconds: retryAfterSeconds, contextWindowExceeded: contextWindowExceeded ?? false))
+                return .attemptFinished(
+                    requestID: requestID, attempt: try required(attempt, "attempt"),
+                    outcome: AttemptOutcome(
+                        outcome: try required(outcome, "outcome"), latencyNanoseconds: try required(latencyNanoseconds, "latency_ns"),
+                        inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0, gpuSeconds: gpuSeconds ?? 0,
+                        retryAfterSeconds: retryAfterSeconds, contextWindowExceeded: contextWindowExceeded ?? false))
             case .resume: return .resume(requestID: requestID)
             case .hedgeDue: return .hedgeDue(requestID: requestID)
             case .attemptWithheld: return .attemptWithheld(requestID: requestID, attempt: try required(attempt, "attempt"))

@@ -67,17 +67,23 @@ extension RouterConfig {
     }
 
     public func route(named name: String) throws(RoutingNameError) -> RouteID {
-        guard let index = routes.firstIndex(where: { $0.name == name }) else { throw RoutingNameError(kind: .route, name: name, known: routes.map(\.name)) }
+        guard let index = routes.firstIndex(where: { $0.name == name }) else {
+            throw RoutingNameError(kind: .route, name: name, known: routes.map(\.name))
+        }
         return RouteID(raw: Int32(index))
     }
 
     public func team(named name: String) throws(RoutingNameError) -> TeamID {
-        guard let index = teams.firstIndex(where: { $0.name == name }) else { throw RoutingNameError(kind: .team, name: name, known: teams.map(\.name)) }
+        guard let index = teams.firstIndex(where: { $0.name == name }) else {
+            throw RoutingNameError(kind: .team, name: name, known: teams.map(\.name))
+        }
         return TeamID(raw: Int32(index))
     }
 
     public func target(named name: String) throws(RoutingNameError) -> TargetID {
-        guard let index = targets.firstIndex(where: { $0.name == name }) else { throw RoutingNameError(kind: .target, name: name, known: targets.map(\.name)) }
+        guard let index = targets.firstIndex(where: { $0.name == name }) else {
+            throw RoutingNameError(kind: .target, name: name, known: targets.map(\.name))
+        }
         return TargetID(raw: Int32(index))
     }
 

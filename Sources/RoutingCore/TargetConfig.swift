@@ -33,10 +33,12 @@ public struct TargetConfig: Sendable, Equatable {
     /// fully scaled pool's.
     public var localCapacity: LocalCapacity?
 
-    public init(name: String, kind: Kind = .provider, inputPricePerMillion: Double = 0, outputPricePerMillion: Double = 0,
-                gpuPricePerHour: Double = 0, limits: RateLimit? = nil, maxConcurrency: Int? = nil, queueLimit: Int? = nil,
-                maxGPUSecondsPerAttempt: Double = 600, qualityTier: Int? = nil, typicalRetryAfterSeconds: Double? = nil,
-                breaker: BreakerConfig? = nil) {
+    public init(
+        name: String, kind: Kind = .provider, inputPricePerMillion: Double = 0, outputPricePerMillion: Double = 0,
+        gpuPricePerHour: Double = 0, limits: RateLimit? = nil, maxConcurrency: Int? = nil, queueLimit: Int? = nil,
+        maxGPUSecondsPerAttempt: Double = 600, qualityTier: Int? = nil, typicalRetryAfterSeconds: Double? = nil,
+        breaker: BreakerConfig? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.inputPricePerMillion = inputPricePerMillion

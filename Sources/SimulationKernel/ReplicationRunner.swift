@@ -31,11 +31,13 @@ public enum ReplicationRunner {
             for _ in 0..<workers {
                 let context = Unmanaged.passRetained(WorkerContext { state.work(replication) })
                 var thread = pthread_t()
-                let status = pthread_create(&thread, nil, { raw in
-                    let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                    context.body()
-                    return nil
-                }, context.toOpaque())
+                let status = pthread_create(
+                    &thread, nil,
+                    { raw in
+                        let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                        context.body()
+                        return nil
+                    }, context.toOpaque())
                 precondition(status == 0, "ReplicationRunner: could not start a worker thread (errno \(status))")
                 threads.append(thread)
             }

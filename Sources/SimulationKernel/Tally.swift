@@ -43,7 +43,8 @@ public struct Tally: Sendable, Equatable {
         guard count > 0 else { self = other; return }
         let total = count + other.count
         let delta = other.mean - mean
-        sumOfSquaredDeviations += other.sumOfSquaredDeviations
+        sumOfSquaredDeviations +=
+            other.sumOfSquaredDeviations
             + delta * delta * Double(count) * Double(other.count) / Double(total)
         mean += delta * Double(other.count) / Double(total)
         count = total

@@ -123,7 +123,8 @@ public struct MarkovModulatedArrivals: ArrivalProcess, Sendable, Equatable {
     ///   - initialPhase: the phase at time zero.
     public init(ratesPerSecond: [Double], chain: MarkovChain, initialPhase: Int = 0) throws(StochasticsError) {
         guard ratesPerSecond.count == chain.stateCount else {
-            throw StochasticsError("markov-modulated arrivals: \(ratesPerSecond.count) rates for a chain of \(chain.stateCount) states; give one rate per state")
+            throw StochasticsError(
+                "markov-modulated arrivals: \(ratesPerSecond.count) rates for a chain of \(chain.stateCount) states; give one rate per state")
         }
         for (index, rate) in ratesPerSecond.enumerated() where !(rate.isFinite && rate >= 0) {
             throw StochasticsError("markov-modulated arrivals: rate of state \(index) must be a finite number ≥ 0, got \(rate)")

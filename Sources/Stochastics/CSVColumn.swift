@@ -49,7 +49,9 @@ public enum CSVColumn {
             if quoted {
                 if character == "\"" {
                     if let following = iterator.next() {
-                        if following == "\"" { current.append("\"") } else {
+                        if following == "\"" {
+                            current.append("\"")
+                        } else {
                             quoted = false
                             if following == "," { fields.append(current); current = "" } else { current.append(following) }
                         }

@@ -64,7 +64,8 @@ public struct CommonShockOutages: DegradationProcess {
             }
             let shock = shocks[shockIndex]
             overlay.incident(at: shockTime, duration: shock.repairSeconds.sampleNanoseconds(stream), targets: shock.targets.sorted())
-            nextShockTimes[shockIndex] = shockTime + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / shock.ratePerSecond)))
+            nextShockTimes[shockIndex] =
+                shockTime + Swift.max(1, SimulationInstant.nanoseconds(fromSeconds: stream.exponential(mean: 1 / shock.ratePerSecond)))
         }
     }
 }

@@ -32,7 +32,9 @@ public struct CopulaOutages: DegradationProcess {
     ///   - outageProbabilities: per target, the probability of being out in a slot (0 < p < 1).
     ///   - correlation: the factor loading ρ in [0, 1).
     ///   - slotSeconds: slot length; states hold for a whole slot.
-    public init(outageProbabilities: [Double], correlation: Double, family: Family, slotSeconds: Double, stream: RandomStream) throws(StochasticsError) {
+    public init(
+        outageProbabilities: [Double], correlation: Double, family: Family, slotSeconds: Double, stream: RandomStream
+    ) throws(StochasticsError) {
         guard !outageProbabilities.isEmpty else {
             throw StochasticsError("copula outages: needs at least one target")
         }

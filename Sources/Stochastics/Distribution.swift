@@ -59,7 +59,9 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Normal, optionally truncated to [lower, upper] (use `lower: 0` for durations).
-    public static func normal(mean: Double, standardDeviation: Double, lower: Double? = nil, upper: Double? = nil) throws(StochasticsError) -> Distribution {
+    public static func normal(
+        mean: Double, standardDeviation: Double, lower: Double? = nil, upper: Double? = nil
+    ) throws(StochasticsError) -> Distribution {
         try StochasticsError.requireFinite(mean, "normal: mean")
         try StochasticsError.requirePositive(standardDeviation, "normal: standard deviation")
         if lower == nil && upper == nil {
@@ -76,9 +78,13 @@ public struct Distribution: Sendable, Equatable, CustomStringConvertible {
         let cdfLower = fromUpperTail ? gsl_cdf_ugaussian_Q(a) : gsl_cdf_ugaussian_P(a)
         let cdfUpper = fromUpperTail ? gsl_cdf_ugaussian_Q(b) : gsl_cdf_ugaussian_P(b)
         guard abs(cdfUpper - cdfLower) > 1e-12 else {
-            throw StochasticsError("normal: truncation interval [\(low), \(high)] holds almost no probability (< 1e-12) for mean \(mean), standard deviation \(standardDeviation)")
+            throw StochasticsError(
+                "normal: truncation interval [\(low), \(high)] holds almost no probability (< 1e-12) for mean \(mean), standard deviation \(standardDeviation)"
+            )
         }
-        return Distribution(.truncatedNormal(mean: mean, sd: standardDeviation, lower: low, upper: high, fromUpperTail: fromUpperTail, cdfLower: cdfLower, cdfUpper: cdfUpper))
+        return Distribution(
+            .truncatedNormal(
+                mean: mean, sd: standardDeviation, lower: low, upper: high, fromUpperTail: fromUpperTail, cdfLower: cdfLower, cdfUpper: cdfUpper))
     }
 
     /// Lognormal: exp of a normal with mean `mu` and standard deviation `sigma`.

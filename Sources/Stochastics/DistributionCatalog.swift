@@ -40,7 +40,9 @@ public enum DistributionCatalog {
         let name = kind.rawValue
         let given = Set(parameters.keys)
         let forms = forms(of: kind)
-        guard kind != .empirical, let form = forms.first(where: { Set($0.required).isSubset(of: given) && given.isSubset(of: Set($0.required + $0.optional)) }) else {
+        guard kind != .empirical,
+            let form = forms.first(where: { Set($0.required).isSubset(of: given) && given.isSubset(of: Set($0.required + $0.optional)) })
+        else {
             let accepted = forms.map { form in
                 (form.required + form.optional.map { "[\($0)]" }).joined(separator: " ")
             }.joined(separator: " | ")

@@ -24,7 +24,9 @@ public struct DistributionFit: Sendable {
     /// positive families).
     public static func fit(_ family: Family, to values: [Double]) throws(StochasticsError) -> DistributionFit {
         _ = GSL.prepared
-        guard values.count >= 2, values.allSatisfy(\.isFinite) else { throw StochasticsError("fit: needs at least 2 finite values, got \(values.count)") }
+        guard values.count >= 2, values.allSatisfy(\.isFinite) else {
+            throw StochasticsError("fit: needs at least 2 finite values, got \(values.count)")
+        }
         if family != .normal {
             guard values.allSatisfy({ $0 > 0 }) else { throw StochasticsError("fit: \(family.rawValue) needs positive values") }
         }
@@ -89,8 +91,9 @@ public struct DistributionFit: Sendable {
             parameters = [("mean", mean), ("sd", sd)]
             cdf = { gsl_cdf_gaussian_P($0 - mean, sd) }
         }
-        return DistributionFit(family: family, parameters: parameters, distribution: distribution,
-                               ksDistance: Self.ksDistance(values.sorted(), cdf), count: values.count)
+        return DistributionFit(
+            family: family, parameters: parameters, distribution: distribution,
+            ksDistance: Self.ksDistance(values.sorted(), cdf), count: values.count)
     }
 
     /// The family, among `families`, whose maximum-likelihood fit is closest (smallest D);

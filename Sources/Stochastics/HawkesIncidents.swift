@@ -28,14 +28,17 @@ public struct HawkesIncidents: DegradationProcess {
     ///   - decayPerSecond: β > 0; α/β must be < 1.
     ///   - repairSeconds: how long targets stay out per incident.
     ///   - targetCount: how many targets each incident hits (all of them).
-    public init(baseRatePerSecond: Double, excitation: Double, decayPerSecond: Double, repairSeconds: Distribution, targetCount: Int = 1, stream: RandomStream) throws(StochasticsError) {
+    public init(
+        baseRatePerSecond: Double, excitation: Double, decayPerSecond: Double, repairSeconds: Distribution, targetCount: Int = 1, stream: RandomStream
+    ) throws(StochasticsError) {
         try StochasticsError.requirePositive(baseRatePerSecond, "hawkes: base rate mu (per second)")
         guard excitation.isFinite, excitation >= 0 else {
             throw StochasticsError("hawkes: excitation alpha must be a finite number ≥ 0, got \(excitation)")
         }
         try StochasticsError.requirePositive(decayPerSecond, "hawkes: decay beta (per second)")
         guard excitation / decayPerSecond < 1 else {
-            throw StochasticsError("hawkes: alpha/beta = \(excitation / decayPerSecond) makes the process explode; it must be < 1 (lower alpha or raise beta)")
+            throw StochasticsError(
+                "hawkes: alpha/beta = \(excitation / decayPerSecond) makes the process explode; it must be < 1 (lower alpha or raise beta)")
         }
         guard targetCount >= 1 else {
             throw StochasticsError("hawkes: needs at least one target")

@@ -40,7 +40,8 @@ public struct ScriptedTimeline<Base: DegradationProcess>: DegradationProcess {
         var starts: [Int64] = []
         for (index, window) in windows.enumerated() {
             guard window.startSeconds.isFinite, window.startSeconds >= 0, window.endSeconds.isFinite, window.endSeconds > window.startSeconds else {
-                throw StochasticsError("scripted timeline: window \(index + 1) needs 0 ≤ start < end, got start \(window.startSeconds) s, end \(window.endSeconds) s")
+                throw StochasticsError(
+                    "scripted timeline: window \(index + 1) needs 0 ≤ start < end, got start \(window.startSeconds) s, end \(window.endSeconds) s")
             }
             guard (0..<base.targetCount).contains(window.target) else {
                 throw StochasticsError("scripted timeline: window \(index + 1) names target \(window.target); targets are 0..<\(base.targetCount)")

@@ -21,7 +21,10 @@ struct LiveFailure: Sendable {
     static let csvHeader = ["team", "arrived_s", "label", "input_tokens", "output_tokens", "tries", "gateway_attempts", "elapsed_s", "last_try_s"]
 
     var csvRow: [String] {
-        [team, seconds(arrivedAt), label, String(inputTokens), String(outputTokens), String(tries), String(attempts), seconds(elapsed), seconds(lastTry)]
+        [
+            team, seconds(arrivedAt), label, String(inputTokens), String(outputTokens), String(tries), String(attempts), seconds(elapsed),
+            seconds(lastTry),
+        ]
     }
 
     private func seconds(_ nanoseconds: Int64) -> String {

@@ -41,8 +41,10 @@ final class LiveTeam: Sendable {
     private let lateness: Mutex<LatencyHistogram>
     private let failures: Mutex<[LiveFailure]>
 
-    init(spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
-         requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int) {
+    init(
+        spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
+        requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int
+    ) {
         self.spec = spec
         self.key = key
         self.clock = clock
@@ -85,8 +87,9 @@ final class LiveTeam: Sendable {
         let corrected = metrics.withLock { $0 }
         var raw = corrected
         (raw.totalLatency, raw.firstTokenLatency) = measured.withLock { $0 }
-        return LiveTeamResult(metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 }, poolAnswers: poolAnswers.withLock { $0 },
-                              lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
+        return LiveTeamResult(
+            metrics: corrected, rawMetrics: raw, transport: transport.withLock { $0 }, poolAnswers: poolAnswers.withLock { $0 },
+            lateness: lateness.withLock { $0 }, failures: failures.withLock { $0 })
     }
 
     /// One request as its user sees it, across the SDK's tries.
@@ -136,8 +139,9 @@ final class LiveTeam: Sendable {
                     metrics.attempts.record(Double(attempts))
                 }
                 let end = clock.nanoseconds()
-                let failure = LiveFailure(team: spec.name, arrivedAt: arrivedAt, label: label, inputTokens: inputTokens, outputTokens: outputTokens,
-                                          tries: sdkTry + 1, attempts: attempts, elapsed: end - start, lastTry: end - result.sentAt)
+                let failure = LiveFailure(
+                    team: spec.name, arrivedAt: arrivedAt, label: label, inputTokens: inputTokens, outputTokens: outputTokens,
+                    tries: sdkTry + 1, attempts: attempts, elapsed: end - start, lastTry: end - result.sentAt)
                 failures.withLock { if $0.count < LiveFailure.limitPerTeam { $0.append(failure) } }
                 return
             }
@@ -180,8 +184,10 @@ final class LiveTeam: Sendable {
                 let code = TwinRequestBody.errorCode(in: body)
                 // Labelled as the simulator labels it: the router's own name for the ending.
                 let label = response.headers.first(name: "x-brownout-failure") ?? "http_\(response.status.code)"
-                return Try(ending: .failed(label: label,
-                                           sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
+                return Try(
+                    ending: .failed(
+                        label: label,
+                        sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
             }
             let pool = response.headers.first(name: "x-brownout-degraded") == "true" ? response.headers.first(name: "x-brownout-upstream") : nil
             var timing = TwinTiming(sentAt: sentAt)
@@ -203,11 +209,14 @@ final class LiveTeam: Sendable {
             // A stream that began and broke is not tried again: the SDK has handed the
             // application part of an answer (the simulated team's rule too).
             switch scanner.ending {
-            case .done: return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt, requestID: requestID,
-                                   route: response.headers.first(name: "x-brownout-route"))
+            case .done:
+                return Try(
+                    ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: sentAt, requestID: requestID,
+                    route: response.headers.first(name: "x-brownout-route"))
             // The gateway sends an error event only when the upstream's stream broke after the
             // first byte; an answer that just stops is the gateway's own failure.
-            case .error: return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
+            case .error:
+                return Try(ending: .failed(label: OutcomeClass.failedAfterFirstByte.rawValue, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             case .open: return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: sentAt)
             }
         } catch {

@@ -51,8 +51,10 @@ public final class LiveUpstream: Sendable {
         case .provider(let spec):
             name = spec.name
             effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
-            state = Mutex(State(limits: ProviderLimits(spec), latency: spec.latencyStream(seed: seed, replication: replication),
-                                errors: spec.errorStream(seed: seed, replication: replication)))
+            state = Mutex(
+                State(
+                    limits: ProviderLimits(spec), latency: spec.latencyStream(seed: seed, replication: replication),
+                    errors: spec.errorStream(seed: seed, replication: replication)))
         case .pool(let spec):
             name = spec.name
             effects = []
@@ -84,7 +86,9 @@ public final class LiveUpstream: Sendable {
                         return .refusedForContextLength(windowTokens: window, afterSeconds: 0)
                     }
                 }
-                if case .provider = model, let retryAfter = state.limits?.admit(inputTokens: inputTokens, outputTokens: outputTokens, at: RoutingInstant(nanoseconds: now)) {
+                if case .provider = model,
+                    let retryAfter = state.limits?.admit(inputTokens: inputTokens, outputTokens: outputTokens, at: RoutingInstant(nanoseconds: now))
+                {
                     state.counts.refused += 1
                     return .refused(.rateLimited, afterSeconds: ProviderSpec.refusalSeconds, retryAfterSeconds: retryAfter)
                 }
@@ -101,7 +105,9 @@ public final class LiveUpstream: Sendable {
                 switch model {
                 case .provider:
                     let effect = effects[state.health]
-                    return .refused(.overloaded, afterSeconds: ProviderSpec.overloadSeconds * effect.latencyMultiplier, retryAfterSeconds: effect.retryAfterSeconds)
+                    return .refused(
+                        .overloaded, afterSeconds: ProviderSpec.overloadSeconds * effect.latencyMultiplier,
+                        retryAfterSeconds: effect.retryAfterSeconds)
                 case .pool:
                     return .refused(.overloaded, afterSeconds: 0, retryAfterSeconds: nil)
                 }
@@ -144,8 +150,9 @@ public final class LiveUpstream: Sendable {
         let plan: ServicePlan
         switch model {
         case .provider(let spec):
-            plan = spec.plan(state: state.health, effect: effects[state.health], inputTokens: inputTokens, outputTokens: outputTokens,
-                             latency: state.latency, errors: state.errors!)
+            plan = spec.plan(
+                state: state.health, effect: effects[state.health], inputTokens: inputTokens, outputTokens: outputTokens,
+                latency: state.latency, errors: state.errors!)
         case .pool(let spec):
             plan = spec.plan(inputTokens: inputTokens, outputTokens: outputTokens, latency: state.latency)
         }

@@ -36,24 +36,32 @@ public struct TwinComparison: Sendable {
         for (index, team) in (teams + ["all"]).enumerated() {
             let pick: ([TeamRun]) -> TeamRun = { run in index < teams.count ? run[index] : total(run) }
             for metric in TwinMetric.allCases {
-                let values = replications.map { run in let team = pick(run); return metric.value(team.metrics, spendUSD: team.spendUSD) }
+                let values = replications.map { run in
+                    let team = pick(run); return metric.value(team.metrics, spendUSD: team.spendUSD)
+                }
                 let liveTeam = pick(live), rawTeam = pick(liveRaw)
-                rows.append(Row(team: team, metric: metric, simulated: PredictionInterval(values, range: metric.range, step: metric.step(liveTeam.metrics)),
-                                live: metric.value(liveTeam.metrics, spendUSD: liveTeam.spendUSD),
-                                liveRaw: metric.value(rawTeam.metrics, spendUSD: rawTeam.spendUSD)))
+                rows.append(
+                    Row(
+                        team: team, metric: metric, simulated: PredictionInterval(values, range: metric.range, step: metric.step(liveTeam.metrics)),
+                        live: metric.value(liveTeam.metrics, spendUSD: liveTeam.spendUSD),
+                        liveRaw: metric.value(rawTeam.metrics, spendUSD: rawTeam.spendUSD)))
             }
         }
         self.rows = rows
     }
 
-    public static let header = ["team", "metric", "simulated_mean", "simulated_low_95", "simulated_high_95", "live", "live_inside", "live_with_transport"]
+    public static let header = [
+        "team", "metric", "simulated_mean", "simulated_low_95", "simulated_high_95", "live", "live_inside", "live_with_transport",
+    ]
 
     /// `twin.csv`: one row per team and metric.
     public var csv: String {
         var table = CSVTable(header: Self.header)
         for row in rows {
-            table.append([row.team, row.metric.rawValue, CSVTable.number(row.simulated.mean), CSVTable.number(row.simulated.lower),
-                          CSVTable.number(row.simulated.upper), CSVTable.number(row.live), row.inside ? "true" : "false", CSVTable.number(row.liveRaw)])
+            table.append([
+                row.team, row.metric.rawValue, CSVTable.number(row.simulated.mean), CSVTable.number(row.simulated.lower),
+                CSVTable.number(row.simulated.upper), CSVTable.number(row.live), row.inside ? "true" : "false", CSVTable.number(row.liveRaw),
+            ])
         }
         return table.text
     }

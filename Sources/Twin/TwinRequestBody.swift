@@ -8,7 +8,8 @@ enum TwinRequestBody {
     /// `user` names the size for the twin's mock providers, `max_tokens` the output they generate.
     static func make(route: String, inputTokens: Int, outputTokens: Int, stream: Bool) -> ByteBuffer {
         let streaming = stream ? #""stream":true,"stream_options":{"include_usage":true}"# : #""stream":false"#
-        let head = #"{"model":"\#(route)",\#(streaming),"max_tokens":\#(outputTokens),"user":"twin-input-tokens:\#(inputTokens)","messages":[{"role":"user","content":""#
+        let head =
+            #"{"model":"\#(route)",\#(streaming),"max_tokens":\#(outputTokens),"user":"twin-input-tokens:\#(inputTokens)","messages":[{"role":"user","content":""#
         let tail = #""}]}"#
         let padding = max(0, 4 * inputTokens - head.utf8.count - tail.utf8.count)
         var buffer = ByteBuffer()

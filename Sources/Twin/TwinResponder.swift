@@ -33,8 +33,9 @@ public struct TwinResponder: Sendable {
         do {
             let (_, spec, _) = try Experiment.load(path: path, overrides: overrides)
             let idle = spec.world.router.routes.map(\.timeouts.effectiveIdleSeconds).min() ?? Timeouts.defaultIdleSeconds
-            return TwinResponder(upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock,
-                                 batchGapNanoseconds: max(1, Seconds.nanoseconds(idle / 2)))
+            return TwinResponder(
+                upstreams: try TwinUpstreams(spec, clock: clock, healthReplication: replication), clock: clock,
+                batchGapNanoseconds: max(1, Seconds.nanoseconds(idle / 2)))
         } catch let failure as ExperimentFailure {
             throw TwinError(failure.description)
         } catch {
@@ -48,14 +49,16 @@ public struct TwinResponder: Sendable {
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
         let model = object["model"] as? String ?? ""
         guard let upstream = upstreams.byName[model] else {
-            return error(404, "the twin has no upstream '\(model)'; it serves \(upstreams.all.map(\.name).joined(separator: ", "))",
-                         type: "invalid_request_error", code: "model_not_found", retryAfter: nil)
+            return error(
+                404, "the twin has no upstream '\(model)'; it serves \(upstreams.all.map(\.name).joined(separator: ", "))",
+                type: "invalid_request_error", code: "model_not_found", retryAfter: nil)
         }
         let stream = object["stream"] as? Bool ?? false
         let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
         let outputTokens = max(1, (object["max_tokens"] as? Int) ?? 1)
         // The load generator names the input tokens it drew in `user` ("twin-input-tokens:N").
-        let inputTokens = (object["user"] as? String).flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? max(1, requestBody.readableBytes / 4)
+        let inputTokens =
+            (object["user"] as? String).flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? max(1, requestBody.readableBytes / 4)
 
         switch await upstream.answer(inputTokens: inputTokens, outputTokens: outputTokens) {
         case .refused(let outcome, let after, let retryAfter):
@@ -65,18 +68,21 @@ public struct TwinResponder: Sendable {
         case .refusedForContextLength(let window, let after):
             try await clock.sleep(until: clock.nanoseconds() + Seconds.nanoseconds(after))
             await state.completed()
-            return error(400, "This model's maximum context length is \(window) tokens; your messages resulted in \(inputTokens) tokens.",
-                         type: "invalid_request_error", code: "context_length_exceeded", retryAfter: nil)
+            return error(
+                400, "This model's maximum context length is \(window) tokens; your messages resulted in \(inputTokens) tokens.",
+                type: "invalid_request_error", code: "context_length_exceeded", retryAfter: nil)
         case .served(let plan, let startedAt):
             let firstTokenAt = startedAt + Seconds.nanoseconds(plan.firstTokenSeconds)
             let endAt = startedAt + Seconds.nanoseconds(plan.seconds)
             // Each frame's id says when the request reached the mock and when, by the plan,
             // the frame was due (model nanoseconds): the load generator measures from them
             // the time spent between it and the mock, which the simulation does not model.
-            let completion = MockCompletion(id: "chatcmpl-twin-\(arrivedAt)-\(endAt)", model: model,
-                                            promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
-            let first = MockCompletion(id: "chatcmpl-twin-\(arrivedAt)-\(firstTokenAt)", model: model,
-                                       promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
+            let completion = MockCompletion(
+                id: "chatcmpl-twin-\(arrivedAt)-\(endAt)", model: model,
+                promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
+            let first = MockCompletion(
+                id: "chatcmpl-twin-\(arrivedAt)-\(firstTokenAt)", model: model,
+                promptTokens: plan.inputTokens, outputTokens: max(1, plan.outputTokens))
             switch plan.outcome {
             case .success:
                 break
@@ -87,13 +93,16 @@ public struct TwinResponder: Sendable {
                     let channel = context.channel
                     // A stall streams until its time, then stays silent until the plan's end.
                     let lastFrameAt = plan.stallsAtSeconds.map { startedAt + Seconds.nanoseconds($0) } ?? endAt
-                    return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
-                        try await clock.sleep(until: firstTokenAt)
-                        try await writer.write(first.chunk(token: 0))
-                        try await streamTokens(1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: lastFrameAt, writer: &writer)
-                        try await clock.sleep(until: endAt)
-                        try await channel.close()
-                    })
+                    return Response(
+                        status: .ok, headers: [.contentType: "text/event-stream"],
+                        body: ResponseBody { writer in
+                            try await clock.sleep(until: firstTokenAt)
+                            try await writer.write(first.chunk(token: 0))
+                            try await streamTokens(
+                                1..<max(1, plan.outputTokens), of: completion, from: firstTokenAt, to: lastFrameAt, writer: &writer)
+                            try await clock.sleep(until: endAt)
+                            try await channel.close()
+                        })
                 }
                 try await clock.sleep(until: endAt)
                 await state.cancelled()
@@ -148,8 +157,10 @@ public struct TwinResponder: Sendable {
 
     /// Tokens `tokens` of `completion` in batches (``batchCount(tokens:from:to:minimum:)``),
     /// a frame a batch, evenly spaced after `from`, the last at `to` (model nanoseconds).
-    private func streamBatches(_ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
-                               writer: inout any ResponseBodyWriter) async throws {
+    private func streamBatches(
+        _ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
+        writer: inout any ResponseBodyWriter
+    ) async throws {
         guard !tokens.isEmpty else { return }
         let batches = batchCount(tokens: tokens.count, from: from, to: to, minimum: 1)
         for batch in 1...batches {
@@ -162,8 +173,10 @@ public struct TwinResponder: Sendable {
     /// Tokens `tokens` of `completion`, one frame each (as a provider streams them, and as a
     /// gateway counts what it relayed), written in batches (at least four) evenly spaced after
     /// `from`, the last at `to` (model nanoseconds).
-    private func streamTokens(_ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
-                              writer: inout any ResponseBodyWriter) async throws {
+    private func streamTokens(
+        _ tokens: Range<Int>, of completion: MockCompletion, from: Int64, to: Int64,
+        writer: inout any ResponseBodyWriter
+    ) async throws {
         let batches = batchCount(tokens: max(4, tokens.count), from: from, to: to, minimum: 4)
         for batch in 1...batches {
             try await clock.sleep(until: from + (to - from) * Int64(batch) / Int64(batches))
@@ -184,7 +197,8 @@ public struct TwinResponder: Sendable {
         case .rateLimited:
             return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: retryAfter)
         case .spendLimit:
-            return error(429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached", retryAfter: nil)
+            return error(
+                429, "your organization has reached its spend limit", type: "rate_limit_error", code: "enforced_spend_limit_reached", retryAfter: nil)
         case .overloaded:
             return error(529, "Overloaded", type: "overloaded_error", code: nil, retryAfter: retryAfter)
         case .clientError:

@@ -29,8 +29,10 @@ public enum TwinRun {
         /// Where `brownout-twin` (which serves the upstreams) and `brownout-gateway` are.
         public var executables: URL
 
-        public init(specPath: String, overrides: [String], scale: Int64, replication: Int, simulatedReplications: Int?, jobs: Int,
-                    outDirectory: URL, executables: URL) {
+        public init(
+            specPath: String, overrides: [String], scale: Int64, replication: Int, simulatedReplications: Int?, jobs: Int,
+            outDirectory: URL, executables: URL
+        ) {
             self.specPath = specPath
             self.overrides = overrides
             self.scale = scale
@@ -108,10 +110,13 @@ public enum TwinRun {
         let clock = ScaledClock(factor: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
         let sets = settings.overrides.flatMap { ["--set", $0] }
-        let mock = try ChildProcess(settings.executables.appendingPathComponent("brownout-twin"),
-                                    ["upstreams", specURL.path] + sets + ["--scale", String(settings.scale), "--replication", String(settings.replication),
-                                                                          "--start-unix-ns", String(start)],
-                                    log: settings.outDirectory.appendingPathComponent("upstreams.log"))
+        let mock = try ChildProcess(
+            settings.executables.appendingPathComponent("brownout-twin"),
+            ["upstreams", specURL.path] + sets + [
+                "--scale", String(settings.scale), "--replication", String(settings.replication),
+                "--start-unix-ns", String(start),
+            ],
+            log: settings.outDirectory.appendingPathComponent("upstreams.log"))
         var gateway: ChildProcess?
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadClientConfiguration)
         do {
@@ -119,27 +124,32 @@ public enum TwinRun {
             let keys = world.teams.map { team in (team: team.name, key: "sk-twin-\(team.name)-\(UInt64.random(in: 0...UInt64.max))") }
             let gatewaySpec = settings.outDirectory.appendingPathComponent("gateway.yaml")
             try AtomicOutput.write(gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys), to: gatewaySpec)
-            let started = try ChildProcess(settings.executables.appendingPathComponent("brownout-gateway"),
-                                           [gatewaySpec.path] + sets + ["--seed", String(spec.seed), "--time-scale", String(settings.scale),
-                                                                        "--clock-start-unix-ns", String(start),
-                                                                        "--calendar-start-unix-s", String(world.startUnixSeconds),
-                                                                        "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path],
-                                           log: settings.outDirectory.appendingPathComponent("gateway.log"))
+            let started = try ChildProcess(
+                settings.executables.appendingPathComponent("brownout-gateway"),
+                [gatewaySpec.path] + sets + [
+                    "--seed", String(spec.seed), "--time-scale", String(settings.scale),
+                    "--clock-start-unix-ns", String(start),
+                    "--calendar-start-unix-s", String(world.startUnixSeconds),
+                    "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path,
+                ],
+                log: settings.outDirectory.appendingPathComponent("gateway.log"))
             gateway = started
             let gatewayPort = try await started.listeningPort(within: .seconds(startSeconds - 1))
             guard clock.nanoseconds() < 0 else {
                 throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
             }
 
-            let window = MeasurementWindow(warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
-                                           bucket: Seconds.nanoseconds(world.bucketSeconds))
+            let window = MeasurementWindow(
+                warmUp: Seconds.nanoseconds(world.warmUpSeconds), horizon: Seconds.nanoseconds(world.durationSeconds),
+                bucket: Seconds.nanoseconds(world.bucketSeconds))
             let longest = world.router.routes.map(\.timeouts.effectiveOverallSeconds).max() ?? Timeouts.defaultOverallSeconds
             let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
             let teams = zip(world.teams, keys).map { team, key in
-                LiveTeam(spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
-                         window: window, requestTimeout: timeout,
-                         holdingRoutes: Set(world.router.routes.filter(\.streamCommit.holds).map(\.name)),
-                         seed: spec.seed, replication: settings.replication)
+                LiveTeam(
+                    spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
+                    window: window, requestTimeout: timeout,
+                    holdingRoutes: Set(world.router.routes.filter(\.streamCommit.holds).map(\.name)),
+                    seed: spec.seed, replication: settings.replication)
             }
             let reporter = Task {
                 while !Task.isCancelled {
@@ -180,9 +190,10 @@ public enum TwinRun {
             await started.stop(grace: .seconds(10))
             await mock.stop(grace: .seconds(10))
             try await client.shutdown()
-            return LiveRun(results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
-                           attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,
-                           poolAttempts: try poolAttempts(trace: settings.outDirectory.appendingPathComponent("gateway-trace/trace.jsonl")))
+            return LiveRun(
+                results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
+                attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,
+                poolAttempts: try poolAttempts(trace: settings.outDirectory.appendingPathComponent("gateway-trace/trace.jsonl")))
         } catch {
             await gateway?.stop(grace: .seconds(10))
             await mock.stop(grace: .seconds(10))
@@ -220,7 +231,8 @@ public enum TwinRun {
         simulated.world.trafficReplication = settings.replication
         if let count = settings.simulatedReplications { simulated.replications = count }
         do {
-            return try Experiment.simulate([simulated], jobs: settings.jobs) { done, total in progress?("simulation", Double(done) / Double(total)) }[0]
+            return try Experiment.simulate([simulated], jobs: settings.jobs) { done, total in progress?("simulation", Double(done) / Double(total)) }[
+                0]
         } catch {
             throw TwinError(error.description)
         }
@@ -245,16 +257,19 @@ public enum TwinRun {
         // does not have: the share of each answer's billed GPU time beyond the mock's plan is
         // taken out of spend, as the transport is out of latencies.
         let netSpend = zip(live.results, live.spendUSD).map { result, spend in
-            spend - result.poolAnswers.reduce(0) { sum, answer in
-                guard let billed = live.poolAttempts[answer.requestID], billed.latencyNanoseconds > answer.plannedNanoseconds,
-                      let pool = world.router.targets.first(where: { $0.name == answer.pool }) else { return sum }
-                let beyondPlan = 1 - Double(answer.plannedNanoseconds) / Double(billed.latencyNanoseconds)
-                return sum + billed.gpuSeconds * beyondPlan * pool.gpuPricePerHour / 3_600
-            }
+            spend
+                - result.poolAnswers.reduce(0) { sum, answer in
+                    guard let billed = live.poolAttempts[answer.requestID], billed.latencyNanoseconds > answer.plannedNanoseconds,
+                        let pool = world.router.targets.first(where: { $0.name == answer.pool })
+                    else { return sum }
+                    let beyondPlan = 1 - Double(answer.plannedNanoseconds) / Double(billed.latencyNanoseconds)
+                    return sum + billed.gpuSeconds * beyondPlan * pool.gpuPricePerHour / 3_600
+                }
         }
-        let comparison = TwinComparison(teams: world.teams.map(\.name), replications: replications,
-                                        live: zip(live.results, netSpend).map { (metrics: $0.metrics, spendUSD: $1) },
-                                        liveRaw: zip(live.results, live.spendUSD).map { (metrics: $0.rawMetrics, spendUSD: $1) })
+        let comparison = TwinComparison(
+            teams: world.teams.map(\.name), replications: replications,
+            live: zip(live.results, netSpend).map { (metrics: $0.metrics, spendUSD: $1) },
+            liveRaw: zip(live.results, live.spendUSD).map { (metrics: $0.rawMetrics, spendUSD: $1) })
         try AtomicOutput.write(comparison.csv, to: settings.outDirectory.appendingPathComponent("twin.csv"))
         let upstreamNames = world.router.targets.map(\.name)
         let upstreams = TwinUpstreamComparison(
@@ -263,7 +278,9 @@ public enum TwinRun {
             live: upstreamNames.map { live.attempts[$0] ?? 0 })
         try AtomicOutput.write(upstreams.csv, to: settings.outDirectory.appendingPathComponent("twin-upstreams.csv"))
         var failureTable = CSVTable(header: LiveFailure.csvHeader)
-        for result in live.results { for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) } }
+        for result in live.results {
+            for failure in result.failures.sorted(by: { $0.arrivedAt < $1.arrivedAt }) { failureTable.append(failure.csvRow) }
+        }
         try AtomicOutput.write(failureTable.text, to: settings.outDirectory.appendingPathComponent("live-failures.csv"))
         let failures = world.teams.indices.map { index in
             let live = live.results[index].metrics.failures.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -271,8 +288,9 @@ public enum TwinRun {
             for run in runs { for (label, count) in run.teams[index].failures { simulated[label, default: 0] += Double(count) / Double(runs.count) } }
             return (team: world.teams[index].name, live: live, simulated: simulated.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         }
-        return Outcome(comparison: comparison, upstreams: upstreams, failures: failures, lateness: lateness, transport: transport, liveSeconds: live.seconds,
-                       simulatedReplications: runs.count)
+        return Outcome(
+            comparison: comparison, upstreams: upstreams, failures: failures, lateness: lateness, transport: transport, liveSeconds: live.seconds,
+            simulatedReplications: runs.count)
     }
 
     /// Many connections to one host (the gateway): a team's concurrency is the spec's, not
@@ -321,7 +339,8 @@ public enum TwinRun {
         var sums: [String: Double] = [:]
         for line in metrics.split(separator: "\n") where line.hasPrefix(family + "{") {
             guard let open = line.range(of: label + "=\""), let close = line[open.upperBound...].firstIndex(of: "\""),
-                  let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            else { continue }
             sums[String(line[open.upperBound..<close]), default: 0] += value
         }
         return sums

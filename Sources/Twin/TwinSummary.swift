@@ -10,27 +10,38 @@ public enum TwinSummary {
         var lines = ["team             metric                  simulated (95% for one run)          live   inside"]
         for row in rows {
             let interval = "\(format(row.simulated.mean)) [\(format(row.simulated.lower)), \(format(row.simulated.upper))]"
-            lines.append(pad(row.team, 16) + " " + pad(row.metric.rawValue, 22) + "  " + pad(interval, 36) + " " + pad(format(row.live), 10, right: true)
-                         + "   " + (row.inside ? "yes" : "NO"))
+            lines.append(
+                pad(row.team, 16) + " " + pad(row.metric.rawValue, 22) + "  " + pad(interval, 36) + " " + pad(format(row.live), 10, right: true)
+                    + "   " + (row.inside ? "yes" : "NO"))
         }
         let inside = rows.filter(\.inside).count
         lines.append("")
-        lines.append("\(inside) of \(rows.count) live values inside the simulator's intervals (\(outcome.simulatedReplications) replications, the same health history).")
+        lines.append(
+            "\(inside) of \(rows.count) live values inside the simulator's intervals (\(outcome.simulatedReplications) replications, the same health history)."
+        )
         let p99 = outcome.lateness.seconds(atPercentile: 99) * 1_000, worst = outcome.lateness.seconds(atPercentile: 100) * 1_000
-        lines.append(String(format: "Live run: %.0f s at %lld× real time; arrivals sent late by p99 %.1f ms, at most %.1f ms (%.2f s and %.2f s of model time).",
-                            outcome.liveSeconds, scale, p99, worst, p99 * Double(scale) / 1_000, worst * Double(scale) / 1_000))
+        lines.append(
+            String(
+                format: "Live run: %.0f s at %lld× real time; arrivals sent late by p99 %.1f ms, at most %.1f ms (%.2f s and %.2f s of model time).",
+                outcome.liveSeconds, scale, p99, worst, p99 * Double(scale) / 1_000, worst * Double(scale) / 1_000))
         for team in outcome.failures where !team.live.isEmpty || !team.simulated.isEmpty {
             let live = team.live.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
             let simulated = team.simulated.map { String(format: "%@ %.2f", $0.0, $0.1) }.joined(separator: ", ")
-            lines.append("Failures of \(team.team): live \(live.isEmpty ? "none" : live); simulated, per run \(simulated.isEmpty ? "none" : simulated).")
+            lines.append(
+                "Failures of \(team.team): live \(live.isEmpty ? "none" : live); simulated, per run \(simulated.isEmpty ? "none" : simulated).")
         }
         let attempts = outcome.upstreams.rows.map { row in
             "\(row.upstream) \(format(row.live)) (\(format(row.simulated.mean)) [\(format(row.simulated.lower)), \(format(row.simulated.upper))]\(row.inside ? "" : ", outside"))"
         }
         lines.append("Attempts by upstream after the warm-up, live (simulated, 95% for one run): " + attempts.joined(separator: ", ") + ".")
-        lines.append(String(format: "Transport (client to mock and back, through the gateway), taken out of the live latencies: median %.1f ms real, %.3f s of model time.",
-                            outcome.transport.seconds(atPercentile: 50) * 1_000 / Double(scale), outcome.transport.seconds(atPercentile: 50)))
-        lines.append("Wrote \(directory)/twin.csv, twin-upstreams.csv and live-failures.csv (and the gateway's spec, its metrics and both servers' logs beside them).")
+        lines.append(
+            String(
+                format:
+                    "Transport (client to mock and back, through the gateway), taken out of the live latencies: median %.1f ms real, %.3f s of model time.",
+                outcome.transport.seconds(atPercentile: 50) * 1_000 / Double(scale), outcome.transport.seconds(atPercentile: 50)))
+        lines.append(
+            "Wrote \(directory)/twin.csv, twin-upstreams.csv and live-failures.csv (and the gateway's spec, its metrics and both servers' logs beside them)."
+        )
         return lines.joined(separator: "\n")
     }
 

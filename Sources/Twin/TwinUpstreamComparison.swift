@@ -21,7 +21,8 @@ public struct TwinUpstreamComparison: Sendable {
     public init(upstreams: [String], replications: [[Double]], live: [Double]) {
         rows = upstreams.indices.map { index in
             // A count: half a request's continuity step, as for the teams' counts.
-            Row(upstream: upstreams[index], simulated: PredictionInterval(replications.map { $0[index] }, range: 0...Double.infinity, step: 1),
+            Row(
+                upstream: upstreams[index], simulated: PredictionInterval(replications.map { $0[index] }, range: 0...Double.infinity, step: 1),
                 live: live[index])
         }
     }
@@ -32,8 +33,10 @@ public struct TwinUpstreamComparison: Sendable {
     public var csv: String {
         var table = CSVTable(header: Self.header)
         for row in rows {
-            table.append([row.upstream, "attempts", CSVTable.number(row.simulated.mean), CSVTable.number(row.simulated.lower),
-                          CSVTable.number(row.simulated.upper), CSVTable.number(row.live), row.inside ? "true" : "false"])
+            table.append([
+                row.upstream, "attempts", CSVTable.number(row.simulated.mean), CSVTable.number(row.simulated.lower),
+                CSVTable.number(row.simulated.upper), CSVTable.number(row.live), row.inside ? "true" : "false",
+            ])
         }
         return table.text
     }

@@ -16,7 +16,8 @@ public final class TwinUpstreams: Sendable {
         let world = spec.world
         try World.validate(world, seed: spec.seed)
         if let binding = world.degradation.first(where: { $0.targets.contains(.gateway) }) {
-            throw WorldError("degradation '\(binding.name)' degrades the gateway itself; a live twin runs the real gateway, whose health it cannot set")
+            throw WorldError(
+                "degradation '\(binding.name)' degrades the gateway itself; a live twin runs the real gateway, whose health it cannot set")
         }
         timeline = try HealthTimeline.play(world, seed: spec.seed, replication: healthReplication)
         providers = world.providers.map { LiveUpstream(.provider($0), clock: clock, seed: spec.seed, replication: healthReplication) }

@@ -13,7 +13,9 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-gateway",
         abstract: "An OpenAI-compatible LLM gateway that routes with RoutingCore, configured by a Brownout spec.",
-        discussion: "Prints 'listening on HOST:PORT' once it accepts connections. SIGTERM or SIGINT: stops accepting, lets requests in flight finish, saves spend.")
+        discussion:
+            "Prints 'listening on HOST:PORT' once it accepts connections. SIGTERM or SIGINT: stops accepting, lets requests in flight finish, saves spend."
+    )
 
     @Argument(help: "The spec (YAML or JSON) with a deployment section.")
     var spec: String
@@ -27,17 +29,28 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seed the router's randomness (default: a random seed, printed at start).")
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Run the router's clock N times faster than real time: timeouts, backoffs and breaker windows last 1/N of their configured length (for 'brownout twin'; 1 in production).", valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Run the router's clock N times faster than real time: timeouts, backoffs and breaker windows last 1/N of their configured length (for 'brownout twin'; 1 in production).",
+            valueName: "N"))
     var timeScale: Int64 = 1
 
-    @Option(help: ArgumentHelp("The wall-clock instant the router's clock reads zero, in Unix nanoseconds (default: the gateway's start; for 'brownout twin').", valueName: "NS"))
+    @Option(
+        help: ArgumentHelp(
+            "The wall-clock instant the router's clock reads zero, in Unix nanoseconds (default: the gateway's start; for 'brownout twin').",
+            valueName: "NS"))
     var clockStartUnixNs: Int64?
 
-    @Option(help: ArgumentHelp("The calendar time the router's clock starts at, in Unix seconds: budget periods follow it (default: the real time; for 'brownout twin').", valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            "The calendar time the router's clock starts at, in Unix seconds: budget periods follow it (default: the real time; for 'brownout twin').",
+            valueName: "SECONDS"))
     var calendarStartUnixS: Double?
 
-    @Option(help: ArgumentHelp("The least severe log message written: trace, debug, info, notice, warning, error or critical (default: $BROWNOUT_LOG_LEVEL, else warning).",
-                               valueName: "LEVEL"))
+    @Option(
+        help: ArgumentHelp(
+            "The least severe log message written: trace, debug, info, notice, warning, error or critical (default: $BROWNOUT_LOG_LEVEL, else warning).",
+            valueName: "LEVEL"))
     var logLevel: String?
 
     func validate() throws {
@@ -50,7 +63,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment["BROWNOUT_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 }
         guard let (name, source) = logLevel.map({ ($0, "--log-level") }) ?? environment.map({ ($0, "BROWNOUT_LOG_LEVEL") }) else { return .warning }
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
-            throw ValidationError("\(source): '\(name)' is not a log level; levels are " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError(
+                "\(source): '\(name)' is not a log level; levels are " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return level
     }
@@ -75,7 +89,8 @@ struct GatewayCommand: AsyncParsableCommand {
     /// /proc/self/status, e.g. `0-3,6`), where the system says.
     static var usableCores: Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return nil }
         var count = 0
         for range in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
             let bounds = range.split(separator: "-").compactMap { Int($0) }
@@ -92,8 +107,11 @@ struct GatewayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        try await GatewayServer.serve(loaded, seed: seed, recordDirectory: record, routerTime: RouterTime(factor: timeScale, startUnixNanoseconds: clockStartUnixNs,
-                                                                                                 calendarUnixNanosecondsAtZero: calendarStartUnixS.map { Int64(($0 * 1e9).rounded()) }),
-                                      logLevel: try resolvedLogLevel())
+        try await GatewayServer.serve(
+            loaded, seed: seed, recordDirectory: record,
+            routerTime: RouterTime(
+                factor: timeScale, startUnixNanoseconds: clockStartUnixNs,
+                calendarUnixNanosecondsAtZero: calendarStartUnixS.map { Int64(($0 * 1e9).rounded()) }),
+            logLevel: try resolvedLogLevel())
     }
 }

@@ -12,7 +12,9 @@ struct MockProvider: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-mock-provider",
         abstract: "An OpenAI-compatible mock LLM upstream that injects faults on request.",
-        discussion: "Prints 'listening on HOST:PORT' on stdout once it accepts connections. Faults: \(MockFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+        discussion:
+            "Prints 'listening on HOST:PORT' on stdout once it accepts connections. Faults: \(MockFault.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
 
     @Option(help: "Address to listen on (loopback by default).")
     var host = "127.0.0.1"
@@ -66,18 +68,21 @@ struct MockProvider: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         guard contextWindowTokens >= 0 else { throw ValidationError("--context-window-tokens must be ≥ 0, got \(contextWindowTokens)") }
         guard outputTokens >= 1 else { throw ValidationError("--output-tokens must be ≥ 1, got \(outputTokens)") }
-        for (name, value) in [("--first-token-seconds", firstTokenSeconds), ("--tokens-per-second", tokensPerSecond), ("--retry-after-seconds", retryAfterSeconds),
-                              ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds),
-                              ("--first-token-sigma", firstTokenSigma)] where !(value.isFinite && value >= 0) {
+        for (name, value) in [
+            ("--first-token-seconds", firstTokenSeconds), ("--tokens-per-second", tokensPerSecond), ("--retry-after-seconds", retryAfterSeconds),
+            ("--slow-first-token-seconds", slowFirstTokenSeconds), ("--hang-seconds", hangSeconds),
+            ("--first-token-sigma", firstTokenSigma),
+        ] where !(value.isFinite && value >= 0) {
             throw ValidationError("\(name) must be a number ≥ 0, got \(value)")
         }
     }
 
     func run() async throws {
         let state = MockState(defaultFault: MockFault(rawValue: fault)!, seed: seed)
-        let behaviour = MockBehaviour(firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond,
-                                      outputTokens: outputTokens, retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds,
-                                      hangSeconds: hangSeconds, contextWindowTokens: contextWindowTokens)
+        let behaviour = MockBehaviour(
+            firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond,
+            outputTokens: outputTokens, retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds,
+            hangSeconds: hangSeconds, contextWindowTokens: contextWindowTokens)
         try await MockServer.run(host: host, port: port, serverName: "brownout-mock-provider", state: state) { request, context, state in
             try await behaviour.respond(to: request, context: context, state: state)
         }

@@ -14,9 +14,10 @@ enum SpecFuzz {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-spec-fuzz-\(getpid())")
         let experiments = root.appendingPathComponent("experiments")
         try? FileManager.default.createDirectory(at: experiments, withIntermediateDirectories: true)
-        let models = ProcessInfo.processInfo.environment["BROWNOUT_MODELS"]
+        let models =
+            ProcessInfo.processInfo.environment["BROWNOUT_MODELS"]
             ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("models").path
+            .appendingPathComponent("models").path
         try? FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("models").path, withDestinationPath: models)
         return experiments.appendingPathComponent("input.yaml")
     }()

@@ -77,10 +77,12 @@ struct TwinCompareCommand: AsyncParsableCommand {
         let bar = TwinProgress()
         let outcome: TwinRun.Outcome
         do {
-            outcome = try await TwinRun.run(TwinRun.Settings(specPath: options.spec, overrides: options.overrides, scale: scale, replication: replication,
-                                                             simulatedReplications: replications, jobs: parallel.jobs, outDirectory: directory,
-                                                             executables: executables),
-                                            progress: bar.callback)
+            outcome = try await TwinRun.run(
+                TwinRun.Settings(
+                    specPath: options.spec, overrides: options.overrides, scale: scale, replication: replication,
+                    simulatedReplications: replications, jobs: parallel.jobs, outDirectory: directory,
+                    executables: executables),
+                progress: bar.callback)
         } catch {
             bar.finish()
             throw CommandError("\(error)")

@@ -10,7 +10,8 @@ struct TwinUpstreamsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upstreams",
         abstract: "Serve the spec's upstreams (the request's model names one) as its models say, its degradation included, in scaled time.",
-        discussion: "Prints 'listening on HOST:PORT' on stdout once it accepts connections. brownout twin starts it with the clock it shares with the gateway."
+        discussion:
+            "Prints 'listening on HOST:PORT' on stdout once it accepts connections. brownout twin starts it with the clock it shares with the gateway."
     )
 
     @Argument(help: "The experiment spec (YAML).")
@@ -43,7 +44,8 @@ struct TwinUpstreamsCommand: AsyncParsableCommand {
     func run() async throws {
         let responder: TwinResponder
         do {
-            responder = try TwinResponder.load(path: spec, overrides: overrides, scale: scale, replication: replication, startUnixNanoseconds: startUnixNs)
+            responder = try TwinResponder.load(
+                path: spec, overrides: overrides, scale: scale, replication: replication, startUnixNanoseconds: startUnixNs)
         } catch {
             throw CommandError("\(error)")
         }

@@ -45,9 +45,11 @@ struct ExportCommand: ParsableCommand {
         let notebooks = home.notebooks
         let python = home.environment.appendingPathComponent("bin/python")
         // Makes the environment on first use (and after the requirements change); at once otherwise.
-        let setUp = try Self.launch("/bin/sh", [notebooks.appendingPathComponent("setup-env").path, home.environment.path], outputToStandardError: true)
+        let setUp = try Self.launch(
+            "/bin/sh", [notebooks.appendingPathComponent("setup-env").path, home.environment.path], outputToStandardError: true)
         guard setUp == 0 else {
-            throw CommandError("the notebook environment could not be set up in \(home.environment.path) (above); it needs python3 with venv and PyPI")
+            throw CommandError(
+                "the notebook environment could not be set up in \(home.environment.path) (above); it needs python3 with venv and PyPI")
         }
         var arguments = [notebooks.appendingPathComponent("export.py").path, directory]
         if let format { arguments += ["--format", format.rawValue] }

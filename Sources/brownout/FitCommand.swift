@@ -48,7 +48,8 @@ struct FitCommand: ParsableCommand {
         } catch {
             throw CommandError(error.description)
         }
-        let catalog = TraceFit.catalog(observed.upstreams, header: observed.header, calls: observed.calls, source: path, config: config, minimumAnswers: minAnswers)
+        let catalog = TraceFit.catalog(
+            observed.upstreams, header: observed.header, calls: observed.calls, source: path, config: config, minimumAnswers: minAnswers)
         let destination = URL(fileURLWithPath: out)
         do {
             try AtomicOutput.prepare(directory: destination.deletingLastPathComponent())

@@ -12,8 +12,10 @@ struct NotebookHome {
     /// this binary (`BIN/../share/brownout/notebooks-export`), else the checkout this binary
     /// was built in (an ancestor with `notebooks-export/`). A checkout keeps the environment in
     /// its `.venv-notebooks` (`make notebooks-env`); anything else in the data directory.
-    static func locate(environment variables: [String: String] = ProcessInfo.processInfo.environment,
-                       executable: URL = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()) throws -> NotebookHome {
+    static func locate(
+        environment variables: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
+    ) throws -> NotebookHome {
         func holdsNotebooks(_ url: URL) -> Bool {
             FileManager.default.fileExists(atPath: url.appendingPathComponent("export.py").path)
                 && FileManager.default.fileExists(atPath: url.appendingPathComponent("setup-env").path)
@@ -28,7 +30,8 @@ struct NotebookHome {
             return NotebookHome(notebooks: url, environment: dataEnvironment)
         }
         looked.append("BROWNOUT_NOTEBOOKS (unset)")
-        let installed = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/brownout/notebooks-export").standardizedFileURL
+        let installed = executable.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/brownout/notebooks-export")
+            .standardizedFileURL
         if holdsNotebooks(installed) { return NotebookHome(notebooks: installed, environment: dataEnvironment) }
         looked.append(installed.path)
         var url = executable.deletingLastPathComponent()
@@ -40,8 +43,10 @@ struct NotebookHome {
             url.deleteLastPathComponent()
         }
         looked.append("a brownout checkout above \(executable.deletingLastPathComponent().path)")
-        throw CommandError("brownout export needs the review notebooks (notebooks-export/: the notebooks, export.py, requirements.txt, setup-env) and python3 with venv; "
-                           + "looked in " + looked.joined(separator: ", ") + ". Install them with `make install PREFIX=…` from a checkout, or set BROWNOUT_NOTEBOOKS")
+        throw CommandError(
+            "brownout export needs the review notebooks (notebooks-export/: the notebooks, export.py, requirements.txt, setup-env) and python3 with venv; "
+                + "looked in " + looked.joined(separator: ", ")
+                + ". Install them with `make install PREFIX=…` from a checkout, or set BROWNOUT_NOTEBOOKS")
     }
 
     /// `BROWNOUT_DATA_DIR`, else `$XDG_DATA_HOME/brownout`, else `~/.local/share/brownout`.

@@ -44,7 +44,9 @@ struct ReplayCommand: ParsableCommand {
             throw CommandError(error.description)
         }
         guard trace.header.configFingerprint == loaded.router.fingerprint else {
-            throw CommandError("\(path): recorded with a different routing config (fingerprint \(trace.header.configFingerprint); \(spec) has \(loaded.router.fingerprint))")
+            throw CommandError(
+                "\(path): recorded with a different routing config (fingerprint \(trace.header.configFingerprint); \(spec) has \(loaded.router.fingerprint))"
+            )
         }
         let report = TraceReplay.run(config: loaded.router, header: trace.header, entries: trace.entries)
         guard let divergence = report.divergence else {
@@ -54,7 +56,8 @@ struct ReplayCommand: ParsableCommand {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         // Line numbers: the header is line 1, entry i is line i + 2.
         let line = divergence.index + 2
-        var message = "\(path):\(line): decision \(divergence.decision + 1) of \(report.decisions) differs after \(divergence.decision) identical"
+        var message =
+            "\(path):\(line): decision \(divergence.decision + 1) of \(report.decisions) differs after \(divergence.decision) identical"
             + " (\(report.differing) differ in all)\n"
         message += "  recorded: \(divergence.recorded.jsonLine())\n"
         message += "  replayed: \(divergence.replayed.map { $0.jsonLine() } ?? "(no router call)")\n"

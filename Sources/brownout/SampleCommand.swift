@@ -11,13 +11,13 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Draw from a distribution and summarise the draws (or write them as CSV).",
         discussion: """
-        KIND is one of: constant value=V | uniform lower=A upper=B | exponential mean=M (or rate=R) | \
-        normal mean=M sd=S [lower=L] [upper=U] | lognormal mu=M sigma=S (or median=M p99=P) | \
-        gamma shape=K scale=T | weibull shape=K scale=L | pareto shape=A scale=X | beta alpha=A beta=B | \
-        bernoulli p=P | empirical values=1,2,3 (or file=PATH column=NAME).
+            KIND is one of: constant value=V | uniform lower=A upper=B | exponential mean=M (or rate=R) | \
+            normal mean=M sd=S [lower=L] [upper=U] | lognormal mu=M sigma=S (or median=M p99=P) | \
+            gamma shape=K scale=T | weibull shape=K scale=L | pareto shape=A scale=X | beta alpha=A beta=B | \
+            bernoulli p=P | empirical values=1,2,3 (or file=PATH column=NAME).
 
-        Example: brownout sample lognormal median=0.8 p99=4 --count 100000
-        """
+            Example: brownout sample lognormal median=0.8 p99=4 --count 100000
+            """
     )
 
     @Argument(help: "The distribution kind, e.g. lognormal.")

@@ -8,7 +8,8 @@ struct SizeFallbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "size-fallback",
         abstract: "Find the smallest local pool that meets every SLO at a confidence level; writes sizing.csv.",
-        discussion: "Example: brownout size-fallback experiments/april-correlated-529.yaml --pool h100-llama-70b --slo 'search.availability>=0.995' --slo 'search.latency_p99_s<=20'"
+        discussion:
+            "Example: brownout size-fallback experiments/april-correlated-529.yaml --pool h100-llama-70b --slo 'search.availability>=0.995' --slo 'search.latency_p99_s<=20'"
     )
 
     @OptionGroup var options: SpecOptions
@@ -34,7 +35,9 @@ struct SizeFallbackCommand: ParsableCommand {
     @OptionGroup var parallel: JobsOption
 
     func validate() throws {
-        guard FallbackSizing.Goal(rawValue: objective) != nil else { throw ValidationError("--objective must be smallest or cheapest, got '\(objective)'") }
+        guard FallbackSizing.Goal(rawValue: objective) != nil else {
+            throw ValidationError("--objective must be smallest or cheapest, got '\(objective)'")
+        }
         if let max, max < 1 { throw ValidationError("--max must be ≥ 1, got \(max)") }
     }
 
@@ -43,9 +46,10 @@ struct SizeFallbackCommand: ParsableCommand {
         let name = URL(fileURLWithPath: options.spec).deletingPathExtension().lastPathComponent
         let answer: String
         do {
-            answer = try FallbackSizing.run(path: options.spec, overrides: options.overrides, pool: pool, slos: slo, maxReplicas: max,
-                                            confidence: confidence, goal: FallbackSizing.Goal(rawValue: objective)!,
-                                            directory: out ?? "out/\(name)-sizing", jobs: parallel.jobs, progress: progress.callback)
+            answer = try FallbackSizing.run(
+                path: options.spec, overrides: options.overrides, pool: pool, slos: slo, maxReplicas: max,
+                confidence: confidence, goal: FallbackSizing.Goal(rawValue: objective)!,
+                directory: out ?? "out/\(name)-sizing", jobs: parallel.jobs, progress: progress.callback)
         } catch {
             progress.finish()
             throw CommandError(error.description)

@@ -15,7 +15,8 @@ struct TwinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
         abstract: "Run the spec live (mock providers, the real gateway, a load generator, in scaled time) and compare it with the simulator.",
-        discussion: "Runs brownout-twin, installed beside brownout (swift build -c release --product brownout-twin); brownout twin help compare shows its options, brownout twin help upstreams the server of the spec's upstreams it starts."
+        discussion:
+            "Runs brownout-twin, installed beside brownout (swift build -c release --product brownout-twin); brownout twin help compare shows its options, brownout twin help upstreams the server of the spec's upstreams it starts."
     )
 
     @Argument(parsing: .captureForPassthrough, help: "The twin's arguments (brownout twin --help).")
@@ -25,7 +26,8 @@ struct TwinCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let twin = directory.appendingPathComponent("brownout-twin").path
         guard FileManager.default.isExecutableFile(atPath: twin) else {
-            throw CommandError("brownout twin runs \(twin), which is not there: build it with swift build -c release --product brownout-twin (make test builds it)")
+            throw CommandError(
+                "brownout twin runs \(twin), which is not there: build it with swift build -c release --product brownout-twin (make test builds it)")
         }
         let argv = ([twin] + arguments).map { strdup($0) } + [nil]
         execv(twin, argv)

@@ -23,7 +23,9 @@ struct ValidateCommand: ParsableCommand {
         }
         print("\(options.spec): valid — \(Experiment.overview(spec, variants: variants))")
         for route in spec.world.router.routes {
-            print("route \(route.name): \(route.timeouts.summary)" + (route.streamCommit.holds ? "; a stream reaches the client \(route.streamCommit.summary)" : ""))
+            print(
+                "route \(route.name): \(route.timeouts.summary)"
+                    + (route.streamCommit.holds ? "; a stream reaches the client \(route.streamCommit.summary)" : ""))
         }
         if spec.warnings.isEmpty {
             print("no lint findings")

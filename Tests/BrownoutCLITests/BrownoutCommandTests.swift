@@ -10,7 +10,10 @@ struct BrownoutCommandTests {
         let version = try await CommandRunner.run("brownout", ["--version"])
         #expect(version.status == 0)
         #expect(version.stdout == "0.2.0\n")
-        for arguments in [["--help"], ["run", "--help"], ["validate", "--help"], ["sweep", "--help"], ["merge", "--help"], ["size-fallback", "--help"], ["sample", "--help"]] {
+        for arguments in [
+            ["--help"], ["run", "--help"], ["validate", "--help"], ["sweep", "--help"], ["merge", "--help"], ["size-fallback", "--help"],
+            ["sample", "--help"],
+        ] {
             let help = try await CommandRunner.run("brownout", arguments)
             #expect(help.status == 0, "\(arguments)")
             #expect(help.stdout.contains("USAGE:"), "\(arguments)")
@@ -45,15 +48,22 @@ struct BrownoutCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["a.csv", "b.csv", "c.csv"])
     }
 
-    @Test("bad input gets one clear line on stderr, a non-zero exit and no output file",
-          arguments: [
+    @Test(
+        "bad input gets one clear line on stderr, a non-zero exit and no output file",
+        arguments: [
             (["sample", "lognormal", "median=0.8", "p99=0.5"], "Error: lognormal: p99 must be > median, got median 0.8, p99 0.5"),
             (["sample", "lognormal", "median=0.8", "p9=4"], "Error: lognormal: unknown parameter 'p9'; lognormal takes mu sigma | median p99"),
-            (["sample", "weibul", "shape=1"], "Error: unknown distribution 'weibul'; valid kinds are constant, uniform, exponential, normal, lognormal, gamma, weibull, pareto, beta, bernoulli, empirical"),
-            (["sample", "empirical", "file=/nonexistent/latency.csv", "column=latency_s"], "Error: /nonexistent/latency.csv: file not found or not readable"),
+            (
+                ["sample", "weibul", "shape=1"],
+                "Error: unknown distribution 'weibul'; valid kinds are constant, uniform, exponential, normal, lognormal, gamma, weibull, pareto, beta, bernoulli, empirical"
+            ),
+            (
+                ["sample", "empirical", "file=/nonexistent/latency.csv", "column=latency_s"],
+                "Error: /nonexistent/latency.csv: file not found or not readable"
+            ),
             (["sample", "gamma", "shape=2"], "Error: gamma: missing parameter 'scale'; gamma takes shape scale"),
             (["sample", "pareto", "shape=-1", "scale=1"], "Error: pareto: shape must be a finite number > 0, got -1.0"),
-          ])
+        ])
     func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let out = directory.appendingPathComponent("draws.csv").path
@@ -143,34 +153,34 @@ struct KernelToyCommandTests {
 @Suite("brownout run and validate, end to end", .timeLimit(.minutes(10)))
 struct RunCommandTests {
     static let spec = """
-    name: cli-tiny
-    run: {duration_s: 120, replications: 3, seed: 8, bucket_s: 30}
-    providers:
-      alpha:
-        concurrency: 5
-        queue: 5
-        ttft_s: {lognormal: {median: 0.5, p99: 2}}
-        output_tokens_per_s: {constant: 100}
-        input_usd_per_mtok: 3
-        output_usd_per_mtok: 15
-        states:
-          squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}
-    pools:
-      gpu: {replicas: 1, concurrency_per_replica: 4, queue: 4, replica_output_tokens_per_s: 400, ttft_s: {constant: 0.2}, gpu_usd_per_hour: 4.25}
-    routes:
-      chat: {chain: [[alpha]], fallback: {pools: [gpu]}, retry: {max_attempts: 3}}
-    gateway:
-      breaker: {consecutive_failures: 3, open_s: 5}
-    teams:
-      app:
-        route: chat
-        arrivals: {poisson: {rate_per_s: 3}}
-        input_tokens: {constant: 500}
-        output_tokens: {lognormal: {median: 100, p99: 400}}
-    degradation:
-      - name: squeeze
-        script: [{provider: alpha, from: 30, to: 90, state: squeeze}]
-    """
+        name: cli-tiny
+        run: {duration_s: 120, replications: 3, seed: 8, bucket_s: 30}
+        providers:
+          alpha:
+            concurrency: 5
+            queue: 5
+            ttft_s: {lognormal: {median: 0.5, p99: 2}}
+            output_tokens_per_s: {constant: 100}
+            input_usd_per_mtok: 3
+            output_usd_per_mtok: 15
+            states:
+              squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}
+        pools:
+          gpu: {replicas: 1, concurrency_per_replica: 4, queue: 4, replica_output_tokens_per_s: 400, ttft_s: {constant: 0.2}, gpu_usd_per_hour: 4.25}
+        routes:
+          chat: {chain: [[alpha]], fallback: {pools: [gpu]}, retry: {max_attempts: 3}}
+        gateway:
+          breaker: {consecutive_failures: 3, open_s: 5}
+        teams:
+          app:
+            route: chat
+            arrivals: {poisson: {rate_per_s: 3}}
+            input_tokens: {constant: 500}
+            output_tokens: {lognormal: {median: 100, p99: 400}}
+        degradation:
+          - name: squeeze
+            script: [{provider: alpha, from: 30, to: 90, state: squeeze}]
+        """
 
     func write(_ text: String) throws -> (URL, URL) {
         let directory = try CommandRunner.temporaryDirectory()
@@ -195,7 +205,10 @@ struct RunCommandTests {
             #expect(a == b, "\(file) differs between --jobs 1 and --jobs 2")
             #expect(!a.isEmpty)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: one).sorted() == ["per_provider.csv", "per_team.csv", "provider_timeseries.csv", "run.json", "summary.csv", "timeseries.csv"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: one).sorted() == [
+                "per_provider.csv", "per_team.csv", "provider_timeseries.csv", "run.json", "summary.csv", "timeseries.csv",
+            ])
         let summary = try String(contentsOfFile: one + "/summary.csv", encoding: .utf8)
         #expect(summary.hasPrefix("variant,scope,metric,mean,ci95_low,ci95_high,n\r\nbaseline,app,requests,"))
     }
@@ -206,7 +219,10 @@ struct RunCommandTests {
         let out = directory.appendingPathComponent("out").path
         let result = try await CommandRunner.run("brownout", ["run", spec.path, "--out", out])
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, context_window_tokens, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n")
+        #expect(
+            result.stderr
+                == "Error: \(spec.path):6:5: providers.alpha.queeu: unknown key 'queeu'; did you mean 'queue'? Valid keys: breaker, concurrency, context_window_tokens, hang_s, input_tpm, input_usd_per_mtok, output_tokens_per_s, output_tpm, output_usd_per_mtok, quality_tier, queue, rpm, states, ttft_s, typical_retry_after_s\n"
+        )
         #expect(!FileManager.default.fileExists(atPath: out))
         let missing = try await CommandRunner.run("brownout", ["run", directory.appendingPathComponent("nope.yaml").path, "--out", out])
         #expect(missing.status == 1 && missing.stderr.hasSuffix("nope.yaml: file not found or not readable\n"))
@@ -221,30 +237,33 @@ struct RunCommandTests {
         #expect(result.status == 0)
         // Three attempts on a one-target chain would be linted, but the fallback pool makes
         // retries useful: no findings at all.
-        #expect(result.stdout == """
-            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
-            no lint findings
+        #expect(
+            result.stdout == """
+                \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+                route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
+                no lint findings
 
-            """)
+                """)
         #expect(result.stderr.isEmpty)
         let lint = try await CommandRunner.run("brownout", ["validate", spec.path, "--set", "routes.chat.retry.max_attempts=6"] + limited)
         #expect(lint.status == 0, "warnings do not fail validation")
-        #expect(lint.stdout == """
-            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
-            warning: routes.chat.retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
+        #expect(
+            lint.stdout == """
+                \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+                route chat: first token 20 s, per try none, idle 300 s (default), overall 600 s (default)
+                warning: routes.chat.retry: worst-case amplification is 6 attempts per request (threshold 5); SDK retries multiply it further
 
-            """)
+                """)
         // Without a first-token limit, the default (300 s) is longer than the SLO allows.
         let defaults = try await CommandRunner.run("brownout", ["validate", spec.path])
-        #expect(defaults.stdout == """
-            \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
-            route chat: first token 300 s (default), per try none, idle 300 s (default), overall 600 s (default)
-            warning: routes.chat.timeouts.first_token_s: an attempt may wait 300 s for its first token (the default; the route sets no first_token_s), \
-            longer than team app's SLO allows a whole request (p99 ≤ 30 s): such a request has missed its SLO before the next target is tried
+        #expect(
+            defaults.stdout == """
+                \(spec.path): valid — 1 provider, 1 pool, 1 team, 1 degradation process, 3 replications of 120 s
+                route chat: first token 300 s (default), per try none, idle 300 s (default), overall 600 s (default)
+                warning: routes.chat.timeouts.first_token_s: an attempt may wait 300 s for its first token (the default; the route sets no first_token_s), \
+                longer than team app's SLO allows a whole request (p99 ≤ 30 s): such a request has missed its SLO before the next target is tried
 
-            """)
+                """)
     }
 }
 
@@ -259,12 +278,13 @@ struct PlanningCommandTests {
 
     @Test("a variant that changes nothing differs from the baseline by exactly zero: common random numbers")
     func commonRandomNumbers() async throws {
-        let (directory, spec) = try spec("""
+        let (directory, spec) = try spec(
+            """
 
-        variants:
-          same: {providers.alpha.concurrency: 5}
-          bigger: {providers.alpha.concurrency: 20}
-        """)
+            variants:
+              same: {providers.alpha.concurrency: 5}
+              bigger: {providers.alpha.concurrency: 20}
+            """)
         let result = try await CommandRunner.run("brownout", ["run", spec.path, "--out", directory.appendingPathComponent("out").path])
         #expect(result.status == 0, "\(result.stderr)")
         let compare = try String(contentsOfFile: directory.appendingPathComponent("out/compare.csv").path, encoding: .utf8)
@@ -284,7 +304,8 @@ struct PlanningCommandTests {
         let whole = try await CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("all")])
         #expect(whole.status == 0, "\(whole.stderr)")
         for index in 0..<3 {
-            let shard = try await CommandRunner.run("brownout", ["sweep", spec.path] + vary + ["--out", path("shard\(index)"), "--shard", "\(index)/3", "--jobs", "1"])
+            let shard = try await CommandRunner.run(
+                "brownout", ["sweep", spec.path] + vary + ["--out", path("shard\(index)"), "--shard", "\(index)/3", "--jobs", "1"])
             #expect(shard.status == 0)
         }
         let merge = try await CommandRunner.run("brownout", ["merge", path("shard2"), path("shard0"), path("shard1"), "--out", path("merged")])
@@ -297,14 +318,18 @@ struct PlanningCommandTests {
         #expect(Set(rows.dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }) == ["0", "1", "2", "3", "4", "5"])
     }
 
-    @Test("bad shard specs and incomplete merges get one line and write nothing",
-          arguments: [(["--shard", "3/2"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got '3/2'"),
-                      (["--shard", "x"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got 'x'"),
-                      (["--vary", "providers.alpha.concurency=1,2"], "providers.alpha.concurency: unknown key 'concurency'; did you mean 'concurrency'?")])
+    @Test(
+        "bad shard specs and incomplete merges get one line and write nothing",
+        arguments: [
+            (["--shard", "3/2"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got '3/2'"),
+            (["--shard", "x"], "Error: --shard must be i/n with 0 ≤ i < n (e.g. 0/4 … 3/4), got 'x'"),
+            (["--vary", "providers.alpha.concurency=1,2"], "providers.alpha.concurency: unknown key 'concurency'; did you mean 'concurrency'?"),
+        ])
     func badInput(arguments: [String], message: String) async throws {
         let (directory, spec) = try spec()
         let out = directory.appendingPathComponent("out").path
-        let result = try await CommandRunner.run("brownout", ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5", "--out", out] + arguments)
+        let result = try await CommandRunner.run(
+            "brownout", ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5", "--out", out] + arguments)
         #expect(result.status == 1)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -316,7 +341,9 @@ struct PlanningCommandTests {
 struct SizeFallbackCommandTests {
     /// Only the pool serves: the route's one provider is down for the whole run.
     static let downSpec = RunCommandTests.spec
-        .replacingOccurrences(of: "script: [{provider: alpha, from: 30, to: 90, state: squeeze}]", with: "script: [{provider: alpha, from: 0, to: 120, state: squeeze}]")
+        .replacingOccurrences(
+            of: "script: [{provider: alpha, from: 30, to: 90, state: squeeze}]", with: "script: [{provider: alpha, from: 0, to: 120, state: squeeze}]"
+        )
         .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}")
 
     @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
@@ -325,29 +352,49 @@ struct SizeFallbackCommandTests {
         let spec = directory.appendingPathComponent("spec.yaml")
         try Self.downSpec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("sizing").path
-        let result = try await CommandRunner.run("brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        let result = try await CommandRunner.run(
+            "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")
         // Seed 8 fixes every draw, so the answer and the sizes the search evaluated are exact:
         // 1 replica (the pool's size, where the search starts) falls short: its first look (3
         // replications) leaves it open, and its last (12, at 97.5%) lies below 0.9; 2 meets the
         // SLO at its first look (3, at 98.75%), and 3 is the neighbour checked above it.
-        #expect(result.stdout == "The smallest gpu pool that meets every SLO at 95% confidence has 2 replicas (2 GPUs): $6205 a month in GPU time. Evaluated: 1, 2, 3; see \(out)/sizing.csv.\n")
+        #expect(
+            result.stdout
+                == "The smallest gpu pool that meets every SLO at 95% confidence has 2 replicas (2 GPUs): $6205 a month in GPU time. Evaluated: 1, 2, 3; see \(out)/sizing.csv.\n"
+        )
         let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(rows[0] == "replicas_in_pool,replications,look_confidence,app.availability>=0.9 mean,app.availability>=0.9 ci_low,app.availability>=0.9 ci_high,app.availability>=0.9 met,all_met,run_cost_usd,monthly_pool_gpu_usd")
+        #expect(
+            rows[0]
+                == "replicas_in_pool,replications,look_confidence,app.availability>=0.9 mean,app.availability>=0.9 ci_low,app.availability>=0.9 ci_high,app.availability>=0.9 met,all_met,run_cost_usd,monthly_pool_gpu_usd"
+        )
         // replicas, replications, the look's confidence, met, all_met, monthly cost of each size evaluated.
         let evaluated = rows.dropFirst().map { row -> [String] in
             let fields = row.split(separator: ",").map(String.init)
             return [fields[0], fields[1], fields[2], fields[6], fields[7], fields[9]]
         }
-        #expect(evaluated == [["1", "12", "0.975", "false", "false", "3102.5"], ["2", "3", "0.9875", "true", "true", "6205"], ["3", "3", "0.9875", "true", "true", "9307.5"]])
+        #expect(
+            evaluated == [
+                ["1", "12", "0.975", "false", "false", "3102.5"], ["2", "3", "0.9875", "true", "true", "6205"],
+                ["3", "3", "0.9875", "true", "true", "9307.5"],
+            ])
     }
 
-    @Test("bad sizing input gets one clear line and writes nothing",
-          arguments: [(["--pool", "gpu", "--slo", "ap.availability>=0.9"], "Error: --slo ap.availability>=0.9: unknown team 'ap'; teams: app, or all"),
-                      (["--pool", "gpu", "--slo", "app.availabilty>=0.9"], "Error: --slo app.availabilty>=0.9: unknown metric 'availabilty'; did you mean 'availability'?"),
-                      (["--pool", "gpus", "--slo", "app.availability>=0.9"], "Error: --pool gpus: no such pool; pools: gpu"),
-                      (["--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "1", "--set", "pools.gpu.replicas=2"], "Error: --max 1 is below the pool's current size (2 replicas)"),
-                      (["--pool", "gpu", "--slo", "app.availability=0.9"], "Error: --slo must be team.metric>=value or team.metric<=value")])
+    @Test(
+        "bad sizing input gets one clear line and writes nothing",
+        arguments: [
+            (["--pool", "gpu", "--slo", "ap.availability>=0.9"], "Error: --slo ap.availability>=0.9: unknown team 'ap'; teams: app, or all"),
+            (
+                ["--pool", "gpu", "--slo", "app.availabilty>=0.9"],
+                "Error: --slo app.availabilty>=0.9: unknown metric 'availabilty'; did you mean 'availability'?"
+            ),
+            (["--pool", "gpus", "--slo", "app.availability>=0.9"], "Error: --pool gpus: no such pool; pools: gpu"),
+            (
+                ["--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "1", "--set", "pools.gpu.replicas=2"],
+                "Error: --max 1 is below the pool's current size (2 replicas)"
+            ),
+            (["--pool", "gpu", "--slo", "app.availability=0.9"], "Error: --slo must be team.metric>=value or team.metric<=value"),
+        ])
     func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
@@ -365,7 +412,8 @@ struct SizeFallbackCommandTests {
 struct SpecFuzzRegressionTests {
     @Test("every input in Tests/Fuzz/regressions goes through the spec reader without a trap")
     func replay() async throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/regressions")
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "Fuzz/regressions")
         let inputs = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().map { directory.appendingPathComponent($0).path }
         #expect(inputs.count >= 4)
         let result = try await CommandRunner.run("brownout-spec-fuzz", inputs)
@@ -402,7 +450,8 @@ struct AllocationCountTests {
             Issue.record("no release brownout-bench at \(bench.path): build it first (make test does)")
             return
         }
-        let result = try await CommandRunner.run(bench, ["allocations", "--spec", repository.appendingPathComponent("experiments/april-correlated-529.yaml").path])
+        let result = try await CommandRunner.run(
+            bench, ["allocations", "--spec", repository.appendingPathComponent("experiments/april-correlated-529.yaml").path])
         #expect(result.status == 0, "\(result.stderr)")
         let counts = try JSONDecoder().decode(Counts.self, from: Data(result.stdout.utf8))
         #expect(counts.kernel_events > 50_000 && counts.router_requests == 50_000 && counts.flagship_requests > 50_000)

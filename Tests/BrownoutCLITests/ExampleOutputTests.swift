@@ -74,8 +74,9 @@ final class ExampleWorkspace: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-examples-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for folder in ["experiments", "models"] {
-            try? FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(folder),
-                                                        withDestinationURL: ExampleOutputTests.repository.appendingPathComponent(folder))
+            try? FileManager.default.createSymbolicLink(
+                at: directory.appendingPathComponent(folder),
+                withDestinationURL: ExampleOutputTests.repository.appendingPathComponent(folder))
         }
         binaries = BuiltProducts.preferRelease.path
     }
@@ -87,8 +88,10 @@ final class ExampleWorkspace: Sendable {
         if let known = printed.withLock({ $0[command] }) { return known }
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let output = try await ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", command], environment: environment,
-                                                currentDirectory: directory, mergingErrors: true).stdout
+        let output = try await ChildProcess.run(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", command], environment: environment,
+            currentDirectory: directory, mergingErrors: true
+        ).stdout
         printed.withLock { $0[command] = output }
         return output
     }

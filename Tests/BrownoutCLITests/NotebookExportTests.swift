@@ -29,7 +29,10 @@ struct NotebookExportTests {
         let commands: [[String]] = [
             ["run", spec.path, "--out", out("run").path],
             ["run", withVariants.path, "--out", out("variants").path],
-            ["sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=2,3", "--out", out("sweep").path],
+            [
+                "sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=2,3", "--out",
+                out("sweep").path,
+            ],
             ["size-fallback", sizingSpec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out("sizing").path],
         ]
         for command in commands {
@@ -41,8 +44,9 @@ struct NotebookExportTests {
 
     struct CommandFailure: Error { let command: [String]; let stderr: String }
 
-    @Test("each review executes without a cell error, draws every figure, and writes a self-contained page",
-          arguments: ["run", "variants", "sweep", "sizing"])
+    @Test(
+        "each review executes without a cell error, draws every figure, and writes a self-contained page",
+        arguments: ["run", "variants", "sweep", "sizing"])
     func review(kind: String) async throws {
         let directory = try #require(try await Self.outputs.value[kind])
         let result = try await Self.brownout(["export", directory.path])
@@ -103,15 +107,18 @@ struct NotebookExportTests {
         let prefix = try CommandRunner.temporaryDirectory()
         let bin = prefix.appendingPathComponent("bin")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: BuiltProducts.preferRelease.appendingPathComponent("brownout"), to: bin.appendingPathComponent("brownout"))
+        try FileManager.default.copyItem(
+            at: BuiltProducts.preferRelease.appendingPathComponent("brownout"), to: bin.appendingPathComponent("brownout"))
         if withNotebooks {
             let share = prefix.appendingPathComponent("share/brownout")
             try FileManager.default.createDirectory(at: share, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: checkout.appendingPathComponent("notebooks-export"), to: share.appendingPathComponent("notebooks-export"))
+            try FileManager.default.copyItem(
+                at: checkout.appendingPathComponent("notebooks-export"), to: share.appendingPathComponent("notebooks-export"))
         }
         let data = prefix.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(at: data.appendingPathComponent("venv-notebooks"), withDestinationURL: checkout.appendingPathComponent(".venv-notebooks"))
+        try FileManager.default.createSymbolicLink(
+            at: data.appendingPathComponent("venv-notebooks"), withDestinationURL: checkout.appendingPathComponent(".venv-notebooks"))
         var environment = ProcessInfo.processInfo.environment
         environment["BROWNOUT_NOTEBOOKS"] = nil
         environment["BROWNOUT_DATA_DIR"] = data.path
@@ -123,7 +130,8 @@ struct NotebookExportTests {
         let directory = try #require(try await Self.outputs.value["run"])
         let (brownout, environment) = try Self.installed(withNotebooks: true)
         let target = try CommandRunner.temporaryDirectory().appendingPathComponent("run-review.html")
-        let result = try await ChildProcess.run(brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
+        let result = try await ChildProcess.run(
+            brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: target.path))
     }
@@ -133,11 +141,18 @@ struct NotebookExportTests {
         let directory = try #require(try await Self.outputs.value["run"])
         let (brownout, environment) = try Self.installed(withNotebooks: false)
         let target = try CommandRunner.temporaryDirectory().appendingPathComponent("run-review.html")
-        let result = try await ChildProcess.run(brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
+        let result = try await ChildProcess.run(
+            brownout, ["export", directory.path, "--format", "html", "--out", target.path], environment: environment)
         #expect(result.status == 1)
         let bin = brownout.deletingLastPathComponent()
-        #expect(result.stderr.contains("brownout export needs the review notebooks (notebooks-export/: the notebooks, export.py, requirements.txt, setup-env) and python3 with venv"))
-        #expect(result.stderr.contains("looked in BROWNOUT_NOTEBOOKS (unset), \(bin.deletingLastPathComponent().path)/share/brownout/notebooks-export, a brownout checkout above \(bin.path)"))
+        #expect(
+            result.stderr.contains(
+                "brownout export needs the review notebooks (notebooks-export/: the notebooks, export.py, requirements.txt, setup-env) and python3 with venv"
+            ))
+        #expect(
+            result.stderr.contains(
+                "looked in BROWNOUT_NOTEBOOKS (unset), \(bin.deletingLastPathComponent().path)/share/brownout/notebooks-export, a brownout checkout above \(bin.path)"
+            ))
         #expect(!FileManager.default.fileExists(atPath: target.path))
         var wrong = environment
         wrong["BROWNOUT_NOTEBOOKS"] = directory.path

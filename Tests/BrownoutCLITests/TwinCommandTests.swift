@@ -15,21 +15,21 @@ struct TwinCommandTests {
     static let binaries = BuiltProducts.preferRelease
 
     static let spec = """
-    name: twin-small
-    run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 5}
-    providers:
-      alpha: {concurrency: 8, queue: 4, ttft_s: {lognormal: {median: 0.5, p99: 2}}, output_tokens_per_s: {constant: 100},
-              input_usd_per_mtok: 3, output_usd_per_mtok: 15, states: {squeeze: {errors: {overloaded_529: 0.5}, retry_after_s: 1, capacity: 0.5}}}
-      beta: {concurrency: 8, ttft_s: {constant: 0.3}, output_tokens_per_s: {constant: 200}, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
-    routes:
-      chat: {chain: [[alpha], [beta]], retry: {max_attempts: 3, backoff: {kind: full_jitter, base_s: 0.2, cap_s: 1}}}
-    teams:
-      app: {route: chat, arrivals: {poisson: {rate_per_s: 3}}, input_tokens: {constant: 200}, output_tokens: {constant: 40}, sdk_retries: 1}
-      ops: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 20}}
-    degradation:
-      - name: squeeze
-        script: [{provider: alpha, from: 40, to: 80, state: squeeze}]
-    """
+        name: twin-small
+        run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 5}
+        providers:
+          alpha: {concurrency: 8, queue: 4, ttft_s: {lognormal: {median: 0.5, p99: 2}}, output_tokens_per_s: {constant: 100},
+                  input_usd_per_mtok: 3, output_usd_per_mtok: 15, states: {squeeze: {errors: {overloaded_529: 0.5}, retry_after_s: 1, capacity: 0.5}}}
+          beta: {concurrency: 8, ttft_s: {constant: 0.3}, output_tokens_per_s: {constant: 200}, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        routes:
+          chat: {chain: [[alpha], [beta]], retry: {max_attempts: 3, backoff: {kind: full_jitter, base_s: 0.2, cap_s: 1}}}
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 3}}, input_tokens: {constant: 200}, output_tokens: {constant: 40}, sdk_retries: 1}
+          ops: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 20}}
+        degradation:
+          - name: squeeze
+            script: [{provider: alpha, from: 40, to: 80, state: squeeze}]
+        """
 
     @Test("writes twin.csv with every team and metric; live request counts are the simulated replication's")
     func smallTwin() async throws {
@@ -38,12 +38,17 @@ struct TwinCommandTests {
         let spec = directory.appendingPathComponent("spec.yaml")
         try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("twin")
-        let twin = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
-                                         ["twin", spec.path, "--scale", "10", "--replications", "3", "--out", out.path])
+        let twin = try await CommandRunner.run(
+            Self.binaries.appendingPathComponent("brownout"),
+            ["twin", spec.path, "--scale", "10", "--replications", "3", "--out", out.path])
         #expect(twin.status == 0, "\(twin.stderr)")
         #expect(twin.stdout.contains("live values inside the simulator's intervals"))
-        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(rows.first?.joined(separator: ",") == "team,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside,live_with_transport")
+        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        #expect(
+            rows.first?.joined(separator: ",") == "team,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside,live_with_transport"
+        )
         #expect(rows.count == 1 + 3 * 8, "three scopes (app, ops, all), eight metrics")
         #expect(Set(rows.dropFirst().map { String($0[0]) }) == ["app", "ops", "all"])
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gateway.yaml").path))
@@ -51,7 +56,9 @@ struct TwinCommandTests {
         // Every simulated replication sends the live run's traffic: the same request counts.
         for scope in ["app", "ops", "all"] {
             let row = rows.first { $0[0] == scope && $0[1] == "requests" }
-            #expect(row != nil && row?[2] == row?[5], "\(scope): simulated mean \(row.map { String($0[2]) } ?? "?"), live \(row.map { String($0[5]) } ?? "?")")
+            #expect(
+                row != nil && row?[2] == row?[5],
+                "\(scope): simulated mean \(row.map { String($0[2]) } ?? "?"), live \(row.map { String($0[5]) } ?? "?")")
         }
         let upstreams = try String(contentsOf: out.appendingPathComponent("twin-upstreams.csv"), encoding: .utf8).split(separator: "\r\n")
         #expect(upstreams.first == "upstream,metric,simulated_mean,simulated_low_95,simulated_high_95,live,live_inside")
@@ -60,10 +67,13 @@ struct TwinCommandTests {
         #expect(failures.hasPrefix("team,arrived_s,label,input_tokens,output_tokens,tries,gateway_attempts,elapsed_s,last_try_s\r\n"))
 
         // The simulation's replication 0, on its own: its request counts are the live run's.
-        let single = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
-                                           ["run", spec.path, "--set", "run.replications=1", "--out", directory.appendingPathComponent("sim").path])
+        let single = try await CommandRunner.run(
+            Self.binaries.appendingPathComponent("brownout"),
+            ["run", spec.path, "--set", "run.replications=1", "--out", directory.appendingPathComponent("sim").path])
         #expect(single.status == 0, "\(single.stderr)")
-        let perTeam = try String(contentsOf: directory.appendingPathComponent("sim/per_team.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",") }
+        let perTeam = try String(contentsOf: directory.appendingPathComponent("sim/per_team.csv"), encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",")
+        }
         let requestsColumn = try #require(perTeam.first?.firstIndex(of: "requests"))
         for team in ["app", "ops"] {
             let simulated = perTeam.first { $0[1] == team }.map { String($0[requestsColumn]) }
@@ -82,36 +92,44 @@ struct TwinCommandTests {
     /// attempts per request of all teams within half of the simulated mean either way. The
     /// hedging divergence of whole streams (1.56 simulated against 1.02 live) was past it; one
     /// run's noise at these sizes is under a tenth.
-    @Test("random specs nobody tuned: the twin runs them, request counts exact, attempts per request not grossly off",
-          arguments: [UInt64(3), 11])
+    @Test(
+        "random specs nobody tuned: the twin runs them, request counts exact, attempts per request not grossly off",
+        arguments: [UInt64(3), 11])
     func randomSpec(seed: UInt64) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let generated = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout-bench"),
-                                                    ["twin-spec", "--seed", String(seed), "--duration", "300"])
+        let generated = try await CommandRunner.run(
+            Self.binaries.appendingPathComponent("brownout-bench"),
+            ["twin-spec", "--seed", String(seed), "--duration", "300"])
         #expect(generated.status == 0, "\(generated.stderr)")
         let spec = directory.appendingPathComponent("spec.yaml")
         try generated.stdout.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("twin")
-        let twin = try await CommandRunner.run(Self.binaries.appendingPathComponent("brownout"),
-                                               ["twin", spec.path, "--scale", "30", "--replications", "10", "--out", out.path])
+        let twin = try await CommandRunner.run(
+            Self.binaries.appendingPathComponent("brownout"),
+            ["twin", spec.path, "--scale", "30", "--replications", "10", "--out", out.path])
         try #require(twin.status == 0, "\(twin.stderr)\n\(generated.stdout)")
-        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
         for row in rows where row[1] == "requests" {
             #expect(row[2] == row[5], "\(row[0]): simulated \(row[2]), live \(row[5])")
         }
         let attempts = try #require(rows.first { $0[0] == "all" && $0[1] == "attempts_per_request" })
         let simulated = try #require(Double(attempts[2])), live = try #require(Double(attempts[5]))
-        #expect(abs(live - simulated) <= 0.5 * simulated, "attempts per request: simulated \(simulated), live \(live)\n\(twin.stdout)\n\(generated.stdout)")
+        #expect(
+            abs(live - simulated) <= 0.5 * simulated,
+            "attempts per request: simulated \(simulated), live \(live)\n\(twin.stdout)\n\(generated.stdout)")
     }
 
-    @Test("bad input: a missing spec, a gateway-degrading spec, a bad scale; nothing written, nothing left running",
-          arguments: [
-              (["twin", "no-such-spec.yaml"], "no-such-spec.yaml"),
-              (["twin", "experiments/gateway-lockstep.yaml"], "degrades the gateway itself"),
-              (["twin", "experiments/retry-storm.yaml", "--scale", "0"], "--scale must be an integer ≥ 1"),
-              (["twin", "experiments/retry-storm.yaml", "--replications", "1"], "--replications must be ≥ 2"),
-          ])
+    @Test(
+        "bad input: a missing spec, a gateway-degrading spec, a bad scale; nothing written, nothing left running",
+        arguments: [
+            (["twin", "no-such-spec.yaml"], "no-such-spec.yaml"),
+            (["twin", "experiments/gateway-lockstep.yaml"], "degrades the gateway itself"),
+            (["twin", "experiments/retry-storm.yaml", "--scale", "0"], "--scale must be an integer ≥ 1"),
+            (["twin", "experiments/retry-storm.yaml", "--replications", "1"], "--replications must be ≥ 2"),
+        ])
     func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -14,33 +14,33 @@ struct HealthTimelineTests {
     /// on two, a scripted incident on one; two states beyond healthy, so "the worst wins"
     /// matters. No warm-up, so the simulation records every nanosecond from zero.
     static let spec = """
-    name: overlapping-health
-    run: {duration_s: 3600, replications: 1, seed: 11, bucket_s: 60}
-    providers:
-      alpha: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
-              states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
-      beta: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
-             states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
-      gamma: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
-              states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
-    routes:
-      chat: {chain: [[alpha, beta, gamma]]}
-    teams:
-      app: {route: chat, arrivals: {poisson: {rate_per_s: 0.5}}, input_tokens: {constant: 10}, output_tokens: {constant: 10}}
-    degradation:
-      - name: alpha-outages
-        two_state: {provider: alpha, mtbf_s: 600, mttr_s: 120, down_state: down}
-      - name: beta-outages
-        two_state: {provider: beta, mtbf_s: 900, mttr_s: 200, down_state: down}
-      - name: regime
-        shared_regime:
-          regimes: [normal, squeeze]
-          mean_sojourn_s: [500, 300]
-          initial: normal
-          targets: {alpha: [healthy, slow], gamma: [healthy, slow]}
-      - name: afternoon
-        script: [{provider: gamma, from: 1000, to: 1500, state: down}]
-    """
+        name: overlapping-health
+        run: {duration_s: 3600, replications: 1, seed: 11, bucket_s: 60}
+        providers:
+          alpha: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
+                  states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
+          beta: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
+                 states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
+          gamma: {concurrency: 4, ttft_s: {constant: 0.5}, output_tokens_per_s: {constant: 100}, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
+                  states: {slow: {latency_x: 2}, down: {errors: {server_error_5xx: 1}}}}
+        routes:
+          chat: {chain: [[alpha, beta, gamma]]}
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 0.5}}, input_tokens: {constant: 10}, output_tokens: {constant: 10}}
+        degradation:
+          - name: alpha-outages
+            two_state: {provider: alpha, mtbf_s: 600, mttr_s: 120, down_state: down}
+          - name: beta-outages
+            two_state: {provider: beta, mtbf_s: 900, mttr_s: 200, down_state: down}
+          - name: regime
+            shared_regime:
+              regimes: [normal, squeeze]
+              mean_sojourn_s: [500, 300]
+              initial: normal
+              targets: {alpha: [healthy, slow], gamma: [healthy, slow]}
+          - name: afternoon
+            script: [{provider: gamma, from: 1000, to: 1500, state: down}]
+        """
 
     func load() throws -> ExperimentSpec {
         let directory = try specDirectory(["spec.yaml": Self.spec])
@@ -72,7 +72,10 @@ struct HealthTimelineTests {
         for history in 0..<3 {
             let timeline = try HealthTimeline.play(world, seed: 11, replication: history)
             #expect(timeline.providers.allSatisfy { $0.first?.nanoseconds == 0 })
-            #expect(timeline.providers.allSatisfy { changes in zip(changes, changes.dropFirst()).allSatisfy { $0.nanoseconds < $1.nanoseconds && $0.state != $1.state } })
+            #expect(
+                timeline.providers.allSatisfy { changes in
+                    zip(changes, changes.dropFirst()).allSatisfy { $0.nanoseconds < $1.nanoseconds && $0.state != $1.state }
+                })
             #expect(timeline.providers[1].contains { $0.state == 2 }, "beta goes down in 3,600 s (mean time between failures 900 s)")
             world.healthReplication = history
             // Another replication's arrivals and draws, the pinned history's health.
@@ -81,7 +84,8 @@ struct HealthTimelineTests {
             for (index, upstream) in result.upstreams.prefix(3).enumerated() {
                 let simulated = upstream.degradedPerBucket
                 let count = max(simulated.count, expected[index].count)
-                #expect(simulated + Array(repeating: 0, count: count - simulated.count)
+                #expect(
+                    simulated + Array(repeating: 0, count: count - simulated.count)
                         == expected[index] + Array(repeating: 0, count: count - expected[index].count), "\(upstream.name), history \(history)")
             }
             histories.append(expected)

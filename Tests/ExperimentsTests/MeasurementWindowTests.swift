@@ -12,9 +12,9 @@ import SimulationKernel
 struct MeasurementWindowTests {
     let pool = """
 
-    pools:
-      gpu: {replicas: 2, concurrency_per_replica: 4, queue: 8, replica_output_tokens_per_s: 1000, ttft_s: {constant: 0.2}, gpus_per_replica: 1, gpu_usd_per_hour: 3.6}
-    """
+        pools:
+          gpu: {replicas: 2, concurrency_per_replica: 4, queue: 8, replica_output_tokens_per_s: 1000, ttft_s: {constant: 0.2}, gpus_per_replica: 1, gpu_usd_per_hour: 3.6}
+        """
 
     func spec(_ text: String) throws -> ExperimentSpec {
         let directory = try specDirectory(["models/alpha.yaml": minimalProvider, "spec.yaml": text])
@@ -27,22 +27,23 @@ struct MeasurementWindowTests {
     /// hour. Integrating only to the last event (about 200 s) gives 0% and a fifth of the cost.
     @Test("time averages run to the end of the run when traffic stops early")
     func quietNight() throws {
-        let experiment = try spec("""
-        name: quiet-night
-        include: [models/alpha.yaml]
-        run: {duration_s: 1000, replications: 1, seed: 4, bucket_s: 100}
-        routes:
-          chat: {chain: [[alpha]], fallback: {pools: [gpu]}}
-        teams:
-          app:
-            route: chat
-            arrivals: {diurnal: {segments: [{duration_s: 200, rate_per_s: 2}, {duration_s: 800, rate_per_s: 0}], repeat: false}}
-            input_tokens: {constant: 100}
-            output_tokens: {constant: 50}
-        degradation:
-          - name: night-outage
-            script: [{provider: alpha, from: 300, to: 700, state: down}]
-        """ + pool)
+        let experiment = try spec(
+            """
+            name: quiet-night
+            include: [models/alpha.yaml]
+            run: {duration_s: 1000, replications: 1, seed: 4, bucket_s: 100}
+            routes:
+              chat: {chain: [[alpha]], fallback: {pools: [gpu]}}
+            teams:
+              app:
+                route: chat
+                arrivals: {diurnal: {segments: [{duration_s: 200, rate_per_s: 2}, {duration_s: 800, rate_per_s: 0}], repeat: false}}
+                input_tokens: {constant: 100}
+                output_tokens: {constant: 50}
+            degradation:
+              - name: night-outage
+                script: [{provider: alpha, from: 300, to: 700, state: down}]
+            """ + pool)
         let run = try World.run(experiment.world, seed: 4, replication: 0)
         #expect(run.endNanoseconds == 1_000_000_000_000)
         let report = ExperimentReport(spec: experiment, results: [run])
@@ -68,8 +69,10 @@ struct MeasurementWindowTests {
     /// requests × $0.00105 (100 input tokens at $3, 50 output at $15 per million).
     @Test("upstreams, spend and breakers leave out the warm-up as the teams do")
     func warmUp() throws {
-        let experiment = try spec(minimalSpec.replacingOccurrences(of: "run: {duration_s: 60, replications: 2, seed: 4}",
-                                                                   with: "run: {duration_s: 1000, warmup_s: 500, replications: 1, seed: 4}"))
+        let experiment = try spec(
+            minimalSpec.replacingOccurrences(
+                of: "run: {duration_s: 60, replications: 2, seed: 4}",
+                with: "run: {duration_s: 1000, warmup_s: 500, replications: 1, seed: 4}"))
         let run = try World.run(experiment.world, seed: 4, replication: 0)
         let team = run.teams[0], alpha = run.upstreams[0]
         #expect(team.requests > 900 && team.requests < 1_100, "about 1,000 requests after the warm-up: \(team.requests)")

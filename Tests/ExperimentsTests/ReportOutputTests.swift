@@ -29,12 +29,13 @@ struct ReportOutputTests {
 
     @Test("summary.csv: availability intervals within [0, 1], mean latencies, provider and pool scopes")
     func summaryRows() throws {
-        let experiment = try spec(minimalSpec + """
+        let experiment = try spec(
+            minimalSpec + """
 
-        degradation:
-          - name: outage
-            script: [{provider: alpha, from: 10, to: 30, state: down}]
-        """)
+                degradation:
+                  - name: outage
+                    script: [{provider: alpha, from: 10, to: 30, state: down}]
+                """)
         let results = try (0..<2).map { try World.run(experiment.world, seed: 3, replication: $0) }
         let report = ExperimentReport(spec: experiment, results: results)
         let rows = report.summary()
@@ -55,13 +56,15 @@ struct ReportOutputTests {
 
     @Test("start_time: script times are the day's, and the summary names the worst window by the day's clock")
     func startTime() throws {
-        let experiment = try spec(minimalSpec.replacingOccurrences(of: "run: {duration_s: 60, replications: 2, seed: 4}",
-                                                                   with: "run: {duration_s: 3600, replications: 1, seed: 4, bucket_s: 300, start_time: \"11:00\"}") + """
+        let experiment = try spec(
+            minimalSpec.replacingOccurrences(
+                of: "run: {duration_s: 60, replications: 2, seed: 4}",
+                with: "run: {duration_s: 3600, replications: 1, seed: 4, bucket_s: 300, start_time: \"11:00\"}") + """
 
-        degradation:
-          - name: afternoon
-            script: [{provider: alpha, from: "11:20", to: "11:30", state: down}]
-        """)
+                    degradation:
+                      - name: afternoon
+                        script: [{provider: alpha, from: "11:20", to: "11:30", state: down}]
+                    """)
         #expect(experiment.startOfDaySeconds == 39_600)
         let run = try World.run(experiment.world, seed: 4, replication: 0)
         #expect(run.upstreams[0].timeInState[1] == 600_000_000_000, "down from run time 20:00 to 30:00")
@@ -80,7 +83,10 @@ struct ReportOutputTests {
     func capacityLint() throws {
         let oneServer = minimalSpec + "\nproviders:\n  alpha:\n    concurrency: 1\n    states:\n      half: {capacity: 0.5}\n"
         let experiment = try spec(oneServer)
-        #expect(experiment.warnings.contains("providers.alpha.states.half.capacity: 0.5 of 1 server rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)"))
+        #expect(
+            experiment.warnings.contains(
+                "providers.alpha.states.half.capacity: 0.5 of 1 server rounds down to none: in this state the provider serves nothing (its queue waits for the state to end)"
+            ))
         #expect(try spec(minimalSpec).warnings.allSatisfy { !$0.contains(".capacity:") }, "10 servers at the default capacity: no finding")
     }
 
@@ -88,15 +94,20 @@ struct ReportOutputTests {
     func targetLimit() throws {
         var text = "name: many\nrun: {duration_s: 60}\nproviders:\n"
         for index in 0..<65 {
-            text += "  p\(index): {concurrency: 1, ttft_s: {constant: 1}, output_tokens_per_s: {constant: 10}, input_usd_per_mtok: 1, output_usd_per_mtok: 1}\n"
+            text +=
+                "  p\(index): {concurrency: 1, ttft_s: {constant: 1}, output_tokens_per_s: {constant: 10}, input_usd_per_mtok: 1, output_usd_per_mtok: 1}\n"
         }
-        text += "routes:\n  chat: {chain: [[p0]]}\nteams:\n  app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 1}, output_tokens: {constant: 1}}\n"
+        text +=
+            "routes:\n  chat: {chain: [[p0]]}\nteams:\n  app: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 1}, output_tokens: {constant: 1}}\n"
         let directory = try specDirectory(["spec.yaml": text])
         #expect(throws: SpecError.self) { try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml")) }
         do {
             _ = try ExperimentSpec(decoding: try SpecDocument.load(path: directory + "/spec.yaml"))
         } catch {
-            #expect(error.description.hasSuffix("spec.yaml:4:3: providers: at most 64 providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got 65: 65 providers and 0 pools"), "\(error.description)")
+            #expect(
+                error.description.hasSuffix(
+                    "spec.yaml:4:3: providers: at most 64 providers and pools together (the router keeps the targets a request has tried in a 64-bit mask), got 65: 65 providers and 0 pools"
+                ), "\(error.description)")
         }
     }
 }

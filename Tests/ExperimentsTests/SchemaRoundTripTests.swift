@@ -81,9 +81,9 @@ struct SchemaRoundTripTests {
     @Test("the copy is strict: a simulator-only key left in a gateway config is an unknown key")
     func simulatorKeysAreNotRouting() throws {
         let text = """
-        {"providers": {"a": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2, "concurrency": 10}},
-         "routes": {"chat": {"chain": ["a"]}}}
-        """
+            {"providers": {"a": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2, "concurrency": 10}},
+             "routes": {"chat": {"chain": ["a"]}}}
+            """
         #expect(throws: SpecError.self) { try RouterConfig.decode(yamlOrJSON: text, file: "gateway.json") }
     }
 

@@ -52,12 +52,13 @@ struct SizeSearchTests {
         }
     }
 
-    @Test("the smallest size that meets the SLOs, whatever the first looks show, each size judged thoroughly at most once, and no more thorough judgements than a bisection needs",
-          arguments: 0..<500)
+    @Test(
+        "the smallest size that meets the SLOs, whatever the first looks show, each size judged thoroughly at most once, and no more thorough judgements than a bisection needs",
+        arguments: 0..<500)
     func searchFindsTheThreshold(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         let limit = 1 + Int(random.next() % 64)
-        let threshold = 1 + Int(random.next() % UInt64(limit + 1))   // limit + 1: no size meets them
+        let threshold = 1 + Int(random.next() % UInt64(limit + 1))  // limit + 1: no size meets them
         let start = 1 + Int(random.next() % UInt64(limit))
         var world = World(threshold: threshold, limit: limit, random: random, shown: random.next() % 101)
         let answer = SizeSearch.smallest(start: start, limit: limit) { size, thorough in world.judge(size, thorough) }

@@ -18,30 +18,30 @@ func specDirectory(_ files: [String: String]) throws -> String {
 }
 
 let minimalProvider = """
-providers:
-  alpha:
-    concurrency: 10
-    ttft_s: {constant: 0.5}
-    output_tokens_per_s: {constant: 100}
-    input_usd_per_mtok: 3
-    output_usd_per_mtok: 15
-    states:
-      down: {errors: {server_error_5xx: 1}}
-"""
+    providers:
+      alpha:
+        concurrency: 10
+        ttft_s: {constant: 0.5}
+        output_tokens_per_s: {constant: 100}
+        input_usd_per_mtok: 3
+        output_usd_per_mtok: 15
+        states:
+          down: {errors: {server_error_5xx: 1}}
+    """
 
 let minimalSpec = """
-name: tiny
-include: [models/alpha.yaml]
-run: {duration_s: 60, replications: 2, seed: 4}
-routes:
-  chat: {chain: [[alpha]], retry: {max_attempts: 2}}
-teams:
-  app:
-    route: chat
-    arrivals: {poisson: {rate_per_s: 2}}
-    input_tokens: {constant: 100}
-    output_tokens: {constant: 50}
-"""
+    name: tiny
+    include: [models/alpha.yaml]
+    run: {duration_s: 60, replications: 2, seed: 4}
+    routes:
+      chat: {chain: [[alpha]], retry: {max_attempts: 2}}
+    teams:
+      app:
+        route: chat
+        arrivals: {poisson: {rate_per_s: 2}}
+        input_tokens: {constant: 100}
+        output_tokens: {constant: 50}
+    """
 
 @Suite("Experiment specs")
 struct SpecTests {
@@ -72,12 +72,17 @@ struct SpecTests {
     @Test("an unknown key names file:line:column, the key path, the closest valid key and the valid keys")
     func unknownKey() throws {
         let message = try error(minimalSpec.replacingOccurrences(of: "retry: {max_attempts: 2}", with: "retry: {max_attempt: 2}"))
-        #expect(message == "spec.yaml:5:36: routes.chat.retry.max_attempt: unknown key 'max_attempt'; did you mean 'max_attempts'? Valid keys: backoff, honour_retry_after, max_attempts, retry_after_cap_s, retry_on, same_target_retries, target")
+        #expect(
+            message
+                == "spec.yaml:5:36: routes.chat.retry.max_attempt: unknown key 'max_attempt'; did you mean 'max_attempts'? Valid keys: backoff, honour_retry_after, max_attempts, retry_after_cap_s, retry_on, same_target_retries, target"
+        )
     }
 
     @Test("retry_on may not name a stream that broke after its first byte: failover stops there")
     func retryAfterFirstByte() throws {
-        let message = try error(minimalSpec.replacingOccurrences(of: "retry: {max_attempts: 2}", with: "retry: {max_attempts: 2, retry_on: [timeout, failed_after_first_byte]}"))
+        let message = try error(
+            minimalSpec.replacingOccurrences(
+                of: "retry: {max_attempts: 2}", with: "retry: {max_attempts: 2, retry_on: [timeout, failed_after_first_byte]}"))
         #expect(message.hasPrefix("spec.yaml:5:"), "\(message)")
         #expect(message.contains("routes.chat.retry.retry_on"), "\(message)")
         #expect(message.contains("'failed_after_first_byte' is never retried: the client already has the answer's first bytes"), "\(message)")
@@ -85,18 +90,24 @@ struct SpecTests {
 
     @Test("an impossible value says what would be valid")
     func badValue() throws {
-        #expect(try error(minimalSpec.replacingOccurrences(of: "rate_per_s: 2", with: "rate_per_s: -2"))
-            == "spec.yaml:9:38: teams.app.arrivals.poisson.rate_per_s: must be > 0, got -2")
-        #expect(try error(minimalSpec.replacingOccurrences(of: "input_tokens: {constant: 100}", with: "input_tokens: {lognormal: {median: 100, p99: 50}}"))
-            == "spec.yaml:10:19: teams.app.input_tokens: lognormal: p99 must be > median, got median 100.0, p99 50.0")
-        #expect(try error(minimalSpec.replacingOccurrences(of: "chain: [[alpha]]", with: "chain: [[alpah]]"))
-            == "spec.yaml:5:18: routes.chat.chain[0]: unknown target 'alpah'; did you mean 'alpha'? providers and pools: alpha")
+        #expect(
+            try error(minimalSpec.replacingOccurrences(of: "rate_per_s: 2", with: "rate_per_s: -2"))
+                == "spec.yaml:9:38: teams.app.arrivals.poisson.rate_per_s: must be > 0, got -2")
+        #expect(
+            try error(
+                minimalSpec.replacingOccurrences(of: "input_tokens: {constant: 100}", with: "input_tokens: {lognormal: {median: 100, p99: 50}}"))
+                == "spec.yaml:10:19: teams.app.input_tokens: lognormal: p99 must be > median, got median 100.0, p99 50.0")
+        #expect(
+            try error(minimalSpec.replacingOccurrences(of: "chain: [[alpha]]", with: "chain: [[alpah]]"))
+                == "spec.yaml:5:18: routes.chat.chain[0]: unknown target 'alpah'; did you mean 'alpha'? providers and pools: alpha")
     }
 
     @Test("missing files: the spec itself, and an include, are reported where they are named")
     func missingFiles() throws {
         #expect(throws: SpecError.self) { try SpecDocument.load(path: "/nonexistent/spec.yaml") }
-        #expect(try error(minimalSpec.replacingOccurrences(of: "models/alpha.yaml", with: "models/beta.yaml")).hasPrefix("spec.yaml:2:10: include: 'models/beta.yaml' not found"))
+        #expect(
+            try error(minimalSpec.replacingOccurrences(of: "models/alpha.yaml", with: "models/beta.yaml")).hasPrefix(
+                "spec.yaml:2:10: include: 'models/beta.yaml' not found"))
     }
 
     @Test("--set overrides any field, and is checked like the file")
@@ -105,26 +116,32 @@ struct SpecTests {
         #expect(spec.replications == 7)
         #expect(spec.world.teams[0].sdkRetries == 3)
         #expect(spec.world.providers[0].concurrency == 4)
-        #expect(try error(minimalSpec, overrides: ["run.replicas=3"]).hasPrefix("--set run.replicas=3: run.replicas: unknown key 'replicas'; did you mean 'replications'?"))
+        #expect(
+            try error(minimalSpec, overrides: ["run.replicas=3"]).hasPrefix(
+                "--set run.replicas=3: run.replicas: unknown key 'replicas'; did you mean 'replications'?"))
     }
 
     @Test("degradation from the spec reaches the providers, scripted by time of day")
     func degradation() throws {
-        let spec = try load(minimalSpec + """
+        let spec = try load(
+            minimalSpec + """
 
-        degradation:
-          - name: afternoon
-            script: [{provider: alpha, from: "00:00:20", to: 40, state: down}]
-        """)
+                degradation:
+                  - name: afternoon
+                    script: [{provider: alpha, from: "00:00:20", to: 40, state: down}]
+                """)
         let run = try World.run(spec.world, seed: 1, replication: 0)
         #expect(run.teams[0].failures["server_error_5xx", default: 0] > 0)
         #expect(run.upstreams[0].timeInState[1] == 20_000_000_000)
-        #expect(try error(minimalSpec + """
+        #expect(
+            try error(
+                minimalSpec + """
 
-        degradation:
-          - name: x
-            script: [{provider: alpha, from: 0, to: 10, state: melted}]
-        """).hasSuffix("degradation[0].script[0].state: provider 'alpha' has no state 'melted'; its states: healthy, down"))
+                    degradation:
+                      - name: x
+                        script: [{provider: alpha, from: 0, to: 10, state: melted}]
+                    """
+            ).hasSuffix("degradation[0].script[0].state: provider 'alpha' has no state 'melted'; its states: healthy, down"))
     }
 
     @Test("a provider's output-TPM limit answers 429 when max tokens would exceed it")
@@ -140,9 +157,12 @@ struct SpecTests {
         #expect(unlimited.upstreams[0].errors[.rateLimited, default: 0] == 0)
     }
 
-    @Test("every scenario in experiments/ validates", arguments: ["april-correlated-529", "single-provider-outage", "bilateral-degradation", "retry-storm", "gateway-lockstep", "chargeback"])
+    @Test(
+        "every scenario in experiments/ validates",
+        arguments: ["april-correlated-529", "single-provider-outage", "bilateral-degradation", "retry-storm", "gateway-lockstep", "chargeback"])
     func scenarios(name: String) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../experiments/\(name).yaml").standardized.path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../experiments/\(name).yaml").standardized
+            .path
         let (_, spec, variants) = try Experiment.load(path: root, overrides: [])
         #expect(spec.name == name)
         #expect(variants.allSatisfy { $0.spec.replications == spec.replications && $0.spec.seed == spec.seed })

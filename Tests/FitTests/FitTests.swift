@@ -15,23 +15,23 @@ import Testing
 @Suite("brownout fit recovers a mock's parameters", .serialized, .timeLimit(.minutes(5)))
 struct FitTests {
     static let spec = """
-    name: fit
-    run: {duration_s: 60}
-    providers:
-      alpha: {concurrency: 100, ttft_s: 0.25, output_tokens_per_s: 500, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
-    gateway:
-      breaker: {consecutive_failures: 1000, open_s: 1}
-    routes:
-      chat: {chain: [alpha], retry: {max_attempts: 1}}
-    teams:
-      search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 20}
-    deployment:
-      listen: 127.0.0.1:0
-      upstreams:
-        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
-      keys: {search: ["{SEARCH}"]}
-      spend_database: none
-    """
+        name: fit
+        run: {duration_s: 60}
+        providers:
+          alpha: {concurrency: 100, ttft_s: 0.25, output_tokens_per_s: 500, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+        gateway:
+          breaker: {consecutive_failures: 1000, open_s: 1}
+        routes:
+          chat: {chain: [alpha], retry: {max_attempts: 1}}
+        teams:
+          search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 20}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+          keys: {search: ["{SEARCH}"]}
+          spend_database: none
+        """
 
     static let requests = 960
 
@@ -39,12 +39,18 @@ struct FitTests {
     func recovers() async throws {
         let record = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-fit-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: record) }
-        let live = try await LiveGateway(mocks: ["alpha": ["--first-token-seconds", "0.25", "--first-token-sigma", "0.4", "--tokens-per-second", "500",
-                                                           "--output-tokens", "20", "--retry-after-seconds", "0.01", "--seed", "11"]],
-                                         spec: Self.spec, gatewayArguments: ["--record", record.path])
+        let live = try await LiveGateway(
+            mocks: [
+                "alpha": [
+                    "--first-token-seconds", "0.25", "--first-token-sigma", "0.4", "--tokens-per-second", "500",
+                    "--output-tokens", "20", "--retry-after-seconds", "0.01", "--seed", "11",
+                ]
+            ],
+            spec: Self.spec, gatewayArguments: ["--record", record.path])
         try await live.use { live in
-            _ = try await live.call("/mock/faults", port: live.mocks["alpha"]!.port,
-                                    body: Data(#"{"random": {"probability": 0.15, "faults": ["overloaded", "server_error", "server_error"], "seed": 5}}"#.utf8))
+            _ = try await live.call(
+                "/mock/faults", port: live.mocks["alpha"]!.port,
+                body: Data(#"{"random": {"probability": 0.15, "faults": ["overloaded", "server_error", "server_error"], "seed": 5}}"#.utf8))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for client in 0..<16 {
                     group.addTask {
@@ -82,7 +88,9 @@ struct FitTests {
             let fit = try await LiveGateway.run("brownout", ["fit", record.path, "--out", catalog.path, "--spec", live.specPath.path])
             #expect(fit.status == 0, "\(fit.stderr)")
             let text = try String(contentsOf: catalog, encoding: .utf8)
-            #expect(text.contains("typical_retry_after_s: 0.01") && text.contains("input_usd_per_mtok: 3") && text.contains("# of \(alpha.decided) attempts"), "\(text)")
+            #expect(
+                text.contains("typical_retry_after_s: 0.01") && text.contains("input_usd_per_mtok: 3")
+                    && text.contains("# of \(alpha.decided) attempts"), "\(text)")
             let planning = record.appendingPathComponent("planning.yaml")
             try """
             name: fitted

@@ -18,8 +18,9 @@ struct RequestConductTests {
         init(_ config: RouterConfig, seed: UInt64 = 7) throws {
             let clock = ManualClock()
             self.clock = clock
-            router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0),
-                                generator: SplitMix64(seed: seed))
+            router = try Router(
+                config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0),
+                generator: SplitMix64(seed: seed))
         }
 
         mutating func advance(seconds: Double) { clock.advance(seconds: seconds) }
@@ -34,7 +35,9 @@ struct RequestConductTests {
             return (conduct, effects)
         }
 
-        mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {
+        mutating func attemptFinished(
+            _ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?
+        ) -> Decision {
             let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
             calls.append("finished \(attempt) \(measured.outcome.rawValue):\(decision.action.rawValue)")
             reported.append(attempt)
@@ -42,7 +45,8 @@ struct RequestConductTests {
         }
 
         mutating func attemptWithheld(_ state: inout RequestState, attempt: Int32) -> Decision {
-            let (_, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
+            let (_, decision) = router.attemptFinished(
+                measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
             calls.append("withheld \(attempt):\(decision.action.rawValue)")
             reported.append(attempt)
             return decision
@@ -64,18 +68,21 @@ struct RequestConductTests {
         mutating func clientWentAway(requestID: UInt64) { calls.append("client_gone") }
     }
 
-    static func config(hedgeAfterSeconds: Double? = nil, maxAttempts: Int = 3, backoff: Backoff = .none, firstTokenSeconds: Double? = nil,
-                       perTrySeconds: Double? = nil) -> RouterConfig {
+    static func config(
+        hedgeAfterSeconds: Double? = nil, maxAttempts: Int = 3, backoff: Backoff = .none, firstTokenSeconds: Double? = nil,
+        perTrySeconds: Double? = nil
+    ) -> RouterConfig {
         RouterConfig(
             targets: [
                 TargetConfig(name: "primary", inputPricePerMillion: 3, outputPricePerMillion: 15),
                 TargetConfig(name: "secondary", inputPricePerMillion: 2.5, outputPricePerMillion: 10),
             ],
             routes: [
-                RouteConfig(name: "chat", chain: [TierConfig(targets: ["primary"]), TierConfig(targets: ["secondary"])],
-                            retry: RetryPolicy(maxAttempts: maxAttempts, backoff: backoff), retryBudget: .unlimited,
-                            hedging: hedgeAfterSeconds.map { HedgingPolicy(delay: .fixed(seconds: $0)) },
-                            timeouts: Timeouts(firstTokenSeconds: firstTokenSeconds, perTrySeconds: perTrySeconds)),
+                RouteConfig(
+                    name: "chat", chain: [TierConfig(targets: ["primary"]), TierConfig(targets: ["secondary"])],
+                    retry: RetryPolicy(maxAttempts: maxAttempts, backoff: backoff), retryBudget: .unlimited,
+                    hedging: hedgeAfterSeconds.map { HedgingPolicy(delay: .fixed(seconds: $0)) },
+                    timeouts: Timeouts(firstTokenSeconds: firstTokenSeconds, perTrySeconds: perTrySeconds))
             ],
             teams: [TeamConfig(name: "search", tier: 0)],
             health: HealthConfig(breaker: nil)
@@ -89,8 +96,10 @@ struct RequestConductTests {
     @Test("a budget in degrade mode switches the route: the attempt order names the route in force, whose stream rules both drivers apply")
     func orderNamesTheRouteInForce() throws {
         var config = Self.config()
-        config.routes.append(RouteConfig(name: "held", chain: [TierConfig(targets: ["secondary"])], onMalformedEvent: .fail,
-                                         streamCommit: StreamCommit(complete: true)))
+        config.routes.append(
+            RouteConfig(
+                name: "held", chain: [TierConfig(targets: ["secondary"])], onMalformedEvent: .fail,
+                streamCommit: StreamCommit(complete: true)))
         // Worst case of one request: 1,000 in and 400 out at primary's prices, $0.009; the
         // budget holds less, so the request is degraded at once.
         config.budgets = [BudgetConfig(scope: .team("search"), limitUSD: 0.001, period: .day, mode: .degrade(toRoute: "held"))]
@@ -236,7 +245,9 @@ struct RequestConductTests {
             var streamed = try RecordingRouter(Self.config(hedgeAfterSeconds: 1, firstTokenSeconds: firstToken, perTrySeconds: perTry))
             let streamOrder = try #require(streamed.begin(id: 1).1.send)
             // A route that writes no first-token limit has the default one.
-            #expect(streamOrder.firstTokenLimitNanoseconds == Int64((firstToken ?? Timeouts.defaultFirstTokenSeconds) * 1e9) && streamOrder.watchesFirstByte)
+            #expect(
+                streamOrder.firstTokenLimitNanoseconds == Int64((firstToken ?? Timeouts.defaultFirstTokenSeconds) * 1e9)
+                    && streamOrder.watchesFirstByte)
             // A stream carries the idle limit between its frames; a whole answer shows none.
             #expect(streamOrder.idleLimitNanoseconds == Int64(Timeouts.defaultIdleSeconds * 1e9) && order.idleLimitNanoseconds == nil)
         }
@@ -279,13 +290,15 @@ struct RequestConductTests {
     /// One step of a random life: which event, for which attempt, after how long.
     enum Step: CaseIterable { case firstByte, end, timeout, hedgeTimer, backoffEnd, clientGone }
 
-    @Test("random lives over the policy space: each attempt reported once, nothing sent after the first byte, one ending, same events same effects",
-          arguments: 0..<40)
+    @Test(
+        "random lives over the policy space: each attempt reported once, nothing sent after the first byte, one ending, same events same effects",
+        arguments: 0..<40)
     func randomLives(seed: UInt64) throws {
         var generator = SplitMix64(seed: 0xC0DE_0000 + seed)
         let hedge: Double? = Bool.random(using: &generator) ? Double.random(in: 0.1...2, using: &generator) : nil
-        let config = Self.config(hedgeAfterSeconds: hedge, maxAttempts: Int.random(in: 1...4, using: &generator),
-                                 backoff: Bool.random(using: &generator) ? .none : .exponential(baseSeconds: 0.5, capSeconds: 0.5))
+        let config = Self.config(
+            hedgeAfterSeconds: hedge, maxAttempts: Int.random(in: 1...4, using: &generator),
+            backoff: Bool.random(using: &generator) ? .none : .exponential(baseSeconds: 0.5, capSeconds: 0.5))
         let eventSeed = generator.next()
         let streamed = Bool.random(using: &generator)
         let first = try Self.live(config: config, streamed: streamed, eventSeed: eventSeed)
@@ -330,7 +343,8 @@ struct RequestConductTests {
                 guard let attempt = Bool.random(using: &generator) ? attempt : sent.randomElement(using: &generator) else { continue }
                 out.removeAll { $0 == attempt }
                 let outcome: OutcomeClass = [.success, .overloaded, .serverError, .rateLimited, .clientError].randomElement(using: &generator)!
-                effects = conduct.attemptEnded(attempt, AttemptOutcome(outcome: outcome, latencyNanoseconds: 0, inputTokens: 100, outputTokens: 10), &router)
+                effects = conduct.attemptEnded(
+                    attempt, AttemptOutcome(outcome: outcome, latencyNanoseconds: 0, inputTokens: 100, outputTokens: 10), &router)
             case .timeout:
                 guard let attempt else { continue }
                 out.removeAll { $0 == attempt }

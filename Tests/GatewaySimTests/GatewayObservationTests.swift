@@ -40,8 +40,9 @@ struct GatewayObservationTests {
         #expect(expected > 1.2 && expected < 1.35, "the closed form itself: \(expected)")
         let firstToken = SampleStats(runs.map { $0.teams[0].firstTokenLatency.seconds(atPercentile: 50) })
         let answer = SampleStats(runs.map { $0.teams[0].totalLatency.seconds(atPercentile: 50) })
-        #expect(abs(firstToken.mean - expected) <= 5 * firstToken.standardError + 0.01 * expected,
-                "first-token p50 \(firstToken.mean) vs M/M/7 sojourn median \(expected)")
+        #expect(
+            abs(firstToken.mean - expected) <= 5 * firstToken.standardError + 0.01 * expected,
+            "first-token p50 \(firstToken.mean) vs M/M/7 sojourn median \(expected)")
         #expect(abs(firstToken.mean - answer.mean) <= 0.01 * answer.mean, "one token: first token and answer coincide")
     }
 
@@ -53,21 +54,29 @@ struct GatewayObservationTests {
     @Test("lowest-latency balancing learns queueing, so a deep queue cannot capture the traffic")
     func routerLearnsQueueing() throws {
         func provider(_ name: String, servers: Int, service: Double) throws -> ProviderSpec {
-            ProviderSpec(name: name, concurrency: servers, queueLimit: 1_000_000, timeToFirstTokenSeconds: try .constant(service),
-                         outputTokensPerSecond: try .constant(1e12), inputPricePerMillion: 1, outputPricePerMillion: 1)
+            ProviderSpec(
+                name: name, concurrency: servers, queueLimit: 1_000_000, timeToFirstTokenSeconds: try .constant(service),
+                outputTokensPerSecond: try .constant(1e12), inputPricePerMillion: 1, outputPricePerMillion: 1)
         }
         let router = RouterConfig(
-            targets: [TargetConfig(name: "narrow", inputPricePerMillion: 1, outputPricePerMillion: 1),
-                      TargetConfig(name: "wide", inputPricePerMillion: 1, outputPricePerMillion: 1)],
-            routes: [RouteConfig(name: "chat", chain: [TierConfig(targets: ["narrow", "wide"], balancing: .lowestLatency)],
-                                 retry: RetryPolicy(maxAttempts: 1), retryBudget: .unlimited)],
+            targets: [
+                TargetConfig(name: "narrow", inputPricePerMillion: 1, outputPricePerMillion: 1),
+                TargetConfig(name: "wide", inputPricePerMillion: 1, outputPricePerMillion: 1),
+            ],
+            routes: [
+                RouteConfig(
+                    name: "chat", chain: [TierConfig(targets: ["narrow", "wide"], balancing: .lowestLatency)],
+                    retry: RetryPolicy(maxAttempts: 1), retryBudget: .unlimited)
+            ],
             teams: [TeamConfig(name: "app")],
             health: HealthConfig(breaker: nil)
         )
-        let team = TeamSpec(name: "app", arrivals: try PoissonArrivals(ratePerSecond: 20), inputTokens: try .constant(100),
-                            outputTokens: try .constant(1), route: "chat")
-        let spec = WorldSpec(providers: [try provider("narrow", servers: 1, service: 0.1), try provider("wide", servers: 1_000, service: 1)],
-                             pools: [], router: router, teams: [team], durationSeconds: 1_800, warmUpSeconds: 0)
+        let team = TeamSpec(
+            name: "app", arrivals: try PoissonArrivals(ratePerSecond: 20), inputTokens: try .constant(100),
+            outputTokens: try .constant(1), route: "chat")
+        let spec = WorldSpec(
+            providers: [try provider("narrow", servers: 1, service: 0.1), try provider("wide", servers: 1_000, service: 1)],
+            pools: [], router: router, teams: [team], durationSeconds: 1_800, warmUpSeconds: 0)
         let run = try World.run(spec, seed: 3, replication: 0)
         let narrow = run.upstreams[0], wide = run.upstreams[1]
         // The narrow server can take at most 10 of the 20 requests a second; the wide one must

@@ -20,16 +20,18 @@ func erlangC(servers c: Int, offeredLoad a: Double, serviceRate mu: Double) -> (
 
 /// A world with one local pool as the only target of one team's route.
 func poolWorld(servers: Int, arrivalRate: Double, service: Distribution, duration: Double, warmUp: Double) throws -> WorldSpec {
-    let pool = FallbackPoolSpec(name: "pool", replicas: servers, maxConcurrencyPerReplica: 1, queueLimit: 1_000_000,
-                                replicaOutputTokensPerSecond: 1e12, timeToFirstTokenSeconds: service, gpusPerReplica: 1, gpuPricePerHour: 2.21)
+    let pool = FallbackPoolSpec(
+        name: "pool", replicas: servers, maxConcurrencyPerReplica: 1, queueLimit: 1_000_000,
+        replicaOutputTokensPerSecond: 1e12, timeToFirstTokenSeconds: service, gpusPerReplica: 1, gpuPricePerHour: 2.21)
     let router = RouterConfig(
         targets: [TargetConfig(name: "pool", kind: .local, gpuPricePerHour: 2.21, maxConcurrency: servers, queueLimit: 1_000_000)],
         routes: [RouteConfig(name: "direct", chain: [TierConfig(targets: ["pool"])], retry: RetryPolicy(maxAttempts: 1), retryBudget: .unlimited)],
         teams: [TeamConfig(name: "load")],
         health: HealthConfig(breaker: nil)
     )
-    let team = TeamSpec(name: "load", arrivals: try PoissonArrivals(ratePerSecond: arrivalRate), inputTokens: try .constant(100),
-                        outputTokens: try .constant(1), route: "direct")
+    let team = TeamSpec(
+        name: "load", arrivals: try PoissonArrivals(ratePerSecond: arrivalRate), inputTokens: try .constant(100),
+        outputTokens: try .constant(1), route: "direct")
     return WorldSpec(providers: [], pools: [pool], router: router, teams: [team], durationSeconds: duration, warmUpSeconds: warmUp)
 }
 
@@ -47,8 +49,9 @@ struct QueueingValidationTests {
         let runs = try (0..<20).map { try World.run(spec, seed: 7, replication: $0) }
         let expected = erlangC(servers: servers, offeredLoad: 2.5, serviceRate: mu)
         let meanWaits = SampleStats(runs.map { $0.upstreams[0].waits.mean })
-        #expect(abs(meanWaits.mean - expected.meanWait) <= 5 * meanWaits.standardError + 1e-9,
-                "c=\(servers): mean wait \(meanWaits.mean) vs Erlang C \(expected.meanWait)")
+        #expect(
+            abs(meanWaits.mean - expected.meanWait) <= 5 * meanWaits.standardError + 1e-9,
+            "c=\(servers): mean wait \(meanWaits.mean) vs Erlang C \(expected.meanWait)")
         // Every request is served: conservation.
         for run in runs {
             let team = run.teams[0]
@@ -102,11 +105,13 @@ struct PoolAutoscalingTests {
         // 600 s at 6 req/s against one replica serving 4 at a time for ~2 s each (2 req/s),
         // then 1,800 s at 0.2 req/s.
         var spec = try poolWorld(servers: 1, arrivalRate: 1, service: .exponential(mean: 2), duration: 2_400, warmUp: 0)
-        spec.pools[0] = FallbackPoolSpec(name: "pool", replicas: 1, maxConcurrencyPerReplica: 4, queueLimit: 10_000, replicaOutputTokensPerSecond: 1e12,
-                                         timeToFirstTokenSeconds: try .exponential(mean: 2), gpusPerReplica: 2, gpuPricePerHour: 4.25,
-                                         maxReplicas: 4, spinUpSeconds: 120, scaleUpQueue: 8, scaleDownIdleSeconds: 300)
+        spec.pools[0] = FallbackPoolSpec(
+            name: "pool", replicas: 1, maxConcurrencyPerReplica: 4, queueLimit: 10_000, replicaOutputTokensPerSecond: 1e12,
+            timeToFirstTokenSeconds: try .exponential(mean: 2), gpusPerReplica: 2, gpuPricePerHour: 4.25,
+            maxReplicas: 4, spinUpSeconds: 120, scaleUpQueue: 8, scaleDownIdleSeconds: 300)
         spec.router.targets[0].maxConcurrency = 16
-        spec.teams[0].arrivals = try PiecewiseConstantArrivals(segments: [.init(seconds: 600, ratePerSecond: 6), .init(seconds: 1_800, ratePerSecond: 0.2)], repeats: false)
+        spec.teams[0].arrivals = try PiecewiseConstantArrivals(
+            segments: [.init(seconds: 600, ratePerSecond: 6), .init(seconds: 1_800, ratePerSecond: 0.2)], repeats: false)
         let scaled = try World.run(spec, seed: 4, replication: 0)
         let replicas = scaled.upstreams[0].replicas
         #expect(replicas.maximum == 4, "scaled out to the maximum under the burst")

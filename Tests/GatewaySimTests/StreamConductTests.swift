@@ -13,8 +13,9 @@ import Stochastics
 struct StreamConductTests {
     /// 0.5 s to the first token, then `tokens` tokens at `rate` a second.
     func upstream(_ name: String, rate: Double = 10, states: [HealthStateSpec] = [.healthy], contextWindow: Int? = nil) throws -> ProviderSpec {
-        var spec = ProviderSpec(name: name, concurrency: 1_000, timeToFirstTokenSeconds: try .constant(0.5), outputTokensPerSecond: try .constant(rate),
-                                inputPricePerMillion: 3, outputPricePerMillion: 15, states: states)
+        var spec = ProviderSpec(
+            name: name, concurrency: 1_000, timeToFirstTokenSeconds: try .constant(0.5), outputTokensPerSecond: try .constant(rate),
+            inputPricePerMillion: 3, outputPricePerMillion: 15, states: states)
         spec.contextWindowTokens = contextWindow
         return spec
     }
@@ -23,16 +24,21 @@ struct StreamConductTests {
     /// output at 10 a second), over route `chat` to `alpha` (and `big`, a larger model).
     func world(alpha: ProviderSpec, big: ProviderSpec? = nil, route: RouteConfig, streamShare: Double = 1) throws -> WorldSpec {
         let providers = [alpha] + (big.map { [$0] } ?? [])
-        let router = RouterConfig(targets: providers.map { TargetConfig(name: $0.name, inputPricePerMillion: 3, outputPricePerMillion: 15) },
-                                  routes: [route], teams: [TeamConfig(name: "search", tier: 0)], health: HealthConfig(breaker: nil))
-        var team = TeamSpec(name: "search", arrivals: try PoissonArrivals(ratePerSecond: 2), inputTokens: try .constant(100), outputTokens: try .constant(20), route: "chat")
+        let router = RouterConfig(
+            targets: providers.map { TargetConfig(name: $0.name, inputPricePerMillion: 3, outputPricePerMillion: 15) },
+            routes: [route], teams: [TeamConfig(name: "search", tier: 0)], health: HealthConfig(breaker: nil))
+        var team = TeamSpec(
+            name: "search", arrivals: try PoissonArrivals(ratePerSecond: 2), inputTokens: try .constant(100), outputTokens: try .constant(20),
+            route: "chat")
         team.streamShare = streamShare
-        return WorldSpec(providers: providers, pools: [], router: router, teams: [team], degradation: [], durationSeconds: 60, warmUpSeconds: 0, bucketSeconds: 60)
+        return WorldSpec(
+            providers: providers, pools: [], router: router, teams: [team], degradation: [], durationSeconds: 60, warmUpSeconds: 0, bucketSeconds: 60)
     }
 
     func route(idle: Double? = nil, onMalformedEvent: MalformedEventPolicy = .drop, contextFallbacks: [String] = []) -> RouteConfig {
-        RouteConfig(name: "chat", chain: [TierConfig(targets: ["alpha"])], retry: RetryPolicy(maxAttempts: 1), timeouts: Timeouts(idleSeconds: idle),
-                    contextWindowFallbacks: contextFallbacks, onMalformedEvent: onMalformedEvent)
+        RouteConfig(
+            name: "chat", chain: [TierConfig(targets: ["alpha"])], retry: RetryPolicy(maxAttempts: 1), timeouts: Timeouts(idleSeconds: idle),
+            contextWindowFallbacks: contextFallbacks, onMalformedEvent: onMalformedEvent)
     }
 
     @Test("a stream that stalls is cut at the stall plus the idle limit (a failure after its first byte), not at the request's 600 s")
@@ -67,7 +73,8 @@ struct StreamConductTests {
         let malformed = HealthStateSpec(name: "malformed", streamFaultMix: [(.malformedEvent, 1)])
         let dropped = try World.run(try world(alpha: try upstream("alpha", states: [malformed]), route: route()), seed: 5, replication: 0)
         #expect(dropped.teams[0].failed == 0 && dropped.teams[0].succeeded == dropped.teams[0].requests)
-        let failed = try World.run(try world(alpha: try upstream("alpha", states: [malformed]), route: route(onMalformedEvent: .fail)), seed: 5, replication: 0)
+        let failed = try World.run(
+            try world(alpha: try upstream("alpha", states: [malformed]), route: route(onMalformedEvent: .fail)), seed: 5, replication: 0)
         #expect(failed.teams[0].succeeded == 0 && failed.teams[0].failures == ["failed_after_first_byte": failed.teams[0].requests])
         let unterminated = HealthStateSpec(name: "unterminated", streamFaultMix: [(.unterminated, 1)])
         let finished = try World.run(try world(alpha: try upstream("alpha", states: [unterminated]), route: route()), seed: 5, replication: 0)
@@ -79,11 +86,14 @@ struct StreamConductTests {
         let small = try upstream("alpha", contextWindow: 50)
         let refused = try World.run(try world(alpha: small, big: try upstream("big"), route: route()), seed: 6, replication: 0)
         #expect(refused.teams[0].succeeded == 0 && refused.teams[0].failures == ["client_error_4xx": refused.teams[0].requests])
-        let rescued = try World.run(try world(alpha: small, big: try upstream("big"), route: route(contextFallbacks: ["big"])), seed: 6, replication: 0)
+        let rescued = try World.run(
+            try world(alpha: small, big: try upstream("big"), route: route(contextFallbacks: ["big"])), seed: 6, replication: 0)
         let team = rescued.teams[0]
         #expect(team.failed == 0 && team.succeeded == team.requests)
         #expect(team.attempts.mean == 2, "each request: refused by alpha, answered by big")
-        #expect(rescued.upstreams[1].accepted == team.requests && rescued.upstreams[0].accepted == 0 && rescued.upstreams[0].errors[.clientError] == team.requests)
+        #expect(
+            rescued.upstreams[1].accepted == team.requests && rescued.upstreams[0].accepted == 0
+                && rescued.upstreams[0].errors[.clientError] == team.requests)
     }
 
     @Test("a health state's draw is split over its classes, then its stream faults, in the order given")
@@ -104,8 +114,9 @@ struct StreamCommitSimulationTests {
 
     /// Route `chat` over alpha then beta, the next target on any failure, holding as `commit` says.
     func route(_ commit: StreamCommit, idle: Double? = nil) -> RouteConfig {
-        RouteConfig(name: "chat", chain: [TierConfig(targets: ["alpha"]), TierConfig(targets: ["beta"])],
-                    retry: RetryPolicy(maxAttempts: 2, backoff: .none, target: .next), timeouts: Timeouts(idleSeconds: idle), streamCommit: commit)
+        RouteConfig(
+            name: "chat", chain: [TierConfig(targets: ["alpha"]), TierConfig(targets: ["beta"])],
+            retry: RetryPolicy(maxAttempts: 2, backoff: .none, target: .next), timeouts: Timeouts(idleSeconds: idle), streamCommit: commit)
     }
 
     @Test("holding costs the client exactly the held interval: 1 s, or the 11th of 20 tokens at 10 a second, whichever the policy says first")
@@ -130,14 +141,18 @@ struct StreamCommitSimulationTests {
     @Test("a cut, a stall or a malformed event before the release fails over to the next target; after it, it is a failure after the first byte")
     func faultsBeforeTheRelease() throws {
         let beta = try faults.upstream("beta")
-        for (fault, failsOnMalformed) in [(HealthStateSpec(name: "cut", errorMix: [(.failedAfterFirstByte, 1)]), false),
-                                          (HealthStateSpec(name: "stall", streamFaultMix: [(.stall, 1)]), false),
-                                          (HealthStateSpec(name: "malformed", streamFaultMix: [(.malformedEvent, 1)]), true)] {
+        for (fault, failsOnMalformed) in [
+            (HealthStateSpec(name: "cut", errorMix: [(.failedAfterFirstByte, 1)]), false),
+            (HealthStateSpec(name: "stall", streamFaultMix: [(.stall, 1)]), false),
+            (HealthStateSpec(name: "malformed", streamFaultMix: [(.malformedEvent, 1)]), true),
+        ] {
             var held = route(StreamCommit(complete: true), idle: 1)
             held.onMalformedEvent = failsOnMalformed ? .fail : .drop
             let alpha = try faults.upstream("alpha", states: [fault])
             let rescued = try World.run(try faults.world(alpha: alpha, big: beta, route: held), seed: 8, replication: 0)
-            #expect(rescued.teams[0].failed == 0 && rescued.teams[0].succeeded == rescued.teams[0].requests, "\(fault.name): \(rescued.teams[0].failures)")
+            #expect(
+                rescued.teams[0].failed == 0 && rescued.teams[0].succeeded == rescued.teams[0].requests, "\(fault.name): \(rescued.teams[0].failures)"
+            )
             #expect(rescued.teams[0].attempts.mean == 2, "\(fault.name): every request failed over once")
             var passThrough = route(.firstByte, idle: 1)
             passThrough.onMalformedEvent = held.onMalformedEvent

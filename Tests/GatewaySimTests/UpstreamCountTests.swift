@@ -15,8 +15,10 @@ struct UpstreamCountTests {
         servers.offer(now: 500)
         #expect(servers.arrive(ticket(1), capacity: 1, queueLimit: 10, now: 500) == .serve)
         servers.occupy(waited: 0, now: 500)
-        servers.schedule(UpstreamAttempt(ticket: ticket(1), report: AttemptOutcome(outcome: .success, latencyNanoseconds: 1_000), firstTokenSeconds: 0,
-                                         startedAt: 500, holdsServer: true))
+        servers.schedule(
+            UpstreamAttempt(
+                ticket: ticket(1), report: AttemptOutcome(outcome: .success, latencyNanoseconds: 1_000), firstTokenSeconds: 0,
+                startedAt: 500, holdsServer: true))
         servers.offer(now: 900)
         #expect(servers.arrive(ticket(2), capacity: 1, queueLimit: 10, now: 900) == .queued)
         // The server frees at 1,500: the queued attempt is served after the warm-up.
@@ -24,8 +26,10 @@ struct UpstreamCountTests {
         let next = servers.nextWaiting(capacity: 1, now: 1_500)
         #expect(next?.waited == 600)
         servers.occupy(waited: 600, now: 1_500)
-        servers.schedule(UpstreamAttempt(ticket: ticket(2), report: AttemptOutcome(outcome: .success, latencyNanoseconds: 1_000), firstTokenSeconds: 0,
-                                         startedAt: 1_500, holdsServer: true))
+        servers.schedule(
+            UpstreamAttempt(
+                ticket: ticket(2), report: AttemptOutcome(outcome: .success, latencyNanoseconds: 1_000), firstTokenSeconds: 0,
+                startedAt: 1_500, holdsServer: true))
         #expect(servers.metrics.offered == 0 && servers.metrics.accepted == 0)
         // One offered after the warm-up counts both ways.
         servers.offer(now: 2_000)

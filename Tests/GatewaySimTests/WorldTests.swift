@@ -5,34 +5,44 @@ import SimulationKernel
 import Stochastics
 
 func provider(_ name: String, concurrency: Int = 100, states: [HealthStateSpec] = [.healthy], limits: RateLimit? = nil) throws -> ProviderSpec {
-    ProviderSpec(name: name, concurrency: concurrency, queueLimit: 50, timeToFirstTokenSeconds: try .lognormal(median: 0.6, p99: 3),
-                 outputTokensPerSecond: try .normal(mean: 100, standardDeviation: 15, lower: 20), inputPricePerMillion: 3,
-                 outputPricePerMillion: 15, limits: limits, states: states)
+    ProviderSpec(
+        name: name, concurrency: concurrency, queueLimit: 50, timeToFirstTokenSeconds: try .lognormal(median: 0.6, p99: 3),
+        outputTokensPerSecond: try .normal(mean: 100, standardDeviation: 15, lower: 20), inputPricePerMillion: 3,
+        outputPricePerMillion: 15, limits: limits, states: states)
 }
 
 /// Two providers and a local pool behind one route, two teams.
-func smallWorld(retry: RetryPolicy = RetryPolicy(), hedging: HedgingPolicy? = nil, states: [HealthStateSpec] = [.healthy],
-                degradation: [DegradationBinding] = [], duration: Double = 600) throws -> WorldSpec {
+func smallWorld(
+    retry: RetryPolicy = RetryPolicy(), hedging: HedgingPolicy? = nil, states: [HealthStateSpec] = [.healthy],
+    degradation: [DegradationBinding] = [], duration: Double = 600
+) throws -> WorldSpec {
     let router = RouterConfig(
         targets: [
             TargetConfig(name: "alpha", inputPricePerMillion: 3, outputPricePerMillion: 15),
             TargetConfig(name: "beta", inputPricePerMillion: 2.5, outputPricePerMillion: 10),
             TargetConfig(name: "local", kind: .local, gpuPricePerHour: 4.25, maxConcurrency: 16, queueLimit: 16),
         ],
-        routes: [RouteConfig(name: "chat", chain: [TierConfig(targets: ["alpha", "beta"])], retry: retry, hedging: hedging,
-                             fallback: FallbackConfig(targets: ["local"]))],
+        routes: [
+            RouteConfig(
+                name: "chat", chain: [TierConfig(targets: ["alpha", "beta"])], retry: retry, hedging: hedging,
+                fallback: FallbackConfig(targets: ["local"]))
+        ],
         teams: [TeamConfig(name: "search", tier: 0), TeamConfig(name: "batch", tier: 2)]
     )
-    let pool = FallbackPoolSpec(name: "local", replicas: 2, maxConcurrencyPerReplica: 8, queueLimit: 16, replicaOutputTokensPerSecond: 1_500,
-                                timeToFirstTokenSeconds: try .lognormal(median: 0.3, p99: 1.5), gpusPerReplica: 1, gpuPricePerHour: 4.25)
+    let pool = FallbackPoolSpec(
+        name: "local", replicas: 2, maxConcurrencyPerReplica: 8, queueLimit: 16, replicaOutputTokensPerSecond: 1_500,
+        timeToFirstTokenSeconds: try .lognormal(median: 0.3, p99: 1.5), gpusPerReplica: 1, gpuPricePerHour: 4.25)
     let teams = try [
-        TeamSpec(name: "search", arrivals: try PoissonArrivals(ratePerSecond: 20), inputTokens: .lognormal(median: 1_000, p99: 8_000),
-                 outputTokens: .lognormal(median: 300, p99: 1_500), route: "chat", sdkRetries: 2),
-        TeamSpec(name: "batch", arrivals: try PoissonArrivals(ratePerSecond: 5), inputTokens: .constant(4_000),
-                 outputTokens: .constant(800), route: "chat"),
+        TeamSpec(
+            name: "search", arrivals: try PoissonArrivals(ratePerSecond: 20), inputTokens: .lognormal(median: 1_000, p99: 8_000),
+            outputTokens: .lognormal(median: 300, p99: 1_500), route: "chat", sdkRetries: 2),
+        TeamSpec(
+            name: "batch", arrivals: try PoissonArrivals(ratePerSecond: 5), inputTokens: .constant(4_000),
+            outputTokens: .constant(800), route: "chat"),
     ]
-    return WorldSpec(providers: [try provider("alpha", states: states), try provider("beta", states: states)], pools: [pool], router: router,
-                     teams: teams, degradation: degradation, durationSeconds: duration, warmUpSeconds: 0, bucketSeconds: 60)
+    return WorldSpec(
+        providers: [try provider("alpha", states: states), try provider("beta", states: states)], pools: [pool], router: router,
+        teams: teams, degradation: degradation, durationSeconds: duration, warmUpSeconds: 0, bucketSeconds: 60)
 }
 
 @Suite("The simulated world")
@@ -40,12 +50,14 @@ struct WorldTests {
     @Test("every request ends in exactly one terminal state, and spend adds up")
     func conservation() throws {
         // Alpha and beta share a regime that sends both into 60% 529s for about a third of the time.
-        let squeeze = HealthStateSpec(name: "squeeze", errorMix: [(.overloaded, 0.6), (.serverError, 0.05)], latencyMultiplier: 1.5, retryAfterSeconds: 2)
+        let squeeze = HealthStateSpec(
+            name: "squeeze", errorMix: [(.overloaded, 0.6), (.serverError, 0.05)], latencyMultiplier: 1.5, retryAfterSeconds: 2)
         let chain = try MarkovChain(meanSojournSeconds: [200, 100])
         let binding = DegradationBinding(name: "squeeze", targets: [.provider(0), .provider(1)]) { stream throws(StochasticsError) in
             try MarkovRegime(chain: chain, stateMaps: [[0, 1], [0, 1]], initialRegime: 0, stream: stream)
         }
-        let spec = try smallWorld(hedging: HedgingPolicy(delay: .fixed(seconds: 2)), states: [.healthy, squeeze], degradation: [binding], duration: 1_200)
+        let spec = try smallWorld(
+            hedging: HedgingPolicy(delay: .fixed(seconds: 2)), states: [.healthy, squeeze], degradation: [binding], duration: 1_200)
         let run = try World.run(spec, seed: 5, replication: 0)
         for team in run.teams {
             #expect(team.requests > 0)
@@ -74,7 +86,9 @@ struct WorldTests {
     @Test("healthy traffic costs exactly its answers at the providers' prices, all of it successful")
     func spendClosedForm() throws {
         var spec = try smallWorld(duration: 300)
-        spec.teams = try spec.teams.map { var team = $0; team.inputTokens = try .constant(1_000); team.outputTokens = try .constant(200); team.sdkRetries = 0; return team }
+        spec.teams = try spec.teams.map {
+            var team = $0; team.inputTokens = try .constant(1_000); team.outputTokens = try .constant(200); team.sdkRetries = 0; return team
+        }
         let run = try World.run(spec, seed: 4, replication: 0)
         let requests = run.teams.reduce(0) { $0 + $1.requests }
         let alpha = run.upstreams[0].accepted, beta = run.upstreams[1].accepted
@@ -95,7 +109,9 @@ struct WorldTests {
     func poolSpendIsApart() throws {
         let overloaded = HealthStateSpec(name: "overloaded", errorMix: [(.overloaded, 1)])
         var spec = try smallWorld(states: [overloaded], duration: 300)
-        spec.teams = spec.teams.map { var team = $0; team.sdkRetries = 0; return team }
+        spec.teams = spec.teams.map {
+            var team = $0; team.sdkRetries = 0; return team
+        }
         let run = try World.run(spec, seed: 6, replication: 0)
         #expect(run.teams.allSatisfy { $0.succeededFrontier == 0 && $0.succeededFallback > 0 })
         for team in run.ledger.teams {
@@ -113,7 +129,9 @@ struct WorldTests {
         spec.router.routes[0].fallback = nil
         spec.router.routes[0].retryBudget = .unlimited
         spec.router.health = HealthConfig(breaker: nil)
-        spec.teams = spec.teams.map { var team = $0; team.sdkRetries = 0; return team }
+        spec.teams = spec.teams.map {
+            var team = $0; team.sdkRetries = 0; return team
+        }
         let run = try World.run(spec, seed: 2, replication: 0)
         for team in run.teams {
             #expect(team.succeeded == 0)

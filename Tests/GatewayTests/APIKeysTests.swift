@@ -13,8 +13,10 @@ struct APIKeysTests {
         #expect(Self.keys.team(forAuthorization: "Bearer sk-search") == "search")
         #expect(Self.keys.team(forAuthorization: "bearer sk-batch") == "batch")
         #expect(Self.keys.team(forAuthorization: "BEARER \t sk-search \t") == "search")
-        for refused in [nil, "", "Bearer", "Bearer ", "Bearer    ", "Basic sk-search", "Bearer sk-searc", "Bearer sk-search2", "sk-search",
-                        "Bearer\u{0}sk-search", "Bearersk-search"] as [String?] {
+        for refused in [
+            nil, "", "Bearer", "Bearer ", "Bearer    ", "Basic sk-search", "Bearer sk-searc", "Bearer sk-search2", "sk-search",
+            "Bearer\u{0}sk-search", "Bearersk-search",
+        ] as [String?] {
             #expect(Self.keys.team(forAuthorization: refused) == nil, "\(String(describing: refused))")
         }
     }

@@ -16,9 +16,12 @@ struct DecisionLogWriterTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-log-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("decisions.jsonl").path
-        let config = try RouterConfig.decode(yamlOrJSON: #"{"providers": {"alpha": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2}}, "routes": {"chat": {"chain": ["alpha"]}}}"#, file: "test.json")
+        let config = try RouterConfig.decode(
+            yamlOrJSON: #"{"providers": {"alpha": {"input_usd_per_mtok": 1, "output_usd_per_mtok": 2}}, "routes": {"chat": {"chain": ["alpha"]}}}"#,
+            file: "test.json")
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
         let writer = try DecisionLogWriter(path: path, maxBytes: 4_000, metrics: GatewayMetrics(config: config))
         var written: [String] = []
         for id in 1...200 {
@@ -61,7 +64,7 @@ struct DecisionLogWriterTests {
         let writer = try LineFileWriter(path: path, maxBytes: Int.max, chunkBytes: 1 << 30, maxPendingBytes: 100, what: "--record") { count in
             lost.withLock { $0 += count }
         }
-        let line = String(repeating: "x", count: 9)   // 10 bytes with its newline
+        let line = String(repeating: "x", count: 9)  // 10 bytes with its newline
         for _ in 1...25 { writer.append(line) }
         #expect(try String(contentsOfFile: path, encoding: .utf8).isEmpty, "appending never writes the file")
         writer.close()

@@ -15,44 +15,44 @@ import Testing
 @Suite("brownout-gateway under upstream faults", .serialized, .timeLimit(.minutes(5)))
 struct GatewayFaultTests {
     static let spec = """
-    name: gateway-test
-    run: {duration_s: 60}
-    providers:
-      alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
-      beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
-    pools:
-      local: {replicas: 1, concurrency_per_replica: 4, gpus_per_replica: 2, replica_output_tokens_per_s: 100, ttft_s: 0.2, gpu_usd_per_hour: 4}
-    gateway:
-      breaker: {consecutive_failures: 3, open_s: 1}
-    routes:
-      chat:
-        chain: [alpha, beta]
-        retry: {max_attempts: 3, backoff: {kind: none}, retry_after_cap_s: 2}
-        timeouts: {first_token_s: 0.5, per_try_s: 2, overall_s: 4}
-      solo:
-        chain: [alpha]
-        retry: {max_attempts: 2, backoff: {kind: exponential, base_s: 0.05, cap_s: 0.05}, retry_after_cap_s: 2, target: same}
-      hedged:
-        chain: [alpha, beta]
-        hedging: {after_s: 0.2}
-      degraded:
-        chain: [alpha, beta]
-        retry: {max_attempts: 3, backoff: {kind: none}}
-        fallback: {pools: [local]}
-    teams:
-      search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-      batch: {tier: 1, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.01, period: day}}
-    deployment:
-      listen: 127.0.0.1:0
-      upstreams:
-        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
-        beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
-        local: {base_url: "http://127.0.0.1:{PORT:local}/v1", model: llama}
-      keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
-      team_routes: {batch: [chat]}
-      decision_log: {path: "{DIR}/decisions.jsonl"}
-      spend_database: "{DIR}/spend.sqlite"
-    """
+        name: gateway-test
+        run: {duration_s: 60}
+        providers:
+          alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+          beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        pools:
+          local: {replicas: 1, concurrency_per_replica: 4, gpus_per_replica: 2, replica_output_tokens_per_s: 100, ttft_s: 0.2, gpu_usd_per_hour: 4}
+        gateway:
+          breaker: {consecutive_failures: 3, open_s: 1}
+        routes:
+          chat:
+            chain: [alpha, beta]
+            retry: {max_attempts: 3, backoff: {kind: none}, retry_after_cap_s: 2}
+            timeouts: {first_token_s: 0.5, per_try_s: 2, overall_s: 4}
+          solo:
+            chain: [alpha]
+            retry: {max_attempts: 2, backoff: {kind: exponential, base_s: 0.05, cap_s: 0.05}, retry_after_cap_s: 2, target: same}
+          hedged:
+            chain: [alpha, beta]
+            hedging: {after_s: 0.2}
+          degraded:
+            chain: [alpha, beta]
+            retry: {max_attempts: 3, backoff: {kind: none}}
+            fallback: {pools: [local]}
+        teams:
+          search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+          batch: {tier: 1, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.01, period: day}}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+            beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
+            local: {base_url: "http://127.0.0.1:{PORT:local}/v1", model: llama}
+          keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
+          team_routes: {batch: [chat]}
+          decision_log: {path: "{DIR}/decisions.jsonl"}
+          spend_database: "{DIR}/spend.sqlite"
+        """
 
     func live() async throws -> LiveGateway {
         try await LiveGateway(mocks: ["alpha": [], "beta": [], "local": []], spec: Self.spec)
@@ -64,7 +64,9 @@ struct GatewayFaultTests {
         try await gateway.use { gateway in
             let whole = try await gateway.chat()
             #expect(whole.status == 200 && whole.body.contains("end.") && whole.body.contains("alpha-1"))
-            #expect(whole.header("x-brownout-upstream") == "alpha" && whole.header("x-brownout-attempts") == "1" && whole.header("x-brownout-degraded") == "false")
+            #expect(
+                whole.header("x-brownout-upstream") == "alpha" && whole.header("x-brownout-attempts") == "1"
+                    && whole.header("x-brownout-degraded") == "false")
             #expect(whole.header("x-brownout-request-id") != nil && Double(whole.header("x-brownout-overhead-ms") ?? "") != nil)
             let stream = try await gateway.chat(stream: true)
             #expect(stream.status == 200 && stream.header("content-type") == "text/event-stream")
@@ -83,7 +85,9 @@ struct GatewayFaultTests {
             #expect(metrics.contains(#"brownout_in_flight_requests 0"#) && metrics.contains("brownout_gateway_overhead_seconds_count 3"))
             let families = metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }
             #expect(families == families.sorted() && families.count == 15)
-            #expect(metrics.contains(#"brownout_log_lines_lost_total{log="decision_log"} 0"#) && metrics.contains(#"brownout_log_lines_lost_total{log="trace"} 0"#))
+            #expect(
+                metrics.contains(#"brownout_log_lines_lost_total{log="decision_log"} 0"#)
+                    && metrics.contains(#"brownout_log_lines_lost_total{log="trace"} 0"#))
             #expect(try await gateway.metrics() == metrics, "the same state renders to the same bytes")
         }
     }
@@ -125,7 +129,8 @@ struct GatewayFaultTests {
             #expect(stats.requests == 1 && stats.cancelled == 1 && stats.completed == 0, "\(stats)")
             let metrics = try await gateway.metrics()
             #expect(metrics.contains(#"brownout_attempts_total{upstream="alpha",outcome="cancelled"} 1"#))
-            #expect(metrics.contains(#"brownout_requests_total{team="search",result="error"} 1"#) && metrics.contains("brownout_in_flight_requests 0"))
+            #expect(
+                metrics.contains(#"brownout_requests_total{team="search",result="error"} 1"#) && metrics.contains("brownout_in_flight_requests 0"))
         }
     }
 
@@ -134,8 +139,10 @@ struct GatewayFaultTests {
         let gateway = try await live()
         try await gateway.use { gateway in
             let none = try await gateway.chat(key: nil)
-            #expect(none.status == 401 && none.header("x-brownout-request-id") != nil && none.header("x-brownout-attempts") == "0" && none.header("x-brownout-overhead-ms") != nil,
-                    "every error carries the explaining headers")
+            #expect(
+                none.status == 401 && none.header("x-brownout-request-id") != nil && none.header("x-brownout-attempts") == "0"
+                    && none.header("x-brownout-overhead-ms") != nil,
+                "every error carries the explaining headers")
             let unknown = try await gateway.chat(key: "sk-nobody")
             #expect(unknown.status == 401 && unknown.body.contains("invalid_api_key"))
             #expect(try await gateway.chat(model: "hedged", key: LiveGateway.batchKey).status == 403)
@@ -176,7 +183,8 @@ struct GatewayFaultTests {
             // Sequential requests reuse the pooled connection: each finds its own head after the
             // previous request's unread end marker.
             for _ in 0..<5 { #expect(try await gateway.chat().status == 200) }
-            let tooLarge = try await gateway.call("/v1/chat/completions", port: gateway.gateway!.port, body: Data(count: (16 << 20) + 1), key: LiveGateway.searchKey)
+            let tooLarge = try await gateway.call(
+                "/v1/chat/completions", port: gateway.gateway!.port, body: Data(count: (16 << 20) + 1), key: LiveGateway.searchKey)
             #expect(tooLarge.status == 413 && tooLarge.body.contains("16 MiB"))
             #expect(try await gateway.chat().status == 200)
             #expect(try await gateway.stats("alpha").requests == 8)
@@ -250,7 +258,9 @@ struct GatewayFaultTests {
             let nobody = try await gateway.chat()
             #expect(nobody.status == 504 && nobody.body.contains("upstream_timeout"))
             #expect(nobody.header("x-brownout-failure") == "timeout")
-            #expect(nobody.seconds >= 0.5 && nobody.seconds < 30, "the route's limits (0.5 s a first token, 4 s in all), not the mock's 30 s hang, ended it: \(nobody.seconds) s")
+            #expect(
+                nobody.seconds >= 0.5 && nobody.seconds < 30,
+                "the route's limits (0.5 s a first token, 4 s in all), not the mock's 30 s hang, ended it: \(nobody.seconds) s")
         }
     }
 
@@ -265,8 +275,9 @@ struct GatewayFaultTests {
         }
     }
 
-    @Test("a stream cut, stalled, or ending after a malformed event before its finish: an error event, never a clean [DONE], no failover",
-          arguments: ["stream_cut", "stream_stall", "stream_malformed"])
+    @Test(
+        "a stream cut, stalled, or ending after a malformed event before its finish: an error event, never a clean [DONE], no failover",
+        arguments: ["stream_cut", "stream_stall", "stream_malformed"])
     func brokenStream(fault: String) async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -282,10 +293,12 @@ struct GatewayFaultTests {
         }
     }
 
-    @Test("400 context length, content filter and spend-limit 429: not retried, the upstream's reason passed back unchanged", arguments: [
-        ("context_length", 400, "context_length_exceeded", "client_error_4xx"), ("content_filter", 400, "content_filter", "client_error_4xx"),
-        ("spend_limit", 429, "enforced_spend_limit_reached", "spend_limit_429"),
-    ])
+    @Test(
+        "400 context length, content filter and spend-limit 429: not retried, the upstream's reason passed back unchanged",
+        arguments: [
+            ("context_length", 400, "context_length_exceeded", "client_error_4xx"), ("content_filter", 400, "content_filter", "client_error_4xx"),
+            ("spend_limit", 429, "enforced_spend_limit_reached", "spend_limit_429"),
+        ])
     func notRetried(fault: String, status: Int, code: String, label: String) async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -333,7 +346,9 @@ struct GatewayFaultTests {
                 cancelled = try await gateway.stats("alpha").cancelled
             }
             let alpha = try await gateway.stats("alpha")
-            #expect(cancelled == 1 && alpha.completed == 0, "alpha: \(alpha.requests) requests, \(alpha.completed) completed, \(alpha.cancelled) cancelled")
+            #expect(
+                cancelled == 1 && alpha.completed == 0,
+                "alpha: \(alpha.requests) requests, \(alpha.completed) completed, \(alpha.cancelled) cancelled")
             // The router hears of the cancelled primary too (its reservation and in-flight count
             // settle), then of the hedge's answer.
             // (The log is written out once a second.)
@@ -344,8 +359,10 @@ struct GatewayFaultTests {
             }
             // In either order: the primary's cancel reported before the hedge's end, or the hedge's
             // completion first (naming the primary to cancel), then the primary's report.
-            let cancelledFirst = log.count == 4 && log[2].contains(#""action":"none","attempt":1"#) && log[3].contains(#""action":"complete","attempt":2"#)
-            let completedFirst = log.count == 4 && log[2].contains(#""action":"complete","attempt":2,"cancel_attempt":1"#)
+            let cancelledFirst =
+                log.count == 4 && log[2].contains(#""action":"none","attempt":1"#) && log[3].contains(#""action":"complete","attempt":2"#)
+            let completedFirst =
+                log.count == 4 && log[2].contains(#""action":"complete","attempt":2,"cancel_attempt":1"#)
                 && log[3].contains(#""action":"none","attempt":1"#) && log[3].contains(#""reasons":["cancelled"]"#)
             #expect(cancelledFirst || completedFirst, "\(log)")
             // A whole answer: the hedge answers first, the router says which attempt to cancel,
@@ -356,8 +373,10 @@ struct GatewayFaultTests {
             var settled = false
             for _ in 0..<30 where !settled {
                 try await Task.sleep(for: .milliseconds(100))
-                let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
-                settled = lines.last?.contains(#""reasons":["cancelled"]"#) == true && lines.dropLast().last?.contains(#""action":"complete""#) == true
+                let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(
+                    separator: "\n")
+                settled =
+                    lines.last?.contains(#""reasons":["cancelled"]"#) == true && lines.dropLast().last?.contains(#""action":"complete""#) == true
             }
             #expect(settled, "the cancelled primary's report reaches the router after the completion")
             // And the whole answer's losing request was really cancelled at the upstream too.
@@ -366,7 +385,10 @@ struct GatewayFaultTests {
                 cancelled = try await gateway.stats("alpha").cancelled
             }
             let after = try await gateway.stats("alpha")
-            #expect(cancelled == 2, "alpha: \(after.requests) requests, \(after.completed) completed, \(after.cancelled) cancelled; the whole answer's loser was not cancelled")
+            #expect(
+                cancelled == 2,
+                "alpha: \(after.requests) requests, \(after.completed) completed, \(after.cancelled) cancelled; the whole answer's loser was not cancelled"
+            )
         }
     }
 
@@ -406,7 +428,11 @@ struct GatewayFaultTests {
             // Each answer costs 16 output tokens at alpha's price; the budget is $0.01, and the
             // worst case (64 output tokens) is reserved before each attempt.
             let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for _ in 0..<40 { group.addTask { let reply = try await gateway.chat(key: LiveGateway.batchKey); return (reply.status, reply.header("x-brownout-failure")) } }
+                for _ in 0..<40 {
+                    group.addTask {
+                        let reply = try await gateway.chat(key: LiveGateway.batchKey); return (reply.status, reply.header("x-brownout-failure"))
+                    }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let replies = answers.map(\.0)
@@ -432,7 +458,9 @@ struct GatewayFaultTests {
 
     static func spend(of team: String, in gateway: LiveGateway) async throws -> Double {
         let metrics = try await gateway.metrics()
-        return metrics.split(separator: "\n").first { $0.hasPrefix("brownout_team_spend_usd{team=\"\(team)\"}") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
+        return metrics.split(separator: "\n").first { $0.hasPrefix("brownout_team_spend_usd{team=\"\(team)\"}") }.flatMap {
+            Double($0.split(separator: " ").last!)
+        } ?? -1
     }
 
     /// The router's concurrency limits are the gateway's: the HTTP client must not cap the
@@ -462,7 +490,9 @@ struct GatewayFaultTests {
             let lines = try String(contentsOf: gateway.directory.appendingPathComponent("decisions.jsonl"), encoding: .utf8).split(separator: "\n")
             try #require(lines.count == 3, "begin → send alpha, alpha failed → send alpha again, alpha answered → complete")
             #expect(lines[0].contains(#""action":"send""#) && lines[0].contains(#""target":"alpha""#))
-            #expect(lines[1].contains(#""action":"send""#) && lines[1].contains(#""target":"alpha""#) && lines[1].contains("retry") && lines[1].contains("same_target"))
+            #expect(
+                lines[1].contains(#""action":"send""#) && lines[1].contains(#""target":"alpha""#) && lines[1].contains("retry")
+                    && lines[1].contains("same_target"))
             #expect(lines[2].contains(#""action":"complete""#))
         }
     }

@@ -15,66 +15,67 @@ import Testing
 @Suite("brownout-gateway: rescuing what can be rescued", .serialized, .timeLimit(.minutes(5)))
 struct GatewayRescueTests {
     static let spec = """
-    name: gateway-rescue
-    run: {duration_s: 60}
-    providers:
-      alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
-      beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
-      big: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 5, output_usd_per_mtok: 20}
-    routes:
-      chat:
-        chain: [alpha, beta]
-        retry: {max_attempts: 3, backoff: {kind: none}}
-        timeouts: {first_token_s: 2, per_try_s: 5}
-      nextonly:
-        chain: [alpha, beta]
-        retry: {max_attempts: 3, backoff: {kind: none}, target: next}
-      strict:
-        chain: [alpha, beta]
-        on_malformed_event: fail
-      idle:
-        chain: [alpha, beta]
-        timeouts: {idle_s: 0.3}
-      long:
-        chain: [alpha, beta]
-        retry: {backoff: {kind: none}}
-        context_window_fallbacks: [big]
-      held:
-        chain: [alpha, beta]
-        retry: {backoff: {kind: none}, target: next}
-        timeouts: {idle_s: 0.3}
-        on_malformed_event: fail
-        stream_commit: {complete: true}
-      brief:
-        chain: [alpha, beta]
-        stream_commit: {after_s: 0.5}
-      bulk:
-        chain: [alpha, beta]
-    teams:
-      search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-      batch:
-        route: chat
-        arrivals: {poisson: {rate_per_s: 1}}
-        input_tokens: 100
-        output_tokens: 10
-        budget: {usd: 0.000001, period: day, mode: degrade, degrade_to: strict}
-    deployment:
-      listen: 127.0.0.1:0
-      upstreams:
-        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
-        beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
-        big: {base_url: "http://127.0.0.1:{PORT:big}/v1", model: big-1}
-      keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
-      decision_log: {path: "{DIR}/decisions.jsonl"}
-      spend_database: none
-      stream_buffer_max_bytes: 65536
-    """
+        name: gateway-rescue
+        run: {duration_s: 60}
+        providers:
+          alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+          beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+          big: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 5, output_usd_per_mtok: 20}
+        routes:
+          chat:
+            chain: [alpha, beta]
+            retry: {max_attempts: 3, backoff: {kind: none}}
+            timeouts: {first_token_s: 2, per_try_s: 5}
+          nextonly:
+            chain: [alpha, beta]
+            retry: {max_attempts: 3, backoff: {kind: none}, target: next}
+          strict:
+            chain: [alpha, beta]
+            on_malformed_event: fail
+          idle:
+            chain: [alpha, beta]
+            timeouts: {idle_s: 0.3}
+          long:
+            chain: [alpha, beta]
+            retry: {backoff: {kind: none}}
+            context_window_fallbacks: [big]
+          held:
+            chain: [alpha, beta]
+            retry: {backoff: {kind: none}, target: next}
+            timeouts: {idle_s: 0.3}
+            on_malformed_event: fail
+            stream_commit: {complete: true}
+          brief:
+            chain: [alpha, beta]
+            stream_commit: {after_s: 0.5}
+          bulk:
+            chain: [alpha, beta]
+        teams:
+          search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+          batch:
+            route: chat
+            arrivals: {poisson: {rate_per_s: 1}}
+            input_tokens: 100
+            output_tokens: 10
+            budget: {usd: 0.000001, period: day, mode: degrade, degrade_to: strict}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+            beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
+            big: {base_url: "http://127.0.0.1:{PORT:big}/v1", model: big-1}
+          keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
+          decision_log: {path: "{DIR}/decisions.jsonl"}
+          spend_database: none
+          stream_buffer_max_bytes: 65536
+        """
 
     /// A prompt of about 100 tokens (4 characters each): over alpha's and beta's 50-token window.
     static let longPrompt = String(repeating: "word ", count: 80)
 
     func live(alpha: [String] = []) async throws -> LiveGateway {
-        try await LiveGateway(mocks: ["alpha": ["--context-window-tokens", "50"] + alpha, "beta": ["--context-window-tokens", "50"], "big": []], spec: Self.spec)
+        try await LiveGateway(
+            mocks: ["alpha": ["--context-window-tokens", "50"] + alpha, "beta": ["--context-window-tokens", "50"], "big": []], spec: Self.spec)
     }
 
     @Test("a stream complete but for its [DONE] (the finish came, the body ended cleanly): the client gets the whole answer and a [DONE], counted")
@@ -92,7 +93,9 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("one malformed event inside a good stream: dropped (never reaching the client) and the answer completes; with on_malformed_event: fail, the stream ends with an error event")
+    @Test(
+        "one malformed event inside a good stream: dropped (never reaching the client) and the answer completes; with on_malformed_event: fail, the stream ends with an error event"
+    )
     func malformedEvent() async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -108,7 +111,9 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("a budget that degrades a request to another route: the stream follows the rules of the route in force (strict's on_malformed_event: fail), not the route asked for")
+    @Test(
+        "a budget that degrades a request to another route: the stream follows the rules of the route in force (strict's on_malformed_event: fail), not the route asked for"
+    )
     func degradedRouteStreamRules() async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -124,7 +129,9 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("same then next: a single 500 or 429 is retried on the target that sent it; a persistent 503 takes one retry there, then the chain; target: next skips at once")
+    @Test(
+        "same then next: a single 500 or 429 is retried on the target that sent it; a persistent 503 takes one retry there, then the chain; target: next skips at once"
+    )
     func sameThenNext() async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -147,7 +154,9 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("a context-length refusal goes to the route's larger-context target; without one, and for a content filter, the refusal is passed back unchanged")
+    @Test(
+        "a context-length refusal goes to the route's larger-context target; without one, and for a content filter, the refusal is passed back unchanged"
+    )
     func contextWindowFallback() async throws {
         let gateway = try await live()
         try await gateway.use { gateway in
@@ -156,7 +165,8 @@ struct GatewayRescueTests {
             let streamed = try await gateway.chat(model: "long", stream: true, content: Self.longPrompt)
             #expect(streamed.status == 200 && streamed.header("x-brownout-upstream") == "big" && streamed.body.sseData.last == "[DONE]")
             let passedBack = try await gateway.chat(content: Self.longPrompt)
-            #expect(passedBack.status == 400 && passedBack.body.contains("context_length_exceeded") && passedBack.header("x-brownout-attempts") == "1")
+            #expect(
+                passedBack.status == 400 && passedBack.body.contains("context_length_exceeded") && passedBack.header("x-brownout-attempts") == "1")
             try await gateway.fault("alpha", "content_filter")
             let filtered = try await gateway.chat(model: "long")
             #expect(filtered.status == 400 && filtered.body.contains("content_filter") && filtered.header("x-brownout-attempts") == "1")
@@ -184,8 +194,9 @@ struct GatewayRescueTests {
         }
     }
 
-    @Test("with the whole answer held (stream_commit: complete), every fault inside a stream fails over before the client sees a byte",
-          arguments: ["stream_cut", "stream_stall", "stream_malformed", "stream_extra_malformed"])
+    @Test(
+        "with the whole answer held (stream_commit: complete), every fault inside a stream fails over before the client sees a byte",
+        arguments: ["stream_cut", "stream_stall", "stream_malformed", "stream_extra_malformed"])
     func heldAnswerFailsOver(fault: String) async throws {
         // A stall lasts 10 s at the mock: the route's idle limit (0.3 s) ends it long before.
         let gateway = try await live(alpha: ["--hang-seconds", "10"])
@@ -227,14 +238,17 @@ struct GatewayRescueTests {
             // Alpha's first token would come after 3 s; the route's first-token limit, 2 s,
             // would send to beta then if the gateway had not noticed the client leave at 0.3 s.
             try await gateway.fault("alpha", "slow_first_token")
-            let request = gateway.chatRequest(#"{"model": "chat", "stream": \#(stream), "messages": [{"role": "user", "content": "Say something."}]}"#)
+            let request = gateway.chatRequest(
+                #"{"model": "chat", "stream": \#(stream), "messages": [{"role": "user", "content": "Say something."}]}"#)
             await #expect(throws: (any Error).self) { _ = try await LiveGateway.client.execute(request, timeout: .milliseconds(300)) }
             try await Task.sleep(for: .seconds(3.5))
             let alpha = try await gateway.stats("alpha")
             #expect(alpha.requests == 1 && alpha.cancelled == 1 && alpha.completed == 0, "\(alpha)")
             #expect(try await gateway.stats("beta").requests == 0, "nothing is sent for a client that has left")
             let metrics = try await gateway.metrics()
-            #expect(metrics.contains(#"brownout_attempts_total{upstream="alpha",outcome="cancelled"} 1"#) && metrics.contains("brownout_in_flight_requests 0"))
+            #expect(
+                metrics.contains(#"brownout_attempts_total{upstream="alpha",outcome="cancelled"} 1"#)
+                    && metrics.contains("brownout_in_flight_requests 0"))
         }
     }
 
@@ -248,8 +262,9 @@ struct GatewayRescueTests {
             // Route bulk sets no per-try limit: only the cut can end this.
             let body = #"{"model": "bulk", "stream": true, "max_tokens": 400000, "messages": [{"role": "user", "content": "Say something."}]}"#
             let reader = try LoopbackSocket(port: gateway.gateway!.port, receiveBufferBytes: 4_096)
-            try reader.send("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer \(LiveGateway.searchKey)\r\n"
-                            + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body)
+            try reader.send(
+                "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer \(LiveGateway.searchKey)\r\n"
+                    + "content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body)
             #expect(String(decoding: reader.receive(upTo: 1_024) ?? [], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
             var metrics = try await gateway.metrics()
             for _ in 0..<300 where !metrics.contains("brownout_slow_clients_cut_total 1") {
@@ -267,4 +282,3 @@ struct GatewayRescueTests {
         }
     }
 }
-

@@ -12,37 +12,40 @@ import Testing
 @Suite("brownout-gateway: safe by default", .serialized, .timeLimit(.minutes(5)))
 struct GatewaySafeDefaultsTests {
     static let spec = """
-    name: gateway-safe-defaults
-    run: {duration_s: 60}
-    providers:
-      alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
-      beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
-    routes:
-      open:
-        chain: [alpha]
-        retry: {max_attempts: 1}
-      chat:
-        chain: [alpha, beta]
-        retry: {max_attempts: 2, backoff: {kind: none}, target: next}
-        timeouts: {first_token_s: 5, overall_s: 10}
-    teams:
-      search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-      batch: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 10, period: day}}
-    deployment:
-      listen: 127.0.0.1:0
-      upstreams:
-        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
-        beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
-      keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
-      spend_database: "{DIR}/spend.sqlite"
-      request_bodies: {read_timeout_s: 1, max_bytes: 65536, held_max_bytes: 65536}
-    """
+        name: gateway-safe-defaults
+        run: {duration_s: 60}
+        providers:
+          alpha: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+          beta: {concurrency: 10, ttft_s: 0.5, output_tokens_per_s: 50, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        routes:
+          open:
+            chain: [alpha]
+            retry: {max_attempts: 1}
+          chat:
+            chain: [alpha, beta]
+            retry: {max_attempts: 2, backoff: {kind: none}, target: next}
+            timeouts: {first_token_s: 5, overall_s: 10}
+        teams:
+          search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+          batch: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 10, period: day}}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+            beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
+          keys: {search: ["{SEARCH}"], batch: ["{BATCH}"]}
+          spend_database: "{DIR}/spend.sqlite"
+          request_bodies: {read_timeout_s: 1, max_bytes: 65536, held_max_bytes: 65536}
+        """
 
     func live(gatewayArguments: [String] = []) async throws -> LiveGateway {
-        try await LiveGateway(mocks: ["alpha": ["--hang-seconds", "3600"], "beta": ["--hang-seconds", "3600"]], spec: Self.spec, gatewayArguments: gatewayArguments)
+        try await LiveGateway(
+            mocks: ["alpha": ["--hang-seconds", "3600"], "beta": ["--hang-seconds", "3600"]], spec: Self.spec, gatewayArguments: gatewayArguments)
     }
 
-    @Test("a route without timeouts in front of an upstream that never answers: the default first-token limit ends it in a 504, with the explaining headers")
+    @Test(
+        "a route without timeouts in front of an upstream that never answers: the default first-token limit ends it in a 504, with the explaining headers"
+    )
     func hangWithoutTimeouts() async throws {
         // The router's clock 100× real time: the 300 s default is 3 s here.
         let gateway = try await live(gatewayArguments: ["--time-scale", "100"])
@@ -63,7 +66,9 @@ struct GatewaySafeDefaultsTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("spec.yaml")
         try Self.spec.replacingOccurrences(of: "{PORT:alpha}", with: "9001").replacingOccurrences(of: "{PORT:beta}", with: "9002")
-            .replacingOccurrences(of: "{SEARCH}", with: LiveGateway.sha256(LiveGateway.searchKey)).replacingOccurrences(of: "{BATCH}", with: LiveGateway.sha256(LiveGateway.batchKey))
+            .replacingOccurrences(of: "{SEARCH}", with: LiveGateway.sha256(LiveGateway.searchKey)).replacingOccurrences(
+                of: "{BATCH}", with: LiveGateway.sha256(LiveGateway.batchKey)
+            )
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .replacingOccurrences(of: "  batch: {route: chat,", with: "  batch: {route: open, slo: {latency_s: 20},")
             .write(to: path, atomically: true, encoding: .utf8)
@@ -82,10 +87,12 @@ struct GatewaySafeDefaultsTests {
         let gateway = try await live()
         try await gateway.use { gateway in
             let port = gateway.gateway!.port
-            let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(LiveGateway.searchKey)\r\nContent-Type: application/json\r\n"
+            let head =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(LiveGateway.searchKey)\r\nContent-Type: application/json\r\n"
             let slow = try await RawExchange.send(head + "Content-Length: 100\r\n\r\n{\"model\": \"chat\"", port: port, within: .seconds(20))
             #expect(slow.hasPrefix("HTTP/1.1 408") && slow.contains("request_timeout"), "\(slow.prefix(300))")
-            let malformed = try await RawExchange.send(head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", port: port, within: .seconds(20))
+            let malformed = try await RawExchange.send(
+                head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", port: port, within: .seconds(20))
             #expect(malformed.hasPrefix("HTTP/1.1 400"), "\(malformed.prefix(300))")
             #expect(!malformed.contains("larger than"))
             let tooLarge = try await gateway.call("/v1/chat/completions", port: port, body: Data(count: 65_537), key: LiveGateway.searchKey)
@@ -104,8 +111,10 @@ struct GatewaySafeDefaultsTests {
         let gateway = try await live()
         try await gateway.use { gateway in
             let port = gateway.gateway!.port
-            let body = try JSONSerialization.data(withJSONObject: ["model": "chat", "max_tokens": 8,
-                                                                   "messages": [["role": "user", "content": String(repeating: "a", count: 40_000)]]])
+            let body = try JSONSerialization.data(withJSONObject: [
+                "model": "chat", "max_tokens": 8,
+                "messages": [["role": "user", "content": String(repeating: "a", count: 40_000)]],
+            ])
             // The first request waits 1.5 s for its first token, holding its 40 kB.
             try await gateway.fault("alpha", "slow_first_token")
             async let first = gateway.call("/v1/chat/completions", port: port, body: body, key: LiveGateway.searchKey)
@@ -170,7 +179,8 @@ struct GatewaySafeDefaultsTests {
             #expect(spent > 0)
             await gateway.stopGateway()
             let original = try String(contentsOf: gateway.specPath, encoding: .utf8)
-            try original.replacingOccurrences(of: ", budget: {usd: 10, period: day}", with: "").write(to: gateway.specPath, atomically: true, encoding: .utf8)
+            try original.replacingOccurrences(of: ", budget: {usd: 10, period: day}", with: "").write(
+                to: gateway.specPath, atomically: true, encoding: .utf8)
             try await gateway.startGateway()
             #expect(gateway.gateway!.process.errors.contains("keeps spend of 1 budget this spec does not have (team 'batch'): kept, not restored"))
             #expect(try await gateway.metrics().contains("brownout_spend_rows_unknown 1"))
@@ -184,7 +194,8 @@ struct GatewaySafeDefaultsTests {
                 .write(to: gateway.specPath, atomically: true, encoding: .utf8)
             try await gateway.startGateway()
             let refused = try await ask()
-            #expect(refused.status == 429 && refused.header("x-brownout-failure") == "budget_exhausted", "the kept spend was restored: \(refused.status)")
+            #expect(
+                refused.status == 429 && refused.header("x-brownout-failure") == "budget_exhausted", "the kept spend was restored: \(refused.status)")
             #expect(try await gateway.metrics().contains("brownout_spend_rows_unknown 0"))
         }
     }
@@ -193,8 +204,9 @@ struct GatewaySafeDefaultsTests {
     func logLevel() async throws {
         let flag = try await LiveGateway.run("brownout-gateway", ["missing.yaml", "--log-level", "loud"])
         #expect(flag.status != 0 && flag.stderr.contains("--log-level: 'loud' is not a log level; levels are trace, debug"))
-        let environment = try await ChildProcess.run(LiveGateway.binaries.appendingPathComponent("brownout-gateway"), ["missing.yaml"],
-                                                     environment: ProcessInfo.processInfo.environment.merging(["BROWNOUT_LOG_LEVEL": "chatty"]) { $1 })
+        let environment = try await ChildProcess.run(
+            LiveGateway.binaries.appendingPathComponent("brownout-gateway"), ["missing.yaml"],
+            environment: ProcessInfo.processInfo.environment.merging(["BROWNOUT_LOG_LEVEL": "chatty"]) { $1 })
         #expect(environment.status != 0 && environment.stderr.contains("BROWNOUT_LOG_LEVEL: 'chatty' is not a log level"))
         let gateway = try await live(gatewayArguments: ["--log-level", "debug"])
         try await gateway.use { gateway in
@@ -225,9 +237,10 @@ enum RawExchange {
             answer += bytes
             // One answer is enough: its head and a body of the declared length.
             if let text = String(bytes: answer, encoding: .utf8), let end = text.range(of: "\r\n\r\n"),
-               let lengthLine = text[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-               let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
-               text.utf8.count - text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound) >= length {
+                let lengthLine = text[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)),
+                text.utf8.count - text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound) >= length
+            {
                 break
             }
         }

@@ -17,13 +17,19 @@ struct GatewayStartTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let spec = directory.appendingPathComponent("spec.yaml")
         try edit(GatewayFaultTests.spec, directory)
-            .replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(of: "{PORT:local}", with: "9")
-            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(of: "{BATCH}", with: String(repeating: "b", count: 64))
+            .replacingOccurrences(of: "{PORT:alpha}", with: "9").replacingOccurrences(of: "{PORT:beta}", with: "9").replacingOccurrences(
+                of: "{PORT:local}", with: "9"
+            )
+            .replacingOccurrences(of: "{SEARCH}", with: String(repeating: "a", count: 64)).replacingOccurrences(
+                of: "{BATCH}", with: String(repeating: "b", count: 64)
+            )
             .replacingOccurrences(of: "{DIR}", with: directory.path)
             .write(to: spec, atomically: true, encoding: .utf8)
         return (directory, spec)
     }
-    @Test("a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start")
+    @Test(
+        "a deployment without an upstream for every target: brownout validate and the gateway give the same located error, and the gateway does not start"
+    )
     func refusesBadDeployment() async throws {
         let (directory, spec) = try Self.writeSpec { text, _ in
             text.replacingOccurrences(of: "    beta: {base_url: \"http://127.0.0.1:{PORT:beta}/v1\", model: beta-1}\n", with: "")
@@ -37,12 +43,15 @@ struct GatewayStartTests {
         let typo = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "routes.chat.retry.max_atempts=2"])
         #expect(typo.stderr.contains("routes.chat.retry.max_atempts: unknown key 'max_atempts'; did you mean 'max_attempts'?"), "\(typo.stderr)")
         let noHost = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.base_url=http:///v1"])
-        #expect(noHost.status != 0 && noHost.stderr.contains("deployment.upstreams.alpha.base_url: is not a URL with a host, got 'http:///v1'"), "\(noHost.stderr)")
+        #expect(
+            noHost.status != 0 && noHost.stderr.contains("deployment.upstreams.alpha.base_url: is not a URL with a host, got 'http:///v1'"),
+            "\(noHost.stderr)")
         let noDeployment = try await LiveGateway.run("brownout-gateway", ["experiments/retry-storm.yaml"])
         #expect(noDeployment.status != 0 && noDeployment.stderr.contains("deployment: missing"), "\(noDeployment.stderr)")
     }
 
-    @Test("a port in use and an API key variable that is not set: each a non-zero exit with one clear line, never a silent exit 0 or keyless requests")
+    @Test(
+        "a port in use and an API key variable that is not set: each a non-zero exit with one clear line, never a silent exit 0 or keyless requests")
     func refusesToStartBroken() async throws {
         let (directory, spec) = try Self.writeSpec()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -55,7 +64,9 @@ struct GatewayStartTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
+            }
         }
         #expect(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
@@ -65,7 +76,8 @@ struct GatewayStartTests {
         let variable = "BROWNOUT_TEST_KEY_\(UInt32.random(in: 0...UInt32.max))"
         let keyless = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.upstreams.alpha.api_key_env=\(variable)"])
         #expect(keyless.status != 0)
-        #expect(keyless.stderr.contains("deployment.upstreams.alpha.api_key_env: the environment variable '\(variable)' is not set"), "\(keyless.stderr)")
+        #expect(
+            keyless.stderr.contains("deployment.upstreams.alpha.api_key_env: the environment variable '\(variable)' is not set"), "\(keyless.stderr)")
         // Located where the value came from: here the --set that wrote it.
         #expect(keyless.stderr.hasPrefix("Error: --set deployment.upstreams.alpha.api_key_env=\(variable): "), "located: \(keyless.stderr)")
     }
@@ -95,16 +107,20 @@ struct GatewayStartTests {
             try await Task.sleep(for: .milliseconds(100))
             process.terminate()
             let answer = try await reply
-            #expect(answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
+            #expect(
+                answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
             #expect(try await process.exit(within: .seconds(30)) == 0)
             gateway.gateway = nil
         }
     }
 
-    @Test("SIGTERM with a request that would outlast shutdown_grace_s: at the grace it is cut, answered 503 gateway_shutting_down with x-should-retry: true, and the gateway exits")
+    @Test(
+        "SIGTERM with a request that would outlast shutdown_grace_s: at the grace it is cut, answered 503 gateway_shutting_down with x-should-retry: true, and the gateway exits"
+    )
     func cutAtTheGrace() async throws {
-        let spec = GatewayFaultTests.spec.replacingOccurrences(of: "  spend_database: \"{DIR}/spend.sqlite\"",
-                                                               with: "  spend_database: \"{DIR}/spend.sqlite\"\n  shutdown_grace_s: 0.5")
+        let spec = GatewayFaultTests.spec.replacingOccurrences(
+            of: "  spend_database: \"{DIR}/spend.sqlite\"",
+            with: "  spend_database: \"{DIR}/spend.sqlite\"\n  shutdown_grace_s: 0.5")
         #expect(spec != GatewayFaultTests.spec)
         // alpha holds every request open (600 s); route solo waits for it (no first-token limit).
         let gateway = try await LiveGateway(mocks: ["alpha": ["--fault", "hang"], "beta": [], "local": []], spec: spec)
@@ -114,8 +130,9 @@ struct GatewayStartTests {
             for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
             process.terminate()
             let answer = try await reply
-            #expect(answer.status == 503 && answer.header("x-should-retry") == "true" && answer.header("x-brownout-failure") == "gateway_shutting_down",
-                    "\(answer.status) \(answer.body)")
+            #expect(
+                answer.status == 503 && answer.header("x-should-retry") == "true" && answer.header("x-brownout-failure") == "gateway_shutting_down",
+                "\(answer.status) \(answer.body)")
             #expect(answer.body.contains(#""code":"gateway_shutting_down""#))
             #expect(try await process.exit(within: .seconds(30)) == 0)
             gateway.gateway = nil

@@ -21,12 +21,15 @@ struct JSONScannerTests {
         return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any]
     }
 
-    @Test("agrees with JSONSerialization on hand-picked documents", arguments: [
-        #"{}"#, #" { } "#, #"{"a":1}"#, #"{"a":[1,2,{"b":null}],"c":"x\"y\\z\/\n\u00e9"}"#, #"{"a":-0.5e+10}"#, #"{"a":true,"b":false}"#,
-        #"[]"#, #""a""#, #"1"#, #"{"a":1,}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#, #"{"a":-}"#, #"{"a":1e}"#, #"{"a":tru}"#,
-        #"{"a" 1}"#, #"{a:1}"#, #"{"a":1}x"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, "{\"a\":\"\t\"}", #"{"a":[1,]}"#, #"{"a":[1 2]}"#, #"{"#, #"{"a":"#,
-        #"{"a":1}{"#, #"{"a":1e5,"b":-0,"c":0.25E-3}"#,
-    ])
+    @Test(
+        "agrees with JSONSerialization on hand-picked documents",
+        arguments: [
+            #"{}"#, #" { } "#, #"{"a":1}"#, #"{"a":[1,2,{"b":null}],"c":"x\"y\\z\/\n\u00e9"}"#, #"{"a":-0.5e+10}"#, #"{"a":true,"b":false}"#,
+            #"[]"#, #""a""#, #"1"#, #"{"a":1,}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#, #"{"a":-}"#, #"{"a":1e}"#, #"{"a":tru}"#,
+            #"{"a" 1}"#, #"{a:1}"#, #"{"a":1}x"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, "{\"a\":\"\t\"}", #"{"a":[1,]}"#, #"{"a":[1 2]}"#, #"{"#,
+            #"{"a":"#,
+            #"{"a":1}{"#, #"{"a":1e5,"b":-0,"c":0.25E-3}"#,
+        ])
     func handPicked(_ text: String) {
         #expect(Self.scannerAccepts(text) == Self.foundationAccepts(text), "\(text)")
     }
@@ -46,7 +49,11 @@ struct JSONScannerTests {
             case 1: return Bool.random(using: &generator) ? "true" : "false"
             case 2: return String(Int.random(in: -1_000_000...1_000_000, using: &generator))
             case 3: return String(Double.random(in: -1e6...1e6, using: &generator))
-            case 4: return "\"" + String(decoding: (0..<Int.random(in: 0..<8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self) + "\""
+            case 4:
+                return "\""
+                    + String(
+                        decoding: (0..<Int.random(in: 0..<8, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! },
+                        as: UTF8.self) + "\""
             case 5: return "[" + (0..<Int.random(in: 0..<4, using: &generator)).map { _ in value(depth + 1) }.joined(separator: ",") + "]"
             default: return object(depth + 1)
             }
@@ -84,7 +91,9 @@ struct JSONScannerTests {
                 if scanner.key(key, is: "s") {
                     strings.append(try scanner.string(value))
                 } else {
-                    for name: StaticString in ["i", "big", "f", "e"] where scanner.key(key, is: name) { integers[name.description] = scanner.integer(value) }
+                    for name: StaticString in ["i", "big", "f", "e"] where scanner.key(key, is: name) {
+                        integers[name.description] = scanner.integer(value)
+                    }
                 }
             }
         }
@@ -99,16 +108,18 @@ struct JSONScannerTests {
         }
     }
 
-    @Test("a request's upstream body differs only in the model and in asking for usage", arguments: [
-        (#"{"model":"chat","messages":[{"role":"user","content":"hi"}]}"#, false),
-        (#"{"model":"chat","messages":[{"role":"user","content":"hi"}],"stream":true}"#, true),
-        (#"{"model":"chat","stream":true,"stream_options":{},"messages":[{"role":"user","content":"hi"}]}"#, true),
-        (#"{"model":"chat","stream":true,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]}"#, true),
-        (#"{"model":"chat","stream":true,"stream_options":{"other":1},"messages":[{"role":"user","content":"hi"}]}"#, true),
-        (#"{"model":"chat","stream":true,"stream_options":null,"messages":[{"role":"user","content":"hi"}]}"#, true),
-        (#"{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],"model":"ch\u0061t"}"#, true),
-        (#" { "model" : "chat" , "messages" : [ {"role":"user","content":"\"quoted\" é"} ] , "max_tokens" : 7 } "#, false),
-    ])
+    @Test(
+        "a request's upstream body differs only in the model and in asking for usage",
+        arguments: [
+            (#"{"model":"chat","messages":[{"role":"user","content":"hi"}]}"#, false),
+            (#"{"model":"chat","messages":[{"role":"user","content":"hi"}],"stream":true}"#, true),
+            (#"{"model":"chat","stream":true,"stream_options":{},"messages":[{"role":"user","content":"hi"}]}"#, true),
+            (#"{"model":"chat","stream":true,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]}"#, true),
+            (#"{"model":"chat","stream":true,"stream_options":{"other":1},"messages":[{"role":"user","content":"hi"}]}"#, true),
+            (#"{"model":"chat","stream":true,"stream_options":null,"messages":[{"role":"user","content":"hi"}]}"#, true),
+            (#"{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],"model":"ch\u0061t"}"#, true),
+            (#" { "model" : "chat" , "messages" : [ {"role":"user","content":"\"quoted\" é"} ] , "max_tokens" : 7 } "#, false),
+        ])
     func upstreamBody(_ text: String, streams: Bool) throws {
         let request = try ChatRequest(body: ByteBuffer(string: text))
         #expect(request.model == "chat")
@@ -128,17 +139,22 @@ struct JSONScannerTests {
         #expect(try canonical(actual) == canonical(expected), "\(String(buffer: sent))")
     }
 
-    @Test("a bad body gets a 400 naming what is wrong", arguments: [
-        (#"not json"#, "the body is not a JSON object", nil as String?),
-        (#"["model"]"#, "the body is not a JSON object", nil),
-        (#"{"messages":[{"role":"user","content":"hi"}]}"#, "'model' is required", "model"),
-        (#"{"model":3,"messages":[{"role":"user","content":"hi"}]}"#, "'model' is required", "model"),
-        (#"{"model":"chat","messages":[]}"#, "'messages' must be a non-empty list", "messages"),
-        (#"{"model":"chat","messages":[{}],"stream":"yes"}"#, "'stream' must be true or false", "stream"),
-        (#"{"model":"chat","messages":[{}],"max_tokens":0}"#, "'max_tokens' must be an integer of at least 1", "max_tokens"),
-        (#"{"model":"chat","messages":[{}],"max_completion_tokens":2.5}"#, "'max_completion_tokens' must be an integer of at least 1", "max_completion_tokens"),
-        (#"{"model":"chat","messages":[{}],"stream_options":true}"#, "'stream_options' must be an object", "stream_options"),
-    ])
+    @Test(
+        "a bad body gets a 400 naming what is wrong",
+        arguments: [
+            (#"not json"#, "the body is not a JSON object", nil as String?),
+            (#"["model"]"#, "the body is not a JSON object", nil),
+            (#"{"messages":[{"role":"user","content":"hi"}]}"#, "'model' is required", "model"),
+            (#"{"model":3,"messages":[{"role":"user","content":"hi"}]}"#, "'model' is required", "model"),
+            (#"{"model":"chat","messages":[]}"#, "'messages' must be a non-empty list", "messages"),
+            (#"{"model":"chat","messages":[{}],"stream":"yes"}"#, "'stream' must be true or false", "stream"),
+            (#"{"model":"chat","messages":[{}],"max_tokens":0}"#, "'max_tokens' must be an integer of at least 1", "max_tokens"),
+            (
+                #"{"model":"chat","messages":[{}],"max_completion_tokens":2.5}"#, "'max_completion_tokens' must be an integer of at least 1",
+                "max_completion_tokens"
+            ),
+            (#"{"model":"chat","messages":[{}],"stream_options":true}"#, "'stream_options' must be an object", "stream_options"),
+        ])
     func badBodies(_ text: String, message: String, param: String?) {
         do {
             _ = try ChatRequest(body: ByteBuffer(string: text))
@@ -152,7 +168,8 @@ struct JSONScannerTests {
 
     @Test("max_completion_tokens wins over max_tokens; the default is 4,096")
     func outputTokens() throws {
-        #expect(try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_completion_tokens":9,"max_tokens":5}"#)).maxOutputTokens == 9)
+        #expect(
+            try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_completion_tokens":9,"max_tokens":5}"#)).maxOutputTokens == 9)
         #expect(try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_tokens":5}"#)).maxOutputTokens == 5)
         #expect(try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1]}"#)).maxOutputTokens == 4_096)
     }
@@ -160,7 +177,8 @@ struct JSONScannerTests {
     /// A stream split at every byte boundary gives the same frames as in one piece.
     @Test("SSE frames split anywhere, CRLF and comments, content, usage, errors, [DONE]")
     func sseFrames() {
-        let stream = ": keep-alive\n\n"
+        let stream =
+            ": keep-alive\n\n"
             + "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
             + "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\n"
             + "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
@@ -184,7 +202,11 @@ struct JSONScannerTests {
             }
         }
         let whole = frames(splitAt: 0)
-        #expect(whole == ["chunk 14 false false -", "chunk 65 false false -", "chunk 51 true false -", "chunk 57 false true -", "chunk 89 false false 12/3", "done"])
+        #expect(
+            whole == [
+                "chunk 14 false false -", "chunk 65 false false -", "chunk 51 true false -", "chunk 57 false true -", "chunk 89 false false 12/3",
+                "done",
+            ])
         for split in 1..<stream.utf8.count { #expect(frames(splitAt: split) == whole, "split at \(split)") }
 
         var reader = SSEFrames()

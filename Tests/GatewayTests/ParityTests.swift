@@ -23,47 +23,47 @@ struct ParityTests {
     /// context-length refusal to beta (as batch's does), and cuts a stalled stream at 0.1 s of silence;
     /// batch's holds a stream until its 5th token, so a stream that breaks after its 3rd fails over.
     static let spec = """
-    name: parity
-    run: {duration_s: 60}
-    providers:
-      alpha: {concurrency: 50, ttft_s: 0.01, output_tokens_per_s: 1000, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
-      beta: {concurrency: 50, ttft_s: 0.01, output_tokens_per_s: 1000, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
-    pools:
-      local: {replicas: 1, concurrency_per_replica: 16, replica_output_tokens_per_s: 1000, ttft_s: 0.01, gpu_usd_per_hour: 4}
-    gateway:
-      breaker: {consecutive_failures: 3, open_s: 0.3}
-    routes:
-      chat:
-        chain: [{targets: [alpha, beta], balancing: lowest_latency}]
-        retry: {max_attempts: 3, backoff: {kind: exponential, base_s: 0.005, cap_s: 0.02}, retry_after_cap_s: 0.05}
-        timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2, idle_s: 0.1}
-        context_window_fallbacks: [beta]
-      hedged:
-        chain: [[alpha, beta]]
-        hedging: {after_s: 0.02}
-        retry: {max_attempts: 3, backoff: {kind: none}, retry_after_cap_s: 0.05}
-        timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
-      degraded:
-        chain: [alpha]
-        retry: {max_attempts: 2, backoff: {kind: none}, retry_after_cap_s: 0.05}
-        timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
-        fallback: {pools: [local]}
-        context_window_fallbacks: [beta]
-        stream_commit: {after_tokens: 5}
-    teams:
-      search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
-      support: {tier: 0, route: hedged, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-      batch: {tier: 1, route: degraded, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
-    deployment:
-      listen: 127.0.0.1:0
-      upstreams:
-        alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
-        beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
-        local: {base_url: "http://127.0.0.1:{PORT:local}/v1", model: llama}
-      keys: {search: ["{SEARCH}"], support: ["{SUPPORT}"], batch: ["{BATCH}"]}
-      team_routes: {search: [chat], support: [hedged], batch: [degraded]}
-      spend_database: none
-    """
+        name: parity
+        run: {duration_s: 60}
+        providers:
+          alpha: {concurrency: 50, ttft_s: 0.01, output_tokens_per_s: 1000, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+          beta: {concurrency: 50, ttft_s: 0.01, output_tokens_per_s: 1000, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        pools:
+          local: {replicas: 1, concurrency_per_replica: 16, replica_output_tokens_per_s: 1000, ttft_s: 0.01, gpu_usd_per_hour: 4}
+        gateway:
+          breaker: {consecutive_failures: 3, open_s: 0.3}
+        routes:
+          chat:
+            chain: [{targets: [alpha, beta], balancing: lowest_latency}]
+            retry: {max_attempts: 3, backoff: {kind: exponential, base_s: 0.005, cap_s: 0.02}, retry_after_cap_s: 0.05}
+            timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2, idle_s: 0.1}
+            context_window_fallbacks: [beta]
+          hedged:
+            chain: [[alpha, beta]]
+            hedging: {after_s: 0.02}
+            retry: {max_attempts: 3, backoff: {kind: none}, retry_after_cap_s: 0.05}
+            timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
+          degraded:
+            chain: [alpha]
+            retry: {max_attempts: 2, backoff: {kind: none}, retry_after_cap_s: 0.05}
+            timeouts: {first_token_s: 0.25, per_try_s: 0.6, overall_s: 2}
+            fallback: {pools: [local]}
+            context_window_fallbacks: [beta]
+            stream_commit: {after_tokens: 5}
+        teams:
+          search: {tier: 0, route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10, budget: {usd: 0.005, period: day}}
+          support: {tier: 0, route: hedged, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+          batch: {tier: 1, route: degraded, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            alpha: {base_url: "http://127.0.0.1:{PORT:alpha}/v1", model: alpha-1}
+            beta: {base_url: "http://127.0.0.1:{PORT:beta}/v1", model: beta-1}
+            local: {base_url: "http://127.0.0.1:{PORT:local}/v1", model: llama}
+          keys: {search: ["{SEARCH}"], support: ["{SUPPORT}"], batch: ["{BATCH}"]}
+          team_routes: {search: [chat], support: [hedged], batch: [degraded]}
+          spend_database: none
+        """
 
     static let requests = 5_400
 
@@ -72,12 +72,14 @@ struct ParityTests {
     static func record() async throws -> (directory: URL, spec: URL) {
         let record = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-parity-\(UUID().uuidString)")
         let mockOptions = ["--first-token-seconds", "0.002", "--tokens-per-second", "2000", "--output-tokens", "8", "--retry-after-seconds", "0.03"]
-        let live = try await LiveGateway(mocks: ["alpha": mockOptions, "beta": mockOptions, "local": mockOptions], spec: spec,
-                                         gatewayArguments: ["--record", record.path, "--seed", "20261126"])
+        let live = try await LiveGateway(
+            mocks: ["alpha": mockOptions, "beta": mockOptions, "local": mockOptions], spec: spec,
+            gatewayArguments: ["--record", record.path, "--seed", "20261126"])
         return try await live.use { live in
             // Every fault class, at random, from seeded draws: often at the frontier, rarely at the pool.
             for (name, probability, seed) in [("alpha", 0.3, 1), ("beta", 0.25, 2), ("local", 0.05, 3)] {
-                _ = try await live.call("/mock/faults", port: live.mocks[name]!.port, body: Data(#"{"random": {"probability": \#(probability), "seed": \#(seed)}}"#.utf8))
+                _ = try await live.call(
+                    "/mock/faults", port: live.mocks[name]!.port, body: Data(#"{"random": {"probability": \#(probability), "seed": \#(seed)}}"#.utf8))
             }
             // 48 clients at a time, round-robin over the teams; every third request streams.
             let teams = [("chat", LiveGateway.searchKey), ("hedged", LiveGateway.supportKey), ("degraded", LiveGateway.batchKey)]
@@ -113,10 +115,12 @@ struct ParityTests {
         // Retry-After, the pool serving, breakers opening, a budget running out, timeouts.
         let begins = lines.filter { $0.contains(#""call":"begin""#) }.count
         #expect(begins == Self.requests)
-        for evidence in [#""action":"hedge""#, #""call":"hedge_due""#, #""call":"resume""#, #""target":"local""#, #""breaker_open""#,
-                         #""budget_exhausted""#, #""outcome":"timeout""#, #""outcome":"failed_after_first_byte""#, #""outcome":"overloaded_529""#,
-                         #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#, #""call":"first_byte""#,
-                         #""same_target""#, #""context_window_fallback""#, #""context_window_exceeded":true"#] {
+        for evidence in [
+            #""action":"hedge""#, #""call":"hedge_due""#, #""call":"resume""#, #""target":"local""#, #""breaker_open""#,
+            #""budget_exhausted""#, #""outcome":"timeout""#, #""outcome":"failed_after_first_byte""#, #""outcome":"overloaded_529""#,
+            #""outcome":"client_error_4xx""#, #""outcome":"cancelled""#, #""outcome":"connection_error""#, #""call":"first_byte""#,
+            #""same_target""#, #""context_window_fallback""#, #""context_window_exceeded":true"#,
+        ] {
             let found = trace.contains(evidence)
             #expect(found, "the trace has no \(evidence)")
         }
@@ -129,13 +133,18 @@ struct ParityTests {
 
         // One decision edited (a send's target swapped) in the middle of the trace: replay
         // reports exactly that one, at its line, and exits 1.
-        let index = lines.indices.dropFirst(lines.count / 2).first { lines[$0].contains(#""action":"send""#) && lines[$0].contains(#""target":"alpha""#) }!
+        let index = lines.indices.dropFirst(lines.count / 2).first {
+            lines[$0].contains(#""action":"send""#) && lines[$0].contains(#""target":"alpha""#)
+        }!
         var edited = lines.map(String.init)
         let decisionStart = edited[index].range(of: #""decision":"#)!.upperBound
-        edited[index] = String(edited[index][..<decisionStart]) + edited[index][decisionStart...].replacingOccurrences(of: #""target":"alpha""#, with: #""target":"beta""#)
+        edited[index] =
+            String(edited[index][..<decisionStart])
+            + edited[index][decisionStart...].replacingOccurrences(of: #""target":"alpha""#, with: #""target":"beta""#)
         let editedDirectory = directory.appendingPathComponent("edited")
         try FileManager.default.createDirectory(at: editedDirectory, withIntermediateDirectories: true)
-        try (edited.joined(separator: "\n") + "\n").write(to: editedDirectory.appendingPathComponent("trace.jsonl"), atomically: true, encoding: .utf8)
+        try (edited.joined(separator: "\n") + "\n").write(
+            to: editedDirectory.appendingPathComponent("trace.jsonl"), atomically: true, encoding: .utf8)
         let report = try await Self.replay(editedDirectory, spec: spec)
         #expect(report.status == 1)
         let number = deciding.firstIndex(of: index)! + 1

@@ -40,12 +40,15 @@ public final class LiveGateway: @unchecked Sendable {
         specPath = directory.appendingPathComponent("spec.yaml")
         var text = spec.replacingOccurrences(of: "{DIR}", with: directory.path)
         for (name, arguments) in names.sorted(by: { $0.key < $1.key }) {
-            let started = try await Self.start("brownout-mock-provider", ["--port", "0", "--slow-first-token-seconds", "1.5", "--hang-seconds", "30"] + arguments)
+            let started = try await Self.start(
+                "brownout-mock-provider", ["--port", "0", "--slow-first-token-seconds", "1.5", "--hang-seconds", "30"] + arguments)
             mocks[name] = started
             text = text.replacingOccurrences(of: "{PORT:\(name)}", with: String(started.port))
         }
-        text = text.replacingOccurrences(of: "{SEARCH}", with: Self.sha256(Self.searchKey)).replacingOccurrences(of: "{BATCH}", with: Self.sha256(Self.batchKey))
-            .replacingOccurrences(of: "{SUPPORT}", with: Self.sha256(Self.supportKey))
+        text = text.replacingOccurrences(of: "{SEARCH}", with: Self.sha256(Self.searchKey)).replacingOccurrences(
+            of: "{BATCH}", with: Self.sha256(Self.batchKey)
+        )
+        .replacingOccurrences(of: "{SUPPORT}", with: Self.sha256(Self.supportKey))
         try text.write(to: specPath, atomically: true, encoding: .utf8)
         try await startGateway(arguments)
     }
@@ -113,8 +116,10 @@ public final class LiveGateway: @unchecked Sendable {
         public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
-    public func chat(model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64,
-                     content: String = "Say something.") async throws -> Reply {
+    public func chat(
+        model: String = "chat", stream: Bool = false, includeUsage: Bool = false, key: String? = LiveGateway.searchKey, maxTokens: Int = 64,
+        content: String = "Say something."
+    ) async throws -> Reply {
         var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": content]], "max_tokens": maxTokens]
         if stream { body["stream"] = true }
         if includeUsage { body["stream_options"] = ["include_usage": true] }
@@ -163,7 +168,8 @@ public final class LiveGateway: @unchecked Sendable {
         } catch {
             // A stream the gateway ended abruptly: what arrived is the answer.
         }
-        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: collected), seconds: Date().timeIntervalSince(started))
+        return Reply(
+            status: Int(response.status.code), headers: response.headers, body: String(buffer: collected), seconds: Date().timeIntervalSince(started))
     }
 
     /// Schedules `fault` on mock `name` for its next `count` requests.

@@ -7,7 +7,8 @@ struct CircuitBreakerTests {
 
     @Test("closed → open after consecutive failures → half-open after the open time → closed after good probes")
     func fullCycle() {
-        var breaker = CircuitBreaker(BreakerConfig(consecutiveFailures: 3, failureRateThreshold: nil, openSeconds: 10, halfOpenProbes: 2, openGrowth: 2, maxOpenSeconds: 100))
+        var breaker = CircuitBreaker(
+            BreakerConfig(consecutiveFailures: 3, failureRateThreshold: nil, openSeconds: 10, halfOpenProbes: 2, openGrowth: 2, maxOpenSeconds: 100))
         let allowsWhileClosed = breaker.allows(at: at(0))
         #expect(allowsWhileClosed)
         breaker.record(.overloaded, at: at(0))
@@ -35,7 +36,8 @@ struct CircuitBreakerTests {
 
     @Test("a failed probe re-opens for a growing time, capped")
     func growingOpenTime() {
-        var breaker = CircuitBreaker(BreakerConfig(consecutiveFailures: 1, failureRateThreshold: nil, openSeconds: 10, halfOpenProbes: 1, openGrowth: 3, maxOpenSeconds: 50))
+        var breaker = CircuitBreaker(
+            BreakerConfig(consecutiveFailures: 1, failureRateThreshold: nil, openSeconds: 10, halfOpenProbes: 1, openGrowth: 3, maxOpenSeconds: 50))
         breaker.record(.overloaded, at: at(0))
         var now = 10.0
         for expectedOpen in [30.0, 50.0, 50.0] {

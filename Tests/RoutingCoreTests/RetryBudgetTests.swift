@@ -111,7 +111,9 @@ struct RetryBudgetTests {
         #expect(budget.grpcTokens == 0, "never below zero")
     }
 
-    @Test("adaptive throttling: refuses with probability max(0, (requests − K·accepts)/(requests + 1)) over the window; requests count when answered or refused")
+    @Test(
+        "adaptive throttling: refuses with probability max(0, (requests − K·accepts)/(requests + 1)) over the window; requests count when answered or refused"
+    )
     func adaptiveThrottling() {
         var refusal: Double = 0
         var granted = 0
@@ -147,9 +149,11 @@ struct RetryBudgetTests {
     /// be refused half the time, and a busy start could lock the route shut).
     @Test("adaptive throttling at a cold start: a burst before any answer is all sent")
     func adaptiveThrottlingColdStart() throws {
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 1, backoff: .none), retryBudget: .adaptiveThrottling(k: 2, windowSeconds: 120))
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 1, backoff: .none), retryBudget: .adaptiveThrottling(k: 2, windowSeconds: 120))
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
         let decisions = (0..<50).map { router.begin(request(UInt64($0))).1 }
         #expect(decisions.allSatisfy { $0.action == .send })
     }

@@ -6,7 +6,8 @@ import Testing
 @Suite("Router: retry shape, context-window fallback, idle limit")
 struct RetryShapeTests {
     func makeRouter(clock: ManualClock = ManualClock(), _ config: RouterConfig, seed: UInt64 = 1) throws -> Router {
-        try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
+        try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
     }
 
     /// The chain in order (least outstanding picks the first free, so the order is the chain's).
@@ -64,7 +65,8 @@ struct RetryShapeTests {
             let target = RetryTarget.allCases[Int(random.next() % 3)]
             let retries = Int(random.next() % 4)
             let attempts = 1 + Int(random.next() % 6)
-            var router = try makeRouter(chainConfig(RetryPolicy(maxAttempts: attempts, backoff: .none, target: target, sameTargetRetries: retries)), seed: UInt64(id))
+            var router = try makeRouter(
+                chainConfig(RetryPolicy(maxAttempts: attempts, backoff: .none, target: target, sameTargetRetries: retries)), seed: UInt64(id))
             var (state, decision) = router.begin(request(UInt64(id)))
             var visited: [Int32] = [decision.targetIndex]
             var outcomes: [OutcomeClass] = []
@@ -76,24 +78,31 @@ struct RetryShapeTests {
                 let previous = visited.last!
                 let run = visited.reversed().prefix { $0 == previous }.count
                 let same = decision.targetIndex == previous
-                let expectsSame: Bool = switch target {
-                case .same: true
-                case .next: false
-                case .sameThenNext: RetryPolicy.sameTargetClasses.contains(outcome) && run <= retries
-                }
+                let expectsSame: Bool =
+                    switch target {
+                    case .same: true
+                    case .next: false
+                    case .sameThenNext: RetryPolicy.sameTargetClasses.contains(outcome) && run <= retries
+                    }
                 if expectsSame {
                     #expect(same, "request \(id): \(target) r=\(retries) after \(outcomes) visited \(visited) then \(decision.targetIndex)")
                 } else if Set(visited).count < 3 {
-                    #expect(!visited.contains(decision.targetIndex), "request \(id): \(target) r=\(retries) after \(outcomes) visited \(visited) then \(decision.targetIndex)")
+                    #expect(
+                        !visited.contains(decision.targetIndex),
+                        "request \(id): \(target) r=\(retries) after \(outcomes) visited \(visited) then \(decision.targetIndex)")
                 }
-                #expect(decision.reasons.contains(.sameTarget) == (expectsSame && same), "the reason marks a retry the rule sent back, not one the chain ran out into")
+                #expect(
+                    decision.reasons.contains(.sameTarget) == (expectsSame && same),
+                    "the reason marks a retry the rule sent back, not one the chain ran out into")
                 visited.append(decision.targetIndex)
             }
             #expect(visited.count <= attempts)
         }
     }
 
-    @Test("a context-length refusal goes to the route's context-window fallbacks in order, with its reason; its retries stay there; a content filter is passed back")
+    @Test(
+        "a context-length refusal goes to the route's context-window fallbacks in order, with its reason; its retries stay there; a content filter is passed back"
+    )
     func contextWindowFallback() throws {
         var router = try makeRouter(chainConfig(RetryPolicy(maxAttempts: 2, backoff: .none), contextFallbacks: ["google", "openai"]))
         var (state, first) = router.begin(request(1))
@@ -144,7 +153,10 @@ struct RetryShapeTests {
             return config.validate().warnings.map(\.message)
         }
         #expect(warnings(RetryPolicy(maxAttempts: 3, target: .same)).contains { $0.contains("can never be reached") })
-        #expect(warnings(RetryPolicy(maxAttempts: 2, target: .sameThenNext)).contains { $0.contains("targets after the first 1 are reached only past timeouts and 529s") })
+        #expect(
+            warnings(RetryPolicy(maxAttempts: 2, target: .sameThenNext)).contains {
+                $0.contains("targets after the first 1 are reached only past timeouts and 529s")
+            })
         #expect(!warnings(RetryPolicy(maxAttempts: 6, target: .sameThenNext)).contains { $0.contains("reached only past") })
         var bad = chainConfig(RetryPolicy(sameTargetRetries: -1), contextFallbacks: ["gogle", "openai", "openai"], idle: 0)
         bad.health = HealthConfig(breaker: nil)
@@ -169,10 +181,14 @@ struct StreamCommitTests {
         // Evenly paced tokens: 21 tokens from 1 s to 3 s, one every 0.1 s.
         #expect(abs(either.commitSeconds(firstToken: 1, lastToken: 3, tokens: 21)! - 2.9) < 1e-12)
         #expect(abs(StreamCommit(afterTokens: 5).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21)! - 1.4) < 1e-12)
-        #expect(StreamCommit(afterTokens: 50).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == nil, "fewer tokens than the hold: at the end, if it completes")
+        #expect(
+            StreamCommit(afterTokens: 50).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == nil,
+            "fewer tokens than the hold: at the end, if it completes")
         #expect(StreamCommit(complete: true).commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == nil)
         #expect(StreamCommit.firstByte.commitSeconds(firstToken: 1, lastToken: 3, tokens: 21) == 1)
-        #expect(either.summary == "after 20 tokens or 2 s" && StreamCommit(complete: true).summary == "when complete" && StreamCommit.firstByte.summary == "at once")
+        #expect(
+            either.summary == "after 20 tokens or 2 s" && StreamCommit(complete: true).summary == "when complete"
+                && StreamCommit.firstByte.summary == "at once")
     }
 }
 

@@ -4,7 +4,8 @@ import Testing
 @Suite("Router behaviour")
 struct RouterBehaviourTests {
     func makeRouter(clock: ManualClock = ManualClock(), _ config: RouterConfig, seed: UInt64 = 1) throws -> Router {
-        try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
+        try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
     }
 
     @Test("weighted random follows the weights (10,000 picks, within 5 binomial standard errors)")
@@ -66,7 +67,8 @@ struct RouterBehaviourTests {
     @Test("a stream that broke after its first byte is never retried, whatever retry_on says")
     func noFailoverAfterTheFirstByte() throws {
         let everything = Set(OutcomeClass.failures)
-        var router = try makeRouter(threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, retryOn: everything, backoff: .none), balancing: .leastOutstanding))
+        var router = try makeRouter(
+            threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, retryOn: everything, backoff: .none), balancing: .leastOutstanding))
         var (state, _) = router.begin(request(1))
         let done = router.attemptFinished(&state, attempt: 1, failure(.failedAfterFirstByte))
         #expect(done.action == .fail && done.reasons == [.notRetryable] && done.outcome == .failedAfterFirstByte)
@@ -87,7 +89,10 @@ struct RouterBehaviourTests {
     @Test("Retry-After is honoured up to the cap, and the target cools down meanwhile")
     func retryAfter() throws {
         let clock = ManualClock()
-        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none, retryAfterCapSeconds: 20, target: .same), balancing: .leastOutstanding))
+        var router = try makeRouter(
+            clock: clock,
+            threeProviderConfig(
+                retry: RetryPolicy(maxAttempts: 3, backoff: .none, retryAfterCapSeconds: 20, target: .same), balancing: .leastOutstanding))
         var (state, _) = router.begin(request(1))
         let wait = router.attemptFinished(&state, attempt: 1, failure(.rateLimited, retryAfter: 45))
         #expect(wait.action == .wait && wait.delayNanoseconds == 20_000_000_000 && wait.reasons.contains(.retryAfterHonoured))
@@ -103,7 +108,8 @@ struct RouterBehaviourTests {
     func breakerSkipsTarget() throws {
         let breaker = BreakerConfig(consecutiveFailures: 2, failureRateThreshold: nil, openSeconds: 30)
         let clock = ManualClock()
-        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding, breaker: breaker))
+        var router = try makeRouter(
+            clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding, breaker: breaker))
         for id in 0..<2 {
             var state = router.begin(request(UInt64(id))).0
             _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
@@ -120,8 +126,11 @@ struct RouterBehaviourTests {
     @Test("outlier detection ejects a failing target for base × ejections, within the percentage")
     func outlierEjection() throws {
         let clock = ManualClock()
-        var router = try makeRouter(clock: clock, threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding,
-                                                             outlier: OutlierDetectionConfig(consecutiveFailures: 3, baseEjectionSeconds: 30, maxEjectionPercent: 10)))
+        var router = try makeRouter(
+            clock: clock,
+            threeProviderConfig(
+                retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding,
+                outlier: OutlierDetectionConfig(consecutiveFailures: 3, baseEjectionSeconds: 30, maxEjectionPercent: 10)))
         for id in 0..<3 {
             var state = router.begin(request(UInt64(id))).0
             _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
@@ -145,8 +154,10 @@ struct RouterBehaviourTests {
     @Test("local fallback only when every frontier target is unavailable")
     func fallbackWhenFrontierUnhealthy() throws {
         let breaker = BreakerConfig(consecutiveFailures: 1, failureRateThreshold: nil, openSeconds: 60)
-        var router = try makeRouter(threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, backoff: .none), balancing: .leastOutstanding, breaker: breaker,
-                                                         fallback: FallbackConfig(targets: ["local-h100"])))
+        var router = try makeRouter(
+            threeProviderConfig(
+                retry: RetryPolicy(maxAttempts: 4, backoff: .none), balancing: .leastOutstanding, breaker: breaker,
+                fallback: FallbackConfig(targets: ["local-h100"])))
         var (state, decision) = router.begin(request(1))
         for next in [1, 2] {
             decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
@@ -155,7 +166,8 @@ struct RouterBehaviourTests {
         decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
         #expect(decision.action == .send && decision.targetIndex == 3 && decision.reasons.contains(.fallback))
         #expect(decision.rejected.count == 3)
-        let done = router.attemptFinished(&state, attempt: decision.attempt, AttemptOutcome(outcome: .success, latencyNanoseconds: 2_000_000_000, gpuSeconds: 2))
+        let done = router.attemptFinished(
+            &state, attempt: decision.attempt, AttemptOutcome(outcome: .success, latencyNanoseconds: 2_000_000_000, gpuSeconds: 2))
         #expect(done.action == .complete)
         let spend = router.ledger.teams[0]
         #expect(abs(spend.fallbackGPUSeconds - 2) < 1e-12)
@@ -233,7 +245,8 @@ struct RouterBehaviourTests {
     @Test("a bypass route calls its first target directly: no admission, no fallback, spend apart")
     func bypass() throws {
         var config = threeProviderConfig()
-        config.routes.append(RouteConfig(name: "direct", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 2, backoff: .none), mode: .bypass))
+        config.routes.append(
+            RouteConfig(name: "direct", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 2, backoff: .none), mode: .bypass))
         var router = try makeRouter(config)
         var (state, first) = router.begin(try router.request(id: 1, route: "direct", team: "search", inputTokens: 1_000, maxOutputTokens: 100))
         #expect(first.targetIndex == 1 && first.reasons == [.primary, .bypass])
@@ -272,11 +285,17 @@ struct RouterBehaviourTests {
         let line = router.record(router.begin(request(7)).1).jsonLine()
         // A route that writes no timeouts gets the defaults: 300 s to the first token, 300 s
         // between two frames, 600 s in all.
-        #expect(line == #"{"action":"send","attempt":1,"attempt_timeout_ns":600000000000,"delay_ns":0,"first_token_timeout_ns":300000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#)
+        #expect(
+            line
+                == #"{"action":"send","attempt":1,"attempt_timeout_ns":600000000000,"delay_ns":0,"first_token_timeout_ns":300000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":7,"route":"chat","target":"anthropic","time_ns":0}"#
+        )
         var timed = threeProviderConfig(balancing: .leastOutstanding, hedging: HedgingPolicy(delay: .fixed(seconds: 2)))
         timed.routes[0].timeouts = Timeouts(firstTokenSeconds: 5, overallSeconds: 60)
         var timedRouter = try makeRouter(timed)
         let limits = timedRouter.record(timedRouter.begin(request(8)).1).jsonLine()
-        #expect(limits == #"{"action":"send","attempt":1,"attempt_timeout_ns":60000000000,"delay_ns":0,"first_token_timeout_ns":5000000000,"hedge_after_ns":2000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":8,"route":"chat","target":"anthropic","time_ns":0}"#)
+        #expect(
+            limits
+                == #"{"action":"send","attempt":1,"attempt_timeout_ns":60000000000,"delay_ns":0,"first_token_timeout_ns":5000000000,"hedge_after_ns":2000000000,"idle_timeout_ns":300000000000,"reasons":["primary"],"rejected":[],"request_id":8,"route":"chat","target":"anthropic","time_ns":0}"#
+        )
     }
 }

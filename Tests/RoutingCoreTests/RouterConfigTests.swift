@@ -9,7 +9,8 @@ struct RouterConfigTests {
         let config = threeProviderConfig(breaker: .standard)
         #expect(config.validate().errors.isEmpty)
         let clock = ManualClock()
-        _ = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
+        _ = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
     }
 
     @Test("errors name the key path and say what is valid")
@@ -38,7 +39,9 @@ struct RouterConfigTests {
         let clock = ManualClock()
         var refused = false
         do {
-            _ = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1))
+            _ = try Router(
+                config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 1)
+            )
         } catch {
             refused = true
         }
@@ -47,18 +50,27 @@ struct RouterConfigTests {
 
     @Test("lint warns about unreachable fallbacks, short Retry-After caps, one-target retries and amplification")
     func lints() {
-        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 4, honourRetryAfter: false, retryAfterCapSeconds: 10), breaker: nil,
-                                         hedging: HedgingPolicy(delay: .fixed(seconds: 2)), fallback: FallbackConfig(targets: ["local-h100"]))
+        var config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 4, honourRetryAfter: false, retryAfterCapSeconds: 10), breaker: nil,
+            hedging: HedgingPolicy(delay: .fixed(seconds: 2)), fallback: FallbackConfig(targets: ["local-h100"]))
         config.targets[0].typicalRetryAfterSeconds = 30
         config.routes.append(RouteConfig(name: "solo", chain: [TierConfig(targets: ["openai"])], retry: RetryPolicy(maxAttempts: 3)))
         let warnings = config.validate().warnings.map(\.description)
         var honouring = config
         honouring.routes[0].retry.honourRetryAfter = true
         let honouringWarnings = honouring.validate().warnings.map(\.description)
-        #expect(honouringWarnings.contains("routes.chat.retry.retry_after_cap_s: 10.0 s is below anthropic's usual Retry-After of 30.0 s: retries will arrive before the limit resets"))
-        #expect(!honouringWarnings.contains { $0.hasPrefix("routes.chat.fallback:") }, "Retry-After cooldowns can make every frontier target unavailable")
-        #expect(warnings.contains("routes.chat.fallback: can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable"))
-        #expect(warnings.contains("routes.chat.retry: worst-case amplification is 8 attempts per request (threshold 5); SDK retries multiply it further"))
+        #expect(
+            honouringWarnings.contains(
+                "routes.chat.retry.retry_after_cap_s: 10.0 s is below anthropic's usual Retry-After of 30.0 s: retries will arrive before the limit resets"
+            ))
+        #expect(
+            !honouringWarnings.contains { $0.hasPrefix("routes.chat.fallback:") }, "Retry-After cooldowns can make every frontier target unavailable")
+        #expect(
+            warnings.contains(
+                "routes.chat.fallback: can never be reached: nothing (breaker, outlier detection, Retry-After, provider limits) ever marks a frontier target unavailable"
+            ))
+        #expect(
+            warnings.contains("routes.chat.retry: worst-case amplification is 8 attempts per request (threshold 5); SDK retries multiply it further"))
         #expect(warnings.contains("routes.solo.retry: retries on a one-target chain go back to the same target that just failed"))
         #expect(config.validate().errors.isEmpty)
     }
@@ -68,7 +80,8 @@ struct RouterConfigTests {
         var config = threeProviderConfig()
         config.budgets = [BudgetConfig(scope: .key("ci-bot"), limitUSD: 1)]
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 3))
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 3))
         let request = try router.request(id: 1, route: "chat", team: "batch", key: "ci-bot", inputTokens: 100, maxOutputTokens: 100)
         let routeName = router.name(of: request.route)
         let names = [request.team.map { config.name(of: $0) }, request.key.map { config.name(of: $0) }]
@@ -89,7 +102,8 @@ struct RouterConfigTests {
         #expect(throws: RoutingNameError(kind: .key, name: "ci-bto", known: ["ci-bot"])) {
             try router.request(id: 2, route: "chat", team: "batch", key: "ci-bto", inputTokens: 1, maxOutputTokens: 1)
         }
-        #expect(RoutingNameError(kind: .route, name: "caht", known: ["chat"]).description == "unknown route 'caht'; did you mean 'chat'? routes: chat")
+        #expect(
+            RoutingNameError(kind: .route, name: "caht", known: ["chat"]).description == "unknown route 'caht'; did you mean 'chat'? routes: chat")
     }
 
     @Test("spend without a team is kept apart, never dropped")
@@ -97,7 +111,8 @@ struct RouterConfigTests {
         var config = threeProviderConfig()
         config.teams = []
         let clock = ManualClock()
-        var router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 3))
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: 3))
         var (state, decision) = router.begin(try router.request(id: 1, route: "chat", team: nil, inputTokens: 1_000, maxOutputTokens: 500))
         _ = router.attemptFinished(&state, attempt: decision.attempt, ok(output: 400))
         let expected: Double = (1_000.0 * 3 + 400.0 * 15) / 1e6

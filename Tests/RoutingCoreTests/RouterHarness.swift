@@ -29,7 +29,8 @@ struct RouterHarness: ~Copyable {
 
     init(config: RouterConfig, seed: UInt64 = 1, upstream: @escaping (Int32, Int32, inout SeededGenerator) -> AttemptOutcome) throws {
         clock = ManualClock()
-        router = try Router(config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
+        router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SeededGenerator(state: seed))
         self.upstream = upstream
     }
 
@@ -98,10 +99,12 @@ struct RouterHarness: ~Copyable {
 }
 
 /// Three providers in one chain, priced from provider-facts.md, plus a local pool.
-func threeProviderConfig(retry: RetryPolicy = RetryPolicy(backoff: .none), retryBudget: RetryBudgetConfig = .unlimited,
-                         balancing: LoadBalancing = .weightedRandom(weights: nil), breaker: BreakerConfig? = nil,
-                         hedging: HedgingPolicy? = nil, fallback: FallbackConfig? = nil, budgets: [BudgetConfig] = [],
-                         outlier: OutlierDetectionConfig? = nil) -> RouterConfig {
+func threeProviderConfig(
+    retry: RetryPolicy = RetryPolicy(backoff: .none), retryBudget: RetryBudgetConfig = .unlimited,
+    balancing: LoadBalancing = .weightedRandom(weights: nil), breaker: BreakerConfig? = nil,
+    hedging: HedgingPolicy? = nil, fallback: FallbackConfig? = nil, budgets: [BudgetConfig] = [],
+    outlier: OutlierDetectionConfig? = nil
+) -> RouterConfig {
     RouterConfig(
         targets: [
             TargetConfig(name: "anthropic", inputPricePerMillion: 3, outputPricePerMillion: 15),
@@ -110,8 +113,9 @@ func threeProviderConfig(retry: RetryPolicy = RetryPolicy(backoff: .none), retry
             TargetConfig(name: "local-h100", kind: .local, gpuPricePerHour: 4.25, maxConcurrency: 8, queueLimit: 16, qualityTier: 1),
         ],
         routes: [
-            RouteConfig(name: "chat", chain: [TierConfig(targets: ["anthropic", "openai", "google"], balancing: balancing)],
-                        retry: retry, retryBudget: retryBudget, hedging: hedging, fallback: fallback),
+            RouteConfig(
+                name: "chat", chain: [TierConfig(targets: ["anthropic", "openai", "google"], balancing: balancing)],
+                retry: retry, retryBudget: retryBudget, hedging: hedging, fallback: fallback)
         ],
         teams: [TeamConfig(name: "search", tier: 0), TeamConfig(name: "batch", tier: 2)],
         budgets: budgets,

@@ -6,8 +6,9 @@ import Testing
 struct RouterPropertyTests {
     @Test("attempts never exceed the maximum, whatever the outcomes", arguments: 1...5)
     func attemptsBounded(maxAttempts: Int) throws {
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: maxAttempts, backoff: .fullJitter(baseSeconds: 0.1, capSeconds: 2)),
-                                         hedging: HedgingPolicy(delay: .fixed(seconds: 0.3)))
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: maxAttempts, backoff: .fullJitter(baseSeconds: 0.1, capSeconds: 2)),
+            hedging: HedgingPolicy(delay: .fixed(seconds: 0.3)))
         var harness = try RouterHarness(config: config, seed: UInt64(maxAttempts)) { _, _, rng in
             let roll = Double.random(in: 0..<1, using: &rng)
             let latency = Double.random(in: 0.05...1.0, using: &rng)
@@ -28,8 +29,9 @@ struct RouterPropertyTests {
     // 1000 requests: attempts/request ≤ 1.3 (the unbounded policy would send 5).
     @Test("with every attempt failing, a Finagle budget bounds attempts per request by its formula")
     func finagleBound() throws {
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 5, backoff: .none),
-                                         retryBudget: .finagle(ttlSeconds: 10, minRetriesPerSecond: 10, percentCanRetry: 0.2))
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 5, backoff: .none),
+            retryBudget: .finagle(ttlSeconds: 10, minRetriesPerSecond: 10, percentCanRetry: 0.2))
         var harness = try RouterHarness(config: config) { _, _, _ in failure(.serverError, latency: 0.001) }
         let requests = 60_000
         for id in 0..<requests { harness.arrive(request(UInt64(id)), at: Double(id) / 100) }
@@ -56,7 +58,8 @@ struct RouterPropertyTests {
     // probability (requests − 2·0)/(requests + 1) approaches 1, so almost nothing is sent.
     @Test("with every attempt failing, adaptive throttling refuses nearly all attempts locally")
     func adaptiveThrottlingBound() throws {
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), retryBudget: .adaptiveThrottling(k: 2, windowSeconds: 120))
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 3, backoff: .none), retryBudget: .adaptiveThrottling(k: 2, windowSeconds: 120))
         var harness = try RouterHarness(config: config) { _, _, _ in failure(.overloaded, latency: 0.001) }
         let requests = 20_000
         for id in 0..<requests { harness.arrive(request(UInt64(id)), at: Double(id) / 100) }
@@ -94,12 +97,16 @@ struct RouterPropertyTests {
     func hardBudget() throws {
         let limit = 0.5
         let budget = BudgetConfig(scope: .team("search"), limitUSD: limit, period: .every(seconds: 1_000_000), mode: .hardStop)
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), budgets: [budget])
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 3, backoff: .none), hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), budgets: [budget])
         var harness = try RouterHarness(config: config) { _, _, rng in
             let output = Int.random(in: 0...500, using: &rng)
             return Double.random(in: 0..<1, using: &rng) < 0.7
-                ? AttemptOutcome(outcome: .success, latencyNanoseconds: Seconds.nanoseconds(Double.random(in: 0.05...0.6, using: &rng)), inputTokens: 1_000, outputTokens: output)
-                : AttemptOutcome(outcome: .failedAfterFirstByte, latencyNanoseconds: Seconds.nanoseconds(0.3), inputTokens: 1_000, outputTokens: output / 2)
+                ? AttemptOutcome(
+                    outcome: .success, latencyNanoseconds: Seconds.nanoseconds(Double.random(in: 0.05...0.6, using: &rng)), inputTokens: 1_000,
+                    outputTokens: output)
+                : AttemptOutcome(
+                    outcome: .failedAfterFirstByte, latencyNanoseconds: Seconds.nanoseconds(0.3), inputTokens: 1_000, outputTokens: output / 2)
         }
         var worst = 0.0
         harness.afterEachDecision = { router, _ in worst = max(worst, router.budgetSpend(of: .team("search"))!.spentUSD) }
@@ -113,11 +120,13 @@ struct RouterPropertyTests {
     @Test("identical inputs give identical decision records, byte for byte")
     func determinism() throws {
         func run() throws -> Data {
-            let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: .standard,
-                                             hedging: HedgingPolicy(delay: .latencyPercentile(percentile: 90, minimumSamples: 10)))
+            let config = threeProviderConfig(
+                retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: .standard,
+                hedging: HedgingPolicy(delay: .latencyPercentile(percentile: 90, minimumSamples: 10)))
             var harness = try RouterHarness(config: config, seed: 42) { target, _, rng in
                 let latency = Double.random(in: 0.1...2.0, using: &rng)
-                return Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.5 : 0.9) ? ok(latency: latency) : failure(.overloaded, latency: latency, retryAfter: 0.5)
+                return Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.5 : 0.9)
+                    ? ok(latency: latency) : failure(.overloaded, latency: latency, retryAfter: 0.5)
             }
             for id in 0..<3_000 { harness.arrive(request(UInt64(id)), at: Double(id) * 0.02) }
             harness.run()
@@ -142,7 +151,8 @@ struct RouterPropertyTests {
             let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3), retryBudget: .finagleDefault, breaker: .standard)
             var harness = try RouterHarness(config: config, seed: 7) { target, _, rng in
                 // The first provider fails most attempts, so its breaker opens and it is passed over.
-                Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.2 : 0.95) ? ok(latency: 0.5) : failure(.overloaded, latency: 0.2, retryAfter: nil)
+                Double.random(in: 0..<1, using: &rng) < (target == 0 ? 0.2 : 0.95)
+                    ? ok(latency: 0.5) : failure(.overloaded, latency: 0.2, retryAfter: nil)
             }
             harness.router.recordsRejectedAlternatives = listing
             for id in 0..<2_000 { harness.arrive(request(UInt64(id)), at: Double(id) * 0.01) }

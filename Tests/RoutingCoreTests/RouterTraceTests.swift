@@ -8,8 +8,9 @@ import Testing
 struct RouterTraceTests {
     /// A busy run: hedges, retries after Retry-After, failures, timeouts, breakers, the pool.
     static func decisions() throws -> (RouterConfig, [Decision]) {
-        let config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 3, backoff: .none), breaker: BreakerConfig.standard,
-                                         hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), fallback: FallbackConfig(targets: ["local-h100"]))
+        let config = threeProviderConfig(
+            retry: RetryPolicy(maxAttempts: 3, backoff: .none), breaker: BreakerConfig.standard,
+            hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), fallback: FallbackConfig(targets: ["local-h100"]))
         var harness = try RouterHarness(config: config, seed: 3) { _, _, rng in
             switch Int.random(in: 0..<6, using: &rng) {
             case 0: failure(.overloaded, retryAfter: 0.5)
@@ -37,7 +38,9 @@ struct RouterTraceTests {
             var odd = threeProviderConfig()
             odd.targets[0].name = name
             odd.routes[0].chain[0].targets[0] = name
-            let decision = Decision(action: .send, requestID: 1, time: RoutingInstant(nanoseconds: 5), route: 0, target: TargetID(raw: 0), attempt: 1, reasons: [.primary])
+            let decision = Decision(
+                action: .send, requestID: 1, time: RoutingInstant(nanoseconds: 5), route: 0, target: TargetID(raw: 0), attempt: 1, reasons: [.primary]
+            )
             let record = DecisionRecord(decision, config: odd)
             #expect(record.jsonLine() == String(decoding: try encoder.encode(record), as: UTF8.self), "\(name)")
         }
@@ -48,8 +51,11 @@ struct RouterTraceTests {
         let (config, decisions) = try Self.decisions()
         let calls: [RouterTrace.Call] = [
             .begin(request(7, team: 1, input: 12, maxOutput: 34)),
-            .attemptFinished(requestID: 7, attempt: 2, outcome: AttemptOutcome(outcome: .rateLimited, latencyNanoseconds: 123_456_789, inputTokens: 3,
-                                                                              outputTokens: 4, gpuSeconds: 0.125, retryAfterSeconds: 1.5)),
+            .attemptFinished(
+                requestID: 7, attempt: 2,
+                outcome: AttemptOutcome(
+                    outcome: .rateLimited, latencyNanoseconds: 123_456_789, inputTokens: 3,
+                    outputTokens: 4, gpuSeconds: 0.125, retryAfterSeconds: 1.5)),
             .attemptFinished(requestID: 7, attempt: 1, outcome: AttemptOutcome(outcome: .success, latencyNanoseconds: 1, gpuSeconds: 1e-7)),
             .resume(requestID: 8),
             .hedgeDue(requestID: 9),

@@ -50,7 +50,8 @@ struct SlidingWindowCounterTests {
             for step in 0..<20_000 {
                 // Mostly small steps, sometimes several seconds, rarely longer than the window.
                 let kind = generator.next() % 100
-                let gap: UInt64 = kind < 80 ? generator.next() % 300_000_000 : kind < 98 ? generator.next() % 5_000_000_000 : generator.next() % 200_000_000_000
+                let gap: UInt64 =
+                    kind < 80 ? generator.next() % 300_000_000 : kind < 98 ? generator.next() % 5_000_000_000 : generator.next() % 200_000_000_000
                 now += Int64(gap)
                 let instant = RoutingInstant(nanoseconds: now)
                 if generator.next() % 4 == 0 {

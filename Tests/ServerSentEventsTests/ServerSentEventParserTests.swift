@@ -9,7 +9,8 @@ import Testing
 struct ServerSentEventParserTests {
     /// Every field and line ending the gateway meets: OpenAI's `data:` events, Anthropic's
     /// typed ones, keep-alive comments, CRLF, two data lines, a field without a colon.
-    static let stream = ": keep-alive\n\n"
+    static let stream =
+        ": keep-alive\n\n"
         + "data: {\"a\":1}\n\n"
         + "event: content_block_delta\r\ndata: {\"b\":2}\r\n\r\n"
         + "event: x\ndata: first\ndata:second\n\n"
@@ -24,8 +25,11 @@ struct ServerSentEventParserTests {
     @Test("fields, comments, CRLF and multi-line data are read as the format says")
     func fields() {
         let events = ServerSentEventParser.events(in: Self.stream).map(Self.summary)
-        #expect(events == ["-|nil|14", "-|{\"a\":1}|15", "content_block_delta|{\"b\":2}|45", "x|first\nsecond|34",
-                           "-||6", "-|nil|17", "-|[DONE]|14"])
+        #expect(
+            events == [
+                "-|nil|14", "-|{\"a\":1}|15", "content_block_delta|{\"b\":2}|45", "x|first\nsecond|34",
+                "-||6", "-|nil|17", "-|[DONE]|14",
+            ])
         let last = ServerSentEventParser.events(in: Self.stream).last!
         #expect(last.dataIs("[DONE]") && !last.dataIs("[DONE"))
         #expect(ServerSentEventParser.events(in: "data: {\"error\":{}}\n\n")[0].dataStarts(with: "{\"error\""))

@@ -13,7 +13,8 @@ struct IntegerKeyTableTests {
         var reference: [UInt64: Int] = [:]
         let stream = RandomStream(name: "table", seed: 7, replication: 0)
         for step in 0..<200_000 {
-            let key: UInt64 = keySpread > 1_000
+            let key: UInt64 =
+                keySpread > 1_000
                 ? (UInt64(stream.uniformInteger(below: 3)) << 40) | UInt64(stream.uniformInteger(below: 2_000))
                 : UInt64(stream.uniformInteger(below: Int(keySpread)))
             switch stream.uniformInteger(below: 4) {

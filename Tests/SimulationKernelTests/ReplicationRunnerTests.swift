@@ -34,7 +34,8 @@ actor SingleServer: EventHandler {
         case SingleServer.arrival:
             if busy { queue += 1 } else { startService() }
             if calendar.now < 200_000_000_000 {
-                calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: arrivals.exponential(mean: 1 / 0.8)), to: id, kind: SingleServer.arrival)
+                calendar.schedule(
+                    after: SimulationInstant.nanoseconds(fromSeconds: arrivals.exponential(mean: 1 / 0.8)), to: id, kind: SingleServer.arrival)
             }
         default:
             served += 1

@@ -29,10 +29,14 @@ struct UnsafeAssumptionTests {
             let wide = Wide(a: 1, b: 2, c: 3, d: 4, e: 5, f: 6)
             let reversed = counter.enter(wide) { counter, wide in counter.add(wide) }
             let box = Box(41)
-            let same = counter.enter(box) { _, box in box.value += 1; return box }
+            let same = counter.enter(box) { _, box in
+                box.value += 1; return box
+            }
             let pair = counter.enter((7, "seven")) { counter, pair in (pair.1 + "!", Int64(pair.0) + counter.total) }
             let total = counter.enter(()) { counter, _ in counter.total }
-            return (reversed == Wide(a: 6, b: 5, c: 4, d: 3, e: 2, f: 1), same === box && box.value == 42, pair.0 == "seven!" && pair.1 == 14, total == 7)
+            return (
+                reversed == Wide(a: 6, b: 5, c: 4, d: 3, e: 2, f: 1), same === box && box.value == 42, pair.0 == "seven!" && pair.1 == 14, total == 7
+            )
         }
         #expect(outcome.0 && outcome.1 && outcome.2 && outcome.3)
     }

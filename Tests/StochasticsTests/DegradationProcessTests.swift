@@ -28,7 +28,8 @@ struct DegradationProcessTests {
         let mttr = 2.56 * 3_600.0
         let year = Int64(365 * 86_400) * 1_000_000_000
         let fractions = try (0..<200).map { replication in
-            try degradedFractions(TwoStateOutages(mtbfSeconds: mtbf, mttrSeconds: mttr, stream: testStream("two-state", replication: replication)), horizon: year)[0]
+            try degradedFractions(
+                TwoStateOutages(mtbfSeconds: mtbf, mttrSeconds: mttr, stream: testStream("two-state", replication: replication)), horizon: year)[0]
         }
         let moments = SampleMoments(fractions)
         let expected = mttr / (mtbf + mttr)
@@ -52,7 +53,8 @@ struct DegradationProcessTests {
         }
         // Long-run squeeze fraction 1/5, over 100 replications of 2,000 h, 5 standard errors.
         let fractions = try (0..<100).map { replication in
-            try degradedFractions(MarkovRegime(chain: chain, stream: testStream("regime", replication: replication)), horizon: 2_000 * 3_600 * 1_000_000_000)[0]
+            try degradedFractions(
+                MarkovRegime(chain: chain, stream: testStream("regime", replication: replication)), horizon: 2_000 * 3_600 * 1_000_000_000)[0]
         }
         let moments = SampleMoments(fractions)
         #expect(abs(moments.mean - 0.2) <= 5 * moments.meanError)
@@ -67,11 +69,13 @@ struct DegradationProcessTests {
         let repair = try Distribution.constant(60)
         var first: [(Double, Double)] = []
         for replication in 0..<20_000 {
-            var process = try CommonShockOutages(targetCount: 2, shocks: [
-                .init(targets: [0], ratePerSecond: l1, repairSeconds: repair),
-                .init(targets: [1], ratePerSecond: l2, repairSeconds: repair),
-                .init(targets: [0, 1], ratePerSecond: l12, repairSeconds: repair),
-            ], stream: testStream("marshall-olkin", replication: replication))
+            var process = try CommonShockOutages(
+                targetCount: 2,
+                shocks: [
+                    .init(targets: [0], ratePerSecond: l1, repairSeconds: repair),
+                    .init(targets: [1], ratePerSecond: l2, repairSeconds: repair),
+                    .init(targets: [0, 1], ratePerSecond: l12, repairSeconds: repair),
+                ], stream: testStream("marshall-olkin", replication: replication))
             var times: [Double?] = [nil, nil]
             while times.contains(where: { $0 == nil }), let change = process.nextChange() {
                 if change.state == 1 && times[change.target] == nil { times[change.target] = Double(change.time) }
@@ -80,14 +84,18 @@ struct DegradationProcessTests {
         }
         let expected = l12 / (l1 + l2 + l12)
         let correlation = pearson(first)
-        #expect(abs(correlation - expected) <= 5 * (1 - expected * expected) / Double(first.count).squareRoot(), "correlation \(correlation) vs \(expected)")
+        #expect(
+            abs(correlation - expected) <= 5 * (1 - expected * expected) / Double(first.count).squareRoot(),
+            "correlation \(correlation) vs \(expected)")
     }
 
     @Test("overlapping shocks extend an outage instead of ending it early")
     func overlappingShocks() throws {
-        var process = try CommonShockOutages(targetCount: 1, shocks: [
-            .init(targets: [0], ratePerSecond: 1.0 / 60, repairSeconds: try .constant(30)),
-        ], stream: testStream("overlap"))
+        var process = try CommonShockOutages(
+            targetCount: 1,
+            shocks: [
+                .init(targets: [0], ratePerSecond: 1.0 / 60, repairSeconds: try .constant(30))
+            ], stream: testStream("overlap"))
         var state = 0
         var last: Int64 = -1
         var downSince: Int64 = 0
@@ -108,11 +116,13 @@ struct DegradationProcessTests {
     // One-factor Gaussian and t copulas: per-slot marginals pᵢ, and the joint outage
     // probability equal to the numerical integral. 400,000 slots; binomial standard error
     // √(p(1−p)/n), tolerance 5 of them.
-    @Test("copula outages have exact marginals and the closed-form joint outage probability",
-          arguments: [CopulaOutages.Family.gaussian, .studentT(degreesOfFreedom: 4)])
+    @Test(
+        "copula outages have exact marginals and the closed-form joint outage probability",
+        arguments: [CopulaOutages.Family.gaussian, .studentT(degreesOfFreedom: 4)])
     func copulaJointOutage(family: CopulaOutages.Family) throws {
         let p = [0.05, 0.1]
-        let process = try CopulaOutages(outageProbabilities: p, correlation: 0.6, family: family, slotSeconds: 1, stream: testStream("copula.\(family)"))
+        let process = try CopulaOutages(
+            outageProbabilities: p, correlation: 0.6, family: family, slotSeconds: 1, stream: testStream("copula.\(family)"))
         let slots = 400_000
         var states = process.initialStates
         var copy = process
@@ -148,7 +158,9 @@ struct DegradationProcessTests {
         let warmUp = Int64(2_000 * 3_600) * 1_000_000_000
         let horizon = warmUp + Int64(20_000 * 3_600) * 1_000_000_000
         let rates = try (0..<200).map { replication in
-            var process = try HawkesIncidents(baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: try .constant(60), stream: testStream("hawkes", replication: replication))
+            var process = try HawkesIncidents(
+                baseRatePerSecond: mu, excitation: alpha, decayPerSecond: beta, repairSeconds: try .constant(60),
+                stream: testStream("hawkes", replication: replication))
             var count = 0.0
             while true {
                 let time = process.nextIncidentTime()
@@ -174,22 +186,25 @@ struct DegradationProcessTests {
         // "From 13:40 to 16:10 provider 1 is in state 2 (529s)", on a steady base.
         let start = 13 * 3_600.0 + 40 * 60
         let end = 16 * 3_600.0 + 10 * 60
-        var timeline = try ScriptedTimeline(base: SteadyHealth(targetCount: 2), windows: [
-            .init(startSeconds: start, endSeconds: end, target: 1, state: 2),
-            .init(startSeconds: start + 600, endSeconds: start + 1_200, target: 1, state: 1),
-            .init(startSeconds: 0, endSeconds: 60, target: 0, state: 1),
-        ])
+        var timeline = try ScriptedTimeline(
+            base: SteadyHealth(targetCount: 2),
+            windows: [
+                .init(startSeconds: start, endSeconds: end, target: 1, state: 2),
+                .init(startSeconds: start + 600, endSeconds: start + 1_200, target: 1, state: 1),
+                .init(startSeconds: 0, endSeconds: 60, target: 0, state: 1),
+            ])
         #expect(timeline.initialStates == [1, 0])
         var changes: [HealthChange] = []
         while let change = timeline.nextChange() { changes.append(change) }
         let ns: (Double) -> Int64 = { Int64($0 * 1e9) }
-        #expect(changes == [
-            HealthChange(time: ns(60), target: 0, state: 0),
-            HealthChange(time: ns(start), target: 1, state: 2),
-            HealthChange(time: ns(start + 600), target: 1, state: 1),
-            HealthChange(time: ns(start + 1_200), target: 1, state: 2),
-            HealthChange(time: ns(end), target: 1, state: 0),
-        ])
+        #expect(
+            changes == [
+                HealthChange(time: ns(60), target: 0, state: 0),
+                HealthChange(time: ns(start), target: 1, state: 2),
+                HealthChange(time: ns(start + 600), target: 1, state: 1),
+                HealthChange(time: ns(start + 1_200), target: 1, state: 2),
+                HealthChange(time: ns(end), target: 1, state: 0),
+            ])
         #expect(throws: StochasticsError("scripted timeline: window 1 names target 5; targets are 0..<2")) {
             try ScriptedTimeline(base: SteadyHealth(targetCount: 2), windows: [.init(startSeconds: 0, endSeconds: 1, target: 5, state: 1)])
         }
@@ -198,8 +213,9 @@ struct DegradationProcessTests {
     @Test("a scripted window layered on a random process keeps the base's changes outside the window")
     func scriptedOverRandom() throws {
         var alone = try TwoStateOutages(mtbfSeconds: 600, mttrSeconds: 60, stream: testStream("layer-base"))
-        var layered = try ScriptedTimeline(base: try TwoStateOutages(mtbfSeconds: 600, mttrSeconds: 60, stream: testStream("layer-base")),
-                                           windows: [.init(startSeconds: 10_000, endSeconds: 20_000, target: 0, state: 3)])
+        var layered = try ScriptedTimeline(
+            base: try TwoStateOutages(mtbfSeconds: 600, mttrSeconds: 60, stream: testStream("layer-base")),
+            windows: [.init(startSeconds: 10_000, endSeconds: 20_000, target: 0, state: 3)])
         let windowStart: Int64 = 10_000_000_000_000
         var baseChanges: [HealthChange] = []
         while let change = alone.nextChange(), change.time < windowStart { baseChanges.append(change) }

@@ -28,7 +28,9 @@ struct DistributionTests {
         let stream = testStream("distribution.\(name)")
         let moments = SampleMoments((0..<200_000).map { _ in distribution.sample(stream) })
         #expect(abs(moments.mean - distribution.mean) <= 5 * moments.meanError, "\(name): mean \(moments.mean) vs \(distribution.mean)")
-        #expect(abs(moments.variance - distribution.variance) <= 5 * moments.varianceError, "\(name): variance \(moments.variance) vs \(distribution.variance)")
+        #expect(
+            abs(moments.variance - distribution.variance) <= 5 * moments.varianceError,
+            "\(name): variance \(moments.variance) vs \(distribution.variance)")
     }
 
     @Test("a constant is constant")
@@ -70,8 +72,14 @@ struct DistributionTests {
             ({ () throws(StochasticsError) in try .bernoulli(p: 1.5) }, "bernoulli: p must be a probability in [0, 1], got 1.5"),
             ({ () throws(StochasticsError) in try .beta(alpha: 1, beta: -2) }, "beta: beta must be a finite number > 0, got -2.0"),
             ({ () throws(StochasticsError) in try .empirical(values: []) }, "empirical: needs at least one value, got none"),
-            ({ () throws(StochasticsError) in try .weibull(shape: 0.005, scale: 1) }, "weibull: shape 0.005 is too small, its moments cannot be computed (gamma function at 201.0 failed: overflow (GSL status 16)); use a shape ≥ 0.02"),
-            ({ () throws(StochasticsError) in try .normal(mean: 0, standardDeviation: 1, lower: 40, upper: 41) }, "normal: truncation interval [40.0, 41.0] holds almost no probability (< 1e-12) for mean 0.0, standard deviation 1.0"),
+            (
+                { () throws(StochasticsError) in try .weibull(shape: 0.005, scale: 1) },
+                "weibull: shape 0.005 is too small, its moments cannot be computed (gamma function at 201.0 failed: overflow (GSL status 16)); use a shape ≥ 0.02"
+            ),
+            (
+                { () throws(StochasticsError) in try .normal(mean: 0, standardDeviation: 1, lower: 40, upper: 41) },
+                "normal: truncation interval [40.0, 41.0] holds almost no probability (< 1e-12) for mean 0.0, standard deviation 1.0"
+            ),
         ]
         for (make, message) in cases {
             #expect(throws: StochasticsError(message)) { try make() }

@@ -12,9 +12,10 @@ struct LiveUpstreamTests {
     /// Two servers; in `half` one is left. Service takes 1,000 s of model time at scale 1, so
     /// nothing is released while a test runs.
     static func provider(limits: RateLimit? = nil) throws -> ProviderSpec {
-        ProviderSpec(name: "alpha", concurrency: 2, queueLimit: 1, timeToFirstTokenSeconds: try .constant(500),
-                     outputTokensPerSecond: try .constant(0.02), inputPricePerMillion: 1, outputPricePerMillion: 1, limits: limits,
-                     states: [.healthy, HealthStateSpec(name: "half", capacityFraction: 0.5, retryAfterSeconds: 7)])
+        ProviderSpec(
+            name: "alpha", concurrency: 2, queueLimit: 1, timeToFirstTokenSeconds: try .constant(500),
+            outputTokensPerSecond: try .constant(0.02), inputPricePerMillion: 1, outputPricePerMillion: 1, limits: limits,
+            states: [.healthy, HealthStateSpec(name: "half", capacityFraction: 0.5, retryAfterSeconds: 7)])
     }
 
     static let clock = ScaledClock()
@@ -47,8 +48,9 @@ struct LiveUpstreamTests {
     /// the next token, just under 60 s (the clock moved a little between the two).
     @Test("over the organisation's limit: 429 with the time until the bucket refills")
     func rateLimit() async throws {
-        let upstream = LiveUpstream(.provider(try Self.provider(limits: RateLimit(requestsPerMinute: 1, tokensPerMinute: nil))),
-                                    clock: Self.clock, seed: 1, replication: 0)
+        let upstream = LiveUpstream(
+            .provider(try Self.provider(limits: RateLimit(requestsPerMinute: 1, tokensPerMinute: nil))),
+            clock: Self.clock, seed: 1, replication: 0)
         guard case .served = await upstream.answer(inputTokens: 10, outputTokens: 10) else {
             Issue.record("the first attempt is within the limit")
             return
@@ -62,8 +64,9 @@ struct LiveUpstreamTests {
 
     @Test("a pool serves replicas × concurrency at once and its queue, then refuses at once")
     func pool() async throws {
-        let spec = FallbackPoolSpec(name: "gpu", replicas: 1, maxConcurrencyPerReplica: 1, queueLimit: 0, replicaOutputTokensPerSecond: 0.01,
-                                    timeToFirstTokenSeconds: try .constant(1_000), gpusPerReplica: 4, gpuPricePerHour: 1)
+        let spec = FallbackPoolSpec(
+            name: "gpu", replicas: 1, maxConcurrencyPerReplica: 1, queueLimit: 0, replicaOutputTokensPerSecond: 0.01,
+            timeToFirstTokenSeconds: try .constant(1_000), gpusPerReplica: 4, gpuPricePerHour: 1)
         let upstream = LiveUpstream(.pool(spec), clock: Self.clock, seed: 1, replication: 0)
         guard case .served(let plan, _) = await upstream.answer(inputTokens: 10, outputTokens: 10) else {
             Issue.record("the pool serves its first attempt")
