@@ -2,9 +2,10 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
+.PHONY: run test test-deps format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
 
-## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL.
+## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL, and
+## SQLite's headers when missing.
 deps:
 	@if pkg-config --exists gsl 2>/dev/null; then \
 		echo "gsl $$(pkg-config --modversion gsl) found"; \
@@ -25,6 +26,19 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; \
 	elif ! command -v brew >/dev/null 2>&1; then \
 		echo "error: SQLite 3 not found; install libsqlite3-dev" >&2; \
+		exit 1; \
+	fi
+
+## What the tests need beyond `deps`: Debian's PostgreSQL server, when it is not there (the
+## gateway's ledger tests start throwaway clusters of it; nothing is started here).
+test-deps: deps
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+		echo "postgresql $$(ls -d /usr/lib/postgresql/*/ | head -1 | xargs basename) found"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "installing postgresql (the tests' throwaway clusters) with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "error: the gateway's ledger tests need PostgreSQL's server (Debian: postgresql)" >&2; \
 		exit 1; \
 	fi
 
@@ -60,7 +74,7 @@ run: build-simulator
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
 ## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
 TEST_TIME_LIMIT ?= 40m
-test: deps notebooks-env
+test: test-deps notebooks-env
 	scripts/check-modules
 	scripts/check-format
 	$(SWIFT) build -c release

@@ -14,6 +14,7 @@ import RoutingCore
 ///         search: ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
 ///       decision_log: {path: decisions.jsonl, max_bytes: 104857600}
 ///       spend_database: spend.sqlite
+///       state: {postgres: {url_env: BROWNOUT_DATABASE_URL}}   # default: sqlite
 public struct DeploymentConfig: Decodable, Sendable {
     public struct Upstream: Sendable, Equatable {
         /// The router's target this upstream serves.
@@ -55,6 +56,9 @@ public struct DeploymentConfig: Decodable, Sendable {
     /// The SQLite database where budget spend is saved and restored across restarts
     /// (`spend_database: none`: not kept).
     public var spendDatabase: String? = "brownout-spend.sqlite"
+    /// Where state shared beyond one request is kept (`state`): SQLite alone, or PostgreSQL
+    /// with the spend ledger.
+    public var state = StateStoreConfig.sqlite
     /// How long in-flight requests may take to finish on SIGTERM, in seconds.
     public var shutdownGraceSeconds: Double = 30
     public var requestBodies = RequestBodies()
@@ -69,7 +73,7 @@ public struct DeploymentConfig: Decodable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, upstreams, keys
         case teamRoutes = "team_routes"
-        case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s"
+        case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s", state
         case requestBodies = "request_bodies", streamBufferMaxBytes = "stream_buffer_max_bytes"
     }
 
@@ -141,6 +145,7 @@ public struct DeploymentConfig: Decodable, Sendable {
                 path: try log.decode(String.self, forKey: .path), maxBytes: try log.number(.maxBytes, default: 100 << 20, atLeast: 4_096))
         }
         if let database = try c.decodeIfPresent(String.self, forKey: .spendDatabase) { spendDatabase = database == "none" ? nil : database }
+        state = try c.decode(.state, default: state)
         shutdownGraceSeconds = try c.number(.shutdownGrace, default: shutdownGraceSeconds, atLeast: 0)
         streamBufferMaxBytes = try c.number(.streamBufferMaxBytes, default: streamBufferMaxBytes, atLeast: 1)
         if c.contains(.requestBodies) {

@@ -25,6 +25,15 @@ public struct GatewaySpec: Sendable {
         }
         if let first = deployment.findings(for: router).first { throw decoder.error(first) }
         if let environment {
+            if case .postgres(let state) = deployment.state, environment[state.urlEnvironmentVariable]?.isEmpty ?? true {
+                let variable = state.urlEnvironmentVariable
+                throw decoder.error(
+                    ConfigFinding(
+                        path: "deployment.state.postgres.url_env",
+                        message:
+                            "the environment variable '\(variable)' is \(environment[variable] == nil ? "not set" : "empty"); export the database's URL in it (postgres://user:password@host:5432/database)"
+                    ))
+            }
             for upstream in deployment.upstreams {
                 guard let variable = upstream.apiKeyEnvironmentVariable, environment[variable]?.isEmpty ?? true else { continue }
                 throw decoder.error(

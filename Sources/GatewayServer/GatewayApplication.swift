@@ -75,7 +75,16 @@ public enum GatewayApplication {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
-        router.get("/readyz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n"))) }
+        // Ready: serving. 503 once a graceful shutdown has begun. With the PostgreSQL ledger
+        // it also says how the ledger stands; a database that is down does not stop routing,
+        // so it does not make the replica unready.
+        router.get("/readyz") { _, _ in
+            let ledger = core.ledgerShipper.map { "\($0.status.line)\n" } ?? ""
+            if core.isDraining {
+                return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining: shutting down\n" + ledger)))
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n" + ledger)))
+        }
         router.get("/metrics") { _, _ -> Response in
             let (breakers, ledger, balances) = core.router.withLock { slot in
                 _ = slot.tick()

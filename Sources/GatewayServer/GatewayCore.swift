@@ -18,6 +18,8 @@ struct RouterSlot: ~Copyable, ConductRouter {
     let source: ScaledClock
     /// Where decisions and conduct events are written (nil: nowhere).
     let log: ConductLog?
+    /// Where settled requests become the spend ledger's rows (nil: no ledger).
+    let ledger: SpendLedgerRecorder?
 
     mutating func tick() -> Int64 {
         clock.now = max(clock.now, source.now)
@@ -30,33 +32,43 @@ struct RouterSlot: ~Copyable, ConductRouter {
     mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
         let (state, decision) = router.begin(request)
         log?.write(decision, time: now, call: .begin(request))
+        ledger?.observe(
+            state, decision: decision, finishedBefore: false, chargesBefore: RequestCharges(), answeredBy: nil, outcome: nil, now: now)
         return (state, decision)
     }
 
     mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {
+        let (finished, charges, target) = (state.finished, state.charges, state.attemptTarget(attempt))
         let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
         log?.write(
             decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
             firstTokenNanoseconds: firstTokenNanoseconds)
+        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: target, outcome: measured, now: now)
         return decision
     }
 
     mutating func attemptWithheld(_ state: inout RequestState, attempt: Int32) -> Decision {
+        let (finished, charges) = (state.finished, state.charges)
         let (_, decision) = router.attemptFinished(
             measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
         log?.write(decision, time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
+        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
         return decision
     }
 
     mutating func resume(_ state: inout RequestState) -> Decision {
+        let (finished, charges) = (state.finished, state.charges)
         let decision = router.resume(&state)
         log?.write(decision, time: now, call: .resume(requestID: state.request.id))
+        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
         return decision
     }
 
     mutating func hedgeDue(_ state: inout RequestState) -> Decision {
+        let (finished, charges) = (state.finished, state.charges)
         let decision = router.hedgeDue(&state)
         log?.write(decision, time: now, call: .hedgeDue(requestID: state.request.id))
+        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
         return decision
     }
 
@@ -108,6 +120,8 @@ public final class GatewayCore: Sendable {
     let decisionLog: DecisionLogWriter?
     let trace: RouterTraceRecorder?
     let spendStore: SpendStore?
+    /// The spend ledger's service, with `state: postgres` (nil: no ledger).
+    let ledgerShipper: LedgerShipper?
     let metrics: GatewayMetrics
     /// The explaining headers' fields that never change.
     let explaining: ExplainingHeaders
@@ -121,6 +135,8 @@ public final class GatewayCore: Sendable {
     /// The most bytes of a streamed answer held for a slow client (``ClientStream``).
     let streamBufferMaxBytes: Int
     private let nextRequestID = Atomic<UInt64>(0)
+    /// Set when a graceful shutdown begins: `/readyz` answers 503 from then on.
+    private let draining = Atomic(false)
     private let lastSavedSpend = Mutex<[BudgetSpendRecord]?>(nil)
 
     /// `seed`: the router's randomness (nil: a random seed); `recordDirectory`: where to write
@@ -155,6 +171,24 @@ public final class GatewayCore: Sendable {
         // The spend database first, the logs last: a start that fails leaves no new file behind.
         let newDatabase = spec.deployment.spendDatabase.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
+        let recorder: SpendLedgerRecorder?
+        if case .postgres(let state) = spec.deployment.state {
+            let url: DatabaseURL
+            switch DatabaseURL.parse(environment[state.urlEnvironmentVariable] ?? "") {
+            case .success(let parsed): url = parsed
+            case .failure(let error): throw GatewayStartError("deployment.state.postgres.url_env: \(state.urlEnvironmentVariable): \(error)")
+            }
+            let made = SpendLedgerRecorder(config: spec.router, boot: Int64.random(in: 1...Int64.max), unixNanosecondsAtZero: unixAtZero)
+            ledgerShipper = LedgerShipper(
+                recorder: made, spool: try LedgerSpool(path: state.spoolPath),
+                database: try PostgresLedger(url: url, replica: state.replica ?? ProcessInfo.processInfo.hostName, metrics: metrics),
+                metrics: metrics, spoolInterval: .milliseconds(Int64(state.spoolIntervalSeconds * 1_000)),
+                flushInterval: .milliseconds(Int64(state.flushIntervalSeconds * 1_000)))
+            recorder = made
+        } else {
+            ledgerShipper = nil
+            recorder = nil
+        }
         do {
             if let spendStore {
                 let (records, unreadable) = try spendStore.load()
@@ -188,8 +222,14 @@ public final class GatewayCore: Sendable {
             throw error
         }
         let log = ConductLog(config: spec.router, decisionLog: decisionLog, trace: trace)
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log))
+        self.router = Mutex(RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log, ledger: recorder))
     }
+
+    /// A graceful shutdown has begun (``ShutdownDeadline``): a load balancer reading `/readyz`
+    /// takes this replica out while its requests finish.
+    func beginDraining() { draining.store(true, ordering: .releasing) }
+
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     func requestID() -> UInt64 {
         nextRequestID.add(1, ordering: .relaxed).newValue
@@ -258,9 +298,10 @@ extension GatewayCore {
         }
     }
 
-    /// At shutdown: the last spend saved, the logs written and closed.
+    /// At shutdown: the last spend saved, the last ledger rows spooled, the logs written and closed.
     public func close() async {
         await saveSpend()
+        await ledgerShipper?.spoolPending()
         decisionLog?.close()
         trace?.close()
     }

@@ -44,6 +44,11 @@ final class GatewayMetrics: Sendable {
     private let linesLost: [LineLog: CoreMetrics.Counter]
     /// By upstream, then by what the gateway did about a stream's flaw.
     private let streamRepairs: [[StreamRepair: CoreMetrics.Counter]]
+    /// The spend ledger's way to PostgreSQL (all zero with `state: sqlite`).
+    private let ledgerSpooled: CoreMetrics.Gauge
+    private let ledgerShipped: CoreMetrics.Counter
+    private let ledgerDatabaseUp: CoreMetrics.Gauge
+    private let ledgerRoundTrips: CoreMetrics.Counter
 
     /// A flaw in an upstream's stream the gateway dealt with instead of failing the answer.
     enum StreamRepair: String, CaseIterable, Sendable {
@@ -142,6 +147,14 @@ final class GatewayMetrics: Sendable {
                     )
                 })
         }
+        ledgerSpooled = CoreMetrics.Gauge(label: "brownout_ledger_rows_spooled", factory: factory)
+        ledgerShipped = CoreMetrics.Counter(label: "brownout_ledger_rows_shipped_total", factory: factory)
+        ledgerDatabaseUp = CoreMetrics.Gauge(label: "brownout_ledger_database_up", factory: factory)
+        ledgerRoundTrips = CoreMetrics.Counter(label: "brownout_ledger_database_round_trips_total", factory: factory)
+        ledgerSpooled.record(0)
+        ledgerDatabaseUp.record(0)
+        ledgerShipped.increment(by: 0)
+        ledgerRoundTrips.increment(by: 0)
         inFlight.set(0)
         bodyBytes.set(0)
         unknownSpendRows.record(0)
@@ -179,6 +192,17 @@ final class GatewayMetrics: Sendable {
     func bodyBytesHeld(changedBy bytes: Int) { bytes >= 0 ? bodyBytes.increment(by: Double(bytes)) : bodyBytes.decrement(by: Double(-bytes)) }
 
     func spendRowsUnknown(_ count: Int) { unknownSpendRows.record(count) }
+
+    /// The ledger's rows waiting in the spool, and whether the database answered last time.
+    func ledgerState(spooled: Int, databaseUp: Bool) {
+        ledgerSpooled.record(spooled)
+        ledgerDatabaseUp.record(databaseUp ? 1 : 0)
+    }
+
+    func ledgerShipped(rows: Int) { ledgerShipped.increment(by: Int64(rows)) }
+
+    /// One query sent to the ledger's database (never on a request's path).
+    func ledgerRoundTrip() { ledgerRoundTrips.increment() }
 
     /// The exposition, with the router's state read now: breaker states (0 closed,
     /// 1 half-open, 2 open), per-team spend, and what each route's retry budget has left

@@ -61,7 +61,7 @@ public enum GatewayServer {
             // The deadline is last: it hears of a shutdown first and starts the grace's clock.
             let grace = Duration.milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
             var configuration = ServiceGroupConfiguration(
-                services: [
+                services: (core.ledgerShipper.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
                     .init(service: PeriodicFlush(core: core)), .init(service: app),
                     .init(service: ShutdownDeadline(core: core, grace: grace)),
                 ],

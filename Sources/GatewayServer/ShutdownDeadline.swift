@@ -15,6 +15,7 @@ struct ShutdownDeadline: Service {
 
     func run() async throws {
         do { try await gracefulShutdown() } catch { return }
+        core.beginDraining()
         let core = core, grace = grace
         Task {
             try? await Task.sleep(for: grace)

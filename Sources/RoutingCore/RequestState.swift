@@ -48,6 +48,12 @@ public struct RequestState: Sendable {
 
     var inFlightCount: Int { (primary == nil ? 0 : 1) + (hedge == nil ? 0 : 1) }
 
+    /// What the request's attempts have been charged so far: all of it once the request has
+    /// finished, and after that what a late result (a hedge's loser) adds as it is settled.
+    public var charges: RequestCharges {
+        RequestCharges(winningUSD: winningUSD, failedUSD: failedUSD, cancelledUSD: cancelledUSD, gpuSeconds: gpuSeconds, gpuUSD: gpuUSD)
+    }
+
     /// Attempts sent and not yet reported back.
     public var attemptsInFlight: Int { inFlightCount }
 

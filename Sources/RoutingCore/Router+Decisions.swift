@@ -141,11 +141,8 @@ extension Router {
         ledger.settle(
             team: Int(state.request.teamIndex), succeeded: action == .complete, winningUSD: state.winningUSD,
             failedUSD: state.failedUSD, cancelledUSD: state.cancelledUSD, gpuSeconds: state.gpuSeconds, gpuUSD: state.gpuUSD, bypass: bypass)
-        state.winningUSD = 0
-        state.failedUSD = 0
-        state.cancelledUSD = 0
-        state.gpuSeconds = 0
-        state.gpuUSD = 0
+        // The amounts stay in the state (``RequestState/charges``): a gateway's spend ledger
+        // reads them; a result that arrives after the end adds to them as it is settled.
         var decision = Decision(
             action: action, requestID: state.request.id, time: now, route: state.routeIndex, attempt: state.attemptsSent, reasons: reasons)
         if action == .fail { decision.outcome = state.lastOutcome }

@@ -89,9 +89,8 @@ extension Router {
                 ledger.settle(
                     team: Int(state.request.teamIndex), succeeded: false, winningUSD: 0, failedUSD: 0, cancelledUSD: frontierCost,
                     gpuSeconds: targetIsLocal[target.index] ? result.gpuSeconds : 0, gpuUSD: gpuUSD, bypass: bypass)
-            } else {
-                state.cancelledUSD += frontierCost
             }
+            state.cancelledUSD += frontierCost
             // The loser was the last attempt out, and the attempt that took the client had
             // already failed (its stream broke after its first byte, the loser still out then):
             // that failure decides the request, or nothing ever would.

@@ -105,7 +105,13 @@ struct GatewayStartTests {
             // SIGTERM once the answer is under way (the upstream has the request), not before.
             for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
             try await Task.sleep(for: .milliseconds(100))
+            #expect(try await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET).status == 200)
             process.terminate()
+            // Draining: /readyz is never 200 again (503 on a connection still open, or no
+            // connection at all once the listener has closed).
+            try await Task.sleep(for: .milliseconds(100))
+            let ready = try? await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET)
+            #expect(ready == nil || (ready!.status == 503 && ready!.body.hasPrefix("draining")), "\(ready.map { "\($0.status) \($0.body)" } ?? "")")
             let answer = try await reply
             #expect(
                 answer.status == 200 && answer.body.sseData.last == "[DONE]" && answer.body.contains("end."), "the 0.8 s answer in flight finishes")
@@ -115,7 +121,7 @@ struct GatewayStartTests {
     }
 
     @Test(
-        "SIGTERM with a request that would outlast shutdown_grace_s: at the grace it is cut, answered 503 gateway_shutting_down with x-should-retry: true, and the gateway exits"
+        "SIGTERM with a request that would outlast shutdown_grace_s: /readyz stops saying ready, at the grace the request is cut, answered 503 gateway_shutting_down with x-should-retry: true, and the gateway exits"
     )
     func cutAtTheGrace() async throws {
         let spec = GatewayFaultTests.spec.replacingOccurrences(
@@ -128,7 +134,13 @@ struct GatewayStartTests {
             let process = gateway.gateway!.process
             async let reply = gateway.chat(model: "solo")
             for _ in 0..<100 where try await gateway.stats("alpha").requests == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET).status == 200)
             process.terminate()
+            // Draining: /readyz is never 200 again (503 on a connection still open, or no
+            // connection at all once the listener has closed).
+            try await Task.sleep(for: .milliseconds(100))
+            let ready = try? await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET)
+            #expect(ready == nil || (ready!.status == 503 && ready!.body.hasPrefix("draining")), "\(ready.map { "\($0.status) \($0.body)" } ?? "")")
             let answer = try await reply
             #expect(
                 answer.status == 503 && answer.header("x-should-retry") == "true" && answer.header("x-brownout-failure") == "gateway_shutting_down",

@@ -34,7 +34,13 @@ public final class LiveGateway: @unchecked Sendable {
 
     /// Starts one mock per name in `mocks` (extra arguments each), writes `spec` with
     /// `{PORT:name}` replaced by that mock's port, and starts the gateway on it.
-    public init(mocks names: [String: [String]], spec: String, gatewayArguments arguments: [String] = []) async throws {
+    /// Variables added to the gateway's environment (a database URL).
+    public let gatewayEnvironment: [String: String]
+
+    public init(
+        mocks names: [String: [String]], spec: String, gatewayArguments arguments: [String] = [], gatewayEnvironment: [String: String] = [:]
+    ) async throws {
+        self.gatewayEnvironment = gatewayEnvironment
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("brownout-gateway-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         specPath = directory.appendingPathComponent("spec.yaml")
@@ -55,7 +61,9 @@ public final class LiveGateway: @unchecked Sendable {
 
     /// `arguments`: the gateway's own options (`--record DIR`, `--seed N`).
     public func startGateway(_ arguments: [String] = []) async throws {
-        gateway = try await Self.start("brownout-gateway", [specPath.path] + arguments)
+        gateway = try await Self.start(
+            "brownout-gateway", [specPath.path] + arguments,
+            environment: gatewayEnvironment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(gatewayEnvironment) { $1 })
     }
 
     /// SIGTERM: the gateway finishes what is in flight, saves spend and exits — within 30 s,
@@ -86,8 +94,10 @@ public final class LiveGateway: @unchecked Sendable {
 
     /// Starts a server and reads its port from the "listening on HOST:PORT" line it prints
     /// (after other lines, such as the gateway's router seed), within 20 s.
-    public static func start(_ executable: String, _ arguments: [String]) async throws -> (process: ChildProcess, port: Int) {
-        let process = try ChildProcess(binaries.appendingPathComponent(executable), arguments)
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+    ) async throws -> (process: ChildProcess, port: Int) {
+        let process = try ChildProcess(binaries.appendingPathComponent(executable), arguments, environment: environment)
         let line = try await process.line(startingWith: "listening on ", within: .seconds(20))
         guard let port = Int(line.split(separator: ":").last ?? "") else {
             await process.killAndReap()
