@@ -47,6 +47,9 @@ public struct DeploymentConfig: Decodable, Sendable {
 
     public var host: String = "127.0.0.1"
     public var port: Int = 8080
+    /// Where `/metrics` is served instead of the main listener (`metrics_listen`, HOST:PORT;
+    /// nil: on the main listener).
+    public var metricsListen: (host: String, port: Int)?
     public var upstreams: [Upstream] = []
     /// Lowercase hex SHA-256 of each API key, by team.
     public var keyHashes: [(team: String, sha256: String)] = []
@@ -72,6 +75,7 @@ public struct DeploymentConfig: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, upstreams, keys
+        case metricsListen = "metrics_listen"
         case teamRoutes = "team_routes"
         case decisionLog = "decision_log", spendDatabase = "spend_database", shutdownGrace = "shutdown_grace_s", state
         case requestBodies = "request_bodies", streamBufferMaxBytes = "stream_buffer_max_bytes"
@@ -93,16 +97,8 @@ public struct DeploymentConfig: Decodable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let listen = try c.decodeIfPresent(String.self, forKey: .listen) {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port),
-                colon != listen.startIndex
-            else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .listen, in: c, debugDescription: "must be HOST:PORT, e.g. 127.0.0.1:8080, got '\(listen)'")
-            }
-            host = String(listen[..<colon]).trimmingCharacters(in: ["[", "]"])
-            self.port = port
-        }
+        if let listen = try Self.address(c, .listen) { (host, port) = listen }
+        metricsListen = try Self.address(c, .metricsListen)
         let upstreamEntries = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .upstreams)
         for key in upstreamEntries.allKeys {
             let u = try upstreamEntries.nestedContainer(keyedBy: UpstreamKeys.self, forKey: key)
@@ -154,6 +150,17 @@ public struct DeploymentConfig: Decodable, Sendable {
             requestBodies.readTimeoutSeconds = try bodies.number(.readTimeout, default: requestBodies.readTimeoutSeconds, above: 0)
             requestBodies.heldMaxBytes = try bodies.number(.heldMaxBytes, default: requestBodies.heldMaxBytes, atLeast: requestBodies.maxBytes)
         }
+    }
+
+    /// A `HOST:PORT` at `key`, or nil when the key is absent.
+    static func address(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> (host: String, port: Int)? {
+        guard let listen = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port),
+            colon != listen.startIndex
+        else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be HOST:PORT, e.g. 127.0.0.1:8080, got '\(listen)'")
+        }
+        return (String(listen[..<colon]).trimmingCharacters(in: ["[", "]"]), port)
     }
 
     /// Checks the deployment against the routing it serves: one upstream per target, keys

@@ -85,20 +85,38 @@ public enum GatewayApplication {
             }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n" + ledger)))
         }
-        router.get("/metrics") { _, _ -> Response in
-            let (breakers, ledger, balances) = core.router.withLock { slot in
-                _ = slot.tick()
-                return (
-                    core.config.targetIDs.map { slot.router.breakerState(of: $0) }, slot.router.ledger,
-                    core.config.routeIDs.map { slot.router.retryBudgetBalance(of: $0) }
-                )
-            }
-            let text = core.metrics.render(breakers: breakers, ledger: ledger, retryBudgets: balances)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        // With `metrics_listen`, /metrics (team names and spend) is served there alone.
+        if deployment.metricsListen == nil {
+            router.get("/metrics") { _, _ in metrics(core) }
         }
         return Application(
             router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// The separate listener of `/metrics` (`deployment.metrics_listen`), for a network only the
+    /// scraper reaches: `GET /metrics` and nothing else.
+    public static func makeMetrics(
+        core: GatewayCore, host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router(context: GatewayRequestContext.self)
+        router.get("/metrics") { _, _ in metrics(core) }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "brownout-gateway-metrics"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// `/metrics`: the Prometheus text, the router's gauges read under its lock.
+    static func metrics(_ core: GatewayCore) -> Response {
+        let (breakers, ledger, balances) = core.router.withLock { slot in
+            _ = slot.tick()
+            return (
+                core.config.targetIDs.map { slot.router.breakerState(of: $0) }, slot.router.ledger,
+                core.config.routeIDs.map { slot.router.retryBudgetBalance(of: $0) }
+            )
+        }
+        let text = core.metrics.render(breakers: breakers, ledger: ledger, retryBudgets: balances)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The request's one `Authorization` value (nil when it has none or several). Read field by

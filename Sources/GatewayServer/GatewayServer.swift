@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import RoutingCore
 import ServiceLifecycle
 import Synchronization
@@ -29,6 +30,17 @@ public enum GatewayServer {
         let deployment = spec.deployment
         var logger = Logger(label: "brownout-gateway", factory: { GatewayLogHandler(label: $0) })
         logger.logLevel = logLevel
+        // The metrics listener's address is tried before anything starts: a port in use there
+        // is one line, not the main server's teardown after a sibling failed.
+        if let address = deployment.metricsListen, address.port != 0 {
+            do {
+                let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: address.host, port: address.port)
+                    .get()
+                try await channel.close()
+            } catch {
+                throw GatewayStartError("deployment.metrics_listen: cannot listen on \(address.host):\(address.port): \(Self.reason(error))")
+            }
+        }
         // Redirects are not followed: a chat completion is never answered by one, and following
         // it would send the request (and its API key) elsewhere; it fails as a server error.
         var clientConfiguration = HTTPClient.Configuration(
@@ -54,6 +66,13 @@ public enum GatewayServer {
             if let trace = core.trace { lines += "recording the router's calls to \(trace.path)\n" }
             FileHandle.standardOutput.write(Data((lines + "listening on \(deployment.host):\(port)\n").utf8))
         }
+        let metricsListening = Mutex(false)
+        let metricsApp = deployment.metricsListen.map { address in
+            GatewayApplication.makeMetrics(core: core, host: address.host, port: address.port, logger: logger) { port in
+                metricsListening.withLock { $0 = true }
+                FileHandle.standardOutput.write(Data("metrics on \(address.host):\(port)\n".utf8))
+            }
+        }
         var failure: (any Error)?
         do {
             // Shut down in reverse order: the server drains its requests first, then the
@@ -61,10 +80,11 @@ public enum GatewayServer {
             // The deadline is last: it hears of a shutdown first and starts the grace's clock.
             let grace = Duration.milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
             var configuration = ServiceGroupConfiguration(
-                services: (core.ledgerShipper.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
-                    .init(service: PeriodicFlush(core: core)), .init(service: app),
-                    .init(service: ShutdownDeadline(core: core, grace: grace)),
-                ],
+                // The metrics listener stops after the main one: a scraper reads the drain.
+                services: (core.ledgerShipper.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + [.init(service: PeriodicFlush(core: core))]
+                    + (metricsApp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + [.init(service: app), .init(service: ShutdownDeadline(core: core, grace: grace))],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             // The group's own escalation (cancelling every service) only after the requests cut
             // at the grace have had a moment to answer.
@@ -80,6 +100,9 @@ public enum GatewayServer {
         guard let failure else { return }
         guard listening.withLock({ $0 }) else {
             throw GatewayStartError("deployment.listen: cannot listen on \(deployment.host):\(deployment.port): \(Self.reason(failure))")
+        }
+        if let address = deployment.metricsListen, !metricsListening.withLock({ $0 }) {
+            throw GatewayStartError("deployment.metrics_listen: cannot listen on \(address.host):\(address.port): \(Self.reason(failure))")
         }
         throw GatewayStartError("the gateway stopped: \(Self.reason(failure))")
     }

@@ -150,4 +150,41 @@ struct GatewayStartTests {
             gateway.gateway = nil
         }
     }
+
+    @Test("metrics_listen: /metrics (team names, spend) only on its own listener, not on the public one; a port in use there is one clear line")
+    func separateMetricsListener() async throws {
+        let spec = GatewayFaultTests.spec.replacingOccurrences(
+            of: "  listen: 127.0.0.1:0\n", with: "  listen: 127.0.0.1:0\n  metrics_listen: 127.0.0.1:0\n")
+        #expect(spec != GatewayFaultTests.spec)
+        let gateway = try await LiveGateway(mocks: ["alpha": [], "beta": [], "local": []], spec: spec)
+        try await gateway.use { gateway in
+            #expect(try await gateway.chat().status == 200)
+            let line = try await gateway.gateway!.process.line(startingWith: "metrics on ", within: .seconds(10))
+            let port = Int(line.split(separator: ":").last!)!
+            let scraped = try await gateway.call("/metrics", port: port, method: .GET)
+            #expect(scraped.status == 200 && scraped.body.contains(#"brownout_requests_total{team="search",result="success"} 1"#))
+            #expect(try await gateway.call("/metrics", port: gateway.gateway!.port, method: .GET).status == 404)
+            #expect(try await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET).status == 200)
+            #expect(try await gateway.call("/v1/models", port: port, method: .GET, key: LiveGateway.searchKey).status == 404)
+        }
+        let (directory, file) = try Self.writeSpec()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let taken = Int(UInt16(bigEndian: address.sin_port))
+        let refused = try await LiveGateway.run("brownout-gateway", [file.path, "--set", "deployment.metrics_listen=127.0.0.1:\(taken)"])
+        #expect(refused.status != 0)
+        #expect(
+            refused.stderr == "Error: deployment.metrics_listen: cannot listen on 127.0.0.1:\(taken): Address already in use\n", "\(refused.stderr)")
+    }
 }
