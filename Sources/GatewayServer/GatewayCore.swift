@@ -32,43 +32,42 @@ struct RouterSlot: ~Copyable, ConductRouter {
     mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
         let (state, decision) = router.begin(request)
         log?.write(decision, time: now, call: .begin(request))
-        ledger?.observe(
-            state, decision: decision, finishedBefore: false, chargesBefore: RequestCharges(), answeredBy: nil, outcome: nil, now: now)
+        ledger?.observe(state, decision: decision, before: SpendLedgerRecorder.Before(), outcome: nil, now: now)
         return (state, decision)
     }
 
     mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {
-        let (finished, charges, target) = (state.finished, state.charges, state.attemptTarget(attempt))
+        let before = ledger?.before(state, attempt: attempt)
         let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
         log?.write(
             decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
             firstTokenNanoseconds: firstTokenNanoseconds)
-        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: target, outcome: measured, now: now)
+        if let before { ledger?.observe(state, decision: decision, before: before, outcome: measured, now: now) }
         return decision
     }
 
     mutating func attemptWithheld(_ state: inout RequestState, attempt: Int32) -> Decision {
-        let (finished, charges) = (state.finished, state.charges)
+        let before = ledger?.before(state, attempt: nil)
         let (_, decision) = router.attemptFinished(
             measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
         log?.write(decision, time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
-        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
+        if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
 
     mutating func resume(_ state: inout RequestState) -> Decision {
-        let (finished, charges) = (state.finished, state.charges)
+        let before = ledger?.before(state, attempt: nil)
         let decision = router.resume(&state)
         log?.write(decision, time: now, call: .resume(requestID: state.request.id))
-        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
+        if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
 
     mutating func hedgeDue(_ state: inout RequestState) -> Decision {
-        let (finished, charges) = (state.finished, state.charges)
+        let before = ledger?.before(state, attempt: nil)
         let decision = router.hedgeDue(&state)
         log?.write(decision, time: now, call: .hedgeDue(requestID: state.request.id))
-        ledger?.observe(state, decision: decision, finishedBefore: finished, chargesBefore: charges, answeredBy: nil, outcome: nil, now: now)
+        if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
 

@@ -23,14 +23,24 @@ final class SpendLedgerRecorder: Sendable {
         self.unixNanosecondsAtZero = unixNanosecondsAtZero
     }
 
+    /// What a router call needs to be read of the request before it.
+    struct Before {
+        var finished = false
+        var charges = RequestCharges()
+        /// The target of the attempt reporting (nil for other calls).
+        var target: TargetID?
+    }
+
+    /// The request's state before a router call (`attempt`: the one reporting, if any).
+    func before(_ state: RequestState, attempt: Int32?) -> Before {
+        Before(finished: state.finished, charges: state.charges, target: attempt.flatMap { state.attemptTarget($0) })
+    }
+
     /// After a router call on `state`: a row when the call ended the request (`decision`
     /// completes, fails or rejects it), or when a result after its end added to its charges.
-    /// `finishedBefore` and `chargesBefore` are the state's before the call; `answeredBy` the
-    /// target of the attempt that just reported, `outcome` its result (nil for other calls).
-    func observe(
-        _ state: RequestState, decision: Decision, finishedBefore: Bool, chargesBefore: RequestCharges, answeredBy target: TargetID?,
-        outcome: AttemptOutcome?, now: Int64
-    ) {
+    /// `before` is the state's before the call, `outcome` the reporting attempt's result.
+    func observe(_ state: RequestState, decision: Decision, before: Before, outcome: AttemptOutcome?, now: Int64) {
+        let (finishedBefore, chargesBefore, target) = (before.finished, before.charges, before.target)
         let bypass = config.routes[state.route.index].mode == .bypass
         if finishedBefore {
             let added = state.charges.subtracting(chargesBefore)
