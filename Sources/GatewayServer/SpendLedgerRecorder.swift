@@ -44,12 +44,14 @@ final class SpendLedgerRecorder: Sendable {
         let bypass = config.routes[state.route.index].mode == .bypass
         if finishedBefore {
             let added = state.charges.subtracting(chargesBefore)
-            guard added != RequestCharges() else { return }
-            let part = lateParts.withLock { parts -> Int16 in
-                let next = (parts[state.request.id] ?? 0) + 1
+            let charged = added != RequestCharges()
+            // The request's entry goes with its last attempt, whether or not that one cost anything.
+            let part = lateParts.withLock { parts -> Int16? in
+                let next = (parts[state.request.id] ?? 0) + (charged ? 1 : 0)
                 if state.attemptsInFlight == 0 { parts[state.request.id] = nil } else { parts[state.request.id] = next }
-                return next
+                return charged ? next : nil
             }
+            guard let part else { return }
             append(state, part: part, outcome: "late", upstream: nil, outputTokens: 0, spend: added.spend(succeeded: false, bypass: bypass), now: now)
             return
         }
@@ -78,6 +80,9 @@ final class SpendLedgerRecorder: Sendable {
             degraded: upstream.map { config.targets[$0.index].kind == .local } ?? false)
         pending.withLock { $0.append(row) }
     }
+
+    /// Requests that ended with attempts still out, whose late parts are still counted.
+    var requestsAwaitingLateResults: Int { lateParts.withLock { $0.count } }
 
     /// Rows that could not be spooled, back in front of those made since.
     func putBack(_ rows: [SpendLedgerRow]) {
