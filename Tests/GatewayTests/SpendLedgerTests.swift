@@ -107,6 +107,39 @@ struct SpendLedgerTests {
         await database.remove()
     }
 
+    @Test("three replicas on one ledger, 300 requests at once spread over them: 300 rows, each replica's its own, adding up to what each charged")
+    func threeReplicas() async throws {
+        let database = try await ThrowawayPostgres()
+        defer { Task { await database.remove() } }
+        var replicas: [LiveGateway] = []
+        for index in 1...3 {
+            replicas.append(
+                try await LiveGateway(
+                    mocks: ["alpha": [], "beta": [], "local": []], spec: Self.spec,
+                    gatewayArguments: ["--set", "deployment.state.postgres.replica=gw-\(index)"],
+                    gatewayEnvironment: [Self.variable: database.url]))
+        }
+        let started = replicas
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<300 { group.addTask { try await started[index % 3].chat(stream: index % 5 == 0).status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.count == 300 && statuses.allSatisfy { $0 == 200 })
+        var charged: [String] = []
+        for (index, replica) in replicas.enumerated() {
+            _ = try await Self.shipped(replica, rows: 100)
+            charged.append("gw-\(index + 1)|100|\(Int((try await replica.spend(team: "search") * 1e9).rounded()))")
+        }
+        let ledger = try await database.query(
+            """
+            SELECT replica, count(*), round(sum(successful_usd + retried_usd + wasted_usd + fallback_usd + bypass_usd) * 1e9)
+            FROM brownout_spend_ledger GROUP BY replica ORDER BY replica
+            """)
+        #expect(ledger.split(separator: "\n").map(String.init) == charged)
+        for replica in replicas { await replica.stop() }
+        await database.remove()
+    }
+
     @Test("the database goes away: every request is still routed, rows wait in the spool, and are stored once when it returns")
     func databaseDown() async throws {
         let database = try await ThrowawayPostgres()
