@@ -13,25 +13,18 @@ final class LedgerSpool: Sendable {
 
     init(path: String) throws {
         self.path = path
-        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        do {
-            database = try DatabaseQueue(path: path)
-            try database.write { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE IF NOT EXISTS spooled_spend (
-                            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                            settled_unix_ns INTEGER NOT NULL, boot INTEGER NOT NULL, request_id INTEGER NOT NULL, part INTEGER NOT NULL,
-                            team TEXT, api_key TEXT, route TEXT NOT NULL, upstream TEXT, outcome TEXT NOT NULL,
-                            attempts INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-                            successful_usd REAL NOT NULL, retried_usd REAL NOT NULL, wasted_usd REAL NOT NULL,
-                            fallback_gpu_seconds REAL NOT NULL, fallback_usd REAL NOT NULL, bypass_usd REAL NOT NULL,
-                            degraded INTEGER NOT NULL)
-                        """)
-            }
-        } catch {
-            throw GatewayStartError("deployment.state.postgres.spool: cannot open '\(path)' as an SQLite database: \(error)")
-        }
+        database = try SQLiteFile.open(
+            path: path, key: "deployment.state.postgres.spool",
+            schema: """
+                CREATE TABLE IF NOT EXISTS spooled_spend (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    settled_unix_ns INTEGER NOT NULL, boot INTEGER NOT NULL, request_id INTEGER NOT NULL, part INTEGER NOT NULL,
+                    team TEXT, api_key TEXT, route TEXT NOT NULL, upstream TEXT, outcome TEXT NOT NULL,
+                    attempts INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                    successful_usd REAL NOT NULL, retried_usd REAL NOT NULL, wasted_usd REAL NOT NULL,
+                    fallback_gpu_seconds REAL NOT NULL, fallback_usd REAL NOT NULL, bypass_usd REAL NOT NULL,
+                    degraded INTEGER NOT NULL)
+                """)
     }
 
     /// Appends `rows` in one transaction.

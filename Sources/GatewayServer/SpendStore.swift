@@ -10,20 +10,13 @@ final class SpendStore: Sendable {
 
     init(path: String) throws {
         self.path = path
-        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        do {
-            database = try DatabaseQueue(path: path)
-            try database.write { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE IF NOT EXISTS budget_spend (
-                            scope_kind TEXT NOT NULL, scope_name TEXT NOT NULL, period INTEGER NOT NULL, spent_usd REAL NOT NULL,
-                            PRIMARY KEY (scope_kind, scope_name))
-                        """)
-            }
-        } catch {
-            throw GatewayStartError("spend_database: cannot open '\(path)' as an SQLite database: \(error)")
-        }
+        database = try SQLiteFile.open(
+            path: path, key: "spend_database",
+            schema: """
+                CREATE TABLE IF NOT EXISTS budget_spend (
+                    scope_kind TEXT NOT NULL, scope_name TEXT NOT NULL, period INTEGER NOT NULL, spent_usd REAL NOT NULL,
+                    PRIMARY KEY (scope_kind, scope_name))
+                """)
     }
 
     /// The saved rows: the budgets' records, and a description of each row of a kind this

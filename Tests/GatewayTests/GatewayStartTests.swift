@@ -56,20 +56,9 @@ struct GatewayStartTests {
         let (directory, spec) = try Self.writeSpec()
         defer { try? FileManager.default.removeItem(at: directory) }
         // A port this process holds open.
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(holder >= 0)
-        defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let held = try HeldPort()
+        defer { held.close() }
+        let port = held.port
         let taken = try await LiveGateway.run("brownout-gateway", [spec.path, "--set", "deployment.listen=127.0.0.1:\(port)"])
         #expect(taken.status != 0, "\(taken.stderr)")
         #expect(taken.stderr == "Error: deployment.listen: cannot listen on 127.0.0.1:\(port): Address already in use\n", "\(taken.stderr)")
@@ -169,19 +158,9 @@ struct GatewayStartTests {
         }
         let (directory, file) = try Self.writeSpec()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let taken = Int(UInt16(bigEndian: address.sin_port))
+        let held = try HeldPort()
+        defer { held.close() }
+        let taken = held.port
         let refused = try await LiveGateway.run("brownout-gateway", [file.path, "--set", "deployment.metrics_listen=127.0.0.1:\(taken)"])
         #expect(refused.status != 0)
         #expect(

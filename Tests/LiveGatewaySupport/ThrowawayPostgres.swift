@@ -37,7 +37,7 @@ public final class ThrowawayPostgres: @unchecked Sendable {
             let chown = try await ChildProcess.run(URL(fileURLWithPath: "/bin/chown"), ["-R", "postgres:postgres", directory.path])
             guard chown.status == 0 else { throw ChildProcessFailure("chown: \(chown.stderr)") }
         }
-        port = try Self.freePort()
+        port = try HeldPort.free()
         let initdb = try await Self.run(
             binaries.appendingPathComponent("initdb"),
             ["-D", directory.appendingPathComponent("data").path, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
@@ -109,24 +109,5 @@ public final class ThrowawayPostgres: @unchecked Sendable {
     private static func run(_ executable: URL, _ arguments: [String]) async throws -> ChildOutput {
         let (command, all) = asPostgresUser(executable, arguments)
         return try await ChildProcess.run(command, all, currentDirectory: URL(fileURLWithPath: "/tmp"), within: .seconds(120))
-    }
-
-    /// A loopback port nobody listens on now (the kernel's choice for a socket bound to port 0).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw ChildProcessFailure("no free loopback port: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
