@@ -77,14 +77,24 @@ public enum Experiment {
         _ spec: ExperimentSpec, replications range: Range<Int>, jobs: Int,
         progress: (@Sendable (Int, Int) -> Void)?
     ) throws(ExperimentFailure) -> [ReplicationResult] {
-        let outcomes = ReplicationRunner.run(count: range.count, jobs: jobs, progress: progress) { index -> Result<ReplicationResult, WorldError> in
-            Result { () throws(WorldError) in try World.run(spec.world, seed: spec.seed, replication: range.lowerBound + index) }
+        try simulate(spec, replications: Array(range), jobs: jobs, progress: progress) { $0 }
+    }
+
+    /// Runs replications `indices` of one spec and keeps of each only `summary` of it,
+    /// computed on the thread that simulated it (a caller that reads a few figures of many
+    /// replications neither holds every result nor reads them one after another).
+    public static func simulate<Summary: Sendable>(
+        _ spec: ExperimentSpec, replications indices: [Int], jobs: Int,
+        progress: (@Sendable (Int, Int) -> Void)?, summary: @escaping @Sendable (ReplicationResult) -> Summary
+    ) throws(ExperimentFailure) -> [Summary] {
+        let outcomes = ReplicationRunner.run(count: indices.count, jobs: jobs, progress: progress) { index -> Result<Summary, WorldError> in
+            Result { () throws(WorldError) in summary(try World.run(spec.world, seed: spec.seed, replication: indices[index])) }
         }
-        var results: [ReplicationResult] = []
+        var summaries: [Summary] = []
         for outcome in outcomes {
-            do { results.append(try outcome.get()) } catch { throw ExperimentFailure(error.description) }
+            do { summaries.append(try outcome.get()) } catch { throw ExperimentFailure(error.description) }
         }
-        return results
+        return summaries
     }
 
     /// Runs the spec (and its variants) and writes its tables into `directory` (default

@@ -300,7 +300,12 @@ public struct ExperimentReport {
     /// GPU-hours a pool was online (busy or idle) over a replication of `end` nanoseconds.
     /// A pool's GPU-hours over the measured window (after the warm-up, to the end of the run).
     static func gpuHours(_ metrics: UpstreamMetrics, of pool: FallbackPoolSpec, in result: ReplicationResult) -> Double {
-        metrics.replicas.average(at: result.endNanoseconds) * Double(result.measuredNanoseconds) / 3.6e12 * Double(pool.gpusPerReplica)
+        gpuHours(replicasAverage: metrics.replicas.average(at: result.endNanoseconds), of: pool, measuredNanoseconds: result.measuredNanoseconds)
+    }
+
+    /// GPU hours of a pool that averaged `replicasAverage` replicas over the measured time.
+    static func gpuHours(replicasAverage: Double, of pool: FallbackPoolSpec, measuredNanoseconds: Int64) -> Double {
+        replicasAverage * Double(measuredNanoseconds) / 3.6e12 * Double(pool.gpusPerReplica)
     }
 
     func worstWindow() -> (start: Double, availability: Double)? {

@@ -91,10 +91,59 @@ public enum FallbackSizing {
         var decided: Bool { meets || verdicts.contains(false) }
     }
 
+    /// What the search reads of one replication at one pool size: each SLO's value and the
+    /// run's cost (the pool's GPU time and the frontier spend), and whether the pool's size
+    /// mattered in it.
+    struct ReplicationFigures: Sendable {
+        let sloValues: [Double]
+        private(set) var runCostUSD: Double
+        private let frontierUSD: Double
+        /// The pool's servers in the run, and the most attempts it held at once.
+        private(set) var poolServers: Int
+        private let poolPeakHeld: Int
+        private let window: MeasurementWindow
+        private let endNanoseconds: Int64
+        private let measuredNanoseconds: Int64
+
+        init(_ result: ReplicationResult, spec: ExperimentSpec, slos: [Objective], poolIndex: Int) {
+            // A replication's metrics do not depend on the others' (a failure label it did not
+            // see reads as 0 here as in a report of many).
+            let rows = ExperimentReport(spec: spec, results: [result]).metrics(result)
+            sloValues = slos.map { slo in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }
+            let poolSpec = spec.world.pools[poolIndex]
+            let metrics = result.upstreams[spec.world.providers.count + poolIndex]
+            frontierUSD = result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
+            runCostUSD = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result) * poolSpec.gpuPricePerHour + frontierUSD
+            poolServers = poolSpec.servers
+            poolPeakHeld = metrics.peakHeld
+            window = result.window
+            endNanoseconds = result.endNanoseconds
+            measuredNanoseconds = result.measuredNanoseconds
+        }
+
+        /// This replication run with the pool at another size (`pool`: its spec at that size),
+        /// when this run shows the size could not have mattered: the pool never held as many
+        /// attempts as it had servers, here nor there, so no attempt waited or was turned away
+        /// and the gateway never found it full (it never has more outstanding than the pool
+        /// holds) — every event is the same, and so is every SLO figure (the sizes share their
+        /// random numbers). Only the pool's GPU time differs: priced at the new size. Nil when
+        /// the size may have mattered.
+        func resized(to pool: FallbackPoolSpec) -> ReplicationFigures? {
+            guard poolPeakHeld < poolServers, poolPeakHeld < pool.servers else { return nil }
+            var figures = self
+            figures.poolServers = pool.servers
+            let replicas = UpstreamMetrics.fixedReplicasAverage(pool.replicas, window: window, at: endNanoseconds)
+            figures.runCostUSD =
+                ExperimentReport.gpuHours(replicasAverage: replicas, of: pool, measuredNanoseconds: measuredNanoseconds) * pool.gpuPricePerHour
+                + frontierUSD
+            return figures
+        }
+    }
+
     /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
     public static func run(
         path: String, overrides: [String], pool: String, slos sloTexts: [String], maxReplicas: Int?, confidence: Double,
-        goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?
+        goal: Goal, directory: String, jobs: Int, progress: (@Sendable (Int, Int) -> Void)?, reuseAcrossSizes: Bool = true
     ) throws(ExperimentFailure) -> String {
         let (document, base, _) = try Experiment.load(path: path, overrides: overrides)
         guard let poolIndex = base.world.pools.firstIndex(where: { $0.name == pool }) else {
@@ -112,11 +161,15 @@ public enum FallbackSizing {
         let looks = SequentialLooks(first: base.replications, confidence: confidence).looks
         var evaluated: [Int: Evaluation] = [:]
         var specs: [Int: ExperimentSpec] = [:]
-        var results: [Int: [ReplicationResult]] = [:]
+        var figures: [Int: [ReplicationFigures]] = [:]
+        /// By replication: its runs simulated so far, at any size (``ReplicationFigures/resized(to:)``).
+        var simulatedRuns: [[ReplicationFigures]] = []
         let started = ContinuousClock.now
         var simulatedReplications = 0
+        var reusedReplications = 0
         /// The size's verdict after its first look, or (`thorough`) after as many looks as it
-        /// takes; each look simulates only the replications it adds.
+        /// takes; each look simulates only the replications it adds, and of those only the ones
+        /// no run at another size already answers.
         func evaluate(_ size: Int, thorough: Bool) throws(ExperimentFailure) -> Evaluation {
             var look = evaluated[size].map { known in looks.firstIndex { $0.replications == known.replications }! + 1 } ?? 0
             if let known = evaluated[size], known.decided || !thorough || look == looks.count { return known }
@@ -126,36 +179,43 @@ public enum FallbackSizing {
                 ).1
             }
             var spec = specs[size]!
-            var done = results[size] ?? []
+            let poolAtSize = spec.world.pools[poolIndex]
+            var done = figures[size] ?? []
             var evaluation: Evaluation
             repeat {
                 let target = looks[look]
-                // Replication i is the same run at every count: only the new ones are simulated.
+                // Replication i is the same run at every count and, where the pool's size did not
+                // matter in it, at every size: only the rest is simulated, each read once, on
+                // the thread that simulated it.
                 let fresh = done.count..<target.replications
-                done += try Experiment.simulate(spec, replications: fresh, jobs: jobs, progress: progress)
-                simulatedReplications += fresh.count
-                spec.replications = target.replications
-                let report = ExperimentReport(spec: spec, results: done)
-                let perReplication = done.map(report.metrics)
-                let intervals = slos.map { slo in
-                    MeanInterval(
-                        perReplication.map { rows in rows.first { $0.0 == slo.scope && $0.1 == slo.metric }?.2 ?? 0 }, confidence: target.confidence)
-                }
-                let poolSpec = spec.world.pools[poolIndex]
-                let runCost = MeanInterval(
-                    done.map { result in
-                        let metrics = result.upstreams[spec.world.providers.count + poolIndex]
-                        let gpuHours = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result)
-                        return gpuHours * poolSpec.gpuPricePerHour + result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
+                var answered: [Int: ReplicationFigures] = [:]
+                if reuseAcrossSizes {
+                    for index in fresh where index < simulatedRuns.count {
+                        answered[index] = simulatedRuns[index].lazy.compactMap { $0.resized(to: poolAtSize) }.first
                     }
-                ).mean
+                }
+                let missing = fresh.filter { answered[$0] == nil }
+                let sized = spec
+                let simulated = try Experiment.simulate(spec, replications: missing, jobs: jobs, progress: progress) { result in
+                    ReplicationFigures(result, spec: sized, slos: slos, poolIndex: poolIndex)
+                }
+                for (index, run) in zip(missing, simulated) {
+                    while simulatedRuns.count <= index { simulatedRuns.append([]) }
+                    simulatedRuns[index].append(run)
+                    answered[index] = run
+                }
+                done += fresh.map { answered[$0]! }
+                simulatedReplications += missing.count
+                reusedReplications += fresh.count - missing.count
+                spec.replications = target.replications
+                let intervals = slos.indices.map { slo in MeanInterval(done.map { $0.sloValues[slo] }, confidence: target.confidence) }
                 evaluation = Evaluation(
                     size: size, replications: target.replications, confidence: target.confidence, intervals: intervals,
-                    verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: runCost)
+                    verdicts: zip(slos, intervals).map { $0.met(by: $1) }, runCostUSD: MeanInterval(done.map(\.runCostUSD)).mean)
                 look += 1
             } while thorough && !evaluation.decided && look < looks.count
             // Kept only while a later look may still need them.
-            results[size] = evaluation.decided || look == looks.count ? nil : done
+            figures[size] = evaluation.decided || look == looks.count ? nil : done
             evaluated[size] = evaluation
             return evaluation
         }
@@ -199,7 +259,7 @@ public enum FallbackSizing {
             let manifest = SizingManifest(
                 spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
                 objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
-                simulatedReplications: simulatedReplications, wallSeconds: wall)
+                simulatedReplications: simulatedReplications, reusedReplications: reusedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))
         } catch {
             throw ExperimentFailure("\(url.path): could not write sizing.csv and sizing.json (\(error.localizedDescription))")

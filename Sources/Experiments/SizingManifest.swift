@@ -25,19 +25,24 @@ public struct SizingManifest: Codable {
     public let maxReplicas: Int
     /// Sizes evaluated.
     public let evaluations: Int
-    /// Replications simulated over all sizes (each once: a size's doubling adds only new ones).
+    /// Replications simulated over all sizes (each once: a size's later look adds only new ones).
     public let simulatedReplications: Int
+    /// Replications a size read from a run of the same replication at another size, because
+    /// the pool's size could not have mattered in it (never as many attempts held as servers).
+    public let reusedReplications: Int
     public let wallSeconds: Double
     public let version: String
 
     enum CodingKeys: String, CodingKey {
         case name, spec, specHash = "spec_hash", seed, replications, looks, pool, slos, confidence, objective, answer
-        case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications", wallSeconds = "wall_seconds", version
+        case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications"
+        case reusedReplications = "reused_replications", wallSeconds = "wall_seconds", version
     }
 
     init(
         spec: ExperimentSpec, specPath: String, document: SpecValue, looks: [SequentialLooks.Look], pool: String, slos: [String], confidence: Double,
-        objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, wallSeconds: Double
+        objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, reusedReplications: Int,
+        wallSeconds: Double
     ) {
         name = spec.name
         self.spec = specPath
@@ -53,6 +58,7 @@ public struct SizingManifest: Codable {
         self.maxReplicas = maxReplicas
         self.evaluations = evaluations
         self.simulatedReplications = simulatedReplications
+        self.reusedReplications = reusedReplications
         self.wallSeconds = (wallSeconds * 1_000).rounded() / 1_000
         version = RunManifest.version
     }

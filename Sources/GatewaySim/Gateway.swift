@@ -241,23 +241,20 @@ actor Gateway: EventHandler {
 
     func attemptEnded(_ report: AttemptReport) {
         let now = calendar.now
-        guard
-            let (first, ending) = live.modify(
-                report.requestID,
-                { entry -> (ConductEffects, ConductEffects) in
-                    // A streamed attempt that produced output had its first byte reach the client when
-                    // it did; a whole answer reaches it now, at its end, if it is one.
-                    let streamed = entry.conduct.routing.request.streamed
-                    let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
-                    let first = reachedClientAt > 0 ? entry.conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) : ConductEffects()
-                    // A whole answer that did not arrive showed the gateway nothing to bill.
-                    var outcome = report.outcome
-                    if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
-                    return (first, entry.conduct.attemptEnded(report.attempt, outcome, &router))
-                })
-        else { return }
-        apply(first, to: report.requestID)
-        apply(ending, to: report.requestID)
+        guard let streamed = live.modify(report.requestID, { $0.conduct.routing.request.streamed }) else { return }
+        // A streamed attempt that produced output had its first byte reach the client when it
+        // did; a whole answer reaches it now, at its end, if it is one. The first byte's effects
+        // are carried out before the ending is driven: the conduct's answer to the ending does
+        // not depend on them (they cancel other attempts, whose ends come as later events).
+        let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
+        if reachedClientAt > 0 {
+            drive(report.requestID) { conduct, router in conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) }
+        }
+        // A whole answer that did not arrive showed the gateway nothing to bill.
+        var outcome = report.outcome
+        if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
+        let ended = outcome
+        drive(report.requestID) { conduct, router in conduct.attemptEnded(report.attempt, ended, &router) }
     }
 
     private func route(_ request: RoutingRequest) {

@@ -26,6 +26,12 @@ public struct UpstreamMetrics: Sendable {
     public private(set) var delayed = 0
     /// Replicas serving over time (pools; 0 for providers).
     public private(set) var replicas: TimeWeightedAverage
+    /// The most attempts held at once over the whole run, warm-up included: waiting, served,
+    /// or answered and not yet read by the gateway. The gateway never has more of them
+    /// outstanding, so a run whose peak stays below a pool's servers never met its limits: a
+    /// pool of any size above the peak would have run it the same (``FallbackSizing`` reads
+    /// it so).
+    public private(set) var peakHeld = 0
     /// Nanoseconds spent in each health state.
     public private(set) var timeInState: [Int64]
     /// The warm-up, horizon and buckets of the replication.
@@ -76,6 +82,18 @@ public struct UpstreamMetrics: Sendable {
 
     mutating func replicasChanged(to value: Int, at time: Int64) {
         replicas.update(to: Double(value), at: time)
+    }
+
+    mutating func heldChanged(to count: Int) {
+        peakHeld = max(peakHeld, count)
+    }
+
+    /// What ``replicas`` averages at `end` for a pool of `count` replicas that never scales
+    /// (its only change is the one ``FallbackPool`` records at time 0).
+    public static func fixedReplicasAverage(_ count: Int, window: MeasurementWindow, at end: Int64) -> Double {
+        var metrics = UpstreamMetrics(name: "", capacity: 0, stateCount: 1, window: window)
+        metrics.replicasChanged(to: count, at: 0)
+        return metrics.replicas.average(at: end)
     }
 
     mutating func stateChanged(to newState: Int, at time: Int64) {

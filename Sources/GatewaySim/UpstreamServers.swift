@@ -40,6 +40,7 @@ struct UpstreamServers: ~Copyable {
         guard waiting.count < queueLimit else { return .full }
         waiting.append((ticket, now))
         metrics.queueChanged(to: waiting.count, at: now)
+        metrics.heldChanged(to: scheduled.count + waiting.count)
         return .queued
     }
 
@@ -60,6 +61,7 @@ struct UpstreamServers: ~Copyable {
     /// Remembers the answer an attempt will get when its event fires.
     mutating func schedule(_ attempt: UpstreamAttempt) {
         scheduled.insert(attempt, forKey: UInt64(bitPattern: attempt.ticket.key))
+        metrics.heldChanged(to: scheduled.count + waiting.count)
     }
 
     /// The attempt whose event fired (nil if it was cancelled meanwhile); frees its server.
