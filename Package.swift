@@ -274,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "ChildProcesses", "GatewayServer", "LiveGatewaySupport", "ProcessTestSupport", "RoutingCore", "ConfigSchema",
+                "ChildProcesses", "GatewayServer", "LiveGatewaySupport", "ProcessTestSupport", "RoutingCore", "ConfigSchema", "ServerSentEvents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

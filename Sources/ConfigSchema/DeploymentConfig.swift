@@ -8,7 +8,7 @@ import RoutingCore
 ///     deployment:
 ///       listen: 127.0.0.1:8080
 ///       upstreams:
-///         anthropic: {base_url: "https://api.anthropic.com/v1", model: claude-sonnet-4-5, api_key_env: ANTHROPIC_API_KEY}
+///         anthropic: {base_url: "https://api.anthropic.com/v1", protocol: anthropic, model: claude-sonnet-4-5, api_key_env: ANTHROPIC_API_KEY}
 ///         h100-llama-70b: {base_url: "http://10.0.0.7:8000/v1", model: llama-3.3-70b}
 ///       keys:
 ///         search: ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
@@ -25,6 +25,17 @@ public struct DeploymentConfig: Decodable, Sendable {
         public var model: String
         /// The environment variable holding the upstream's API key (none: no key is sent).
         public var apiKeyEnvironmentVariable: String?
+        /// The API the upstream speaks (`protocol`; default `openai`).
+        public var apiProtocol: UpstreamProtocol = .openai
+    }
+
+    /// The API an upstream speaks: OpenAI's chat completions (`POST {base_url}/chat/completions`,
+    /// `Authorization: Bearer`), which vLLM, most providers and OpenAI-compatible endpoints
+    /// speak, or Anthropic's Messages API (`POST {base_url}/messages`, `x-api-key` and
+    /// `anthropic-version`), which the gateway translates chat completions to and from.
+    public enum UpstreamProtocol: String, Sendable, Equatable, CaseIterable {
+        case openai
+        case anthropic
     }
 
     public struct DecisionLog: Sendable, Equatable {
@@ -87,7 +98,7 @@ public struct DeploymentConfig: Decodable, Sendable {
 
     enum UpstreamKeys: String, CodingKey, CaseIterable {
         case model
-        case baseURL = "base_url", apiKeyEnvironmentVariable = "api_key_env"
+        case baseURL = "base_url", apiKeyEnvironmentVariable = "api_key_env", apiProtocol = "protocol"
     }
 
     enum DecisionLogKeys: String, CodingKey, CaseIterable {
@@ -110,11 +121,20 @@ public struct DeploymentConfig: Decodable, Sendable {
             guard let host = URL(string: baseURL)?.host, !host.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "is not a URL with a host, got '\(baseURL)'")
             }
+            var apiProtocol = UpstreamProtocol.openai
+            if let name = try u.decodeIfPresent(String.self, forKey: .apiProtocol) {
+                guard let known = UpstreamProtocol(rawValue: name) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .apiProtocol, in: u,
+                        debugDescription: "must be one of \(UpstreamProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+                }
+                apiProtocol = known
+            }
             upstreams.append(
                 Upstream(
                     target: key.stringValue, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
                     model: try u.decode(String.self, forKey: .model),
-                    apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable)))
+                    apiKeyEnvironmentVariable: try u.decodeIfPresent(String.self, forKey: .apiKeyEnvironmentVariable), apiProtocol: apiProtocol))
         }
         if c.contains(.keys) {
             let teams = try c.nestedContainer(keyedBy: ConfigKey.self, forKey: .keys)

@@ -1,10 +1,12 @@
+import ConfigSchema
 import NIOCore
 import ServerSentEvents
 
 /// An upstream's server-sent events as they arrive (split by
 /// ``ServerSentEvents/ServerSentEventParser``), each read as far as the gateway must: a
 /// `[DONE]`, a JSON chunk (with content, a finish, usage), the upstream's error event, or not
-/// JSON.
+/// JSON. An Anthropic upstream's Messages events arrive as the same frames, translated
+/// (``MessagesStreamTranslation``).
 struct SSEFrames {
     enum Frame {
         /// A chunk, as its exact bytes (through the blank line that ends it), whether it
@@ -18,10 +20,20 @@ struct SSEFrames {
     }
 
     private var parser = ServerSentEventParser()
+    /// For an Anthropic upstream: its Messages events, translated to chunks as they come.
+    private var translation: MessagesStreamTranslation?
+
+    init(upstreamProtocol: DeploymentConfig.UpstreamProtocol = .openai) {
+        translation = upstreamProtocol == .anthropic ? MessagesStreamTranslation() : nil
+    }
 
     mutating func append(_ buffer: ByteBuffer) -> [Frame] {
         var frames: [Frame] = []
-        parser.consume(buffer) { frames.append(Self.frame($0)) }
+        if translation != nil {
+            parser.consume(buffer) { frames += translation!.frames($0) }
+        } else {
+            parser.consume(buffer) { frames.append(Self.frame($0)) }
+        }
         return frames
     }
 

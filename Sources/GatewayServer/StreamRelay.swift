@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConfigSchema
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -31,7 +32,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     private struct State {
         var answer = UpstreamAnswer()
-        var frames = SSEFrames()
+        var frames: SSEFrames
         /// Frames before the first with content, sent when this attempt claims the client.
         var held: [ByteBuffer] = []
         var heldBytes = 0
@@ -78,7 +79,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
 
     private static let logger = Logger(label: "brownout.gateway.stream")
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let chat: ChatRequest
     private let firstToken: @Sendable () -> Bool
     private let stream: ClientStream?
@@ -90,10 +91,11 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// none came) and says whether this attempt answers the client; `ended` makes the
     /// attempt's ending, and `onEnd` gets it, once, on the event loop.
     init(
-        chat: ChatRequest, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?, conduct: Conduct,
-        ended: @escaping UpstreamAttempt.Ended,
+        chat: ChatRequest, upstreamProtocol: DeploymentConfig.UpstreamProtocol, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
+        conduct: Conduct, ended: @escaping UpstreamAttempt.Ended,
         onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void
     ) {
+        self.state = Mutex(State(frames: SSEFrames(upstreamProtocol: upstreamProtocol)))
         self.chat = chat
         self.firstToken = firstToken
         self.stream = stream

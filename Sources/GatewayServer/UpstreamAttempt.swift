@@ -21,6 +21,9 @@ final class UpstreamAttempt: Sendable {
     private let request: HTTPClient.Request
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
+    /// The API the upstream speaks: an Anthropic upstream's requests and answers are translated.
+    let upstreamProtocol: DeploymentConfig.UpstreamProtocol
+    private let model: String
 
     init(
         client: HTTPClient, upstream: DeploymentConfig.Upstream, target: TargetID, apiKey: String?, routerTime: RouterTime, metrics: GatewayMetrics
@@ -29,10 +32,20 @@ final class UpstreamAttempt: Sendable {
         self.target = target
         self.metrics = metrics
         self.routerTime = routerTime
-        let url = upstream.baseURL + "/chat/completions"
+        upstreamProtocol = upstream.apiProtocol
+        model = upstream.model
         quotedModel = JSONText.quoted(upstream.model)
         var headers: HTTPHeaders = ["content-type": "application/json"]
-        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        let url: String
+        switch upstream.apiProtocol {
+        case .openai:
+            url = upstream.baseURL + "/chat/completions"
+            if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        case .anthropic:
+            url = upstream.baseURL + "/messages"
+            headers.add(name: "anthropic-version", value: MessagesRequestTranslation.anthropicVersion)
+            if let apiKey { headers.add(name: "x-api-key", value: apiKey) }
+        }
         do {
             request = try HTTPClient.Request(url: url, method: .POST, headers: headers)
         } catch {
@@ -63,6 +76,15 @@ final class UpstreamAttempt: Sendable {
     /// Makes an attempt's ending from how it ended: outcome, Retry-After, the upstream's usage,
     /// reply, and what it had done.
     typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply, AttemptProgress) -> Ending
+
+    /// The body this upstream is sent for `chat`: the client's, with the upstream's model name
+    /// (and usage asked for), or its translation to the Messages API.
+    private func upstreamBody(_ chat: ChatRequest) throws(MessagesRequestTranslation.Untranslatable) -> ByteBuffer {
+        switch upstreamProtocol {
+        case .openai: chat.upstreamBody(quotedModel: quotedModel)
+        case .anthropic: try MessagesRequestTranslation.body(of: chat, model: model)
+        }
+    }
 
     /// Runs a whole answer's attempt. `firstToken` is called when the answer has arrived, and
     /// says whether this attempt may answer the client. Its one limit (the conduct's, rule 7)
@@ -103,7 +125,14 @@ final class UpstreamAttempt: Sendable {
     ) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
-        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
+        do throws(MessagesRequestTranslation.Untranslatable) {
+            request.body = .byteBuffer(try upstreamBody(chat))
+        } catch {
+            // Refused as the upstream would refuse it, on the event loop as any ending comes.
+            let ending = endings(chat)(.clientError, nil, nil, .upstreamError(error.error), AttemptProgress())
+            client.eventLoopGroup.next().execute { onEnd(ending) }
+            return {}
+        }
         let (metrics, target) = (self.metrics, self.target)
         let conduct = StreamRelay.Conduct(
             onMalformedEvent: onMalformedEvent,
@@ -111,7 +140,9 @@ final class UpstreamAttempt: Sendable {
             commit: commit,
             holdFor: commit.complete ? nil : commit.afterSeconds.map { TimeAmount(routerTime.clock.realDuration(of: Seconds.nanoseconds($0))) },
             repaired: { metrics.streamRepaired(upstream: target, $0) })
-        let relay = StreamRelay(chat: chat, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat), onEnd: onEnd)
+        let relay = StreamRelay(
+            chat: chat, upstreamProtocol: upstreamProtocol, firstToken: firstToken, stream: stream, conduct: conduct, ended: endings(chat),
+            onEnd: onEnd)
         let (firstTokenLimit, attemptLimit) = (order.firstTokenLimitNanoseconds, order.attemptLimitNanoseconds)
         let task = client.execute(
             request: request, delegate: relay, deadline: attemptLimit.map { now + TimeAmount(routerTime.clock.realDuration(of: $0)) })
@@ -150,7 +181,11 @@ final class UpstreamAttempt: Sendable {
         ended: Ended
     ) async throws -> Ending {
         var request = self.request
-        request.body = .byteBuffer(chat.upstreamBody(quotedModel: quotedModel))
+        do throws(MessagesRequestTranslation.Untranslatable) {
+            request.body = .byteBuffer(try upstreamBody(chat))
+        } catch {
+            return ended(.clientError, nil, nil, .upstreamError(error.error), AttemptProgress())
+        }
         let task = client.execute(request: request, delegate: WholeAnswerCollector(), deadline: deadline)
         cancel?.running { task.cancel() }
         defer { cancel?.running(nil) }
@@ -159,16 +194,31 @@ final class UpstreamAttempt: Sendable {
         } onCancel: {
             task.cancel()
         }
-        guard answer.status == 200, let body = answer.body else {
+        guard answer.status == 200, var body = answer.body else {
             return ended(
                 UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
                 .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)), AttemptProgress())
+        }
+        var usage: (input: Int, output: Int)?
+        switch upstreamProtocol {
+        case .openai:
+            usage = UsageReader.usage(ofAnswer: body)
+        case .anthropic:
+            // A 200 that is not a Messages answer is the upstream misbehaving, as any non-answer.
+            guard let translated = MessagesAnswerTranslation.chatCompletion(of: body) else {
+                return ended(
+                    .serverError, nil, nil,
+                    .upstreamError(
+                        OpenAIError(
+                            status: 502, message: "the Anthropic upstream answered 200 with a body that is not a Messages answer",
+                            type: "upstream_error", code: "malformed_answer")), AttemptProgress())
+            }
+            (body, usage) = translated
         }
         var progress = AttemptProgress()
         progress.sawFirstToken()
         guard firstToken() else { return ended(.cancelled, nil, nil, .none, AttemptProgress()) }
         // Without the upstream's usage, the answer is billed by its text (and counted as estimated).
-        let usage = UsageReader.usage(ofAnswer: body)
         if usage == nil { progress.produced(tokens: UsageReader.estimatedOutputTokens(ofAnswer: body)) }
         return ended(.success, nil, usage, .whole(body), progress)
     }

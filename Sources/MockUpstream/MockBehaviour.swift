@@ -33,9 +33,24 @@ public struct MockBehaviour: Sendable {
 
     static let tokensBeforeStreamFault = 3
 
-    public func respond(to request: Request, context: MockRequestContext, state: MockState) async throws -> Response {
+    /// Answers a request on `api`: OpenAI's chat completions, or Anthropic's Messages (which
+    /// needs `anthropic-version` and `max_tokens`, as Anthropic's does, and answers in its shapes).
+    public func respond(
+        to request: Request, context: MockRequestContext, state: MockState, api: MockAPI = .chatCompletions
+    ) async throws
+        -> Response
+    {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
+        if api == .messages {
+            if request.headers[HTTPField.Name("anthropic-version")!] == nil {
+                return MockError.response(
+                    400, "anthropic-version: header is required", type: "invalid_request_error", code: nil, retryAfter: nil, api: api)
+            }
+            if !(object["max_tokens"] is Int) {
+                return MockError.response(400, "max_tokens: Field required", type: "invalid_request_error", code: nil, retryAfter: nil, api: api)
+            }
+        }
         // A fault asked for by the request itself: the x-mock-fault header, or a model name
         // that ends in "@FAULT" (which a gateway's deployment can name as an upstream's model).
         var model = object["model"] as? String ?? "mock"
@@ -47,13 +62,18 @@ public struct MockBehaviour: Sendable {
         let stream = object["stream"] as? Bool ?? false
         let includeUsage = ((object["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
         let maxTokens = (object["max_tokens"] as? Int) ?? (object["max_completion_tokens"] as? Int) ?? outputTokens
-        let promptCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + (($1["content"] as? String)?.count ?? 0) } ?? 0
+        let messageCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + Self.characters(of: $1["content"]) } ?? 0
+        let promptCharacters = messageCharacters + Self.characters(of: object["system"])
         let completion = MockCompletion(
-            id: "chatcmpl-mock-\(UInt32.random(in: 0...UInt32.max))", model: model,
+            id: (api == .messages ? "msg_mock_" : "chatcmpl-mock-") + "\(UInt32.random(in: 0...UInt32.max))", model: model,
             promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
         let drawn = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
         let fault = contextWindowTokens > 0 && completion.promptTokens > contextWindowTokens ? .contextLength : drawn
 
+        func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
+            MockError.response(
+                status, message, type: type, code: code, retryAfter: retryAfter ? String(format: "%g", retryAfterSeconds) : nil, api: api)
+        }
         switch fault {
         case .rateLimited:
             return error(429, "rate limit exceeded", type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: true)
@@ -71,9 +91,12 @@ public struct MockBehaviour: Sendable {
             return error(503, "service unavailable", type: "api_error", code: nil, retryAfter: false)
         case .contextLength:
             let window = contextWindowTokens > 0 ? contextWindowTokens : 8_192
+            let tokens = max(completion.promptTokens, window + 1)
             return error(
                 400,
-                "This model's maximum context length is \(window) tokens; your messages resulted in \(max(completion.promptTokens, window + 1)) tokens.",
+                api == .messages
+                    ? "prompt is too long: \(tokens) tokens > \(window) maximum"
+                    : "This model's maximum context length is \(window) tokens; your messages resulted in \(tokens) tokens.",
                 type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
         case .contentFilter:
             return error(
@@ -91,7 +114,8 @@ public struct MockBehaviour: Sendable {
         case .hang:
             try await Task.sleep(for: .seconds(hangSeconds))
             throw HTTPError(.gatewayTimeout)
-        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamExtraMalformed, .streamWithoutDone, .noUsage:
+        case .none, .slowFirstToken, .streamCut, .streamStall, .streamMalformed, .streamExtraMalformed, .streamOverloaded, .streamWithoutDone,
+            .noUsage:
             break
         }
         let firstToken =
@@ -108,12 +132,14 @@ public struct MockBehaviour: Sendable {
             let wait = firstToken + gap * Double(completion.outputTokens - 1)
             try await Self.wait(until: .now + .seconds(wait), on: context.channel, ending: ending)
             await ending.endNow(completed: true)
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: completion.wholeResponse(withUsage: fault != .noUsage)))
+            let answer =
+                api == .messages ? completion.messagesResponse(withUsage: fault != .noUsage) : completion.wholeResponse(withUsage: fault != .noUsage)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
         }
         let hang = hangSeconds
         let body = ResponseBody { writer in
+            // A Messages stream opens at once; its text comes after the first token's time.
+            if api == .messages { try await writer.write(completion.messagesStart()) }
             if firstToken > 0 { try await Self.wait(until: .now + .seconds(firstToken), on: context.channel, ending: ending) }
             for i in 0..<completion.outputTokens {
                 if i > 0 && gap > 0 { try await Self.wait(until: .now + .seconds(gap), on: context.channel, ending: ending) }
@@ -126,20 +152,30 @@ public struct MockBehaviour: Sendable {
                         try await Task.sleep(for: .seconds(hang))
                         return
                     case .streamMalformed:
-                        try await writer.write(MockCompletion.malformed)
+                        try await writer.write(api == .messages ? MockCompletion.messagesMalformed : MockCompletion.malformed)
                         try await writer.finish(nil)
                         return
                     case .streamExtraMalformed:
-                        try await writer.write(MockCompletion.malformed)
+                        try await writer.write(api == .messages ? MockCompletion.messagesMalformed : MockCompletion.malformed)
+                    case .streamOverloaded:
+                        try await writer.write(api == .messages ? MockCompletion.messagesOverloadedEvent : MockCompletion.overloadedEvent)
+                        try await writer.finish(nil)
+                        ending.end(completed: false)
+                        return
                     default:
                         break
                     }
                 }
-                try await writer.write(completion.chunk(token: i))
+                try await writer.write(api == .messages ? completion.messagesDelta(token: i) : completion.chunk(token: i))
             }
-            try await writer.write(completion.finishChunk())
-            if includeUsage && fault != .noUsage { try await writer.write(completion.usageChunk()) }
-            if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
+            if api == .messages {
+                try await writer.write(completion.messagesFinish(withUsage: fault != .noUsage))
+                if fault != .streamWithoutDone { try await writer.write(MockCompletion.messagesStop) }
+            } else {
+                try await writer.write(completion.finishChunk())
+                if includeUsage && fault != .noUsage { try await writer.write(completion.usageChunk()) }
+                if fault != .streamWithoutDone { try await writer.write(MockCompletion.done) }
+            }
             try await writer.finish(nil)
             ending.end(completed: true)
         }
@@ -168,7 +204,9 @@ public struct MockBehaviour: Sendable {
         return info.tcpi_state == 1  // TCP_ESTABLISHED
     }
 
-    private func error(_ status: Int, _ message: String, type: String, code: String?, retryAfter: Bool) -> Response {
-        MockError.response(status, message, type: type, code: code, retryAfter: retryAfter ? String(format: "%g", retryAfterSeconds) : nil)
+    /// The characters of a message's content (or a `system`): a string, or its text parts and blocks.
+    private static func characters(of content: Any?) -> Int {
+        if let text = content as? String { return text.count }
+        return (content as? [[String: Any]])?.reduce(0) { $0 + (($1["text"] as? String)?.count ?? 0) } ?? 0
     }
 }

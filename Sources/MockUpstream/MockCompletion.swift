@@ -63,8 +63,69 @@ public struct MockCompletion: Sendable {
         frame(["id": id, "object": "chat.completion.chunk", "created": 1_795_737_600, "model": model, "choices": [Any](), "usage": usage])
     }
 
+    /// Some tokens in, an overload reported inside the stream (after its 200): OpenAI's shape.
+    public static let overloadedEvent = ByteBuffer(string: #"data: {"error":{"message":"Overloaded","type":"overloaded_error"}}"# + "\n\n")
+
     public static let done = ByteBuffer(string: "data: [DONE]\n\n")
     public static let malformed = ByteBuffer(string: "data: {\"id\": \"broken\", \"choices\": [\n\n")
+
+    // MARK: Anthropic's Messages API
+
+    /// The whole answer as a Messages response.
+    public func messagesResponse(withUsage: Bool = true) -> ByteBuffer {
+        var object: [String: Any] = [
+            "id": id, "type": "message", "role": "assistant", "model": model, "content": [["type": "text", "text": text]],
+            "stop_reason": "end_turn", "stop_sequence": NSNull(),
+        ]
+        if withUsage { object["usage"] = ["input_tokens": promptTokens, "output_tokens": outputTokens] }
+        return json(object)
+    }
+
+    /// The events before the first token: `message_start`, the text block's start, a `ping`.
+    public func messagesStart() -> ByteBuffer {
+        var buffer = event(
+            "message_start",
+            [
+                "type": "message_start",
+                "message": [
+                    "id": id, "type": "message", "role": "assistant", "model": model, "content": [Any](), "stop_reason": NSNull(),
+                    "stop_sequence": NSNull(), "usage": ["input_tokens": promptTokens, "output_tokens": 1],
+                ],
+            ])
+        var block = event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]])
+        var ping = event("ping", ["type": "ping"])
+        buffer.writeBuffer(&block)
+        buffer.writeBuffer(&ping)
+        return buffer
+    }
+
+    /// Token `i` as a `content_block_delta`.
+    public func messagesDelta(token i: Int) -> ByteBuffer {
+        event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": token(i)]])
+    }
+
+    /// The block's stop and the `message_delta` with the stop reason (and the output tokens).
+    public func messagesFinish(withUsage: Bool = true) -> ByteBuffer {
+        var buffer = event("content_block_stop", ["type": "content_block_stop", "index": 0])
+        var delta: [String: Any] = ["type": "message_delta", "delta": ["stop_reason": "end_turn", "stop_sequence": NSNull()]]
+        if withUsage { delta["usage"] = ["output_tokens": outputTokens] }
+        var finish = event("message_delta", delta)
+        buffer.writeBuffer(&finish)
+        return buffer
+    }
+
+    public static let messagesStop = ByteBuffer(string: "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+    public static let messagesMalformed = ByteBuffer(string: "event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"delta\": {\n\n")
+    /// An overload reported inside the stream, as Anthropic sends it.
+    public static let messagesOverloadedEvent = ByteBuffer(
+        string: "event: error\ndata: " + #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"# + "\n\n")
+
+    private func event(_ name: String, _ object: [String: Any]) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\n")
+        var body = frame(object)
+        buffer.writeBuffer(&body)
+        return buffer
+    }
 
     private func frame(_ object: [String: Any]) -> ByteBuffer {
         var buffer = ByteBuffer(string: "data: ")

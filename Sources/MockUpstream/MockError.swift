@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// OpenAI-shaped error bodies.
+/// Error bodies, in OpenAI's shape or Anthropic's.
 public enum MockError {
     public static func body(_ message: String, type: String, code: String?) -> ByteBuffer {
         let object: [String: Any] = ["error": ["message": message, "type": type, "param": NSNull(), "code": code.map { $0 as Any } ?? NSNull()]]
@@ -11,10 +11,20 @@ public enum MockError {
         return ByteBuffer(bytes: data)
     }
 
-    /// An error answer: `status`, the OpenAI-shaped body, and `retry-after` when given.
-    public static func response(_ status: Int, _ message: String, type: String, code: String?, retryAfter: String?) -> Response {
+    /// Anthropic's error body: `{"type": "error", "error": {"type", "message"}}`.
+    public static func messagesBody(_ message: String, type: String) -> ByteBuffer {
+        let object: [String: Any] = ["type": "error", "error": ["type": type, "message": message]]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return ByteBuffer(bytes: data)
+    }
+
+    /// An error answer: `status`, the body in the API's shape, and `retry-after` when given.
+    public static func response(
+        _ status: Int, _ message: String, type: String, code: String?, retryAfter: String?, api: MockAPI = .chatCompletions
+    ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: Self.body(message, type: type, code: code)))
+        let body = api == .messages ? Self.messagesBody(message, type: type) : Self.body(message, type: type, code: code)
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
     }
 }

@@ -30,7 +30,10 @@ public enum MockFault: String, CaseIterable, Sendable, Codable {
     case streamMalformed = "stream_malformed"
     /// Streaming: some tokens, a frame that is not JSON, then the rest of a complete answer.
     case streamExtraMalformed = "stream_extra_malformed"
-    /// Streaming: every token and the finish, but no `data: [DONE]`.
+    /// Streaming: some tokens, then an overload reported inside the stream after its 200 (an
+    /// `{"error": …}` chunk; Anthropic's `event: error` with `overloaded_error`), then the end.
+    case streamOverloaded = "stream_overloaded"
+    /// Streaming: every token and the finish, but no `data: [DONE]` (Anthropic's: no `message_stop`).
     case streamWithoutDone = "stream_no_done"
     /// 400 `context_length_exceeded`.
     case contextLength = "context_length"

@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// A mock upstream's HTTP server: `POST /v1/chat/completions`, answered by `respond`;
+/// A mock upstream's HTTP server: `POST /v1/chat/completions`, answered by `respond` (and
+/// Anthropic's `POST /v1/messages`, by `respondMessages`);
 /// `GET /v1/models`; and `POST /mock/faults`, `GET /mock/stats`, `POST /mock/reset` to steer
 /// it. Prints `listening on HOST:PORT` on stdout once it accepts connections, and runs until
 /// the process is asked to stop. The fault-injecting mock (`brownout-mock-provider`) and the
@@ -11,17 +12,23 @@ import NIOCore
 public enum MockServer {
     public typealias Respond = @Sendable (Request, MockRequestContext, MockState) async throws -> Response
 
-    public static func run(host: String, port: Int, serverName: String, state: MockState, respond: @escaping Respond) async throws {
+    /// `respondMessages`, when given, answers Anthropic's `POST /v1/messages` too.
+    public static func run(
+        host: String, port: Int, serverName: String, state: MockState, respond: @escaping Respond, respondMessages: Respond? = nil
+    ) async throws {
         let router = Router(context: MockRequestContext.self)
-        router.post("/v1/chat/completions") { request, context in
-            await state.handlerStarted()
-            do {
-                let response = try await respond(request, context, state)
-                await state.handlerEnded()
-                return response
-            } catch {
-                await state.handlerEnded()
-                throw error
+        for (path, answer) in [("/v1/chat/completions", respond), ("/v1/messages", respondMessages)] {
+            guard let answer else { continue }
+            router.post(RouterPath(path)) { request, context in
+                await state.handlerStarted()
+                do {
+                    let response = try await answer(request, context, state)
+                    await state.handlerEnded()
+                    return response
+                } catch {
+                    await state.handlerEnded()
+                    throw error
+                }
             }
         }
         router.get("/v1/models") { _, _ in

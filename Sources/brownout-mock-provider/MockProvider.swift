@@ -3,15 +3,15 @@ import MockUpstream
 import NIOCore
 import NIOPosix
 
-/// An OpenAI-compatible upstream with injected faults, for the gateway's tests, its
-/// benchmark and the parity runs (it links no simulator; the twin's upstreams are
-/// `brownout-twin upstreams`): `POST /v1/chat/completions` (whole or SSE streaming),
+/// An LLM upstream with injected faults, for the gateway's tests, its benchmark and the parity
+/// runs (it links no simulator; the twin's upstreams are `brownout-twin upstreams`): OpenAI's
+/// `POST /v1/chat/completions` and Anthropic's `POST /v1/messages` (whole or SSE streaming),
 /// `GET /v1/models`, and `POST /mock/faults`, `GET /mock/stats`, `POST /mock/reset` to steer it.
 @main
 struct MockProvider: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-mock-provider",
-        abstract: "An OpenAI-compatible mock LLM upstream that injects faults on request.",
+        abstract: "A mock LLM upstream, OpenAI-compatible and Anthropic Messages, that injects faults on request.",
         discussion:
             "Prints 'listening on HOST:PORT' on stdout once it accepts connections. Faults: \(MockFault.allCases.map(\.rawValue).joined(separator: ", "))."
     )
@@ -83,8 +83,10 @@ struct MockProvider: AsyncParsableCommand {
             firstTokenSeconds: firstTokenSeconds, firstTokenSigma: firstTokenSigma, tokensPerSecond: tokensPerSecond,
             outputTokens: outputTokens, retryAfterSeconds: retryAfterSeconds, slowFirstTokenSeconds: slowFirstTokenSeconds,
             hangSeconds: hangSeconds, contextWindowTokens: contextWindowTokens)
-        try await MockServer.run(host: host, port: port, serverName: "brownout-mock-provider", state: state) { request, context, state in
-            try await behaviour.respond(to: request, context: context, state: state)
-        }
+        try await MockServer.run(
+            host: host, port: port, serverName: "brownout-mock-provider", state: state,
+            respond: { request, context, state in try await behaviour.respond(to: request, context: context, state: state) },
+            respondMessages: { request, context, state in try await behaviour.respond(to: request, context: context, state: state, api: .messages) }
+        )
     }
 }
