@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-deps deploy-env format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
+.PHONY: run test test-deps deploy-env clients-env format test-slurm sanitize examples notebooks notebooks-env fuzz fuzz-build build build-simulator install deps bench compare clean
 
 ## Installs libgsl-dev (apt-get) or gsl (brew) only when pkg-config cannot find GSL, and
 ## SQLite's headers when missing.
@@ -76,7 +76,7 @@ run: build-simulator
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
 ## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
 TEST_TIME_LIMIT ?= 40m
-test: test-deps notebooks-env deploy-env
+test: test-deps notebooks-env deploy-env clients-env
 	scripts/check-modules
 	scripts/check-format
 	$(SWIFT) build -c release
@@ -100,6 +100,17 @@ $(DEPLOY_ENV)/.installed: deploy/requirements-lint.txt
 	@rm -rf $(DEPLOY_ENV) && python3 -m venv $(DEPLOY_ENV) \
 		&& $(DEPLOY_ENV)/bin/pip install -q --disable-pip-version-check -r deploy/requirements-lint.txt \
 		&& touch $@ || { rm -rf $(DEPLOY_ENV); echo "error: could not install deploy/requirements-lint.txt from PyPI (above)" >&2; exit 1; }
+
+## The official OpenAI and Anthropic Python SDKs (pinned in clients/requirements.txt), made once
+## in .venv-clients/: the clients of the gateway's SDK tests (Tests/GatewayTests/OfficialClientTests).
+CLIENTS_ENV := .venv-clients
+clients-env: $(CLIENTS_ENV)/.installed
+
+$(CLIENTS_ENV)/.installed: clients/requirements.txt
+	@echo "making the SDK clients' environment in $(CLIENTS_ENV)/ (openai, anthropic from PyPI)"
+	@rm -rf $(CLIENTS_ENV) && python3 -m venv $(CLIENTS_ENV) \
+		&& $(CLIENTS_ENV)/bin/pip install -q --disable-pip-version-check -r clients/requirements.txt \
+		&& touch $@ || { rm -rf $(CLIENTS_ENV); echo "error: could not install clients/requirements.txt from PyPI (above)" >&2; exit 1; }
 
 ## Rewrites experiments/*.out and the README's example outputs from what the program prints now.
 ## A change in them must be explained in the commit message.
