@@ -5,6 +5,14 @@
         upstream (the mock) and then an OpenAI-compatible one: whole and streamed answers,
         tools and system prompts through the translation, usage, a 529 failed over, a 400
         passed back as the SDK's BadRequestError, an overload inside a stream as its APIError.
+    python sdk_checks.py anthropic-via-gateway GATEWAY_PORT CLAUDE_MOCK_PORT KEY
+        Anthropic's SDK against the gateway's POST /v1/messages: passed through to the Anthropic
+        upstream (tools and cache_control on a system block), translated after a failover to the
+        OpenAI-compatible one (whole and streamed), a 400 as
+        BadRequestError, an overload inside a stream as its APIError.
+    python sdk_checks.py anthropic-overloaded GATEWAY_PORT CLAUDE_MOCK_PORT KEY
+        An overload no failover got past, through the gateway: Anthropic's own 529, raised by the
+        SDK as OverloadedError.
     python sdk_checks.py anthropic-against-mock CLAUDE_MOCK_PORT
         Anthropic's SDK against the mock's POST /v1/messages: the shapes the gateway translates
         are the ones the official client reads (whole, streamed, 529 as OverloadedError, an
@@ -120,10 +128,82 @@ def anthropic_against_mock(claude_port):
     print("anthropic: the mock's error event inside a stream as APIError: ok")
 
 
+def anthropic_via_gateway(gateway_port, claude_port, key):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{gateway_port}", api_key=key, max_retries=0, timeout=30)
+    tools = [{"name": "lookup", "description": "Find", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}]
+    system = [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]
+    messages = [{"role": "user", "content": "Say something."}]
+
+    raw = client.messages.with_raw_response.create(model="chat", max_tokens=5, system=system, tools=tools, messages=messages)
+    message = raw.parse()
+    check(raw.headers.get("x-brownout-upstream") == "claude", f"answered by {raw.headers.get('x-brownout-upstream')}")
+    check(message.content[0].text == "w0 w1 w2 w3 end." and message.usage.output_tokens == 5, f"whole: {message}")
+    print("anthropic whole answer through the gateway (key in x-api-key, tools and cache_control passed on): ok")
+
+    with client.messages.stream(model="chat", max_tokens=4, system=system, messages=messages) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    check(text == "w0 w1 w2 end." and final.usage.output_tokens == 4 and final.stop_reason == "end_turn", f"stream: {text!r} {final}")
+    print("anthropic stream through the gateway: ok")
+
+    fault(claude_port, "overloaded")
+    failed_over = client.messages.with_raw_response.create(model="chat", max_tokens=5, tools=tools, messages=messages)
+    message = failed_over.parse()
+    check(failed_over.headers.get("x-brownout-upstream") == "gpt", "a 529 fails over to the OpenAI-compatible target")
+    check(message.type == "message" and message.content[0].text == "w0 w1 w2 w3 end." and message.stop_reason == "end_turn", f"{message}")
+    check(message.usage.output_tokens == 5, f"usage: {message.usage}")
+    fault(claude_port, "overloaded")
+    with client.messages.stream(model="chat", max_tokens=4, messages=messages) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    check(text == "w0 w1 w2 end." and final.usage.output_tokens == 4 and final.stop_reason == "end_turn", f"translated stream: {text!r} {final}")
+    print("anthropic: failed over to an OpenAI-compatible upstream, whole and streamed, a valid Messages answer: ok")
+
+    try:
+        client.messages.create(model="only", max_tokens=5, messages=[{"role": "user", "content": "word " * 80}])
+        raise AssertionError("a prompt over the context window was answered")
+    except anthropic.BadRequestError as error:
+        check("prompt is too long" in str(error), f"the upstream's message: {error}")
+    print("anthropic: the upstream's context-length refusal as BadRequestError: ok")
+
+    fault(claude_port, "stream_overloaded")
+    received = ""
+    try:
+        with client.messages.stream(model="chat", max_tokens=10, messages=messages) as stream:
+            for piece in stream.text_stream:
+                received += piece
+        raise AssertionError("a stream broken by an overload ended cleanly")
+    except anthropic.APIError as error:
+        check(received.startswith("w0 ") and "end." not in received, f"received before the break: {received!r}")
+    print("anthropic: an overload inside a stream, after its first tokens, as APIError: ok")
+
+
+def anthropic_overloaded(gateway_port, claude_port, key):
+    import anthropic
+
+    # An overload that no failover got past (the route's one target, every attempt): Anthropic's
+    # own 529, which the SDK raises as OverloadedError.
+    client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{gateway_port}", api_key=key, max_retries=0, timeout=30)
+    fault(claude_port, "overloaded", count=3)
+    try:
+        client.messages.create(model="only", max_tokens=5, messages=[{"role": "user", "content": "Say something."}])
+        raise AssertionError("an overload every attempt met was answered")
+    except anthropic.OverloadedError as error:
+        check(error.status_code == 529 and error.response.headers.get("x-brownout-attempts") == "3", f"{error}")
+        may_retry = error.response.headers.get("x-should-retry")
+    print(f"anthropic: an overload no failover got past as OverloadedError (529, x-should-retry: {may_retry}): ok")
+
+
 if __name__ == "__main__":
     command, arguments = sys.argv[1], sys.argv[2:]
     if command == "openai-via-gateway":
         openai_via_gateway(*arguments)
+    elif command == "anthropic-via-gateway":
+        anthropic_via_gateway(*arguments)
+    elif command == "anthropic-overloaded":
+        anthropic_overloaded(*arguments)
     elif command == "anthropic-against-mock":
         anthropic_against_mock(*arguments)
     else:

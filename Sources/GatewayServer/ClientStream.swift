@@ -55,4 +55,9 @@ final class ClientStream: Sendable {
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
+    /// A Messages stream's last event.
+    static let messageStop = ByteBuffer(string: "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+
+    /// The event that ends a complete answer for a client of `api`.
+    static func done(for api: ClientAPI) -> ByteBuffer { api == .messages ? messageStop : done }
 }

@@ -9,7 +9,7 @@ import Synchronization
 import HTTPTypes
 
 /// The HTTP face of the gateway: OpenAI's `POST /v1/chat/completions` and `GET /v1/models`,
-/// plus `/healthz`, `/readyz` and `/metrics`.
+/// Anthropic's `POST /v1/messages`, plus `/healthz`, `/readyz` and `/metrics`.
 public enum GatewayApplication {
     public static func make(
         core: GatewayCore, deployment: DeploymentConfig, logger: Logger,
@@ -17,52 +17,10 @@ public enum GatewayApplication {
     ) -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
         router.post("/v1/chat/completions") { request, context -> Response in
-            let received = ContinuousClock.now
-            func whole(_ error: OpenAIError) -> Response { refusal(error, core: core, received: received) }
-            guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else { return whole(OpenAIError.unauthorized) }
-            let body: ByteBuffer
-            let hold: BodyHold
-            do throws(RequestBodyReader.Failure) {
-                (body, hold) = try await RequestBodyReader.body(of: request, bounds: core.bodyBounds, allowance: core.bodyAllowance)
-            } catch {
-                core.metrics.bodyRefused(error.reason)
-                return whole(error.error)
-            }
-            let chat: ChatRequest
-            do throws(OpenAIError) {
-                chat = try ChatRequest(body: body)
-            } catch {
-                return whole(error)
-            }
-            guard deployment.team(team, mayUse: chat.model) || !core.models.contains(chat.model) else {
-                return whole(
-                    OpenAIError(
-                        status: 403, message: "team '\(team)' may not use model '\(chat.model)'", type: "invalid_request_error",
-                        code: "model_not_allowed"))
-            }
-            // The body is held (against the allowance) until the answer is written.
-            let answer = await RequestCoordinator.answer(chat, team: team, core: core, connection: context.channel)
-            switch answer {
-            case .whole(let status, let headers, let body):
-                withExtendedLifetime(hold) {}
-                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
-            case .stream(let headers, let stream):
-                return Response(
-                    status: .ok, headers: headers,
-                    body: ResponseBody { writer in
-                        defer { withExtendedLifetime(hold) {} }
-                        do {
-                            for await frame in stream.frames {
-                                try await writer.write(frame)
-                                stream.written(frame.readableBytes)
-                            }
-                            try await writer.finish(nil)
-                        } catch {
-                            stream.clientWentAway()
-                            throw error
-                        }
-                    })
-            }
+            await answer(request, context: context, api: .chatCompletions, core: core, deployment: deployment)
+        }
+        router.post("/v1/messages") { request, context -> Response in
+            await answer(request, context: context, api: .messages, core: core, deployment: deployment)
         }
         router.get("/v1/models") { request, _ -> Response in
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else {
@@ -92,6 +50,78 @@ public enum GatewayApplication {
         return Application(
             router: router, configuration: .init(address: .hostname(deployment.host, port: deployment.port), serverName: "brownout-gateway"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// Answers one request of `api`: the team from its key, the body read and parsed, then
+    /// routed; every refusal in the client's API's shape.
+    static func answer(
+        _ request: Request, context: GatewayRequestContext, api: ClientAPI, core: GatewayCore, deployment: DeploymentConfig
+    ) async -> Response {
+        let received = ContinuousClock.now
+        func whole(_ error: OpenAIError) -> Response { refusal(error, api: api, core: core, received: received) }
+        let key: String?
+        switch api {
+        case .chatCompletions: key = authorization(request.headers)
+        case .messages: key = apiKey(request.headers).map { "Bearer \($0)" } ?? authorization(request.headers)
+        }
+        guard let team = core.keys.team(forAuthorization: key) else {
+            return whole(api == .messages ? OpenAIError.unauthorizedMessages : OpenAIError.unauthorized)
+        }
+        let body: ByteBuffer
+        let hold: BodyHold
+        do throws(RequestBodyReader.Failure) {
+            (body, hold) = try await RequestBodyReader.body(of: request, bounds: core.bodyBounds, allowance: core.bodyAllowance)
+        } catch {
+            core.metrics.bodyRefused(error.reason)
+            return whole(error.error)
+        }
+        let client: ClientRequest
+        do throws(OpenAIError) {
+            client = api == .messages ? try ClientRequest(messagesBody: body) : try ClientRequest(body: body)
+        } catch {
+            return whole(error)
+        }
+        guard deployment.team(team, mayUse: client.model) || !core.models.contains(client.model) else {
+            return whole(
+                OpenAIError(
+                    status: 403, message: "team '\(team)' may not use model '\(client.model)'", type: "invalid_request_error",
+                    code: "model_not_allowed"))
+        }
+        // The body is held (against the allowance) until the answer is written.
+        let answer = await RequestCoordinator.answer(client, team: team, core: core, connection: context.channel)
+        switch answer {
+        case .whole(let status, let headers, let body):
+            withExtendedLifetime(hold) {}
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
+        case .stream(let headers, let stream):
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    defer { withExtendedLifetime(hold) {} }
+                    do {
+                        for await frame in stream.frames {
+                            try await writer.write(frame)
+                            stream.written(frame.readableBytes)
+                        }
+                        try await writer.finish(nil)
+                    } catch {
+                        stream.clientWentAway()
+                        throw error
+                    }
+                })
+        }
+    }
+
+    /// The request's one `x-api-key` value (nil when it has none or several).
+    static func apiKey(_ headers: HTTPFields) -> String? {
+        let name = HTTPField.Name("x-api-key")!
+        var value: String?
+        var count = 0
+        for field in headers where field.name == name {
+            value = field.value
+            count += 1
+        }
+        return count == 1 ? value : nil
     }
 
     /// The separate listener of `/metrics` (`deployment.metrics_listen`), for a network only the
@@ -132,12 +162,12 @@ public enum GatewayApplication {
     }
 
     /// A refusal before routing, with the same explaining headers as every answer.
-    static func refusal(_ error: OpenAIError, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
+    static func refusal(_ error: OpenAIError, api: ClientAPI = .chatCompletions, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
         return Response(
             status: .init(code: error.status),
             headers: core.explaining.fields(
                 requestID: core.requestID(), attempts: 0, overhead: received.duration(to: .now),
                 answeredBy: nil, contentType: ExplainingHeaders.json),
-            body: .init(byteBuffer: error.body))
+            body: .init(byteBuffer: error.body(for: api)))
     }
 }

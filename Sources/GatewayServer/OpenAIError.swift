@@ -36,6 +36,38 @@ public struct OpenAIError: Error, Sendable {
     /// Whether an upstream refused the request for its length: OpenAI's and vLLM's
     /// `context_length_exceeded` code, or the wording OpenAI-compatible servers and
     /// Anthropic's API use for it when they send no code.
+    /// The error as a client of `api` reads it: OpenAI's shape, or Anthropic's
+    /// (`{"type": "error", "error": {"type", "message"}}`, its types by status).
+    func body(for api: ClientAPI) -> ByteBuffer {
+        guard api == .messages else { return body }
+        return ByteBuffer(
+            string: #"{"type":"error","error":{"type":"# + JSONText.quoted(anthropicType) + #","message":"# + JSONText.quoted(message) + "}}")
+    }
+
+    /// The error as the last event of a stream `api`'s client reads.
+    func streamFrame(for api: ClientAPI) -> ByteBuffer {
+        guard api == .messages else { return streamFrame }
+        var frame = ByteBuffer(string: "event: error\ndata: ")
+        var json = body(for: api)
+        frame.writeBuffer(&json)
+        frame.writeString("\n\n")
+        return frame
+    }
+
+    /// Anthropic's error type for the status (an overload keeps its own at any 5xx).
+    var anthropicType: String {
+        switch status {
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 529: "overloaded_error"
+        case 400..<500: "invalid_request_error"
+        default: type == "overloaded_error" ? "overloaded_error" : "api_error"
+        }
+    }
+
     var refusesContextLength: Bool {
         guard status == 400 || status == 413 else { return false }
         if code == "context_length_exceeded" { return true }
@@ -45,4 +77,7 @@ public struct OpenAIError: Error, Sendable {
 
     static let unauthorized = OpenAIError(
         status: 401, message: "Incorrect or missing API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key")
+    static let unauthorizedMessages = OpenAIError(
+        status: 401, message: "invalid x-api-key: send the team's key as x-api-key (or Authorization: Bearer KEY)", type: "authentication_error",
+        code: "invalid_api_key")
 }

@@ -30,7 +30,7 @@ struct RequestCoordinator: Sendable {
     }
 
     let core: GatewayCore
-    let chat: ChatRequest
+    let chat: ClientRequest
     let team: String
     let request: RoutingRequest
     let received: ContinuousClock.Instant
@@ -39,7 +39,7 @@ struct RequestCoordinator: Sendable {
     /// first token, or the end); a stream goes on in the background. `connection` is the
     /// client's, watched until the request is over (``ClientDisconnectWatch``): a client that
     /// leaves before its answer has its attempts cancelled then, not when a write fails.
-    static func answer(_ chat: ChatRequest, team: String, core: GatewayCore, connection: (any Channel)? = nil) async -> GatewayAnswer {
+    static func answer(_ chat: ClientRequest, team: String, core: GatewayCore, connection: (any Channel)? = nil) async -> GatewayAnswer {
         let received = ContinuousClock.now
         let id = core.requestID()
         let request: RoutingRequest
@@ -57,7 +57,7 @@ struct RequestCoordinator: Sendable {
                 status: 404,
                 headers: core.explaining.fields(
                     requestID: id, attempts: 0, overhead: received.duration(to: .now), answeredBy: nil,
-                    contentType: ExplainingHeaders.json), body: answer.body)
+                    contentType: ExplainingHeaders.json), body: answer.body(for: chat.api))
         }
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
@@ -254,7 +254,7 @@ struct RequestCoordinator: Sendable {
                         headers: headers(
                             conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
                             failure: Self.shutdownFailure, sdkMayRetry: true),
-                        body: Self.shuttingDown.body)
+                        body: Self.shuttingDown.body(for: chat.api))
                     : .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
@@ -276,7 +276,7 @@ struct RequestCoordinator: Sendable {
             let local = ending.winnerTarget.map { core.config.targets[$0.index].kind == .local } ?? false
             finishMetrics(result: .success, fallback: local, clock: clock)
             if let stream, chat.stream {
-                stream.send(ClientStream.done)
+                stream.send(ClientStream.done(for: chat.api))
                 stream.finish()
             } else {
                 respond(
@@ -289,7 +289,7 @@ struct RequestCoordinator: Sendable {
         let error = cutByShutdown ? Self.shuttingDown : failure(ending, lastError: lastError)
         finishMetrics(result: ending.decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
         if answered, let stream {
-            stream.send(error.streamFrame)
+            stream.send(error.streamFrame(for: chat.api))
             stream.finish()
         } else {
             respond(
@@ -299,7 +299,7 @@ struct RequestCoordinator: Sendable {
                         conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
                         failure: cutByShutdown ? Self.shutdownFailure : ending.failureLabel,
                         sdkMayRetry: cutByShutdown || ending.sdkMayRetry),
-                    body: error.body))
+                    body: error.body(for: chat.api)))
         }
     }
 
@@ -318,7 +318,7 @@ struct RequestCoordinator: Sendable {
         core.metrics.requestEnded(team: request.team, result: result, fallback: fallback, overhead: clock.gatewayTime)
     }
 
-    /// The error a failed or refused request gets, in OpenAI's shape: the conduct's
+    /// The error a failed or refused request gets (in the client's API's shape as it is sent): the conduct's
     /// ``GatewayConduct/RequestFailure`` and its status, with the upstream's own 4xx passed back
     /// unchanged when it refused the request.
     private func failure(_ ending: RequestEnding, lastError: OpenAIError?) -> OpenAIError {
@@ -346,9 +346,11 @@ struct RequestCoordinator: Sendable {
                 code: "stream_interrupted")
         case .upstreamsFailed:
             if let lastError {
+                // A Messages client reads a last overload as Anthropic's own 529 (its SDK's OverloadedError).
+                let overloaded = chat.api == .messages && lastError.status == 529
                 return OpenAIError(
-                    status: status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)", type: "upstream_error",
-                    code: lastError.code)
+                    status: overloaded ? 529 : status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)",
+                    type: overloaded ? "overloaded_error" : "upstream_error", code: lastError.code)
             }
             return OpenAIError(
                 status: status, message: "every upstream failed; the last attempt ended \(ending.failureLabel)", type: "upstream_error",

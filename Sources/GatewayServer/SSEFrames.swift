@@ -6,7 +6,7 @@ import ServerSentEvents
 /// ``ServerSentEvents/ServerSentEventParser``), each read as far as the gateway must: a
 /// `[DONE]`, a JSON chunk (with content, a finish, usage), the upstream's error event, or not
 /// JSON. An Anthropic upstream's Messages events arrive as the same frames, translated
-/// (``MessagesStreamTranslation``).
+/// (``MessagesStreamReader``).
 struct SSEFrames {
     enum Frame {
         /// A chunk, as its exact bytes (through the blank line that ends it), whether it
@@ -20,17 +20,25 @@ struct SSEFrames {
     }
 
     private var parser = ServerSentEventParser()
-    /// For an Anthropic upstream: its Messages events, translated to chunks as they come.
-    private var translation: MessagesStreamTranslation?
+    /// An Anthropic upstream's Messages events, read (and translated for a chat completions client).
+    private var messages: MessagesStreamReader?
+    /// An OpenAI-compatible upstream's chunks translated for a Messages client.
+    private var chatToMessages: ChatToMessagesStream?
 
-    init(upstreamProtocol: DeploymentConfig.UpstreamProtocol = .openai) {
-        translation = upstreamProtocol == .anthropic ? MessagesStreamTranslation() : nil
+    init(client: ClientAPI = .chatCompletions, upstream: DeploymentConfig.UpstreamProtocol = .openai) {
+        switch (client, upstream) {
+        case (_, .anthropic): messages = MessagesStreamReader(passThrough: client == .messages)
+        case (.messages, .openai): chatToMessages = ChatToMessagesStream()
+        case (.chatCompletions, .openai): break
+        }
     }
 
     mutating func append(_ buffer: ByteBuffer) -> [Frame] {
         var frames: [Frame] = []
-        if translation != nil {
-            parser.consume(buffer) { frames += translation!.frames($0) }
+        if messages != nil {
+            parser.consume(buffer) { frames += messages!.frames($0) }
+        } else if chatToMessages != nil {
+            parser.consume(buffer) { frames += chatToMessages!.frames($0, Self.frame($0)) }
         } else {
             parser.consume(buffer) { frames.append(Self.frame($0)) }
         }

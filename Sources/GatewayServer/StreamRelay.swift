@@ -80,7 +80,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     private static let logger = Logger(label: "brownout.gateway.stream")
 
     private let state: Mutex<State>
-    private let chat: ChatRequest
+    private let chat: ClientRequest
     private let firstToken: @Sendable () -> Bool
     private let stream: ClientStream?
     private let conduct: Conduct
@@ -91,11 +91,11 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// none came) and says whether this attempt answers the client; `ended` makes the
     /// attempt's ending, and `onEnd` gets it, once, on the event loop.
     init(
-        chat: ChatRequest, upstreamProtocol: DeploymentConfig.UpstreamProtocol, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
+        chat: ClientRequest, upstreamProtocol: DeploymentConfig.UpstreamProtocol, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
         conduct: Conduct, ended: @escaping UpstreamAttempt.Ended,
         onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void
     ) {
-        self.state = Mutex(State(frames: SSEFrames(upstreamProtocol: upstreamProtocol)))
+        self.state = Mutex(State(frames: SSEFrames(client: chat.api, upstream: upstreamProtocol)))
         self.chat = chat
         self.firstToken = firstToken
         self.stream = stream

@@ -43,7 +43,7 @@ final class UpstreamAttempt: Sendable {
             if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
         case .anthropic:
             url = upstream.baseURL + "/messages"
-            headers.add(name: "anthropic-version", value: MessagesRequestTranslation.anthropicVersion)
+            headers.add(name: "anthropic-version", value: ChatToMessagesRequest.anthropicVersion)
             if let apiKey { headers.add(name: "x-api-key", value: apiKey) }
         }
         do {
@@ -78,11 +78,12 @@ final class UpstreamAttempt: Sendable {
     typealias Ended = @Sendable (OutcomeClass, Double?, (input: Int, output: Int)?, Reply, AttemptProgress) -> Ending
 
     /// The body this upstream is sent for `chat`: the client's, with the upstream's model name
-    /// (and usage asked for), or its translation to the Messages API.
-    private func upstreamBody(_ chat: ChatRequest) throws(MessagesRequestTranslation.Untranslatable) -> ByteBuffer {
-        switch upstreamProtocol {
-        case .openai: chat.upstreamBody(quotedModel: quotedModel)
-        case .anthropic: try MessagesRequestTranslation.body(of: chat, model: model)
+    /// (and usage asked for), when the upstream speaks the client's API; else its translation.
+    private func upstreamBody(_ chat: ClientRequest) throws(ChatToMessagesRequest.Untranslatable) -> ByteBuffer {
+        switch (chat.api, upstreamProtocol) {
+        case (.chatCompletions, .openai), (.messages, .anthropic): chat.upstreamBody(quotedModel: quotedModel)
+        case (.chatCompletions, .anthropic): try ChatToMessagesRequest.body(of: chat, model: model)
+        case (.messages, .openai): try MessagesToChatRequest.body(of: chat, model: model)
         }
     }
 
@@ -91,7 +92,7 @@ final class UpstreamAttempt: Sendable {
     /// is AsyncHTTPClient's deadline.
     /// `cancel`, when given, can cancel the exchange while it runs (a departed client).
     func run(
-        _ chat: ChatRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool
+        _ chat: ClientRequest, attemptLimit: Int64?, cancel: InlineAttemptCancel? = nil, firstToken: @escaping @Sendable () -> Bool
     ) async -> Ending {
         let ended = endings(chat)
         let limit = attemptLimit.map { NIODeadline.now() + TimeAmount(routerTime.clock.realDuration(of: $0)) }
@@ -119,13 +120,13 @@ final class UpstreamAttempt: Sendable {
     /// limit between frames after it, the attempt limit to the end (the request's deadline).
     /// Returns what cancels the attempt.
     func startStream(
-        _ chat: ChatRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, commit: StreamCommit,
+        _ chat: ClientRequest, order: AttemptOrder, onMalformedEvent: MalformedEventPolicy, commit: StreamCommit,
         firstToken: @escaping @Sendable () -> Bool,
         stream: ClientStream?, onEnd: @escaping @Sendable (Ending) -> Void
     ) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
-        do throws(MessagesRequestTranslation.Untranslatable) {
+        do throws(ChatToMessagesRequest.Untranslatable) {
             request.body = .byteBuffer(try upstreamBody(chat))
         } catch {
             // Refused as the upstream would refuse it, on the event loop as any ending comes.
@@ -155,7 +156,7 @@ final class UpstreamAttempt: Sendable {
     /// How an attempt started now makes its ending: the time since the start in the router's
     /// time, the tokens (the upstream's usage, else what was forwarded), and for a stream the
     /// time to its first token.
-    private func endings(_ chat: ChatRequest) -> Ended {
+    private func endings(_ chat: ClientRequest) -> Ended {
         let started = ContinuousClock.now
         let scale = routerTime.clock
         return { outcome, retryAfter, usage, reply, spent in
@@ -177,11 +178,11 @@ final class UpstreamAttempt: Sendable {
     /// A whole answer's exchange, gathered on the event loop (``WholeAnswerCollector``);
     /// cancelling the attempt cancels the upstream request.
     private func wholeExchange(
-        _ chat: ChatRequest, deadline: NIODeadline?, cancel: InlineAttemptCancel?, firstToken: @Sendable () -> Bool,
+        _ chat: ClientRequest, deadline: NIODeadline?, cancel: InlineAttemptCancel?, firstToken: @Sendable () -> Bool,
         ended: Ended
     ) async throws -> Ending {
         var request = self.request
-        do throws(MessagesRequestTranslation.Untranslatable) {
+        do throws(ChatToMessagesRequest.Untranslatable) {
             request.body = .byteBuffer(try upstreamBody(chat))
         } catch {
             return ended(.clientError, nil, nil, .upstreamError(error.error), AttemptProgress())
@@ -199,27 +200,40 @@ final class UpstreamAttempt: Sendable {
                 UpstreamAttempt.classify(status: answer.status, body: answer.body), answer.retryAfterSeconds, nil,
                 .upstreamError(UpstreamAttempt.upstreamError(status: answer.status, body: answer.body)), AttemptProgress())
         }
+        // The answer in the client's API, the usage it bills, and (without usage) its output
+        // counted from its text; a 200 that is not an answer of the upstream's API is the
+        // upstream misbehaving, as any non-answer.
         var usage: (input: Int, output: Int)?
-        switch upstreamProtocol {
-        case .openai:
+        var estimated: Int?
+        let notAnAnswer = ended(
+            .serverError, nil, nil,
+            .upstreamError(
+                OpenAIError(
+                    status: 502, message: "the upstream answered 200 with a body that is not an answer of its API", type: "upstream_error",
+                    code: "malformed_answer")), AttemptProgress())
+        switch (chat.api, upstreamProtocol) {
+        case (.chatCompletions, .openai):
             usage = UsageReader.usage(ofAnswer: body)
-        case .anthropic:
-            // A 200 that is not a Messages answer is the upstream misbehaving, as any non-answer.
-            guard let translated = MessagesAnswerTranslation.chatCompletion(of: body) else {
-                return ended(
-                    .serverError, nil, nil,
-                    .upstreamError(
-                        OpenAIError(
-                            status: 502, message: "the Anthropic upstream answered 200 with a body that is not a Messages answer",
-                            type: "upstream_error", code: "malformed_answer")), AttemptProgress())
-            }
+            if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
+        case (.chatCompletions, .anthropic):
+            guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
             (body, usage) = translated
+            if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
+        case (.messages, .anthropic):
+            guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
+            usage = translated.usage
+            if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: translated.body) }
+        case (.messages, .openai):
+            usage = UsageReader.usage(ofAnswer: body)
+            if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
+            guard let translated = ChatToMessagesAnswer.message(of: body) else { return notAnAnswer }
+            body = translated
         }
         var progress = AttemptProgress()
         progress.sawFirstToken()
         guard firstToken() else { return ended(.cancelled, nil, nil, .none, AttemptProgress()) }
         // Without the upstream's usage, the answer is billed by its text (and counted as estimated).
-        if usage == nil { progress.produced(tokens: UsageReader.estimatedOutputTokens(ofAnswer: body)) }
+        if let estimated { progress.produced(tokens: estimated) }
         return ended(.success, nil, usage, .whole(body), progress)
     }
 

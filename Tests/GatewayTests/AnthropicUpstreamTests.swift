@@ -129,3 +129,105 @@ struct AnthropicUpstreamTests {
         }
     }
 }
+
+/// Clients that speak Anthropic's Messages API to the gateway (`POST /v1/messages`), over real
+/// loopback HTTP: to an Anthropic upstream the request and the answer pass unchanged but for
+/// the model's name; to an OpenAI-compatible one (after a failover) both are translated, whole
+/// and streamed; refusals and failures come back in Anthropic's error shape, an overload that
+/// no failover could get past as Anthropic's own 529.
+@Suite("brownout-gateway: Messages API clients", .serialized, .timeLimit(.minutes(5)))
+struct MessagesClientTests {
+    func live() async throws -> LiveGateway {
+        try await LiveGateway(mocks: ["claude": ["--context-window-tokens", "50"], "gpt": []], spec: AnthropicUpstreamTests.spec)
+    }
+
+    static func messages(_ gateway: LiveGateway, model: String = "chat", stream: Bool = false, maxTokens: Int? = 5) async throws -> LiveGateway.Reply
+    {
+        var body: [String: Any] = ["model": model, "system": "Be brief.", "messages": [["role": "user", "content": "Say something."]]]
+        if let maxTokens { body["max_tokens"] = maxTokens }
+        if stream { body["stream"] = true }
+        return try await gateway.call(
+            "/v1/messages", port: gateway.gateway!.port, body: try JSONSerialization.data(withJSONObject: body), key: LiveGateway.searchKey)
+    }
+
+    /// A Messages stream's events: (name, data).
+    static func events(_ body: String) -> [(String, [String: Any])] {
+        body.components(separatedBy: "\n\n").compactMap { block in
+            let lines = block.split(separator: "\n")
+            guard let name = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7),
+                let data = lines.first(where: { $0.hasPrefix("data: ") })?.dropFirst(6),
+                let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
+            else { return nil }
+            return (String(name), object)
+        }
+    }
+
+    static func text(_ events: [(String, [String: Any])]) -> String {
+        events.compactMap { ($0.1["delta"] as? [String: Any])?["text"] as? String }.joined()
+    }
+
+    @Test("to an Anthropic upstream: the Messages answer as the upstream gave it, whole and streamed to its message_stop")
+    func passThrough() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            let whole = try await Self.messages(gateway)
+            #expect(whole.status == 200 && whole.header("x-brownout-upstream") == "claude", "\(whole.body)")
+            let message = try AnthropicUpstreamTests.object(whole.body)
+            #expect(message["type"] as? String == "message" && (message["id"] as? String)?.hasPrefix("msg_mock_") == true)
+            #expect(((message["content"] as? [[String: Any]])?.first?["text"] as? String) == "w0 w1 w2 w3 end.")
+            #expect((message["usage"] as? [String: Int])?["output_tokens"] == 5)
+            let streamed = try await Self.messages(gateway, stream: true, maxTokens: 4)
+            let events = Self.events(streamed.body)
+            #expect(streamed.status == 200 && events.first?.0 == "message_start" && events.last?.0 == "message_stop", "\(streamed.body)")
+            #expect(events.contains { $0.0 == "ping" }, "events pass unchanged, pings included")
+            #expect(Self.text(events) == "w0 w1 w2 end.")
+            #expect(((events.first { $0.0 == "message_delta" }?.1["usage"]) as? [String: Int])?["output_tokens"] == 4)
+            #expect(try await gateway.spend(team: "search") > 0)
+        }
+    }
+
+    @Test("failed over to an OpenAI-compatible upstream: a valid Messages answer, whole and streamed, translated from the chat completion")
+    func translated() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            try await gateway.fault("claude", "overloaded")
+            let whole = try await Self.messages(gateway)
+            #expect(whole.status == 200 && whole.header("x-brownout-upstream") == "gpt", "\(whole.body)")
+            let message = try AnthropicUpstreamTests.object(whole.body)
+            #expect(message["type"] as? String == "message" && message["stop_reason"] as? String == "end_turn")
+            #expect(((message["content"] as? [[String: Any]])?.first?["text"] as? String) == "w0 w1 w2 w3 end.")
+            #expect((message["usage"] as? [String: Int])?["output_tokens"] == 5)
+            try await gateway.fault("claude", "overloaded")
+            let streamed = try await Self.messages(gateway, stream: true, maxTokens: 4)
+            let events = Self.events(streamed.body)
+            #expect(streamed.header("x-brownout-upstream") == "gpt")
+            #expect(
+                events.map(\.0) == ["message_start", "content_block_start"] + Array(repeating: "content_block_delta", count: 4) + [
+                    "content_block_stop", "message_delta", "message_stop",
+                ], "\(events.map(\.0))")
+            #expect(Self.text(events) == "w0 w1 w2 end.")
+            let delta = try #require(events.first { $0.0 == "message_delta" }?.1)
+            #expect(
+                (delta["delta"] as? [String: Any])?["stop_reason"] as? String == "end_turn"
+                    && (delta["usage"] as? [String: Int])?["output_tokens"] == 4)
+        }
+    }
+
+    @Test("refusals and failures in Anthropic's error shape: a missing max_tokens (400), a bad key (401), an overload no failover got past (529)")
+    func errors() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            let missing = try await Self.messages(gateway, maxTokens: nil)
+            #expect(missing.status == 400 && missing.body.contains(#""type":"invalid_request_error""#) && missing.body.contains(#""type":"error""#))
+            let unknown = try await gateway.call(
+                "/v1/messages", port: gateway.gateway!.port,
+                body: Data(#"{"model":"chat","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#.utf8),
+                key: "not-a-key")
+            #expect(unknown.status == 401 && unknown.body.contains("authentication_error"))
+            // Every attempt the route allows meets the overload.
+            try await gateway.fault("claude", "overloaded", count: 5)
+            let overloaded = try await Self.messages(gateway, model: "only")
+            #expect(overloaded.status == 529 && overloaded.body.contains(#""type":"overloaded_error""#), "\(overloaded.status) \(overloaded.body)")
+        }
+    }
+}

@@ -121,7 +121,7 @@ struct JSONScannerTests {
             (#" { "model" : "chat" , "messages" : [ {"role":"user","content":"\"quoted\" é"} ] , "max_tokens" : 7 } "#, false),
         ])
     func upstreamBody(_ text: String, streams: Bool) throws {
-        let request = try ChatRequest(body: ByteBuffer(string: text))
+        let request = try ClientRequest(body: ByteBuffer(string: text))
         #expect(request.model == "chat")
         #expect(request.stream == streams)
         let sent = request.upstreamBody(quotedModel: JSONText.quoted(#"gpt-"x"\"#))
@@ -157,7 +157,7 @@ struct JSONScannerTests {
         ])
     func badBodies(_ text: String, message: String, param: String?) {
         do {
-            _ = try ChatRequest(body: ByteBuffer(string: text))
+            _ = try ClientRequest(body: ByteBuffer(string: text))
             Issue.record("accepted \(text)")
         } catch {
             #expect(error.status == 400)
@@ -169,9 +169,10 @@ struct JSONScannerTests {
     @Test("max_completion_tokens wins over max_tokens; the default is 4,096")
     func outputTokens() throws {
         #expect(
-            try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_completion_tokens":9,"max_tokens":5}"#)).maxOutputTokens == 9)
-        #expect(try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_tokens":5}"#)).maxOutputTokens == 5)
-        #expect(try ChatRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1]}"#)).maxOutputTokens == 4_096)
+            try ClientRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_completion_tokens":9,"max_tokens":5}"#)).maxOutputTokens
+                == 9)
+        #expect(try ClientRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1],"max_tokens":5}"#)).maxOutputTokens == 5)
+        #expect(try ClientRequest(body: ByteBuffer(string: #"{"model":"m","messages":[1]}"#)).maxOutputTokens == 4_096)
     }
 
     /// A stream split at every byte boundary gives the same frames as in one piece.

@@ -11,8 +11,8 @@ import Testing
 /// back into the same text, tool call and usage.
 @Suite("Messages API translation")
 struct MessagesTranslationTests {
-    static func chat(_ object: [String: Any]) throws -> ChatRequest {
-        try ChatRequest(body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    static func chat(_ object: [String: Any]) throws -> ClientRequest {
+        try ClientRequest(body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
     }
 
     static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
@@ -42,7 +42,7 @@ struct MessagesTranslationTests {
                 ["role": "tool", "tool_call_id": "call_1", "content": "a picture"],
             ],
         ])
-        let body = try Self.json(try MessagesRequestTranslation.body(of: chat, model: "claude-x"))
+        let body = try Self.json(try ChatToMessagesRequest.body(of: chat, model: "claude-x"))
         #expect(body["model"] as? String == "claude-x" && body["max_tokens"] as? Int == 300 && body["stream"] == nil)
         #expect(body["temperature"] as? Double == 1 && body["top_p"] as? Double == 0.9)
         #expect(body["stop_sequences"] as? [String] == ["END"] && (body["metadata"] as? [String: String]) == ["user_id": "u-7"])
@@ -82,9 +82,9 @@ struct MessagesTranslationTests {
         object.merge(try Self.json(ByteBuffer(string: fields))) { $1 }
         let chat = try Self.chat(object)
         #expect {
-            _ = try MessagesRequestTranslation.body(of: chat, model: "claude-x")
+            _ = try ChatToMessagesRequest.body(of: chat, model: "claude-x")
         } throws: { error in
-            (error as? MessagesRequestTranslation.Untranslatable)?.error.message.contains(reason) == true
+            (error as? ChatToMessagesRequest.Untranslatable)?.error.message.contains(reason) == true
         }
     }
 
@@ -99,7 +99,7 @@ struct MessagesTranslationTests {
             "usage": ["input_tokens": 100, "output_tokens": 20, "cache_creation_input_tokens": 40, "cache_read_input_tokens": 1000],
         ]
         let (body, usage) = try #require(
-            MessagesAnswerTranslation.chatCompletion(of: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: message))))
+            MessagesToChatAnswer.chatCompletion(of: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: message))))
         // 100 + 1.25 × 40 + 0.1 × 1000 input-token equivalents.
         #expect(usage?.input == 250 && usage?.output == 20)
         let completion = try Self.json(body)
@@ -111,7 +111,7 @@ struct MessagesTranslationTests {
         let call = try #require((reply["tool_calls"] as? [[String: Any]])?.first)
         #expect(call["id"] as? String == "toolu_1" && (call["function"] as? [String: String])?["arguments"] == #"{"q":"png"}"#)
         #expect((completion["usage"] as? [String: Int]) == ["prompt_tokens": 1140, "completion_tokens": 20, "total_tokens": 1160])
-        #expect(MessagesAnswerTranslation.chatCompletion(of: ByteBuffer(string: #"{"type":"error"}"#)) == nil)
+        #expect(MessagesToChatAnswer.chatCompletion(of: ByteBuffer(string: #"{"type":"error"}"#)) == nil)
     }
 
     /// Anthropic's documented event sequence for a text block and a tool call, split at awkward places.
@@ -140,7 +140,7 @@ struct MessagesTranslationTests {
     func stream() throws {
         let bytes = Array(Self.recordedStream.utf8)
         for split in [1, 7, 64, bytes.count] {
-            var frames = SSEFrames(upstreamProtocol: .anthropic)
+            var frames = SSEFrames(upstream: .anthropic)
             var all: [SSEFrames.Frame] = []
             var offset = 0
             while offset < bytes.count {
@@ -182,7 +182,7 @@ struct MessagesTranslationTests {
 
     @Test("an error event inside a stream is the upstream's error; data that is not JSON is a malformed event")
     func streamFaults() {
-        var frames = SSEFrames(upstreamProtocol: .anthropic)
+        var frames = SSEFrames(upstream: .anthropic)
         let error = frames.append(
             ByteBuffer(string: "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"))
         guard case .error(let text) = error.first else {
@@ -195,5 +195,118 @@ struct MessagesTranslationTests {
             Issue.record("\(broken)")
             return
         }
+    }
+
+    @Test(
+        "a Messages request to an Anthropic upstream goes unchanged but for the model's name: tools, system blocks, cache_control, thinking, images")
+    func passThroughBody() throws {
+        let text =
+            #"{"model": "chat", "max_tokens": 64, "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}], "#
+            + #""thinking": {"type": "enabled", "budget_tokens": 1024}, "tools": [{"name": "lookup", "input_schema": {"type": "object"}}], "#
+            + #""messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]}]}"#
+        let request = try ClientRequest(messagesBody: ByteBuffer(string: text))
+        #expect(request.api == .messages && request.model == "chat" && request.maxOutputTokens == 64 && !request.stream)
+        #expect(
+            String(buffer: request.upstreamBody(quotedModel: #""claude-x""#))
+                == text.replacingOccurrences(of: #""model": "chat""#, with: #""model": "claude-x""#))
+    }
+
+    @Test("a Messages request to an OpenAI-compatible upstream: system, images, tool use and results, tools, choice, limits")
+    func messagesToChat() throws {
+        let object: [String: Any] = [
+            "model": "chat", "max_tokens": 64, "stream": true, "system": [["type": "text", "text": "Be brief."]], "stop_sequences": ["END"],
+            "tools": [["name": "lookup", "description": "Find", "input_schema": ["type": "object"]]],
+            "tool_choice": ["type": "any", "disable_parallel_tool_use": true],
+            "messages": [
+                [
+                    "role": "user",
+                    "content": [
+                        ["type": "text", "text": "What is this?"],
+                        ["type": "image", "source": ["type": "base64", "media_type": "image/png", "data": "AAAA"]],
+                    ],
+                ],
+                [
+                    "role": "assistant",
+                    "content": [
+                        ["type": "thinking", "thinking": "hm", "signature": "s"],
+                        ["type": "tool_use", "id": "toolu_1", "name": "lookup", "input": ["q": "png"]],
+                    ],
+                ],
+                ["role": "user", "content": [["type": "tool_result", "tool_use_id": "toolu_1", "content": "a picture"]]],
+            ],
+        ]
+        let request = try ClientRequest(messagesBody: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+        let body = try Self.json(try MessagesToChatRequest.body(of: request, model: "gpt-x"))
+        #expect(body["model"] as? String == "gpt-x" && body["max_tokens"] as? Int == 64 && body["stream"] as? Bool == true)
+        #expect((body["stream_options"] as? [String: Bool]) == ["include_usage": true] && body["stop"] as? [String] == ["END"])
+        #expect(body["tool_choice"] as? String == "required" && body["parallel_tool_calls"] as? Bool == false)
+        let messages = try #require(body["messages"] as? [[String: Any]])
+        #expect(messages.map { $0["role"] as? String } == ["system", "user", "assistant", "tool"])
+        let parts = try #require(messages[1]["content"] as? [[String: Any]])
+        #expect((parts[1]["image_url"] as? [String: String])?["url"] == "data:image/png;base64,AAAA")
+        let call = try #require((messages[2]["tool_calls"] as? [[String: Any]])?.first)
+        #expect(call["id"] as? String == "toolu_1" && (call["function"] as? [String: String])?["arguments"] == #"{"q":"png"}"#)
+        #expect(messages[3]["tool_call_id"] as? String == "toolu_1" && messages[3]["content"] as? String == "a picture")
+    }
+
+    @Test("a chat completion as a Messages answer, and a chat stream as Messages events that read back into the same text, tool call and usage")
+    func chatToMessages() throws {
+        let completion: [String: Any] = [
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-x",
+            "choices": [
+                [
+                    "index": 0, "finish_reason": "tool_calls",
+                    "message": [
+                        "role": "assistant", "content": "Looking.",
+                        "tool_calls": [["id": "call_1", "type": "function", "function": ["name": "lookup", "arguments": #"{"q":"png"}"#]]],
+                    ],
+                ]
+            ],
+            "usage": ["prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19],
+        ]
+        let message = try Self.json(
+            try #require(ChatToMessagesAnswer.message(of: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: completion)))))
+        #expect(message["type"] as? String == "message" && message["stop_reason"] as? String == "tool_use")
+        let content = try #require(message["content"] as? [[String: Any]])
+        #expect(
+            content[0]["text"] as? String == "Looking." && content[1]["type"] as? String == "tool_use"
+                && (content[1]["input"] as? [String: String]) == ["q": "png"])
+        #expect((message["usage"] as? [String: Int]) == ["input_tokens": 12, "output_tokens": 7])
+
+        let chunks = [
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{"content":"Hello \"you\""},"finish_reason":null}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_2","type":"function","function":{"name":"lookup","arguments":""}}]},"finish_reason":null}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"q\": "}}]},"finish_reason":null}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"png\"}"}}]},"finish_reason":null}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            #"{"id":"chatcmpl-2","model":"gpt-x","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":11,"total_tokens":20}}"#,
+            "[DONE]",
+        ].map { "data: \($0)\n\n" }.joined()
+        var frames = SSEFrames(client: .messages, upstream: .openai)
+        var text = ""
+        var done = false, usage: (input: Int, output: Int)?
+        for frame in frames.append(ByteBuffer(string: chunks)) {
+            switch frame {
+            case .chunk(let bytes, _, _, let frameUsage):
+                if let frameUsage { usage = frameUsage }
+                text += String(buffer: bytes)
+            case .done: done = true
+            default: Issue.record("\(frame)")
+            }
+        }
+        let events = MessagesClientTests.events(text)
+        #expect(
+            events.map(\.0) == [
+                "message_start", "content_block_start", "content_block_delta", "content_block_stop", "content_block_start", "content_block_delta",
+                "content_block_delta", "content_block_stop", "message_delta",
+            ], "\(events.map(\.0))")
+        #expect(MessagesClientTests.text(events) == #"Hello "you""#)
+        let arguments = events.compactMap { ($0.1["delta"] as? [String: Any])?["partial_json"] as? String }.joined()
+        #expect(arguments == #"{"q": "png"}"# && ((events[4].1["content_block"] as? [String: Any])?["id"] as? String) == "call_2")
+        let delta = events[8].1
+        #expect(
+            (delta["delta"] as? [String: Any])?["stop_reason"] as? String == "tool_use" && (delta["usage"] as? [String: Int])?["output_tokens"] == 11)
+        #expect(done && usage?.input == 9 && usage?.output == 11)
     }
 }

@@ -6,8 +6,9 @@ import Testing
 
 /// The official Python SDKs, pinned in `clients/requirements.txt` and installed in
 /// `.venv-clients/` by `make clients-env` (which `make test` runs first), as the clients:
-/// OpenAI's against the gateway in front of an Anthropic Messages upstream, and Anthropic's
-/// against the mock's Messages API, whose shapes the gateway's translation is tested on
+/// OpenAI's against the gateway in front of an Anthropic Messages upstream, Anthropic's against
+/// the gateway's own Messages API, and Anthropic's against the mock's Messages API, whose shapes
+/// the gateway's translation is tested on
 /// (`clients/sdk_checks.py` says what each checks).
 @Suite("brownout-gateway: the official OpenAI and Anthropic SDKs as clients", .serialized, .timeLimit(.minutes(5)))
 struct OfficialClientTests {
@@ -30,6 +31,25 @@ struct OfficialClientTests {
             ])
             #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
             #expect(output.stdout.split(separator: "\n").count == 5, "\(output.stdout)")
+        }
+    }
+
+    @Test("Anthropic's SDK through the gateway's Messages API: passed through, translated after a failover, errors and retries as its own")
+    func anthropicThroughGateway() async throws {
+        let gateway = try await LiveGateway(mocks: ["claude": ["--context-window-tokens", "50"], "gpt": []], spec: AnthropicUpstreamTests.spec)
+        try await gateway.use { gateway in
+            let output = try await Self.run([
+                "anthropic-via-gateway", String(gateway.gateway!.port), String(gateway.mocks["claude"]!.port), LiveGateway.searchKey,
+            ])
+            #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
+            #expect(output.stdout.split(separator: "\n").count == 5, "\(output.stdout)")
+            // On a fresh gateway (the router has learnt nothing of the upstream yet).
+            await gateway.stopGateway()
+            try await gateway.startGateway()
+            let overloaded = try await Self.run([
+                "anthropic-overloaded", String(gateway.gateway!.port), String(gateway.mocks["claude"]!.port), LiveGateway.searchKey,
+            ])
+            #expect(overloaded.status == 0, "\(overloaded.stdout)\(overloaded.stderr)")
         }
     }
 

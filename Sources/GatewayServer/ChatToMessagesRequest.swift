@@ -12,7 +12,7 @@ import NIOCore
 /// `user` (as `metadata.user_id`). What has no counterpart is left out (`n` above 1, audio and
 /// file parts, and `function` messages are refused instead: they would change the answer's
 /// meaning); the README's table lists both.
-enum MessagesRequestTranslation {
+enum ChatToMessagesRequest {
     /// Why a request cannot be sent to an Anthropic upstream (a 400 to the client).
     struct Untranslatable: Error {
         let reason: String
@@ -26,7 +26,7 @@ enum MessagesRequestTranslation {
 
     static let anthropicVersion = "2023-06-01"
 
-    static func body(of chat: ChatRequest, model: String) throws(Untranslatable) -> ByteBuffer {
+    static func body(of chat: ClientRequest, model: String) throws(Untranslatable) -> ByteBuffer {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(chat.body.readableBytesView))) as? [String: Any] else {
             throw Untranslatable(reason: "the body is not a JSON object")
         }

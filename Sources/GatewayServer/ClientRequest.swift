@@ -1,15 +1,25 @@
 import NIOCore
 import RoutingCore
 
-/// A client's `POST /v1/chat/completions` body, read only as far as routing needs: the model
-/// (a route), streaming, token counts. Every other byte is passed upstream as the client sent
-/// it; the upstream body differs only in the model's name and, when streaming, in asking for
-/// usage.
-struct ChatRequest: Sendable {
+/// The API a client speaks to the gateway: OpenAI's chat completions
+/// (`POST /v1/chat/completions`) or Anthropic's Messages (`POST /v1/messages`). Answers, errors
+/// and stream events go back in the same API.
+enum ClientAPI: Sendable, Equatable {
+    case chatCompletions
+    case messages
+}
+
+/// A client's request body, read only as far as routing needs: the model (a route),
+/// streaming, token counts. Every other byte is passed upstream as the client sent it when the
+/// upstream speaks the client's API (the body differs only in the model's name and, for a
+/// streamed chat completion, in asking for usage), or translated when it speaks the other.
+struct ClientRequest: Sendable {
+    let api: ClientAPI
     let body: ByteBuffer
     let model: String
     let stream: Bool
-    /// Whether the client asked for the usage chunk (`stream_options.include_usage`).
+    /// Whether the client asked for the usage chunk (`stream_options.include_usage`); a Messages
+    /// stream always carries its usage.
     let includeUsage: Bool
     let estimatedInputTokens: Int
     let maxOutputTokens: Int
@@ -19,7 +29,9 @@ struct ChatRequest: Sendable {
 
     static let defaultMaxOutputTokens = 4_096
 
+    /// A chat completions body.
     init(body: ByteBuffer) throws(OpenAIError) {
+        self.api = .chatCompletions
         self.body = body
         let read = body.withUnsafeReadableBytes { bytes in Result { () throws(OpenAIError) in try Fields(bytes) } }
         let fields = try read.get()
@@ -32,6 +44,22 @@ struct ChatRequest: Sendable {
         // hard budgets before the upstream reports the real count).
         estimatedInputTokens = max(1, body.readableBytes / 4)
         usageEdit = fields.stream && !fields.includeUsage ? fields.usageEdit : nil
+    }
+
+    /// A Messages body: `model`, `messages` (not empty) and `max_tokens` are required, as
+    /// Anthropic requires them.
+    init(messagesBody body: ByteBuffer) throws(OpenAIError) {
+        self.api = .messages
+        self.body = body
+        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(OpenAIError) in try MessagesFields(bytes) } }
+        let fields = try read.get()
+        model = fields.model
+        modelRange = fields.modelRange
+        stream = fields.stream
+        includeUsage = true
+        maxOutputTokens = fields.maxOutputTokens
+        estimatedInputTokens = max(1, body.readableBytes / 4)
+        usageEdit = nil
     }
 
     /// The body sent to an upstream: its model name (`quotedModel`, a JSON string literal:
@@ -54,7 +82,7 @@ struct ChatRequest: Sendable {
     }
 }
 
-extension ChatRequest {
+extension ClientRequest {
     /// The routing fields of a body, and where they are.
     private struct Fields {
         var model = ""
@@ -138,6 +166,44 @@ extension ChatRequest {
                 default:
                     throw invalid("'stream_options' must be an object", param: "stream_options")
                 }
+            }
+        }
+    }
+}
+
+extension ClientRequest {
+    /// The routing fields of a Messages body, and where the model is.
+    private struct MessagesFields {
+        var model = ""
+        var modelRange = 0..<0
+        var stream = false
+        var maxOutputTokens = 0
+
+        init(_ bytes: UnsafeRawBufferPointer) throws(OpenAIError) {
+            func invalid(_ message: String) -> OpenAIError { OpenAIError(status: 400, message: message, type: "invalid_request_error") }
+            let scanner: JSONScanner
+            let object: JSONScanner.Value
+            do {
+                (scanner, object) = try JSONScanner.object(in: bytes)
+            } catch {
+                throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
+            }
+            guard let model = scanner.member("model", of: object), model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
+                throw invalid("model: Field required (one of the gateway's routes)")
+            }
+            self.model = name
+            modelRange = model.range
+            guard let messages = scanner.member("messages", of: object), messages.kind == .array, !scanner.isEmpty(messages) else {
+                throw invalid("messages: must be a non-empty list")
+            }
+            guard let tokens = scanner.member("max_tokens", of: object).flatMap(scanner.integer), tokens >= 1 else {
+                throw invalid("max_tokens: Field required (an integer of at least 1)")
+            }
+            maxOutputTokens = tokens
+            switch scanner.member("stream", of: object)?.kind {
+            case .true?: stream = true
+            case .false?, .null?, nil: stream = false
+            default: throw invalid("stream: must be true or false")
             }
         }
     }

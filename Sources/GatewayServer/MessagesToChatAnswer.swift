@@ -4,7 +4,7 @@ import NIOCore
 /// An Anthropic Messages answer as a chat completion: the text blocks joined into the
 /// message's content, `tool_use` blocks as `tool_calls` (their input as the JSON text of the
 /// arguments), the stop reason as a finish reason, and the usage. Thinking blocks are left out.
-enum MessagesAnswerTranslation {
+enum MessagesToChatAnswer {
     /// A Messages stop reason as a chat completion's finish reason.
     static func finishReason(_ stopReason: String?) -> String {
         switch stopReason {

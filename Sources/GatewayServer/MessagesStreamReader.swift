@@ -2,16 +2,21 @@ import Foundation
 import NIOCore
 import ServerSentEvents
 
-/// An Anthropic Messages stream, event by event, as chat completion chunks (``SSEFrames``
-/// frames): `message_start` opens the answer (a chunk with the assistant's role),
-/// `content_block_delta` carries text (`content`) or a tool call's arguments, a `tool_use`
-/// block's start names the call, `message_delta` finishes it (a chunk with the finish reason,
-/// then one with the usage), `message_stop` is the `[DONE]`, and an `error` event is the
-/// upstream's error inside the stream — before the first byte reaches the client a failure the
-/// route may fail over from, after it a broken stream, as for every upstream. `ping` and block
-/// stops send nothing; thinking is left out. Strings are copied as their JSON literals, never
-/// decoded and encoded again.
-struct MessagesStreamTranslation {
+/// An Anthropic upstream's Messages stream, read event by event as ``SSEFrames`` frames: for a
+/// Messages client each event is passed on as it came (`message_stop` is the end, which the
+/// gateway sends), for a chat completions client it is translated to chunks — `message_start`
+/// opens the answer (a chunk with the assistant's role), `content_block_delta` carries text
+/// (`content`) or a tool call's arguments, a `tool_use` block's start names the call,
+/// `message_delta` finishes it (a chunk with the finish reason, then one with the usage),
+/// `message_stop` is the `[DONE]`. Either way the text deltas are the content, `message_delta`
+/// the finish and the usage, and an `error` event is the upstream's error inside the stream —
+/// before the first byte reaches the client a failure the route may fail over from, after it a
+/// broken stream, as for every upstream. Translated, `ping` and block stops send nothing and
+/// thinking is left out; strings are copied as their JSON literals, never decoded and encoded
+/// again.
+struct MessagesStreamReader {
+    /// Whether the client speaks the Messages API too: events go to it unchanged.
+    private let passThrough: Bool
     /// From `message_start`: the answer's id and model (JSON literals) and its usage so far.
     private var id = "\"\""
     private var model = "\"\""
@@ -19,6 +24,10 @@ struct MessagesStreamTranslation {
     private let created = Int(Date().timeIntervalSince1970)
     /// Content block index → tool call index, for the `tool_use` blocks seen.
     private var toolCalls: [Int: Int] = [:]
+
+    init(passThrough: Bool) {
+        self.passThrough = passThrough
+    }
 
     mutating func frames(_ event: ServerSentEvent) -> [SSEFrames.Frame] {
         guard let data = event.data else { return [] }
@@ -51,8 +60,10 @@ struct MessagesStreamTranslation {
                     id = literal(message.flatMap { scanner.member("id", of: $0) }) ?? id
                     model = literal(message.flatMap { scanner.member("model", of: $0) }) ?? model
                     readUsage(message.flatMap { scanner.member("usage", of: $0) })
+                    if passThrough { return [.chunk(event.bytes, hasContent: false, finished: false, usage: nil)] }
                     return [chunk(delta: #"{"role":"assistant","content":""}"#)]
                 case "content_block_start":
+                    if passThrough { return [.chunk(event.bytes, hasContent: false, finished: false, usage: nil)] }
                     guard let block = scanner.member("content_block", of: object),
                         scanner.member("type", of: block).flatMap({ try? scanner.string($0) }) == "tool_use",
                         let index = scanner.member("index", of: object).flatMap(scanner.integer)
@@ -69,7 +80,13 @@ struct MessagesStreamTranslation {
                     ]
                 case "content_block_delta":
                     guard let delta = scanner.member("delta", of: object) else { return [] }
-                    switch scanner.member("type", of: delta).flatMap({ try? scanner.string($0) }) {
+                    let deltaType = scanner.member("type", of: delta).flatMap { try? scanner.string($0) }
+                    if passThrough {
+                        // Text is content; a tool call's arguments and thinking are not (as in a chat completion).
+                        let text = deltaType == "text_delta" ? literal(scanner.member("text", of: delta)) : nil
+                        return [.chunk(event.bytes, hasContent: (text?.utf8.count ?? 0) > 2, finished: false, usage: nil)]
+                    }
+                    switch deltaType {
                     case "text_delta":
                         guard let text = literal(scanner.member("text", of: delta)) else { return [] }
                         // A non-empty string: more than its two quotes.
@@ -87,10 +104,13 @@ struct MessagesStreamTranslation {
                     let stopReason = scanner.member("delta", of: object).flatMap { scanner.member("stop_reason", of: $0) }.flatMap {
                         $0.kind == .string ? try? scanner.string($0) : nil
                     }
+                    if passThrough {
+                        return [.chunk(event.bytes, hasContent: false, finished: true, usage: MessagesToChatAnswer.usage(usage)?.billed)]
+                    }
                     var frames = [
-                        chunk(delta: "{}", finishReason: "\"\(MessagesAnswerTranslation.finishReason(stopReason))\"", finished: true)
+                        chunk(delta: "{}", finishReason: "\"\(MessagesToChatAnswer.finishReason(stopReason))\"", finished: true)
                     ]
-                    if let counts = MessagesAnswerTranslation.usage(usage) {
+                    if let counts = MessagesToChatAnswer.usage(usage) {
                         let output = counts.billed.output
                         let text =
                             #"{"id":\#(id),"object":"chat.completion.chunk","created":\#(created),"model":\#(model),"choices":[],"usage":{"prompt_tokens":\#(counts.promptTokens),"completion_tokens":\#(output),"total_tokens":\#(counts.promptTokens + output)}}"#
@@ -102,7 +122,8 @@ struct MessagesStreamTranslation {
                 case "error":
                     return [.error(String(decoding: data.prefix(200), as: UTF8.self))]
                 default:
-                    return []
+                    // ping, block stops, events Anthropic may add: passed on to a Messages client.
+                    return passThrough ? [.chunk(event.bytes, hasContent: false, finished: false, usage: nil)] : []
                 }
             } catch {
                 return [.malformed(String(decoding: data.prefix(80), as: UTF8.self))]
