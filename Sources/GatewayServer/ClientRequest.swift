@@ -188,19 +188,35 @@ extension ClientRequest {
             } catch {
                 throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
             }
-            guard let model = scanner.member("model", of: object), model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
+            // One pass over the members, as for a chat completion.
+            var model: JSONScanner.Value?
+            var messages: JSONScanner.Value?
+            var maxTokens: JSONScanner.Value?
+            var streamValue: JSONScanner.Value?
+            try? scanner.forEachMember(of: object) { key, value in
+                if scanner.key(key, is: "model") {
+                    model = value
+                } else if scanner.key(key, is: "messages") {
+                    messages = value
+                } else if scanner.key(key, is: "max_tokens") {
+                    maxTokens = value
+                } else if scanner.key(key, is: "stream") {
+                    streamValue = value
+                }
+            }
+            guard let model, model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
                 throw invalid("model: Field required (one of the gateway's routes)")
             }
             self.model = name
             modelRange = model.range
-            guard let messages = scanner.member("messages", of: object), messages.kind == .array, !scanner.isEmpty(messages) else {
+            guard let messages, messages.kind == .array, !scanner.isEmpty(messages) else {
                 throw invalid("messages: must be a non-empty list")
             }
-            guard let tokens = scanner.member("max_tokens", of: object).flatMap(scanner.integer), tokens >= 1 else {
+            guard let tokens = maxTokens.flatMap(scanner.integer), tokens >= 1 else {
                 throw invalid("max_tokens: Field required (an integer of at least 1)")
             }
             maxOutputTokens = tokens
-            switch scanner.member("stream", of: object)?.kind {
+            switch streamValue?.kind {
             case .true?: stream = true
             case .false?, .null?, nil: stream = false
             default: throw invalid("stream: must be true or false")

@@ -22,10 +22,14 @@ enum MessagesToChatAnswer {
     /// reports as `prompt_tokens`. Nil without the two counts every answer carries.
     static func usage(_ usage: [String: Any]?) -> (billed: (input: Int, output: Int), promptTokens: Int)? {
         guard let usage, let input = usage["input_tokens"] as? Int, let output = usage["output_tokens"] as? Int else { return nil }
-        let written = usage["cache_creation_input_tokens"] as? Int ?? 0
-        let read = usage["cache_read_input_tokens"] as? Int ?? 0
-        let billed = input + Int((Double(written) * 1.25 + Double(read) * 0.1).rounded())
-        return ((billed, output), input + written + read)
+        return billed(
+            input: input, output: output, cacheWrites: usage["cache_creation_input_tokens"] as? Int ?? 0,
+            cacheReads: usage["cache_read_input_tokens"] as? Int ?? 0)
+    }
+
+    static func billed(input: Int, output: Int, cacheWrites: Int, cacheReads: Int) -> (billed: (input: Int, output: Int), promptTokens: Int) {
+        let billed = input + Int((Double(cacheWrites) * 1.25 + Double(cacheReads) * 0.1).rounded())
+        return ((billed, output), input + cacheWrites + cacheReads)
     }
 
     /// The chat completion of a Messages answer, and the usage it bills (nil when the body is

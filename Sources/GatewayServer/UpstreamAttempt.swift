@@ -205,12 +205,14 @@ final class UpstreamAttempt: Sendable {
         // upstream misbehaving, as any non-answer.
         var usage: (input: Int, output: Int)?
         var estimated: Int?
-        let notAnAnswer = ended(
-            .serverError, nil, nil,
-            .upstreamError(
-                OpenAIError(
-                    status: 502, message: "the upstream answered 200 with a body that is not an answer of its API", type: "upstream_error",
-                    code: "malformed_answer")), AttemptProgress())
+        var notAnAnswer: Ending {
+            ended(
+                .serverError, nil, nil,
+                .upstreamError(
+                    OpenAIError(
+                        status: 502, message: "the upstream answered 200 with a body that is not an answer of its API", type: "upstream_error",
+                        code: "malformed_answer")), AttemptProgress())
+        }
         switch (chat.api, upstreamProtocol) {
         case (.chatCompletions, .openai):
             usage = UsageReader.usage(ofAnswer: body)
@@ -220,9 +222,12 @@ final class UpstreamAttempt: Sendable {
             (body, usage) = translated
             if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
         case (.messages, .anthropic):
-            guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
-            usage = translated.usage
-            if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: translated.body) }
+            // Passed on as it came: only its usage is read.
+            usage = UsageReader.messagesUsage(ofAnswer: body)
+            if usage == nil {
+                guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
+                estimated = UsageReader.estimatedOutputTokens(ofAnswer: translated.body)
+            }
         case (.messages, .openai):
             usage = UsageReader.usage(ofAnswer: body)
             if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }

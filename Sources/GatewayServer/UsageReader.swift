@@ -15,6 +15,31 @@ enum UsageReader {
         }
     }
 
+    /// The usage a whole Messages answer bills (``MessagesToChatAnswer/billed(input:output:cacheWrites:cacheReads:)``),
+    /// read in place: a Messages answer passed on unchanged is not parsed beyond it.
+    static func messagesUsage(ofAnswer body: ByteBuffer) -> (input: Int, output: Int)? {
+        body.withUnsafeReadableBytes { bytes in
+            guard let (scanner, object) = try? JSONScanner.object(in: bytes), let usage = scanner.member("usage", of: object), usage.kind == .object
+            else { return nil }
+            var counts = (input: -1, output: -1, writes: 0, reads: 0)
+            try? scanner.forEachMember(of: usage) { key, value in
+                guard let number = scanner.integer(value) else { return }
+                if scanner.key(key, is: "input_tokens") {
+                    counts.input = number
+                } else if scanner.key(key, is: "output_tokens") {
+                    counts.output = number
+                } else if scanner.key(key, is: "cache_creation_input_tokens") {
+                    counts.writes = number
+                } else if scanner.key(key, is: "cache_read_input_tokens") {
+                    counts.reads = number
+                }
+            }
+            guard counts.input >= 0, counts.output >= 0 else { return nil }
+            return MessagesToChatAnswer.billed(input: counts.input, output: counts.output, cacheWrites: counts.writes, cacheReads: counts.reads)
+                .billed
+        }
+    }
+
     /// The output tokens of a whole answer that reports no usage, counted from the text it
     /// returned: every choice's `message.content` and tool-call `arguments`, a token per four
     /// UTF-8 bytes rounded up (OpenAI's rule of thumb for English text, the same rule the
