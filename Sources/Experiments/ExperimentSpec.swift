@@ -160,6 +160,28 @@ extension ExperimentSpec {
                 "routes.\(route.name).timeouts.first_token_s: an attempt may wait \(number(firstToken)) s for its first token\(written), longer than team \(team.name)'s SLO allows a whole request (p\(number(team.sloLatencyPercentile)) ≤ \(number(team.sloLatencySeconds)) s): such a request has missed its SLO before the next target is tried"
             )
         }
+        // A route whose targets speak different APIs: its failovers cross them through the
+        // gateway's translation, which not everything survives.
+        if let upstreams = deployment?.upstreams {
+            let apis = Dictionary(upstreams.map { ($0.target, $0.apiProtocol) }, uniquingKeysWith: { first, _ in first })
+            for route in router.routes where route.mode != .bypass {
+                let targets = route.chain.flatMap(\.targets) + (route.fallback?.targets ?? []) + route.contextWindowFallbacks
+                var byAPI: [(DeploymentConfig.UpstreamProtocol, [String])] = []
+                for target in targets {
+                    guard let api = apis[target] else { continue }
+                    if let index = byAPI.firstIndex(where: { $0.0 == api }) {
+                        if !byAPI[index].1.contains(target) { byAPI[index].1.append(target) }
+                    } else {
+                        byAPI.append((api, [target]))
+                    }
+                }
+                guard byAPI.count > 1 else { continue }
+                let listed = byAPI.map { "\($0.0.rawValue): \($0.1.joined(separator: ", "))" }.joined(separator: "; ")
+                specWarnings.append(
+                    "routes.\(route.name): its targets speak different APIs (\(listed)); a request that fails over from one to another is translated by the gateway, and what has no counterpart in the other API is left out or refused (the README's \"Anthropic upstreams\" lists it)"
+                )
+            }
+        }
         self.init(
             name: sections.name, description: sections.description, world: world, replications: run.replications, seed: run.seed,
             startOfDaySeconds: run.startOfDaySeconds, warnings: report.warnings.map(\.description) + specWarnings)
