@@ -13,31 +13,20 @@ import NIOCore
 /// file parts, and `function` messages are refused instead: they would change the answer's
 /// meaning); the README's table lists both.
 enum ChatToMessagesRequest {
-    /// Why a request cannot be sent to an Anthropic upstream (a 400 to the client).
-    struct Untranslatable: Error {
-        let reason: String
-
-        var error: OpenAIError {
-            OpenAIError(
-                status: 400, message: "this request cannot be sent to an Anthropic Messages upstream: \(reason)", type: "invalid_request_error",
-                code: "untranslatable_request")
-        }
-    }
-
     static let anthropicVersion = "2023-06-01"
 
-    static func body(of chat: ClientRequest, model: String) throws(Untranslatable) -> ByteBuffer {
+    static func body(of chat: ClientRequest, model: String) throws(UntranslatableRequest) -> ByteBuffer {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(chat.body.readableBytesView))) as? [String: Any] else {
-            throw Untranslatable(reason: "the body is not a JSON object")
+            throw UntranslatableRequest(reason: "the body is not a JSON object")
         }
         var out: [String: Any] = ["model": model, "max_tokens": chat.maxOutputTokens]
         if chat.stream { out["stream"] = true }
-        if let n = object["n"] as? Int, n > 1 { throw Untranslatable(reason: "'n' above 1 (Anthropic gives one answer a request)") }
+        if let n = object["n"] as? Int, n > 1 { throw UntranslatableRequest(reason: "'n' above 1 (Anthropic gives one answer a request)") }
         var system: [[String: Any]] = []
         var messages: [[String: Any]] = []
         for (index, message) in ((object["messages"] as? [Any]) ?? []).enumerated() {
             guard let message = message as? [String: Any], let role = message["role"] as? String else {
-                throw Untranslatable(reason: "messages[\(index)] has no role")
+                throw UntranslatableRequest(reason: "messages[\(index)] has no role")
             }
             switch role {
             case "system", "developer":
@@ -61,7 +50,7 @@ enum ChatToMessagesRequest {
                     "content": [["type": "tool_result", "tool_use_id": message["tool_call_id"] as? String ?? "", "content": text]],
                 ])
             default:
-                throw Untranslatable(reason: "messages[\(index)] has role '\(role)', which has no Messages counterpart")
+                throw UntranslatableRequest(reason: "messages[\(index)] has role '\(role)', which has no Messages counterpart")
             }
         }
         if !system.isEmpty { out["system"] = system }
@@ -100,26 +89,28 @@ enum ChatToMessagesRequest {
     }
 
     /// A message's text as Messages text blocks: a string, or the `text` parts of a list.
-    private static func textBlocks(_ content: Any?, at path: String) throws(Untranslatable) -> [[String: Any]] {
+    private static func textBlocks(_ content: Any?, at path: String) throws(UntranslatableRequest) -> [[String: Any]] {
         switch content {
         case nil, is NSNull: return []
         case let text as String: return text.isEmpty ? [] : [["type": "text", "text": text]]
         case let parts as [[String: Any]]:
-            return try parts.map { (part) throws(Untranslatable) in
+            return try parts.map { (part) throws(UntranslatableRequest) in
                 guard part["type"] as? String == "text", let text = part["text"] as? String else {
-                    throw Untranslatable(reason: "\(path) has a '\(part["type"] as? String ?? "?")' part where only text is allowed")
+                    throw UntranslatableRequest(reason: "\(path) has a '\(part["type"] as? String ?? "?")' part where only text is allowed")
                 }
                 return ["type": "text", "text": text]
             }
-        default: throw Untranslatable(reason: "\(path).content is neither text nor a list of parts")
+        default: throw UntranslatableRequest(reason: "\(path).content is neither text nor a list of parts")
         }
     }
 
     /// A user message's content: a string as it is, parts as text and image blocks.
-    private static func userContent(_ content: Any?, at path: String) throws(Untranslatable) -> Any {
+    private static func userContent(_ content: Any?, at path: String) throws(UntranslatableRequest) -> Any {
         if let text = content as? String { return text }
-        guard let parts = content as? [[String: Any]] else { throw Untranslatable(reason: "\(path).content is neither text nor a list of parts") }
-        return try parts.map { (part) throws(Untranslatable) -> [String: Any] in
+        guard let parts = content as? [[String: Any]] else {
+            throw UntranslatableRequest(reason: "\(path).content is neither text nor a list of parts")
+        }
+        return try parts.map { (part) throws(UntranslatableRequest) -> [String: Any] in
             switch part["type"] as? String {
             case "text":
                 return ["type": "text", "text": part["text"] as? String ?? ""]
@@ -127,16 +118,16 @@ enum ChatToMessagesRequest {
                 let url = (part["image_url"] as? [String: Any])?["url"] as? String ?? ""
                 return ["type": "image", "source": try imageSource(url, at: path)]
             case let other:
-                throw Untranslatable(reason: "\(path) has a '\(other ?? "?")' part, which has no Messages counterpart")
+                throw UntranslatableRequest(reason: "\(path) has a '\(other ?? "?")' part, which has no Messages counterpart")
             }
         }
     }
 
     /// An image URL as a Messages image source: a `data:` URL's bytes as base64, else the URL.
-    private static func imageSource(_ url: String, at path: String) throws(Untranslatable) -> [String: Any] {
+    private static func imageSource(_ url: String, at path: String) throws(UntranslatableRequest) -> [String: Any] {
         guard url.hasPrefix("data:") else { return ["type": "url", "url": url] }
         guard let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") else {
-            throw Untranslatable(reason: "\(path) has an image data URL that is not base64")
+            throw UntranslatableRequest(reason: "\(path) has an image data URL that is not base64")
         }
         let mediaType = url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count)
         return ["type": "base64", "media_type": String(mediaType), "data": String(url[url.index(after: comma)...])]

@@ -12,10 +12,9 @@ import NIOCore
 /// and redacted thinking blocks are left out, as are `top_k` and `cache_control` marks;
 /// documents and other blocks are refused (the README's table lists both).
 enum MessagesToChatRequest {
-    static func body(of request: ClientRequest, model: String) throws(ChatToMessagesRequest.Untranslatable) -> ByteBuffer {
-        typealias Untranslatable = ChatToMessagesRequest.Untranslatable
+    static func body(of request: ClientRequest, model: String) throws(UntranslatableRequest) -> ByteBuffer {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView))) as? [String: Any] else {
-            throw Untranslatable(reason: "the body is not a JSON object")
+            throw UntranslatableRequest(reason: "the body is not a JSON object")
         }
         var out: [String: Any] = ["model": model, "max_tokens": request.maxOutputTokens]
         if request.stream {
@@ -32,13 +31,13 @@ enum MessagesToChatRequest {
         for (index, message) in ((object["messages"] as? [[String: Any]]) ?? []).enumerated() {
             let role = message["role"] as? String ?? ""
             let path = "messages[\(index)]"
-            guard role == "user" || role == "assistant" else { throw Untranslatable(reason: "\(path) has role '\(role)'") }
+            guard role == "user" || role == "assistant" else { throw UntranslatableRequest(reason: "\(path) has role '\(role)'") }
             if let text = message["content"] as? String {
                 messages.append(["role": role, "content": text])
                 continue
             }
             guard let blocks = message["content"] as? [[String: Any]] else {
-                throw Untranslatable(reason: "\(path).content is neither text nor blocks")
+                throw UntranslatableRequest(reason: "\(path).content is neither text nor blocks")
             }
             var parts: [[String: Any]] = []
             var calls: [[String: Any]] = []
@@ -72,7 +71,7 @@ enum MessagesToChatRequest {
                 case "thinking", "redacted_thinking":
                     continue
                 case let other:
-                    throw Untranslatable(reason: "\(path) has a '\(other ?? "?")' block, which has no chat completions counterpart")
+                    throw UntranslatableRequest(reason: "\(path) has a '\(other ?? "?")' block, which has no chat completions counterpart")
                 }
             }
             // Tool results answer the assistant's calls: they go first, as tool messages.
@@ -89,9 +88,9 @@ enum MessagesToChatRequest {
         }
         out["messages"] = messages
         if let tools = object["tools"] as? [[String: Any]] {
-            out["tools"] = try tools.map { (tool) throws(Untranslatable) -> [String: Any] in
+            out["tools"] = try tools.map { (tool) throws(UntranslatableRequest) -> [String: Any] in
                 guard let name = tool["name"] as? String, tool["input_schema"] != nil else {
-                    throw Untranslatable(reason: "a server tool ('\(tool["type"] as? String ?? "?")') has no chat completions counterpart")
+                    throw UntranslatableRequest(reason: "a server tool ('\(tool["type"] as? String ?? "?")') has no chat completions counterpart")
                 }
                 var function: [String: Any] = ["name": name, "parameters": tool["input_schema"]!]
                 if let description = tool["description"] { function["description"] = description }

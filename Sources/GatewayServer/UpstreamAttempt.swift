@@ -79,7 +79,7 @@ final class UpstreamAttempt: Sendable {
 
     /// The body this upstream is sent for `chat`: the client's, with the upstream's model name
     /// (and usage asked for), when the upstream speaks the client's API; else its translation.
-    private func upstreamBody(_ chat: ClientRequest) throws(ChatToMessagesRequest.Untranslatable) -> ByteBuffer {
+    private func upstreamBody(_ chat: ClientRequest) throws(UntranslatableRequest) -> ByteBuffer {
         switch (chat.api, upstreamProtocol) {
         case (.chatCompletions, .openai), (.messages, .anthropic): chat.upstreamBody(quotedModel: quotedModel)
         case (.chatCompletions, .anthropic): try ChatToMessagesRequest.body(of: chat, model: model)
@@ -126,7 +126,7 @@ final class UpstreamAttempt: Sendable {
     ) -> @Sendable () -> Void {
         let now = NIODeadline.now()
         var request = self.request
-        do throws(ChatToMessagesRequest.Untranslatable) {
+        do throws(UntranslatableRequest) {
             request.body = .byteBuffer(try upstreamBody(chat))
         } catch {
             // Refused as the upstream would refuse it, on the event loop as any ending comes.
@@ -182,7 +182,7 @@ final class UpstreamAttempt: Sendable {
         ended: Ended
     ) async throws -> Ending {
         var request = self.request
-        do throws(ChatToMessagesRequest.Untranslatable) {
+        do throws(UntranslatableRequest) {
             request.body = .byteBuffer(try upstreamBody(chat))
         } catch {
             return ended(.clientError, nil, nil, .upstreamError(error.error), AttemptProgress())

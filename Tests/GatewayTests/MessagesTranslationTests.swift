@@ -84,7 +84,7 @@ struct MessagesTranslationTests {
         #expect {
             _ = try ChatToMessagesRequest.body(of: chat, model: "claude-x")
         } throws: { error in
-            (error as? ChatToMessagesRequest.Untranslatable)?.error.message.contains(reason) == true
+            (error as? UntranslatableRequest)?.error.message.contains(reason) == true
         }
     }
 
