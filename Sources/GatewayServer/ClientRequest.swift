@@ -30,10 +30,10 @@ struct ClientRequest: Sendable {
     static let defaultMaxOutputTokens = 4_096
 
     /// A chat completions body.
-    init(body: ByteBuffer) throws(OpenAIError) {
+    init(body: ByteBuffer) throws(GatewayError) {
         self.api = .chatCompletions
         self.body = body
-        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(OpenAIError) in try Fields(bytes) } }
+        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(GatewayError) in try Fields(bytes) } }
         let fields = try read.get()
         model = fields.model
         modelRange = fields.modelRange
@@ -48,10 +48,10 @@ struct ClientRequest: Sendable {
 
     /// A Messages body: `model`, `messages` (not empty) and `max_tokens` are required, as
     /// Anthropic requires them.
-    init(messagesBody body: ByteBuffer) throws(OpenAIError) {
+    init(messagesBody body: ByteBuffer) throws(GatewayError) {
         self.api = .messages
         self.body = body
-        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(OpenAIError) in try MessagesFields(bytes) } }
+        let read = body.withUnsafeReadableBytes { bytes in Result { () throws(GatewayError) in try MessagesFields(bytes) } }
         let fields = try read.get()
         model = fields.model
         modelRange = fields.modelRange
@@ -92,9 +92,9 @@ extension ClientRequest {
         var maxOutputTokens: Int?
         var usageEdit: (range: Range<Int>, replacement: String)
 
-        init(_ bytes: UnsafeRawBufferPointer) throws(OpenAIError) {
-            func invalid(_ message: String, param: String? = nil) -> OpenAIError {
-                OpenAIError(status: 400, message: message, type: "invalid_request_error", param: param)
+        init(_ bytes: UnsafeRawBufferPointer) throws(GatewayError) {
+            func invalid(_ message: String, param: String? = nil) -> GatewayError {
+                GatewayError(status: 400, message: message, type: "invalid_request_error", param: param)
             }
             let scanner: JSONScanner
             let object: JSONScanner.Value
@@ -107,7 +107,7 @@ extension ClientRequest {
             var messages: JSONScanner.Value?
             var streamOptions: JSONScanner.Value?
             var includeUsageValue: JSONScanner.Value?
-            var problem: OpenAIError?
+            var problem: GatewayError?
             // Without stream_options, the request for usage goes before the closing brace.
             usageEdit = (object.range.upperBound - 1..<object.range.upperBound - 1, #","stream_options":{"include_usage":true}"#)
             try? scanner.forEachMember(of: object) { key, value throws(JSONScanner.Malformed) in
@@ -139,7 +139,7 @@ extension ClientRequest {
             }
             if let problem { throw problem }
             guard let model, model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
-                throw OpenAIError(
+                throw GatewayError(
                     status: 400, message: "'model' is required (one of the gateway's routes)", type: "invalid_request_error", param: "model",
                     code: "missing_model")
             }
@@ -179,8 +179,8 @@ extension ClientRequest {
         var stream = false
         var maxOutputTokens = 0
 
-        init(_ bytes: UnsafeRawBufferPointer) throws(OpenAIError) {
-            func invalid(_ message: String) -> OpenAIError { OpenAIError(status: 400, message: message, type: "invalid_request_error") }
+        init(_ bytes: UnsafeRawBufferPointer) throws(GatewayError) {
+            func invalid(_ message: String) -> GatewayError { GatewayError(status: 400, message: message, type: "invalid_request_error") }
             let scanner: JSONScanner
             let object: JSONScanner.Value
             do {

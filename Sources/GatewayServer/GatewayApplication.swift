@@ -24,7 +24,7 @@ public enum GatewayApplication {
         }
         router.get("/v1/models") { request, _ -> Response in
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else {
-                return refusal(OpenAIError.unauthorized, core: core, received: .now)
+                return refusal(GatewayError.unauthorized, core: core, received: .now)
             }
             let models = core.models.filter { deployment.team(team, mayUse: $0) }.map {
                 ["id": $0, "object": "model", "created": 0, "owned_by": "brownout"] as [String: Any]
@@ -58,14 +58,14 @@ public enum GatewayApplication {
         _ request: Request, context: GatewayRequestContext, api: ClientAPI, core: GatewayCore, deployment: DeploymentConfig
     ) async -> Response {
         let received = ContinuousClock.now
-        func whole(_ error: OpenAIError) -> Response { refusal(error, api: api, core: core, received: received) }
+        func whole(_ error: GatewayError) -> Response { refusal(error, api: api, core: core, received: received) }
         let key: String?
         switch api {
         case .chatCompletions: key = authorization(request.headers)
         case .messages: key = apiKey(request.headers).map { "Bearer \($0)" } ?? authorization(request.headers)
         }
         guard let team = core.keys.team(forAuthorization: key) else {
-            return whole(api == .messages ? OpenAIError.unauthorizedMessages : OpenAIError.unauthorized)
+            return whole(api == .messages ? GatewayError.unauthorizedMessages : GatewayError.unauthorized)
         }
         let body: ByteBuffer
         let hold: BodyHold
@@ -76,14 +76,14 @@ public enum GatewayApplication {
             return whole(error.error)
         }
         let client: ClientRequest
-        do throws(OpenAIError) {
+        do throws(GatewayError) {
             client = api == .messages ? try ClientRequest(messagesBody: body) : try ClientRequest(body: body)
         } catch {
             return whole(error)
         }
         guard deployment.team(team, mayUse: client.model) || !core.models.contains(client.model) else {
             return whole(
-                OpenAIError(
+                GatewayError(
                     status: 403, message: "team '\(team)' may not use model '\(client.model)'", type: "invalid_request_error",
                     code: "model_not_allowed"))
         }
@@ -162,7 +162,7 @@ public enum GatewayApplication {
     }
 
     /// A refusal before routing, with the same explaining headers as every answer.
-    static func refusal(_ error: OpenAIError, api: ClientAPI = .chatCompletions, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
+    static func refusal(_ error: GatewayError, api: ClientAPI = .chatCompletions, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
         return Response(
             status: .init(code: error.status),
             headers: core.explaining.fields(

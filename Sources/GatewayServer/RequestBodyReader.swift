@@ -31,22 +31,22 @@ enum RequestBodyReader {
             }
         }
 
-        var error: OpenAIError {
+        var error: GatewayError {
             switch self {
             case .tooLarge(let limit):
-                OpenAIError(
+                GatewayError(
                     status: 413, message: "the request body is larger than " + (limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"),
                     type: "invalid_request_error", code: "request_too_large")
             case .tooSlow(let seconds):
-                OpenAIError(
+                GatewayError(
                     status: 408, message: "the request body did not arrive within \(seconds) s", type: "invalid_request_error",
                     code: "request_timeout")
             case .gatewayFull:
-                OpenAIError(
+                GatewayError(
                     status: 503, message: "the gateway holds as many request bodies as it may; retry later", type: "overloaded_error",
                     code: "gateway_full")
             case .malformed(let detail):
-                OpenAIError(
+                GatewayError(
                     status: 400, message: "the request body could not be read: \(detail)", type: "invalid_request_error", code: "malformed_body")
             }
         }

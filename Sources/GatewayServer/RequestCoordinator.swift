@@ -50,7 +50,7 @@ struct RequestCoordinator: Sendable {
                     streamed: chat.stream)
             }
         } catch {
-            let answer = OpenAIError(
+            let answer = GatewayError(
                 status: 404, message: "The model '\(chat.model)' does not exist: \(error.description)", type: "invalid_request_error",
                 code: "model_not_found")
             return .whole(
@@ -74,7 +74,7 @@ struct RequestCoordinator: Sendable {
             var answer: GatewayAnswer?
             await coordinator.run(conduct, first, inline: true, stream: nil, connection: connection) { answer = $0 }
             return answer
-                ?? .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body)
+                ?? .whole(status: 499, headers: [:], body: GatewayError(status: 499, message: "the client went away", type: "cancelled").body)
         }
         let metrics = core.metrics
         let stream = ClientStream(maxBufferedBytes: core.streamBufferMaxBytes) { metrics.slowClientCut() }
@@ -128,7 +128,7 @@ struct RequestCoordinator: Sendable {
         var outstanding: [Int32: @Sendable () -> Void] = [:]
         var hedgeTimer: Task<Void, Never>?
         var wholeAnswer: ByteBuffer?
-        var lastError: OpenAIError?
+        var lastError: GatewayError?
         var clock = BusyClock(start: received)
 
         var conduct = begun
@@ -255,7 +255,7 @@ struct RequestCoordinator: Sendable {
                             conduct, winner: nil, clock: clock, contentType: ExplainingHeaders.json,
                             failure: Self.shutdownFailure, sdkMayRetry: true),
                         body: Self.shuttingDown.body(for: chat.api))
-                    : .whole(status: 499, headers: [:], body: OpenAIError(status: 499, message: "the client went away", type: "cancelled").body))
+                    : .whole(status: 499, headers: [:], body: GatewayError(status: 499, message: "the client went away", type: "cancelled").body))
         }
     }
 
@@ -263,14 +263,14 @@ struct RequestCoordinator: Sendable {
     /// first byte) or a stream's last event (after it — never a clean `[DONE]`).
     /// The answer to a request cut at the end of the shutdown grace: another replica, or this
     /// one restarted, can serve it.
-    static let shuttingDown = OpenAIError(
+    static let shuttingDown = GatewayError(
         status: 503, message: "the gateway is shutting down; send the request again", type: "server_error",
         code: "gateway_shutting_down")
     static let shutdownFailure = "gateway_shutting_down"
 
     private func end(
         _ ending: RequestEnding, conduct: RequestConduct, stream: ClientStream?, answered: Bool, respond: (GatewayAnswer) -> Void,
-        wholeAnswer: ByteBuffer?, lastError: OpenAIError?, clock: BusyClock, cutByShutdown: Bool
+        wholeAnswer: ByteBuffer?, lastError: GatewayError?, clock: BusyClock, cutByShutdown: Bool
     ) {
         if ending.succeeded {
             let local = ending.winnerTarget.map { core.config.targets[$0.index].kind == .local } ?? false
@@ -321,42 +321,42 @@ struct RequestCoordinator: Sendable {
     /// The error a failed or refused request gets (in the client's API's shape as it is sent): the conduct's
     /// ``GatewayConduct/RequestFailure`` and its status, with the upstream's own 4xx passed back
     /// unchanged when it refused the request.
-    private func failure(_ ending: RequestEnding, lastError: OpenAIError?) -> OpenAIError {
+    private func failure(_ ending: RequestEnding, lastError: GatewayError?) -> GatewayError {
         guard let failure = ending.failure else { preconditionFailure("RequestCoordinator: a failure without one") }
         let status = failure.status
         switch failure {
         case .budgetExhausted:
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "team '\(team)' has used its budget for this period", type: "insufficient_quota", code: "budget_exhausted")
         case .rateLimited:
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "rate limit of team '\(team)' or model '\(chat.model)' reached", type: "rate_limit_error",
                 code: "rate_limit_exceeded")
         case .shed:
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "the gateway is shedding lower-priority traffic; retry later", type: "overloaded_error", code: "shed")
         case .refusedByUpstream:
             return lastError
-                ?? OpenAIError(status: status, message: "the upstream refused the request", type: "invalid_request_error", code: ending.failureLabel)
+                ?? GatewayError(status: status, message: "the upstream refused the request", type: "invalid_request_error", code: ending.failureLabel)
         case .timedOut:
-            return OpenAIError(status: status, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
+            return GatewayError(status: status, message: "no upstream answered in time", type: "timeout", code: "upstream_timeout")
         case .streamInterrupted:
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "the upstream's stream broke after the answer began; the answer is incomplete", type: "upstream_error",
                 code: "stream_interrupted")
         case .upstreamsFailed:
             if let lastError {
                 // A Messages client reads a last overload as Anthropic's own 529 (its SDK's OverloadedError).
                 let overloaded = chat.api == .messages && lastError.status == 529
-                return OpenAIError(
+                return GatewayError(
                     status: overloaded ? 529 : status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)",
                     type: overloaded ? "overloaded_error" : "upstream_error", code: lastError.code)
             }
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "every upstream failed; the last attempt ended \(ending.failureLabel)", type: "upstream_error",
                 code: ending.failureLabel)
         case .noUpstreamAvailable:
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "no upstream is available for model '\(chat.model)'", type: "upstream_error", code: "no_upstream_available")
         }
     }

@@ -3,8 +3,8 @@
 struct UntranslatableRequest: Error {
     let reason: String
 
-    var error: OpenAIError {
-        OpenAIError(
+    var error: GatewayError {
+        GatewayError(
             status: 400, message: "this request cannot be sent to an upstream of the other API: \(reason)", type: "invalid_request_error",
             code: "untranslatable_request")
     }

@@ -60,7 +60,7 @@ final class UpstreamAttempt: Sendable {
         /// A whole answer (non-streaming success).
         case whole(ByteBuffer)
         /// The upstream's own error, to pass back unchanged when the request fails on it.
-        case upstreamError(OpenAIError)
+        case upstreamError(GatewayError)
     }
 
     struct Ending: Sendable {
@@ -209,7 +209,7 @@ final class UpstreamAttempt: Sendable {
             ended(
                 .serverError, nil, nil,
                 .upstreamError(
-                    OpenAIError(
+                    GatewayError(
                         status: 502, message: "the upstream answered 200 with a body that is not an answer of its API", type: "upstream_error",
                         code: "malformed_answer")), AttemptProgress())
         }
@@ -261,13 +261,13 @@ final class UpstreamAttempt: Sendable {
 
     /// The upstream's error as its body gives it (OpenAI's and Anthropic's shapes both have
     /// `error.message` and `error.type`), else its body's text.
-    static func upstreamError(status: Int, body: ByteBuffer?) -> OpenAIError {
+    static func upstreamError(status: Int, body: ByteBuffer?) -> GatewayError {
         guard (400...599).contains(status) else {
-            return OpenAIError(
+            return GatewayError(
                 status: status, message: "the upstream answered HTTP \(status), which is not an answer to a chat completion", type: "upstream_error",
                 code: "unexpected_status")
         }
-        var error = OpenAIError(status: status, message: body.map { String(buffer: $0) } ?? "upstream error \(status)", type: "upstream_error")
+        var error = GatewayError(status: status, message: body.map { String(buffer: $0) } ?? "upstream error \(status)", type: "upstream_error")
         body?.withUnsafeReadableBytes { bytes in
             guard let (scanner, object) = try? JSONScanner.object(in: bytes) else { return }
             try? scanner.forEachMember(of: object) { key, inner in

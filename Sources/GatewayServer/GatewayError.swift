@@ -1,8 +1,10 @@
 import NIOCore
 import RoutingCore
 
-/// An error as OpenAI's API writes it: `{"error": {"message", "type", "param", "code"}}`.
-public struct OpenAIError: Error, Sendable {
+/// An error the gateway answers a client with (its own refusal, or an upstream's passed back):
+/// written as OpenAI's API writes it (`{"error": {"message", "type", "param", "code"}}`), or as
+/// Anthropic's for a Messages client (``body(for:)``).
+public struct GatewayError: Error, Sendable {
     public var status: Int
     public var message: String
     public var type: String
@@ -75,9 +77,9 @@ public struct OpenAIError: Error, Sendable {
         return ["maximum context length", "context window", "prompt is too long", "context_length_exceeded"].contains { text.contains($0) }
     }
 
-    static let unauthorized = OpenAIError(
+    static let unauthorized = GatewayError(
         status: 401, message: "Incorrect or missing API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key")
-    static let unauthorizedMessages = OpenAIError(
+    static let unauthorizedMessages = GatewayError(
         status: 401, message: "invalid x-api-key: send the team's key as x-api-key (or Authorization: Bearer KEY)", type: "authentication_error",
         code: "invalid_api_key")
 }
