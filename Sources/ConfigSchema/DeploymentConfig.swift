@@ -26,16 +26,7 @@ public struct DeploymentConfig: Decodable, Sendable {
         /// The environment variable holding the upstream's API key (none: no key is sent).
         public var apiKeyEnvironmentVariable: String?
         /// The API the upstream speaks (`protocol`; default `openai`).
-        public var apiProtocol: UpstreamProtocol = .openai
-    }
-
-    /// The API an upstream speaks: OpenAI's chat completions (`POST {base_url}/chat/completions`,
-    /// `Authorization: Bearer`), which vLLM, most providers and OpenAI-compatible endpoints
-    /// speak, or Anthropic's Messages API (`POST {base_url}/messages`, `x-api-key` and
-    /// `anthropic-version`), which the gateway translates chat completions to and from.
-    public enum UpstreamProtocol: String, Sendable, Equatable, CaseIterable {
-        case openai
-        case anthropic
+        public var apiProtocol: APIProtocol = .openai
     }
 
     public struct DecisionLog: Sendable, Equatable {
@@ -106,6 +97,15 @@ public struct DeploymentConfig: Decodable, Sendable {
         case maxBytes = "max_bytes"
     }
 
+    /// Sets each target's API (`upstreams.NAME.protocol`) on `router`: a route with
+    /// `cross_protocol: false` sends a request only to targets that speak its client's.
+    public func setTargetProtocols(of router: inout RouterConfig) {
+        for upstream in upstreams {
+            guard let index = router.targets.firstIndex(where: { $0.name == upstream.target }) else { continue }
+            router.targets[index].apiProtocol = upstream.apiProtocol
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let listen = try Self.address(c, .listen) { (host, port) = listen }
@@ -121,12 +121,12 @@ public struct DeploymentConfig: Decodable, Sendable {
             guard let host = URL(string: baseURL)?.host, !host.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .baseURL, in: u, debugDescription: "is not a URL with a host, got '\(baseURL)'")
             }
-            var apiProtocol = UpstreamProtocol.openai
+            var apiProtocol = APIProtocol.openai
             if let name = try u.decodeIfPresent(String.self, forKey: .apiProtocol) {
-                guard let known = UpstreamProtocol(rawValue: name) else {
+                guard let known = APIProtocol(rawValue: name) else {
                     throw DecodingError.dataCorruptedError(
                         forKey: .apiProtocol, in: u,
-                        debugDescription: "must be one of \(UpstreamProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+                        debugDescription: "must be one of \(APIProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
                 }
                 apiProtocol = known
             }

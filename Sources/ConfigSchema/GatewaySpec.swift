@@ -13,7 +13,7 @@ public struct GatewaySpec: Sendable {
     public static func load(path: String, overrides: [String] = [], environment: [String: String]? = nil) throws(SpecError) -> GatewaySpec {
         let document = try SpecDocument.load(path: path, overrides: overrides)
         let decoder = SpecDecoder(document)
-        let router = try decoder.decode(RouterConfig.self)
+        var router = try decoder.decode(RouterConfig.self)
         let section = try decoder.decode(DeploymentSection.self)
         SimulatorKeys.accept(in: decoder)
         try decoder.checkUnknownKeys()
@@ -44,6 +44,7 @@ public struct GatewaySpec: Sendable {
                     ))
             }
         }
+        deployment.setTargetProtocols(of: &router)
         return GatewaySpec(router: router, deployment: deployment)
     }
 }

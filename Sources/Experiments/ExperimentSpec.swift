@@ -105,7 +105,7 @@ extension ExperimentSpec {
     public init(decoding document: SpecValue) throws(SpecError) {
         let decoder = SpecDecoder(document)
         let sections = try decoder.decode(SimulatedWorldSections.self)
-        let router = try decoder.decode(RouterConfig.self)
+        var router = try decoder.decode(RouterConfig.self)
         let deployment = try decoder.decode(DeploymentSection.self).deployment
         try decoder.checkUnknownKeys()
 
@@ -118,6 +118,8 @@ extension ExperimentSpec {
         let report = router.validate()
         if let first = report.errors.first { throw decoder.error(first) }
         if let first = deployment?.findings(for: router).first { throw decoder.error(first) }
+        // The targets' APIs, for routes that keep requests to their client's (`cross_protocol: false`).
+        deployment?.setTargetProtocols(of: &router)
 
         let run = sections.run
         var bindings: [DegradationBinding] = []
@@ -166,7 +168,7 @@ extension ExperimentSpec {
             let apis = Dictionary(upstreams.map { ($0.target, $0.apiProtocol) }, uniquingKeysWith: { first, _ in first })
             for route in router.routes where route.mode != .bypass {
                 let targets = route.chain.flatMap(\.targets) + (route.fallback?.targets ?? []) + route.contextWindowFallbacks
-                var byAPI: [(DeploymentConfig.UpstreamProtocol, [String])] = []
+                var byAPI: [(APIProtocol, [String])] = []
                 for target in targets {
                     guard let api = apis[target] else { continue }
                     if let index = byAPI.firstIndex(where: { $0.0 == api }) {

@@ -1,20 +1,14 @@
 import NIOCore
 import RoutingCore
 
-/// The API a client speaks to the gateway: OpenAI's chat completions
-/// (`POST /v1/chat/completions`) or Anthropic's Messages (`POST /v1/messages`). Answers, errors
-/// and stream events go back in the same API.
-enum ClientAPI: Sendable, Equatable {
-    case chatCompletions
-    case messages
-}
-
 /// A client's request body, read only as far as routing needs: the model (a route),
 /// streaming, token counts. Every other byte is passed upstream as the client sent it when the
 /// upstream speaks the client's API (the body differs only in the model's name and, for a
 /// streamed chat completion, in asking for usage), or translated when it speaks the other.
 struct ClientRequest: Sendable {
-    let api: ClientAPI
+    /// The API the client speaks (`POST /v1/chat/completions`: `openai`; `POST /v1/messages`:
+    /// `anthropic`); its answers, errors and stream events go back in it.
+    let api: APIProtocol
     let body: ByteBuffer
     let model: String
     let stream: Bool
@@ -31,7 +25,7 @@ struct ClientRequest: Sendable {
 
     /// A chat completions body.
     init(body: ByteBuffer) throws(GatewayError) {
-        self.api = .chatCompletions
+        self.api = .openai
         self.body = body
         let read = body.withUnsafeReadableBytes { bytes in Result { () throws(GatewayError) in try Fields(bytes) } }
         let fields = try read.get()
@@ -49,7 +43,7 @@ struct ClientRequest: Sendable {
     /// A Messages body: `model`, `messages` (not empty) and `max_tokens` are required, as
     /// Anthropic requires them.
     init(messagesBody body: ByteBuffer) throws(GatewayError) {
-        self.api = .messages
+        self.api = .anthropic
         self.body = body
         let read = body.withUnsafeReadableBytes { bytes in Result { () throws(GatewayError) in try MessagesFields(bytes) } }
         let fields = try read.get()

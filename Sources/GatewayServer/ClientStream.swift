@@ -1,3 +1,4 @@
+import RoutingCore
 import NIOCore
 import Synchronization
 
@@ -59,5 +60,5 @@ final class ClientStream: Sendable {
     static let messageStop = ByteBuffer(string: "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
 
     /// The event that ends a complete answer for a client of `api`.
-    static func done(for api: ClientAPI) -> ByteBuffer { api == .messages ? messageStop : done }
+    static func done(for api: APIProtocol) -> ByteBuffer { api == .anthropic ? messageStop : done }
 }

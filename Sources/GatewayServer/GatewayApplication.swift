@@ -17,10 +17,10 @@ public enum GatewayApplication {
     ) -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
         router.post("/v1/chat/completions") { request, context -> Response in
-            await answer(request, context: context, api: .chatCompletions, core: core, deployment: deployment)
+            await answer(request, context: context, api: .openai, core: core, deployment: deployment)
         }
         router.post("/v1/messages") { request, context -> Response in
-            await answer(request, context: context, api: .messages, core: core, deployment: deployment)
+            await answer(request, context: context, api: .anthropic, core: core, deployment: deployment)
         }
         router.get("/v1/models") { request, _ -> Response in
             guard let team = core.keys.team(forAuthorization: authorization(request.headers)) else {
@@ -55,17 +55,17 @@ public enum GatewayApplication {
     /// Answers one request of `api`: the team from its key, the body read and parsed, then
     /// routed; every refusal in the client's API's shape.
     static func answer(
-        _ request: Request, context: GatewayRequestContext, api: ClientAPI, core: GatewayCore, deployment: DeploymentConfig
+        _ request: Request, context: GatewayRequestContext, api: APIProtocol, core: GatewayCore, deployment: DeploymentConfig
     ) async -> Response {
         let received = ContinuousClock.now
         func whole(_ error: GatewayError) -> Response { refusal(error, api: api, core: core, received: received) }
         let key: String?
         switch api {
-        case .chatCompletions: key = authorization(request.headers)
-        case .messages: key = apiKey(request.headers).map { "Bearer \($0)" } ?? authorization(request.headers)
+        case .openai: key = authorization(request.headers)
+        case .anthropic: key = apiKey(request.headers).map { "Bearer \($0)" } ?? authorization(request.headers)
         }
         guard let team = core.keys.team(forAuthorization: key) else {
-            return whole(api == .messages ? GatewayError.unauthorizedMessages : GatewayError.unauthorized)
+            return whole(api == .anthropic ? GatewayError.unauthorizedMessages : GatewayError.unauthorized)
         }
         let body: ByteBuffer
         let hold: BodyHold
@@ -77,7 +77,7 @@ public enum GatewayApplication {
         }
         let client: ClientRequest
         do throws(GatewayError) {
-            client = api == .messages ? try ClientRequest(messagesBody: body) : try ClientRequest(body: body)
+            client = api == .anthropic ? try ClientRequest(messagesBody: body) : try ClientRequest(body: body)
         } catch {
             return whole(error)
         }
@@ -162,7 +162,7 @@ public enum GatewayApplication {
     }
 
     /// A refusal before routing, with the same explaining headers as every answer.
-    static func refusal(_ error: GatewayError, api: ClientAPI = .chatCompletions, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
+    static func refusal(_ error: GatewayError, api: APIProtocol = .openai, core: GatewayCore, received: ContinuousClock.Instant) -> Response {
         return Response(
             status: .init(code: error.status),
             headers: core.explaining.fields(

@@ -40,15 +40,15 @@ public struct GatewayError: Error, Sendable {
     /// Anthropic's API use for it when they send no code.
     /// The error as a client of `api` reads it: OpenAI's shape, or Anthropic's
     /// (`{"type": "error", "error": {"type", "message"}}`, its types by status).
-    func body(for api: ClientAPI) -> ByteBuffer {
-        guard api == .messages else { return body }
+    func body(for api: APIProtocol) -> ByteBuffer {
+        guard api == .anthropic else { return body }
         return ByteBuffer(
             string: #"{"type":"error","error":{"type":"# + JSONText.quoted(anthropicType) + #","message":"# + JSONText.quoted(message) + "}}")
     }
 
     /// The error as the last event of a stream `api`'s client reads.
-    func streamFrame(for api: ClientAPI) -> ByteBuffer {
-        guard api == .messages else { return streamFrame }
+    func streamFrame(for api: APIProtocol) -> ByteBuffer {
+        guard api == .anthropic else { return streamFrame }
         var frame = ByteBuffer(string: "event: error\ndata: ")
         var json = body(for: api)
         frame.writeBuffer(&json)

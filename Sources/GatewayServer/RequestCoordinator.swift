@@ -47,7 +47,7 @@ struct RequestCoordinator: Sendable {
             request = try core.router.withLock { slot throws(RoutingNameError) in
                 try slot.router.request(
                     id: id, route: chat.model, team: team, inputTokens: chat.estimatedInputTokens, maxOutputTokens: chat.maxOutputTokens,
-                    streamed: chat.stream)
+                    streamed: chat.stream, apiProtocol: chat.api)
             }
         } catch {
             let answer = GatewayError(
@@ -347,7 +347,7 @@ struct RequestCoordinator: Sendable {
         case .upstreamsFailed:
             if let lastError {
                 // A Messages client reads a last overload as Anthropic's own 529 (its SDK's OverloadedError).
-                let overloaded = chat.api == .messages && lastError.status == 529
+                let overloaded = chat.api == .anthropic && lastError.status == 529
                 return GatewayError(
                     status: overloaded ? 529 : status, message: "every upstream failed; the last said \(lastError.status): \(lastError.message)",
                     type: overloaded ? "overloaded_error" : "upstream_error", code: lastError.code)

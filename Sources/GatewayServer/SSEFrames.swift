@@ -1,3 +1,4 @@
+import RoutingCore
 import ConfigSchema
 import NIOCore
 import ServerSentEvents
@@ -25,11 +26,11 @@ struct SSEFrames {
     /// An OpenAI-compatible upstream's chunks translated for a Messages client.
     private var chatToMessages: ChatToMessagesStream?
 
-    init(client: ClientAPI = .chatCompletions, upstream: DeploymentConfig.UpstreamProtocol = .openai) {
+    init(client: APIProtocol = .openai, upstream: APIProtocol = .openai) {
         switch (client, upstream) {
-        case (_, .anthropic): messages = MessagesStreamReader(passThrough: client == .messages)
-        case (.messages, .openai): chatToMessages = ChatToMessagesStream()
-        case (.chatCompletions, .openai): break
+        case (_, .anthropic): messages = MessagesStreamReader(passThrough: client == .anthropic)
+        case (.anthropic, .openai): chatToMessages = ChatToMessagesStream()
+        case (.openai, .openai): break
         }
     }
 

@@ -91,7 +91,7 @@ final class StreamRelay: HTTPClientResponseDelegate {
     /// none came) and says whether this attempt answers the client; `ended` makes the
     /// attempt's ending, and `onEnd` gets it, once, on the event loop.
     init(
-        chat: ClientRequest, upstreamProtocol: DeploymentConfig.UpstreamProtocol, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
+        chat: ClientRequest, upstreamProtocol: APIProtocol, firstToken: @escaping @Sendable () -> Bool, stream: ClientStream?,
         conduct: Conduct, ended: @escaping UpstreamAttempt.Ended,
         onEnd: @escaping @Sendable (UpstreamAttempt.Ending) -> Void
     ) {

@@ -22,7 +22,7 @@ final class UpstreamAttempt: Sendable {
     /// The upstream's model name as a JSON string, for the body.
     private let quotedModel: String
     /// The API the upstream speaks: an Anthropic upstream's requests and answers are translated.
-    let upstreamProtocol: DeploymentConfig.UpstreamProtocol
+    let upstreamProtocol: APIProtocol
     private let model: String
 
     init(
@@ -81,9 +81,9 @@ final class UpstreamAttempt: Sendable {
     /// (and usage asked for), when the upstream speaks the client's API; else its translation.
     private func upstreamBody(_ chat: ClientRequest) throws(UntranslatableRequest) -> ByteBuffer {
         switch (chat.api, upstreamProtocol) {
-        case (.chatCompletions, .openai), (.messages, .anthropic): chat.upstreamBody(quotedModel: quotedModel)
-        case (.chatCompletions, .anthropic): try ChatToMessagesRequest.body(of: chat, model: model)
-        case (.messages, .openai): try MessagesToChatRequest.body(of: chat, model: model)
+        case (.openai, .openai), (.anthropic, .anthropic): chat.upstreamBody(quotedModel: quotedModel)
+        case (.openai, .anthropic): try ChatToMessagesRequest.body(of: chat, model: model)
+        case (.anthropic, .openai): try MessagesToChatRequest.body(of: chat, model: model)
         }
     }
 
@@ -214,21 +214,21 @@ final class UpstreamAttempt: Sendable {
                         code: "malformed_answer")), AttemptProgress())
         }
         switch (chat.api, upstreamProtocol) {
-        case (.chatCompletions, .openai):
+        case (.openai, .openai):
             usage = UsageReader.usage(ofAnswer: body)
             if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
-        case (.chatCompletions, .anthropic):
+        case (.openai, .anthropic):
             guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
             (body, usage) = translated
             if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
-        case (.messages, .anthropic):
+        case (.anthropic, .anthropic):
             // Passed on as it came: only its usage is read.
             usage = UsageReader.messagesUsage(ofAnswer: body)
             if usage == nil {
                 guard let translated = MessagesToChatAnswer.chatCompletion(of: body) else { return notAnAnswer }
                 estimated = UsageReader.estimatedOutputTokens(ofAnswer: translated.body)
             }
-        case (.messages, .openai):
+        case (.anthropic, .openai):
             usage = UsageReader.usage(ofAnswer: body)
             if usage == nil { estimated = UsageReader.estimatedOutputTokens(ofAnswer: body) }
             guard let translated = ChatToMessagesAnswer.message(of: body) else { return notAnAnswer }

@@ -143,7 +143,7 @@ extension KeyedDecodingContainer {
 
 extension TeamSpec: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case route, arrivals, slo
+        case route, arrivals, slo, api
         case inputTokens = "input_tokens", outputTokens = "output_tokens", sdkRetries = "sdk_retries", streamShare = "stream_share"
     }
 
@@ -152,8 +152,8 @@ extension TeamSpec: Decodable {
         case latencyPercentile = "latency_percentile", latency = "latency_s"
     }
 
-    /// `teams.NAME`: its route, arrivals, token counts, share of streamed requests, SDK retries and SLO (its tier, rate
-    /// limit and budget are RoutingCore's).
+    /// `teams.NAME`: its route, arrivals, token counts, share of streamed requests, the API its
+    /// clients speak (`api`), SDK retries and SLO (its tier, rate limit and budget are RoutingCore's).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -162,6 +162,14 @@ extension TeamSpec: Decodable {
             route: try c.decode(String.self, forKey: .route))
         sdkRetries = try c.number(.sdkRetries, default: sdkRetries, atLeast: 0)
         streamShare = try c.number(.streamShare, default: streamShare, atLeast: 0, atMost: 1)
+        if let name = try c.decodeIfPresent(String.self, forKey: .api) {
+            guard let api = APIProtocol(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .api, in: c,
+                    debugDescription: "must be one of \(APIProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+            }
+            apiProtocol = api
+        }
         if c.contains(.slo) {
             let slo = try c.nestedContainer(keyedBy: ObjectiveKeys.self, forKey: .slo)
             sloAvailability = try slo.number(.availability, default: sloAvailability, atLeast: 0, atMost: 1)

@@ -150,7 +150,7 @@ actor Team: EventHandler {
         live.insert(logical, forKey: requestID)
         let request = RoutingRequest(
             id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
-            streamed: logical.streamed)
+            streamed: logical.streamed, apiProtocol: spec.apiProtocol)
         gateway.enter(request) { gateway, request in gateway.submit(request) }
     }
 

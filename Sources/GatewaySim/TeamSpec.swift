@@ -13,6 +13,9 @@ public struct TeamSpec: Sendable {
     /// The share of requests sent with `stream: true` (the rest ask for a whole answer, which
     /// reaches the client only at its end); 1, every request streamed, unless the spec says.
     public var streamShare: Double = 1
+    /// The API the team's clients speak (`api`: `openai`, the default, or `anthropic`): a route
+    /// with `cross_protocol: false` sends their requests only to targets that speak it.
+    public var apiProtocol: APIProtocol = .openai
     /// Extra tries the client SDK makes after the gateway gives up (Anthropic SDK: 2).
     public var sdkRetries: Int
     public var sdkBackoff: Backoff

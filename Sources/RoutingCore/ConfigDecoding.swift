@@ -390,6 +390,7 @@ extension RouteConfig: Decodable {
         case chain, retry, hedging, timeouts, fallback, mode, shedding
         case retryBudget = "retry_budget", rateLimit = "rate_limit", maxConcurrency = "max_concurrency"
         case contextWindowFallbacks = "context_window_fallbacks", onMalformedEvent = "on_malformed_event", streamCommit = "stream_commit"
+        case crossProtocol = "cross_protocol"
     }
 
     /// `routes.NAME`; the name is the key it is written under.
@@ -406,7 +407,8 @@ extension RouteConfig: Decodable {
             shedding: try c.decode(.shedding, default: d.shedding),
             contextWindowFallbacks: try c.decode(.contextWindowFallbacks, default: d.contextWindowFallbacks),
             onMalformedEvent: try c.choice(.onMalformedEvent, default: d.onMalformedEvent),
-            streamCommit: try c.decode(.streamCommit, default: d.streamCommit)
+            streamCommit: try c.decode(.streamCommit, default: d.streamCommit),
+            crossProtocol: try c.decode(.crossProtocol, default: d.crossProtocol)
         )
     }
 }

@@ -100,6 +100,9 @@ public struct RoutingRequest: Sendable, Equatable {
     /// Whether the client asked for a stream (`stream: true`), else a whole answer: what the
     /// client receives first decides when the request's conduct commits (`RequestConduct`).
     public var streamed: Bool
+    /// The API the client speaks: a route with `cross_protocol: false` sends it only to
+    /// targets that speak it too.
+    public var apiProtocol: APIProtocol
 
     public var route: RouteID { RouteID(raw: routeIndex) }
     /// Who is charged; nil only when the config has no teams.
@@ -107,9 +110,13 @@ public struct RoutingRequest: Sendable, Equatable {
     /// The API key, when it has a budget of its own.
     public var key: KeyID? { keyIndex >= 0 ? KeyID(raw: keyIndex) : nil }
 
-    public init(id: UInt64, route: RouteID, team: TeamID?, key: KeyID? = nil, inputTokens: Int, maxOutputTokens: Int, streamed: Bool = true) {
+    public init(
+        id: UInt64, route: RouteID, team: TeamID?, key: KeyID? = nil, inputTokens: Int, maxOutputTokens: Int, streamed: Bool = true,
+        apiProtocol: APIProtocol = .openai
+    ) {
         self.id = id
         self.streamed = streamed
+        self.apiProtocol = apiProtocol
         self.routeIndex = route.raw
         self.teamIndex = team?.raw ?? -1
         self.keyIndex = key?.raw ?? -1

@@ -41,6 +41,9 @@ public struct ReasonCodes: OptionSet, Codable, Sendable, Hashable {
     public static let contextWindowFallback = ReasonCodes(rawValue: 1 << 29)
     /// A retry that goes back to the target that just failed (`same`, `same_then_next`).
     public static let sameTarget = ReasonCodes(rawValue: 1 << 30)
+    /// A target passed over because it speaks another API than the client, on a route with
+    /// `cross_protocol: false`.
+    public static let otherProtocol = ReasonCodes(rawValue: 1 << 31)
 
     /// Every code with its written name, in bit order.
     public static let names: [(ReasonCodes, String)] = [
@@ -53,7 +56,7 @@ public struct ReasonCodes: OptionSet, Codable, Sendable, Hashable {
         (.maxAttempts, "max_attempts"), (.notRetryable, "not_retryable"), (.throttledLocally, "throttled_locally"),
         (.noTargetAvailable, "no_target_available"), (.cancelled, "cancelled"), (.retryAfterHonoured, "retry_after_honoured"),
         (.breakerOpened, "breaker_opened"), (.lateResult, "late_result"), (.queueTooLong, "queue_too_long"),
-        (.contextWindowFallback, "context_window_fallback"), (.sameTarget, "same_target"),
+        (.contextWindowFallback, "context_window_fallback"), (.sameTarget, "same_target"), (.otherProtocol, "other_protocol"),
     ]
 
     /// The names of the codes in this set, in bit order.

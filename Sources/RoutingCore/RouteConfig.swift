@@ -228,13 +228,19 @@ public struct RouteConfig: Sendable, Equatable {
     public var onMalformedEvent: MalformedEventPolicy
     /// When a streamed answer's first bytes go to the client.
     public var streamCommit: StreamCommit
+    /// Whether a request may go to a target that speaks another API than its client
+    /// (`cross_protocol`, default true: the gateway translates). False: only targets of the
+    /// client's API, for a team that prefers fidelity to availability.
+    public var crossProtocol: Bool
 
     public init(
         name: String, chain: [TierConfig], retry: RetryPolicy = RetryPolicy(), retryBudget: RetryBudgetConfig = .finagleDefault,
         hedging: HedgingPolicy? = nil, timeouts: Timeouts = Timeouts(), fallback: FallbackConfig? = nil,
         mode: RouteMode = .gateway, rateLimit: RateLimit? = nil, maxConcurrency: Int? = nil, shedding: [SheddingRule] = [],
-        contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop, streamCommit: StreamCommit = .firstByte
+        contextWindowFallbacks: [String] = [], onMalformedEvent: MalformedEventPolicy = .drop, streamCommit: StreamCommit = .firstByte,
+        crossProtocol: Bool = true
     ) {
+        self.crossProtocol = crossProtocol
         self.name = name
         self.chain = chain
         self.retry = retry

@@ -2,7 +2,8 @@
 /// skipping unavailable targets (breaker, ejection, limits, budgets), then local fallback.
 extension Router {
     /// Why `target` cannot take an attempt now (empty: it can).
-    mutating func unavailability(_ target: TargetID, request: RoutingRequest, now: RoutingInstant) -> ReasonCodes {
+    mutating func unavailability(_ target: TargetID, request: RoutingRequest, route: Int, now: RoutingInstant) -> ReasonCodes {
+        if refusesOtherProtocol[route] && targetProtocol[target.index] != request.apiProtocol { return .otherProtocol }
         if targets[target.index].outstanding >= targetCapacity[target.index] { return .localFull }
         if targets[target.index].ejectedUntil > now.nanoseconds { return .ejected }
         if targets[target.index].retryAfterUntil > now.nanoseconds { return .retryAfterCooldown }
@@ -51,7 +52,7 @@ extension Router {
                 .map { ($0, .contextWindowFallback) }
         }
         if isRetry, let last = state.lastTarget, !targetIsLocal[last.index], goesBackToSameTarget(state, policy: routes[route].config.retry) {
-            let reason = unavailability(last, request: state.request, now: now)
+            let reason = unavailability(last, request: state.request, route: route, now: now)
             if reason.isEmpty { return (last, .sameTarget) }
             reject(last, reason, into: &rejected)
         }
@@ -100,7 +101,7 @@ extension Router {
             for target in routes[route].contextFallbacks where target != exclude {
                 let tried = state.triedMask & (1 << UInt64(target.raw & 63)) != 0
                 if pass == 0 && tried || pass == 1 && !tried { continue }
-                let reason = unavailability(target, request: state.request, now: now)
+                let reason = unavailability(target, request: state.request, route: route, now: now)
                 if !reason.isEmpty {
                     reject(target, reason, into: &rejected)
                     continue
@@ -129,7 +130,7 @@ extension Router {
             let member = routes[route].tiers[tier][position]
             if member == exclude { continue }
             if skipTried && state.triedMask & (1 << UInt64(member.raw & 63)) != 0 { continue }
-            let reason = unavailability(member, request: state.request, now: now)
+            let reason = unavailability(member, request: state.request, route: route, now: now)
             if !reason.isEmpty {
                 reject(member, reason, into: &rejected)
                 continue
@@ -180,7 +181,7 @@ extension Router {
     ) -> TargetID? {
         let route = Int(request.routeIndex)
         for local in routes[route].fallback where local != exclude {
-            let reason = unavailability(local, request: request, now: now)
+            let reason = unavailability(local, request: request, route: route, now: now)
             if !reason.isEmpty {
                 reject(local, reason, into: &rejected)
                 continue

@@ -46,6 +46,10 @@ public struct Router: ~Copyable {
     let targetIsLocal: [Bool]
     /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
     let targetCapacity: [Int]
+    /// The API each target speaks, and by route whether it sends only to targets of the
+    /// client's API (`cross_protocol: false`).
+    let targetProtocol: [APIProtocol]
+    let refusesOtherProtocol: [Bool]
     /// Each target's prices, copied out of the config so the hot path touches no strings.
     let prices: [TargetPrices]
     /// Whether some route hedges at a latency percentile (targets then keep latency histograms).
@@ -129,6 +133,8 @@ public struct Router: ~Copyable {
             if case .latencyPercentile? = route.hedging?.delay { return true }
             return false
         }
+        self.targetProtocol = config.targets.map(\.apiProtocol)
+        self.refusesOtherProtocol = config.routes.map { !$0.crossProtocol }
         self.targetCapacity = config.targets.map { target in
             target.maxConcurrency.map { $0 + (target.queueLimit ?? 0) } ?? Int.max
         }
@@ -190,7 +196,7 @@ public struct Router: ~Copyable {
     /// own. An unknown route, team or key is an error; so is no team when the config has teams.
     public func request(
         id: UInt64, route: String, team: String?, key: String? = nil, inputTokens: Int, maxOutputTokens: Int,
-        streamed: Bool = true
+        streamed: Bool = true, apiProtocol: APIProtocol = .openai
     ) throws(RoutingNameError) -> RoutingRequest {
         let teamID: TeamID?
         if let team {
@@ -203,7 +209,7 @@ public struct Router: ~Copyable {
         return RoutingRequest(
             id: id, route: try config.route(named: route), team: teamID,
             key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
-            inputTokens: inputTokens, maxOutputTokens: maxOutputTokens, streamed: streamed)
+            inputTokens: inputTokens, maxOutputTokens: maxOutputTokens, streamed: streamed, apiProtocol: apiProtocol)
     }
 
     /// How many times a target's breaker has opened (for reports).

@@ -99,6 +99,8 @@ public enum RouterTrace {
                     + JSONText.quotedOrNull(request.key.map(config.name(of:)))
                 line += #","input_tokens":"# + String(request.inputTokens) + #","max_output_tokens":"# + String(request.maxOutputTokens)
                 line += #","stream":"# + (request.streamed ? "true" : "false")
+                // Written only for a Messages client, so that every other trace reads as before.
+                if request.apiProtocol != .openai { line += #","api":"# + JSONText.quoted(request.apiProtocol.rawValue) }
             case .attemptFinished(let id, let attempt, let outcome):
                 line += #","call":""# + CallName.attemptFinished.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
                 line += #","outcome":"# + JSONText.quoted(outcome.outcome.rawValue) + #","latency_ns":"# + String(outcome.latencyNanoseconds)
@@ -208,6 +210,8 @@ public enum RouterTrace {
         public let inputTokens: Int?
         public let maxOutputTokens: Int?
         public let stream: Bool?
+        /// The client's API, when it is not `openai`.
+        public let api: String?
         public let attempt: Int32?
         public let outcome: OutcomeClass?
         public let latencyNanoseconds: Int64?
@@ -220,7 +224,7 @@ public enum RouterTrace {
         public let decision: DecisionRecord?
 
         enum CodingKeys: String, CodingKey {
-            case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens", stream
+            case t, call, requestID = "request_id", route, team, key, inputTokens = "input_tokens", maxOutputTokens = "max_output_tokens", stream, api
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
             case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns",
                 decision
@@ -231,6 +235,13 @@ public enum RouterTrace {
                 guard let value else { throw ReadError(description: "a '\(call.rawValue)' entry without '\(name)'") }
                 return value
             }
+            func apiProtocol() throws(ReadError) -> APIProtocol {
+                guard let api else { return .openai }
+                guard let known = APIProtocol(rawValue: api) else {
+                    throw ReadError(description: "api must be one of \(APIProtocol.allCases.map(\.rawValue).joined(separator: ", ")), got '\(api)'")
+                }
+                return known
+            }
             switch call {
             case .begin:
                 return .begin(
@@ -239,7 +250,7 @@ public enum RouterTrace {
                         team: try team.map { (name) throws(RoutingNameError) in try config.team(named: name) },
                         key: try key.map { (name) throws(RoutingNameError) in try config.key(named: name) },
                         inputTokens: try required(inputTokens, "input_tokens"), maxOutputTokens: try required(maxOutputTokens, "max_output_tokens"),
-                        streamed: try required(stream, "stream")))
+                        streamed: try required(stream, "stream"), apiProtocol: try apiProtocol()))
             case .attemptFinished:
                 return .attemptFinished(
                     requestID: requestID, attempt: try required(attempt, "attempt"),

@@ -32,6 +32,9 @@ public struct TargetConfig: Sendable, Equatable {
     /// A local pool's replicas as configured (set when decoded); ``maxConcurrency`` is the
     /// fully scaled pool's.
     public var localCapacity: LocalCapacity?
+    /// The API the target speaks: a deployment fact (`deployment.upstreams.NAME.protocol`),
+    /// set from the spec's deployment section when it has one; `openai` otherwise.
+    public var apiProtocol: APIProtocol = .openai
 
     public init(
         name: String, kind: Kind = .provider, inputPricePerMillion: Double = 0, outputPricePerMillion: Double = 0,

@@ -174,7 +174,7 @@ struct RouterConfigSchemaTests {
                 == "config.yaml:6:13: routes.chat.chain[0]: unknown target 'c'; did you mean 'a'? providers and pools: a, b")
         #expect(
             error(providers + "routes:\n  chat:\n    chain: [[a, b]]\n    retyr: {max_attempts: 2}\n")
-                == "config.yaml:7:5: routes.chat.retyr: unknown key 'retyr'; did you mean 'retry'? Valid keys: chain, context_window_fallbacks, fallback, hedging, max_concurrency, mode, on_malformed_event, rate_limit, retry, retry_budget, shedding, stream_commit, timeouts"
+                == "config.yaml:7:5: routes.chat.retyr: unknown key 'retyr'; did you mean 'retry'? Valid keys: chain, context_window_fallbacks, cross_protocol, fallback, hedging, max_concurrency, mode, on_malformed_event, rate_limit, retry, retry_budget, shedding, stream_commit, timeouts"
         )
         #expect(
             error(providers + "routes:\n  chat:\n    chain: [[a, b]]\n    stream_commit: {complete: true, after_s: 2}\n")

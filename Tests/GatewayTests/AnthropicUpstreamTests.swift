@@ -27,6 +27,9 @@ struct AnthropicUpstreamTests {
             stream_commit: {complete: true}
           only:
             chain: [claude]
+          faithful:
+            chain: [claude, gpt]
+            cross_protocol: false
         teams:
           search: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 100, output_tokens: 10}
         deployment:
@@ -228,6 +231,22 @@ struct MessagesClientTests {
             try await gateway.fault("claude", "overloaded", count: 5)
             let overloaded = try await Self.messages(gateway, model: "only")
             #expect(overloaded.status == 529 && overloaded.body.contains(#""type":"overloaded_error""#), "\(overloaded.status) \(overloaded.body)")
+        }
+    }
+
+    @Test(
+        "cross_protocol: false: a chat completion goes only to OpenAI-compatible targets and a Messages request only to Anthropic ones, untranslated")
+    func faithful() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            let chat = try await gateway.chat(model: "faithful")
+            #expect(chat.status == 200 && chat.header("x-brownout-upstream") == "gpt" && chat.header("x-brownout-attempts") == "1")
+            try await gateway.fault("claude", "overloaded", count: 5)
+            let messages = try await Self.messages(gateway, model: "faithful")
+            #expect(messages.status == 529 && messages.body.contains("overloaded_error"), "\(messages.status) \(messages.body)")
+            #expect(try await gateway.stats("gpt").requests == 1, "only the chat completion reached the OpenAI-compatible target")
+            let lines = try await gateway.decisions { $0.contains { $0.contains("other_protocol") } }
+            #expect(lines.contains { $0.contains("other_protocol") })
         }
     }
 }

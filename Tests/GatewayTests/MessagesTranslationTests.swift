@@ -1,6 +1,7 @@
 import ConfigSchema
 import Foundation
 import NIOCore
+import RoutingCore
 import ServerSentEvents
 import Testing
 
@@ -205,7 +206,7 @@ struct MessagesTranslationTests {
             + #""thinking": {"type": "enabled", "budget_tokens": 1024}, "tools": [{"name": "lookup", "input_schema": {"type": "object"}}], "#
             + #""messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]}]}"#
         let request = try ClientRequest(messagesBody: ByteBuffer(string: text))
-        #expect(request.api == .messages && request.model == "chat" && request.maxOutputTokens == 64 && !request.stream)
+        #expect(request.api == .anthropic && request.model == "chat" && request.maxOutputTokens == 64 && !request.stream)
         #expect(
             String(buffer: request.upstreamBody(quotedModel: #""claude-x""#))
                 == text.replacingOccurrences(of: #""model": "chat""#, with: #""model": "claude-x""#))
@@ -283,7 +284,7 @@ struct MessagesTranslationTests {
             #"{"id":"chatcmpl-2","model":"gpt-x","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":11,"total_tokens":20}}"#,
             "[DONE]",
         ].map { "data: \($0)\n\n" }.joined()
-        var frames = SSEFrames(client: .messages, upstream: .openai)
+        var frames = SSEFrames(client: .anthropic, upstream: .openai)
         var text = ""
         var done = false, usage: (input: Int, output: Int)?
         for frame in frames.append(ByteBuffer(string: chunks)) {

@@ -155,12 +155,12 @@ struct TranslationRoundTripTests {
             let text = draw.below(4) == 0 ? "" : draw.text()
             let calls = (0..<draw.below(3)).map { call in ("tool\(call)", #"{"q": \#(JSONText.quoted(draw.text()))}"#) }
             let original = Self.chatStream(text: text, calls: calls, &draw)
-            var toMessages = SSEFrames(client: .messages, upstream: .openai)
+            var toMessages = SSEFrames(client: .anthropic, upstream: .openai)
             let events = Self.run(Array(original.utf8), through: &toMessages, &draw)
             #expect(events.done && events.finish && events.usage! == (17, 23), "stream \(index)")
             // The gateway ends a Messages client's stream with message_stop; then read as an Anthropic upstream's.
             let messages = events.0 + String(buffer: ClientStream.messageStop)
-            var toChat = SSEFrames(client: .chatCompletions, upstream: .anthropic)
+            var toChat = SSEFrames(client: .openai, upstream: .anthropic)
             let chunks = Self.run(Array(messages.utf8), through: &toChat, &draw)
             #expect(chunks.done && chunks.finish && chunks.usage.map { $0.1 } == 23, "stream \(index)")
             var readText = ""
