@@ -164,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "brownout-mock-provider",
             dependencies: [
-                "MockUpstream",
+                "MockUpstream", "RoutingCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import RoutingCore
 import Synchronization
 
 /// How the mock answers one chat completion request: latency, token pacing and the fault.
@@ -36,13 +37,13 @@ public struct MockBehaviour: Sendable {
     /// Answers a request on `api`: OpenAI's chat completions, or Anthropic's Messages (which
     /// needs `anthropic-version` and `max_tokens`, as Anthropic's does, and answers in its shapes).
     public func respond(
-        to request: Request, context: MockRequestContext, state: MockState, api: MockAPI = .chatCompletions
+        to request: Request, context: MockRequestContext, state: MockState, api: APIProtocol = .openai
     ) async throws
         -> Response
     {
         let requestBody = try await request.body.collect(upTo: 16 << 20)
         let object = (try? JSONSerialization.jsonObject(with: Data(requestBody.readableBytesView))) as? [String: Any] ?? [:]
-        if api == .messages {
+        if api == .anthropic {
             if request.headers[HTTPField.Name("anthropic-version")!] == nil {
                 return MockError.response(
                     400, "anthropic-version: header is required", type: "invalid_request_error", code: nil, retryAfter: nil, api: api)
@@ -65,7 +66,7 @@ public struct MockBehaviour: Sendable {
         let messageCharacters = (object["messages"] as? [[String: Any]])?.reduce(0) { $0 + Self.characters(of: $1["content"]) } ?? 0
         let promptCharacters = messageCharacters + Self.characters(of: object["system"])
         let completion = MockCompletion(
-            id: (api == .messages ? "msg_mock_" : "chatcmpl-mock-") + "\(UInt32.random(in: 0...UInt32.max))", model: model,
+            id: (api == .anthropic ? "msg_mock_" : "chatcmpl-mock-") + "\(UInt32.random(in: 0...UInt32.max))", model: model,
             promptTokens: max(1, promptCharacters / 4), outputTokens: max(1, min(outputTokens, maxTokens)))
         let drawn = await state.nextFault(requested: requested, connection: context.channel.remoteAddress)
         let fault = contextWindowTokens > 0 && completion.promptTokens > contextWindowTokens ? .contextLength : drawn
@@ -94,7 +95,7 @@ public struct MockBehaviour: Sendable {
             let tokens = max(completion.promptTokens, window + 1)
             return error(
                 400,
-                api == .messages
+                api == .anthropic
                     ? "prompt is too long: \(tokens) tokens > \(window) maximum"
                     : "This model's maximum context length is \(window) tokens; your messages resulted in \(tokens) tokens.",
                 type: "invalid_request_error", code: "context_length_exceeded", retryAfter: false)
@@ -133,13 +134,13 @@ public struct MockBehaviour: Sendable {
             try await Self.wait(until: .now + .seconds(wait), on: context.channel, ending: ending)
             await ending.endNow(completed: true)
             let answer =
-                api == .messages ? completion.messagesResponse(withUsage: fault != .noUsage) : completion.wholeResponse(withUsage: fault != .noUsage)
+                api == .anthropic ? completion.messagesResponse(withUsage: fault != .noUsage) : completion.wholeResponse(withUsage: fault != .noUsage)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
         }
         let hang = hangSeconds
         let body = ResponseBody { writer in
             // A Messages stream opens at once; its text comes after the first token's time.
-            if api == .messages { try await writer.write(completion.messagesStart()) }
+            if api == .anthropic { try await writer.write(completion.messagesStart()) }
             if firstToken > 0 { try await Self.wait(until: .now + .seconds(firstToken), on: context.channel, ending: ending) }
             for i in 0..<completion.outputTokens {
                 if i > 0 && gap > 0 { try await Self.wait(until: .now + .seconds(gap), on: context.channel, ending: ending) }
@@ -152,13 +153,13 @@ public struct MockBehaviour: Sendable {
                         try await Task.sleep(for: .seconds(hang))
                         return
                     case .streamMalformed:
-                        try await writer.write(api == .messages ? MockCompletion.messagesMalformed : MockCompletion.malformed)
+                        try await writer.write(api == .anthropic ? MockCompletion.messagesMalformed : MockCompletion.malformed)
                         try await writer.finish(nil)
                         return
                     case .streamExtraMalformed:
-                        try await writer.write(api == .messages ? MockCompletion.messagesMalformed : MockCompletion.malformed)
+                        try await writer.write(api == .anthropic ? MockCompletion.messagesMalformed : MockCompletion.malformed)
                     case .streamOverloaded:
-                        try await writer.write(api == .messages ? MockCompletion.messagesOverloadedEvent : MockCompletion.overloadedEvent)
+                        try await writer.write(api == .anthropic ? MockCompletion.messagesOverloadedEvent : MockCompletion.overloadedEvent)
                         try await writer.finish(nil)
                         ending.end(completed: false)
                         return
@@ -166,9 +167,9 @@ public struct MockBehaviour: Sendable {
                         break
                     }
                 }
-                try await writer.write(api == .messages ? completion.messagesDelta(token: i) : completion.chunk(token: i))
+                try await writer.write(api == .anthropic ? completion.messagesDelta(token: i) : completion.chunk(token: i))
             }
-            if api == .messages {
+            if api == .anthropic {
                 try await writer.write(completion.messagesFinish(withUsage: fault != .noUsage))
                 if fault != .streamWithoutDone { try await writer.write(MockCompletion.messagesStop) }
             } else {

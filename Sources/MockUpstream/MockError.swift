@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import RoutingCore
 
 /// Error bodies, in OpenAI's shape or Anthropic's.
 public enum MockError {
@@ -20,11 +21,11 @@ public enum MockError {
 
     /// An error answer: `status`, the body in the API's shape, and `retry-after` when given.
     public static func response(
-        _ status: Int, _ message: String, type: String, code: String?, retryAfter: String?, api: MockAPI = .chatCompletions
+        _ status: Int, _ message: String, type: String, code: String?, retryAfter: String?, api: APIProtocol = .openai
     ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
-        let body = api == .messages ? Self.messagesBody(message, type: type) : Self.body(message, type: type, code: code)
+        let body = api == .anthropic ? Self.messagesBody(message, type: type) : Self.body(message, type: type, code: code)
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MockUpstream
 import NIOCore
+import RoutingCore
 import NIOPosix
 
 /// An LLM upstream with injected faults, for the gateway's tests, its benchmark and the parity
@@ -86,7 +87,7 @@ struct MockProvider: AsyncParsableCommand {
         try await MockServer.run(
             host: host, port: port, serverName: "brownout-mock-provider", state: state,
             respond: { request, context, state in try await behaviour.respond(to: request, context: context, state: state) },
-            respondMessages: { request, context, state in try await behaviour.respond(to: request, context: context, state: state, api: .messages) }
+            respondMessages: { request, context, state in try await behaviour.respond(to: request, context: context, state: state, api: .anthropic) }
         )
     }
 }
