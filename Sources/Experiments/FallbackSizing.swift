@@ -103,7 +103,6 @@ public enum FallbackSizing {
         private let poolPeakHeld: Int
         private let window: MeasurementWindow
         private let endNanoseconds: Int64
-        private let measuredNanoseconds: Int64
 
         init(_ result: ReplicationResult, spec: ExperimentSpec, slos: [Objective], poolIndex: Int) {
             // A replication's metrics do not depend on the others' (a failure label it did not
@@ -118,7 +117,6 @@ public enum FallbackSizing {
             poolPeakHeld = metrics.peakHeld
             window = result.window
             endNanoseconds = result.endNanoseconds
-            measuredNanoseconds = result.measuredNanoseconds
         }
 
         /// This replication run with the pool at another size (`pool`: its spec at that size),
@@ -134,7 +132,8 @@ public enum FallbackSizing {
             figures.poolServers = pool.servers
             let replicas = UpstreamMetrics.fixedReplicasAverage(pool.replicas, window: window, at: endNanoseconds)
             figures.runCostUSD =
-                ExperimentReport.gpuHours(replicasAverage: replicas, of: pool, measuredNanoseconds: measuredNanoseconds) * pool.gpuPricePerHour
+                ExperimentReport.gpuHours(replicasAverage: replicas, of: pool, measuredNanoseconds: endNanoseconds - window.warmUp)
+                * pool.gpuPricePerHour
                 + frontierUSD
             return figures
         }

@@ -23,12 +23,7 @@ enum ChatToMessagesAnswer {
         else { return nil }
         var content: [[String: Any]] = []
         if let text = reply["content"] as? String, !text.isEmpty { content.append(["type": "text", "text": text]) }
-        for call in (reply["tool_calls"] as? [[String: Any]]) ?? [] {
-            let function = call["function"] as? [String: Any] ?? [:]
-            let arguments = (function["arguments"] as? String).flatMap { $0.data(using: .utf8) }
-            let input = arguments.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
-            content.append(["type": "tool_use", "id": call["id"] as? String ?? "", "name": function["name"] as? String ?? "", "input": input])
-        }
+        content += ((reply["tool_calls"] as? [[String: Any]]) ?? []).map(ToolCallTranslation.toolUse(of:))
         var message: [String: Any] = [
             "id": completion["id"] as? String ?? "", "type": "message", "role": "assistant", "model": completion["model"] as? String ?? "",
             "content": content, "stop_reason": stopReason(choice["finish_reason"] as? String), "stop_sequence": NSNull(),

@@ -35,12 +35,7 @@ enum ChatToMessagesRequest {
                 messages.append(["role": "user", "content": try userContent(message["content"], at: "messages[\(index)]")])
             case "assistant":
                 var blocks = try textBlocks(message["content"], at: "messages[\(index)]")
-                for call in (message["tool_calls"] as? [[String: Any]]) ?? [] {
-                    let function = call["function"] as? [String: Any] ?? [:]
-                    let arguments = (function["arguments"] as? String).flatMap { $0.data(using: .utf8) }
-                    let input = arguments.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any] ?? [:]
-                    blocks.append(["type": "tool_use", "id": call["id"] as? String ?? "", "name": function["name"] as? String ?? "", "input": input])
-                }
+                blocks += ((message["tool_calls"] as? [[String: Any]]) ?? []).map(ToolCallTranslation.toolUse(of:))
                 // An assistant turn with nothing in it is left out (Anthropic refuses empty content).
                 if !blocks.isEmpty { messages.append(["role": "assistant", "content": blocks]) }
             case "tool":

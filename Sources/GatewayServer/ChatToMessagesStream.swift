@@ -38,20 +38,16 @@ struct ChatToMessagesStream {
             var hasContent = false
             data.withUnsafeBytes { bytes in
                 guard let (scanner, object) = try? JSONScanner.object(in: bytes) else { return }
-                func literal(_ value: JSONScanner.Value?) -> String? {
-                    guard let value, value.kind == .string else { return nil }
-                    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value.range]), as: UTF8.self)
-                }
                 if !started {
-                    id = literal(scanner.member("id", of: object)) ?? id
-                    model = literal(scanner.member("model", of: object)) ?? model
+                    id = scanner.literal(scanner.member("id", of: object)) ?? id
+                    model = scanner.literal(scanner.member("model", of: object)) ?? model
                 }
                 guard let choices = scanner.member("choices", of: object), choices.kind == .array else { return }
                 try? scanner.forEachElement(of: choices) { choice in
                     guard choice.kind == .object else { return }
                     if !started { start(&out) }
                     if let delta = scanner.member("delta", of: choice) {
-                        if let text = literal(scanner.member("content", of: delta)), text.utf8.count > 2 {
+                        if let text = scanner.literal(scanner.member("content", of: delta)), text.utf8.count > 2 {
                             if open?.text != true {
                                 closeBlock(&out)
                                 openBlock(&out, text: true, #"{"type":"text","text":""}"#)
@@ -65,13 +61,13 @@ struct ChatToMessagesStream {
                             try? scanner.forEachElement(of: calls) { call in
                                 let index = scanner.member("index", of: call).flatMap(scanner.integer) ?? 0
                                 let function = scanner.member("function", of: call)
-                                if let callID = literal(scanner.member("id", of: call)) {
+                                if let callID = scanner.literal(scanner.member("id", of: call)) {
                                     closeBlock(&out)
-                                    let name = literal(function.flatMap { scanner.member("name", of: $0) }) ?? "\"\""
+                                    let name = scanner.literal(function.flatMap { scanner.member("name", of: $0) }) ?? "\"\""
                                     openBlock(&out, text: false, #"{"type":"tool_use","id":\#(callID),"name":\#(name),"input":{}}"#)
                                     toolBlocks[index] = open!.index
                                 }
-                                if let part = literal(function.flatMap { scanner.member("arguments", of: $0) }), part.utf8.count > 2,
+                                if let part = scanner.literal(function.flatMap { scanner.member("arguments", of: $0) }), part.utf8.count > 2,
                                     let block = toolBlocks[index]
                                 {
                                     write(

@@ -77,6 +77,20 @@ struct ClientRequest: Sendable {
 }
 
 extension ClientRequest {
+    /// A 400 for a body the gateway cannot route.
+    static func invalid(_ message: String, param: String? = nil) -> GatewayError {
+        GatewayError(status: 400, message: message, type: "invalid_request_error", param: param)
+    }
+
+    /// The body's JSON object, or the 400 that says where it stops being one.
+    static func object(in bytes: UnsafeRawBufferPointer) throws(GatewayError) -> (JSONScanner, JSONScanner.Value) {
+        do {
+            return try JSONScanner.object(in: bytes)
+        } catch {
+            throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
+        }
+    }
+
     /// The routing fields of a body, and where they are.
     private struct Fields {
         var model = ""
@@ -87,16 +101,7 @@ extension ClientRequest {
         var usageEdit: (range: Range<Int>, replacement: String)
 
         init(_ bytes: UnsafeRawBufferPointer) throws(GatewayError) {
-            func invalid(_ message: String, param: String? = nil) -> GatewayError {
-                GatewayError(status: 400, message: message, type: "invalid_request_error", param: param)
-            }
-            let scanner: JSONScanner
-            let object: JSONScanner.Value
-            do {
-                (scanner, object) = try JSONScanner.object(in: bytes)
-            } catch {
-                throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
-            }
+            let (scanner, object) = try ClientRequest.object(in: bytes)
             var model: JSONScanner.Value?
             var messages: JSONScanner.Value?
             var streamOptions: JSONScanner.Value?
@@ -113,7 +118,7 @@ extension ClientRequest {
                     switch value.kind {
                     case .true: stream = true
                     case .false, .null: stream = false
-                    default: problem = problem ?? invalid("'stream' must be true or false", param: "stream")
+                    default: problem = problem ?? ClientRequest.invalid("'stream' must be true or false", param: "stream")
                     }
                 } else if scanner.key(key, is: "stream_options") {
                     streamOptions = value
@@ -122,7 +127,7 @@ extension ClientRequest {
                     guard let tokens = scanner.integer(value), tokens >= 1 else {
                         problem =
                             problem
-                            ?? invalid(
+                            ?? ClientRequest.invalid(
                                 "'\(scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")' must be an integer of at least 1",
                                 param: scanner.key(key, is: "max_tokens") ? "max_tokens" : "max_completion_tokens")
                         return
@@ -140,7 +145,7 @@ extension ClientRequest {
             self.model = name
             modelRange = model.range
             guard let messages, messages.kind == .array, !scanner.isEmpty(messages) else {
-                throw invalid("'messages' must be a non-empty list", param: "messages")
+                throw ClientRequest.invalid("'messages' must be a non-empty list", param: "messages")
             }
             if let streamOptions {
                 switch streamOptions.kind {
@@ -158,7 +163,7 @@ extension ClientRequest {
                 case .null:
                     usageEdit = (streamOptions.range, #"{"include_usage":true}"#)
                 default:
-                    throw invalid("'stream_options' must be an object", param: "stream_options")
+                    throw ClientRequest.invalid("'stream_options' must be an object", param: "stream_options")
                 }
             }
         }
@@ -174,14 +179,7 @@ extension ClientRequest {
         var maxOutputTokens = 0
 
         init(_ bytes: UnsafeRawBufferPointer) throws(GatewayError) {
-            func invalid(_ message: String) -> GatewayError { GatewayError(status: 400, message: message, type: "invalid_request_error") }
-            let scanner: JSONScanner
-            let object: JSONScanner.Value
-            do {
-                (scanner, object) = try JSONScanner.object(in: bytes)
-            } catch {
-                throw invalid("the body is not a JSON object: \(error.reason) at byte \(error.offset)")
-            }
+            let (scanner, object) = try ClientRequest.object(in: bytes)
             // One pass over the members, as for a chat completion.
             var model: JSONScanner.Value?
             var messages: JSONScanner.Value?
@@ -199,21 +197,21 @@ extension ClientRequest {
                 }
             }
             guard let model, model.kind == .string, let name = try? scanner.string(model), !name.isEmpty else {
-                throw invalid("model: Field required (one of the gateway's routes)")
+                throw ClientRequest.invalid("model: Field required (one of the gateway's routes)")
             }
             self.model = name
             modelRange = model.range
             guard let messages, messages.kind == .array, !scanner.isEmpty(messages) else {
-                throw invalid("messages: must be a non-empty list")
+                throw ClientRequest.invalid("messages: must be a non-empty list")
             }
             guard let tokens = maxTokens.flatMap(scanner.integer), tokens >= 1 else {
-                throw invalid("max_tokens: Field required (an integer of at least 1)")
+                throw ClientRequest.invalid("max_tokens: Field required (an integer of at least 1)")
             }
             maxOutputTokens = tokens
             switch streamValue?.kind {
             case .true?: stream = true
             case .false?, .null?, nil: stream = false
-            default: throw invalid("stream: must be true or false")
+            default: throw ClientRequest.invalid("stream: must be true or false")
             }
         }
     }

@@ -114,14 +114,7 @@ public enum GatewayApplication {
 
     /// The request's one `x-api-key` value (nil when it has none or several).
     static func apiKey(_ headers: HTTPFields) -> String? {
-        let name = HTTPField.Name("x-api-key")!
-        var value: String?
-        var count = 0
-        for field in headers where field.name == name {
-            value = field.value
-            count += 1
-        }
-        return count == 1 ? value : nil
+        onlyValue(of: HTTPField.Name("x-api-key")!, in: headers)
     }
 
     /// The separate listener of `/metrics` (`deployment.metrics_listen`), for a network only the
@@ -152,9 +145,14 @@ public enum GatewayApplication {
     /// The request's one `Authorization` value (nil when it has none or several). Read field by
     /// field: the headers' subscript joins every value of a name into a new string.
     static func authorization(_ headers: HTTPFields) -> String? {
+        onlyValue(of: .authorization, in: headers)
+    }
+
+    /// The one value of field `name` (nil when it has none or several), read field by field.
+    static func onlyValue(of name: HTTPField.Name, in headers: HTTPFields) -> String? {
         var value: String?
         var count = 0
-        for field in headers where field.name == .authorization {
+        for field in headers where field.name == name {
             value = field.value
             count += 1
         }

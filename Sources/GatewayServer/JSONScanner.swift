@@ -165,6 +165,13 @@ struct JSONScanner {
     }
 
     /// A number value as an integer, or nil when it has a fraction, an exponent or does not fit.
+    /// A string value exactly as written, quotes and escapes included (nil for any other kind):
+    /// what a translation copies into another JSON document without decoding it.
+    func literal(_ value: Value?) -> String? {
+        guard let value, value.kind == .string else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value.range]), as: UTF8.self)
+    }
+
     func integer(_ value: Value) -> Int? {
         guard value.kind == .number else { return nil }
         var i = value.range.lowerBound

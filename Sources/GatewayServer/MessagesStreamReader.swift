@@ -34,10 +34,6 @@ struct MessagesStreamReader {
         return data.withUnsafeBytes { bytes -> [SSEFrames.Frame] in
             do {
                 let (scanner, object) = try JSONScanner.object(in: bytes)
-                func literal(_ value: JSONScanner.Value?) -> String? {
-                    guard let value, value.kind == .string else { return nil }
-                    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value.range]), as: UTF8.self)
-                }
                 func readUsage(_ value: JSONScanner.Value?) {
                     guard let value, value.kind == .object else { return }
                     try? scanner.forEachMember(of: value) { key, count in
@@ -57,8 +53,8 @@ struct MessagesStreamReader {
                 switch type {
                 case "message_start":
                     let message = scanner.member("message", of: object)
-                    id = literal(message.flatMap { scanner.member("id", of: $0) }) ?? id
-                    model = literal(message.flatMap { scanner.member("model", of: $0) }) ?? model
+                    id = scanner.literal(message.flatMap { scanner.member("id", of: $0) }) ?? id
+                    model = scanner.literal(message.flatMap { scanner.member("model", of: $0) }) ?? model
                     readUsage(message.flatMap { scanner.member("usage", of: $0) })
                     if passThrough { return [.chunk(event.bytes, hasContent: false, finished: false, usage: nil)] }
                     return [chunk(delta: #"{"role":"assistant","content":""}"#)]
@@ -70,8 +66,8 @@ struct MessagesStreamReader {
                     else { return [] }
                     let call = toolCalls.count
                     toolCalls[index] = call
-                    let callID = literal(scanner.member("id", of: block)) ?? "\"\""
-                    let name = literal(scanner.member("name", of: block)) ?? "\"\""
+                    let callID = scanner.literal(scanner.member("id", of: block)) ?? "\"\""
+                    let name = scanner.literal(scanner.member("name", of: block)) ?? "\"\""
                     return [
                         chunk(
                             delta:
@@ -83,16 +79,16 @@ struct MessagesStreamReader {
                     let deltaType = scanner.member("type", of: delta).flatMap { try? scanner.string($0) }
                     if passThrough {
                         // Text is content; a tool call's arguments and thinking are not (as in a chat completion).
-                        let text = deltaType == "text_delta" ? literal(scanner.member("text", of: delta)) : nil
+                        let text = deltaType == "text_delta" ? scanner.literal(scanner.member("text", of: delta)) : nil
                         return [.chunk(event.bytes, hasContent: (text?.utf8.count ?? 0) > 2, finished: false, usage: nil)]
                     }
                     switch deltaType {
                     case "text_delta":
-                        guard let text = literal(scanner.member("text", of: delta)) else { return [] }
+                        guard let text = scanner.literal(scanner.member("text", of: delta)) else { return [] }
                         // A non-empty string: more than its two quotes.
                         return [chunk(delta: #"{"content":\#(text)}"#, hasContent: text.utf8.count > 2)]
                     case "input_json_delta":
-                        guard let part = literal(scanner.member("partial_json", of: delta)),
+                        guard let part = scanner.literal(scanner.member("partial_json", of: delta)),
                             let index = scanner.member("index", of: object).flatMap(scanner.integer), let call = toolCalls[index]
                         else { return [] }
                         return [chunk(delta: #"{"tool_calls":[{"index":\#(call),"function":{"arguments":\#(part)}}]}"#)]

@@ -43,13 +43,7 @@ enum MessagesToChatAnswer {
         for block in blocks {
             switch block["type"] as? String {
             case "text": text = (text ?? "") + (block["text"] as? String ?? "")
-            case "tool_use":
-                let input =
-                    (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])) ?? Data("{}".utf8)
-                calls.append([
-                    "id": block["id"] as? String ?? "", "type": "function",
-                    "function": ["name": block["name"] as? String ?? "", "arguments": String(decoding: input, as: UTF8.self)],
-                ])
+            case "tool_use": calls.append(ToolCallTranslation.call(of: block))
             default: continue
             }
         }

@@ -54,12 +54,7 @@ enum MessagesToChatRequest {
                         : source["url"] as? String ?? ""
                     parts.append(["type": "image_url", "image_url": ["url": url]])
                 case "tool_use" where role == "assistant":
-                    let input =
-                        (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])) ?? Data("{}".utf8)
-                    calls.append([
-                        "id": block["id"] as? String ?? "", "type": "function",
-                        "function": ["name": block["name"] as? String ?? "", "arguments": String(decoding: input, as: UTF8.self)],
-                    ])
+                    calls.append(ToolCallTranslation.call(of: block))
                 case "tool_result" where role == "user":
                     let content: String
                     switch block["content"] {
