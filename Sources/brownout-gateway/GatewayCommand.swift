@@ -12,7 +12,7 @@ import NIOPosix
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brownout-gateway",
-        abstract: "An OpenAI-compatible LLM gateway that routes with RoutingCore, configured by a Brownout spec.",
+        abstract: "An LLM gateway (OpenAI chat completions and Anthropic Messages) that routes with RoutingCore, configured by a Brownout spec.",
         discussion:
             "Prints 'listening on HOST:PORT' once it accepts connections. SIGTERM or SIGINT: stops accepting, lets requests in flight finish, saves spend."
     )
