@@ -297,7 +297,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TwinTests",
-            dependencies: ["Twin", "GatewaySim", "RoutingCore", "Stochastics", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Twin", "GatewaySim", "MockUpstream", "RoutingCore", "Stochastics", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: upcoming
         ),
         // A gateway and its mock upstreams as real processes on loopback, for the tests that

@@ -10,16 +10,20 @@ public struct MockCompletion: Sendable {
     public let model: String
     public let promptTokens: Int
     public let outputTokens: Int
+    /// Written after the last token's text: a mark that every translation of the answer keeps
+    /// (the twin's stamp of when the answer was due to end).
+    public let endMark: String
 
-    public init(id: String, model: String, promptTokens: Int, outputTokens: Int) {
+    public init(id: String, model: String, promptTokens: Int, outputTokens: Int, endMark: String = "") {
         self.id = id
         self.model = model
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
+        self.endMark = endMark
     }
 
     /// Token `i` (0-based) of the answer.
-    func token(_ i: Int) -> String { i == outputTokens - 1 ? "end." : "w\(i) " }
+    func token(_ i: Int) -> String { i == outputTokens - 1 ? "end." + endMark : "w\(i) " }
 
     var text: String { (0..<outputTokens).map(token).joined() }
 
@@ -101,7 +105,14 @@ public struct MockCompletion: Sendable {
 
     /// Token `i` as a `content_block_delta`.
     public func messagesDelta(token i: Int) -> ByteBuffer {
-        event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": token(i)]])
+        messagesDelta(tokens: i..<(i + 1))
+    }
+
+    /// Tokens `tokens` in one `content_block_delta`.
+    public func messagesDelta(tokens: Range<Int>) -> ByteBuffer {
+        event(
+            "content_block_delta",
+            ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": tokens.map(token).joined()]])
     }
 
     /// The block's stop and the `message_delta` with the stop reason (and the output tokens).

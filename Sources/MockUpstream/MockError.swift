@@ -12,9 +12,13 @@ public enum MockError {
         return ByteBuffer(bytes: data)
     }
 
-    /// Anthropic's error body: `{"type": "error", "error": {"type", "message"}}`.
-    public static func messagesBody(_ message: String, type: String) -> ByteBuffer {
-        let object: [String: Any] = ["type": "error", "error": ["type": type, "message": message]]
+    /// Anthropic's error body: `{"type": "error", "error": {"type", "message"}}`, and the
+    /// error's code in `error.details.error_code` when it has one (as Anthropic names a spend
+    /// limit's 429: `enforced_spend_limit_reached`).
+    public static func messagesBody(_ message: String, type: String, code: String? = nil) -> ByteBuffer {
+        var error: [String: Any] = ["type": type, "message": message]
+        if let code { error["details"] = ["error_code": code] }
+        let object: [String: Any] = ["type": "error", "error": error]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return ByteBuffer(bytes: data)
     }
@@ -25,7 +29,7 @@ public enum MockError {
     ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
-        let body = api == .anthropic ? Self.messagesBody(message, type: type) : Self.body(message, type: type, code: code)
+        let body = api == .anthropic ? Self.messagesBody(message, type: type, code: code) : Self.body(message, type: type, code: code)
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
     }
 }

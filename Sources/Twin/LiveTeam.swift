@@ -10,7 +10,8 @@ import Synchronization
 
 /// One team's clients, live: the spec's arrivals and request sizes (the simulation's own
 /// random streams, drawn in the same order), each request sent to the gateway with the
-/// team's key as a chat completion, streamed or whole as the team's share says, and the
+/// team's key in the team's API (`teams.NAME.api`: a chat completion, or a Messages request
+/// to `/v1/messages`), streamed or whole as the team's share says, and the
 /// client SDK's retries when the gateway
 /// gives up, by the simulated team's rule. What it measures is a ``TeamMetrics``, the same
 /// type and the same definitions as the simulation's.
@@ -19,6 +20,7 @@ final class LiveTeam: Sendable {
     let key: String
     let clock: ScaledClock
     let client: HTTPClient
+    /// The gateway's URL for the team's API (``TwinRequestBody/path(for:)``).
     let endpoint: String
     let window: MeasurementWindow
     /// The longest a request may take, in real time, before the client gives up on it.
@@ -42,14 +44,14 @@ final class LiveTeam: Sendable {
     private let failures: Mutex<[LiveFailure]>
 
     init(
-        spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, endpoint: String, window: MeasurementWindow,
+        spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, gateway: String, window: MeasurementWindow,
         requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int
     ) {
         self.spec = spec
         self.key = key
         self.clock = clock
         self.client = client
-        self.endpoint = endpoint
+        self.endpoint = gateway + TwinRequestBody.path(for: spec.apiProtocol)
         self.window = window
         self.requestTimeout = requestTimeout
         self.holdingRoutes = holdingRoutes
@@ -171,9 +173,16 @@ final class LiveTeam: Sendable {
     private func send(inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
-        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        switch spec.apiProtocol {
+        case .openai:
+            request.headers.add(name: "authorization", value: "Bearer \(key)")
+        case .anthropic:
+            request.headers.add(name: "x-api-key", value: key)
+            request.headers.add(name: "anthropic-version", value: "2023-06-01")
+        }
         request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens, stream: streamed))
+        request.body = .bytes(
+            TwinRequestBody.make(route: spec.route, inputTokens: inputTokens, outputTokens: outputTokens, stream: streamed, api: spec.apiProtocol))
         let sentAt = clock.nanoseconds()
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
@@ -187,7 +196,9 @@ final class LiveTeam: Sendable {
                 return Try(
                     ending: .failed(
                         label: label,
-                        sdkMayRetry: TwinRequestBody.sdkRetries(status: Int(response.status.code), code: code)), attempts: attempts, sentAt: sentAt)
+                        sdkMayRetry: TwinRequestBody.sdkRetries(
+                            status: Int(response.status.code), code: code, shouldRetry: response.headers.first(name: "x-should-retry"))),
+                    attempts: attempts, sentAt: sentAt)
             }
             let pool = response.headers.first(name: "x-brownout-degraded") == "true" ? response.headers.first(name: "x-brownout-upstream") : nil
             var timing = TwinTiming(sentAt: sentAt)
@@ -238,10 +249,10 @@ final class LiveTeam: Sendable {
         } catch {
             return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: timing.sentAt)
         }
-        guard TwinRequestBody.isAnswer(body) else {
+        guard TwinRequestBody.isAnswer(body, api: spec.apiProtocol) else {
             return Try(ending: .failed(label: TeamMetrics.gatewayFailure, sdkMayRetry: false), attempts: attempts, sentAt: timing.sentAt)
         }
-        (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.stamps(in: body.readableBytesView) ?? (nil, nil)
+        (timing.upstreamArrival, timing.firstTokenDue) = TwinTiming.latestStamps(in: body.readableBytesView) ?? (nil, nil)
         timing.endDue = timing.firstTokenDue
         return Try(ending: .succeeded(pool: pool, timing: timing), attempts: attempts, sentAt: timing.sentAt, requestID: requestID)
     }

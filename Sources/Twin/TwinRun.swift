@@ -146,7 +146,7 @@ public enum TwinRun {
             let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
             let teams = zip(world.teams, keys).map { team, key in
                 LiveTeam(
-                    spec: team, key: key.key, clock: clock, client: client, endpoint: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions",
+                    spec: team, key: key.key, clock: clock, client: client, gateway: "http://127.0.0.1:\(gatewayPort)",
                     window: window, requestTimeout: timeout,
                     holdingRoutes: Set(world.router.routes.filter(\.streamCommit.holds).map(\.name)),
                     seed: spec.seed, replication: settings.replication)

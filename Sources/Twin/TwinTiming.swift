@@ -1,6 +1,7 @@
 /// The times of a successful streaming try, for the transport the twin adds: the mock stamps
 /// every frame with when the request reached it and when, by its plan, the frame was due
-/// (`chatcmpl-twin-ARRIVAL-DUE`, model nanoseconds).
+/// (`twin-ARRIVAL-DUE`, model nanoseconds, in the answer's id — `chatcmpl-twin-…`,
+/// `msg_twin-…` — and after its last token, where a translated stream keeps it).
 struct TwinTiming: Sendable {
     let sentAt: Int64
     var firstTokenAt: Int64 = 0
@@ -32,20 +33,41 @@ struct TwinTiming: Sendable {
         return endDue - upstreamArrival
     }
 
-    private static let marker = Array("chatcmpl-twin-".utf8)
+    private static let marker = Array("twin-".utf8)
+
+    /// The stamp of a frame due at `due` of a request that reached the mock at `arrival`.
+    static func stamp(arrival: Int64, due: Int64) -> String { "twin-\(arrival)-\(due)" }
 
     /// The two stamps of the first frame in `bytes` that has them.
     static func stamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
-        stamps(in: Array(bytes), last: false)
+        let bytes = Array(bytes)
+        for found in bytes.ranges(of: marker) {
+            if let stamps = stamps(in: bytes, at: found.upperBound) { return stamps }
+        }
+        return nil
     }
 
-    static func stamps(in bytes: [UInt8], last: Bool) -> (arrival: Int64, due: Int64)? {
-        let found = last ? bytes.ranges(of: marker).last : bytes.firstRange(of: marker)
-        guard var index = found?.upperBound else { return nil }
+    /// The stamps in `bytes` due last (frames are due in order, but a translated stream's
+    /// later frames may repeat its first frame's id).
+    static func latestStamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
+        let bytes = Array(bytes)
+        var latest: (arrival: Int64, due: Int64)?
+        for found in bytes.ranges(of: marker) {
+            guard let stamps = stamps(in: bytes, at: found.upperBound) else { continue }
+            if latest == nil || stamps.due > latest!.due { latest = stamps }
+        }
+        return latest
+    }
+
+    /// `ARRIVAL-DUE` at `start`, or nil when what follows the marker is not a stamp (a model
+    /// named `twin-…`, say).
+    private static func stamps(in bytes: [UInt8], at start: Int) -> (arrival: Int64, due: Int64)? {
+        var index = start
         func number() -> Int64? {
             var value: Int64 = 0
             let first = index
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                guard index - first < 18 else { return nil }
                 value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
                 index += 1
             }

@@ -9,7 +9,8 @@ import Twin
 struct TwinUpstreamsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upstreams",
-        abstract: "Serve the spec's upstreams (the request's model names one) as its models say, its degradation included, in scaled time.",
+        abstract:
+            "Serve the spec's upstreams (the request's model names one) as its models say, its degradation included, in scaled time, over chat completions and Anthropic's Messages API.",
         discussion:
             "Prints 'listening on HOST:PORT' on stdout once it accepts connections. brownout twin starts it with the clock it shares with the gateway."
     )
@@ -52,8 +53,11 @@ struct TwinUpstreamsCommand: AsyncParsableCommand {
         let health = Task { await responder.upstreams.followHealth() }
         defer { health.cancel() }
         let state = MockState(defaultFault: .none, seed: 1)
-        try await MockServer.run(host: host, port: port, serverName: "brownout-twin upstreams", state: state) { request, context, state in
-            try await responder.respond(to: request, context: context, state: state)
-        }
+        try await MockServer.run(
+            host: host, port: port, serverName: "brownout-twin upstreams", state: state,
+            respond: { request, context, state in try await responder.respond(to: request, context: context, state: state, api: .openai) },
+            respondMessages: { request, context, state in
+                try await responder.respond(to: request, context: context, state: state, api: .anthropic)
+            })
     }
 }

@@ -85,6 +85,86 @@ struct TwinCommandTests {
         #expect(availability > 0.5, "the squeeze fails some attempts; beta takes them")
     }
 
+    /// An Anthropic provider (`deployment.upstreams.claude.protocol: anthropic`) squeezed
+    /// with 529s and broken streams, an OpenAI-compatible one behind it, a chat completions team
+    /// and a Messages team (`api: anthropic`): the twin's upstreams answer each in its own API,
+    /// the gateway translates where the client's API is not the target's, and the live run
+    /// is the simulated replication's traffic, exactly.
+    static let anthropicSpec = """
+        name: twin-anthropic
+        run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 7}
+        providers:
+          claude: {concurrency: 8, queue: 4, ttft_s: {lognormal: {median: 0.5, p99: 2}}, output_tokens_per_s: {constant: 100},
+                   input_usd_per_mtok: 3, output_usd_per_mtok: 15,
+                   states: {squeeze: {errors: {overloaded_529: 0.4, failed_after_first_byte: 0.1, rate_limited_429: 0.1}, retry_after_s: 1, capacity: 0.5}}}
+          gpt: {concurrency: 8, ttft_s: {constant: 0.3}, output_tokens_per_s: {constant: 200}, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        routes:
+          chat: {chain: [[claude], [gpt]], retry: {max_attempts: 3, backoff: {kind: full_jitter, base_s: 0.2, cap_s: 1}}}
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 3}}, input_tokens: {constant: 200}, output_tokens: {constant: 40}, stream_share: 0.5}
+          agents: {route: chat, api: anthropic, arrivals: {poisson: {rate_per_s: 2}}, input_tokens: {constant: 300}, output_tokens: {constant: 30},
+                   stream_share: 0.5, sdk_retries: 1}
+        degradation:
+          - name: squeeze
+            script: [{provider: claude, from: 40, to: 80, state: squeeze}]
+        deployment:
+          upstreams:
+            claude: {base_url: "https://api.anthropic.com/v1", protocol: anthropic, model: claude-sonnet-4-5}
+            gpt: {base_url: "https://api.openai.com/v1", model: gpt-4.1}
+        """
+
+    @Test("Anthropic upstreams and a Messages team: both APIs served live, request counts exact, both targets tried, traffic not grossly off")
+    func anthropicUpstreams() async throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.anthropicSpec.write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("twin")
+        let twin = try await CommandRunner.run(
+            Self.binaries.appendingPathComponent("brownout"),
+            ["twin", spec.path, "--scale", "10", "--replications", "6", "--out", out.path])
+        try #require(twin.status == 0, "\(twin.stderr)")
+        let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        func value(_ team: String, _ metric: String, column: Int) -> Double? {
+            rows.first { $0[0] == team && $0[1] == metric }.flatMap { Double($0[column]) }
+        }
+        for team in ["app", "agents", "all"] {
+            #expect(value(team, "requests", column: 2) == value(team, "requests", column: 5), "\(team): the simulated replication's requests, live")
+        }
+        // The squeeze fails some of claude's attempts; gpt takes them, translated both ways. A
+        // gateway that could not read either API's answers would fail nearly all of a team's
+        // requests: the bar is far below what the run gives (above 0.95).
+        for team in ["app", "agents"] {
+            let availability = try #require(value(team, "availability", column: 5))
+            #expect(availability > 0.8, "\(team): live availability \(availability)\n\(twin.stdout)")
+        }
+        let simulated = try #require(value("all", "attempts_per_request", column: 2))
+        let live = try #require(value("all", "attempts_per_request", column: 5))
+        #expect(abs(live - simulated) <= 0.5 * simulated, "attempts per request: simulated \(simulated), live \(live)\n\(twin.stdout)")
+        let upstreams = try String(contentsOf: out.appendingPathComponent("twin-upstreams.csv"), encoding: .utf8).split(separator: "\r\n")
+            .dropFirst().map { $0.split(separator: ",").map(String.init) }
+        for name in ["claude", "gpt"] {
+            let attempts = upstreams.first { $0[0] == name }.flatMap { Double($0[5]) } ?? 0
+            #expect(attempts > 0, "\(name) was sent attempts live")
+        }
+        // The gateway spoke Anthropic's API to claude and read its answers: attempts there
+        // succeeded, none was refused as a bad request (a body the twin's Messages upstream
+        // could not read), and its 529s were read as overloads.
+        let metrics = try String(contentsOf: out.appendingPathComponent("gateway-metrics.txt"), encoding: .utf8)
+        func attempts(_ upstream: String, _ outcome: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(#"brownout_attempts_total{upstream="\#(upstream)",outcome="\#(outcome)"}"#) }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        }
+        #expect((attempts("claude", "success") ?? 0) > 100, "\(metrics)")
+        #expect(attempts("claude", "client_error_4xx") == 0, "\(metrics)")
+        #expect(attempts("gpt", "client_error_4xx") == 0, "\(metrics)")
+        // The Messages team's requests are in the gateway's trace as such (replay needs it).
+        let trace = try String(contentsOf: out.appendingPathComponent("gateway-trace/trace.jsonl"), encoding: .utf8)
+        #expect(trace.contains(#""api":"anthropic""#))
+    }
+
     /// Two random specs from `brownout-bench twin-spec` (fixed seeds; Benchmarks/twin-random runs
     /// 24 at full length), five model minutes each at 30×. A live run is one draw of timing the
     /// machine decides, so the test holds only what no timing changes — the command ends, the

@@ -100,6 +100,22 @@ struct AnthropicUpstreamTests {
         }
     }
 
+    /// Anthropic names a spend limit's 429 in `error.details.error_code`; it is the request's
+    /// own fault at that provider (never retried there), not a rate limit to wait out.
+    @Test("a spend-limit 429 in Anthropic's shape is a spend limit, a plain 429 a rate limit")
+    func spendLimit() async throws {
+        let gateway = try await live()
+        try await gateway.use { gateway in
+            try await gateway.fault("claude", "spend_limit")
+            _ = try await gateway.chat(stream: false)
+            try await gateway.fault("claude", "rate_limited")
+            _ = try await gateway.chat(stream: false)
+            let metrics = try await gateway.metrics()
+            #expect(metrics.contains(#"brownout_attempts_total{upstream="claude",outcome="spend_limit_429"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"brownout_attempts_total{upstream="claude",outcome="rate_limited_429"} 1"#), "\(metrics)")
+        }
+    }
+
     @Test("an overload inside a stream: after its first tokens reached the client the stream breaks with an error event; held, it fails over")
     func overloadedInsideStream() async throws {
         let gateway = try await live()

@@ -1,26 +1,46 @@
 import Foundation
 import NIOCore
+import MockUpstream
+import RoutingCore
 import Testing
 @testable import Twin
 
 @Suite("The twin's requests, stamps and stream endings")
 struct TwinWireTests {
-    @Test("a request's body is exactly four bytes per input token, valid JSON, with the sizes named")
+    @Test("a request's body is exactly four bytes per input token, valid JSON, with the sizes named, in either API")
     func requestBody() throws {
-        for tokens in [40, 1_500, 30_001] {
-            for stream in [true, false] {
-                let body = TwinRequestBody.make(route: "chat", inputTokens: tokens, outputTokens: 350, stream: stream)
-                #expect(body.readableBytes == 4 * tokens, "the gateway estimates input tokens as a quarter of the body's bytes")
-                let parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
-                let object = try #require(parsed as? [String: Any])
-                #expect(object["model"] as? String == "chat" && object["stream"] as? Bool == stream && object["max_tokens"] as? Int == 350)
-                #expect((object["stream_options"] != nil) == stream)
-                #expect(object["user"] as? String == "twin-input-tokens:\(tokens)")
+        for api in APIProtocol.allCases {
+            for tokens in [40, 1_500, 30_001] {
+                for stream in [true, false] {
+                    let body = TwinRequestBody.make(route: "chat", inputTokens: tokens, outputTokens: 350, stream: stream, api: api)
+                    #expect(body.readableBytes == 4 * tokens, "the gateway estimates input tokens as a quarter of the body's bytes")
+                    let parsed = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+                    let object = try #require(parsed as? [String: Any])
+                    #expect(object["model"] as? String == "chat" && object["stream"] as? Bool == stream && object["max_tokens"] as? Int == 350)
+                    switch api {
+                    case .openai:
+                        #expect((object["stream_options"] != nil) == stream)
+                        #expect(object["user"] as? String == "twin-input-tokens:\(tokens)")
+                    case .anthropic:
+                        #expect(object["stream_options"] == nil && object["user"] == nil, "not fields of the Messages API")
+                        #expect((object["metadata"] as? [String: Any])?["user_id"] as? String == "twin-input-tokens:\(tokens)")
+                    }
+                }
             }
         }
     }
 
-    @Test("the SDK retries what the simulated team retries: failed exchanges, not refusals or client errors")
+    @Test("whole answers: a chat completion with a choice, a Messages response with content")
+    func wholeAnswers() {
+        let completion = MockCompletion(id: "x", model: "m", promptTokens: 3, outputTokens: 4)
+        #expect(TwinRequestBody.isAnswer(completion.wholeResponse(), api: .openai))
+        #expect(TwinRequestBody.isAnswer(completion.messagesResponse(), api: .anthropic))
+        #expect(!TwinRequestBody.isAnswer(completion.messagesResponse(), api: .openai))
+        #expect(!TwinRequestBody.isAnswer(completion.wholeResponse(), api: .anthropic))
+        #expect(!TwinRequestBody.isAnswer(MockError.messagesBody("Overloaded", type: "overloaded_error"), api: .anthropic))
+    }
+
+    @Test("the SDK retries what the simulated team retries: as the gateway's x-should-retry says, else failed exchanges, not refusals")
     func sdkRetries() {
         #expect(TwinRequestBody.sdkRetries(status: 502, code: "overloaded"))
         #expect(TwinRequestBody.sdkRetries(status: 504, code: "upstream_timeout"))
@@ -29,10 +49,14 @@ struct TwinWireTests {
         #expect(!TwinRequestBody.sdkRetries(status: 429, code: "budget_exhausted"))
         #expect(!TwinRequestBody.sdkRetries(status: 429, code: "rate_limit_exceeded"))
         #expect(!TwinRequestBody.sdkRetries(status: 400, code: "context_length_exceeded"))
+        // A Messages client's error has no code: the header decides.
+        #expect(!TwinRequestBody.sdkRetries(status: 503, code: nil, shouldRetry: "false"))
+        #expect(TwinRequestBody.sdkRetries(status: 529, code: nil, shouldRetry: "true"))
+        #expect(!TwinRequestBody.sdkRetries(status: 502, code: "overloaded", shouldRetry: "false"))
         #expect(TwinRequestBody.errorCode(in: ByteBuffer(string: #"{"error":{"code":"shed","message":"m"}}"#)) == "shed")
     }
 
-    @Test("a stream ends done, with an error frame, or cut; a marker split across chunks is found")
+    @Test("a stream ends done, with an error frame, or cut, in either API; a marker split across chunks is found")
     func streamEndings() {
         var done = StreamEndScanner()
         done.scan(ByteBuffer(string: "data: {\"id\":\"chatcmpl-twin-5-9\"}\n\ndata: [DO"))
@@ -51,14 +75,43 @@ struct TwinWireTests {
         long.scan(ByteBuffer(string: "data: [DONE]\n\n"))
         #expect(long.ending == .done)
         #expect(long.lastStamps?.arrival == 1 && long.lastStamps?.due == 2)
+
+        // A Messages stream: its start carries the first frame's stamp, its last token the
+        // end's; `message_stop` ends it, an `error` event breaks it.
+        let first = MockCompletion(id: "msg_twin-7-100", model: "m", promptTokens: 3, outputTokens: 3, endMark: " twin-7-900")
+        let completion = MockCompletion(id: "msg_twin-7-900", model: "m", promptTokens: 3, outputTokens: 3, endMark: " twin-7-900")
+        let frames = TwinFrames(api: .anthropic, includeUsage: true)
+        var messages = StreamEndScanner()
+        messages.scan(frames.start(first))
+        #expect(messages.lastStamps?.due == 100)
+        messages.scan(frames.tokens(1..<3, of: completion))
+        messages.scan(frames.finish(completion))
+        #expect(messages.ending == .open)
+        messages.scan(frames.end)
+        #expect(messages.ending == .done)
+        #expect(messages.lastStamps?.arrival == 7 && messages.lastStamps?.due == 900)
+        var overloaded = StreamEndScanner()
+        overloaded.scan(frames.start(first))
+        overloaded.scan(MockCompletion.messagesOverloadedEvent)
+        #expect(overloaded.ending == .error)
     }
 
-    @Test("stamps: the first frame's and the last frame's, in model nanoseconds")
+    @Test("stamps: the first frame's and the one due last, in model nanoseconds; what only looks like one is passed over")
     func stamps() {
         let bytes = Array(#"data: {"id":"chatcmpl-twin-1200-3400","x":1}\n\ndata: {"id":"chatcmpl-twin-1200-9000"}"#.utf8)
         #expect(TwinTiming.stamps(in: bytes)! == (1200, 3400))
-        #expect(TwinTiming.stamps(in: bytes, last: true)! == (1200, 9000))
+        #expect(TwinTiming.latestStamps(in: bytes)! == (1200, 9000))
         #expect(TwinTiming.stamps(in: Array(#"{"id":"chatcmpl-mock-77"}"#.utf8)) == nil)
+        // A translated stream repeats its first id on later frames; the end's stamp is in the text.
+        let translated = Array(
+            #"data: {"id":"msg_twin-5-80","c":"w0 end. twin-5-300"}\n\ndata: {"id":"msg_twin-5-80","finish_reason":"stop"}"#.utf8)
+        #expect(TwinTiming.stamps(in: translated)! == (5, 80))
+        #expect(TwinTiming.latestStamps(in: translated)! == (5, 300))
+        // A model named twin-something is no stamp.
+        let named = Array(#"{"model":"twin-large","id":"chatcmpl-twin-4-40"}"#.utf8)
+        #expect(TwinTiming.stamps(in: named)! == (4, 40))
+        #expect(TwinTiming.latestStamps(in: Array(#"{"model":"twin-9x"}"#.utf8)) == nil)
+        #expect(TwinTiming.stamp(arrival: 12, due: 34) == "twin-12-34")
     }
 
     /// A try sent at 1,000 that reached the mock at 1,300, its first token due 2,000 and its
