@@ -134,11 +134,12 @@ notebooks-env: $(NOTEBOOK_ENV)/.installed
 $(NOTEBOOK_ENV)/.installed: notebooks-export/requirements.txt notebooks-export/setup-env
 	@notebooks-export/setup-env $(NOTEBOOK_ENV)
 
-## The committed example reviews (notebooks-export/examples/) and the README's chart.
+## The committed example reviews (notebooks-export/examples/) and the README's charts.
 notebooks: build notebooks-env
 	rm -rf out/notebook-examples && mkdir -p out/notebook-examples notebooks-export/examples
 	.build/release/brownout run experiments/april-correlated-529.yaml --out out/notebook-examples/flagship
 	.build/release/brownout run experiments/retry-storm.yaml --out out/notebook-examples/retry-storm
+	.build/release/brownout run experiments/gateway-lockstep.yaml --out out/notebook-examples/gateway-lockstep
 	.build/release/brownout sweep experiments/april-correlated-529.yaml --vary pools.h100-llama-70b.replicas=1,2,3,4 --vary routes.chat.retry.max_attempts=2,3 --out out/notebook-examples/sweep
 	.build/release/brownout size-fallback experiments/april-correlated-529.yaml --pool h100-llama-70b --slo 'search.availability>=0.99' --slo 'search.latency_p99_s<=20' --out out/notebook-examples/sizing
 	.build/release/brownout export out/notebook-examples/flagship --format html --out notebooks-export/examples/flagship-run-review.html
@@ -146,6 +147,7 @@ notebooks: build notebooks-env
 	.build/release/brownout export out/notebook-examples/sweep --format html --out notebooks-export/examples/flagship-sweep.html
 	.build/release/brownout export out/notebook-examples/sizing --format html --out notebooks-export/examples/flagship-sizing.html
 	$(NOTEBOOK_ENV)/bin/python -c "import sys; sys.path.insert(0, 'notebooks-export'); import brownout_review as r; r.availability_over_time('out/notebook-examples/flagship').savefig('docs/flagship-availability.png', dpi=100)"
+	$(NOTEBOOK_ENV)/bin/python -c "import sys; sys.path.insert(0, 'notebooks-export'); import brownout_review as r; r.bypass_exposure('out/notebook-examples/gateway-lockstep').savefig('docs/bypass-exposure.png', dpi=100, bbox_inches='tight')"
 
 ## Fuzzing the spec reader (libFuzzer): `make fuzz FUZZ_SECONDS=1800`. New inputs go to
 ## out/fuzz-corpus/ (seeded from experiments/ and models/); a crash is written to

@@ -285,6 +285,116 @@ def slo_table(directory):
     }).set_index("team")
 
 
+# ---------------------------------------------------------------- bypass
+
+def bypassing_teams(directory):
+    """The teams whose route bypasses the gateway (run.json's `teams`), with the provider they call."""
+    return [(team["name"], team["upstreams"][0]) for team in manifest(directory).get("teams", [])
+            if team.get("mode") == "bypass" and team.get("upstreams")]
+
+
+def availability_while_degraded(directory, provider):
+    """Each team's availability over the stretches when `provider` was degraded: the buckets'
+    answered and ended requests weighted by the share of the bucket (and of the replications)
+    the provider spent outside its healthy state. NaN for a team that had none then."""
+    series = read_csv(directory, "timeseries.csv")
+    series = series[series.variant == "baseline"]
+    health = read_csv(directory, "provider_timeseries.csv")
+    health = health[(health.variant == "baseline") & (health.upstream == provider)][["bucket_start_s", "degraded_share"]]
+    joined = series.merge(health, on="bucket_start_s", how="left").fillna({"degraded_share": 0})
+    joined["weighted_succeeded"] = joined.succeeded * joined.degraded_share
+    joined["weighted_ended"] = (joined.succeeded + joined.failed) * joined.degraded_share
+    sums = joined.groupby("team", sort=False)[["weighted_succeeded", "weighted_ended"]].sum()
+    return (sums.weighted_succeeded / sums.weighted_ended.where(sums.weighted_ended > 0)).to_dict()
+
+
+def bypass_text(directory):
+    """What bypassing the gateway exposed each bypassing team to, next to the teams behind it."""
+    bypassing = bypassing_teams(directory)
+    if not bypassing:
+        return ("No team bypasses the gateway in this run. A route with `mode: bypass` prices what a team is exposed to "
+                "when it calls its provider directly during an incident (no failover, retry budget, breaker, local pool "
+                "or budget): give one team such a route and this section compares it with the others.")
+    teams = read_csv(directory, "per_team.csv")
+    teams = teams[teams.variant == "baseline"].set_index("team")
+    providers = read_csv(directory, "per_provider.csv")
+    providers = providers[providers.variant == "baseline"].set_index("upstream")
+    behind = [name for name in teams.index if name not in {team for team, _ in bypassing}]
+    lines = []
+    for team, provider in bypassing:
+        degraded_time = float(providers.degraded_time_share.get(provider, 0))
+        exposed = availability_while_degraded(directory, provider)
+        row = teams.loc[team]
+        sentence = (f"- **{team}** bypasses the gateway: every request goes straight to **{provider}**, with its SDK's "
+                    f"retries only. Over the run it was {row.availability * 100:.3f}% available against its "
+                    f"{row.slo_availability * 100:.2f}% SLO and was charged ${row.total_usd:,.2f}.")
+        if degraded_time > 0 and not math.isnan(exposed.get(team, math.nan)):
+            sentence += (f" While {provider} was degraded ({degraded_time * 100:.1f}% of the run, averaged over "
+                         f"replications) it answered {exposed[team] * 100:.2f}% of its requests")
+            others = [f"{name} {exposed[name] * 100:.2f}%" for name in behind if not math.isnan(exposed.get(name, math.nan))]
+            sentence += f"; behind the gateway, in the same stretches: {', '.join(others)}." if others else "."
+        else:
+            sentence += f" {provider} was never degraded in this run, so bypassing cost it nothing here."
+        lines.append(sentence)
+    return "\n".join(lines)
+
+
+def bypass_exposure(directory):
+    """Per team, availability over the run and while each bypassed provider was degraded,
+    p99 latency, and spend per 1,000 answers; bypassing teams hatched. None without a
+    bypassing team."""
+    bypassing = bypassing_teams(directory)
+    if not bypassing:
+        return None
+    teams = read_csv(directory, "per_team.csv")
+    teams = teams[teams.variant == "baseline"].reset_index(drop=True)
+    summary = read_csv(directory, "summary.csv")
+    summary = summary[summary.variant == "baseline"]
+    names = list(teams.team)
+    direct = {team: provider for team, provider in bypassing}
+    labels = [f"{name}\n(bypass → {direct[name]})" if name in direct else f"{name}\n(via the gateway)" for name in names]
+    series = [("over the run", dict(zip(teams.team, teams.availability)))]
+    for provider in dict.fromkeys(provider for _, provider in bypassing):
+        series.append((f"while {provider} was degraded", availability_while_degraded(directory, provider)))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 1.6 + 0.75 * len(names) * max(1, len(series) / 2)), sharey=True,
+                             gridspec_kw={"width_ratios": [2, 1, 1]})
+    height = 0.8 / len(series)
+    for j, (label, values) in enumerate(series):
+        positions = [i + (j - (len(series) - 1) / 2) * height for i in range(len(names))]
+        shares = [values.get(name, math.nan) * 100 for name in names]
+        bars = axes[0].barh(positions, shares, height=height, color=PALETTE[j % len(PALETTE)], label=label,
+                            hatch=["", "//", "..", "xx"][j % 4], edgecolor="white", linewidth=0)
+        for bar, share in zip(bars, shares):
+            if not math.isnan(share):
+                axes[0].annotate(f"{share:.2f}%", (bar.get_x() + bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                                 xytext=(-3, 0), textcoords="offset points", va="center", ha="right", fontsize=8,
+                                 color="white", fontweight="bold")
+    finite = [v * 100 for _, values in series for v in values.values() if not math.isnan(v)]
+    low = min(finite) if finite else 0
+    axes[0].set_xlim(max(0, low - (100 - low) * 1.5 - 0.05), 100)
+    axes[0].set_xlabel("answered, % of requests ended")
+    axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(series))
+    p99 = [summary[(summary.scope == name) & (summary.metric == "latency_p99_s")]["mean"].iloc[0] for name in names]
+    answered = teams.requests * teams.availability
+    per_thousand = (teams.total_usd / answered.where(answered > 0) * 1000).tolist()
+    for axis, values, label, unit in ((axes[1], p99, "p99 latency (s)", "{:.1f} s"),
+                                      (axes[2], per_thousand, "USD per 1,000 answers", "${:,.2f}")):
+        bars = axis.barh(range(len(names)), values, color=[PALETTE[3] if name in direct else PALETTE[0] for name in names],
+                         hatch=["\\\\" if name in direct else "" for name in names], edgecolor="white", linewidth=0, height=0.6)
+        for bar, value in zip(bars, values):
+            if not math.isnan(value):
+                axis.annotate(unit.format(value), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                              xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        axis.set_xlabel(label)
+        axis.set_xlim(0, max([v for v in values if not math.isnan(v)] or [1]) * 1.35)
+    axes[0].set_yticks(range(len(names)))
+    axes[0].set_yticklabels(labels)
+    axes[0].invert_yaxis()
+    fig.suptitle("Bypassing the gateway: each team's exposure (hatched, grey: teams that call their provider directly)")
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- variants
 
 def variant_text(directory):

@@ -1,5 +1,7 @@
 import ConfigSchema
 import Foundation
+import GatewaySim
+import RoutingCore
 import Stochastics
 
 /// `run.json`: what was run, with which seed, by which version, and how long it took.
@@ -18,12 +20,25 @@ public struct RunManifest: Codable {
     public let events: UInt64
     public let variants: [String]
     public let outputs: [String]
+    /// Each team of the baseline and how it reaches its upstreams.
+    public let teams: [Team]
+
+    /// A team, its route, whether the route goes through the gateway (`mode`: `gateway` or
+    /// `bypass`), the API its clients speak, and the upstreams its route may send it to in
+    /// order (a bypassing route: its first target alone, the one its clients call).
+    public struct Team: Codable, Equatable {
+        public let name: String
+        public let route: String
+        public let mode: String
+        public let api: String
+        public let upstreams: [String]
+    }
 
     public static let version = "0.2.0"
 
     enum CodingKeys: String, CodingKey {
         case name, spec, specHash = "spec_hash", seed, startTime = "start_time", replications, jobs, version, wallSeconds = "wall_seconds", events,
-            variants, outputs
+            variants, outputs, teams
     }
 
     public init(
@@ -43,6 +58,20 @@ public struct RunManifest: Codable {
         self.outputs =
             ["summary.csv", "per_team.csv", "per_provider.csv", "timeseries.csv", "provider_timeseries.csv"]
             + (variants.count > 1 ? ["compare.csv"] : [])
+        let routes = spec.world.router.routes
+        self.teams = spec.world.teams.map { team in
+            let route = routes.first { $0.name == team.route }
+            var upstreams: [String] = []
+            if let route {
+                let chain = route.chain.flatMap(\.targets)
+                for name in route.mode == .bypass ? Array(chain.prefix(1)) : chain + (route.fallback?.targets ?? []) + route.contextWindowFallbacks
+                where !upstreams.contains(name) {
+                    upstreams.append(name)
+                }
+            }
+            return Team(
+                name: team.name, route: team.route, mode: (route?.mode ?? .gateway).rawValue, api: team.apiProtocol.rawValue, upstreams: upstreams)
+        }
     }
 
     public func json() -> String {

@@ -124,6 +124,11 @@ public enum TwinRun {
             let keys = world.teams.map { team in (team: team.name, key: "sk-twin-\(team.name)-\(UInt64.random(in: 0...UInt64.max))") }
             let gatewaySpec = settings.outDirectory.appendingPathComponent("gateway.yaml")
             try AtomicOutput.write(gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys), to: gatewaySpec)
+            // The upstreams' key: the twin's own, whatever variables the spec's deployment
+            // names (its upstreams are the twin's, which need none, and a real key never
+            // reaches them).
+            var environment = ProcessInfo.processInfo.environment
+            environment[twinKeyVariable] = "sk-twin-upstreams"
             let started = try ChildProcess(
                 settings.executables.appendingPathComponent("brownout-gateway"),
                 [gatewaySpec.path] + sets + [
@@ -132,9 +137,13 @@ public enum TwinRun {
                     "--calendar-start-unix-s", String(world.startUnixSeconds),
                     "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path,
                 ],
-                log: settings.outDirectory.appendingPathComponent("gateway.log"))
+                environment: environment, log: settings.outDirectory.appendingPathComponent("gateway.log"))
             gateway = started
             let gatewayPort = try await started.listeningPort(within: .seconds(startSeconds - 1))
+            let metricsLine = try await started.line(startingWith: "metrics on ", within: .seconds(startSeconds - 1))
+            guard let colon = metricsLine.lastIndex(of: ":"), let metricsPort = Int(metricsLine[metricsLine.index(after: colon)...]) else {
+                throw TwinError("the gateway printed '\(metricsLine)', which names no port")
+            }
             guard clock.nanoseconds() < 0 else {
                 throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
             }
@@ -161,13 +170,13 @@ public enum TwinRun {
             let metricsAtWarmUp = Task { () -> String in
                 guard window.warmUp > 0 else { return "" }
                 try await clock.sleep(until: window.warmUp)
-                return try await gatewayMetrics(client: client, port: gatewayPort)
+                return try await gatewayMetrics(client: client, port: metricsPort)
             }
             // Attempts count between the warm-up and the horizon, as the simulated upstreams
             // count them (not the drain after it).
             let metricsAtHorizon = Task { () -> String in
                 try await clock.sleep(until: window.horizon)
-                return try await gatewayMetrics(client: client, port: gatewayPort)
+                return try await gatewayMetrics(client: client, port: metricsPort)
             }
             let wallStart = ContinuousClock.now
             let results = await withTaskGroup(of: (Int, LiveTeamResult).self) { group in
@@ -180,7 +189,7 @@ public enum TwinRun {
             }
             reporter.cancel()
             let seconds = Double(wallStart.duration(to: .now).components.seconds)
-            let metricsText = try await gatewayMetrics(client: client, port: gatewayPort)
+            let metricsText = try await gatewayMetrics(client: client, port: metricsPort)
             try AtomicOutput.write(metricsText, to: settings.outDirectory.appendingPathComponent("gateway-metrics.txt"))
             let atWarmUp = try await metricsAtWarmUp.value
             let spend = sum(metricsText, family: "brownout_team_spend_usd", by: "team")
@@ -302,8 +311,14 @@ public enum TwinRun {
         return configuration
     }
 
+    /// The variable the twin's gateway reads its upstreams' key from.
+    static let twinKeyVariable = "BROWNOUT_TWIN_UPSTREAM_KEY"
+
     /// The spec the twin's gateway runs: the user's spec, included unchanged, and a
-    /// deployment section pointing every upstream at the mock under its own name.
+    /// deployment section over its own: every upstream at the mock under its own name (its
+    /// `protocol` kept) with the twin's key, the listeners on free loopback ports (`/metrics`
+    /// on its own, wherever the spec put it), the spend neither saved nor shipped to a
+    /// database, and a key per team.
     static func gatewayYAML(spec: URL, world: WorldSpec, mockPort: Int, keys: [(team: String, key: String)]) -> String {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
@@ -313,11 +328,15 @@ public enum TwinRun {
             "include: [\(quoted(spec.path))]",
             "deployment:",
             "  listen: 127.0.0.1:0",
+            "  metrics_listen: 127.0.0.1:0",
             "  spend_database: none",
+            "  state: sqlite",
             "  upstreams:",
         ]
         for name in world.router.targets.map(\.name) {
-            lines.append("    \(quoted(name)): {base_url: \(quoted("http://127.0.0.1:\(mockPort)/v1")), model: \(quoted(name))}")
+            lines.append(
+                "    \(quoted(name)): {base_url: \(quoted("http://127.0.0.1:\(mockPort)/v1")), model: \(quoted(name)), api_key_env: \(twinKeyVariable)}"
+            )
         }
         lines.append("  keys:")
         for (team, key) in keys {

@@ -4,11 +4,12 @@ import ProcessTestSupport
 import Testing
 
 /// `brownout export` executes the review notebooks (notebooks-export/) on outputs made here:
-/// a run, a run with variants, a sweep and a sizing of the small CLI spec.
+/// a run, a run with variants, a sweep and a sizing of the small CLI spec, and a run in which
+/// a second team bypasses the gateway.
 @Suite("brownout export: review notebooks, end to end", .serialized, .timeLimit(.minutes(10)))
 struct NotebookExportTests {
     /// The figures each review draws, in order.
-    static let figures = ["run": 5, "variants": 2, "sweep": 1, "sizing": 1]
+    static let figures = ["run": 5, "bypass": 6, "variants": 2, "sweep": 1, "sizing": 1]
 
     /// The release binaries when make test gives them: the small runs below are quicker there.
     static func brownout(_ arguments: [String]) async throws -> ChildOutput {
@@ -28,6 +29,11 @@ struct NotebookExportTests {
         let out = { (name: String) in directory.appendingPathComponent(name) }
         let commands: [[String]] = [
             ["run", spec.path, "--out", out("run").path],
+            [
+                "run", spec.path, "--set", "routes.direct={chain: [alpha], mode: bypass}", "--set",
+                "teams.direct-app={route: direct, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: 500, output_tokens: 100}",
+                "--out", out("bypass").path,
+            ],
             ["run", withVariants.path, "--out", out("variants").path],
             [
                 "sweep", spec.path, "--vary", "providers.alpha.concurrency=3,5,8", "--vary", "routes.chat.retry.max_attempts=2,3", "--out",
@@ -39,19 +45,19 @@ struct NotebookExportTests {
             let result = try await brownout(command)
             guard result.status == 0 else { throw CommandFailure(command: command, stderr: result.stderr) }
         }
-        return ["run": out("run"), "variants": out("variants"), "sweep": out("sweep"), "sizing": out("sizing")]
+        return ["run": out("run"), "bypass": out("bypass"), "variants": out("variants"), "sweep": out("sweep"), "sizing": out("sizing")]
     }
 
     struct CommandFailure: Error { let command: [String]; let stderr: String }
 
     @Test(
         "each review executes without a cell error, draws every figure, and writes a self-contained page",
-        arguments: ["run", "variants", "sweep", "sizing"])
+        arguments: ["run", "bypass", "variants", "sweep", "sizing"])
     func review(kind: String) async throws {
         let directory = try #require(try await Self.outputs.value[kind])
         let result = try await Self.brownout(["export", directory.path])
         #expect(result.status == 0, "\(result.stderr)")
-        let kindName = kind == "variants" ? "variants" : kind
+        let kindName = kind == "bypass" ? "run" : kind
         #expect(result.stdout.hasPrefix("Wrote the \(kindName) review: \(directory.path)/review.ipynb, \(directory.path)/review.html"))
         // The executed notebook: no error output, and one PNG per expected figure.
         let notebook = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("review.ipynb"))) as? [String: Any]
@@ -65,6 +71,26 @@ struct NotebookExportTests {
         #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == Self.figures[kind])
         #expect(!html.contains("Traceback"))
         #expect(!html.contains("review.availability_over_time"), "code cells are hidden in the page")
+    }
+
+    /// The run review's bypass section: a bypassing team is named with the provider it calls and
+    /// its availability while that provider was degraded, next to the team behind the gateway; a
+    /// run without one says so and draws nothing.
+    @Test("the run review shows a bypassing team's exposure next to the others', and says when no team bypasses")
+    func bypassSection() async throws {
+        for (kind, expected) in [
+            ("bypass", "**direct-app** bypasses the gateway: every request goes straight to **alpha**"), ("run", "No team bypasses the gateway"),
+        ] {
+            let directory = try #require(try await Self.outputs.value[kind])
+            let result = try await Self.brownout(["export", directory.path, "--format", "ipynb"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let text = try String(contentsOf: directory.appendingPathComponent("review.ipynb"), encoding: .utf8)
+            #expect(text.contains(expected), "\(kind)")
+            if kind == "bypass" {
+                #expect(text.contains("While alpha was degraded"), "the squeeze degrades alpha in this run")
+                #expect(text.contains("behind the gateway, in the same stretches: app "))
+            }
+        }
     }
 
     @Test("--format and --out write just that file")

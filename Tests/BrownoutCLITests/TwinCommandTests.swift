@@ -89,7 +89,9 @@ struct TwinCommandTests {
     /// with 529s and broken streams, an OpenAI-compatible one behind it, a chat completions team
     /// and a Messages team (`api: anthropic`): the twin's upstreams answer each in its own API,
     /// the gateway translates where the client's API is not the target's, and the live run
-    /// is the simulated replication's traffic, exactly.
+    /// is the simulated replication's traffic, exactly. The deployment is a production one (keys
+    /// from variables that are not set here, a PostgreSQL ledger, metrics on their own port):
+    /// the twin runs it against its own upstreams, with its own key, listeners and no database.
     static let anthropicSpec = """
         name: twin-anthropic
         run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 7}
@@ -108,9 +110,11 @@ struct TwinCommandTests {
           - name: squeeze
             script: [{provider: claude, from: 40, to: 80, state: squeeze}]
         deployment:
+          metrics_listen: 0.0.0.0:9464
+          state: {postgres: {url_env: BROWNOUT_TWIN_TEST_UNSET_DATABASE_URL}}
           upstreams:
-            claude: {base_url: "https://api.anthropic.com/v1", protocol: anthropic, model: claude-sonnet-4-5}
-            gpt: {base_url: "https://api.openai.com/v1", model: gpt-4.1}
+            claude: {base_url: "https://api.anthropic.com/v1", protocol: anthropic, model: claude-sonnet-4-5, api_key_env: BROWNOUT_TWIN_TEST_UNSET_KEY}
+            gpt: {base_url: "https://api.openai.com/v1", model: gpt-4.1, api_key_env: BROWNOUT_TWIN_TEST_UNSET_KEY}
         """
 
     @Test("Anthropic upstreams and a Messages team: both APIs served live, request counts exact, both targets tried, traffic not grossly off")
