@@ -73,7 +73,7 @@ struct SimulatedWorldSections: Decodable {
     var run: RunSettings
     var providers: [ProviderSpec] = []
     var pools: [FallbackPoolSpec] = []
-    var gateway = GatewayStates()
+    var gateway = SimulatedGatewaySettings()
     var teams: [TeamSpec] = []
     var degradation: [DegradationSpec] = []
 
@@ -134,7 +134,8 @@ extension ExperimentSpec {
         let world = WorldSpec(
             providers: sections.providers, pools: sections.pools, router: router, gatewayStates: sections.gateway.states,
             teams: sections.teams, degradation: bindings, durationSeconds: run.durationSeconds, warmUpSeconds: run.warmUpSeconds,
-            bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0)
+            bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0, gatewayReplicas: sections.gateway.replicas,
+            propagationDelaySeconds: sections.gateway.propagationDelaySeconds)
         do {
             try World.validate(world, seed: run.seed)
         } catch {

@@ -26,6 +26,8 @@ struct AttemptTicket: Sendable {
     let watchesFirstByte: Bool
     var failsOnMalformedEvent = false
     var commitsWhenComplete = false
+    /// The gateway replica that sent it, which its answer goes back to.
+    var replica: UInt8 = 0
 
     init(requestID: UInt64, attempt: Int32, inputTokens: Int, outputTokens: Int, watchesFirstByte: Bool) {
         self.requestID = requestID

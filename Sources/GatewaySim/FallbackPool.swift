@@ -15,8 +15,7 @@ actor FallbackPool: EventHandler {
     let id: HandlerID
     let spec: FallbackPoolSpec
     private let calendar: EventCalendar
-    private let gateway: PeerReference<Gateway>
-    private let gatewayID: HandlerID
+    private let gateways: GatewayReplicas
     private let latency: RandomStream
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
@@ -25,13 +24,15 @@ actor FallbackPool: EventHandler {
     @exclusivity(unchecked) private var starting = 0
     @exclusivity(unchecked) private var peakBusySinceCheck = 0
 
-    init(id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, window: MeasurementWindow) {
+    init(
+        id: HandlerID, spec: FallbackPoolSpec, simulation: Simulation, gateways: GatewayReplicas, seed: UInt64, replication: Int,
+        window: MeasurementWindow
+    ) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = PeerReference(gateway)
-        self.gatewayID = gateway.id
+        self.gateways = gateways
         self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.ready = spec.replicas
         self.servers = UpstreamServers(metrics: UpstreamMetrics(name: spec.name, capacity: spec.servers, stateCount: 1, window: window))
@@ -123,7 +124,7 @@ actor FallbackPool: EventHandler {
         }
         guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
         if entry.holdsServer { admitFromQueue() }
-        gateway.enter(
+        gateways[entry.ticket.replica].enter(
             AttemptReport(
                 requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0)
         ) { gateway, report in
@@ -152,7 +153,7 @@ actor FallbackPool: EventHandler {
             outputTokens: ticket.outputTokens, gpuSeconds: gpuSeconds(for: duration))
         var attempt = UpstreamAttempt(
             ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
-        attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
+        attempt.carryOutStream(plan, calendar: calendar, gateway: gateways.id(of: ticket.replica))
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)

@@ -1,3 +1,4 @@
+import DequeModule
 import GatewayConduct
 import RoutingCore
 import SimulationKernel
@@ -9,6 +10,11 @@ import Stochastics
 /// pools, schedules timers, cancels attempts — and tells teams how their requests ended. It
 /// observes what a real gateway observes: answers, limits passing, and the first byte of an
 /// attempt reaching the client. It can itself degrade (added latency, errors, down).
+///
+/// A gateway of several replicas (`gateway.replicas`) is several of these actors, each with its
+/// own router, behind the teams' load balancer; with shared breakers (`breaker_scope:
+/// shared`) each tells the others of its breakers' changes, which reach them
+/// `propagation_delay_s` later as a router call (``breakerChangedElsewhere(_:)``).
 actor Gateway: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
@@ -38,6 +44,16 @@ actor Gateway: EventHandler {
     /// sends nothing to upstreams, schedules no timers and tells no team; it only drives the
     /// conduct.
     private let replaying: Bool
+    /// This gateway's place among the replicas (its tickets carry it, so answers come back here).
+    private let replica: UInt8
+    /// With shared breakers and more than one replica: the other replicas, and how long a
+    /// breaker change takes to reach them (calendar nanoseconds).
+    private var peers: [PeerReference<Gateway>] = []
+    private var propagationDelay: Int64 = 0
+    /// Breaker changes of other replicas on their way here, in the order sent (each arrives
+    /// with a ``GatewayEvent/breakerNotice`` event; the delay is the same for all, so they
+    /// arrive in order).
+    @exclusivity(unchecked) private var inbox = Deque<BreakerNotice>()
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -59,9 +75,10 @@ actor Gateway: EventHandler {
     init(
         id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool,
-        routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false
+        routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false, replica: Int = 0, replicaRank: UInt64? = nil
     ) {
         self.id = id
+        self.replica = UInt8(replica)
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.replaying = replaying
@@ -70,21 +87,41 @@ actor Gateway: EventHandler {
             let clock = CalendarClock(calendar: simulation.calendar)
             router = try Router(
                 config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
-                generator: routerGenerator ?? RandomStream(name: "gateway.router", seed: seed, replication: replication))
+                generator: routerGenerator ?? GatewayStreams.router(seed: seed, replication: replication, replica: replica))
         } catch {
             preconditionFailure("Gateway: router config was not validated before building the world: \(error)")
         }
         router.recordsRejectedAlternatives = keepDecisionLog
+        router.replicaRank = replicaRank ?? UInt64(replica)
         self.router = GatewayRouterCalls(router: router, calendar: simulation.calendar, keepDecisionLog: keepDecisionLog)
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
         self.streamRules = routerConfig.routes.map(AttemptTicket.StreamRules.init)
-        self.errors = RandomStream(name: "gateway.errors", seed: seed, replication: replication)
+        self.errors = GatewayStreams.errors(seed: seed, replication: replication, replica: replica)
     }
 
     /// Wires the gateway to its upstreams and teams, all registered with the same calendar.
     func connect(upstreams: [Upstream], teams: [Team]) {
         self.upstreams = upstreams
         self.teams = teams.map(PeerReference.init)
+    }
+
+    /// Breakers are shared with `peers` (the other replicas), whose routers hear of this one's
+    /// breaker changes `propagationDelay` later.
+    func share(breakersWith peers: [Gateway], propagationDelay: Int64) {
+        self.peers = peers.map(PeerReference.init)
+        self.propagationDelay = propagationDelay
+    }
+
+    /// Another replica's breaker changed: its news reaches this router after the delay.
+    func hear(_ notice: BreakerNotice) {
+        inbox.append(notice)
+        calendar.schedule(after: propagationDelay, to: id, kind: GatewayEvent.breakerNotice.rawValue, payload: 0)
+    }
+
+    /// The router is told of another replica's breaker change (delivered from ``inbox``, or
+    /// replayed from a trace).
+    func breakerChangedElsewhere(_ notice: BreakerNotice) {
+        router.router.breakerChangedElsewhere(notice)
     }
 
     func setHealth(_ state: Int) {
@@ -173,6 +210,8 @@ actor Gateway: EventHandler {
             limitPassed(key: event.payload, firstTokenOnly: false, cutAs: .serverError)
         case .firstTokenDeadline:
             limitPassed(key: event.payload, firstTokenOnly: true)
+        case .breakerNotice:
+            if let notice = inbox.popFirst() { breakerChangedElsewhere(notice) }
         case .warmUpEnds:
             ledgerAtWarmUp = router.router.ledger
             openingsAtWarmUp = router.router.config.targetIDs.map { router.router.breakerOpenings(of: $0) }
@@ -269,6 +308,14 @@ actor Gateway: EventHandler {
     private func drive(_ requestID: UInt64, _ body: (inout RequestConduct, inout GatewayRouterCalls) -> ConductEffects) {
         guard let effects = live.modify(requestID, { body(&$0.conduct, &router) }) else { return }
         apply(effects, to: requestID)
+        if !peers.isEmpty && !router.router.breakerNotices.isEmpty { tellPeers() }
+    }
+
+    /// Sends this replica's breaker changes to the other replicas.
+    private func tellPeers() {
+        for notice in router.router.takeBreakerNotices() {
+            for peer in peers { peer.enter(notice) { peer, notice in peer.hear(notice) } }
+        }
     }
 
     /// Carries out the conduct's effects, in their order. Upstreams answer through events,
@@ -305,6 +352,7 @@ actor Gateway: EventHandler {
                         outputTokens: entry.conduct.routing.request.maxOutputTokens, watchesFirstByte: order.watchesFirstByte)
                 })
         else { return }
+        ticket.replica = replica
         // A stream's frames are judged by the rules of the route in force as they come (``GatewayEvent/streamCut``).
         if let idle = order.idleLimitNanoseconds { ticket.followStream(idleLimitNanoseconds: idle, streamRules[order.route.index]) }
         let projection: AttemptProjection?

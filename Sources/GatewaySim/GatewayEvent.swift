@@ -21,4 +21,7 @@ enum GatewayEvent: Int32 {
     /// A stream sent an event that is not JSON on a route that fails on them: the gateway cuts
     /// the attempt (scheduled likewise).
     case malformedCut
+    /// Another replica's breaker change reaches this one (shared breakers): the next in the
+    /// gateway's inbox.
+    case breakerNotice
 }

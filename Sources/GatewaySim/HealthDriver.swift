@@ -13,14 +13,14 @@ actor HealthDriver: EventHandler {
     private var pending: [HealthChange?]
     private var requests: HealthRequests
     private let providers: [Provider]
-    private let gateway: PeerReference<Gateway>
+    private let gateways: [PeerReference<Gateway>]
     private let horizon: Int64
 
     /// The bindings must have been validated (``World/validate(_:seed:)``): building their
     /// processes cannot fail then.
     init(
         id: HandlerID, simulation: Simulation, bindings: [DegradationBinding], seed: UInt64, replication: Int,
-        providers: [Provider], gateway: Gateway, horizon: Int64
+        providers: [Provider], gateways: [Gateway], horizon: Int64
     ) {
         let processes = bindings.map { binding in
             do {
@@ -34,7 +34,7 @@ actor HealthDriver: EventHandler {
         self.calendar = simulation.calendar
         self.bindings = bindings
         self.providers = providers
-        self.gateway = PeerReference(gateway)
+        self.gateways = gateways.map(PeerReference.init)
         self.horizon = horizon
         self.pending = Array(repeating: nil, count: bindings.count)
         self.requests = HealthRequests(bindings: bindings, initialStates: processes.map(\.initialStates))
@@ -77,7 +77,8 @@ actor HealthDriver: EventHandler {
         case .provider(let index):
             providers[index].enter(worst) { provider, state in provider.setHealth(state) }
         case .gateway:
-            gateway.enter(worst) { gateway, state in gateway.setHealth(state) }
+            // Every replica runs on the same degraded infrastructure.
+            for gateway in gateways { gateway.enter(worst) { gateway, state in gateway.setHealth(state) } }
         }
     }
 }

@@ -44,3 +44,19 @@ extension FallbackPoolSpec {
         RandomStream(name: "pool.\(name).latency", seed: seed, replication: replication)
     }
 }
+
+/// The gateway's streams, per replica: replica 0's keep the names a gateway of one replica
+/// has always drawn from, so a spec that adds replicas changes no other replica's draws.
+enum GatewayStreams {
+    /// The router's randomness (load balancing, jitter, retry budgets' draws).
+    static func router(seed: UInt64, replication: Int, replica: Int) -> RandomStream {
+        RandomStream(name: "gateway.router" + suffix(replica), seed: seed, replication: replication)
+    }
+
+    /// Which requests the gateway fails itself while degraded.
+    static func errors(seed: UInt64, replication: Int, replica: Int) -> RandomStream {
+        RandomStream(name: "gateway.errors" + suffix(replica), seed: seed, replication: replication)
+    }
+
+    private static func suffix(_ replica: Int) -> String { replica == 0 ? "" : ".replica-\(replica)" }
+}

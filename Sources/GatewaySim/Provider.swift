@@ -11,8 +11,7 @@ actor Provider: EventHandler {
     let id: HandlerID
     let spec: ProviderSpec
     private let calendar: EventCalendar
-    private let gateway: PeerReference<Gateway>
-    private let gatewayID: HandlerID
+    private let gateways: GatewayReplicas
     private let effects: [HealthEffect]
     private let latency: RandomStream
     private let errors: RandomStream
@@ -27,13 +26,15 @@ actor Provider: EventHandler {
         case finished
     }
 
-    init(id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateway: Gateway, seed: UInt64, replication: Int, window: MeasurementWindow) {
+    init(
+        id: HandlerID, spec: ProviderSpec, simulation: Simulation, gateways: GatewayReplicas, seed: UInt64, replication: Int,
+        window: MeasurementWindow
+    ) {
         self.id = id
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = PeerReference(gateway)
-        self.gatewayID = gateway.id
+        self.gateways = gateways
         self.effects = spec.states.map { HealthEffect($0, concurrency: spec.concurrency) }
         self.latency = spec.latencyStream(seed: seed, replication: replication)
         self.errors = spec.errorStream(seed: seed, replication: replication)
@@ -123,7 +124,8 @@ actor Provider: EventHandler {
         if entry.holdsServer { admitFromQueue() }
         deliver(
             AttemptReport(
-                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0))
+                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0),
+            to: entry.ticket.replica)
     }
 
     @discardableResult
@@ -143,7 +145,7 @@ actor Provider: EventHandler {
         outcome.latencyNanoseconds = duration
         var attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         attempt.stallsAtSeconds = plan.stallsAtSeconds ?? 0
-        attempt.carryOutStream(plan, calendar: calendar, gateway: gatewayID)
+        attempt.carryOutStream(plan, calendar: calendar, gateway: gateways.id(of: ticket.replica))
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
@@ -173,7 +175,7 @@ actor Provider: EventHandler {
         return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: nil)
     }
 
-    private func deliver(_ report: AttemptReport) {
-        gateway.enter(report) { gateway, report in gateway.attemptEnded(report) }
+    private func deliver(_ report: AttemptReport, to replica: UInt8) {
+        gateways[replica].enter(report) { gateway, report in gateway.attemptEnded(report) }
     }
 }

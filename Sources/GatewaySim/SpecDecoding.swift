@@ -111,18 +111,31 @@ extension GatewayHealthSpec: Decodable {
     }
 }
 
-/// The simulator's part of the `gateway` section: its health states.
-public struct GatewayStates: Decodable, Sendable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case states }
+/// The simulator's part of the `gateway` section: its health states, how many replicas run
+/// it, and how long what one replica tells the others takes to reach them.
+public struct SimulatedGatewaySettings: Decodable, Sendable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case states, replicas
+        case propagationDelay = "propagation_delay_s"
+    }
 
     /// `healthy` first, then the states in the order written.
     public var states: [GatewayHealthSpec] = [.healthy]
+    /// Replicas of the gateway behind a load balancer that gives each request to the next in
+    /// turn (`replicas`, default 1).
+    public var replicas = 1
+    /// From a replica's breaker change to the other replicas' routers hearing of it, when
+    /// breakers are shared (`propagation_delay_s`, default 0.05 s: a PostgreSQL NOTIFY across
+    /// a zone, with margin).
+    public var propagationDelaySeconds = 0.05
 
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        states = try decoder.container(keyedBy: CodingKeys.self).namedStates(
-            .states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        states = try c.namedStates(.states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
+        replicas = try c.number(.replicas, default: replicas, atLeast: 1, atMost: 64)
+        propagationDelaySeconds = try c.number(.propagationDelay, default: propagationDelaySeconds, atLeast: 0, atMost: 3_600)
     }
 }
 

@@ -12,7 +12,9 @@ actor Team: EventHandler {
     let spec: TeamSpec
     private let route: RouteID
     private let calendar: EventCalendar
-    private let gateway: PeerReference<Gateway>
+    private let gateways: GatewayReplicas
+    /// The replica the load balancer hands the next request to (each in turn).
+    @exclusivity(unchecked) private var nextReplica: UInt8 = 0
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
     @exclusivity(unchecked) private var arrivals: any ArrivalProcess & Sendable
@@ -47,7 +49,7 @@ actor Team: EventHandler {
     }
 
     init(
-        id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateway: Gateway,
+        id: HandlerID, index: TeamID, route: RouteID, spec: TeamSpec, simulation: Simulation, gateways: GatewayReplicas,
         window: MeasurementWindow, seed: UInt64, replication: Int, trafficReplication: Int
     ) {
         self.id = id
@@ -56,7 +58,7 @@ actor Team: EventHandler {
         self.spec = spec
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
-        self.gateway = PeerReference(gateway)
+        self.gateways = gateways
         self.arrivals = spec.arrivals
         self.arrivalStream = spec.arrivalStream(seed: seed, replication: trafficReplication)
         self.sizeStream = spec.sizeStream(seed: seed, replication: trafficReplication)
@@ -104,7 +106,7 @@ actor Team: EventHandler {
 
     /// Tells the gateway when this team is done, so the run can end with its last request.
     private func reportIfDrained() {
-        if isDrained { gateway.enter(()) { gateway, _ in gateway.teamDrained() } }
+        if isDrained { gateways[0].enter(()) { gateway, _ in gateway.teamDrained() } }
     }
 
     private func record(_ end: RequestEnd) {
@@ -151,7 +153,9 @@ actor Team: EventHandler {
         let request = RoutingRequest(
             id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
             streamed: logical.streamed, apiProtocol: spec.apiProtocol)
-        gateway.enter(request) { gateway, request in gateway.submit(request) }
+        let replica = nextReplica
+        if gateways.count > 1 { nextReplica = Int(replica) + 1 == gateways.count ? 0 : replica + 1 }
+        gateways[replica].enter(request) { gateway, request in gateway.submit(request) }
     }
 
     private func scheduleArrival(after time: Int64) {

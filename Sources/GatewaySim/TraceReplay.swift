@@ -63,7 +63,8 @@ public enum TraceReplay {
         let gateway = calendar.register { id in
             Gateway(
                 id: id, simulation: simulation, routerConfig: config, healthStates: [], unixNanosecondsAtStart: header.unixNanosecondsAtZero,
-                seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true)
+                seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true,
+                replicaRank: header.replicaRank ?? 0)
         }
         let driver = calendar.register { id in TraceDriver(id: id, simulation: simulation, gateway: gateway, entries: entries) }
         await driver.start()
@@ -123,6 +124,8 @@ actor TraceDriver: EventHandler {
         case .attemptWithheld:
             // The conduct withholds the send itself, at the event that made it.
             break
+        case .breakerShared(let notice):
+            gateway.enter(notice) { gateway, notice in gateway.breakerChangedElsewhere(notice) }
         }
     }
 }

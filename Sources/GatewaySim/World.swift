@@ -54,28 +54,43 @@ public enum World {
         }
     }
 
+    /// The replicas' decision logs as one, in time order; decisions of one instant in replica
+    /// order, each replica's in its own order.
+    static func merged(_ logs: [[Decision]]) -> [Decision] {
+        guard logs.count > 1 else { return logs.first ?? [] }
+        var entries: [(time: Int64, replica: Int, position: Int)] = []
+        for (replica, log) in logs.enumerated() {
+            for (position, decision) in log.enumerated() { entries.append((decision.time.nanoseconds, replica, position)) }
+        }
+        entries.sort { ($0.time, $0.replica, $0.position) < ($1.time, $1.replica, $1.position) }
+        return entries.map { logs[$0.replica][$0.position] }
+    }
+
     private static func simulate(
         _ spec: WorldSpec, executor: SimulationExecutor, seed: UInt64, replication: Int, keepDecisionLog: Bool
     ) async -> ReplicationResult {
         let simulation = Simulation(executor: executor)
         let calendar = simulation.calendar
         let horizon = SimulationInstant.nanoseconds(fromSeconds: spec.durationSeconds)
-        let gateway = calendar.register { id in
-            Gateway(
-                id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
-                unixNanosecondsAtStart: Seconds.nanoseconds(spec.startUnixSeconds),
-                seed: seed, replication: replication, keepDecisionLog: keepDecisionLog)
+        let gateways = (0..<spec.gatewayReplicas).map { replica in
+            calendar.register { id in
+                Gateway(
+                    id: id, simulation: simulation, routerConfig: spec.router, healthStates: spec.gatewayStates,
+                    unixNanosecondsAtStart: Seconds.nanoseconds(spec.startUnixSeconds),
+                    seed: seed, replication: replication, keepDecisionLog: keepDecisionLog, replica: replica)
+            }
         }
+        let replicas = GatewayReplicas(gateways)
         let warmUp = SimulationInstant.nanoseconds(fromSeconds: spec.warmUpSeconds)
         let window = MeasurementWindow(warmUp: warmUp, horizon: horizon, bucket: SimulationInstant.nanoseconds(fromSeconds: spec.bucketSeconds))
         let providers = spec.providers.map { provider in
             calendar.register {
-                Provider(id: $0, spec: provider, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window)
+                Provider(id: $0, spec: provider, simulation: simulation, gateways: replicas, seed: seed, replication: replication, window: window)
             }
         }
         let pools = spec.pools.map { pool in
             calendar.register {
-                FallbackPool(id: $0, spec: pool, simulation: simulation, gateway: gateway, seed: seed, replication: replication, window: window)
+                FallbackPool(id: $0, spec: pool, simulation: simulation, gateways: replicas, seed: seed, replication: replication, window: window)
             }
         }
         let upstreams: [Gateway.Upstream] = spec.router.targets.map { target in
@@ -88,20 +103,27 @@ public enum World {
             let route = try! spec.router.route(named: team.route)
             return calendar.register {
                 Team(
-                    id: $0, index: index, route: route, spec: team, simulation: simulation, gateway: gateway,
+                    id: $0, index: index, route: route, spec: team, simulation: simulation, gateways: replicas,
                     window: window, seed: seed, replication: replication, trafficReplication: spec.trafficReplication ?? replication)
             }
         }
         // Teams are told by router team index.
         var byRouterIndex = teams
         for team in teams { byRouterIndex[team.index.index] = team }
-        await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
+        for gateway in gateways {
+            await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
+            if gateways.count > 1 && spec.router.health.breakerScope == .shared {
+                await gateway.share(
+                    breakersWith: gateways.filter { $0 !== gateway },
+                    propagationDelay: SimulationInstant.nanoseconds(fromSeconds: spec.propagationDelaySeconds))
+            }
+            await gateway.measure(window)
+        }
         let driver = calendar.register {
             HealthDriver(
                 id: $0, simulation: simulation, bindings: spec.degradation, seed: seed, replication: spec.healthReplication ?? replication,
-                providers: providers, gateway: gateway, horizon: horizon)
+                providers: providers, gateways: gateways, horizon: horizon)
         }
-        await gateway.measure(window)
         await driver.start()
         for team in teams { await team.start() }
         await simulation.run()
@@ -126,12 +148,23 @@ public enum World {
             metrics.close(at: end)
             upstreamMetrics.append(metrics)
         }
-        var openings: [Int] = []
-        for target in spec.router.targetIDs { openings.append(await gateway.breakerOpenings(of: target)) }
+        // The replicas' books together: spend, breaker openings and decisions add up; the
+        // decision logs merge in time order (replica by replica within an instant).
+        var openings = Array(repeating: 0, count: spec.router.targets.count)
+        var ledger = await gateways[0].ledger
+        var decisions = 0
+        var logs: [[Decision]] = []
+        for (replica, gateway) in gateways.enumerated() {
+            for target in spec.router.targetIDs { openings[target.index] += await gateway.breakerOpenings(of: target) }
+            if replica > 0 { ledger = ledger.adding(await gateway.ledger) }
+            decisions += await gateway.decisions
+            if let log = await gateway.decisionLog { logs.append(log) }
+        }
+        let decisionLog: [Decision]? = keepDecisionLog ? Self.merged(logs) : nil
         let result = ReplicationResult(
-            teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: await gateway.ledger,
-            breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: await gateway.decisions,
-            endNanoseconds: end, window: window, decisionLog: await gateway.decisionLog)
+            teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: ledger,
+            breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: decisions,
+            endNanoseconds: end, window: window, decisionLog: decisionLog)
         await simulation.finish()
         return result
     }

@@ -1,7 +1,7 @@
 import RoutingCore
 
 /// Everything one replication needs: the upstreams, the router's config, the gateway's
-/// health states, the teams, the degradation, and the run's horizon.
+/// health states and replicas, the teams, the degradation, and the run's horizon.
 ///
 /// The router config's targets name the providers and pools (`TargetConfig.name`); every
 /// target must be one of them.
@@ -30,12 +30,20 @@ public struct WorldSpec: Sendable {
     /// that replication's traffic, so the simulator's interval is conditioned on the very
     /// requests the live system served, rare giants included.
     public var trafficReplication: Int?
+    /// Replicas of the gateway, each with its own router, behind a load balancer that hands
+    /// each request to the next replica in turn.
+    public var gatewayReplicas: Int
+    /// When breakers are shared, how long one replica's breaker change takes to reach the
+    /// other replicas' routers (nanoseconds in the calendar).
+    public var propagationDelaySeconds: Double
 
     public init(
         providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],
         teams: [TeamSpec], degradation: [DegradationBinding] = [], durationSeconds: Double, warmUpSeconds: Double = 0, bucketSeconds: Double = 60,
-        startUnixSeconds: Double = 0
+        startUnixSeconds: Double = 0, gatewayReplicas: Int = 1, propagationDelaySeconds: Double = 0.05
     ) {
+        self.gatewayReplicas = gatewayReplicas
+        self.propagationDelaySeconds = propagationDelaySeconds
         self.providers = providers
         self.pools = pools
         self.router = router

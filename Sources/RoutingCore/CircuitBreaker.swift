@@ -69,6 +69,10 @@ public struct CircuitBreaker: Sendable {
     private var probesInFlight = 0
     private var probeSuccesses = 0
     private var window: SlidingWindowCounter
+    /// Open because another replica opened it (a shared breaker): this one sends no probe of
+    /// its own when the open time ends — the replica that opened it probes and says how it went
+    /// — unless no word comes by this time (that replica gone), when it probes itself.
+    private var heldForPeerUntil: Int64 = 0
 
     public init(_ config: BreakerConfig) {
         self.config = config
@@ -82,8 +86,9 @@ public struct CircuitBreaker: Sendable {
         case .closed:
             return true
         case .open:
-            guard now.nanoseconds >= openUntil else { return false }
+            guard now.nanoseconds >= openUntil && now.nanoseconds >= heldForPeerUntil else { return false }
             state = .halfOpen
+            heldForPeerUntil = 0
             probesInFlight = 0
             probeSuccesses = 0
             return true
@@ -94,7 +99,43 @@ public struct CircuitBreaker: Sendable {
 
     /// Peeks without changing state (for lints and reports).
     public func isOpen(at now: RoutingInstant) -> Bool {
-        state == .open && now.nanoseconds < openUntil
+        state == .open && now.nanoseconds < max(openUntil, heldForPeerUntil)
+    }
+
+    /// How long the breaker stays open from `now` before it probes (0 when it is not open).
+    public func openNanoseconds(at now: RoutingInstant) -> Int64 {
+        state == .open ? max(0, openUntil - now.nanoseconds) : 0
+    }
+
+    /// Another replica opened its breaker of this target for `nanoseconds` (a shared breaker,
+    /// `breaker_scope: shared`): this one opens too, until then — or later, if it was already
+    /// open longer — and leaves the probe to that replica, waiting for its word at most the
+    /// base open time more before probing itself. Not counted in ``openings`` (this replica
+    /// did not see the failures). `keepsProbe`: this replica opened it too, on its own
+    /// failures, and outranks the other (lower rank): it keeps its own open time and probe.
+    public mutating func openedElsewhere(forNanoseconds nanoseconds: Int64, at now: RoutingInstant, keepsProbe: Bool = false) {
+        if keepsProbe && (state == .halfOpen || (state == .open && heldForPeerUntil == 0)) { return }
+        let until = now.nanoseconds + max(0, nanoseconds)
+        if state == .open { openUntil = max(openUntil, until) } else { openUntil = until }
+        state = .open
+        heldForPeerUntil = openUntil + Seconds.nanoseconds(config.openSeconds)
+        probesInFlight = 0
+        probeSuccesses = 0
+        consecutive = 0
+        window.reset()
+    }
+
+    /// Another replica's probes succeeded and closed its breaker of this target: the target
+    /// answers again, so this one closes too.
+    public mutating func closedElsewhere() {
+        guard state != .closed else { return }
+        state = .closed
+        heldForPeerUntil = 0
+        reopenCount = 0
+        consecutive = 0
+        probesInFlight = 0
+        probeSuccesses = 0
+        window.reset()
     }
 
     /// An attempt was sent to this target.
@@ -156,6 +197,7 @@ public struct CircuitBreaker: Sendable {
         for _ in 0..<min(reopenCount, 60) { growth *= config.openGrowth }
         let seconds = min(config.maxOpenSeconds, config.openSeconds * growth)
         openUntil = now.nanoseconds + Seconds.nanoseconds(seconds)
+        heldForPeerUntil = 0
         state = .open
         openings += 1
         consecutive = 0

@@ -545,11 +545,13 @@ extension BudgetConfig {
 extension HealthConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case breaker
+        case breakerScope = "breaker_scope"
         case outlierDetection = "outlier_detection", latencyEWMAWeight = "latency_ewma_weight"
     }
 
     /// The `gateway` section's health settings: `breaker` (a map, `none` or
-    /// `litellm_cooldown`), `outlier_detection`, `latency_ewma_weight`.
+    /// `litellm_cooldown`), `breaker_scope` (`replica` or `shared`), `outlier_detection`,
+    /// `latency_ewma_weight`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = HealthConfig()
@@ -570,8 +572,17 @@ extension HealthConfig: Decodable {
                 breaker = try c.decode(BreakerConfig.self, forKey: .breaker)
             }
         }
+        var scope = d.breakerScope
+        if let name = try c.decodeIfPresent(String.self, forKey: .breakerScope) {
+            guard let known = BreakerScope(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .breakerScope, in: c, debugDescription: ConfigChoice.invalid(name, of: BreakerScope.self))
+            }
+            scope = known
+        }
         self.init(
-            breaker: breaker, outlierDetection: try c.decodeIfPresent(OutlierDetectionConfig.self, forKey: .outlierDetection),
+            breaker: breaker, breakerScope: scope,
+            outlierDetection: try c.decodeIfPresent(OutlierDetectionConfig.self, forKey: .outlierDetection),
             latencyEWMAWeight: try c.decode(.latencyEWMAWeight, default: d.latencyEWMAWeight))
     }
 }

@@ -50,6 +50,16 @@ public struct Ledger: Codable, Sendable, Equatable {
         return result
     }
 
+    /// This ledger and `other` together (the replicas of one gateway: each keeps its own).
+    public func adding(_ other: Ledger) -> Ledger {
+        var result = self
+        for index in result.teams.indices where other.teams.indices.contains(index) {
+            result.teams[index].add(other.teams[index])
+        }
+        result.unattributed.add(other.unattributed)
+        return result
+    }
+
     mutating func settle(
         team: Int, succeeded: Bool, winningUSD: Double, failedUSD: Double, cancelledUSD: Double,
         gpuSeconds: Double, gpuUSD: Double, bypass: Bool
@@ -83,6 +93,15 @@ extension TeamSpend {
         wastedUSD += cancelledUSD
         fallbackGPUSeconds += gpuSeconds
         fallbackUSD += gpuUSD
+    }
+
+    mutating func add(_ other: TeamSpend) {
+        successfulUSD += other.successfulUSD
+        retriedUSD += other.retriedUSD
+        wastedUSD += other.wastedUSD
+        fallbackGPUSeconds += other.fallbackGPUSeconds
+        fallbackUSD += other.fallbackUSD
+        bypassUSD += other.bypassUSD
     }
 
     mutating func subtract(_ before: TeamSpend) {

@@ -54,6 +54,15 @@ public struct Router: ~Copyable {
     let prices: [TargetPrices]
     /// Whether some route hedges at a latency percentile (targets then keep latency histograms).
     let tracksLatencyPercentiles: Bool
+    /// Whether breakers are shared with other replicas (`breaker_scope: shared`): their
+    /// changes then wait in ``breakerNotices`` for the driver to send.
+    let sharesBreakers: Bool
+    /// This replica's breaker changes not yet taken (``takeBreakerNotices()``).
+    public internal(set) var breakerNotices: [BreakerNotice] = []
+    /// This replica's place among the replicas that share breakers, distinct for each (the
+    /// simulator's replica number; a live gateway's boot id): of several replicas that open a
+    /// breaker at once, the lowest keeps the probe. A trace records it, so a replay decides alike.
+    public var replicaRank: UInt64 = 0
 
     struct TargetPrices {
         let inputPerMillion: Double
@@ -133,6 +142,7 @@ public struct Router: ~Copyable {
             if case .latencyPercentile? = route.hedging?.delay { return true }
             return false
         }
+        self.sharesBreakers = config.health.breakerScope == .shared
         self.targetProtocol = config.targets.map(\.apiProtocol)
         self.refusesOtherProtocol = config.routes.map { !$0.crossProtocol }
         self.targetCapacity = config.targets.map { target in
@@ -220,6 +230,26 @@ public struct Router: ~Copyable {
     /// A target's breaker state (nil: it has no breaker).
     public func breakerState(of target: TargetID) -> CircuitBreaker.State? {
         targets[target.index].breaker?.state
+    }
+
+    /// The breaker changes this replica made since the last call, in order, for the other
+    /// replicas (empty unless breakers are shared).
+    public mutating func takeBreakerNotices() -> [BreakerNotice] {
+        defer { breakerNotices.removeAll(keepingCapacity: true) }
+        return breakerNotices
+    }
+
+    /// Another replica's breaker of a target changed (breakers shared): this replica's breaker
+    /// opens with it, or closes with it (see ``CircuitBreaker/openedElsewhere(forNanoseconds:at:)``).
+    /// A target without a breaker here ignores it.
+    public mutating func breakerChangedElsewhere(_ notice: BreakerNotice) {
+        let now = clock.now
+        guard targets.indices.contains(notice.target.index), targets[notice.target.index].breaker != nil else { return }
+        switch notice {
+        case .opened(let target, let nanoseconds, let rank):
+            targets[target.index].breaker!.openedElsewhere(forNanoseconds: nanoseconds, at: now, keepsProbe: replicaRank < rank)
+        case .closed(let target): targets[target.index].breaker!.closedElsewhere()
+        }
     }
 
     /// What `route`'s retry budget has left now (see `RetryBudget.balance(at:)`); nil when

@@ -1,12 +1,28 @@
+/// Whose failures a breaker counts when the gateway runs as several replicas
+/// (`gateway.breaker_scope`).
+public enum BreakerScope: String, CaseIterable, Sendable {
+    /// Each replica's breakers count the failures that replica saw (the default).
+    case replica
+    /// A breaker one replica opens opens on all of them (after the time the news takes to
+    /// travel), and only the replica that opened it probes when the open time ends.
+    case shared
+}
+
 /// Health tracking applied to every target unless a target overrides its breaker.
 public struct HealthConfig: Sendable, Equatable {
     public var breaker: BreakerConfig?
+    /// Whether breakers are each replica's own or shared by the replicas (`breaker_scope`).
+    public var breakerScope: BreakerScope = .replica
     public var outlierDetection: OutlierDetectionConfig?
     /// Weight of the newest observation in each target's latency EWMA.
     public var latencyEWMAWeight: Double
 
-    public init(breaker: BreakerConfig? = .standard, outlierDetection: OutlierDetectionConfig? = nil, latencyEWMAWeight: Double = 0.2) {
+    public init(
+        breaker: BreakerConfig? = .standard, breakerScope: BreakerScope = .replica, outlierDetection: OutlierDetectionConfig? = nil,
+        latencyEWMAWeight: Double = 0.2
+    ) {
         self.breaker = breaker
+        self.breakerScope = breakerScope
         self.outlierDetection = outlierDetection
         self.latencyEWMAWeight = latencyEWMAWeight
     }

@@ -15,22 +15,28 @@ public enum RouterTrace {
         public var configFingerprint: String
         /// The Unix time, in nanoseconds, at router time 0 (budget periods follow it).
         public var unixNanosecondsAtZero: Int64
+        /// The router's ``Router/replicaRank`` when it shares breakers with other replicas
+        /// (nil otherwise, and not written).
+        public var replicaRank: UInt64?
 
         public static let currentFormat = 2
 
-        public init(seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64) {
+        public init(seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64, replicaRank: UInt64? = nil) {
             self.format = Self.currentFormat
             self.seed = seed
             self.configFingerprint = configFingerprint
             self.unixNanosecondsAtZero = unixNanosecondsAtZero
+            self.replicaRank = replicaRank
         }
 
         enum CodingKeys: String, CodingKey {
             case format = "trace_format", seed, configFingerprint = "config_fingerprint", unixNanosecondsAtZero = "unix_ns_at_zero"
+            case replicaRank = "replica_rank"
         }
 
         public func jsonLine() -> String {
-            #"{"config_fingerprint":"# + JSONText.quoted(configFingerprint) + #","seed":"# + String(seed) + #","trace_format":"# + String(format)
+            #"{"config_fingerprint":"# + JSONText.quoted(configFingerprint)
+                + (replicaRank.map { #","replica_rank":"# + String($0) } ?? "") + #","seed":"# + String(seed) + #","trace_format":"# + String(format)
                 + #","unix_ns_at_zero":"# + String(unixNanosecondsAtZero) + "}"
         }
     }
@@ -49,6 +55,9 @@ public enum RouterTrace {
         case firstByte(requestID: UInt64, attempt: Int32)
         /// The client went away (no router call).
         case clientGone(requestID: UInt64)
+        /// Another replica's breaker changed (breakers shared): ``Router/breakerChangedElsewhere(_:)``,
+        /// which decides nothing. Of no request (its id is 0).
+        case breakerShared(BreakerNotice)
 
         public var requestID: UInt64 {
             switch self {
@@ -56,13 +65,14 @@ public enum RouterTrace {
             case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id), .attemptWithheld(let id, _), .firstByte(let id, _),
                 .clientGone(let id):
                 id
+            case .breakerShared: 0
             }
         }
 
         /// Whether the call asks the router for a decision.
         public var decides: Bool {
             switch self {
-            case .firstByte, .clientGone: false
+            case .firstByte, .clientGone, .breakerShared: false
             default: true
             }
         }
@@ -119,6 +129,15 @@ public enum RouterTrace {
                 line += #","call":""# + CallName.firstByte.rawValue + #"","request_id":"# + String(id) + #","attempt":"# + String(attempt)
             case .clientGone(let id):
                 line += #","call":""# + CallName.clientGone.rawValue + #"","request_id":"# + String(id)
+            case .breakerShared(let notice):
+                line +=
+                    #","call":""# + CallName.breakerShared.rawValue + #"","request_id":0,"target":"#
+                    + JSONText.quoted(config.name(of: notice.target))
+                switch notice {
+                case .opened(_, let nanoseconds, let rank):
+                    line += #","state":"open","open_ns":"# + String(nanoseconds) + #","by":"# + String(rank)
+                case .closed: line += #","state":"closed""#
+                }
             }
             guard let decision else { return line + "}" }
             return line + #","decision":"# + decision.jsonLine() + "}"
@@ -139,6 +158,7 @@ public enum RouterTrace {
         case attemptWithheld = "attempt_withheld"
         case firstByte = "first_byte"
         case clientGone = "client_gone"
+        case breakerShared = "breaker_shared"
 
         public init(from decoder: any Decoder) throws {
             let name = try decoder.singleValueContainer().decode(String.self)
@@ -220,6 +240,12 @@ public enum RouterTrace {
         public let retryAfterSeconds: Double?
         public let contextWindowExceeded: Bool?
         public let firstTokenNanoseconds: Int64?
+        /// A shared breaker's change: its target, `open` or `closed`, and how long it opened for.
+        public let target: String?
+        public let state: String?
+        public let openNanoseconds: Int64?
+        /// The rank of the replica that opened it.
+        public let by: UInt64?
         /// Nil on the lines of events that ask for no decision.
         public let decision: DecisionRecord?
 
@@ -228,6 +254,7 @@ public enum RouterTrace {
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
             case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns",
                 decision
+            case target, state, openNanoseconds = "open_ns", by
         }
 
         func call(config: RouterConfig) throws -> Call {
@@ -263,6 +290,14 @@ public enum RouterTrace {
             case .attemptWithheld: return .attemptWithheld(requestID: requestID, attempt: try required(attempt, "attempt"))
             case .firstByte: return .firstByte(requestID: requestID, attempt: try required(attempt, "attempt"))
             case .clientGone: return .clientGone(requestID: requestID)
+            case .breakerShared:
+                let target = try config.target(named: try required(target, "target"))
+                switch try required(state, "state") {
+                case "open":
+                    return .breakerShared(.opened(target, forNanoseconds: try required(openNanoseconds, "open_ns"), by: try required(by, "by")))
+                case "closed": return .breakerShared(.closed(target))
+                case let other: throw ReadError(description: "a breaker's state is open or closed, got '\(other)'")
+                }
             }
         }
     }

@@ -93,7 +93,7 @@ struct SchemaRoundTripTests {
         #expect(SimulatorKeys.provider == names(ProviderSpec.CodingKeys.self))
         #expect(SimulatorKeys.pool == names(FallbackPoolSpec.CodingKeys.self))
         #expect(SimulatorKeys.poolAutoscaling == names(FallbackPoolSpec.AutoscalingKeys.self))
-        #expect(SimulatorKeys.gateway == names(GatewayStates.CodingKeys.self))
+        #expect(SimulatorKeys.gateway == names(SimulatedGatewaySettings.CodingKeys.self))
         #expect(SimulatorKeys.team == names(TeamSpec.CodingKeys.self))
         let shared = names(RouterConfig.CodingKeys.self)
         #expect(SimulatorKeys.sections == names(SimulatedWorldSections.CodingKeys.self).subtracting(shared).union(["variants"]))
