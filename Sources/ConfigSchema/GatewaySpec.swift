@@ -24,6 +24,12 @@ public struct GatewaySpec: Sendable {
                 "missing: a gateway needs its deployment section (listen, upstreams, keys); see the README's \"Run the gateway\"")
         }
         if let first = deployment.findings(for: router).first { throw decoder.error(first) }
+        if router.health.breakerScope == .shared, case .sqlite = deployment.state {
+            throw decoder.error(
+                ConfigFinding(
+                    path: "gateway.breaker_scope",
+                    message: "shared needs deployment.state: {postgres: {url_env: …}}: the replicas share their breakers through the database"))
+        }
         if let environment {
             if case .postgres(let state) = deployment.state, environment[state.urlEnvironmentVariable]?.isEmpty ?? true {
                 let variable = state.urlEnvironmentVariable

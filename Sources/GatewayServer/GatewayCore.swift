@@ -20,6 +20,8 @@ struct RouterSlot: ~Copyable, ConductRouter {
     let log: ConductLog?
     /// Where settled requests become the spend ledger's rows (nil: no ledger).
     let ledger: SpendLedgerRecorder?
+    /// Where this replica's breaker changes go to the others (nil: breakers not shared).
+    let sharedBreakers: SharedBreakers?
 
     mutating func tick() -> Int64 {
         clock.now = max(clock.now, source.now)
@@ -42,6 +44,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
         log?.write(
             decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
             firstTokenNanoseconds: firstTokenNanoseconds)
+        if let sharedBreakers, !router.breakerNotices.isEmpty { sharedBreakers.send(router.takeBreakerNotices()) }
         if let before { ledger?.observe(state, decision: decision, before: before, outcome: measured, now: now) }
         return decision
     }
@@ -77,6 +80,12 @@ struct RouterSlot: ~Copyable, ConductRouter {
 
     func clientWentAway(requestID: UInt64) {
         log?.record(.clientGone(requestID: requestID), time: now)
+    }
+
+    /// Another replica's breaker changed (breakers shared).
+    mutating func breakerChangedElsewhere(_ notice: BreakerNotice) {
+        router.breakerChangedElsewhere(notice)
+        log?.record(.breakerShared(notice), time: now)
     }
 }
 
@@ -121,6 +130,8 @@ public final class GatewayCore: Sendable {
     let spendStore: SpendStore?
     /// The spend ledger's service, with `state: postgres` (nil: no ledger).
     let ledgerShipper: LedgerShipper?
+    /// The service sharing breakers with the other replicas (`breaker_scope: shared`).
+    let sharedBreakers: SharedBreakers?
     let metrics: GatewayMetrics
     /// The explaining headers' fields that never change.
     let explaining: ExplainingHeaders
@@ -171,13 +182,18 @@ public final class GatewayCore: Sendable {
         let newDatabase = spec.deployment.spendDatabase.map { !FileManager.default.fileExists(atPath: $0) } ?? false
         spendStore = try spec.deployment.spendDatabase.map { try SpendStore(path: $0) }
         let recorder: SpendLedgerRecorder?
+        // This start's id: the ledger's rows carry it, and it ranks this replica among those
+        // that share breakers.
+        let boot = Int64.random(in: 1...Int64.max)
+        let sharesBreakers = spec.router.health.breakerScope == .shared
         if case .postgres(let state) = spec.deployment.state {
             let url: DatabaseURL
             switch DatabaseURL.parse(environment[state.urlEnvironmentVariable] ?? "") {
             case .success(let parsed): url = parsed
             case .failure(let error): throw GatewayStartError("deployment.state.postgres.url_env: \(state.urlEnvironmentVariable): \(error)")
             }
-            let made = SpendLedgerRecorder(config: spec.router, boot: Int64.random(in: 1...Int64.max), unixNanosecondsAtZero: unixAtZero)
+            sharedBreakers = sharesBreakers ? try SharedBreakers(url: url, rank: UInt64(boot), config: spec.router, metrics: metrics) : nil
+            let made = SpendLedgerRecorder(config: spec.router, boot: boot, unixNanosecondsAtZero: unixAtZero)
             ledgerShipper = LedgerShipper(
                 recorder: made, spool: try LedgerSpool(path: state.spoolPath),
                 database: try PostgresLedger(url: url, replica: state.replica ?? ProcessInfo.processInfo.hostName, metrics: metrics),
@@ -185,9 +201,12 @@ public final class GatewayCore: Sendable {
                 flushInterval: .milliseconds(Int64(state.flushIntervalSeconds * 1_000)))
             recorder = made
         } else {
+            // (The spec's decoding refused shared breakers without a database.)
             ledgerShipper = nil
             recorder = nil
+            sharedBreakers = nil
         }
+        if sharesBreakers { router.replicaRank = UInt64(boot) }
         do {
             if let spendStore {
                 let (records, unreadable) = try spendStore.load()
@@ -212,7 +231,7 @@ public final class GatewayCore: Sendable {
                     directory: directory,
                     header: RouterTrace.Header(
                         seed: seed, configFingerprint: spec.router.fingerprint,
-                        unixNanosecondsAtZero: unixAtZero), config: spec.router, metrics: metrics)
+                        unixNanosecondsAtZero: unixAtZero, replicaRank: sharesBreakers ? UInt64(boot) : nil), config: spec.router, metrics: metrics)
             }
         } catch {
             if newDatabase, let path = spec.deployment.spendDatabase {
@@ -221,7 +240,11 @@ public final class GatewayCore: Sendable {
             throw error
         }
         let log = ConductLog(config: spec.router, decisionLog: decisionLog, trace: trace)
-        self.router = Mutex(RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log, ledger: recorder))
+        self.router = Mutex(
+            RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log, ledger: recorder, sharedBreakers: sharedBreakers))
+        sharedBreakers?.receive { [weak self] notice in
+            self?.conduct { slot in slot.breakerChangedElsewhere(notice) }
+        }
     }
 
     /// A graceful shutdown has begun (``ShutdownDeadline``): a load balancer reading `/readyz`

@@ -48,6 +48,8 @@ final class GatewayMetrics: Sendable {
     private let ledgerSpooled: CoreMetrics.Gauge
     private let ledgerShipped: CoreMetrics.Counter
     private let ledgerDatabaseUp: CoreMetrics.Gauge
+    private let sharedBreakersUp: CoreMetrics.Gauge
+    private let breakerNoticesDropped: CoreMetrics.Counter
     private let ledgerRoundTrips: CoreMetrics.Counter
 
     /// A flaw in an upstream's stream the gateway dealt with instead of failing the answer.
@@ -151,6 +153,10 @@ final class GatewayMetrics: Sendable {
         ledgerShipped = CoreMetrics.Counter(label: "brownout_ledger_rows_shipped_total", factory: factory)
         ledgerDatabaseUp = CoreMetrics.Gauge(label: "brownout_ledger_database_up", factory: factory)
         ledgerRoundTrips = CoreMetrics.Counter(label: "brownout_ledger_database_round_trips_total", factory: factory)
+        sharedBreakersUp = CoreMetrics.Gauge(label: "brownout_shared_breakers_up", factory: factory)
+        breakerNoticesDropped = CoreMetrics.Counter(label: "brownout_breaker_notices_dropped_total", factory: factory)
+        sharedBreakersUp.record(0)
+        breakerNoticesDropped.increment(by: 0)
         ledgerSpooled.record(0)
         ledgerDatabaseUp.record(0)
         ledgerShipped.increment(by: 0)
@@ -203,6 +209,12 @@ final class GatewayMetrics: Sendable {
 
     /// One query sent to the ledger's database (never on a request's path).
     func ledgerRoundTrip() { ledgerRoundTrips.increment() }
+
+    /// Whether the shared breakers' connection to the database is up.
+    func sharedBreakers(up: Bool) { sharedBreakersUp.record(up ? 1 : 0) }
+
+    /// A breaker change not shared (no connection to the database, or its NOTIFY failed).
+    func breakerNoticeDropped() { breakerNoticesDropped.increment() }
 
     /// The exposition, with the router's state read now: breaker states (0 closed,
     /// 1 half-open, 2 open), per-team spend, and what each route's retry budget has left

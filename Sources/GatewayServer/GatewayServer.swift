@@ -79,9 +79,12 @@ public enum GatewayServer {
             // periodic flush stops; the final save below is the last write.
             // The deadline is last: it hears of a shutdown first and starts the grace's clock.
             let grace = Duration.milliseconds(Int64(deployment.shutdownGraceSeconds * 1_000))
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let shipper = core.ledgerShipper { services.append(.init(service: shipper)) }
+            if let breakers = core.sharedBreakers { services.append(.init(service: breakers)) }
             var configuration = ServiceGroupConfiguration(
                 // The metrics listener stops after the main one: a scraper reads the drain.
-                services: (core.ledgerShipper.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                services: services
                     + [.init(service: PeriodicFlush(core: core))]
                     + (metricsApp.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
                     + [.init(service: app), .init(service: ShutdownDeadline(core: core, grace: grace))],

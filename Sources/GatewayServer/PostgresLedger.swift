@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOSSL
 import PostgresNIO
 import RoutingCore
 import Synchronization
@@ -22,16 +21,7 @@ actor PostgresLedger {
     static let limit = Duration.seconds(5)
 
     init(url: DatabaseURL, replica: String, metrics: GatewayMetrics) throws {
-        let tls: PostgresConnection.Configuration.TLS
-        switch url.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        var configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(5)
-        self.configuration = configuration
+        self.configuration = try url.connectionConfiguration()
         self.replica = replica
         self.metrics = metrics
         var logger = Logger(label: "brownout-gateway.ledger")

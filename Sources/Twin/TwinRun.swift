@@ -76,6 +76,11 @@ public enum TwinRun {
             throw TwinError(error.description)
         }
         // Fails here, before anything starts, on a spec the twin cannot run.
+        if spec.world.gatewayReplicas > 1 {
+            throw TwinError(
+                "gateway.replicas: \(spec.world.gatewayReplicas): the twin runs the gateway as one replica; run it with --set gateway.replicas=1 (brownout run simulates the replicas)"
+            )
+        }
         do {
             _ = try TwinUpstreams(spec, clock: ScaledClock(factor: settings.scale, startUnixNanoseconds: 0), healthReplication: settings.replication)
         } catch {
@@ -326,6 +331,8 @@ public enum TwinRun {
         var lines = [
             "# Written by brownout twin: the spec below, served by the real gateway against the twin's upstreams.",
             "include: [\(quoted(spec.path))]",
+            // One replica: nothing to share breakers with, and no database to share them through.
+            "gateway: {breaker_scope: replica}",
             "deployment:",
             "  listen: 127.0.0.1:0",
             "  metrics_listen: 127.0.0.1:0",

@@ -126,7 +126,7 @@ struct TwinCommandTests {
         let out = directory.appendingPathComponent("twin")
         let twin = try await CommandRunner.run(
             Self.binaries.appendingPathComponent("brownout"),
-            ["twin", spec.path, "--scale", "10", "--replications", "6", "--out", out.path])
+            ["twin", spec.path, "--scale", "5", "--replications", "6", "--out", out.path])
         try #require(twin.status == 0, "\(twin.stderr)")
         let rows = try String(contentsOf: out.appendingPathComponent("twin.csv"), encoding: .utf8).split(separator: "\r\n").map {
             $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -213,6 +213,7 @@ struct TwinCommandTests {
             (["twin", "experiments/gateway-lockstep.yaml"], "degrades the gateway itself"),
             (["twin", "experiments/retry-storm.yaml", "--scale", "0"], "--scale must be an integer ≥ 1"),
             (["twin", "experiments/retry-storm.yaml", "--replications", "1"], "--replications must be ≥ 2"),
+            (["twin", "experiments/retry-storm.yaml", "--set", "gateway.replicas=3"], "the twin runs the gateway as one replica"),
         ])
     func badInput(arguments: [String], message: String) async throws {
         let directory = try CommandRunner.temporaryDirectory()
