@@ -31,6 +31,11 @@ public enum StateStoreConfig: Sendable, Equatable {
         public var spoolPath = "brownout-spool.sqlite"
         public var flushIntervalSeconds = 1.0
         public var spoolIntervalSeconds = 0.2
+        /// Budgets shared by the replicas: the slice of a budget's limit a replica asks for at
+        /// a time (`lease_fraction`), asked again once less than half a slice is left.
+        public var leaseFraction = 0.1
+        /// How often a replica looks at what it holds of each budget (`lease_interval_s`).
+        public var leaseIntervalSeconds = 0.05
     }
 
     enum Kind: String, CaseIterable { case sqlite }
@@ -40,6 +45,7 @@ public enum StateStoreConfig: Sendable, Equatable {
     enum PostgresKeys: String, CodingKey, CaseIterable {
         case urlEnvironmentVariable = "url_env", replica, spool
         case flushInterval = "flush_interval_s", spoolInterval = "spool_interval_s"
+        case leaseFraction = "lease_fraction", leaseInterval = "lease_interval_s"
     }
 }
 
@@ -70,6 +76,8 @@ extension StateStoreConfig: Decodable {
         state.spoolPath = try p.decode(.spool, default: state.spoolPath)
         state.flushIntervalSeconds = try p.number(.flushInterval, default: state.flushIntervalSeconds, above: 0, atMost: 3_600)
         state.spoolIntervalSeconds = try p.number(.spoolInterval, default: state.spoolIntervalSeconds, above: 0, atMost: 60)
+        state.leaseFraction = try p.number(.leaseFraction, default: state.leaseFraction, above: 0, atMost: 1)
+        state.leaseIntervalSeconds = try p.number(.leaseInterval, default: state.leaseIntervalSeconds, above: 0, atMost: 60)
         self = .postgres(state)
     }
 }

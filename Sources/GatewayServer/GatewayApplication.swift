@@ -37,7 +37,7 @@ public enum GatewayApplication {
         // it also says how the ledger stands; a database that is down does not stop routing,
         // so it does not make the replica unready.
         router.get("/readyz") { _, _ in
-            let ledger = core.ledgerShipper.map { "\($0.status.line)\n" } ?? ""
+            let ledger = (core.ledgerShipper.map { "\($0.status.line)\n" } ?? "") + (core.budgetLeases.map { "\($0.line)\n" } ?? "")
             if core.isDraining {
                 return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "draining: shutting down\n" + ledger)))
             }

@@ -82,6 +82,12 @@ struct RouterSlot: ~Copyable, ConductRouter {
         log?.record(.clientGone(requestID: requestID), time: now)
     }
 
+    /// A slice of a shared budget granted, or given back.
+    mutating func budgetLeaseChanged(_ lease: BudgetLease) {
+        router.budgetLeaseChanged(lease)
+        log?.record(.budgetLease(lease), time: now)
+    }
+
     /// Another replica's breaker changed (breakers shared).
     mutating func breakerChangedElsewhere(_ notice: BreakerNotice) {
         router.breakerChangedElsewhere(notice)
@@ -132,6 +138,9 @@ public final class GatewayCore: Sendable {
     let ledgerShipper: LedgerShipper?
     /// The service sharing breakers with the other replicas (`breaker_scope: shared`).
     let sharedBreakers: SharedBreakers?
+    /// The slices this replica holds of budgets shared by the replicas (`state: postgres` and
+    /// a budget in the spec).
+    let budgetLeases: BudgetLeases?
     let metrics: GatewayMetrics
     /// The explaining headers' fields that never change.
     let explaining: ExplainingHeaders
@@ -193,6 +202,13 @@ public final class GatewayCore: Sendable {
             case .failure(let error): throw GatewayStartError("deployment.state.postgres.url_env: \(state.urlEnvironmentVariable): \(error)")
             }
             sharedBreakers = sharesBreakers ? try SharedBreakers(url: url, rank: UInt64(boot), config: spec.router, metrics: metrics) : nil
+            let replica = state.replica ?? ProcessInfo.processInfo.hostName
+            budgetLeases =
+                spec.router.budgets.isEmpty
+                ? nil
+                : BudgetLeases(
+                    database: try BudgetLeaseDatabase(url: url, replica: replica, boot: boot), fraction: state.leaseFraction,
+                    interval: .milliseconds(Int64(state.leaseIntervalSeconds * 1_000)), metrics: metrics)
             let made = SpendLedgerRecorder(config: spec.router, boot: boot, unixNanosecondsAtZero: unixAtZero)
             ledgerShipper = LedgerShipper(
                 recorder: made, spool: try LedgerSpool(path: state.spoolPath),
@@ -202,13 +218,18 @@ public final class GatewayCore: Sendable {
             recorder = made
         } else {
             // (The spec's decoding refused shared breakers without a database.)
+            budgetLeases = nil
             ledgerShipper = nil
             recorder = nil
             sharedBreakers = nil
         }
         if sharesBreakers { router.replicaRank = UInt64(boot) }
+        let leasesBudgets = budgetLeases != nil
+        if leasesBudgets { router.leaseBudgets() }
         do {
-            if let spendStore {
+            // Budgets shared through the database count the spend of earlier starts there (their
+            // slices): restored here too, it would count twice.
+            if let spendStore, !leasesBudgets {
                 let (records, unreadable) = try spendStore.load()
                 let stray =
                     router.restoreSpend(records).map { record in
@@ -231,7 +252,8 @@ public final class GatewayCore: Sendable {
                     directory: directory,
                     header: RouterTrace.Header(
                         seed: seed, configFingerprint: spec.router.fingerprint,
-                        unixNanosecondsAtZero: unixAtZero, replicaRank: sharesBreakers ? UInt64(boot) : nil), config: spec.router, metrics: metrics)
+                        unixNanosecondsAtZero: unixAtZero, replicaRank: sharesBreakers ? UInt64(boot) : nil,
+                        budgetLeases: leasesBudgets ? true : nil), config: spec.router, metrics: metrics)
             }
         } catch {
             if newDatabase, let path = spec.deployment.spendDatabase {

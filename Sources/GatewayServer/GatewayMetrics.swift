@@ -49,6 +49,7 @@ final class GatewayMetrics: Sendable {
     private let ledgerShipped: CoreMetrics.Counter
     private let ledgerDatabaseUp: CoreMetrics.Gauge
     private let sharedBreakersUp: CoreMetrics.Gauge
+    private let budgetLeasesUp: CoreMetrics.Gauge
     private let breakerNoticesDropped: CoreMetrics.Counter
     private let ledgerRoundTrips: CoreMetrics.Counter
 
@@ -154,8 +155,10 @@ final class GatewayMetrics: Sendable {
         ledgerDatabaseUp = CoreMetrics.Gauge(label: "brownout_ledger_database_up", factory: factory)
         ledgerRoundTrips = CoreMetrics.Counter(label: "brownout_ledger_database_round_trips_total", factory: factory)
         sharedBreakersUp = CoreMetrics.Gauge(label: "brownout_shared_breakers_up", factory: factory)
+        budgetLeasesUp = CoreMetrics.Gauge(label: "brownout_budget_leases_up", factory: factory)
         breakerNoticesDropped = CoreMetrics.Counter(label: "brownout_breaker_notices_dropped_total", factory: factory)
         sharedBreakersUp.record(0)
+        budgetLeasesUp.record(0)
         breakerNoticesDropped.increment(by: 0)
         ledgerSpooled.record(0)
         ledgerDatabaseUp.record(0)
@@ -212,6 +215,9 @@ final class GatewayMetrics: Sendable {
 
     /// Whether the shared breakers' connection to the database is up.
     func sharedBreakers(up: Bool) { sharedBreakersUp.record(up ? 1 : 0) }
+
+    /// Whether the database granting budget slices answered last time.
+    func budgetLeases(up: Bool) { budgetLeasesUp.record(up ? 1 : 0) }
 
     /// A breaker change not shared (no connection to the database, or its NOTIFY failed).
     func breakerNoticeDropped() { breakerNoticesDropped.increment() }

@@ -82,6 +82,11 @@ public enum GatewayServer {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if let shipper = core.ledgerShipper { services.append(.init(service: shipper)) }
             if let breakers = core.sharedBreakers { services.append(.init(service: breakers)) }
+            if let leases = core.budgetLeases {
+                // Every budget's first slice before the first request.
+                await leases.renew(core: core)
+                services.append(.init(service: BudgetLeaseRenewal(leases: leases, core: core)))
+            }
             var configuration = ServiceGroupConfiguration(
                 // The metrics listener stops after the main one: a scraper reads the drain.
                 services: services

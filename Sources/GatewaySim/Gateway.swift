@@ -75,7 +75,8 @@ actor Gateway: EventHandler {
     init(
         id: HandlerID, simulation: Simulation, routerConfig: RouterConfig, healthStates: [GatewayHealthSpec],
         unixNanosecondsAtStart: Int64, seed: UInt64, replication: Int, keepDecisionLog: Bool,
-        routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false, replica: Int = 0, replicaRank: UInt64? = nil
+        routerGenerator: (any RandomNumberGenerator)? = nil, replaying: Bool = false, replica: Int = 0, replicaRank: UInt64? = nil,
+        leasesBudgets: Bool = false
     ) {
         self.id = id
         self.replica = UInt8(replica)
@@ -93,6 +94,7 @@ actor Gateway: EventHandler {
         }
         router.recordsRejectedAlternatives = keepDecisionLog
         router.replicaRank = replicaRank ?? UInt64(replica)
+        if leasesBudgets { router.leaseBudgets() }
         self.router = GatewayRouterCalls(router: router, calendar: simulation.calendar, keepDecisionLog: keepDecisionLog)
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
         self.streamRules = routerConfig.routes.map(AttemptTicket.StreamRules.init)
@@ -116,6 +118,11 @@ actor Gateway: EventHandler {
     func hear(_ notice: BreakerNotice) {
         inbox.append(notice)
         calendar.schedule(after: propagationDelay, to: id, kind: GatewayEvent.breakerNotice.rawValue, payload: 0)
+    }
+
+    /// A slice of a shared budget granted or given back (replayed from a trace).
+    func budgetLeaseChanged(_ lease: BudgetLease) {
+        router.router.budgetLeaseChanged(lease)
     }
 
     /// The router is told of another replica's breaker change (delivered from ``inbox``, or

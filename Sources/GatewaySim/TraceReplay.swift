@@ -64,7 +64,7 @@ public enum TraceReplay {
             Gateway(
                 id: id, simulation: simulation, routerConfig: config, healthStates: [], unixNanosecondsAtStart: header.unixNanosecondsAtZero,
                 seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true,
-                replicaRank: header.replicaRank ?? 0)
+                replicaRank: header.replicaRank ?? 0, leasesBudgets: header.budgetLeases ?? false)
         }
         let driver = calendar.register { id in TraceDriver(id: id, simulation: simulation, gateway: gateway, entries: entries) }
         await driver.start()
@@ -126,6 +126,8 @@ actor TraceDriver: EventHandler {
             break
         case .breakerShared(let notice):
             gateway.enter(notice) { gateway, notice in gateway.breakerChangedElsewhere(notice) }
+        case .budgetLease(let lease):
+            gateway.enter(lease) { gateway, lease in gateway.budgetLeaseChanged(lease) }
         }
     }
 }

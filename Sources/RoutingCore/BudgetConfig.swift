@@ -64,13 +64,68 @@ public struct BudgetConfig: Sendable, Equatable {
     public var limitUSD: Double
     public var period: BudgetPeriod
     public var mode: BudgetMode
+    /// Replicas sharing the budget through a database that is down (`state_down`): go on
+    /// with what this replica holds plus one more slice of its own (`fail_open`, the default), or
+    /// only with what it holds (`fail_closed`).
+    public var whenStateDown: StateDownPolicy
 
-    public init(scope: BudgetScope, limitUSD: Double, period: BudgetPeriod = .default, mode: BudgetMode = .hardStop) {
+    public init(
+        scope: BudgetScope, limitUSD: Double, period: BudgetPeriod = .default, mode: BudgetMode = .hardStop,
+        whenStateDown: StateDownPolicy = .failOpen
+    ) {
         self.scope = scope
         self.limitUSD = limitUSD
         self.period = period
         self.mode = mode
+        self.whenStateDown = whenStateDown
     }
+}
+
+/// What a budget shared by replicas does while the database they share it through is down.
+public enum StateDownPolicy: String, CaseIterable, Sendable {
+    /// Keep going on the slice this replica holds and one more of its own: a hard-stop budget
+    /// may then end over its limit by up to one slice per replica.
+    case failOpen = "fail_open"
+    /// Keep going only on the slice this replica holds: never over the limit.
+    case failClosed = "fail_closed"
+}
+
+/// A change to what one replica holds of a budget shared by replicas (budget leases): `usd`
+/// granted for `period` (positive; `local`: an allowance of its own while the database is
+/// down) or given back (negative). A router call (``Router/budgetLeaseChanged(_:)``) and a line
+/// of the trace.
+public struct BudgetLease: Sendable, Equatable {
+    public var scope: BudgetScope
+    public var period: Int64
+    public var usd: Double
+    public var local: Bool
+
+    public init(scope: BudgetScope, period: Int64, usd: Double, local: Bool = false) {
+        self.scope = scope
+        self.period = period
+        self.usd = usd
+        self.local = local
+    }
+}
+
+/// One budget as its lease service sees it (``Router/budgetLeaseStates()``): its limit and
+/// period now, and this replica's spend, reservations and holding in it.
+public struct BudgetLeaseState: Sendable, Equatable {
+    public var config: BudgetConfig
+    public var period: Int64
+    public var spentUSD: Double
+    public var reservedUSD: Double
+    public var leasedUSD: Double
+    /// The next period, when it begins within the lookahead asked for (nil: later), and what
+    /// this replica holds of it already.
+    public var upcomingPeriod: Int64?
+    public var upcomingLeasedUSD: Double
+    /// The largest amount (a request's worst case) this replica's holding was too small for
+    /// since its last slice came.
+    public var wantedUSD: Double
+
+    /// What this replica may still commit in the period.
+    public var headroomUSD: Double { leasedUSD - spentUSD - reservedUSD }
 }
 
 /// A team: who is charged, how important its traffic is, and its own limits.

@@ -513,10 +513,11 @@ extension TeamConfig: Decodable {
 extension BudgetConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case usd, period, mode
-        case periodSeconds = "period_s", degradeTo = "degrade_to"
+        case periodSeconds = "period_s", degradeTo = "degrade_to", stateDown = "state_down"
     }
 
-    /// `{usd, period: day | month | period_s: N, mode: hard_stop | degrade | alert_only, degrade_to}`.
+    /// `{usd, period: day | month | period_s: N, mode: hard_stop | degrade | alert_only, degrade_to,
+    /// state_down: fail_open | fail_closed}`.
     public init(from decoder: any Decoder, scope: BudgetScope) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let mode: BudgetMode
@@ -538,7 +539,15 @@ extension BudgetConfig {
         } else if c.contains(.periodSeconds) {
             period = .every(seconds: try c.decode(Double.self, forKey: .periodSeconds))
         }
-        self.init(scope: scope, limitUSD: try c.decode(Double.self, forKey: .usd), period: period, mode: mode)
+        var whenStateDown = StateDownPolicy.failOpen
+        if let name = try c.decodeIfPresent(String.self, forKey: .stateDown) {
+            guard let known = StateDownPolicy(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .stateDown, in: c, debugDescription: ConfigChoice.invalid(name, of: StateDownPolicy.self))
+            }
+            whenStateDown = known
+        }
+        self.init(scope: scope, limitUSD: try c.decode(Double.self, forKey: .usd), period: period, mode: mode, whenStateDown: whenStateDown)
     }
 }
 

@@ -121,24 +121,41 @@ struct BudgetState: Sendable {
     var period: Int64?
     var spentUSD: Double = 0
     var reservedUSD: Double = 0
+    /// With the budget shared by replicas (leases): what this replica holds of the period's
+    /// limit, the slices granted to it (nil: not shared; the limit is the config's).
+    var leasedUSD: Double?
+    /// A slice of the next period granted ahead: the period, and its amount.
+    var nextLease: (period: Int64, usd: Double)?
+    /// Shared: the largest amount this replica's holding was found too small for since the last
+    /// slice came (a request's worst case can be more than a slice).
+    var wantedUSD = 0.0
 
     init(_ config: BudgetConfig) {
         self.config = config
     }
 
     /// Moves to the period containing the wall-clock time `unixNanoseconds`; spend starts
-    /// again in a new period (reservations are for attempts in flight and stay).
+    /// again in a new period (reservations are for attempts in flight and stay), and so does a
+    /// holding: with what was granted ahead for it, or nothing.
     mutating func roll(toUnixNanoseconds unixNanoseconds: Int64) {
         let current = config.period.number(atUnixNanoseconds: unixNanoseconds)
         if current != period {
             if period != nil { spentUSD = 0 }
             period = current
+            if leasedUSD != nil {
+                leasedUSD = nextLease?.period == current ? nextLease!.usd : 0
+                nextLease = nil
+            }
         }
     }
 
-    /// Whether `amount` more could be committed without exceeding the limit.
+    /// Whether `amount` more could be committed without exceeding the limit (or, shared,
+    /// what this replica holds).
     mutating func fits(_ amount: Double, atUnixNanoseconds unixNanoseconds: Int64) -> Bool {
         roll(toUnixNanoseconds: unixNanoseconds)
-        return spentUSD + reservedUSD + amount <= config.limitUSD + 1e-12
+        guard let leasedUSD else { return spentUSD + reservedUSD + amount <= config.limitUSD + 1e-12 }
+        if spentUSD + reservedUSD + amount <= leasedUSD + 1e-12 { return true }
+        wantedUSD = max(wantedUSD, amount)
+        return false
     }
 }

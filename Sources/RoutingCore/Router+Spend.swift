@@ -93,6 +93,51 @@ extension Router {
         }
     }
 
+    // MARK: Budgets shared by replicas (leases)
+
+    /// From now on the budgets are shared with other replicas: each budget's headroom here is
+    /// what has been granted to this replica (nothing yet, ``budgetLeaseChanged(_:)``), not its
+    /// limit. A driver calls it once, before the first request.
+    public mutating func leaseBudgets() {
+        for index in budgets.indices where budgets[index].leasedUSD == nil { budgets[index].leasedUSD = 0 }
+    }
+
+    /// Whether the budgets are shared with other replicas (``leaseBudgets()``).
+    public var leasesBudgets: Bool { budgets.contains { $0.leasedUSD != nil } }
+
+    /// Each budget now, rolled to the current period, for the service that renews the slices:
+    /// `lookaheadNanoseconds` ahead, the next period too, when it begins by then.
+    public mutating func budgetLeaseStates(lookaheadNanoseconds: Int64) -> [BudgetLeaseState] {
+        let wall = wallClock.unixNanoseconds
+        return budgets.indices.map { index in
+            budgets[index].roll(toUnixNanoseconds: wall)
+            let current = budgets[index].period ?? 0
+            let ahead = budgets[index].config.period.number(atUnixNanoseconds: wall + lookaheadNanoseconds)
+            let next = budgets[index].nextLease
+            return BudgetLeaseState(
+                config: budgets[index].config, period: current, spentUSD: budgets[index].spentUSD, reservedUSD: budgets[index].reservedUSD,
+                leasedUSD: budgets[index].leasedUSD ?? budgets[index].config.limitUSD, upcomingPeriod: ahead != current ? ahead : nil,
+                upcomingLeasedUSD: next?.period == ahead ? next!.usd : 0, wantedUSD: budgets[index].wantedUSD)
+        }
+    }
+
+    /// A slice of a shared budget granted to this replica, or given back: the current period's
+    /// holding grows or shrinks by it, a later period's is kept until that period begins, an
+    /// earlier period's is over and ignored. A budget this config does not have, or one not
+    /// shared, ignores it.
+    public mutating func budgetLeaseChanged(_ lease: BudgetLease) {
+        guard let index = budgets.firstIndex(where: { $0.config.scope == lease.scope }), budgets[index].leasedUSD != nil else { return }
+        budgets[index].roll(toUnixNanoseconds: wallClock.unixNanoseconds)
+        let current = budgets[index].period ?? 0
+        if lease.period == current {
+            budgets[index].leasedUSD = max(0, budgets[index].leasedUSD! + lease.usd)
+            if lease.usd > 0 { budgets[index].wantedUSD = 0 }
+        } else if lease.period > current {
+            let held = budgets[index].nextLease?.period == lease.period ? budgets[index].nextLease!.usd : 0
+            budgets[index].nextLease = (lease.period, max(0, held + lease.usd))
+        }
+    }
+
     // MARK: Spend across restarts
 
     /// Each budget's settled spend in its current period, to save (a server writes it out on

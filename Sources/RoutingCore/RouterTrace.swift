@@ -18,10 +18,16 @@ public enum RouterTrace {
         /// The router's ``Router/replicaRank`` when it shares breakers with other replicas
         /// (nil otherwise, and not written).
         public var replicaRank: UInt64?
+        /// Whether the router's budgets are shared with other replicas (``Router/leaseBudgets()``;
+        /// nil: not, and not written).
+        public var budgetLeases: Bool?
 
         public static let currentFormat = 2
 
-        public init(seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64, replicaRank: UInt64? = nil) {
+        public init(
+            seed: UInt64, configFingerprint: String, unixNanosecondsAtZero: Int64, replicaRank: UInt64? = nil, budgetLeases: Bool? = nil
+        ) {
+            self.budgetLeases = budgetLeases
             self.format = Self.currentFormat
             self.seed = seed
             self.configFingerprint = configFingerprint
@@ -31,11 +37,11 @@ public enum RouterTrace {
 
         enum CodingKeys: String, CodingKey {
             case format = "trace_format", seed, configFingerprint = "config_fingerprint", unixNanosecondsAtZero = "unix_ns_at_zero"
-            case replicaRank = "replica_rank"
+            case replicaRank = "replica_rank", budgetLeases = "budget_leases"
         }
 
         public func jsonLine() -> String {
-            #"{"config_fingerprint":"# + JSONText.quoted(configFingerprint)
+            #"{"# + (budgetLeases == true ? #""budget_leases":true,"# : "") + #""config_fingerprint":"# + JSONText.quoted(configFingerprint)
                 + (replicaRank.map { #","replica_rank":"# + String($0) } ?? "") + #","seed":"# + String(seed) + #","trace_format":"# + String(format)
                 + #","unix_ns_at_zero":"# + String(unixNanosecondsAtZero) + "}"
         }
@@ -58,6 +64,9 @@ public enum RouterTrace {
         /// Another replica's breaker changed (breakers shared): ``Router/breakerChangedElsewhere(_:)``,
         /// which decides nothing. Of no request (its id is 0).
         case breakerShared(BreakerNotice)
+        /// A slice of a shared budget granted or given back: ``Router/budgetLeaseChanged(_:)``,
+        /// which decides nothing. Of no request (its id is 0).
+        case budgetLease(BudgetLease)
 
         public var requestID: UInt64 {
             switch self {
@@ -65,14 +74,14 @@ public enum RouterTrace {
             case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id), .attemptWithheld(let id, _), .firstByte(let id, _),
                 .clientGone(let id):
                 id
-            case .breakerShared: 0
+            case .breakerShared, .budgetLease: 0
             }
         }
 
         /// Whether the call asks the router for a decision.
         public var decides: Bool {
             switch self {
-            case .firstByte, .clientGone, .breakerShared: false
+            case .firstByte, .clientGone, .breakerShared, .budgetLease: false
             default: true
             }
         }
@@ -138,6 +147,14 @@ public enum RouterTrace {
                     line += #","state":"open","open_ns":"# + String(nanoseconds) + #","by":"# + String(rank)
                 case .closed: line += #","state":"closed""#
                 }
+            case .budgetLease(let lease):
+                line += #","call":""# + CallName.budgetLease.rawValue + #"","request_id":0"#
+                switch lease.scope {
+                case .team(let name): line += #","team":"# + JSONText.quoted(name)
+                case .key(let name): line += #","key":"# + JSONText.quoted(name)
+                }
+                line += #","period":"# + String(lease.period) + #","usd":"# + String(describing: lease.usd)
+                if lease.local { line += #","local":true"# }
             }
             guard let decision else { return line + "}" }
             return line + #","decision":"# + decision.jsonLine() + "}"
@@ -159,6 +176,7 @@ public enum RouterTrace {
         case firstByte = "first_byte"
         case clientGone = "client_gone"
         case breakerShared = "breaker_shared"
+        case budgetLease = "budget_lease"
 
         public init(from decoder: any Decoder) throws {
             let name = try decoder.singleValueContainer().decode(String.self)
@@ -246,6 +264,10 @@ public enum RouterTrace {
         public let openNanoseconds: Int64?
         /// The rank of the replica that opened it.
         public let by: UInt64?
+        /// A budget lease: its period, amount, and whether it is the replica's own allowance.
+        public let period: Int64?
+        public let usd: Double?
+        public let local: Bool?
         /// Nil on the lines of events that ask for no decision.
         public let decision: DecisionRecord?
 
@@ -254,7 +276,7 @@ public enum RouterTrace {
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
             case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns",
                 decision
-            case target, state, openNanoseconds = "open_ns", by
+            case target, state, openNanoseconds = "open_ns", by, period, usd, local
         }
 
         func call(config: RouterConfig) throws -> Call {
@@ -298,6 +320,12 @@ public enum RouterTrace {
                 case "closed": return .breakerShared(.closed(target))
                 case let other: throw ReadError(description: "a breaker's state is open or closed, got '\(other)'")
                 }
+            case .budgetLease:
+                // Budget scopes are names as written (a lease for a budget the config lacks is ignored by the router).
+                let scope: BudgetScope
+                if let team { scope = .team(team) } else { scope = .key(try required(key, "team")) }
+                return .budgetLease(
+                    BudgetLease(scope: scope, period: try required(period, "period"), usd: try required(usd, "usd"), local: local ?? false))
             }
         }
     }
