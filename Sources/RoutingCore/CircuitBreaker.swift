@@ -146,11 +146,19 @@ public struct CircuitBreaker: Sendable {
     /// The outcome of an attempt to this target. Returns true when this outcome opened the breaker.
     @discardableResult
     public mutating func record(_ outcome: OutcomeClass, at now: RoutingInstant) -> Bool {
+        recordChange(outcome, at: now) == .opened
+    }
+
+    /// What an outcome did to the breaker.
+    enum Change { case unchanged, opened, closed }
+
+    /// The outcome of an attempt to this target, and whether it opened or closed the breaker.
+    mutating func recordChange(_ outcome: OutcomeClass, at now: RoutingInstant) -> Change {
         // The caller's own errors and its organisation's rate limits say nothing about the
         // target's health: ignored, like resilience4j's ignored exceptions.
         if outcome != .success && !outcome.countsAsTargetFailure {
             if state == .halfOpen { probesInFlight = max(0, probesInFlight - 1) }
-            return false
+            return .unchanged
         }
         let failed = outcome.countsAsTargetFailure
         switch state {
@@ -159,7 +167,7 @@ public struct CircuitBreaker: Sendable {
             if failed {
                 reopenCount += 1
                 open(at: now)
-                return true
+                return .opened
             }
             probeSuccesses += 1
             if probeSuccesses >= config.halfOpenProbes {
@@ -167,28 +175,29 @@ public struct CircuitBreaker: Sendable {
                 reopenCount = 0
                 consecutive = 0
                 window.reset()
+                return .closed
             }
-            return false
+            return .unchanged
         case .open:
-            return false
+            return .unchanged
         case .closed:
             consecutive = failed ? consecutive + 1 : 0
             window.add(first: 1, second: failed ? 1 : 0, at: now)
             if let limit = config.consecutiveFailures, consecutive >= limit {
                 open(at: now)
-                return true
+                return .opened
             }
             let (calls, failures) = window.totals(at: now)
             if config.countsFailuresInWindow {
                 if failures >= Double(config.minimumRequests) {
                     open(at: now)
-                    return true
+                    return .opened
                 }
             } else if let threshold = config.failureRateThreshold, calls >= Double(config.minimumRequests), failures / calls >= threshold {
                 open(at: now)
-                return true
+                return .opened
             }
-            return false
+            return .unchanged
         }
     }
 

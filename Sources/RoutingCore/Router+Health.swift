@@ -5,17 +5,16 @@ extension Router {
             targets[target.index].observeLatency(
                 result.latencyNanoseconds, weight: config.health.latencyEWMAWeight, histogram: tracksLatencyPercentiles)
         }
-        if targets[target.index].breaker != nil {
-            let wasHalfOpen = targets[target.index].breaker!.state == .halfOpen
-            if targets[target.index].breaker!.record(result.outcome, at: now) {
-                state.reasons.insert(.breakerOpened)
-                if sharesBreakers {
-                    breakerNotices.append(
-                        .opened(target, forNanoseconds: targets[target.index].breaker!.openNanoseconds(at: now), by: replicaRank))
-                }
-            } else if sharesBreakers && wasHalfOpen && targets[target.index].breaker!.state == .closed {
-                breakerNotices.append(.closed(target))
+        switch targets[target.index].breaker?.recordChange(result.outcome, at: now) {
+        case .opened?:
+            state.reasons.insert(.breakerOpened)
+            if sharesBreakers {
+                breakerNotices.append(.opened(target, forNanoseconds: targets[target.index].breaker!.openNanoseconds(at: now), by: replicaRank))
             }
+        case .closed?:
+            if sharesBreakers { breakerNotices.append(.closed(target)) }
+        case .unchanged?, nil:
+            break
         }
         let route = Int(state.routeIndex)
         if routes[route].config.retry.honourRetryAfter, result.outcome == .rateLimited || result.outcome == .overloaded,
