@@ -131,11 +131,15 @@ extension ExperimentSpec {
                 throw decoder.error(error)
             }
         }
-        let world = WorldSpec(
+        var world = WorldSpec(
             providers: sections.providers, pools: sections.pools, router: router, gatewayStates: sections.gateway.states,
             teams: sections.teams, degradation: bindings, durationSeconds: run.durationSeconds, warmUpSeconds: run.warmUpSeconds,
             bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0, gatewayReplicas: sections.gateway.replicas,
             propagationDelaySeconds: sections.gateway.propagationDelaySeconds)
+        // A deployment that keeps its state in PostgreSQL shares budgets between its replicas.
+        if case .postgres(let state)? = deployment?.state, !router.budgets.isEmpty {
+            world.budgetLeases = BudgetLeaseSettings(fraction: state.leaseFraction, intervalSeconds: state.leaseIntervalSeconds)
+        }
         do {
             try World.validate(world, seed: run.seed)
         } catch {

@@ -70,14 +70,9 @@ final class BudgetLeases: Sendable {
     func renew(core: GatewayCore) async {
         let budgets = core.conduct { $0.router.budgetLeaseStates(lookaheadNanoseconds: Self.lookahead) }
         for budget in budgets {
-            let slice = max(budget.config.limitUSD * fraction, 0)
-            // A request's worst case that did not fit is asked for whole, however big the slice.
-            if budget.headroomUSD < max(slice / 2, budget.wantedUSD) {
-                await ask(core, budget, period: budget.period, want: max(slice, budget.wantedUSD - max(0, budget.headroomUSD)))
-            }
-            if let upcoming = budget.upcomingPeriod, budget.upcomingLeasedUSD < slice / 2 {
-                await ask(core, budget, period: upcoming, want: slice)
-            }
+            let (current, upcoming) = budget.wants(fraction: fraction)
+            if let current { await ask(core, budget, period: budget.period, want: current) }
+            if let upcoming, let period = budget.upcomingPeriod { await ask(core, budget, period: period, want: upcoming) }
         }
     }
 

@@ -54,6 +54,11 @@ actor Gateway: EventHandler {
     /// with a ``GatewayEvent/breakerNotice`` event; the delay is the same for all, so they
     /// arrive in order).
     @exclusivity(unchecked) private var inbox = Deque<BreakerNotice>()
+    /// Shared budgets: the pool the replicas' slices come from, how slices are asked for, and
+    /// the slices granted on their way to the router.
+    private var budgetPool: BudgetPool?
+    private var leaseSettings = BudgetLeaseSettings(fraction: 0.1, intervalSeconds: 0.05)
+    @exclusivity(unchecked) private var slicesComing = Deque<BudgetLease>()
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -112,6 +117,44 @@ actor Gateway: EventHandler {
     func share(breakersWith peers: [Gateway], propagationDelay: Int64) {
         self.peers = peers.map(PeerReference.init)
         self.propagationDelay = propagationDelay
+    }
+
+    /// Budgets are shared by the replicas through `pool` (a deployment whose state is
+    /// PostgreSQL): this replica holds slices of them, asks for more by the rule the live
+    /// gateway follows (``RoutingCore/BudgetLeaseState/wants(fraction:)``) every lease interval,
+    /// and a slice reaches its router `propagationDelay` after it was asked for. The first
+    /// slices are granted at once, before any request (as a live replica asks before it serves).
+    func share(budgets pool: BudgetPool, settings: BudgetLeaseSettings, propagationDelay: Int64) {
+        budgetPool = pool
+        leaseSettings = settings
+        self.propagationDelay = propagationDelay
+        router.router.leaseBudgets()
+        renewBudgets(delay: 0)
+        calendar.schedule(
+            after: SimulationInstant.nanoseconds(fromSeconds: settings.intervalSeconds), to: id, kind: GatewayEvent.budgetRenewal.rawValue,
+            payload: 0)
+    }
+
+    /// Asks the pool for the slices this replica needs; each reaches the router after `delay`.
+    private func renewBudgets(delay: Int64) {
+        guard let budgetPool else { return }
+        for budget in router.router.budgetLeaseStates(lookaheadNanoseconds: 2_000_000_000) {
+            let (current, upcoming) = budget.wants(fraction: leaseSettings.fraction)
+            var asks: [(Int64, Double)] = []
+            if let current { asks.append((budget.period, current)) }
+            if let upcoming, let period = budget.upcomingPeriod { asks.append((period, upcoming)) }
+            for (period, want) in asks {
+                let granted = budgetPool.grant(budget.config.scope, period: period, limitUSD: budget.config.limitUSD, want: want)
+                guard granted > 0 else { continue }
+                let lease = BudgetLease(scope: budget.config.scope, period: period, usd: granted)
+                if delay == 0 {
+                    router.router.budgetLeaseChanged(lease)
+                } else {
+                    slicesComing.append(lease)
+                    calendar.schedule(after: delay, to: id, kind: GatewayEvent.budgetLease.rawValue, payload: 0)
+                }
+            }
+        }
     }
 
     /// Another replica's breaker changed: its news reaches this router after the delay.
@@ -219,6 +262,14 @@ actor Gateway: EventHandler {
             limitPassed(key: event.payload, firstTokenOnly: true)
         case .breakerNotice:
             if let notice = inbox.popFirst() { breakerChangedElsewhere(notice) }
+        case .budgetRenewal:
+            // Until the run's end (the calendar stops delivering then).
+            renewBudgets(delay: propagationDelay)
+            calendar.schedule(
+                after: SimulationInstant.nanoseconds(fromSeconds: leaseSettings.intervalSeconds), to: id,
+                kind: GatewayEvent.budgetRenewal.rawValue, payload: 0)
+        case .budgetLease:
+            if let lease = slicesComing.popFirst() { budgetLeaseChanged(lease) }
         case .warmUpEnds:
             ledgerAtWarmUp = router.router.ledger
             openingsAtWarmUp = router.router.config.targetIDs.map { router.router.breakerOpenings(of: $0) }

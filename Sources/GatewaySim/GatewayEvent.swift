@@ -24,4 +24,8 @@ enum GatewayEvent: Int32 {
     /// Another replica's breaker change reaches this one (shared breakers): the next in the
     /// gateway's inbox.
     case breakerNotice
+    /// Shared budgets: time to look at what this replica holds of each (every lease interval).
+    case budgetRenewal
+    /// Shared budgets: a slice granted reaches the router (the next in the gateway's list).
+    case budgetLease
 }

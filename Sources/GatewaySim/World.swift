@@ -110,8 +110,14 @@ public enum World {
         // Teams are told by router team index.
         var byRouterIndex = teams
         for team in teams { byRouterIndex[team.index.index] = team }
+        let budgetPool = spec.budgetLeases.map { _ in BudgetPool() }
         for gateway in gateways {
             await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
+            if let budgetPool, let settings = spec.budgetLeases {
+                await gateway.share(
+                    budgets: budgetPool, settings: settings,
+                    propagationDelay: SimulationInstant.nanoseconds(fromSeconds: spec.propagationDelaySeconds))
+            }
             if gateways.count > 1 && spec.router.health.breakerScope == .shared {
                 await gateway.share(
                     breakersWith: gateways.filter { $0 !== gateway },

@@ -34,8 +34,12 @@ public struct WorldSpec: Sendable {
     /// each request to the next replica in turn.
     public var gatewayReplicas: Int
     /// When breakers are shared, how long one replica's breaker change takes to reach the
-    /// other replicas' routers (nanoseconds in the calendar).
+    /// other replicas' routers (nanoseconds in the calendar); when budgets are shared, how long
+    /// a slice takes to be granted.
     public var propagationDelaySeconds: Double
+    /// Budgets shared by the replicas in slices, as a deployment whose `state` is PostgreSQL
+    /// shares them (nil: each replica's budgets are its own, as with `state: sqlite`).
+    public var budgetLeases: BudgetLeaseSettings?
 
     public init(
         providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],

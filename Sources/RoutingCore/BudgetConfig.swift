@@ -126,6 +126,20 @@ public struct BudgetLeaseState: Sendable, Equatable {
 
     /// What this replica may still commit in the period.
     public var headroomUSD: Double { leasedUSD - spentUSD - reservedUSD }
+
+    /// What to ask for now, by the rule every replica follows (the live gateway's lease
+    /// service and the simulated replicas alike): for the current period, another slice
+    /// (`fraction` of the limit) once less than half of one is left — or, when a request's worst
+    /// case did not fit, what it lacks, if that is more; for a period about to begin, its first
+    /// slice. Nil where nothing is asked.
+    public func wants(fraction: Double) -> (current: Double?, upcoming: Double?) {
+        let slice = max(0, config.limitUSD * fraction)
+        var current: Double?
+        if headroomUSD < max(slice / 2, wantedUSD) { current = max(slice, wantedUSD - max(0, headroomUSD)) }
+        var upcoming: Double?
+        if upcomingPeriod != nil && upcomingLeasedUSD < slice / 2 { upcoming = slice }
+        return (current, upcoming)
+    }
 }
 
 /// A team: who is charged, how important its traffic is, and its own limits.

@@ -241,6 +241,8 @@ public enum TwinRun {
     /// history and arrivals.
     static func simulate(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) throws -> [ReplicationResult] {
         var simulated = spec
+        // The live gateway keeps its state in SQLite (``gatewayYAML``): its budgets are its own.
+        simulated.world.budgetLeases = nil
         simulated.world.healthReplication = settings.replication
         simulated.world.trafficReplication = settings.replication
         if let count = settings.simulatedReplications { simulated.replications = count }

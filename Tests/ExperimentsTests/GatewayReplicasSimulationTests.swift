@@ -93,6 +93,44 @@ struct GatewayReplicasSimulationTests {
             "one replica's 19.8 re-openings, and the first openings of those that saw k before the news; got \(sharedOpenings)")
     }
 
+    /// A team of 20 requests/s, each costing $0.0012 (100 in at $3/M, 60 out at $15/M; worst
+    /// case reserved $0.00123), against a hard $1 a run: demand is $14.4 over 600 s.
+    static func budgetSpec(replicas: Int, postgres: Bool) -> String {
+        """
+        name: shared-budget
+        run: {duration_s: 600, replications: 1, seed: 5}
+        providers:
+          claude: {concurrency: 100, ttft_s: 0.2, output_tokens_per_s: 100, input_usd_per_mtok: 3, output_usd_per_mtok: 15}
+        routes:
+          chat: {chain: [claude], retry: {max_attempts: 1}}
+        gateway:
+          replicas: \(replicas)
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 20}}, input_tokens: 100, output_tokens: 60, budget: {usd: 1, period_s: 86400}}
+        deployment:
+          listen: 127.0.0.1:0
+          upstreams:
+            claude: {base_url: "http://127.0.0.1:9001/v1", model: c}
+        \(postgres ? "  state: {postgres: {url_env: BROWNOUT_DATABASE_URL}}" : "")
+        """
+    }
+
+    @Test("budgets: four replicas on SQLite each spend the whole budget; on PostgreSQL they share it, never over, nearly all used")
+    func sharedBudgets() throws {
+        let own = try Self.run(Self.budgetSpec(replicas: 4, postgres: false))
+        let shared = try Self.run(Self.budgetSpec(replicas: 4, postgres: true))
+        let single = try Self.run(Self.budgetSpec(replicas: 1, postgres: true))
+        let ownSpend = own.ledger.teams[0].totalUSD, sharedSpend = shared.ledger.teams[0].totalUSD
+        // Each replica's own $1 (less what its last worst case could not fit): about $4.
+        #expect(ownSpend > 3.9 && ownSpend <= 4 + 1e-9, "own budgets: \(ownSpend)")
+        // Shared: never over $1; short of it by at most what each replica holds below one
+        // request's worst case and the slices asked for and not yet spent at the end (4 × a
+        // tenth at most: the demand exhausts the pool long before the end).
+        #expect(sharedSpend <= 1 + 1e-9 && sharedSpend >= 0.99, "shared: \(sharedSpend)")
+        #expect(single.ledger.teams[0].totalUSD <= 1 + 1e-9 && single.ledger.teams[0].totalUSD >= 0.99)
+        #expect(shared.teams[0].failures["budget_exhausted", default: 0] > 0)
+    }
+
     @Test("a news delay longer than the open period leaves the others to open on their own failures")
     func slowNews() throws {
         // News that takes 40 s arrives after the first replica's breaker has already probed: the
