@@ -7,7 +7,8 @@ import RoutingCore
 /// asked. A grant is one transaction under an advisory lock of the budget and period: the sum
 /// of the rows is never more than the limit (save a replica's own allowance while the database
 /// was down, recorded when it returns). One connection, opened when needed and again after a
-/// failure; every statement bounded in time. Used by ``BudgetLeases`` alone, never on a
+/// failure; every statement bounded in time (each counted in
+/// `brownout_budget_lease_round_trips_total`). Used by ``BudgetLeases`` alone, never on a
 /// request's path.
 actor BudgetLeaseDatabase {
     static let table = "brownout_budget_leases"
@@ -16,11 +17,13 @@ actor BudgetLeaseDatabase {
     private let replica: String
     private let boot: Int64
     private let logger: Logger
+    private let metrics: GatewayMetrics
     private var connection: PostgresConnection?
     private var nextConnectionID = 1
 
-    init(url: DatabaseURL, replica: String, boot: Int64) throws {
+    init(url: DatabaseURL, replica: String, boot: Int64, metrics: GatewayMetrics) throws {
         self.configuration = try url.connectionConfiguration()
+        self.metrics = metrics
         self.replica = replica
         self.boot = boot
         var logger = Logger(label: "brownout-gateway.budget-leases")
@@ -42,6 +45,7 @@ actor BudgetLeaseDatabase {
     func grant(scope: BudgetScope, period: Int64, limitUSD: Double, wantUSD: Double, ownUSD: Double, spentUSD: Double) async throws -> Double {
         let connection = try await connected()
         let budget = Self.name(of: scope), boot = self.boot, replica = self.replica, logger = self.logger
+        for _ in 0..<4 { metrics.budgetLeaseRoundTrip() }
         return try await bounded(connection) {
             try await Self.run("BEGIN", on: connection, logger: logger)
             do {
@@ -72,6 +76,7 @@ actor BudgetLeaseDatabase {
     func giveBack(scope: BudgetScope, period: Int64, spentUSD: Double) async throws {
         let connection = try await connected()
         let budget = Self.name(of: scope), boot = self.boot, logger = self.logger
+        metrics.budgetLeaseRoundTrip()
         try await bounded(connection) {
             try await Self.run(
                 """
@@ -92,6 +97,8 @@ actor BudgetLeaseDatabase {
         let made = try await PostgresLedger.within(PostgresLedger.limit) {
             try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         }
+        metrics.budgetLeaseRoundTrip()
+        metrics.budgetLeaseRoundTrip()
         do {
             try await bounded(made) {
                 try await Self.run(

@@ -207,7 +207,7 @@ public final class GatewayCore: Sendable {
                 spec.router.budgets.isEmpty
                 ? nil
                 : BudgetLeases(
-                    database: try BudgetLeaseDatabase(url: url, replica: replica, boot: boot), fraction: state.leaseFraction,
+                    database: try BudgetLeaseDatabase(url: url, replica: replica, boot: boot, metrics: metrics), fraction: state.leaseFraction,
                     interval: .milliseconds(Int64(state.leaseIntervalSeconds * 1_000)), metrics: metrics)
             let made = SpendLedgerRecorder(config: spec.router, boot: boot, unixNanosecondsAtZero: unixAtZero)
             ledgerShipper = LedgerShipper(

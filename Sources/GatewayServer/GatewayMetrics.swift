@@ -50,6 +50,7 @@ final class GatewayMetrics: Sendable {
     private let ledgerDatabaseUp: CoreMetrics.Gauge
     private let sharedBreakersUp: CoreMetrics.Gauge
     private let budgetLeasesUp: CoreMetrics.Gauge
+    private let budgetLeaseRoundTrips: CoreMetrics.Counter
     private let breakerNoticesDropped: CoreMetrics.Counter
     private let ledgerRoundTrips: CoreMetrics.Counter
 
@@ -156,9 +157,11 @@ final class GatewayMetrics: Sendable {
         ledgerRoundTrips = CoreMetrics.Counter(label: "brownout_ledger_database_round_trips_total", factory: factory)
         sharedBreakersUp = CoreMetrics.Gauge(label: "brownout_shared_breakers_up", factory: factory)
         budgetLeasesUp = CoreMetrics.Gauge(label: "brownout_budget_leases_up", factory: factory)
+        budgetLeaseRoundTrips = CoreMetrics.Counter(label: "brownout_budget_lease_round_trips_total", factory: factory)
         breakerNoticesDropped = CoreMetrics.Counter(label: "brownout_breaker_notices_dropped_total", factory: factory)
         sharedBreakersUp.record(0)
         budgetLeasesUp.record(0)
+        budgetLeaseRoundTrips.increment(by: 0)
         breakerNoticesDropped.increment(by: 0)
         ledgerSpooled.record(0)
         ledgerDatabaseUp.record(0)
@@ -218,6 +221,9 @@ final class GatewayMetrics: Sendable {
 
     /// Whether the database granting budget slices answered last time.
     func budgetLeases(up: Bool) { budgetLeasesUp.record(up ? 1 : 0) }
+
+    /// One statement sent to the database for budget slices (never on a request's path).
+    func budgetLeaseRoundTrip() { budgetLeaseRoundTrips.increment() }
 
     /// A breaker change not shared (no connection to the database, or its NOTIFY failed).
     func breakerNoticeDropped() { breakerNoticesDropped.increment() }
