@@ -137,8 +137,11 @@ extension ExperimentSpec {
             bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0, gatewayReplicas: sections.gateway.replicas,
             propagationDelaySeconds: sections.gateway.propagationDelaySeconds)
         // A deployment that keeps its state in PostgreSQL shares budgets between its replicas.
-        if case .postgres(let state)? = deployment?.state, !router.budgets.isEmpty {
-            world.budgetLeases = BudgetLeaseSettings(fraction: state.leaseFraction, intervalSeconds: state.leaseIntervalSeconds)
+        if case .postgres(let state)? = deployment?.state {
+            if !router.budgets.isEmpty {
+                world.budgetLeases = BudgetLeaseSettings(fraction: state.leaseFraction, intervalSeconds: state.leaseIntervalSeconds)
+            }
+            world.sharesRateLimits = true
         }
         do {
             try World.validate(world, seed: run.seed)

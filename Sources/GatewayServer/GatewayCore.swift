@@ -82,6 +82,12 @@ struct RouterSlot: ~Copyable, ConductRouter {
         log?.record(.clientGone(requestID: requestID), time: now)
     }
 
+    /// This replica's share of the rate limits the replicas share.
+    mutating func rateShareChanged(_ share: Double) {
+        router.setRateShare(share)
+        log?.record(.rateShare(share), time: now)
+    }
+
     /// A slice of a shared budget granted, or given back.
     mutating func budgetLeaseChanged(_ lease: BudgetLease) {
         router.budgetLeaseChanged(lease)
@@ -141,6 +147,9 @@ public final class GatewayCore: Sendable {
     /// The slices this replica holds of budgets shared by the replicas (`state: postgres` and
     /// a budget in the spec).
     let budgetLeases: BudgetLeases?
+    /// With `state: postgres` and a rate limit in the spec: how to count the replicas alive
+    /// (the database's URL, this replica's name and boot), for their shares of the limits.
+    let membership: (url: DatabaseURL, replica: String, boot: Int64)?
     let metrics: GatewayMetrics
     /// The explaining headers' fields that never change.
     let explaining: ExplainingHeaders
@@ -203,6 +212,7 @@ public final class GatewayCore: Sendable {
             }
             sharedBreakers = sharesBreakers ? try SharedBreakers(url: url, rank: UInt64(boot), config: spec.router, metrics: metrics) : nil
             let replica = state.replica ?? ProcessInfo.processInfo.hostName
+            membership = router.hasRateLimits ? (url, replica, boot) : nil
             budgetLeases =
                 spec.router.budgets.isEmpty
                 ? nil
@@ -219,6 +229,7 @@ public final class GatewayCore: Sendable {
         } else {
             // (The spec's decoding refused shared breakers without a database.)
             budgetLeases = nil
+            membership = nil
             ledgerShipper = nil
             recorder = nil
             sharedBreakers = nil

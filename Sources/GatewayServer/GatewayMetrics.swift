@@ -51,6 +51,7 @@ final class GatewayMetrics: Sendable {
     private let sharedBreakersUp: CoreMetrics.Gauge
     private let budgetLeasesUp: CoreMetrics.Gauge
     private let budgetLeaseRoundTrips: CoreMetrics.Counter
+    private let replicasAlive: CoreMetrics.Gauge
     private let breakerNoticesDropped: CoreMetrics.Counter
     private let ledgerRoundTrips: CoreMetrics.Counter
 
@@ -158,10 +159,12 @@ final class GatewayMetrics: Sendable {
         sharedBreakersUp = CoreMetrics.Gauge(label: "brownout_shared_breakers_up", factory: factory)
         budgetLeasesUp = CoreMetrics.Gauge(label: "brownout_budget_leases_up", factory: factory)
         budgetLeaseRoundTrips = CoreMetrics.Counter(label: "brownout_budget_lease_round_trips_total", factory: factory)
+        replicasAlive = CoreMetrics.Gauge(label: "brownout_replicas_alive", factory: factory)
         breakerNoticesDropped = CoreMetrics.Counter(label: "brownout_breaker_notices_dropped_total", factory: factory)
         sharedBreakersUp.record(0)
         budgetLeasesUp.record(0)
         budgetLeaseRoundTrips.increment(by: 0)
+        replicasAlive.record(1)
         breakerNoticesDropped.increment(by: 0)
         ledgerSpooled.record(0)
         ledgerDatabaseUp.record(0)
@@ -221,6 +224,9 @@ final class GatewayMetrics: Sendable {
 
     /// Whether the database granting budget slices answered last time.
     func budgetLeases(up: Bool) { budgetLeasesUp.record(up ? 1 : 0) }
+
+    /// The replicas counted alive (rate limits shared: each enforces 1/N of them).
+    func replicas(alive: Int) { replicasAlive.record(alive) }
 
     /// One statement sent to the database for budget slices (never on a request's path).
     func budgetLeaseRoundTrip() { budgetLeaseRoundTrips.increment() }

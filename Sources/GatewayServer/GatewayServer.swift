@@ -82,6 +82,12 @@ public enum GatewayServer {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if let shipper = core.ledgerShipper { services.append(.init(service: shipper)) }
             if let breakers = core.sharedBreakers { services.append(.init(service: breakers)) }
+            if let membership = core.membership {
+                let replicas = try ReplicaMembership(url: membership.url, replica: membership.replica, boot: membership.boot, core: core)
+                // The replicas alive counted before the first request.
+                await replicas.beat()
+                services.append(.init(service: replicas))
+            }
             if let leases = core.budgetLeases {
                 // Every budget's first slice before the first request.
                 await leases.renew(core: core)

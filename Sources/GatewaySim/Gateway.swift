@@ -163,6 +163,11 @@ actor Gateway: EventHandler {
         calendar.schedule(after: propagationDelay, to: id, kind: GatewayEvent.breakerNotice.rawValue, payload: 0)
     }
 
+    /// This replica's share of the rate limits the replicas share (with N replicas alive, 1/N).
+    func setRateShare(_ share: Double) {
+        router.router.setRateShare(share)
+    }
+
     /// A slice of a shared budget granted or given back (replayed from a trace).
     func budgetLeaseChanged(_ lease: BudgetLease) {
         router.router.budgetLeaseChanged(lease)

@@ -128,6 +128,8 @@ actor TraceDriver: EventHandler {
             gateway.enter(notice) { gateway, notice in gateway.breakerChangedElsewhere(notice) }
         case .budgetLease(let lease):
             gateway.enter(lease) { gateway, lease in gateway.budgetLeaseChanged(lease) }
+        case .rateShare(let share):
+            gateway.enter(share) { gateway, share in gateway.setRateShare(share) }
         }
     }
 }

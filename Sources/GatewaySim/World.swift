@@ -123,6 +123,8 @@ public enum World {
                     breakersWith: gateways.filter { $0 !== gateway },
                     propagationDelay: SimulationInstant.nanoseconds(fromSeconds: spec.propagationDelaySeconds))
             }
+            // Every replica is alive from start to end: each enforces its share of the limits.
+            if spec.sharesRateLimits && gateways.count > 1 { await gateway.setRateShare(1 / Double(gateways.count)) }
             await gateway.measure(window)
         }
         let driver = calendar.register {

@@ -40,6 +40,9 @@ public struct WorldSpec: Sendable {
     /// Budgets shared by the replicas in slices, as a deployment whose `state` is PostgreSQL
     /// shares them (nil: each replica's budgets are its own, as with `state: sqlite`).
     public var budgetLeases: BudgetLeaseSettings?
+    /// Rate limits shared by the replicas, each enforcing 1/N of every limit (a deployment
+    /// whose `state` is PostgreSQL; false: each replica enforces all of each, as on SQLite).
+    public var sharesRateLimits = false
 
     public init(
         providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],

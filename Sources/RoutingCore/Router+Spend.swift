@@ -138,6 +138,36 @@ extension Router {
         }
     }
 
+    // MARK: Rate limits shared by replicas
+
+    /// This replica's share of every rate limit it enforces — a team's, a route's, and what it
+    /// knows of a provider's — when the replicas share them (1/N of each with N replicas alive;
+    /// 1: its own). Each bucket's rate, burst and tokens are scaled to it.
+    public mutating func setRateShare(_ share: Double) {
+        guard share > 0, share != rateShare else { return }
+        let factor = share / rateShare
+        let now = clock.now
+        rateShare = share
+        for index in teamBuckets.indices {
+            teamBuckets[index].requests = teamBuckets[index].requests?.scaled(by: factor, at: now)
+            teamBuckets[index].tokens = teamBuckets[index].tokens?.scaled(by: factor, at: now)
+        }
+        for index in routes.indices {
+            routes[index].requestBucket = routes[index].requestBucket?.scaled(by: factor, at: now)
+            routes[index].tokenBucket = routes[index].tokenBucket?.scaled(by: factor, at: now)
+        }
+        for index in targets.indices {
+            targets[index].requestBucket = targets[index].requestBucket?.scaled(by: factor, at: now)
+            targets[index].tokenBucket = targets[index].tokenBucket?.scaled(by: factor, at: now)
+        }
+    }
+
+    /// Whether the config has a rate limit to share (a team's, a route's or a provider's).
+    public var hasRateLimits: Bool {
+        config.teams.contains { $0.rateLimit != nil } || config.routes.contains { $0.rateLimit != nil }
+            || config.targets.contains { $0.limits != nil }
+    }
+
     // MARK: Spend across restarts
 
     /// Each budget's settled spend in its current period, to save (a server writes it out on

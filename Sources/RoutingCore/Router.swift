@@ -59,6 +59,8 @@ public struct Router: ~Copyable {
     let sharesBreakers: Bool
     /// This replica's breaker changes not yet taken (``takeBreakerNotices()``).
     public internal(set) var breakerNotices: [BreakerNotice] = []
+    /// This replica's share of the rate limits (``setRateShare(_:)``; 1: its own).
+    public internal(set) var rateShare = 1.0
     /// This replica's place among the replicas that share breakers, distinct for each (the
     /// simulator's replica number; a live gateway's boot id): of several replicas that open a
     /// breaker at once, the lowest keeps the probe. A trace records it, so a replay decides alike.

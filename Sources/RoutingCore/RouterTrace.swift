@@ -67,6 +67,9 @@ public enum RouterTrace {
         /// A slice of a shared budget granted or given back: ``Router/budgetLeaseChanged(_:)``,
         /// which decides nothing. Of no request (its id is 0).
         case budgetLease(BudgetLease)
+        /// This replica's share of the rate limits changed (replicas came or went):
+        /// ``Router/setRateShare(_:)``, which decides nothing. Of no request (its id is 0).
+        case rateShare(Double)
 
         public var requestID: UInt64 {
             switch self {
@@ -74,14 +77,14 @@ public enum RouterTrace {
             case .attemptFinished(let id, _, _), .resume(let id), .hedgeDue(let id), .attemptWithheld(let id, _), .firstByte(let id, _),
                 .clientGone(let id):
                 id
-            case .breakerShared, .budgetLease: 0
+            case .breakerShared, .budgetLease, .rateShare: 0
             }
         }
 
         /// Whether the call asks the router for a decision.
         public var decides: Bool {
             switch self {
-            case .firstByte, .clientGone, .breakerShared, .budgetLease: false
+            case .firstByte, .clientGone, .breakerShared, .budgetLease, .rateShare: false
             default: true
             }
         }
@@ -155,6 +158,8 @@ public enum RouterTrace {
                 }
                 line += #","period":"# + String(lease.period) + #","usd":"# + String(describing: lease.usd)
                 if lease.local { line += #","local":true"# }
+            case .rateShare(let share):
+                line += #","call":""# + CallName.rateShare.rawValue + #"","request_id":0,"share":"# + String(describing: share)
             }
             guard let decision else { return line + "}" }
             return line + #","decision":"# + decision.jsonLine() + "}"
@@ -177,6 +182,7 @@ public enum RouterTrace {
         case clientGone = "client_gone"
         case breakerShared = "breaker_shared"
         case budgetLease = "budget_lease"
+        case rateShare = "rate_share"
 
         public init(from decoder: any Decoder) throws {
             let name = try decoder.singleValueContainer().decode(String.self)
@@ -268,6 +274,8 @@ public enum RouterTrace {
         public let period: Int64?
         public let usd: Double?
         public let local: Bool?
+        /// A replica's share of the rate limits.
+        public let share: Double?
         /// Nil on the lines of events that ask for no decision.
         public let decision: DecisionRecord?
 
@@ -276,7 +284,7 @@ public enum RouterTrace {
             case attempt, outcome, latencyNanoseconds = "latency_ns", outputTokens = "output_tokens", gpuSeconds = "gpu_seconds"
             case retryAfterSeconds = "retry_after_s", contextWindowExceeded = "context_window_exceeded", firstTokenNanoseconds = "first_token_ns",
                 decision
-            case target, state, openNanoseconds = "open_ns", by, period, usd, local
+            case target, state, openNanoseconds = "open_ns", by, period, usd, local, share
         }
 
         func call(config: RouterConfig) throws -> Call {
@@ -326,6 +334,10 @@ public enum RouterTrace {
                 if let team { scope = .team(team) } else { scope = .key(try required(key, "team")) }
                 return .budgetLease(
                     BudgetLease(scope: scope, period: try required(period, "period"), usd: try required(usd, "usd"), local: local ?? false))
+            case .rateShare:
+                let share = try required(share, "share")
+                guard share > 0 && share <= 1 else { throw ReadError(description: "a rate share is in (0, 1], got \(share)") }
+                return .rateShare(share)
             }
         }
     }

@@ -46,6 +46,17 @@ public struct TokenBucket: Sendable, Equatable {
         tokens -= amount
     }
 
+    /// The bucket with its rate and burst times `factor` (a replica's share of a limit the
+    /// replicas share, ``Router/setRateShare(_:)``), its tokens scaled alike; a burst is at
+    /// least one (a request must be able to pass).
+    func scaled(by factor: Double, at now: RoutingInstant) -> TokenBucket {
+        var bucket = self
+        bucket.refill(at: now)
+        var scaled = TokenBucket(ratePerSecond: ratePerSecond * factor, burst: max(1, burst * factor), at: now)
+        scaled.tokens = min(scaled.burst, bucket.tokens * factor)
+        return scaled
+    }
+
     mutating func refill(at now: RoutingInstant) {
         let elapsed = now.nanoseconds - updated
         guard elapsed > 0 else { return }

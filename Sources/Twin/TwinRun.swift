@@ -243,6 +243,7 @@ public enum TwinRun {
         var simulated = spec
         // The live gateway keeps its state in SQLite (``gatewayYAML``): its budgets are its own.
         simulated.world.budgetLeases = nil
+        simulated.world.sharesRateLimits = false
         simulated.world.healthReplication = settings.replication
         simulated.world.trafficReplication = settings.replication
         if let count = settings.simulatedReplications { simulated.replications = count }

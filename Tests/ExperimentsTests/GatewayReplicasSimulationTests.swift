@@ -131,6 +131,22 @@ struct GatewayReplicasSimulationTests {
         #expect(shared.teams[0].failures["budget_exhausted", default: 0] > 0)
     }
 
+    @Test("rate limits: four replicas each enforce a route's whole 600 a minute on SQLite, a quarter of it on PostgreSQL")
+    func sharedRateLimits() throws {
+        func spec(postgres: Bool) -> String {
+            Self.budgetSpec(replicas: 4, postgres: postgres).replacingOccurrences(
+                of: "chat: {chain: [claude], retry: {max_attempts: 1}}",
+                with: "chat: {chain: [claude], retry: {max_attempts: 1}, rate_limit: {rpm: 600}}"
+            ).replacingOccurrences(of: ", budget: {usd: 1, period_s: 86400}", with: "")
+                .replacingOccurrences(of: "rate_per_s: 20", with: "rate_per_s: 60")
+        }
+        // 60 requests/s offered for 600 s against 10/s: 6,000 admitted by one gateway's limit.
+        let own = try Self.run(spec(postgres: false)), shared = try Self.run(spec(postgres: true))
+        let ownServed = own.teams[0].succeeded, sharedServed = shared.teams[0].succeeded
+        #expect(abs(Double(ownServed) - 24_000) <= 0.02 * 24_000, "each replica its own 10/s: \(ownServed) answered, about 4 × 6,000")
+        #expect(abs(Double(sharedServed) - 6_000) <= 0.02 * 6_000, "a quarter each: \(sharedServed) answered, about 6,000")
+    }
+
     @Test("a news delay longer than the open period leaves the others to open on their own failures")
     func slowNews() throws {
         // News that takes 40 s arrives after the first replica's breaker has already probed: the

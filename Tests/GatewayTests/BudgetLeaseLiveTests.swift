@@ -137,3 +137,48 @@ struct BudgetLeaseLiveTests {
         await database.remove()
     }
 }
+
+/// Rate limits shared by replicas through PostgreSQL: each replica counts the replicas alive
+/// and enforces its share of every limit.
+@Suite("brownout-gateway: rate limits shared across replicas", .serialized, .timeLimit(.minutes(5)))
+struct RateShareLiveTests {
+    @Test("two replicas each enforce half of a team's 600 a minute; one stopped, the other has all of it again")
+    func halves() async throws {
+        let database = try await ThrowawayPostgres()
+        defer { Task { await database.remove() } }
+        var replicas: [LiveGateway] = []
+        for index in 1...2 {
+            replicas.append(
+                try await LiveGateway(
+                    mocks: ["alpha": [], "beta": [], "local": []], spec: SpendLedgerTests.spec,
+                    gatewayArguments: ["--set", "deployment.state.postgres.replica=gw-\(index)", "--set", "teams.search.rate_limit={rpm: 600}"],
+                    gatewayEnvironment: [SpendLedgerTests.variable: database.url]))
+        }
+        for replica in replicas {
+            let metrics = try await SpendLedgerTests.awaitMetric(replica, "brownout_replicas_alive", 2)
+            #expect(SpendLedgerTests.metric("brownout_replicas_alive", in: metrics) == 2)
+        }
+        // 600 a minute with a burst of one second: 10 at once for one gateway, 5 for each half.
+        // 40 requests at once over both: about 10 pass (and what refills while they run).
+        let started = replicas
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<40 { group.addTask { try await started[index % 2].chat().status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        let passed = statuses.filter { $0 == 200 }.count
+        #expect(passed >= 8 && passed <= 14, "two halves of 10: \(passed) passed (each replica alone would pass 10)")
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
+        await replicas[1].stop()
+        let alone = try await SpendLedgerTests.awaitMetric(replicas[0], "brownout_replicas_alive", 1)
+        #expect(SpendLedgerTests.metric("brownout_replicas_alive", in: alone) == 1, "the stopped replica is counted out")
+        try await Task.sleep(for: .seconds(1.2))
+        let again = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 { group.addTask { try await started[0].chat().status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        let passedAlone = again.filter { $0 == 200 }.count
+        #expect(passedAlone >= 9 && passedAlone <= 13, "alone, the whole burst of 10: \(passedAlone)")
+        await replicas[0].stop()
+        await database.remove()
+    }
+}

@@ -84,7 +84,7 @@ struct GatewayFaultTests {
             #expect(metrics.contains(#"brownout_retry_budget_balance{route="chat",kind="finagle"} 100.0"#), "10 retries/s × 10 s, none spent")
             #expect(metrics.contains(#"brownout_in_flight_requests 0"#) && metrics.contains("brownout_gateway_overhead_seconds_count 3"))
             let families = metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }
-            #expect(families == families.sorted() && families.count == 23, "\(families)")
+            #expect(families == families.sorted() && families.count == 24, "\(families)")
             #expect(metrics.contains("brownout_ledger_rows_spooled 0") && metrics.contains("brownout_ledger_database_round_trips_total 0"))
             #expect(
                 metrics.contains(#"brownout_log_lines_lost_total{log="decision_log"} 0"#)

@@ -120,3 +120,43 @@ struct BudgetLeaseTests {
         }
     }
 }
+
+/// Rate limits shared by replicas: each enforces its share (1/N) of every limit.
+@Suite("RoutingCore: rate limits shared by replicas")
+struct RateShareTests {
+    @Test("a team's 600 requests a minute (burst 10): alone it admits 10 at once; with a quarter share, 2.5 → 2; rates scale alike")
+    func quarterShare() throws {
+        let clock = ManualClock()
+        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding)
+        config.teams[0].rateLimit = RateLimit(requestsPerMinute: 600)
+        func admitted(_ router: inout Router, from id: UInt64) -> Int {
+            (0..<20).filter { router.begin(request(id + UInt64($0))).1.action == .send }.count
+        }
+        var alone = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
+        #expect(admitted(&alone, from: 0) == 10)
+        var shared = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
+        shared.setRateShare(0.25)
+        #expect(shared.rateShare == 0.25)
+        #expect(admitted(&shared, from: 100) == 2, "a burst of 10 × 0.25 = 2.5 tokens")
+        clock.advance(seconds: 4)
+        #expect(admitted(&shared, from: 200) == 2, "refilled at 2.5 a second to its burst of 2.5")
+        shared.setRateShare(1)
+        clock.advance(seconds: 1)
+        #expect(admitted(&shared, from: 300) == 10, "alone again: the whole limit")
+    }
+
+    @Test("a share is a trace line a replay reads back")
+    func trace() throws {
+        let config = threeProviderConfig()
+        let header = RouterTrace.Header(seed: 1, configFingerprint: config.fingerprint, unixNanosecondsAtZero: 0)
+        let entry = RouterTrace.Entry(timeNanoseconds: 5, call: .rateShare(1.0 / 3), decision: nil)
+        let line = entry.jsonLine(config: config)
+        #expect(line.contains(#""call":"rate_share","request_id":0,"share":0.333"#), "\(line)")
+        #expect(try RouterTrace.read(header.jsonLine() + "\n" + line, file: "t", config: config).entries == [entry])
+        #expect(throws: RouterTrace.ReadError.self) {
+            try RouterTrace.read(header.jsonLine() + "\n" + #"{"t":1,"call":"rate_share","request_id":0,"share":2}"#, file: "t", config: config)
+        }
+    }
+}
