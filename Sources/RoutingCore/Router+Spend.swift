@@ -140,14 +140,21 @@ extension Router {
 
     // MARK: Rate limits shared by replicas
 
-    /// This replica's share of every rate limit it enforces — a team's, a route's, and what it
-    /// knows of a provider's — when the replicas share them (1/N of each with N replicas alive;
-    /// 1: its own). Each bucket's rate, burst and tokens are scaled to it.
+    /// This replica's share of every limit it enforces — a team's and a route's rate limits, and
+    /// what it knows of an upstream's: a provider's RPM/TPM, a target's servers and queue —
+    /// when the replicas share them (1/N of each with N replicas alive; 1: its own). Each
+    /// bucket's rate, burst and tokens are scaled to it, and a target's capacity (at least one
+    /// attempt).
     public mutating func setRateShare(_ share: Double) {
         guard share > 0, share != rateShare else { return }
         let factor = share / rateShare
         let now = clock.now
         rateShare = share
+        for (index, target) in config.targets.enumerated() {
+            guard let servers = target.maxConcurrency else { continue }
+            let whole = servers + (target.queueLimit ?? 0)
+            targetCapacity[index] = max(1, Int((Double(whole) * share).rounded(.up)))
+        }
         for index in teamBuckets.indices {
             teamBuckets[index].requests = teamBuckets[index].requests?.scaled(by: factor, at: now)
             teamBuckets[index].tokens = teamBuckets[index].tokens?.scaled(by: factor, at: now)
@@ -162,10 +169,11 @@ extension Router {
         }
     }
 
-    /// Whether the config has a rate limit to share (a team's, a route's or a provider's).
+    /// Whether the config has a limit to share (a team's or a route's rate limit, a provider's
+    /// RPM/TPM, a target's capacity).
     public var hasRateLimits: Bool {
         config.teams.contains { $0.rateLimit != nil } || config.routes.contains { $0.rateLimit != nil }
-            || config.targets.contains { $0.limits != nil }
+            || config.targets.contains { $0.limits != nil || $0.maxConcurrency != nil }
     }
 
     // MARK: Spend across restarts

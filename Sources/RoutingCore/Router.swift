@@ -45,7 +45,7 @@ public struct Router: ~Copyable {
     var keyBudgets: [[Int]]
     let targetIsLocal: [Bool]
     /// Attempts a target can hold at once (serving + queued); Int.max when unlimited.
-    let targetCapacity: [Int]
+    var targetCapacity: [Int]
     /// The API each target speaks, and by route whether it sends only to targets of the
     /// client's API (`cross_protocol: false`).
     let targetProtocol: [APIProtocol]

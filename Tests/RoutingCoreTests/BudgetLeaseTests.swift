@@ -147,6 +147,22 @@ struct RateShareTests {
         #expect(admitted(&shared, from: 300) == 10, "alone again: the whole limit")
     }
 
+    @Test("a target's servers and queue are shared too: a quarter of the local pool's 8 + 16 is 6 attempts at once")
+    func capacityShare() throws {
+        let clock = ManualClock()
+        var config = threeProviderConfig(retry: RetryPolicy(maxAttempts: 1), balancing: .leastOutstanding)
+        config.routes[0].chain = [TierConfig(targets: ["local-h100"])]
+        var router = try Router(
+            config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
+        let limited = router.hasRateLimits
+        #expect(limited)
+        router.setRateShare(0.25)
+        let sent = (0..<10).filter { router.begin(request(UInt64($0))).1.action == .send }.count
+        #expect(sent == 6, "ceil(24 × 0.25)")
+        router.setRateShare(1)
+        #expect((10..<40).filter { router.begin(request(UInt64($0))).1.action == .send }.count == 18, "the whole 24, 6 already held")
+    }
+
     @Test("a share is a trace line a replay reads back")
     func trace() throws {
         let config = threeProviderConfig()
