@@ -336,14 +336,3 @@ public struct ExperimentReport {
         return String(format: "%02d:%02d:%02d", total / 3_600, total / 60 % 60, total % 60)
     }
 }
-
-extension TeamSpend {
-    mutating func add(_ other: TeamSpend) {
-        successfulUSD += other.successfulUSD
-        retriedUSD += other.retriedUSD
-        wastedUSD += other.wastedUSD
-        fallbackGPUSeconds += other.fallbackGPUSeconds
-        fallbackUSD += other.fallbackUSD
-        bypassUSD += other.bypassUSD
-    }
-}

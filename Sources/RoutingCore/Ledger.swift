@@ -95,7 +95,8 @@ extension TeamSpend {
         fallbackUSD += gpuUSD
     }
 
-    mutating func add(_ other: TeamSpend) {
+    /// Adds `other`'s five amounts (and GPU-seconds) to these.
+    public mutating func add(_ other: TeamSpend) {
         successfulUSD += other.successfulUSD
         retriedUSD += other.retriedUSD
         wastedUSD += other.wastedUSD
