@@ -67,20 +67,28 @@ final class BudgetLeases: Sendable {
 
     /// Looks at every budget once and asks for the slices it needs (before the gateway serves,
     /// then every interval).
+    /// Once the database has failed in a round, the round's other budgets do not ask it (a
+    /// database that does not answer costs one time limit a round, not one a budget).
     func renew(core: GatewayCore) async {
         let budgets = core.conduct { $0.router.budgetLeaseStates(lookaheadNanoseconds: Self.lookahead) }
+        var reachable = true
         for budget in budgets {
             let (current, upcoming) = budget.wants(fraction: fraction)
-            if let current { await ask(core, budget, period: budget.period, want: current) }
-            if let upcoming, let period = budget.upcomingPeriod { await ask(core, budget, period: period, want: upcoming) }
+            if let current { reachable = await ask(core, budget, period: budget.period, want: current, reachable: reachable) }
+            if let upcoming, let period = budget.upcomingPeriod {
+                reachable = await ask(core, budget, period: period, want: upcoming, reachable: reachable)
+            }
         }
     }
 
-    private func ask(_ core: GatewayCore, _ budget: BudgetLeaseState, period: Int64, want: Double) async {
+    /// Asks the database for a slice (unless it failed earlier this round); returns whether it
+    /// answered.
+    private func ask(_ core: GatewayCore, _ budget: BudgetLeaseState, period: Int64, want: Double, reachable: Bool) async -> Bool {
         let key = BudgetLeaseDatabase.name(of: budget.config.scope) + "/" + String(period)
         let own = state.withLock { $0.unrecorded[key] ?? 0 }
         let spent = period == budget.period ? budget.spentUSD : 0
         do {
+            guard reachable else { throw DatabaseUnreachable() }
             let granted = try await database.grant(
                 scope: budget.config.scope, period: period, limitUSD: budget.config.limitUSD, wantUSD: want, ownUSD: own, spentUSD: spent)
             state.withLock { state in
@@ -89,10 +97,11 @@ final class BudgetLeases: Sendable {
             }
             metrics.budgetLeases(up: true)
             if granted > 0 { core.conduct { $0.budgetLeaseChanged(BudgetLease(scope: budget.config.scope, period: period, usd: granted)) } }
+            return true
         } catch {
             metrics.budgetLeases(up: false)
             let message = "\(error)"
-            if state.withLock({ $0.reported.insert(message).inserted }) {
+            if !(error is DatabaseUnreachable), state.withLock({ $0.reported.insert(message).inserted }) {
                 FileHandle.standardError.write(Data("brownout-gateway: could not renew the budgets' slices: \(message)\n".utf8))
             }
             let allowance = state.withLock { state -> Bool in
@@ -105,8 +114,12 @@ final class BudgetLeases: Sendable {
             if allowance {
                 core.conduct { $0.budgetLeaseChanged(BudgetLease(scope: budget.config.scope, period: period, usd: want, local: true)) }
             }
+            return false
         }
     }
+
+    /// The database failed earlier in this round.
+    private struct DatabaseUnreachable: Error {}
 
     /// At shutdown, after the server drained: what is held beyond what was spent goes back.
     func giveBack(core: GatewayCore) async {
