@@ -212,7 +212,7 @@ public final class GatewayCore: Sendable {
             }
             sharedBreakers = sharesBreakers ? try SharedBreakers(url: url, rank: UInt64(boot), config: spec.router, metrics: metrics) : nil
             let replica = state.replica ?? ProcessInfo.processInfo.hostName
-            membership = router.hasRateLimits ? (url, replica, boot) : nil
+            membership = router.hasSharedLimits ? (url, replica, boot) : nil
             budgetLeases =
                 spec.router.budgets.isEmpty
                 ? nil

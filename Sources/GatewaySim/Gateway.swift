@@ -56,8 +56,7 @@ actor Gateway: EventHandler {
     @exclusivity(unchecked) private var inbox = Deque<BreakerNotice>()
     /// Shared budgets: the pool the replicas' slices come from, how slices are asked for, and
     /// the slices granted on their way to the router.
-    private var budgetPool: BudgetPool?
-    private var leaseSettings = BudgetLeaseSettings(fraction: 0.1, intervalSeconds: 0.05)
+    private var budgetSharing: (pool: BudgetPool, settings: BudgetLeaseSettings)?
     @exclusivity(unchecked) private var slicesComing = Deque<BudgetLease>()
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
@@ -125,8 +124,7 @@ actor Gateway: EventHandler {
     /// and a slice reaches its router `propagationDelay` after it was asked for. The first
     /// slices are granted at once, before any request (as a live replica asks before it serves).
     func share(budgets pool: BudgetPool, settings: BudgetLeaseSettings, propagationDelay: Int64) {
-        budgetPool = pool
-        leaseSettings = settings
+        budgetSharing = (pool, settings)
         self.propagationDelay = propagationDelay
         router.router.leaseBudgets()
         renewBudgets(delay: 0)
@@ -137,9 +135,9 @@ actor Gateway: EventHandler {
 
     /// Asks the pool for the slices this replica needs; each reaches the router after `delay`.
     private func renewBudgets(delay: Int64) {
-        guard let budgetPool else { return }
+        guard let (budgetPool, settings) = budgetSharing else { return }
         for budget in router.router.budgetLeaseStates(lookaheadNanoseconds: 2_000_000_000) {
-            let (current, upcoming) = budget.wants(fraction: leaseSettings.fraction)
+            let (current, upcoming) = budget.wants(fraction: settings.fraction)
             var asks: [(Int64, Double)] = []
             if let current { asks.append((budget.period, current)) }
             if let upcoming, let period = budget.upcomingPeriod { asks.append((period, upcoming)) }
@@ -269,10 +267,10 @@ actor Gateway: EventHandler {
             if let notice = inbox.popFirst() { breakerChangedElsewhere(notice) }
         case .budgetRenewal:
             // Until the run's end (the calendar stops delivering then).
+            guard let interval = budgetSharing?.settings.intervalSeconds else { return }
             renewBudgets(delay: propagationDelay)
             calendar.schedule(
-                after: SimulationInstant.nanoseconds(fromSeconds: leaseSettings.intervalSeconds), to: id,
-                kind: GatewayEvent.budgetRenewal.rawValue, payload: 0)
+                after: SimulationInstant.nanoseconds(fromSeconds: interval), to: id, kind: GatewayEvent.budgetRenewal.rawValue, payload: 0)
         case .budgetLease:
             if let lease = slicesComing.popFirst() { budgetLeaseChanged(lease) }
         case .warmUpEnds:

@@ -171,7 +171,7 @@ extension Router {
 
     /// Whether the config has a limit to share (a team's or a route's rate limit, a provider's
     /// RPM/TPM, a target's capacity).
-    public var hasRateLimits: Bool {
+    public var hasSharedLimits: Bool {
         config.teams.contains { $0.rateLimit != nil } || config.routes.contains { $0.rateLimit != nil }
             || config.targets.contains { $0.limits != nil || $0.maxConcurrency != nil }
     }

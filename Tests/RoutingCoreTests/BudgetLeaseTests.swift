@@ -154,7 +154,7 @@ struct RateShareTests {
         config.routes[0].chain = [TierConfig(targets: ["local-h100"])]
         var router = try Router(
             config: config, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: 0), generator: SplitMix64(seed: 1))
-        let limited = router.hasRateLimits
+        let limited = router.hasSharedLimits
         #expect(limited)
         router.setRateShare(0.25)
         let sent = (0..<10).filter { router.begin(request(UInt64($0))).1.action == .send }.count
