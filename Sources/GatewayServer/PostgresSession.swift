@@ -60,10 +60,16 @@ actor PostgresSession {
         do {
             for statement in schema {
                 roundTrip()
-                try await bounded(made) { try await Self.run(PostgresQuery(unsafeSQL: statement), on: made, logger: logger) }
+                do {
+                    try await Self.within(Self.limit) { try await Self.run(PostgresQuery(unsafeSQL: statement), on: made, logger: logger) }
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" || error.serverInfo?[.sqlState] == "42P07" {
+                    // Another replica made the table (or index) at the same moment: it is there,
+                    // and this connection, whose statement failed on its own, goes on.
+                }
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" || error.serverInfo?[.sqlState] == "42P07" {
-            // Another replica made the table at the same moment: it is there.
+        } catch {
+            try? await made.close()
+            throw error
         }
         connection = made
         return made
