@@ -27,7 +27,8 @@ public final class ThrowawayPostgres: @unchecked Sendable {
 
     public init() async throws {
         guard let binaries = Self.installed else {
-            throw ChildProcessFailure("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/postgres): install Debian's postgresql (make deps does)")
+            throw ChildProcessFailure(
+                "PostgreSQL is not installed (/usr/lib/postgresql/*/bin/postgres): install Debian's postgresql (make deps does)")
         }
         self.binaries = binaries
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("brownout-pg-\(UUID().uuidString.prefix(8))")

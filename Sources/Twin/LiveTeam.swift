@@ -9,7 +9,8 @@ import Stochastics
 import Synchronization
 
 /// One team's clients, live: the spec's arrivals and request sizes (the simulation's own
-/// random streams, drawn in the same order), each request sent to the gateway with the
+/// random streams, drawn in the same order), each request sent to the gateway (to its
+/// replicas in turn, each try to the next, as the simulated load balancer hands them) with the
 /// team's key in the team's API (`teams.NAME.api`: a chat completion, or a Messages request
 /// to `/v1/messages`), streamed or whole as the team's share says, and the
 /// client SDK's retries when the gateway
@@ -20,8 +21,10 @@ final class LiveTeam: Sendable {
     let key: String
     let clock: ScaledClock
     let client: HTTPClient
-    /// The gateway's URL for the team's API (``TwinRequestBody/path(for:)``).
-    let endpoint: String
+    /// Each gateway replica's URL for the team's API (``TwinRequestBody/path(for:)``).
+    let endpoints: [String]
+    /// The replica the next try goes to.
+    private let nextReplica = Mutex(0)
     let window: MeasurementWindow
     /// The longest a request may take, in real time, before the client gives up on it.
     let requestTimeout: TimeAmount
@@ -44,14 +47,14 @@ final class LiveTeam: Sendable {
     private let failures: Mutex<[LiveFailure]>
 
     init(
-        spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, gateway: String, window: MeasurementWindow,
+        spec: TeamSpec, key: String, clock: ScaledClock, client: HTTPClient, gateways: [String], window: MeasurementWindow,
         requestTimeout: TimeAmount, holdingRoutes: Set<String>, seed: UInt64, replication: Int
     ) {
         self.spec = spec
         self.key = key
         self.clock = clock
         self.client = client
-        self.endpoint = gateway + TwinRequestBody.path(for: spec.apiProtocol)
+        self.endpoints = gateways.map { $0 + TwinRequestBody.path(for: spec.apiProtocol) }
         self.window = window
         self.requestTimeout = requestTimeout
         self.holdingRoutes = holdingRoutes
@@ -114,7 +117,9 @@ final class LiveTeam: Sendable {
                 let net = timing.transport(attempts: result.attempts, end: end, held: streamed && holdingRoutes.contains(result.route ?? spec.route))
                 if let net { transport.withLock { $0.record(nanoseconds: net.total) } }
                 if let pool, let requestID = result.requestID, let planned = timing.plannedNanoseconds {
-                    poolAnswers.withLock { $0.append(PoolAnswer(requestID: requestID, pool: pool, plannedNanoseconds: planned)) }
+                    poolAnswers.withLock {
+                        $0.append(PoolAnswer(replica: result.replica, requestID: requestID, pool: pool, plannedNanoseconds: planned))
+                    }
                 }
                 metrics.withLock { metrics in
                     if pool != nil { metrics.succeededFallback += 1 } else { metrics.succeededFrontier += 1 }
@@ -164,6 +169,8 @@ final class LiveTeam: Sendable {
         var attempts: Int
         /// When it was sent (model nanoseconds).
         var sentAt: Int64
+        /// The gateway replica it was sent to (the index of its endpoint).
+        var replica = 0
         /// The gateway's id of the request (`x-brownout-request-id`), for its trace.
         var requestID: UInt64? = nil
         /// The route a budget switched the request to (`x-brownout-route`); nil: its own.
@@ -171,7 +178,17 @@ final class LiveTeam: Sendable {
     }
 
     private func send(inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
-        var request = HTTPClientRequest(url: endpoint)
+        let replica = nextReplica.withLock { next in
+            defer { next = (next + 1) % endpoints.count }
+            return next
+        }
+        var tried = await send(to: replica, inputTokens: inputTokens, outputTokens: outputTokens, streamed: streamed)
+        tried.replica = replica
+        return tried
+    }
+
+    private func send(to replica: Int, inputTokens: Int, outputTokens: Int, streamed: Bool) async -> Try {
+        var request = HTTPClientRequest(url: endpoints[replica])
         request.method = .POST
         switch spec.apiProtocol {
         case .openai:

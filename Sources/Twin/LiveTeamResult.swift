@@ -17,9 +17,10 @@ struct LiveTeamResult: Sendable {
     var failures: [LiveFailure]
 }
 
-/// A request a local pool answered, live: the gateway's request id, the pool, and how long the
-/// mock served it by its plan (model nanoseconds).
+/// A request a local pool answered, live: the gateway replica and its id of the request, the
+/// pool, and how long the mock served it by its plan (model nanoseconds).
 struct PoolAnswer: Sendable {
+    let replica: Int
     let requestID: UInt64
     let pool: String
     let plannedNanoseconds: Int64

@@ -75,12 +75,6 @@ public enum TwinRun {
         } catch {
             throw TwinError(error.description)
         }
-        // Fails here, before anything starts, on a spec the twin cannot run.
-        if spec.world.gatewayReplicas > 1 {
-            throw TwinError(
-                "gateway.replicas: \(spec.world.gatewayReplicas): the twin runs the gateway as one replica; run it with --set gateway.replicas=1 (brownout run simulates the replicas)"
-            )
-        }
         do {
             _ = try TwinUpstreams(spec, clock: ScaledClock(factor: settings.scale, startUnixNanoseconds: 0), healthReplication: settings.replication)
         } catch {
@@ -89,7 +83,7 @@ public enum TwinRun {
         try AtomicOutput.prepare(directory: settings.outDirectory)
         ChildProcess.stopChildrenOnSignal()
         let live = try await runLive(spec, settings: settings, progress: progress)
-        let runs = try simulate(spec, settings: settings, progress: progress)
+        let runs = try simulate(settings: settings, progress: progress)
         return try compare(live, with: runs, world: spec.world, settings: settings)
     }
 
@@ -101,16 +95,38 @@ public enum TwinRun {
         let spendUSD: [Double]
         let attempts: [String: Double]
         let seconds: Double
-        /// From the gateway's trace: each request's successful attempt at a local pool, its
-        /// length as the gateway measured it and the GPU time billed for it.
-        let poolAttempts: [UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)]
+        /// From each replica's trace (by replica): each request's successful attempt at a local
+        /// pool, its length as the gateway measured it and the GPU time billed for it.
+        let poolAttempts: [[UInt64: (latencyNanoseconds: Int64, gpuSeconds: Double)]]
     }
 
-    /// The live half: the spec's upstreams and the gateway started on the scaled clock, the teams'
-    /// arrivals sent, the gateway's metrics read at the warm-up, the horizon and the end; the
-    /// servers stopped however it ends.
+    /// The live half: the spec's upstreams and the gateway's replicas (`gateway.replicas`;
+    /// more than one share their state through a PostgreSQL cluster of the twin's own) started
+    /// on the scaled clock, the teams' arrivals sent, the gateways' metrics read at the
+    /// warm-up, the horizon and the end; the servers stopped however it ends.
     static func runLive(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) async throws -> LiveRun {
+        let replicas = spec.world.gatewayReplicas
+        let database: ThrowawayPostgres?
+        do {
+            database = replicas > 1 ? try await ThrowawayPostgres() : nil
+        } catch {
+            throw TwinError(
+                "gateway.replicas: \(replicas): the twin's replicas share their state through a PostgreSQL cluster of its own, which did not start: \(error)"
+            )
+        }
+        do {
+            let run = try await runLive(spec, settings: settings, database: database, progress: progress)
+            await database?.remove()
+            return run
+        } catch {
+            await database?.remove()
+            throw error
+        }
+    }
+
+    static func runLive(_ spec: ExperimentSpec, settings: Settings, database: ThrowawayPostgres?, progress: Progress?) async throws -> LiveRun {
         let world = spec.world
+        let replicas = world.gatewayReplicas
         let start = SystemWallClock().unixNanoseconds + Seconds.nanoseconds(startSeconds)
         let clock = ScaledClock(factor: settings.scale, startUnixNanoseconds: start)
         let specURL = URL(fileURLWithPath: settings.specPath).standardizedFileURL
@@ -122,35 +138,56 @@ public enum TwinRun {
                 "--start-unix-ns", String(start),
             ],
             log: settings.outDirectory.appendingPathComponent("upstreams.log"))
-        var gateway: ChildProcess?
+        var gateways: [ChildProcess] = []
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: loadClientConfiguration)
         do {
             let mockPort = try await mock.listeningPort(within: .seconds(startSeconds - 1))
             let keys = world.teams.map { team in (team: team.name, key: "sk-twin-\(team.name)-\(UInt64.random(in: 0...UInt64.max))") }
             let gatewaySpec = settings.outDirectory.appendingPathComponent("gateway.yaml")
-            try AtomicOutput.write(gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys), to: gatewaySpec)
+            try AtomicOutput.write(
+                gatewayYAML(spec: specURL, world: world, mockPort: mockPort, keys: keys, sharedState: database != nil), to: gatewaySpec)
             // The upstreams' key: the twin's own, whatever variables the spec's deployment
             // names (its upstreams are the twin's, which need none, and a real key never
             // reaches them).
             var environment = ProcessInfo.processInfo.environment
             environment[twinKeyVariable] = "sk-twin-upstreams"
-            let started = try ChildProcess(
-                settings.executables.appendingPathComponent("brownout-gateway"),
-                [gatewaySpec.path] + sets + [
-                    "--seed", String(spec.seed), "--time-scale", String(settings.scale),
-                    "--clock-start-unix-ns", String(start),
-                    "--calendar-start-unix-s", String(world.startUnixSeconds),
-                    "--record", settings.outDirectory.appendingPathComponent("gateway-trace").path,
-                ],
-                environment: environment, log: settings.outDirectory.appendingPathComponent("gateway.log"))
-            gateway = started
-            let gatewayPort = try await started.listeningPort(within: .seconds(startSeconds - 1))
-            let metricsLine = try await started.line(startingWith: "metrics on ", within: .seconds(startSeconds - 1))
-            guard let colon = metricsLine.lastIndex(of: ":"), let metricsPort = Int(metricsLine[metricsLine.index(after: colon)...]) else {
-                throw TwinError("the gateway printed '\(metricsLine)', which names no port")
+            if let database { environment[twinDatabaseVariable] = database.url }
+            for replica in 0..<replicas {
+                let name = replicaName(replica, of: replicas)
+                // A run into the folder of an earlier one replaces its traces and spools.
+                for stale in ["\(name)-trace", "\(name)-spool.sqlite"] {
+                    try? FileManager.default.removeItem(at: settings.outDirectory.appendingPathComponent(stale))
+                }
+                // Each replica its own name in the shared state and its own spool.
+                let own =
+                    database == nil
+                    ? []
+                    : [
+                        "--set", "deployment.state.postgres.replica=\(name)",
+                        "--set", "deployment.state.postgres.spool=\(settings.outDirectory.appendingPathComponent("\(name)-spool.sqlite").path)",
+                    ]
+                gateways.append(
+                    try ChildProcess(
+                        settings.executables.appendingPathComponent("brownout-gateway"),
+                        [gatewaySpec.path] + sets + own + [
+                            "--seed", String(spec.seed &+ UInt64(replica)), "--time-scale", String(settings.scale),
+                            "--clock-start-unix-ns", String(start),
+                            "--calendar-start-unix-s", String(world.startUnixSeconds),
+                            "--record", settings.outDirectory.appendingPathComponent("\(name)-trace").path,
+                        ],
+                        environment: environment, log: settings.outDirectory.appendingPathComponent("\(name).log")))
+            }
+            var gatewayPorts: [Int] = [], metricsPorts: [Int] = []
+            for gateway in gateways {
+                gatewayPorts.append(try await gateway.listeningPort(within: .seconds(startSeconds - 1)))
+                let metricsLine = try await gateway.line(startingWith: "metrics on ", within: .seconds(startSeconds - 1))
+                guard let colon = metricsLine.lastIndex(of: ":"), let metricsPort = Int(metricsLine[metricsLine.index(after: colon)...]) else {
+                    throw TwinError("the gateway printed '\(metricsLine)', which names no port")
+                }
+                metricsPorts.append(metricsPort)
             }
             guard clock.nanoseconds() < 0 else {
-                throw TwinError("the upstreams and the gateway took more than \(Int(startSeconds)) s to start")
+                throw TwinError("the upstreams and the gateway replicas took more than \(Int(startSeconds)) s to start")
             }
 
             let window = MeasurementWindow(
@@ -160,7 +197,7 @@ public enum TwinRun {
             let timeout = TimeAmount.nanoseconds(Seconds.nanoseconds(longest) / settings.scale + 30_000_000_000)
             let teams = zip(world.teams, keys).map { team, key in
                 LiveTeam(
-                    spec: team, key: key.key, clock: clock, client: client, gateway: "http://127.0.0.1:\(gatewayPort)",
+                    spec: team, key: key.key, clock: clock, client: client, gateways: gatewayPorts.map { "http://127.0.0.1:\($0)" },
                     window: window, requestTimeout: timeout,
                     holdingRoutes: Set(world.router.routes.filter(\.streamCommit.holds).map(\.name)),
                     seed: spec.seed, replication: settings.replication)
@@ -175,13 +212,13 @@ public enum TwinRun {
             let metricsAtWarmUp = Task { () -> String in
                 guard window.warmUp > 0 else { return "" }
                 try await clock.sleep(until: window.warmUp)
-                return try await gatewayMetrics(client: client, port: metricsPort)
+                return try await gatewayMetrics(client: client, ports: metricsPorts).joined(separator: "\n")
             }
             // Attempts count between the warm-up and the horizon, as the simulated upstreams
             // count them (not the drain after it).
             let metricsAtHorizon = Task { () -> String in
                 try await clock.sleep(until: window.horizon)
-                return try await gatewayMetrics(client: client, port: metricsPort)
+                return try await gatewayMetrics(client: client, ports: metricsPorts).joined(separator: "\n")
             }
             let wallStart = ContinuousClock.now
             let results = await withTaskGroup(of: (Int, LiveTeamResult).self) { group in
@@ -194,22 +231,27 @@ public enum TwinRun {
             }
             reporter.cancel()
             let seconds = Double(wallStart.duration(to: .now).components.seconds)
-            let metricsText = try await gatewayMetrics(client: client, port: metricsPort)
-            try AtomicOutput.write(metricsText, to: settings.outDirectory.appendingPathComponent("gateway-metrics.txt"))
+            let metricsTexts = try await gatewayMetrics(client: client, ports: metricsPorts)
+            for (replica, text) in metricsTexts.enumerated() {
+                try AtomicOutput.write(text, to: settings.outDirectory.appendingPathComponent("\(replicaName(replica, of: replicas))-metrics.txt"))
+            }
+            let metricsText = metricsTexts.joined(separator: "\n")
             let atWarmUp = try await metricsAtWarmUp.value
             let spend = sum(metricsText, family: "brownout_team_spend_usd", by: "team")
             let spentInWarmUp = sum(atWarmUp, family: "brownout_team_spend_usd", by: "team")
             let attemptsAtHorizon = sum(try await metricsAtHorizon.value, family: "brownout_attempts_total", by: "upstream")
             let attemptsInWarmUp = sum(atWarmUp, family: "brownout_attempts_total", by: "upstream")
-            await started.stop(grace: .seconds(10))
+            for gateway in gateways { await gateway.stop(grace: .seconds(10)) }
             await mock.stop(grace: .seconds(10))
             try await client.shutdown()
             return LiveRun(
                 results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
                 attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,
-                poolAttempts: try poolAttempts(trace: settings.outDirectory.appendingPathComponent("gateway-trace/trace.jsonl")))
+                poolAttempts: try (0..<replicas).map { replica in
+                    try poolAttempts(trace: settings.outDirectory.appendingPathComponent("\(replicaName(replica, of: replicas))-trace/trace.jsonl"))
+                })
         } catch {
-            await gateway?.stop(grace: .seconds(10))
+            for gateway in gateways { await gateway.stop(grace: .seconds(10)) }
             await mock.stop(grace: .seconds(10))
             try? await client.shutdown()
             throw error
@@ -238,12 +280,16 @@ public enum TwinRun {
     }
 
     /// The simulated half: the spec's replications, conditioned on the live run's health
-    /// history and arrivals.
-    static func simulate(_ spec: ExperimentSpec, settings: Settings, progress: Progress?) throws -> [ReplicationResult] {
-        var simulated = spec
-        // The live gateway keeps its state in SQLite (``gatewayYAML``): its budgets are its own.
-        simulated.world.budgetLeases = nil
-        simulated.world.sharesRateLimits = false
+    /// history and arrivals, with the deployment the live gateways ran (the twin's
+    /// `gateway.yaml`: its state, and so whether the replicas share budgets and rate limits).
+    static func simulate(settings: Settings, progress: Progress?) throws -> [ReplicationResult] {
+        var simulated: ExperimentSpec
+        do {
+            (_, simulated, _) = try Experiment.load(
+                path: settings.outDirectory.appendingPathComponent("gateway.yaml").path, overrides: settings.overrides)
+        } catch {
+            throw TwinError(error.description)
+        }
         simulated.world.healthReplication = settings.replication
         simulated.world.trafficReplication = settings.replication
         if let count = settings.simulatedReplications { simulated.replications = count }
@@ -276,7 +322,7 @@ public enum TwinRun {
         let netSpend = zip(live.results, live.spendUSD).map { result, spend in
             spend
                 - result.poolAnswers.reduce(0) { sum, answer in
-                    guard let billed = live.poolAttempts[answer.requestID], billed.latencyNanoseconds > answer.plannedNanoseconds,
+                    guard let billed = live.poolAttempts[answer.replica][answer.requestID], billed.latencyNanoseconds > answer.plannedNanoseconds,
                         let pool = world.router.targets.first(where: { $0.name == answer.pool })
                     else { return sum }
                     let beyondPlan = 1 - Double(answer.plannedNanoseconds) / Double(billed.latencyNanoseconds)
@@ -321,26 +367,38 @@ public enum TwinRun {
 
     /// The variable the twin's gateway reads its upstreams' key from.
     static let twinKeyVariable = "BROWNOUT_TWIN_UPSTREAM_KEY"
+    /// The variable the twin's gateway replicas read their shared database's URL from.
+    static let twinDatabaseVariable = "BROWNOUT_TWIN_DATABASE_URL"
+
+    /// A replica's name, and its files' (`NAME.log`, `NAME-trace/`): `gateway` when there is
+    /// one, `gateway-1`, `gateway-2`, … when there are more.
+    static func replicaName(_ replica: Int, of replicas: Int) -> String {
+        replicas == 1 ? "gateway" : "gateway-\(replica + 1)"
+    }
 
     /// The spec the twin's gateway runs: the user's spec, included unchanged, and a
     /// deployment section over its own: every upstream at the mock under its own name (its
     /// `protocol` kept) with the twin's key, the listeners on free loopback ports (`/metrics`
-    /// on its own, wherever the spec put it), the spend neither saved nor shipped to a
-    /// database, and a key per team.
-    static func gatewayYAML(spec: URL, world: WorldSpec, mockPort: Int, keys: [(team: String, key: String)]) -> String {
+    /// on its own, wherever the spec put it), the spend not saved to a spend database, and a
+    /// key per team. One replica keeps its state in SQLite (its breakers its own); replicas
+    /// (`sharedState`) share theirs through the twin's PostgreSQL, the spec's lease settings
+    /// kept (each replica's name and spool are set where it starts).
+    static func gatewayYAML(spec: URL, world: WorldSpec, mockPort: Int, keys: [(team: String, key: String)], sharedState: Bool) -> String {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         var lines = [
             "# Written by brownout twin: the spec below, served by the real gateway against the twin's upstreams.",
             "include: [\(quoted(spec.path))]",
-            // One replica: nothing to share breakers with, and no database to share them through.
-            "gateway: {breaker_scope: replica}",
+        ]
+        // One replica: nothing to share breakers with, and no database to share them through.
+        if !sharedState { lines.append("gateway: {breaker_scope: replica}") }
+        lines += [
             "deployment:",
             "  listen: 127.0.0.1:0",
             "  metrics_listen: 127.0.0.1:0",
             "  spend_database: none",
-            "  state: sqlite",
+            sharedState ? "  state: {postgres: {url_env: \(twinDatabaseVariable)}}" : "  state: sqlite",
             "  upstreams:",
         ]
         for name in world.router.targets.map(\.name) {
@@ -356,10 +414,14 @@ public enum TwinRun {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The gateway's `/metrics` at the end of the live run.
-    static func gatewayMetrics(client: HTTPClient, port: Int) async throws -> String {
-        let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
-        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    /// Each gateway replica's `/metrics`.
+    static func gatewayMetrics(client: HTTPClient, ports: [Int]) async throws -> [String] {
+        var texts: [String] = []
+        for port in ports {
+            let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+            texts.append(String(buffer: try await response.body.collect(upTo: 16 << 20)))
+        }
+        return texts
     }
 
     /// A family of the gateway's metrics summed by one label (each team's spend, each

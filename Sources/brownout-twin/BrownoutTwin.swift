@@ -37,7 +37,8 @@ struct TwinCompareCommand: AsyncParsableCommand {
         abstract: "Run the spec live (mock providers, the real gateway, a load generator, in scaled time) and compare it with the simulator.",
         discussion: """
             Starts the spec's upstreams (brownout-twin upstreams, following one replication's health history) and \
-            brownout-gateway (its router clock scaled alike) on loopback, sends the teams' requests, then simulates \
+            brownout-gateway (its router clock scaled alike; one per replica with gateway.replicas above 1, sharing \
+            their state through a PostgreSQL cluster the twin starts) on loopback, sends the teams' requests, then simulates \
             the spec conditioned on the same health history and the same requests. Writes OUT/twin.csv: per team \
             and metric, the simulator's mean and 95% prediction interval for one run, the live value, and whether \
             it lies inside; and OUT/live-failures.csv, each live request that failed after the warm-up. \
