@@ -229,7 +229,7 @@ public enum SimulatorKeys {
     ]
     public static let pool: Set<String> = ["autoscaling", "ttft_s", "replica_output_tokens_per_s", "context_window_tokens"]
     public static let poolAutoscaling: Set<String> = ["spin_up_s", "scale_up_queue", "scale_down_idle_s"]
-    public static let gateway: Set<String> = ["states", "replicas", "propagation_delay_s"]
+    public static let gateway: Set<String> = ["states", "replicas", "propagation_delay_s", "crashes"]
     public static let team: Set<String> = ["route", "arrivals", "slo", "input_tokens", "output_tokens", "sdk_retries", "stream_share", "api"]
 
     /// Accepts every simulator key of a spec in `decoder`.

@@ -136,6 +136,7 @@ extension ExperimentSpec {
             teams: sections.teams, degradation: bindings, durationSeconds: run.durationSeconds, warmUpSeconds: run.warmUpSeconds,
             bucketSeconds: run.bucketSeconds, startUnixSeconds: run.startOfDaySeconds ?? 0, gatewayReplicas: sections.gateway.replicas,
             propagationDelaySeconds: sections.gateway.propagationDelaySeconds)
+        world.replicaCrashes = sections.gateway.crashes
         // A deployment that keeps its state in PostgreSQL shares budgets between its replicas.
         if case .postgres(let state)? = deployment?.state {
             if !router.budgets.isEmpty {

@@ -68,6 +68,19 @@ public struct RequestConduct: Sendable {
     /// Whether `attempt` was sent and has not been reported yet.
     public func isOutstanding(_ attempt: Int32) -> Bool { outstanding & Self.bit(attempt) != 0 }
 
+    /// The attempts sent and not reported yet, with their targets, in attempt order (whose
+    /// connections close if the gateway's process dies).
+    public var outstandingAttempts: [(attempt: Int32, target: TargetID)] {
+        var attempts: [(attempt: Int32, target: TargetID)] = []
+        var remaining = outstanding
+        while remaining != 0 {
+            let attempt = Int32(remaining.trailingZeroBitCount)
+            remaining &= remaining - 1
+            if let target = routing.attemptTarget(attempt) { attempts.append((attempt, target)) }
+        }
+        return attempts
+    }
+
     /// Whether the request is over for its client.
     public var isOver: Bool { phase == .settling || phase == .done }
 

@@ -1,3 +1,4 @@
+import GatewayConduct
 import PostgresNIO
 import ServiceLifecycle
 
@@ -14,9 +15,10 @@ actor ReplicaMembership: Service {
     private let boot: Int64
     private let core: GatewayCore
     private var alive = 1
-    /// How often a replica marks itself alive, and how long a mark counts (seconds).
-    static let interval = Duration.seconds(1)
-    static let counts = 5
+    /// How often a replica marks itself alive, and how long a mark counts (seconds): the
+    /// simulated replicas' too.
+    static let interval = Duration.seconds(ReplicaCounting.beatSeconds)
+    static let counts = ReplicaCounting.windowSeconds
 
     init(url: DatabaseURL, replica: String, boot: Int64, core: GatewayCore) throws {
         self.session = try PostgresSession(

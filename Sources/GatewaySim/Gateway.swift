@@ -14,7 +14,9 @@ import Stochastics
 /// A gateway of several replicas (`gateway.replicas`) is several of these actors, each with its
 /// own router, behind the teams' load balancer; with shared breakers (`breaker_scope:
 /// shared`) each tells the others of its breakers' changes, which reach them
-/// `propagation_delay_s` later as a router call (``breakerChangedElsewhere(_:)``).
+/// `propagation_delay_s` later as a router call (``breakerChangedElsewhere(_:)``). A replica
+/// can crash (``ReplicaCrash``) and come back as a new start with a new router; what its earlier
+/// lives spent and opened stays in its books.
 actor Gateway: EventHandler {
     nonisolated let simulationExecutor: SimulationExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { simulationExecutor.asUnownedSerialExecutor() }
@@ -58,6 +60,24 @@ actor Gateway: EventHandler {
     /// the slices granted on their way to the router.
     private var budgetSharing: (pool: BudgetPool, settings: BudgetLeaseSettings)?
     @exclusivity(unchecked) private var slicesComing = Deque<BudgetLease>()
+    /// All the replicas, this one among them (set by ``join(_:sharesRateLimits:)``), and
+    /// whether they share rate limits (each enforcing 1/N, N the replicas it counts alive).
+    private var replicas: GatewayReplicas?
+    private var sharesRateLimits = false
+    /// This replica's starts so far, less one: a crash ends a life, a restart begins the next.
+    /// The events of a life's own chains (budget renewals, slices and breaker news on their
+    /// way) carry it, and a later life ignores them.
+    private var life: Int64 = 0
+    private var isDown = false
+    /// The spend and breaker openings of earlier lives after the warm-up.
+    private var earlierLives: (ledger: Ledger, openings: [Int])?
+    /// When the warm-up ends (set by ``measure(_:)``).
+    private var warmUp: Int64 = 0
+    /// What a restart's new router is made from.
+    private let routerConfig: RouterConfig
+    private let unixNanosecondsAtStart: Int64
+    private let seed: UInt64
+    private let replication: Int
 
     /// Where attempts go. Peer references: the calendar keeps the actors alive, and entering
     /// one costs no retain and release.
@@ -84,6 +104,10 @@ actor Gateway: EventHandler {
     ) {
         self.id = id
         self.replica = UInt8(replica)
+        self.routerConfig = routerConfig
+        self.unixNanosecondsAtStart = unixNanosecondsAtStart
+        self.seed = seed
+        self.replication = replication
         self.simulationExecutor = simulation.executor
         self.calendar = simulation.calendar
         self.replaying = replaying
@@ -103,6 +127,13 @@ actor Gateway: EventHandler {
         self.healthStates = healthStates.isEmpty ? [.healthy] : healthStates
         self.streamRules = routerConfig.routes.map(AttemptTicket.StreamRules.init)
         self.errors = GatewayStreams.errors(seed: seed, replication: replication, replica: replica)
+    }
+
+    /// This replica is one of `replicas`; with `sharesRateLimits` each enforces its share of the
+    /// rate limits, counted again as replicas crash and come back.
+    func join(_ replicas: GatewayReplicas, sharesRateLimits: Bool) {
+        self.replicas = replicas
+        self.sharesRateLimits = sharesRateLimits
     }
 
     /// Wires the gateway to its upstreams and teams, all registered with the same calendar.
@@ -130,7 +161,7 @@ actor Gateway: EventHandler {
         renewBudgets(delay: 0)
         calendar.schedule(
             after: SimulationInstant.nanoseconds(fromSeconds: settings.intervalSeconds), to: id, kind: GatewayEvent.budgetRenewal.rawValue,
-            payload: 0)
+            payload: life)
     }
 
     /// Asks the pool for the slices this replica needs; each reaches the router after `delay`.
@@ -149,7 +180,7 @@ actor Gateway: EventHandler {
                     router.router.budgetLeaseChanged(lease)
                 } else {
                     slicesComing.append(lease)
-                    calendar.schedule(after: delay, to: id, kind: GatewayEvent.budgetLease.rawValue, payload: 0)
+                    calendar.schedule(after: delay, to: id, kind: GatewayEvent.budgetLease.rawValue, payload: life)
                 }
             }
         }
@@ -157,8 +188,9 @@ actor Gateway: EventHandler {
 
     /// Another replica's breaker changed: its news reaches this router after the delay.
     func hear(_ notice: BreakerNotice) {
+        guard !isDown else { return }
         inbox.append(notice)
-        calendar.schedule(after: propagationDelay, to: id, kind: GatewayEvent.breakerNotice.rawValue, payload: 0)
+        calendar.schedule(after: propagationDelay, to: id, kind: GatewayEvent.breakerNotice.rawValue, payload: life)
     }
 
     /// This replica's share of the rate limits the replicas share (with N replicas alive, 1/N).
@@ -187,12 +219,26 @@ actor Gateway: EventHandler {
     /// Every decision, when a decision log is wanted.
     var decisionLog: [Decision]? { router.decisionLog }
 
-    /// Spend charged after the warm-up.
-    var ledger: Ledger { ledgerAtWarmUp.map { router.router.ledger.subtracting($0) } ?? router.router.ledger }
+    /// Spend charged after the warm-up, earlier lives' included.
+    var ledger: Ledger {
+        let current = ledgerOfThisLife
+        return earlierLives.map { $0.ledger.adding(current) } ?? current
+    }
 
-    /// Breaker openings after the warm-up.
+    /// Breaker openings after the warm-up, earlier lives' included.
     func breakerOpenings(of target: TargetID) -> Int {
-        router.router.breakerOpenings(of: target) - (target.index < openingsAtWarmUp.count ? openingsAtWarmUp[target.index] : 0)
+        openingsOfThisLife(target) + (earlierLives?.openings[target.index] ?? 0)
+    }
+
+    /// This life's spend after the warm-up (none when it ended before the warm-up did).
+    private var ledgerOfThisLife: Ledger {
+        if isDown { return Ledger(teamCount: router.router.config.teams.count) }
+        return ledgerAtWarmUp.map { router.router.ledger.subtracting($0) } ?? router.router.ledger
+    }
+
+    private func openingsOfThisLife(_ target: TargetID) -> Int {
+        if isDown { return 0 }
+        return router.router.breakerOpenings(of: target) - (target.index < openingsAtWarmUp.count ? openingsAtWarmUp[target.index] : 0)
     }
 
     /// A team is done (no more arrivals, nothing open). When every team is, the run ends with
@@ -206,6 +252,7 @@ actor Gateway: EventHandler {
     /// and the run ends no earlier than its horizon.
     func measure(_ window: MeasurementWindow) {
         horizon = window.horizon
+        warmUp = window.warmUp
         if window.warmUp > 0 { calendar.schedule(at: window.warmUp, to: id, kind: GatewayEvent.warmUpEnds.rawValue, payload: 0) }
     }
 
@@ -215,6 +262,7 @@ actor Gateway: EventHandler {
 
     func submit(_ request: RoutingRequest) {
         if !routeIsBypass(request.route) {
+            // (The load balancer gives a replica that is down nothing.)
             // Fields are read in place: a copy of the state would retain its name.
             let errorProbability = healthStates[healthState].errorProbability
             let addedLatency = healthStates[healthState].addedLatencySeconds
@@ -264,19 +312,136 @@ actor Gateway: EventHandler {
         case .firstTokenDeadline:
             limitPassed(key: event.payload, firstTokenOnly: true)
         case .breakerNotice:
+            guard event.payload == life else { return }
             if let notice = inbox.popFirst() { breakerChangedElsewhere(notice) }
         case .budgetRenewal:
-            // Until the run's end (the calendar stops delivering then).
-            guard let interval = budgetSharing?.settings.intervalSeconds else { return }
+            // Until the run's end (the calendar stops delivering then), or this life's.
+            guard event.payload == life, !isDown, let interval = budgetSharing?.settings.intervalSeconds else { return }
             renewBudgets(delay: propagationDelay)
             calendar.schedule(
-                after: SimulationInstant.nanoseconds(fromSeconds: interval), to: id, kind: GatewayEvent.budgetRenewal.rawValue, payload: 0)
+                after: SimulationInstant.nanoseconds(fromSeconds: interval), to: id, kind: GatewayEvent.budgetRenewal.rawValue, payload: life)
         case .budgetLease:
+            guard event.payload == life else { return }
             if let lease = slicesComing.popFirst() { budgetLeaseChanged(lease) }
         case .warmUpEnds:
+            // A replica down now has nothing to count from; the life it starts later counts from its start.
+            guard !isDown else { return }
             ledgerAtWarmUp = router.router.ledger
             openingsAtWarmUp = router.router.config.targetIDs.map { router.router.breakerOpenings(of: $0) }
+        case .crash:
+            crash(restartAfter: event.payload)
+        case .restart:
+            restart()
+        case .recount:
+            recount()
         }
+    }
+
+    // MARK: Crashes
+
+    /// This replica crashes at `time` (calendar nanoseconds) and, with `restartAfter`, comes
+    /// back that much later.
+    func scheduleCrash(at time: Int64, restartAfter: Int64?) {
+        calendar.schedule(at: time, to: id, kind: GatewayEvent.crash.rawValue, payload: restartAfter ?? 0)
+    }
+
+    /// The process is gone: every request it holds fails for its client as a broken
+    /// connection, which the SDK may retry (the load balancer gives the retry to a replica
+    /// up); the attempts' connections to upstreams close (cancelled there); slices of shared
+    /// budgets it held stay granted (counted as spent, as the live database counts a dead
+    /// replica's); breaker news and slices on their way to it are lost. What this life spent
+    /// and opened after the warm-up stays in the books.
+    private func crash(restartAfter: Int64) {
+        guard !isDown, let replicas else { return }
+        let now = calendar.now
+        if now >= warmUp {
+            let ledger = ledgerOfThisLife
+            let openings = router.router.config.targetIDs.map(openingsOfThisLife)
+            earlierLives =
+                earlierLives.map { earlier in
+                    (earlier.ledger.adding(ledger), zip(earlier.openings, openings).map(+))
+                } ?? (ledger, openings)
+        }
+        isDown = true
+        life += 1
+        replicas.liveness.wentDown(Int(replica), at: now)
+        // In request order: the table's order is its own.
+        let held = live.storedKeys.sorted()
+        for requestID in held {
+            guard let entry = live.removeValue(forKey: requestID) else { continue }
+            for (attempt, target) in entry.conduct.outstandingAttempts {
+                let key = AttemptTicket.key(requestID: requestID, attempt: attempt)
+                switch upstreams[target.index] {
+                case .provider(let provider): provider.enter(key) { provider, key in provider.cancel(key: key) }
+                case .pool(let pool): pool.enter(key) { pool, key in pool.cancel(key: key) }
+                }
+            }
+            // A request already answered (its cancelled attempts settling) has told its team.
+            guard !entry.conduct.isOver else { continue }
+            brokenConnection(team: entry.conduct.routing.request.team, requestID: requestID)
+        }
+        for requestID in admitting.storedKeys.sorted() {
+            guard let request = admitting.removeValue(forKey: requestID) else { continue }
+            brokenConnection(team: request.team, requestID: requestID)
+        }
+        inbox.removeAll()
+        slicesComing.removeAll()
+        // The others count it out once its last mark is stale.
+        let stale = SimulationInstant.nanoseconds(fromSeconds: Double(ReplicaCounting.windowSeconds))
+        recountOthers(after: stale)
+        if restartAfter > 0 { calendar.schedule(after: restartAfter, to: id, kind: GatewayEvent.restart.rawValue, payload: 0) }
+    }
+
+    /// A request the crash cut: the client's connection broke with no answer.
+    private func brokenConnection(team: TeamID?, requestID: UInt64) {
+        tell(
+            team,
+            RequestEnd(
+                requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0, attempts: 0, hedged: false,
+                failureLabel: TeamMetrics.gatewayFailure, sdkMayRetry: true))
+    }
+
+    /// A new start: a new router (breakers closed, nothing learnt, its own random stream for
+    /// this life), the first slices of shared budgets before any request, the replicas
+    /// counted (this one among them) for its share of the rate limits; the others count it
+    /// at their next mark.
+    private func restart() {
+        guard isDown, let replicas else { return }
+        let clock = CalendarClock(calendar: calendar)
+        do {
+            var fresh = try Router(
+                config: routerConfig, clock: clock, wallClock: OffsetWallClock(clock: clock, unixNanosecondsAtZero: unixNanosecondsAtStart),
+                generator: GatewayStreams.router(seed: seed, replication: replication, replica: Int(replica), life: Int(life)))
+            fresh.recordsRejectedAlternatives = router.router.recordsRejectedAlternatives
+            fresh.replicaRank = router.router.replicaRank
+            router.router = fresh
+        } catch {
+            preconditionFailure("Gateway: a router config that built once failed to build again: \(error)")
+        }
+        isDown = false
+        replicas.liveness.cameUp(Int(replica))
+        // Counted from its start when the warm-up is over, from the warm-up's end otherwise.
+        ledgerAtWarmUp = nil
+        openingsAtWarmUp = []
+        if let (pool, settings) = budgetSharing { share(budgets: pool, settings: settings, propagationDelay: propagationDelay) }
+        recount()
+        recountOthers(after: SimulationInstant.nanoseconds(fromSeconds: Double(ReplicaCounting.beatSeconds)))
+    }
+
+    /// The other replicas up count the replicas again `delay` from now.
+    private func recountOthers(after delay: Int64) {
+        guard sharesRateLimits, let replicas else { return }
+        for other in 0..<replicas.count where other != Int(replica) && replicas.liveness.isUp(other) {
+            calendar.schedule(after: delay, to: replicas.id(of: UInt8(other)), kind: GatewayEvent.recount.rawValue, payload: 0)
+        }
+    }
+
+    /// Counts the replicas alive (``ReplicaLiveness/counted(at:window:)``) for this one's share
+    /// of the rate limits; the router notes a new share in its trace.
+    private func recount() {
+        guard sharesRateLimits, !isDown, let replicas else { return }
+        let window = SimulationInstant.nanoseconds(fromSeconds: Double(ReplicaCounting.windowSeconds))
+        setRateShare(1 / Double(replicas.liveness.counted(at: calendar.now, window: window)))
     }
 
     /// A replayed first byte (``TraceReplay``).

@@ -28,4 +28,10 @@ enum GatewayEvent: Int32 {
     case budgetRenewal
     /// Shared budgets: a slice granted reaches the router (the next in the gateway's list).
     case budgetLease
+    /// The replica crashes (``ReplicaCrash``; payload: when it restarts, nanoseconds after, or 0).
+    case crash
+    /// The crashed replica starts again.
+    case restart
+    /// Rate limits shared: the replicas alive are counted again (one crashed, or came back).
+    case recount
 }

@@ -49,8 +49,9 @@ extension FallbackPoolSpec {
 /// has always drawn from, so a spec that adds replicas changes no other replica's draws.
 enum GatewayStreams {
     /// The router's randomness (load balancing, jitter, retry budgets' draws).
-    static func router(seed: UInt64, replication: Int, replica: Int) -> RandomStream {
-        RandomStream(name: "gateway.router" + suffix(replica), seed: seed, replication: replication)
+    /// A replica's life after a crash (``ReplicaCrash``, `life` 1, 2, …) draws from a stream of its own.
+    static func router(seed: UInt64, replication: Int, replica: Int, life: Int = 0) -> RandomStream {
+        RandomStream(name: "gateway.router" + suffix(replica) + (life == 0 ? "" : ".life-\(life)"), seed: seed, replication: replication)
     }
 
     /// Which requests the gateway fails itself while degraded.

@@ -112,10 +112,11 @@ extension GatewayHealthSpec: Decodable {
 }
 
 /// The simulator's part of the `gateway` section: its health states, how many replicas run
-/// it, and how long what one replica tells the others takes to reach them.
+/// it, how long what one replica tells the others takes to reach them, and the replicas that
+/// crash.
 public struct SimulatedGatewaySettings: Decodable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case states, replicas
+        case states, replicas, crashes
         case propagationDelay = "propagation_delay_s"
     }
 
@@ -128,6 +129,8 @@ public struct SimulatedGatewaySettings: Decodable, Sendable {
     /// breakers are shared (`propagation_delay_s`, default 0.05 s: a PostgreSQL NOTIFY across
     /// a zone, with margin).
     public var propagationDelaySeconds = 0.05
+    /// Replicas that die during the run, in time order (`crashes`, default none).
+    public var crashes: [ReplicaCrash] = []
 
     public init() {}
 
@@ -136,6 +139,7 @@ public struct SimulatedGatewaySettings: Decodable, Sendable {
         states = try c.namedStates(.states, healthy: GatewayHealthSpec.healthy, named: GatewayHealthSpec.healthy.name)
         replicas = try c.number(.replicas, default: replicas, atLeast: 1, atMost: 64)
         propagationDelaySeconds = try c.number(.propagationDelay, default: propagationDelaySeconds, atLeast: 0, atMost: 3_600)
+        crashes = try ReplicaCrash.decodeList(from: c, replicas: replicas)
     }
 }
 

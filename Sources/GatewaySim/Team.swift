@@ -13,7 +13,7 @@ actor Team: EventHandler {
     private let route: RouteID
     private let calendar: EventCalendar
     private let gateways: GatewayReplicas
-    /// The replica the load balancer hands the next request to (each in turn).
+    /// The replica the load balancer hands the next request to (each replica up, in turn).
     @exclusivity(unchecked) private var nextReplica: UInt8 = 0
     // Stored state marked @exclusivity(unchecked): the actor runs on its replication's one
     // thread and never hands out overlapping accesses, so the dynamic check only costs time.
@@ -153,9 +153,24 @@ actor Team: EventHandler {
         let request = RoutingRequest(
             id: requestID, route: route, team: index, inputTokens: logical.inputTokens, maxOutputTokens: logical.outputTokens,
             streamed: logical.streamed, apiProtocol: spec.apiProtocol)
-        let replica = nextReplica
-        if gateways.count > 1 { nextReplica = Int(replica) + 1 == gateways.count ? 0 : replica + 1 }
+        var replica = nextReplica
+        if gateways.count > 1 {
+            guard let up = gateways.liveness.nextUp(from: Int(replica)) else { return refused(requestID) }
+            replica = UInt8(up)
+            nextReplica = up + 1 == gateways.count ? 0 : replica + 1
+        } else if !gateways.liveness.isUp(0) {
+            return refused(requestID)
+        }
         gateways[replica].enter(request) { gateway, request in gateway.submit(request) }
+    }
+
+    /// No replica is up (``ReplicaCrash``): the connection is refused, a failure of the
+    /// gateway's that the SDK may retry.
+    private func refused(_ requestID: UInt64) {
+        requestEnded(
+            RequestEnd(
+                requestID: requestID, succeeded: false, servedByFallback: false, firstTokenAt: 0, attempts: 0, hedged: false,
+                failureLabel: TeamMetrics.gatewayFailure, sdkMayRetry: true))
     }
 
     private func scheduleArrival(after time: Int64) {

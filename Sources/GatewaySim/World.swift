@@ -36,6 +36,13 @@ public enum World {
                 "duration must be > 0, warm-up in [0, duration) and bucket > 0; got duration \(spec.durationSeconds) s, warm-up \(spec.warmUpSeconds) s, bucket \(spec.bucketSeconds) s"
             )
         }
+        for crash in spec.replicaCrashes {
+            guard crash.replica < spec.gatewayReplicas, crash.atSeconds < spec.durationSeconds else {
+                throw WorldError(
+                    "gateway.crashes: replica \(crash.replica + 1) at \(crash.atSeconds) s: the run has \(spec.gatewayReplicas) replica\(spec.gatewayReplicas == 1 ? "" : "s") and lasts \(spec.durationSeconds) s"
+                )
+            }
+        }
         for binding in spec.degradation {
             let process: any DegradationProcess
             do {
@@ -112,6 +119,7 @@ public enum World {
         for team in teams { byRouterIndex[team.index.index] = team }
         let budgetPool = spec.budgetLeases.map { _ in BudgetPool() }
         for gateway in gateways {
+            await gateway.join(replicas, sharesRateLimits: spec.sharesRateLimits && gateways.count > 1)
             await gateway.connect(upstreams: upstreams, teams: byRouterIndex)
             if let budgetPool, let settings = spec.budgetLeases {
                 await gateway.share(
@@ -126,6 +134,11 @@ public enum World {
             // Every replica is alive from start to end: each enforces its share of the limits.
             if spec.sharesRateLimits && gateways.count > 1 { await gateway.setRateShare(1 / Double(gateways.count)) }
             await gateway.measure(window)
+        }
+        for crash in spec.replicaCrashes {
+            await gateways[crash.replica].scheduleCrash(
+                at: SimulationInstant.nanoseconds(fromSeconds: crash.atSeconds),
+                restartAfter: crash.restartAfterSeconds.map { SimulationInstant.nanoseconds(fromSeconds: $0) })
         }
         let driver = calendar.register {
             HealthDriver(

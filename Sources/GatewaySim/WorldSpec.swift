@@ -43,6 +43,8 @@ public struct WorldSpec: Sendable {
     /// Rate limits shared by the replicas, each enforcing 1/N of every limit (a deployment
     /// whose `state` is PostgreSQL; false: each replica enforces all of each, as on SQLite).
     public var sharesRateLimits = false
+    /// Replicas that die during the run, in time order (``ReplicaCrash``).
+    public var replicaCrashes: [ReplicaCrash] = []
 
     public init(
         providers: [ProviderSpec], pools: [FallbackPoolSpec] = [], router: RouterConfig, gatewayStates: [GatewayHealthSpec] = [.healthy],

@@ -155,6 +155,11 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         }
     }
 
+    /// The stored keys, in slot order (the same in every process).
+    public var storedKeys: [UInt64] {
+        (0..<capacity).compactMap { keys[$0] == Self.reservedKey ? nil : keys[$0] }
+    }
+
     /// The stored values, in slot order (the same in every process).
     public var storedValues: [Value] {
         (0..<capacity).compactMap { keys[$0] == Self.reservedKey ? nil : values[$0] }
