@@ -444,6 +444,14 @@ actor Gateway: EventHandler {
         setRateShare(1 / Double(replicas.liveness.counted(at: calendar.now, window: window)))
     }
 
+    /// The router now, for a replay's snapshot (``TraceReplay/Snapshot``).
+    func snapshot(at time: Int64) -> TraceReplay.Snapshot {
+        let targets = router.router.config.targetIDs
+        return TraceReplay.Snapshot(
+            timeNanoseconds: time, ledger: router.router.ledger, breakers: targets.map { router.router.breakerState(of: $0) },
+            openings: targets.map { router.router.breakerOpenings(of: $0) })
+    }
+
     /// A replayed first byte (``TraceReplay``).
     func firstByteReached(requestID: UInt64, attempt: Int32) {
         let now = calendar.now

@@ -19,7 +19,18 @@ public enum TraceReplay {
         public let replayed: DecisionRecord?
     }
 
+    /// The replayed router at one instant: its ledger (chargeback as the gateway computed it),
+    /// and by target its breaker's state and openings so far (nil and 0: no breaker).
+    public struct Snapshot: Sendable {
+        public let timeNanoseconds: Int64
+        public let ledger: Ledger
+        public let breakers: [CircuitBreaker.State?]
+        public let openings: [Int]
+    }
+
     public struct Report: Sendable {
+        /// The router at each time asked for (``run(config:header:entries:snapshotsAt:)``), in order.
+        public var snapshots: [Snapshot] = []
         /// Decisions compared (the trace's router calls).
         public let decisions: Int
         /// The first decision that differs, if one does.
@@ -30,10 +41,13 @@ public enum TraceReplay {
     }
 
     /// Replays `entries` (recorded with `header`) through a gateway running `config`.
-    public static func run(config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry]) -> Report {
+    /// `snapshotsAt`: router times (nanoseconds, ascending) at which to look at the replayed
+    /// router, after the entries of that instant (`brownout incident`'s chargeback and breakers).
+    public static func run(config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], snapshotsAt times: [Int64] = []) -> Report
+    {
         let executor = SimulationExecutor()
-        let replayed = executor.run {
-            await simulate(config: config, header: header, entries: entries, executor: executor)
+        let (replayed, snapshots) = executor.run {
+            await simulate(config: config, header: header, entries: entries, snapshotsAt: times, executor: executor)
         }
         // The entries that carry a decision, in order: the n-th decision replayed is compared
         // with the n-th recorded.
@@ -52,12 +66,14 @@ public enum TraceReplay {
                     index: index < deciding.count ? deciding[index] : entries.count, decision: index, recorded: recorded ?? mine!, replayed: mine)
             }
         }
-        return Report(decisions: deciding.count, divergence: first, differing: differing)
+        var report = Report(decisions: deciding.count, divergence: first, differing: differing)
+        report.snapshots = snapshots
+        return report
     }
 
     private static func simulate(
-        config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], executor: SimulationExecutor
-    ) async -> [DecisionRecord] {
+        config: RouterConfig, header: RouterTrace.Header, entries: [RouterTrace.Entry], snapshotsAt times: [Int64], executor: SimulationExecutor
+    ) async -> ([DecisionRecord], [Snapshot]) {
         let simulation = Simulation(executor: executor)
         let calendar = simulation.calendar
         let gateway = calendar.register { id in
@@ -66,12 +82,15 @@ public enum TraceReplay {
                 seed: header.seed, replication: 0, keepDecisionLog: true, routerGenerator: SplitMix64(seed: header.seed), replaying: true,
                 replicaRank: header.replicaRank ?? 0, leasesBudgets: header.budgetLeases ?? false)
         }
-        let driver = calendar.register { id in TraceDriver(id: id, simulation: simulation, gateway: gateway, entries: entries) }
+        let driver = calendar.register { id in
+            TraceDriver(id: id, simulation: simulation, gateway: gateway, entries: entries, snapshotTimes: times)
+        }
         await driver.start()
         await simulation.run()
         let records = await gateway.decisionRecords()
+        let snapshots = await driver.snapshots
         await simulation.finish()
-        return records
+        return (records, snapshots)
     }
 }
 
@@ -85,23 +104,33 @@ actor TraceDriver: EventHandler {
     private let gateway: PeerReference<Gateway>
     private let gatewayID: HandlerID
     private let entries: [RouterTrace.Entry]
+    private let snapshotTimes: [Int64]
+    private(set) var snapshots: [TraceReplay.Snapshot] = []
 
-    init(id: HandlerID, simulation: Simulation, gateway: Gateway, entries: [RouterTrace.Entry]) {
+    init(id: HandlerID, simulation: Simulation, gateway: Gateway, entries: [RouterTrace.Entry], snapshotTimes: [Int64] = []) {
         self.simulationExecutor = simulation.executor
         self.id = id
         self.calendar = simulation.calendar
         self.gateway = PeerReference(gateway)
         self.gatewayID = gateway.id
         self.entries = entries
+        self.snapshotTimes = snapshotTimes
     }
 
     func start() {
         for (index, entry) in entries.enumerated() {
             calendar.schedule(at: entry.timeNanoseconds, to: id, kind: 0, payload: Int64(index))
         }
+        // After the entries of their instant (ties are delivered in the order scheduled).
+        for time in snapshotTimes { calendar.schedule(at: max(0, time), to: id, kind: 1, payload: time) }
     }
 
     func handle(_ event: Event) {
+        if event.kind == 1 {
+            let time = event.payload
+            snapshots.append(gateway.enter(()) { gateway, _ in gateway.snapshot(at: time) })
+            return
+        }
         let entry = entries[Int(event.payload)]
         switch entry.call {
         case .begin(let request):

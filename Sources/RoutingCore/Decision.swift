@@ -166,3 +166,11 @@ extension Decision {
         return reasons.labels.last ?? "rejected"
     }
 }
+
+extension DecisionRecord {
+    /// ``Decision/failureLabel`` of the decision recorded (its reasons by label).
+    public var failureLabel: String {
+        if let outcome, action == .fail, !reasons.contains(ReasonCodes.budgetExhausted.labels[0]) { return outcome.rawValue }
+        return reasons.last ?? "rejected"
+    }
+}

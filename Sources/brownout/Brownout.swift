@@ -8,7 +8,7 @@ struct Brownout: AsyncParsableCommand {
         version: "0.2.0",
         subcommands: [
             RunCommand.self, ValidateCommand.self, ReplayCommand.self, FitCommand.self, SweepCommand.self, MergeCommand.self,
-            SizeFallbackCommand.self, SampleCommand.self, ExportCommand.self, TwinCommand.self,
+            SizeFallbackCommand.self, SampleCommand.self, ExportCommand.self, TwinCommand.self, IncidentCommand.self,
         ]
     )
 }

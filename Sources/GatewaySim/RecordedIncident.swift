@@ -1,0 +1,230 @@
+import RoutingCore
+import SimulationKernel
+
+/// What production recorded over a window (`brownout incident`), as one replication's result,
+/// so that the tables a simulated run writes are written for it with the same columns: each
+/// request of the gateways' traces (several replicas merged on the calendar), what its team saw
+/// of it at the gateway, each attempt an upstream was sent and how it ended, and the chargeback
+/// as each gateway's own router computed it (the trace replayed, ``TraceReplay``). What a
+/// gateway cannot observe — an upstream's queue and health states, a client's SDK retries — is
+/// 0; a pool's replicas are its spec's.
+public struct RecordedIncident: Sendable {
+    /// One gateway's trace: where it was read from, and what it holds.
+    public struct Source: Sendable {
+        public let file: String
+        public let header: RouterTrace.Header
+        public let entries: [RouterTrace.Entry]
+
+        public init(file: String, header: RouterTrace.Header, entries: [RouterTrace.Entry]) {
+            self.file = file
+            self.header = header
+            self.entries = entries
+        }
+    }
+
+    /// One upstream in one minute of the window.
+    public struct TimelineRow: Sendable {
+        public let upstream: String
+        /// The minute's start, nanoseconds from the window's start.
+        public let startNanoseconds: Int64
+        /// Attempts sent in the minute.
+        public var attempts = 0
+        /// Attempts that ended in the minute, by outcome class.
+        public var outcomes: [OutcomeClass: Int] = [:]
+        /// Send to first token of the streamed answers that ended in the minute.
+        public var firstTokens = LatencyHistogram()
+        /// Gateways whose breaker of the upstream was open or half-open at the minute's start.
+        public var breakersOpen = 0
+    }
+
+    public struct IncidentError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let result: ReplicationResult
+    /// Per router target (the spec's order), the window's minutes.
+    public let timeline: [[TimelineRow]]
+    /// The window's start (Unix nanoseconds) and length.
+    public let startUnixNanoseconds: Int64
+    public let lengthNanoseconds: Int64
+    /// Decisions a replay did not reproduce, over all sources (the chargeback is the replay's).
+    public let divergentDecisions: Int
+
+    public static let minute: Int64 = 60_000_000_000
+
+    /// The incident in [`from`, `to`) (Unix nanoseconds; nil: from the first request recorded, to
+    /// the last entry). Requests count by when they arrived; spend by when the router settled
+    /// it. Every source must have been recorded with `world`'s routing config.
+    public static func read(_ sources: [Source], world: WorldSpec, from: Int64?, to: Int64?) throws(IncidentError) -> RecordedIncident {
+        let config = world.router
+        for source in sources where source.header.configFingerprint != config.fingerprint {
+            throw IncidentError(
+                description:
+                    "\(source.file): recorded with routing config \(source.header.configFingerprint), but the spec's is \(config.fingerprint): give the spec the gateway ran (logs of different specs are not merged)"
+            )
+        }
+        let firstBegin = sources.compactMap { source in
+            source.entries.first { if case .begin = $0.call { true } else { false } }.map { source.header.unixNanosecondsAtZero + $0.timeNanoseconds }
+        }.min()
+        let lastEntry = sources.compactMap { source in source.entries.last.map { source.header.unixNanosecondsAtZero + $0.timeNanoseconds } }.max()
+        guard let start = from ?? firstBegin, let stop = to ?? lastEntry.map({ $0 + 1 }) else {
+            throw IncidentError(description: "\(sources.map(\.file).joined(separator: ", ")): no request recorded")
+        }
+        guard stop > start else {
+            throw IncidentError(description: "the window is empty: it ends (\(stop) ns) before it starts (\(start) ns)")
+        }
+        let length = stop - start
+        let window = MeasurementWindow(warmUp: 0, horizon: length, bucket: SimulationInstant.nanoseconds(fromSeconds: world.bucketSeconds))
+        let minutes = Int((length + minute - 1) / minute)
+        let targets = config.targets.map(\.name)
+        var timeline = targets.map { name in (0..<minutes).map { TimelineRow(upstream: name, startNanoseconds: Int64($0) * minute) } }
+        var teams = world.teams.map { TeamMetrics(name: $0.name) }
+        var series = world.teams.map { _ in TimeBuckets(window: window) }
+        var ledger = Ledger(teamCount: config.teams.count)
+        var openings = Array(repeating: 0, count: targets.count)
+        var divergent = 0
+        var decisions = 0
+        var events: UInt64 = 0
+        /// Per upstream, the changes of attempts in flight over all sources: (time, source, order, change).
+        var inFlight: [[(Int64, Int, Int, Int)]] = targets.map { _ in [] }
+        var offered = Array(repeating: 0, count: targets.count)
+        var errors: [[OutcomeClass: Int]] = targets.map { _ in [:] }
+        // The team of each router team index, in the world's order.
+        let teamIndex = Dictionary(uniqueKeysWithValues: world.teams.enumerated().map { ($0.element.name, $0.offset) })
+
+        for (sourceIndex, source) in sources.enumerated() {
+            let zero = source.header.unixNanosecondsAtZero
+            func relative(_ time: Int64) -> Int64 { zero + time - start }
+            // The replayed router at the window's minutes and its end.
+            var times = (0..<minutes).map { start - zero + Int64($0) * minute }
+            times.append(stop - zero)
+            let replay = TraceReplay.run(config: config, header: source.header, entries: source.entries, snapshotsAt: times)
+            divergent += replay.differing
+            let first = replay.snapshots[0], last = replay.snapshots[replay.snapshots.count - 1]
+            ledger = ledger.adding(last.ledger.subtracting(first.ledger))
+            for index in targets.indices { openings[index] += last.openings[index] - first.openings[index] }
+            for (minuteIndex, snapshot) in replay.snapshots.prefix(minutes).enumerated() {
+                for index in targets.indices where snapshot.breakers[index] == .open || snapshot.breakers[index] == .halfOpen {
+                    timeline[index][minuteIndex].breakersOpen += 1
+                }
+            }
+            events += UInt64(source.entries.count)
+
+            struct Request {
+                let arrival: Int64
+                let team: Int?
+                let counted: Bool
+                var attempts = 0
+                var hedges = 0
+                var firstByte: Int64?
+                var targets: [Int32: Int] = [:]
+            }
+            var requests: [UInt64: Request] = [:]
+            for (order, entry) in source.entries.enumerated() {
+                let time = relative(entry.timeNanoseconds)
+                let inWindow = time >= 0 && time < length
+                let minuteIndex = inWindow ? Int(time / minute) : nil
+                switch entry.call {
+                case .begin(let request):
+                    let team = request.team.flatMap { teamIndex[config.teams[$0.index].name] }
+                    requests[request.id] = Request(arrival: time, team: team, counted: inWindow)
+                    if inWindow, let team {
+                        teams[team].requests += 1
+                        series[team].record(at: time, arrived: true)
+                    }
+                case .attemptFinished(let requestID, let attempt, let outcome):
+                    guard let target = requests[requestID]?.targets[attempt] else { break }
+                    inFlight[target].append((time, sourceIndex, order, -1))
+                    if let minuteIndex {
+                        timeline[target][minuteIndex].outcomes[outcome.outcome, default: 0] += 1
+                        if outcome.outcome == .success, let firstToken = entry.firstTokenNanoseconds, firstToken > 0 {
+                            timeline[target][minuteIndex].firstTokens.record(nanoseconds: firstToken)
+                        }
+                        if outcome.outcome != .success { errors[target][outcome.outcome, default: 0] += 1 }
+                    }
+                case .attemptWithheld(let requestID, let attempt):
+                    // The send never reached its upstream.
+                    guard let target = requests[requestID]?.targets[attempt] else { break }
+                    inFlight[target].append((time, sourceIndex, order, -1))
+                    if let minuteIndex {
+                        offered[target] -= 1
+                        timeline[target][minuteIndex].attempts -= 1
+                    }
+                case .firstByte(let requestID, _):
+                    if requests[requestID]?.firstByte == nil { requests[requestID]?.firstByte = time }
+                default:
+                    break
+                }
+                guard let decision = entry.decision, var request = requests[decision.requestID] else { continue }
+                decisions += 1
+                switch decision.action {
+                case .send, .hedge:
+                    guard let name = decision.target, let target = targets.firstIndex(of: name) else { break }
+                    request.attempts += 1
+                    if decision.action == .hedge { request.hedges += 1 }
+                    request.targets[decision.attempt] = target
+                    inFlight[target].append((time, sourceIndex, order, 1))
+                    if let minuteIndex {
+                        offered[target] += 1
+                        timeline[target][minuteIndex].attempts += 1
+                    }
+                case .complete, .fail, .reject:
+                    requests[decision.requestID] = nil
+                    guard request.counted, let team = request.team else { continue }
+                    teams[team].attempts.record(Double(request.attempts))
+                    teams[team].hedges += request.hedges
+                    if decision.action == .complete {
+                        let winner = request.targets[decision.attempt].map { config.targets[$0].kind == .local } ?? false
+                        if winner { teams[team].succeededFallback += 1 } else { teams[team].succeededFrontier += 1 }
+                        teams[team].totalLatency.record(nanoseconds: time - request.arrival)
+                        if let firstByte = request.firstByte { teams[team].firstTokenLatency.record(nanoseconds: firstByte - request.arrival) }
+                        series[team].record(at: time, succeeded: true, fallback: winner)
+                    } else {
+                        teams[team].failures[decision.failureLabel, default: 0] += 1
+                        series[team].record(at: time, failed: true)
+                    }
+                    continue
+                default:
+                    break
+                }
+                requests[decision.requestID] = request
+            }
+            for request in requests.values where request.counted {
+                if let team = request.team { teams[team].unfinished += 1 }
+            }
+        }
+
+        // The upstreams, providers then pools, as a simulated run lists them.
+        var upstreams: [UpstreamMetrics] = []
+        for (name, capacity, pool) in world.providers.map({ ($0.name, $0.concurrency, FallbackPoolSpec?.none) })
+            + world.pools.map({ ($0.name, $0.maxConcurrencyPerReplica * $0.replicas, Optional($0)) })
+        {
+            var metrics = UpstreamMetrics(name: name, capacity: capacity, stateCount: 1, window: window)
+            if let pool { metrics.replicasChanged(to: pool.replicas, at: 0) }
+            guard let target = targets.firstIndex(of: name) else {
+                metrics.close(at: length)
+                upstreams.append(metrics)
+                continue
+            }
+            for _ in 0..<max(0, offered[target]) {
+                metrics.recordOffer(at: 0)
+                metrics.recordAccepted(waited: 0, at: 0)
+            }
+            for (outcome, count) in errors[target].sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                for _ in 0..<count { metrics.recordError(outcome, at: 0) }
+            }
+            var level = 0
+            for change in inFlight[target].sorted(by: { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }) {
+                level += change.3
+                metrics.busyChanged(to: max(0, level), at: min(max(0, change.0), length))
+            }
+            metrics.close(at: length)
+            upstreams.append(metrics)
+        }
+        let result = ReplicationResult(
+            teams: teams, timeSeries: series, upstreams: upstreams, ledger: ledger, breakerOpenings: openings, events: events,
+            decisions: decisions, endNanoseconds: length, window: window, decisionLog: nil)
+        return RecordedIncident(
+            result: result, timeline: timeline, startUnixNanoseconds: start, lengthNanoseconds: length, divergentDecisions: divergent)
+    }
+}

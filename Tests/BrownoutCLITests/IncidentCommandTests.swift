@@ -1,0 +1,122 @@
+import ChildProcesses
+import Foundation
+import ProcessTestSupport
+import Testing
+
+/// `brownout incident` on what a live gateway recorded: the twin's run is ground truth we
+/// control (its load generator counted every request, the gateway its spend and attempts), so
+/// the incident's tables must say what they said.
+@Suite("brownout incident, on a recorded twin run", .serialized, .timeLimit(.minutes(10)))
+struct IncidentCommandTests {
+    static let binaries = BuiltProducts.preferRelease
+
+    /// A squeeze of alpha (half its attempts 529, 40–80 s) with beta behind it; no SDK
+    /// retries, so a client's request is one gateway request.
+    static let spec = """
+        name: incident-small
+        run: {duration_s: 120, warmup_s: 10, replications: 3, seed: 5}
+        providers:
+          alpha: {concurrency: 8, queue: 4, ttft_s: {lognormal: {median: 0.5, p99: 2}}, output_tokens_per_s: {constant: 100},
+                  input_usd_per_mtok: 3, output_usd_per_mtok: 15, states: {squeeze: {errors: {overloaded_529: 0.5, server_error_5xx: 0.2}, retry_after_s: 1}}}
+          beta: {concurrency: 8, ttft_s: {lognormal: {median: 0.3, p99: 1}}, output_tokens_per_s: {constant: 200}, input_usd_per_mtok: 1, output_usd_per_mtok: 5}
+        routes:
+          chat: {chain: [[alpha], [beta]], retry: {max_attempts: 2, backoff: {kind: full_jitter, base_s: 0.2, cap_s: 1}}}
+        gateway:
+          breaker: {consecutive_failures: 5, open_s: 5}
+        teams:
+          app: {route: chat, arrivals: {poisson: {rate_per_s: 3}}, input_tokens: {constant: 200}, output_tokens: {constant: 40}, stream_share: 0.5}
+          ops: {route: chat, arrivals: {poisson: {rate_per_s: 1}}, input_tokens: {constant: 100}, output_tokens: {constant: 20}}
+        degradation:
+          - name: squeeze
+            script: [{provider: alpha, from: 40, to: 80, state: squeeze}]
+        """
+
+    static func rows(_ url: URL) throws -> [[String]] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+    }
+
+    @Test("the incident's tables say what the load generator and the gateway counted; bad traces and other specs' traces are refused")
+    func recordedTwin() async throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let specURL = directory.appendingPathComponent("spec.yaml")
+        try Self.spec.write(to: specURL, atomically: true, encoding: .utf8)
+        let twinOut = directory.appendingPathComponent("twin")
+        let brownout = Self.binaries.appendingPathComponent("brownout")
+        let twin = try await CommandRunner.run(brownout, ["twin", specURL.path, "--scale", "20", "--replications", "3", "--out", twinOut.path])
+        try #require(twin.status == 0, "\(twin.stderr)")
+        let trace = twinOut.appendingPathComponent("gateway-trace").path, gatewaySpec = twinOut.appendingPathComponent("gateway.yaml").path
+
+        // The measured window, as the twin's clients measured it (arrivals after the warm-up).
+        let out = directory.appendingPathComponent("incident")
+        let windowed = try await CommandRunner.run(
+            brownout, ["incident", trace, "--spec", gatewaySpec, "--from", "10", "--to", "120", "--out", out.path])
+        try #require(windowed.status == 0, "\(windowed.stderr)")
+        let live = try Self.rows(twinOut.appendingPathComponent("twin.csv"))
+        let perTeam = try Self.rows(out.appendingPathComponent("per_team.csv"))
+        let header = try #require(perTeam.first)
+        func column(_ name: String) throws -> Int { try #require(header.firstIndex(of: name), "per_team.csv has \(name)") }
+        for team in ["app", "ops"] {
+            let row = try #require(perTeam.first { $0[1] == team })
+            let liveRequests = try #require(live.first { $0[0] == team && $0[1] == "requests" }.flatMap { Double($0[5]) })
+            let liveAvailability = try #require(live.first { $0[0] == team && $0[1] == "availability" }.flatMap { Double($0[5]) })
+            let requests = try #require(Double(row[try column("requests")])), availability = try #require(Double(row[try column("availability")]))
+            // The gateway sees an arrival the transport later than the client sent it: one
+            // request at either edge of the window may fall on the other side.
+            #expect(abs(requests - liveRequests) <= 2, "\(team): \(requests) requests recorded, \(liveRequests) sent after the warm-up")
+            #expect(abs(availability - liveAvailability) <= 3 / liveRequests, "\(team): \(availability) recorded, \(liveAvailability) live")
+        }
+        // Attempts per upstream between the warm-up and the horizon, as the gateway's own
+        // metrics counted them for the twin (an attempt sent at an edge, as above).
+        let upstreams = try Self.rows(twinOut.appendingPathComponent("twin-upstreams.csv"))
+        let perProvider = try Self.rows(out.appendingPathComponent("per_provider.csv"))
+        for name in ["alpha", "beta"] {
+            let offered = try #require(perProvider.first { $0[1] == name }.flatMap { Double($0[3]) })
+            let counted = try #require(upstreams.first { $0[0] == name }.flatMap { Double($0[5]) })
+            #expect(abs(offered - counted) <= 2, "\(name): \(offered) attempts recorded, \(counted) counted by the gateway")
+        }
+        let timeline = try Self.rows(out.appendingPathComponent("timeline.csv"))
+        let overloaded = try #require(timeline.first?.firstIndex(of: "overloaded_529"))
+        let squeezed = timeline.dropFirst().filter { $0[0] == "alpha" && (Int($0[overloaded]) ?? 0) > 0 }.map { Double($0[2]) ?? -1 }
+        #expect(
+            !squeezed.isEmpty && squeezed.allSatisfy { $0 >= 0 && $0 <= 80 },
+            "alpha's 529s come in the squeeze (40–80 s, from 10 s): minutes \(squeezed)")
+
+        // The whole trace: the chargeback is what the gateway charged, to the cent's millionth.
+        let whole = directory.appendingPathComponent("whole")
+        let all = try await CommandRunner.run(brownout, ["incident", trace, "--spec", gatewaySpec, "--out", whole.path])
+        try #require(all.status == 0, "\(all.stderr)")
+        let metrics = try String(contentsOf: twinOut.appendingPathComponent("gateway-metrics.txt"), encoding: .utf8)
+        let wholeTeams = try Self.rows(whole.appendingPathComponent("per_team.csv"))
+        let total = try #require(wholeTeams.first?.firstIndex(of: "total_usd"))
+        for team in ["app", "ops"] {
+            let charged = try #require(
+                metrics.split(separator: "\n").first { $0.hasPrefix(#"brownout_team_spend_usd{team="\#(team)"}"#) }
+                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } })
+            let recorded = try #require(wholeTeams.first { $0[1] == team }.flatMap { Double($0[total]) })
+            #expect(abs(recorded - charged) <= 1e-6, "\(team): incident \(recorded), gateway \(charged)")
+        }
+
+        // Another spec's trace (its routing differs), a trace cut mid-line, a missing one:
+        // one located line each, nothing written.
+        for (arguments, message) in [
+            ([trace, "--spec", specURL.path, "--set", "routes.chat.retry.max_attempts=3"], "routing config"),
+            ([directory.appendingPathComponent("nowhere").path, "--spec", gatewaySpec], "cannot read"),
+            ([trace, "--spec", gatewaySpec, "--from", "yesterday"], "--from 'yesterday'"),
+        ] {
+            let refused = directory.appendingPathComponent("refused")
+            let result = try await CommandRunner.run(brownout, ["incident"] + arguments + ["--out", refused.path])
+            #expect(result.status != 0 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: refused.path))
+        }
+        let cut = directory.appendingPathComponent("cut.jsonl")
+        let text = try String(contentsOfFile: trace + "/trace.jsonl", encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        try (lines.prefix(40).joined(separator: "\n") + "\n" + lines[40].prefix(30)).write(to: cut, atomically: true, encoding: .utf8)
+        let truncated = try await CommandRunner.run(
+            brownout, ["incident", cut.path, "--spec", gatewaySpec, "--out", directory.appendingPathComponent("cut").path])
+        #expect(truncated.status != 0 && truncated.stderr.contains("cut.jsonl:41"), "\(truncated.stderr)")
+    }
+}
