@@ -34,9 +34,17 @@ def read_csv(directory, name):
     return pd.read_csv(os.path.join(directory, name), keep_default_na=False, na_values=[""])
 
 
+def first_variant(table):
+    """The variant a run review reads: the first in the table (a run's baseline, or an
+    incident's recorded tables)."""
+    return table.variant.iloc[0] if len(table) else "baseline"
+
+
 def kind_of(directory):
-    """Which review an output directory holds: sizing, sweep, variants or run."""
+    """Which review an output directory holds: sizing, sweep, incident, variants or run."""
     names = set(os.listdir(directory))
+    if "timeline.csv" in names:
+        return "incident"
     if "sizing.csv" in names:
         return "sizing"
     if "sweep.csv" in names:
@@ -45,11 +53,11 @@ def kind_of(directory):
         return "variants"
     if "summary.csv" in names:
         return "run"
-    raise ValueError(f"{directory}: no Brownout outputs here (summary.csv, compare.csv, sweep.csv or sizing.csv)")
+    raise ValueError(f"{directory}: no Brownout outputs here (summary.csv, compare.csv, sweep.csv, sizing.csv or timeline.csv)")
 
 
 def manifest(directory):
-    for name in ("run.json", "sweep.json", "sizing.json"):
+    for name in ("run.json", "sweep.json", "sizing.json", "incident.json"):
         path = os.path.join(directory, name)
         if os.path.exists(path):
             with open(path) as handle:
@@ -76,6 +84,10 @@ def title(directory, what):
         if "replications" not in m:
             replications = sorted(set(read_csv(directory, "sweep.csv").n))
             facts.append(f"{'/'.join(str(r) for r in replications)} replications per point")
+    if "from" in m and "to" in m:
+        facts.append(f"recorded {m['from']} – {m['to']}")
+    if "traces" in m:
+        facts.append(f"{len(m['traces'])} gateway trace{'s' if len(m['traces']) != 1 else ''}")
     if "version" in m:
         facts.append(f"brownout {m['version']}")
     return parts[0] + "\n\n" + ", ".join(facts) + f".\n\nOutputs read from `{directory}`."
@@ -111,9 +123,9 @@ def run_summary_text(directory):
     """The plain-language summary, generated from the tables."""
     summary = read_csv(directory, "summary.csv")
     teams = read_csv(directory, "per_team.csv")
-    base = summary[summary.variant == "baseline"]
+    base = summary[summary.variant == first_variant(summary)]
     lines = []
-    for _, team in teams[teams.variant == "baseline"].iterrows():
+    for _, team in teams[teams.variant == first_variant(teams)].iterrows():
         row = base[(base.scope == team.team) & (base.metric == "availability")].iloc[0]
         verdict = "meets" if team.slo_availability_met else "misses"
         degraded = base[(base.scope == team.team) & (base.metric == "degraded_share")]["mean"].iloc[0]
@@ -129,9 +141,9 @@ def run_summary_text(directory):
 
 def availability_over_time(directory):
     series = read_csv(directory, "timeseries.csv")
-    series = series[series.variant == "baseline"]
+    series = series[series.variant == first_variant(series)]
     health = read_csv(directory, "provider_timeseries.csv")
-    health = health[health.variant == "baseline"]
+    health = health[health.variant == first_variant(health)]
     teams = read_csv(directory, "per_team.csv")
     bucket = series.bucket_start_s.drop_duplicates().sort_values()
     width = float(bucket.diff().dropna().min()) if len(bucket) > 1 else 1.0
@@ -143,7 +155,7 @@ def availability_over_time(directory):
         share = (group.succeeded / ended.where(ended > 0)) * 100
         top.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
                  linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
-        slo = teams[(teams.variant == "baseline") & (teams.team == name)].slo_availability
+        slo = teams[(teams.variant == first_variant(teams)) & (teams.team == name)].slo_availability
         if len(slo):
             top.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
     top.set_ylabel("answered, % of requests ended")
@@ -170,7 +182,7 @@ def availability_over_time(directory):
 
 def requests_by_outcome(directory):
     series = read_csv(directory, "timeseries.csv")
-    series = series[series.variant == "baseline"]
+    series = series[series.variant == first_variant(series)]
     totals = series.groupby("bucket_start_s")[["succeeded", "succeeded_fallback", "failed"]].sum().reset_index()
     width = float(totals.bucket_start_s.diff().dropna().min()) if len(totals) > 1 else 1.0
     per_second = width
@@ -193,7 +205,7 @@ def requests_by_outcome(directory):
 
 def chargeback(directory):
     teams = read_csv(directory, "per_team.csv")
-    teams = teams[teams.variant == "baseline"].reset_index(drop=True)
+    teams = teams[teams.variant == first_variant(teams)].reset_index(drop=True)
     parts = [("spend_successful_usd", "successful", PALETTE[0], ""), ("spend_retried_usd", "retried", PALETTE[1], ".."),
              ("spend_wasted_usd", "wasted", PALETTE[4], "xx"), ("fallback_gpu_usd", "fallback GPU", PALETTE[5], "//"),
              ("bypass_usd", "bypass", PALETTE[3], "\\\\")]
@@ -219,7 +231,7 @@ def chargeback(directory):
 
 def providers(directory):
     table = read_csv(directory, "per_provider.csv")
-    table = table[table.variant == "baseline"].reset_index(drop=True)
+    table = table[table.variant == first_variant(table)].reset_index(drop=True)
     errors = [c for c in table.columns if c.startswith("errors_") and table[c].sum() > 0]
     fig, axes = plt.subplots(1, 3, figsize=(12, 1.4 + 0.5 * len(table)), sharey=True)
     axes[0].barh(table.upstream, table.utilisation * 100, color=PALETTE[0])
@@ -245,8 +257,8 @@ def providers(directory):
 def latency_against_slo(directory):
     summary = read_csv(directory, "summary.csv")
     teams = read_csv(directory, "per_team.csv")
-    base = summary[(summary.variant == "baseline") & (summary.scope != "all")]
-    names = list(teams[teams.variant == "baseline"].team)
+    base = summary[(summary.variant == first_variant(summary)) & (summary.scope != "all")]
+    names = list(teams[teams.variant == first_variant(teams)].team)
     percentiles = ["p50", "p90", "p99", "p999"]
     fig, ax = plt.subplots()
     width = 0.8 / len(percentiles)
@@ -258,7 +270,7 @@ def latency_against_slo(directory):
         ax.bar(positions, means, width=width, yerr=errors, capsize=3, color=PALETTE[j], label=p.replace("p999", "p99.9"),
                hatch=["", "//", "..", "xx"][j], edgecolor="white", linewidth=0)
     for i, n in enumerate(names):
-        team = teams[(teams.variant == "baseline") & (teams.team == n)].iloc[0]
+        team = teams[(teams.variant == first_variant(teams)) & (teams.team == n)].iloc[0]
         ax.plot([i - 0.45, i + 0.45], [team.slo_latency_s] * 2, color="black", linewidth=2)
         ax.annotate(f"SLO p{team.latency_slo_percentile:g} ≤ {team.slo_latency_s:g} s", (i + 0.45, team.slo_latency_s),
                     xytext=(-4, 4), textcoords="offset points", ha="right", fontsize=8)
@@ -273,7 +285,7 @@ def latency_against_slo(directory):
 
 def slo_table(directory):
     teams = read_csv(directory, "per_team.csv")
-    teams = teams[teams.variant == "baseline"]
+    teams = teams[teams.variant == first_variant(teams)]
     return pd.DataFrame({
         "team": teams.team,
         "availability": (teams.availability * 100).map("{:.3f}%".format),
@@ -298,9 +310,9 @@ def availability_while_degraded(directory, provider):
     answered and ended requests weighted by the share of the bucket (and of the replications)
     the provider spent outside its healthy state. NaN for a team that had none then."""
     series = read_csv(directory, "timeseries.csv")
-    series = series[series.variant == "baseline"]
+    series = series[series.variant == first_variant(series)]
     health = read_csv(directory, "provider_timeseries.csv")
-    health = health[(health.variant == "baseline") & (health.upstream == provider)][["bucket_start_s", "degraded_share"]]
+    health = health[(health.variant == first_variant(health)) & (health.upstream == provider)][["bucket_start_s", "degraded_share"]]
     joined = series.merge(health, on="bucket_start_s", how="left").fillna({"degraded_share": 0})
     joined["weighted_succeeded"] = joined.succeeded * joined.degraded_share
     joined["weighted_ended"] = (joined.succeeded + joined.failed) * joined.degraded_share
@@ -316,9 +328,9 @@ def bypass_text(directory):
                 "when it calls its provider directly during an incident (no failover, retry budget, breaker, local pool "
                 "or budget): give one team such a route and this section compares it with the others.")
     teams = read_csv(directory, "per_team.csv")
-    teams = teams[teams.variant == "baseline"].set_index("team")
+    teams = teams[teams.variant == first_variant(teams)].set_index("team")
     providers = read_csv(directory, "per_provider.csv")
-    providers = providers[providers.variant == "baseline"].set_index("upstream")
+    providers = providers[providers.variant == first_variant(providers)].set_index("upstream")
     behind = [name for name in teams.index if name not in {team for team, _ in bypassing}]
     lines = []
     for team, provider in bypassing:
@@ -347,9 +359,9 @@ def bypass_exposure(directory):
     if not bypassing:
         return None
     teams = read_csv(directory, "per_team.csv")
-    teams = teams[teams.variant == "baseline"].reset_index(drop=True)
+    teams = teams[teams.variant == first_variant(teams)].reset_index(drop=True)
     summary = read_csv(directory, "summary.csv")
-    summary = summary[summary.variant == "baseline"]
+    summary = summary[summary.variant == first_variant(summary)]
     names = list(teams.team)
     direct = {team: provider for team, provider in bypassing}
     labels = [f"{name}\n(bypass → {direct[name]})" if name in direct else f"{name}\n(via the gateway)" for name in names]
@@ -396,6 +408,74 @@ def bypass_exposure(directory):
 
 
 # ---------------------------------------------------------------- variants
+
+# ---------------------------------------------------------------- incident review
+
+def incident_summary_text(directory):
+    """What the gateways recorded, per team: no intervals, one history."""
+    teams = read_csv(directory, "per_team.csv")
+    m = manifest(directory)
+    lines = []
+    if m.get("replay_divergent_decisions"):
+        lines.append(f"- **Note:** replaying the traces gave {m['replay_divergent_decisions']} decisions other than those "
+                     "recorded; the chargeback below is the replay's (`brownout replay` shows the first).")
+    for _, team in teams.iterrows():
+        verdict = "met" if team.slo_availability_met else "missed"
+        lines.append(f"- **{team.team}** (tier {team.tier}): {team.requests:,.0f} requests, {team.availability * 100:.3f}% answered, "
+                     f"so it {verdict} its {team.slo_availability * 100:.2f}% SLO; its p{team.latency_slo_percentile:g} latency "
+                     f"at the gateway was {team.latency_at_slo_percentile_s:.1f} s against {team.slo_latency_s:g} s. "
+                     f"It was charged ${team.total_usd:,.2f}, ${team.spend_retried_usd:,.2f} of it on attempts that were then "
+                     f"retried and ${team.spend_wasted_usd:,.2f} on attempts of requests that failed or lost a race.")
+    return "\n".join(lines)
+
+
+def availability_with_observed_health(directory):
+    """Each team's availability per bucket; beneath, each upstream's minutes: the share of its
+    attempts that failed (darker: more), and a mark where a gateway's breaker was open."""
+    series = read_csv(directory, "timeseries.csv")
+    teams = read_csv(directory, "per_team.csv")
+    timeline = read_csv(directory, "timeline.csv")
+    bucket = series.bucket_start_s.drop_duplicates().sort_values()
+    width = float(bucket.diff().dropna().min()) if len(bucket) > 1 else 60.0
+    upstreams = list(dict.fromkeys(timeline.upstream))
+    outcome_columns = [c for c in timeline.columns if c not in ("upstream", "minute", "minute_start_s", "attempts", "cancelled",
+                                                                 "first_token_p50_s", "first_token_p90_s", "first_token_p99_s",
+                                                                 "breakers_open")]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, max(1, len(upstreams)) * 0.45]})
+    for index, (name, group) in enumerate(series.groupby("team", sort=False)):
+        ended = group.succeeded + group.failed
+        share = (group.succeeded / ended.where(ended > 0)) * 100
+        top.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
+                 linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
+        slo = teams[teams.team == name].slo_availability
+        if len(slo):
+            top.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
+    top.set_ylabel("answered, % of requests ended")
+    top.set_title("Availability per team, as recorded (dotted: each team's SLO)")
+    top.legend(loc="lower left", ncol=1)
+    top.set_ylim(max(0, top.get_ylim()[0]), 100.5)
+    minute = float(timeline.minute_start_s.drop_duplicates().sort_values().diff().dropna().min()) if len(timeline) > 1 else 60.0
+    for row, upstream in enumerate(upstreams):
+        group = timeline[timeline.upstream == upstream]
+        for _, m in group.iterrows():
+            ended = sum(m[c] for c in outcome_columns)
+            failed = ended - m["success"]
+            if ended > 0 and failed > 0:
+                bottom.broken_barh([(m.minute_start_s, minute)], (row - 0.4, 0.8), color="#1b3a6b",
+                                   alpha=min(1.0, 0.15 + 0.85 * failed / ended), linewidth=0)
+            if m.breakers_open > 0:
+                bottom.plot([m.minute_start_s + minute / 2], [row], marker="|", color=PALETTE[4], markersize=9)
+    bottom.set_yticks(range(len(upstreams)))
+    bottom.set_yticklabels(upstreams)
+    bottom.set_ylim(-0.6, len(upstreams) - 0.4)
+    bottom.invert_yaxis()
+    bottom.grid(False)
+    bottom.set_title("Each upstream's failed attempts per minute (darker: a larger share; |: a breaker open)", fontsize=9)
+    hours_axis(bottom, float(max(bucket.max() + width, timeline.minute_start_s.max() + minute)), directory)
+    fig.tight_layout()
+    return fig
+
 
 def variant_text(directory):
     compare = read_csv(directory, "compare.csv")

@@ -2,7 +2,7 @@
 
 Usage: export.py DIR [--format ipynb|html] [--out FILE]
 
-The review kind comes from what DIR holds (sizing.csv, sweep.csv, compare.csv, summary.csv).
+The review kind comes from what DIR holds (timeline.csv, sizing.csv, sweep.csv, compare.csv, summary.csv).
 Outputs are written atomically next to the CSVs (review.ipynb, review.html) unless --out names
 the file. A failing cell prints the cell and the Python error, exits 1 and writes nothing.
 """
@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NOTEBOOKS = {"run": "run-review.ipynb", "variants": "variant-comparison.ipynb", "sweep": "sweep.ipynb", "sizing": "sizing.ipynb"}
+NOTEBOOKS = {"run": "run-review.ipynb", "incident": "incident-review.ipynb", "variants": "variant-comparison.ipynb", "sweep": "sweep.ipynb", "sizing": "sizing.ipynb"}
 # Cells whose source nobody in a review meeting needs to read.
 HIDDEN_TAG = "remove-input"
 

@@ -117,3 +117,49 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
         path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
     }
 }
+
+extension SpecValue {
+    /// The value as block YAML at `indent` spaces, every key and scalar a double-quoted string
+    /// (the spec reader reads every scalar from its text, so the value reads back the same).
+    /// A map or list starts on the next line; a scalar, an empty map or an empty list on this one.
+    public func yaml(indent: Int = 0) -> String {
+        let pad = String(repeating: " ", count: indent)
+        switch self {
+        case .scalar(let text, _):
+            return " " + Self.quoted(text) + "\n"
+        case .map(let entries, _):
+            guard !entries.isEmpty else { return " {}\n" }
+            return "\n" + entries.map { pad + Self.quoted($0.key) + ":" + $0.value.yaml(indent: indent + 2) }.joined()
+        case .list(let items, _):
+            guard !items.isEmpty else { return " []\n" }
+            return "\n" + items.map { item in pad + "-" + item.yaml(indent: indent + 2).replacingFirstNewline(with: pad + "  ") }.joined()
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension String {
+    /// A list item's map or list begins on the item's line (`- key: …`), not the next.
+    fileprivate func replacingFirstNewline(with pad: String) -> String {
+        guard hasPrefix("\n") else { return self }
+        // "\n<pad>  key: …" → " key: …": the first line joins the dash.
+        let rest = dropFirst()
+        guard rest.hasPrefix(pad) else { return self }
+        return " " + rest.dropFirst(pad.count)
+    }
+}

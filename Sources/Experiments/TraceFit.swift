@@ -23,6 +23,32 @@ public enum TraceFit {
         /// Attempts that ended other than cancelled (a cancelled hedge loser or a client that
         /// left says nothing about the upstream).
         public var decided: Int { outcomes.filter { $0.key != .cancelled }.values.reduce(0, +) }
+
+        /// Another gateway's observations of the same upstream added (replicas' traces): the
+        /// most in flight is the larger of the two (each replica's own count; their sum at one
+        /// instant is not in the traces).
+        public mutating func absorb(_ other: Observations) {
+            for (outcome, count) in other.outcomes { outcomes[outcome, default: 0] += count }
+            firstTokens += other.firstTokens
+            outputRates += other.outputRates
+            retryAfters += other.retryAfters
+            maxInFlight = max(maxInFlight, other.maxInFlight)
+        }
+    }
+
+    /// Several traces' observations, each upstream's added up, in the order they first appear.
+    public static func merged(_ traces: [[Observations]]) -> [Observations] {
+        var merged: [Observations] = []
+        for upstreams in traces {
+            for upstream in upstreams {
+                if let index = merged.firstIndex(where: { $0.name == upstream.name }) {
+                    merged[index].absorb(upstream)
+                } else {
+                    merged.append(upstream)
+                }
+            }
+        }
+        return merged
     }
 
     public struct FitError: Error, CustomStringConvertible {
@@ -82,9 +108,16 @@ public enum TraceFit {
     /// `minimumAnswers` times, each number with a comment saying what it came from. With the
     /// routing config the gateway ran (`config`), its pools are left out (a pool's model is
     /// its replicas, not a provider's) and its prices are copied.
+    /// Whether an upstream (not a local pool) answered often enough to be fitted.
+    public static func fits(_ upstream: Observations, minimumAnswers: Int) -> Bool {
+        upstream.firstTokens.count >= minimumAnswers
+    }
+
+    /// `states`: by upstream, a `states:` block of its own to write instead of the healthy
+    /// state fitted over the whole trace (`brownout fit --timeline`).
     public static func catalog(
         _ upstreams: [Observations], header: RouterTrace.Header, calls: Int, source: String, config: RouterConfig? = nil,
-        minimumAnswers: Int = 20
+        minimumAnswers: Int = 20, states: [String: String] = [:]
     ) -> String {
         func number(_ value: Double) -> String {
             let rounded = (value * 1e6).rounded() / 1e6
@@ -106,7 +139,7 @@ public enum TraceFit {
                 pools.append(upstream.name)
                 continue
             }
-            guard upstream.firstTokens.count >= minimumAnswers else {
+            guard fits(upstream, minimumAnswers: minimumAnswers) else {
                 skipped.append("\(upstream.name) (\(upstream.firstTokens.count) answers)")
                 continue
             }
@@ -142,6 +175,10 @@ public enum TraceFit {
                     "    input_usd_per_mtok: \(number(target.inputPricePerMillion))    # from the spec\n    output_usd_per_mtok: \(number(target.outputPricePerMillion))\n"
             } else {
                 text += "    input_usd_per_mtok: 0    # not in a trace\n    output_usd_per_mtok: 0\n"
+            }
+            if let block = states[upstream.name] {
+                text += block
+                continue
             }
             let errors = OutcomeClass.failures.compactMap { outcome -> String? in
                 guard outcome != .cancelled, let count = upstream.outcomes[outcome], count > 0 else { return nil }

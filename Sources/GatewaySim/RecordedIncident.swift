@@ -22,18 +22,20 @@ public struct RecordedIncident: Sendable {
         }
     }
 
-    /// One upstream in one minute of the window.
+    /// One upstream in one bin (a minute, unless asked otherwise) of the window.
     public struct TimelineRow: Sendable {
         public let upstream: String
-        /// The minute's start, nanoseconds from the window's start.
+        /// The bin's start, nanoseconds from the window's start.
         public let startNanoseconds: Int64
-        /// Attempts sent in the minute.
+        /// Attempts sent in the bin.
         public var attempts = 0
-        /// Attempts that ended in the minute, by outcome class.
+        /// Attempts that ended in the bin, by outcome class.
         public var outcomes: [OutcomeClass: Int] = [:]
-        /// Send to first token of the streamed answers that ended in the minute.
+        /// Send to first token of the streamed answers that ended in the bin.
         public var firstTokens = LatencyHistogram()
-        /// Gateways whose breaker of the upstream was open or half-open at the minute's start.
+        /// Retry-After of the 429s and 529s that ended in the bin (seconds).
+        public var retryAfters: [Double] = []
+        /// Gateways whose breaker of the upstream was open or half-open at the bin's start.
         public var breakersOpen = 0
     }
 
@@ -42,8 +44,12 @@ public struct RecordedIncident: Sendable {
     }
 
     public let result: ReplicationResult
-    /// Per router target (the spec's order), the window's minutes.
+    /// Per router target (the spec's order), the window's bins.
     public let timeline: [[TimelineRow]]
+    public let binNanoseconds: Int64
+    /// Per team (the world's order), when its requests arrived (nanoseconds from the window's
+    /// start, ascending).
+    public let arrivals: [[Int64]]
     /// The window's start (Unix nanoseconds) and length.
     public let startUnixNanoseconds: Int64
     public let lengthNanoseconds: Int64
@@ -54,8 +60,11 @@ public struct RecordedIncident: Sendable {
 
     /// The incident in [`from`, `to`) (Unix nanoseconds; nil: from the first request recorded, to
     /// the last entry). Requests count by when they arrived; spend by when the router settled
-    /// it. Every source must have been recorded with `world`'s routing config.
-    public static func read(_ sources: [Source], world: WorldSpec, from: Int64?, to: Int64?) throws(IncidentError) -> RecordedIncident {
+    /// it. Every source must have been recorded with `world`'s routing config. The timeline is
+    /// in bins of `bin` nanoseconds.
+    public static func read(
+        _ sources: [Source], world: WorldSpec, from: Int64?, to: Int64?, bin: Int64 = minute
+    ) throws(IncidentError) -> RecordedIncident {
         let config = world.router
         for source in sources where source.header.configFingerprint != config.fingerprint {
             throw IncidentError(
@@ -74,11 +83,13 @@ public struct RecordedIncident: Sendable {
             throw IncidentError(description: "the window is empty: it ends (\(stop) ns) before it starts (\(start) ns)")
         }
         let length = stop - start
+        let binSize = bin
         let window = MeasurementWindow(warmUp: 0, horizon: length, bucket: SimulationInstant.nanoseconds(fromSeconds: world.bucketSeconds))
-        let minutes = Int((length + minute - 1) / minute)
+        let bins = Int((length + binSize - 1) / binSize)
         let targets = config.targets.map(\.name)
-        var timeline = targets.map { name in (0..<minutes).map { TimelineRow(upstream: name, startNanoseconds: Int64($0) * minute) } }
+        var timeline = targets.map { name in (0..<bins).map { TimelineRow(upstream: name, startNanoseconds: Int64($0) * binSize) } }
         var teams = world.teams.map { TeamMetrics(name: $0.name) }
+        var arrivals: [[Int64]] = world.teams.map { _ in [] }
         var series = world.teams.map { _ in TimeBuckets(window: window) }
         var ledger = Ledger(teamCount: config.teams.count)
         var openings = Array(repeating: 0, count: targets.count)
@@ -95,17 +106,17 @@ public struct RecordedIncident: Sendable {
         for (sourceIndex, source) in sources.enumerated() {
             let zero = source.header.unixNanosecondsAtZero
             func relative(_ time: Int64) -> Int64 { zero + time - start }
-            // The replayed router at the window's minutes and its end.
-            var times = (0..<minutes).map { start - zero + Int64($0) * minute }
+            // The replayed router at the window's bins and its end.
+            var times = (0..<bins).map { start - zero + Int64($0) * binSize }
             times.append(stop - zero)
             let replay = TraceReplay.run(config: config, header: source.header, entries: source.entries, snapshotsAt: times)
             divergent += replay.differing
             let first = replay.snapshots[0], last = replay.snapshots[replay.snapshots.count - 1]
             ledger = ledger.adding(last.ledger.subtracting(first.ledger))
             for index in targets.indices { openings[index] += last.openings[index] - first.openings[index] }
-            for (minuteIndex, snapshot) in replay.snapshots.prefix(minutes).enumerated() {
+            for (binIndex, snapshot) in replay.snapshots.prefix(bins).enumerated() {
                 for index in targets.indices where snapshot.breakers[index] == .open || snapshot.breakers[index] == .halfOpen {
-                    timeline[index][minuteIndex].breakersOpen += 1
+                    timeline[index][binIndex].breakersOpen += 1
                 }
             }
             events += UInt64(source.entries.count)
@@ -123,32 +134,36 @@ public struct RecordedIncident: Sendable {
             for (order, entry) in source.entries.enumerated() {
                 let time = relative(entry.timeNanoseconds)
                 let inWindow = time >= 0 && time < length
-                let minuteIndex = inWindow ? Int(time / minute) : nil
+                let binIndex = inWindow ? Int(time / binSize) : nil
                 switch entry.call {
                 case .begin(let request):
                     let team = request.team.flatMap { teamIndex[config.teams[$0.index].name] }
                     requests[request.id] = Request(arrival: time, team: team, counted: inWindow)
                     if inWindow, let team {
+                        arrivals[team].append(time)
                         teams[team].requests += 1
                         series[team].record(at: time, arrived: true)
                     }
                 case .attemptFinished(let requestID, let attempt, let outcome):
                     guard let target = requests[requestID]?.targets[attempt] else { break }
                     inFlight[target].append((time, sourceIndex, order, -1))
-                    if let minuteIndex {
-                        timeline[target][minuteIndex].outcomes[outcome.outcome, default: 0] += 1
+                    if let binIndex {
+                        timeline[target][binIndex].outcomes[outcome.outcome, default: 0] += 1
                         if outcome.outcome == .success, let firstToken = entry.firstTokenNanoseconds, firstToken > 0 {
-                            timeline[target][minuteIndex].firstTokens.record(nanoseconds: firstToken)
+                            timeline[target][binIndex].firstTokens.record(nanoseconds: firstToken)
                         }
                         if outcome.outcome != .success { errors[target][outcome.outcome, default: 0] += 1 }
+                        if let retryAfter = outcome.retryAfterSeconds, outcome.outcome == .rateLimited || outcome.outcome == .overloaded {
+                            timeline[target][binIndex].retryAfters.append(retryAfter)
+                        }
                     }
                 case .attemptWithheld(let requestID, let attempt):
                     // The send never reached its upstream.
                     guard let target = requests[requestID]?.targets[attempt] else { break }
                     inFlight[target].append((time, sourceIndex, order, -1))
-                    if let minuteIndex {
+                    if let binIndex {
                         offered[target] -= 1
-                        timeline[target][minuteIndex].attempts -= 1
+                        timeline[target][binIndex].attempts -= 1
                     }
                 case .firstByte(let requestID, _):
                     if requests[requestID]?.firstByte == nil { requests[requestID]?.firstByte = time }
@@ -164,9 +179,9 @@ public struct RecordedIncident: Sendable {
                     if decision.action == .hedge { request.hedges += 1 }
                     request.targets[decision.attempt] = target
                     inFlight[target].append((time, sourceIndex, order, 1))
-                    if let minuteIndex {
+                    if let binIndex {
                         offered[target] += 1
-                        timeline[target][minuteIndex].attempts += 1
+                        timeline[target][binIndex].attempts += 1
                     }
                 case .complete, .fail, .reject:
                     requests[decision.requestID] = nil
@@ -225,6 +240,7 @@ public struct RecordedIncident: Sendable {
             teams: teams, timeSeries: series, upstreams: upstreams, ledger: ledger, breakerOpenings: openings, events: events,
             decisions: decisions, endNanoseconds: length, window: window, decisionLog: nil)
         return RecordedIncident(
-            result: result, timeline: timeline, startUnixNanoseconds: start, lengthNanoseconds: length, divergentDecisions: divergent)
+            result: result, timeline: timeline, binNanoseconds: binSize, arrivals: arrivals.map { $0.sorted() }, startUnixNanoseconds: start,
+            lengthNanoseconds: length, divergentDecisions: divergent)
     }
 }

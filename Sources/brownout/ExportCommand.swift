@@ -17,7 +17,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Execute the review notebook for an output directory and write review.ipynb and review.html beside its CSVs.",
         discussion: """
-            The review (run, variant comparison, sweep or sizing) follows from what DIR holds. The notebooks are found in $BROWNOUT_NOTEBOOKS, \
+            The review (run, variant comparison, sweep, sizing or incident) follows from what DIR holds. The notebooks are found in $BROWNOUT_NOTEBOOKS, \
             else in ../share/brownout/notebooks-export beside this binary (make install), else in the checkout it was built in; their Python \
             environment is made on first use: the checkout's .venv-notebooks, or $BROWNOUT_DATA_DIR (default ~/.local/share/brownout)/venv-notebooks.
             """
@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
         case ipynb, html
     }
 
-    @Argument(help: "An output directory of brownout run, sweep or size-fallback.")
+    @Argument(help: "An output directory of brownout run, sweep, size-fallback or incident.")
     var directory: String
 
     @Option(help: "Write only this format (ipynb or html); default: both.")

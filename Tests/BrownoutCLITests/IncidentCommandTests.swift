@@ -37,7 +37,9 @@ struct IncidentCommandTests {
         }
     }
 
-    @Test("the incident's tables say what the load generator and the gateway counted; bad traces and other specs' traces are refused")
+    @Test(
+        "the incident's tables say what the load generator and the gateway counted, its review exports; bad traces and other specs' traces are refused"
+    )
     func recordedTwin() async throws {
         let directory = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -83,6 +85,14 @@ struct IncidentCommandTests {
         #expect(
             !squeezed.isEmpty && squeezed.allSatisfy { $0 >= 0 && $0 <= 80 },
             "alpha's 529s come in the squeeze (40–80 s, from 10 s): minutes \(squeezed)")
+
+        // The incident review: the planning review's charts, read from the recorded tables.
+        let review = try await CommandRunner.run(brownout, ["export", out.path, "--format", "html"])
+        #expect(review.status == 0, "\(review.stderr)")
+        let page = (try? String(contentsOf: out.appendingPathComponent("review.html"), encoding: .utf8)) ?? ""
+        for heading in ["Incident review", "What the gateways recorded", "Availability over time", "Chargeback"] {
+            #expect(page.contains(heading), "review.html has '\(heading)'")
+        }
 
         // The whole trace: the chargeback is what the gateway charged, to the cent's millionth.
         let whole = directory.appendingPathComponent("whole")

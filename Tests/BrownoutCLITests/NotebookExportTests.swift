@@ -191,7 +191,7 @@ struct NotebookExportTests {
         let empty = try CommandRunner.temporaryDirectory()
         let result = try await Self.brownout(["export", empty.path])
         #expect(result.status == 1)
-        #expect(result.stderr == "Error: \(empty.path): no Brownout outputs here (summary.csv, compare.csv, sweep.csv or sizing.csv)\n")
+        #expect(result.stderr == "Error: \(empty.path): no Brownout outputs here (summary.csv, compare.csv, sweep.csv, sizing.csv or timeline.csv)\n")
         let missing = try await Self.brownout(["export", empty.appendingPathComponent("nope").path])
         #expect(missing.status == 1)
         #expect(missing.stderr == "Error: \(empty.appendingPathComponent("nope").path): no such directory\n")
