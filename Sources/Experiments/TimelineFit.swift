@@ -10,7 +10,8 @@ import Stochastics
 /// outcome mix changes (``Stochastics/ChangePoints``: exact optimal partitioning, BIC penalty),
 /// the stretches whose mixes cannot be told apart are one health state (likelihood-ratio test
 /// at 0.1%), the state with the fewest failures is its `healthy` one, and every stretch in
-/// another state is a degradation script entry. ``spec(_:…)`` writes the experiment: the
+/// another state is a degradation script entry, from its first bin in which an attempt ended
+/// to its last (empty bins say nothing of an upstream's health: it stays healthy there). ``spec(_:…)`` writes the experiment: the
 /// fitted providers and script, the routing and teams of the spec the gateway ran, and the
 /// teams' arrivals replayed from the recorded requests.
 public enum TimelineFit {
@@ -112,8 +113,13 @@ public enum TimelineFit {
                 var end = index
                 while end + 1 < segments.count && grouping[end + 1] == grouping[index] { end += 1 }
                 let state = grouping[index]
-                if state != healthy {
-                    let bins = segments[index].lowerBound..<segments[end].upperBound
+                // Bins in which nothing ended (nothing was sent: the upstream not needed, or a
+                // breaker open) say nothing of its health: a stretch begins and ends with evidence.
+                var low = segments[index].lowerBound, high = segments[end].upperBound
+                while low < high && counts[low].reduce(0, +) == 0 { low += 1 }
+                while high > low && counts[high - 1].reduce(0, +) == 0 { high -= 1 }
+                if state != healthy && low < high {
+                    let bins = low..<high
                     stretches.append(
                         Stretch(
                             fromSeconds: Double(bins.lowerBound) * bin, toSeconds: Double(bins.upperBound) * bin, state: names[state]!,

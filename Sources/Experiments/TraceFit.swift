@@ -16,6 +16,10 @@ public enum TraceFit {
         public var firstTokens: [Double] = []
         /// Output tokens per second after the first token, of answered attempts with output.
         public var outputRates: [Double] = []
+        /// The same, of answers of ``steadyTokens`` tokens or more (a filter on the answer's
+        /// length, not its rate, so it does not bias the rate): a short answer's rate is mostly
+        /// the timing noise of its few frames.
+        public var steadyOutputRates: [Double] = []
         public var retryAfters: [Double] = []
         public var maxInFlight = 0
         var inFlight = 0
@@ -31,6 +35,7 @@ public enum TraceFit {
             for (outcome, count) in other.outcomes { outcomes[outcome, default: 0] += count }
             firstTokens += other.firstTokens
             outputRates += other.outputRates
+            steadyOutputRates += other.steadyOutputRates
             retryAfters += other.retryAfters
             maxInFlight = max(maxInFlight, other.maxInFlight)
         }
@@ -50,6 +55,9 @@ public enum TraceFit {
         }
         return merged
     }
+
+    /// What makes an answer's output rate worth fitting (``Observations/steadyOutputRates``).
+    public static let steadyTokens = 20
 
     public struct FitError: Error, CustomStringConvertible {
         public let description: String
@@ -85,7 +93,11 @@ public enum TraceFit {
                     upstreams[at].firstTokens.append(Double(firstToken) / 1e9)
                     let latency = line.latencyNanoseconds ?? 0
                     let output = line.outputTokens ?? 0
-                    if output > 1 && latency > firstToken { upstreams[at].outputRates.append(Double(output) / (Double(latency - firstToken) / 1e9)) }
+                    if output > 1 && latency > firstToken {
+                        let seconds = Double(latency - firstToken) / 1e9
+                        upstreams[at].outputRates.append(Double(output) / seconds)
+                        if output >= steadyTokens { upstreams[at].steadyOutputRates.append(Double(output) / seconds) }
+                    }
                 }
             }
             if let decision = line.decision, decision.action == .send || decision.action == .hedge, let target = decision.target {
@@ -156,11 +168,19 @@ public enum TraceFit {
                     "    # \(upstream.firstTokens.count) streamed first tokens (send → first token); maximum likelihood, KS D \(String(format: "%.3f", fitted.best.ksDistance))"
                 text += others.isEmpty ? "\n" : " (\(others))\n"
             }
-            if let rates = try? DistributionFit.fit(.normal, to: upstream.outputRates) {
-                let mean = rates.parameters[0].value, sd = rates.parameters[1].value
-                text += "    output_tokens_per_s: {normal: {mean: \(number(mean)), sd: \(number(sd)), lower: 1}}"
+            // The answers of 20 tokens or more when there are enough of them, else every
+            // answer's; a normal by the median and the interquartile range (IQR / 1.349 is a
+            // normal's standard deviation), which a few answers' bursts do not move: a first
+            // token held back by a stall lets the tokens due behind it out at once, an end
+            // right after the first token, a rate in the thousands.
+            let steady = upstream.steadyOutputRates.count >= minimumAnswers
+            let rates = (steady ? upstream.steadyOutputRates : upstream.outputRates).sorted()
+            if rates.count >= 2 {
+                func quantile(_ q: Double) -> Double { rates[min(rates.count - 1, Int(q * Double(rates.count - 1)))] }
+                let median = quantile(0.5), spread = max(0, (quantile(0.75) - quantile(0.25)) / 1.349)
+                text += "    output_tokens_per_s: {normal: {mean: \(number(median)), sd: \(number(spread)), lower: 1}}"
                 text +=
-                    "    # \(upstream.outputRates.count) answers: output tokens / (end − first token); KS D \(String(format: "%.3f", rates.ksDistance))\n"
+                    "    # \(rates.count) answers\(steady ? " of \(steadyTokens) tokens or more" : ""): output tokens / (end − first token); their median and interquartile range / 1.349\n"
             } else {
                 text +=
                     "    output_tokens_per_s: 1000000    # fewer than 2 answers with more than one token after the first: streaming rate not observed\n"
