@@ -139,6 +139,22 @@ def run_summary_text(directory):
     return "\n".join(lines)
 
 
+def team_availability(ax, series, teams, width, title):
+    """Each team's share of requests answered per bucket, with its SLO dotted."""
+    for index, (name, group) in enumerate(series.groupby("team", sort=False)):
+        ended = group.succeeded + group.failed
+        share = (group.succeeded / ended.where(ended > 0)) * 100
+        ax.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
+                linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
+        slo = teams[teams.team == name].slo_availability
+        if len(slo):
+            ax.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
+    ax.set_ylabel("answered, % of requests ended")
+    ax.set_title(title)
+    ax.legend(loc="lower left", ncol=1)
+    ax.set_ylim(max(0, ax.get_ylim()[0]), 100.5)
+
+
 def availability_over_time(directory):
     series = read_csv(directory, "timeseries.csv")
     series = series[series.variant == first_variant(series)]
@@ -150,19 +166,8 @@ def availability_over_time(directory):
     providers = list(dict.fromkeys(health.upstream))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, max(1, len(providers)) * 0.45]})
-    for index, (name, group) in enumerate(series.groupby("team", sort=False)):
-        ended = group.succeeded + group.failed
-        share = (group.succeeded / ended.where(ended > 0)) * 100
-        top.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
-                 linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
-        slo = teams[(teams.variant == first_variant(teams)) & (teams.team == name)].slo_availability
-        if len(slo):
-            top.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
-    top.set_ylabel("answered, % of requests ended")
-    top.set_title("Availability per team, per bucket (dotted: each team's SLO)")
-    top.legend(loc="lower left", ncol=1)
-    low = top.get_ylim()[0]
-    top.set_ylim(max(0, low), 100.5)
+    team_availability(top, series, teams[teams.variant == first_variant(teams)], width,
+                      "Availability per team, per bucket (dotted: each team's SLO)")
     for row, provider in enumerate(providers):
         group = health[health.upstream == provider]
         for _, bucket_row in group.iterrows():
@@ -443,18 +448,7 @@ def availability_with_observed_health(directory):
                                                                  "breakers_open")]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, max(1, len(upstreams)) * 0.45]})
-    for index, (name, group) in enumerate(series.groupby("team", sort=False)):
-        ended = group.succeeded + group.failed
-        share = (group.succeeded / ended.where(ended > 0)) * 100
-        top.plot(group.bucket_start_s + width / 2, share, color=PALETTE[index % len(PALETTE)],
-                 linestyle=LINESTYLES[index % len(LINESTYLES)], label=name, linewidth=1.6)
-        slo = teams[teams.team == name].slo_availability
-        if len(slo):
-            top.axhline(float(slo.iloc[0]) * 100, color=PALETTE[index % len(PALETTE)], linewidth=0.8, linestyle=":")
-    top.set_ylabel("answered, % of requests ended")
-    top.set_title("Availability per team, as recorded (dotted: each team's SLO)")
-    top.legend(loc="lower left", ncol=1)
-    top.set_ylim(max(0, top.get_ylim()[0]), 100.5)
+    team_availability(top, series, teams, width, "Availability per team, as recorded (dotted: each team's SLO)")
     minute = float(timeline.minute_start_s.drop_duplicates().sort_values().diff().dropna().min()) if len(timeline) > 1 else 60.0
     for row, upstream in enumerate(upstreams):
         group = timeline[timeline.upstream == upstream]

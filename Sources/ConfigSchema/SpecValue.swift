@@ -1,4 +1,5 @@
 import Foundation
+import RoutingCore
 import Yams
 
 /// Where a value of a spec came from: file, line and column (1-based), or a `--set` override.
@@ -120,37 +121,23 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension SpecValue {
     /// The value as block YAML at `indent` spaces, every key and scalar a double-quoted string
-    /// (the spec reader reads every scalar from its text, so the value reads back the same).
+    /// (JSON's escapes are YAML's; the spec reader reads every scalar from its text, so the
+    /// value reads back the same).
     /// A map or list starts on the next line; a scalar, an empty map or an empty list on this one.
     public func yaml(indent: Int = 0) -> String {
         let pad = String(repeating: " ", count: indent)
         switch self {
         case .scalar(let text, _):
-            return " " + Self.quoted(text) + "\n"
+            return " " + JSONText.quoted(text) + "\n"
         case .map(let entries, _):
             guard !entries.isEmpty else { return " {}\n" }
-            return "\n" + entries.map { pad + Self.quoted($0.key) + ":" + $0.value.yaml(indent: indent + 2) }.joined()
+            return "\n" + entries.map { pad + JSONText.quoted($0.key) + ":" + $0.value.yaml(indent: indent + 2) }.joined()
         case .list(let items, _):
             guard !items.isEmpty else { return " []\n" }
             return "\n" + items.map { item in pad + "-" + item.yaml(indent: indent + 2).replacingFirstNewline(with: pad + "  ") }.joined()
         }
     }
 
-    private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
 }
 
 extension String {
