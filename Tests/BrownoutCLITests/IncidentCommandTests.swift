@@ -56,6 +56,10 @@ struct IncidentCommandTests {
         let windowed = try await CommandRunner.run(
             brownout, ["incident", trace, "--spec", gatewaySpec, "--from", "10", "--to", "120", "--out", out.path])
         try #require(windowed.status == 0, "\(windowed.stderr)")
+        // The window against the twin's clients: they count what they sent after the warm-up,
+        // the gateway what arrived after it, a transport later; under a loaded machine that is
+        // tens of model milliseconds at either edge, a request or two at 4 a second. The bar,
+        // 5% of the team's requests, is a quarter of a second's lateness at each edge at 20×.
         let live = try Self.rows(twinOut.appendingPathComponent("twin.csv"))
         let perTeam = try Self.rows(out.appendingPathComponent("per_team.csv"))
         let header = try #require(perTeam.first)
@@ -63,21 +67,9 @@ struct IncidentCommandTests {
         for team in ["app", "ops"] {
             let row = try #require(perTeam.first { $0[1] == team })
             let liveRequests = try #require(live.first { $0[0] == team && $0[1] == "requests" }.flatMap { Double($0[5]) })
-            let liveAvailability = try #require(live.first { $0[0] == team && $0[1] == "availability" }.flatMap { Double($0[5]) })
-            let requests = try #require(Double(row[try column("requests")])), availability = try #require(Double(row[try column("availability")]))
-            // The gateway sees an arrival the transport later than the client sent it: one
-            // request at either edge of the window may fall on the other side.
-            #expect(abs(requests - liveRequests) <= 2, "\(team): \(requests) requests recorded, \(liveRequests) sent after the warm-up")
-            #expect(abs(availability - liveAvailability) <= 3 / liveRequests, "\(team): \(availability) recorded, \(liveAvailability) live")
-        }
-        // Attempts per upstream between the warm-up and the horizon, as the gateway's own
-        // metrics counted them for the twin (an attempt sent at an edge, as above).
-        let upstreams = try Self.rows(twinOut.appendingPathComponent("twin-upstreams.csv"))
-        let perProvider = try Self.rows(out.appendingPathComponent("per_provider.csv"))
-        for name in ["alpha", "beta"] {
-            let offered = try #require(perProvider.first { $0[1] == name }.flatMap { Double($0[3]) })
-            let counted = try #require(upstreams.first { $0[0] == name }.flatMap { Double($0[5]) })
-            #expect(abs(offered - counted) <= 2, "\(name): \(offered) attempts recorded, \(counted) counted by the gateway")
+            let requests = try #require(Double(row[try column("requests")]))
+            #expect(
+                abs(requests - liveRequests) <= 0.05 * liveRequests, "\(team): \(requests) requests recorded, \(liveRequests) sent after the warm-up")
         }
         let timeline = try Self.rows(out.appendingPathComponent("timeline.csv"))
         let overloaded = try #require(timeline.first?.firstIndex(of: "overloaded_529"))
@@ -98,15 +90,33 @@ struct IncidentCommandTests {
         let whole = directory.appendingPathComponent("whole")
         let all = try await CommandRunner.run(brownout, ["incident", trace, "--spec", gatewaySpec, "--out", whole.path])
         try #require(all.status == 0, "\(all.stderr)")
+        // The whole trace against the gateway's own final metrics, which count the same
+        // requests and attempts: exactly.
         let metrics = try String(contentsOf: twinOut.appendingPathComponent("gateway-metrics.txt"), encoding: .utf8)
+        func metric(_ prefix: String) -> Double {
+            metrics.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+                .reduce(0, +)
+        }
         let wholeTeams = try Self.rows(whole.appendingPathComponent("per_team.csv"))
-        let total = try #require(wholeTeams.first?.firstIndex(of: "total_usd"))
+        let columns = try #require(wholeTeams.first)
+        let total = try #require(columns.firstIndex(of: "total_usd")), requestsColumn = try #require(columns.firstIndex(of: "requests"))
+        let availabilityColumn = try #require(columns.firstIndex(of: "availability"))
         for team in ["app", "ops"] {
-            let charged = try #require(
-                metrics.split(separator: "\n").first { $0.hasPrefix(#"brownout_team_spend_usd{team="\#(team)"}"#) }
-                    .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } })
-            let recorded = try #require(wholeTeams.first { $0[1] == team }.flatMap { Double($0[total]) })
+            let row = try #require(wholeTeams.first { $0[1] == team })
+            let charged = metric(#"brownout_team_spend_usd{team="\#(team)"}"#)
+            let recorded = try #require(Double(row[total]))
             #expect(abs(recorded - charged) <= 1e-6, "\(team): incident \(recorded), gateway \(charged)")
+            let counted = metric(#"brownout_requests_total{team="\#(team)","#)
+            let answered = metric(#"brownout_requests_total{team="\#(team)",result="success"}"#)
+            #expect(
+                Double(row[requestsColumn]) == counted, "\(team): \(row[requestsColumn]) requests in the trace, \(counted) counted by the gateway")
+            let availability = try #require(Double(row[availabilityColumn]))
+            #expect(abs(availability - answered / counted) <= 1e-6, "\(team): availability \(availability), the gateway's \(answered / counted)")
+        }
+        let wholeProviders = try Self.rows(whole.appendingPathComponent("per_provider.csv"))
+        for name in ["alpha", "beta"] {
+            let offered = try #require(wholeProviders.first { $0[1] == name }.flatMap { Double($0[3]) })
+            #expect(offered == metric(#"brownout_attempts_total{upstream="\#(name)","#), "\(name): \(offered) attempts in the trace")
         }
 
         // Another spec's trace (its routing differs), a trace cut mid-line, a missing one:
