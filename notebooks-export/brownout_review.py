@@ -155,6 +155,22 @@ def team_availability(ax, series, teams, width, title):
     ax.set_ylim(max(0, ax.get_ylim()[0]), 100.5)
 
 
+def shade(ax, row, start, width, share):
+    """One stretch of an upstream's row in a health strip, darker for a larger share (none at 0)."""
+    if share > 0:
+        ax.broken_barh([(start, width)], (row - 0.4, 0.8), color="#1b3a6b", alpha=min(1.0, 0.15 + 0.85 * share), linewidth=0)
+
+
+def health_strip(ax, names, title):
+    """The strip beneath an availability chart: a row per upstream, top to bottom."""
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.invert_yaxis()
+    ax.grid(False)
+    ax.set_title(title, fontsize=9)
+
+
 def availability_over_time(directory):
     series = read_csv(directory, "timeseries.csv")
     series = series[series.variant == first_variant(series)]
@@ -171,15 +187,9 @@ def availability_over_time(directory):
     for row, provider in enumerate(providers):
         group = health[health.upstream == provider]
         for _, bucket_row in group.iterrows():
-            if bucket_row.degraded_share > 0:
-                bottom.broken_barh([(bucket_row.bucket_start_s, width)], (row - 0.4, 0.8), color="#1b3a6b",
-                                   alpha=min(1.0, 0.15 + 0.85 * bucket_row.degraded_share), linewidth=0)
-    bottom.set_yticks(range(len(providers)))
-    bottom.set_yticklabels(providers)
-    bottom.set_ylim(-0.6, len(providers) - 0.4)
-    bottom.invert_yaxis()
-    bottom.grid(False)
-    bottom.set_title("Providers outside their healthy state (darker: degraded in more of the bucket and of the replications)", fontsize=9)
+            shade(bottom, row, bucket_row.bucket_start_s, width, bucket_row.degraded_share)
+    health_strip(bottom, providers,
+                 "Providers outside their healthy state (darker: degraded in more of the bucket and of the replications)")
     hours_axis(bottom, float(bucket.max()) + width, directory)
     fig.tight_layout()
     return fig
@@ -455,17 +465,11 @@ def availability_with_observed_health(directory):
         for _, m in group.iterrows():
             ended = sum(m[c] for c in outcome_columns)
             failed = ended - m["success"]
-            if ended > 0 and failed > 0:
-                bottom.broken_barh([(m.minute_start_s, minute)], (row - 0.4, 0.8), color="#1b3a6b",
-                                   alpha=min(1.0, 0.15 + 0.85 * failed / ended), linewidth=0)
+            if ended > 0:
+                shade(bottom, row, m.minute_start_s, minute, failed / ended)
             if m.breakers_open > 0:
                 bottom.plot([m.minute_start_s + minute / 2], [row], marker="|", color=PALETTE[4], markersize=9)
-    bottom.set_yticks(range(len(upstreams)))
-    bottom.set_yticklabels(upstreams)
-    bottom.set_ylim(-0.6, len(upstreams) - 0.4)
-    bottom.invert_yaxis()
-    bottom.grid(False)
-    bottom.set_title("Each upstream's failed attempts per minute (darker: a larger share; |: a breaker open)", fontsize=9)
+    health_strip(bottom, upstreams, "Each upstream's failed attempts per minute (darker: a larger share; |: a breaker open)")
     hours_axis(bottom, float(max(bucket.max() + width, timeline.minute_start_s.max() + minute)), directory)
     fig.tight_layout()
     return fig

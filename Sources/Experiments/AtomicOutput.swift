@@ -21,6 +21,17 @@ public enum AtomicOutput {
     public static func prepare(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
+
+    /// A command's output files (name, text), each written atomically into `directory`, made
+    /// first; a failure is one line naming the directory.
+    static func write(_ files: [(String, String)], into directory: URL) throws(ExperimentFailure) {
+        do {
+            try prepare(directory: directory)
+            for (name, text) in files { try write(text, to: directory.appendingPathComponent(name)) }
+        } catch {
+            throw ExperimentFailure("\(directory.path): could not write outputs (\(error.localizedDescription))")
+        }
+    }
 }
 
 /// RFC 4180 rows.

@@ -129,12 +129,7 @@ public enum Experiment {
         files.append(("run.json", manifest.json()))
         let path = directory ?? "out/\(spec.name)"
         let url = URL(fileURLWithPath: path)
-        do {
-            try AtomicOutput.prepare(directory: url)
-            for (name, text) in files { try AtomicOutput.write(text, to: url.appendingPathComponent(name)) }
-        } catch {
-            throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
-        }
+        try AtomicOutput.write(files, into: url)
         return (reports.map { $0.plainSummary() }.joined(separator: "\n"), path, files.map(\.0))
     }
 }

@@ -52,12 +52,7 @@ public enum Incident {
             ("incident.json", manifest(incident, sources: sources, specPath: specPath, document: document)),
         ]
         let url = URL(fileURLWithPath: directory)
-        do {
-            try AtomicOutput.prepare(directory: url)
-            for (name, text) in files { try AtomicOutput.write(text, to: url.appendingPathComponent(name)) }
-        } catch {
-            throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
-        }
+        try AtomicOutput.write(files, into: url)
         return (summary(incident, spec: spec, gateways: sources.count), files.map(\.0))
     }
 

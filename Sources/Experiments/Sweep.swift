@@ -75,13 +75,7 @@ public enum Sweep {
             name: base.name, specHash: RunManifest.hash(document), seed: base.seed, replications: base.replications,
             dimensions: dimensions, points: grid.count, shard: shard.map { "\($0.index)/\($0.count)" }, version: RunManifest.version)
         let url = URL(fileURLWithPath: directory)
-        do {
-            try AtomicOutput.prepare(directory: url)
-            try AtomicOutput.write(table.text, to: url.appendingPathComponent("sweep.csv"))
-            try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sweep.json"))
-        } catch {
-            throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
-        }
+        try AtomicOutput.write([("sweep.csv", table.text), ("sweep.json", manifest.json())], into: url)
         return selected.count
     }
 
@@ -135,13 +129,7 @@ public enum Sweep {
         rows.sort { ($0.point, $0.order) < ($1.point, $1.order) }
         let text = ([header] + rows.map(\.line)).map { $0 + "\r\n" }.joined()
         let url = URL(fileURLWithPath: output)
-        do {
-            try AtomicOutput.prepare(directory: url)
-            try AtomicOutput.write(text, to: url.appendingPathComponent("sweep.csv"))
-            try AtomicOutput.write(manifest.withoutShard.json(), to: url.appendingPathComponent("sweep.json"))
-        } catch {
-            throw ExperimentFailure("\(url.path): could not write outputs (\(error.localizedDescription))")
-        }
+        try AtomicOutput.write([("sweep.csv", text), ("sweep.json", manifest.withoutShard.json())], into: url)
         return manifest.points
     }
 }
