@@ -118,7 +118,7 @@ struct BudgetLeaseLiveTests {
                 #expect(spent <= held + 1e-12, "fail_closed: within what it held (\(held)): \(spent)")
             }
             let metrics = try await gateway.metrics()
-            #expect(SpendLedgerTests.metric("brownout_budget_leases_up", in: metrics) == 0)
+            #expect(LiveGateway.metric("brownout_budget_leases_up", in: metrics) == 0)
             let ready = try await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET)
             #expect(ready.status == 200 && ready.body.contains("budgets: database unreachable"), "\(ready.body)")
             if policy == "fail_open" {
@@ -129,7 +129,7 @@ struct BudgetLeaseLiveTests {
             try await database.start()
             // Back: the allowance it gave itself is recorded, and it is granted what is left.
             let back = try await SpendLedgerTests.awaitMetric(gateway, "brownout_budget_leases_up", 1)
-            #expect(SpendLedgerTests.metric("brownout_budget_leases_up", in: back) == 1)
+            #expect(LiveGateway.metric("brownout_budget_leases_up", in: back) == 1)
             try await Self.drain([gateway])
             let total = try await GatewayFaultTests.spend(of: "batch", in: gateway)
             #expect(total <= 0.01 + (policy == "fail_open" ? 0.0025 : 0) + 1e-12, "in all: \(total)")
@@ -156,7 +156,7 @@ struct RateShareLiveTests {
         }
         for replica in replicas {
             let metrics = try await SpendLedgerTests.awaitMetric(replica, "brownout_replicas_alive", 2)
-            #expect(SpendLedgerTests.metric("brownout_replicas_alive", in: metrics) == 2)
+            #expect(LiveGateway.metric("brownout_replicas_alive", in: metrics) == 2)
         }
         // 600 a minute with a burst of one second: 10 at once for one gateway, 5 for each half.
         // 40 requests at once over both: 10 pass, and what refills (10 a second in all) while
@@ -175,7 +175,7 @@ struct RateShareLiveTests {
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
         await replicas[1].stop()
         let alone = try await SpendLedgerTests.awaitMetric(replicas[0], "brownout_replicas_alive", 1)
-        #expect(SpendLedgerTests.metric("brownout_replicas_alive", in: alone) == 1, "the stopped replica is counted out")
+        #expect(LiveGateway.metric("brownout_replicas_alive", in: alone) == 1, "the stopped replica is counted out")
         try await Task.sleep(for: .seconds(1.2))
         let aloneStart = ContinuousClock.now
         let again = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -115,10 +115,15 @@ struct GatewaySafeDefaultsTests {
                 "model": "chat", "max_tokens": 8,
                 "messages": [["role": "user", "content": String(repeating: "a", count: 40_000)]],
             ])
-            // The first request waits 1.5 s for its first token, holding its 40 kB.
-            try await gateway.fault("alpha", "slow_first_token")
+            // The first request holds its 40 kB until the chat route's 5 s first-token limit
+            // moves it from a hanging alpha to beta; the second is sent once the gateway says
+            // the first's bytes are held, so neither order nor a slow machine decides the test.
+            try await gateway.fault("alpha", "hang")
             async let first = gateway.call("/v1/chat/completions", port: port, body: body, key: LiveGateway.searchKey)
-            try await Task.sleep(for: .milliseconds(500))
+            let held = try await LiveGateway.waitFor(.seconds(4)) {
+                LiveGateway.metric("brownout_request_body_bytes_held", in: try await gateway.metrics()) >= Double(body.count)
+            }
+            #expect(held != nil, "the first request's body was never held")
             let second = try await gateway.call("/v1/chat/completions", port: port, body: body, key: LiveGateway.searchKey)
             #expect(second.status == 503 && second.body.contains("gateway_full"))
             #expect(try await first.status == 200)

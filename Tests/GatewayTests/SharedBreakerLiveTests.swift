@@ -20,17 +20,7 @@ struct SharedBreakerLiveTests {
     }
 
     static func breakerState(_ gateway: LiveGateway, _ upstream: String) async throws -> Double {
-        SpendLedgerTests.metric("brownout_breaker_state{upstream=\"\(upstream)\"}", in: try await gateway.metrics())
-    }
-
-    /// Waits (at most `limit`) for `condition`; returns how long it took, or nil.
-    static func waitFor(_ limit: Duration, _ condition: () async throws -> Bool) async throws -> Duration? {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < limit {
-            if try await condition() { return ContinuousClock.now - start }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return nil
+        LiveGateway.metric("brownout_breaker_state{upstream=\"\(upstream)\"}", in: try await gateway.metrics())
     }
 
     @Test("one replica's failures open the other's breaker; only the opener probes; its success closes both; both traces replay identically")
@@ -58,7 +48,9 @@ struct SharedBreakerLiveTests {
         // Both listening before anything happens.
         for replica in [a, b] {
             #expect(
-                try await Self.waitFor(.seconds(10)) { SpendLedgerTests.metric("brownout_shared_breakers_up", in: try await replica.metrics()) == 1 }
+                try await LiveGateway.waitFor(.seconds(10)) {
+                    LiveGateway.metric("brownout_shared_breakers_up", in: try await replica.metrics()) == 1
+                }
                     != nil)
         }
 
@@ -69,7 +61,7 @@ struct SharedBreakerLiveTests {
             #expect(reply.status == 200 && reply.header("x-brownout-upstream") == "beta")
         }
         #expect(try await Self.breakerState(a, "alpha") == 2)
-        let delay = try await Self.waitFor(.seconds(5)) { try await Self.breakerState(b, "alpha") == 2 }
+        let delay = try await LiveGateway.waitFor(.seconds(5)) { try await Self.breakerState(b, "alpha") == 2 }
         #expect(delay != nil, "b's breaker of alpha opened with a's")
         if let delay { print("shared breaker propagation, a's third failure answered → b's breaker open: \(delay)") }
         let before = try await b.stats("alpha").requests
@@ -90,7 +82,7 @@ struct SharedBreakerLiveTests {
 
         // alpha answers again: a's next probe succeeds, and b closes with it.
         try await a.defaultFault("alpha", "none")
-        let closed = try await Self.waitFor(.seconds(40)) {
+        let closed = try await LiveGateway.waitFor(.seconds(40)) {
             _ = try await a.chat()
             return try await b.chat().header("x-brownout-upstream") == "alpha"
         }

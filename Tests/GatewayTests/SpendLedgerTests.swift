@@ -26,16 +26,12 @@ struct SpendLedgerTests {
                 """)
     }
 
-    static func metric(_ name: String, in text: String) -> Double {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
-    }
-
     /// Waits (at most 10 s) until the gateway's `/metrics` show `name` at `value`; returns them.
     static func awaitMetric(_ gateway: LiveGateway, _ name: String, _ value: Double) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
             let metrics = try await gateway.metrics()
-            if metric(name, in: metrics) == value || ContinuousClock.now >= deadline { return metrics }
+            if LiveGateway.metric(name, in: metrics) == value || ContinuousClock.now >= deadline { return metrics }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -46,8 +42,9 @@ struct SpendLedgerTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
             let metrics = try await gateway.metrics()
-            if metric("brownout_ledger_rows_spooled", in: metrics) == 0 && metric("brownout_ledger_database_up", in: metrics) == 1
-                && metric("brownout_ledger_rows_shipped_total", in: metrics) >= Double(rows)
+            if LiveGateway.metric("brownout_ledger_rows_spooled", in: metrics) == 0
+                && LiveGateway.metric("brownout_ledger_database_up", in: metrics) == 1
+                && LiveGateway.metric("brownout_ledger_rows_shipped_total", in: metrics) >= Double(rows)
             {
                 return metrics
             }
@@ -100,9 +97,9 @@ struct SpendLedgerTests {
             let chargeback = try await database.query(block.replacingCharacters(in: window!, with: "'2000-01-01Z' AND '2200-01-01Z'"))
             #expect(chargeback.split(separator: "\n").contains { $0.hasPrefix("search|") }, "\(chargeback)")
             // Shipping is batched off the request path: far fewer round trips than requests.
-            let trips = Self.metric("brownout_ledger_database_round_trips_total", in: metrics)
+            let trips = LiveGateway.metric("brownout_ledger_database_round_trips_total", in: metrics)
             #expect(trips > 0 && trips < 41, "\(trips) round trips for 41 requests")
-            #expect(Self.metric("brownout_ledger_rows_shipped_total", in: metrics) == 41)
+            #expect(LiveGateway.metric("brownout_ledger_rows_shipped_total", in: metrics) == 41)
         }
         await database.remove()
     }
@@ -152,13 +149,13 @@ struct SpendLedgerTests {
             await database.stop()
             for index in 0..<30 { #expect(try await gateway.chat(stream: index % 2 == 0).status == 200) }
             let down = try await Self.awaitMetric(gateway, "brownout_ledger_rows_spooled", 30)
-            #expect(Self.metric("brownout_ledger_database_up", in: down) == 0)
-            #expect(Self.metric("brownout_ledger_rows_spooled", in: down) == 30)
+            #expect(LiveGateway.metric("brownout_ledger_database_up", in: down) == 0)
+            #expect(LiveGateway.metric("brownout_ledger_rows_spooled", in: down) == 30)
             let ready = try await gateway.call("/readyz", port: gateway.gateway!.port, method: .GET)
             #expect(ready.status == 200 && ready.body.contains("database unreachable, 30 rows spooled"), "\(ready.status) \(ready.body)")
             try await database.start()
             let up = try await Self.shipped(gateway, rows: 35)
-            #expect(Self.metric("brownout_ledger_rows_spooled", in: up) == 0)
+            #expect(LiveGateway.metric("brownout_ledger_rows_spooled", in: up) == 0)
             let rows = try await database.query("SELECT count(*), count(DISTINCT (boot, request_id, part)) FROM brownout_spend_ledger")
             #expect(rows == "35|35")
             // The gateway stops; restarted (a new boot), its rows are new rows, never dropped as
@@ -183,7 +180,7 @@ struct SpendLedgerTests {
             for _ in 0..<12 { #expect(try await gateway.chat().status == 200) }
             // Once the gateway counts them in the spool file, they are not only in memory.
             let spooled = try await Self.awaitMetric(gateway, "brownout_ledger_rows_spooled", 12)
-            #expect(Self.metric("brownout_ledger_rows_spooled", in: spooled) == 12)
+            #expect(LiveGateway.metric("brownout_ledger_rows_spooled", in: spooled) == 12)
             await gateway.gateway!.process.killAndReap()
             gateway.gateway = nil
             try await database.start()

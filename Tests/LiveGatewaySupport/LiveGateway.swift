@@ -220,6 +220,21 @@ public final class LiveGateway: @unchecked Sendable {
         try await call("/metrics", port: gateway!.port, method: .GET).body
     }
 
+    /// The value of the sample `name` (with its labels) in a `/metrics` text, or -1 without one.
+    public static func metric(_ name: String, in text: String) -> Double {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? -1
+    }
+
+    /// Waits (at most `limit`) for `condition`; returns how long it took, or nil.
+    public static func waitFor(_ limit: Duration, _ condition: () async throws -> Bool) async throws -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < limit {
+            if try await condition() { return ContinuousClock.now - start }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
     /// The decision log's lines so far (the gateway writes them a moment after each decision:
     /// waits up to 3 s for one that satisfies `until`).
     public func decisions(until: ([Substring]) -> Bool = { _ in true }) async throws -> [Substring] {
