@@ -86,6 +86,19 @@ public final class ThrowawayPostgres: @unchecked Sendable {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The rows of `select` as CSV with a header (psql's `\copy (…) TO STDOUT`), as a platform
+    /// team exports a table.
+    public func csv(_ select: String) async throws -> String {
+        let result = try await ChildProcess.run(
+            binaries.appendingPathComponent("psql"),
+            [
+                "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c",
+                "\\copy (\(select)) TO STDOUT WITH (FORMAT csv, HEADER)",
+            ])
+        guard result.status == 0 else { throw ChildProcessFailure("psql: \(result.stderr)") }
+        return result.stdout
+    }
+
     /// Stops the server and removes the cluster.
     public func remove() async {
         await stop()

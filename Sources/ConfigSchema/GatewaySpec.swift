@@ -6,6 +6,9 @@ import RoutingCore
 public struct GatewaySpec: Sendable {
     public var router: RouterConfig
     public var deployment: DeploymentConfig
+    /// The spec as read, its `--set` overrides applied: what `--record` keeps beside the trace,
+    /// so that `brownout replay`, `incident` and `fit --timeline` read the spec the gateway ran.
+    public var document: SpecValue
 
     /// With `environment` (the gateway's own, at start), every upstream's `api_key_env` must
     /// name a variable set there, not empty: a key that is not there would send requests
@@ -51,6 +54,6 @@ public struct GatewaySpec: Sendable {
             }
         }
         deployment.setTargetProtocols(of: &router)
-        return GatewaySpec(router: router, deployment: deployment)
+        return GatewaySpec(router: router, deployment: deployment, document: document)
     }
 }

@@ -11,23 +11,40 @@ import Stochastics
 /// minutes: attempts, how they ended, first-token percentiles, breakers open.
 public enum Incident {
     /// Reads the traces at `paths` (a directory `brownout-gateway --record` wrote, or its
-    /// `trace.jsonl`), merges them over [`from`, `to`) (Unix nanoseconds), writes the tables to
-    /// `directory` and returns a summary line per team and the files written.
+    /// `trace.jsonl`) and spend ledger exports among them (CSV, ``GatewaySim/RecordedLedger``)
+    /// with the spec at `given` (nil: the one the first gateway kept beside its trace), merges
+    /// them over [`from`, `to`) (Unix nanoseconds), writes the tables to `directory` and returns
+    /// a summary line per team and the files written.
     public static func run(
-        paths: [String], specPath: String, overrides: [String], from: Int64?, to: Int64?, directory: String
+        paths: [String], specPath given: String?, overrides: [String], from: Int64?, to: Int64?, directory: String
     ) throws(ExperimentFailure) -> (summary: String, files: [String]) {
+        // Each path a trace or a ledger export, told by its first line.
+        var traces: [(file: String, text: String)] = [], ledgers: [RecordedLedger] = []
+        for recording in paths.map(RecordedTraceFiles.init) {
+            let file = recording.trace
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ExperimentFailure(
+                    "\(file): cannot read a gateway's trace or a spend ledger export (record one with brownout-gateway --record DIR)")
+            }
+            if RecordedLedger.isLedger(header: text.prefix { $0 != "\n" && $0 != "\r\n" }) {
+                do {
+                    ledgers.append(try RecordedLedger.read(text, file: file))
+                } catch {
+                    throw ExperimentFailure(error.description)
+                }
+            } else {
+                traces.append((file, text))
+            }
+        }
+        if given == nil && traces.isEmpty {
+            throw ExperimentFailure("a spend ledger alone does not say which spec the gateways ran: give --spec")
+        }
+        let specPath = try RecordedTraceFiles.spec(given: given, for: traces.map { RecordedTraceFiles($0.file) })
         let (document, loaded, _) = try Experiment.load(path: specPath, overrides: overrides)
         var spec = loaded
         spec.replications = 1
         var sources: [RecordedIncident.Source] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            let file =
-                FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-                ? URL(fileURLWithPath: path).appendingPathComponent("trace.jsonl").path : path
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ExperimentFailure("\(file): cannot read a gateway's trace (record one with brownout-gateway --record DIR)")
-            }
+        for (file, text) in traces {
             do {
                 let (header, entries) = try RouterTrace.read(text, file: file, config: spec.world.router)
                 sources.append(RecordedIncident.Source(file: file, header: header, entries: entries))
@@ -37,7 +54,7 @@ public enum Incident {
         }
         let incident: RecordedIncident
         do {
-            incident = try RecordedIncident.read(sources, world: spec.world, from: from, to: to)
+            incident = try RecordedIncident.read(sources, ledger: RecordedLedger.merged(ledgers), world: spec.world, from: from, to: to)
         } catch {
             throw ExperimentFailure(error.description)
         }
@@ -49,11 +66,11 @@ public enum Incident {
             ("per_provider.csv", tables.perProviderCSV),
             ("timeseries.csv", tables.timeSeriesCSV),
             ("timeline.csv", timelineCSV(incident)),
-            ("incident.json", manifest(incident, sources: sources, specPath: specPath, document: document)),
+            ("incident.json", manifest(incident, sources: sources, ledgers: ledgers, specPath: specPath, document: document, spec: spec)),
         ]
         let url = URL(fileURLWithPath: directory)
         try AtomicOutput.write(files, into: url)
-        return (summary(incident, spec: spec, gateways: sources.count), files.map(\.0))
+        return (summary(incident, spec: spec, gateways: sources.count, ledgers: ledgers.count), files.map(\.0))
     }
 
     /// A time as `--from`/`--to` take it: RFC 3339 (`2026-04-14T13:05:00Z`, fractional seconds
@@ -95,26 +112,42 @@ public enum Incident {
         return table.text
     }
 
-    /// `incident.json`: the window, the traces read and the spec they were read with.
-    static func manifest(_ incident: RecordedIncident, sources: [RecordedIncident.Source], specPath: String, document: SpecValue) -> String {
-        let object: [String: Any] = [
+    /// `incident.json`: the window, the traces and ledger exports read, the spec they were read
+    /// with, and where the chargeback came from (with a ledger and traces, both, per team).
+    static func manifest(
+        _ incident: RecordedIncident, sources: [RecordedIncident.Source], ledgers: [RecordedLedger], specPath: String, document: SpecValue,
+        spec: ExperimentSpec
+    ) -> String {
+        var object: [String: Any] = [
             "spec": specPath,
             "spec_hash": RunManifest.hash(document),
             "from": timestamp(incident.startUnixNanoseconds),
             "to": timestamp(incident.startUnixNanoseconds + incident.lengthNanoseconds),
             "traces": sources.map(\.file),
-            "config_fingerprint": sources.first?.header.configFingerprint ?? "",
+            "ledgers": ledgers.map(\.file),
+            "ledger_rows": incident.ledgerRows,
+            "chargeback_source": ledgers.isEmpty ? "replay" : "ledger",
+            "config_fingerprint": spec.world.router.fingerprint,
             "replay_divergent_decisions": incident.divergentDecisions,
             "version": RunManifest.version,
         ]
+        if let replayed = incident.replayedChargeback {
+            object["chargeback_usd"] = Dictionary(
+                uniqueKeysWithValues: spec.world.router.teams.enumerated().map { index, team in
+                    (team.name, ["ledger": incident.result.ledger.teams[index].totalUSD, "replay": replayed.teams[index].totalUSD])
+                })
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// One line per team: requests, availability, degraded share, p99, and what it was charged.
-    static func summary(_ incident: RecordedIncident, spec: ExperimentSpec, gateways: Int) -> String {
+    static func summary(_ incident: RecordedIncident, spec: ExperimentSpec, gateways: Int, ledgers: Int) -> String {
         let from = timestamp(incident.startUnixNanoseconds), to = timestamp(incident.startUnixNanoseconds + incident.lengthNanoseconds)
-        var lines = ["Incident \(from) – \(to), \(gateways) gateway trace\(gateways == 1 ? "" : "s"):"]
+        var read: [String] = []
+        if gateways > 0 { read.append("\(gateways) gateway trace\(gateways == 1 ? "" : "s")") }
+        if ledgers > 0 { read.append("\(incident.ledgerRows) spend ledger row\(incident.ledgerRows == 1 ? "" : "s")") }
+        var lines = ["Incident \(from) – \(to), \(read.joined(separator: " and ")):"]
         for (index, team) in incident.result.teams.enumerated() {
             let routerIndex = spec.world.router.teams.firstIndex { $0.name == team.name } ?? index
             let spend = incident.result.ledger.teams[routerIndex]
@@ -124,10 +157,20 @@ public enum Incident {
                 "  \(team.name): \(team.requests) requests, \(String(format: "%.3f", team.availability * 100))% available, "
                     + "\(String(format: "%.1f", degraded * 100))% served degraded, p99 \(p99); charged "
                     + String(format: "$%.2f ($%.2f on attempts then retried, $%.2f wasted)", spend.totalUSD, spend.retriedUSD, spend.wastedUSD))
+            if let replayed = incident.replayedChargeback?.teams[routerIndex], abs(replayed.totalUSD - spend.totalUSD) > 1e-6 {
+                lines.append(
+                    String(
+                        format:
+                            "    warning: the ledger booked $%.6f, the traces' replay $%.6f: a replica's trace missing, or rows its spool had not yet shipped",
+                        spend.totalUSD, replayed.totalUSD))
+            }
+        }
+        if gateways == 0 {
+            lines.append("  (from a ledger alone: requests counted when they settled; no latency, attempts by upstream or timeline)")
         }
         if incident.divergentDecisions > 0 {
             lines.append(
-                "warning: replaying the traces gave \(incident.divergentDecisions) decisions other than those recorded: the chargeback is the replay's (brownout replay shows the first)"
+                "warning: replaying the traces gave \(incident.divergentDecisions) decisions other than those recorded\(ledgers == 0 ? ": the chargeback is the replay's" : "") (brownout replay shows the first)"
             )
         }
         return lines.joined(separator: "\n")

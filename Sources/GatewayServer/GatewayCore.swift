@@ -264,7 +264,9 @@ public final class GatewayCore: Sendable {
                     header: RouterTrace.Header(
                         seed: seed, configFingerprint: spec.router.fingerprint,
                         unixNanosecondsAtZero: unixAtZero, replicaRank: sharesBreakers ? UInt64(boot) : nil,
-                        budgetLeases: leasesBudgets ? true : nil), config: spec.router, metrics: metrics)
+                        budgetLeases: leasesBudgets ? true : nil), config: spec.router,
+                    specYAML: "# The spec this gateway ran, its overrides applied (brownout-gateway --record).\n" + spec.document.yaml().dropFirst(),
+                    metrics: metrics)
             }
         } catch {
             if newDatabase, let path = spec.deployment.spendDatabase {

@@ -2,21 +2,29 @@ import Foundation
 import RoutingCore
 
 /// `--record DIR`: writes `DIR/trace.jsonl`, the router trace (`RouterTrace`): its header,
-/// then one line per router call, in call order. An existing trace is not overwritten.
+/// then one line per router call, in call order, and `DIR/spec.yaml`, the spec the gateway ran
+/// (its overrides applied). An existing trace is not overwritten.
 final class RouterTraceRecorder: Sendable {
-    static let fileName = "trace.jsonl"
 
     private let lines: LineFileWriter
     private let config: RouterConfig
 
     var path: String { lines.path }
 
-    init(directory: String, header: RouterTrace.Header, config: RouterConfig, metrics: GatewayMetrics) throws {
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw GatewayStartError("--record: '\(path)' already exists; record into a new directory")
+    /// `specYAML`: the spec the gateway ran, written to `spec.yaml`.
+    init(directory: String, header: RouterTrace.Header, config: RouterConfig, specYAML: String, metrics: GatewayMetrics) throws {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(RouterTrace.fileName).path
+        let specPath = URL(fileURLWithPath: directory).appendingPathComponent(RouterTrace.specFileName)
+        for existing in [path, specPath.path] where FileManager.default.fileExists(atPath: existing) {
+            throw GatewayStartError("--record: '\(existing)' already exists; record into a new directory")
         }
         lines = try LineFileWriter(path: path, maxBytes: Int.max, what: "--record") { metrics.linesLost(.trace, $0) }
+        do {
+            try Data(specYAML.utf8).write(to: specPath, options: .atomic)
+        } catch {
+            lines.close()
+            throw GatewayStartError("--record: cannot write '\(specPath.path)': \(error.localizedDescription)")
+        }
         self.config = config
         lines.append(header.jsonLine())
         lines.flush()

@@ -53,8 +53,13 @@ public struct RecordedIncident: Sendable {
     /// The window's start (Unix nanoseconds) and length.
     public let startUnixNanoseconds: Int64
     public let lengthNanoseconds: Int64
-    /// Decisions a replay did not reproduce, over all sources (the chargeback is the replay's).
+    /// Decisions a replay did not reproduce, over all sources.
     public let divergentDecisions: Int
+    /// The ledger rows read in the window (0: the chargeback is the traces' replay).
+    public let ledgerRows: Int
+    /// With a ledger and traces, the chargeback the traces' replay computed (the result's is the
+    /// ledger's, which the gateways booked); nil otherwise.
+    public let replayedChargeback: Ledger?
 
     public static let minute: Int64 = 60_000_000_000
 
@@ -62,8 +67,14 @@ public struct RecordedIncident: Sendable {
     /// the last entry). Requests count by when they arrived; spend by when the router settled
     /// it. Every source must have been recorded with `world`'s routing config. The timeline is
     /// in bins of `bin` nanoseconds.
+    ///
+    /// `ledger`: spend ledger rows (``RecordedLedger/merged(_:)``). With them the chargeback is
+    /// theirs, the spend the gateways booked, and the replay's is kept beside it to compare;
+    /// without traces the teams' requests, answers and failures are the ledger's too, counted
+    /// when they settled (no latency, attempts by upstream or timeline: a ledger has none).
     public static func read(
-        _ sources: [Source], world: WorldSpec, from: Int64?, to: Int64?, bin: Int64 = minute
+        _ sources: [Source], ledger ledgerRows: [(file: String, row: RecordedLedger.Row)] = [], world: WorldSpec, from: Int64?,
+        to: Int64?, bin: Int64 = minute
     ) throws(IncidentError) -> RecordedIncident {
         let config = world.router
         for source in sources where source.header.configFingerprint != config.fingerprint {
@@ -72,12 +83,28 @@ public struct RecordedIncident: Sendable {
                     "\(source.file): recorded with routing config \(source.header.configFingerprint), but the spec's is \(config.fingerprint): give the spec the gateway ran (logs of different specs are not merged)"
             )
         }
-        let firstBegin = sources.compactMap { source in
-            source.entries.first { if case .begin = $0.call { true } else { false } }.map { source.header.unixNanosecondsAtZero + $0.timeNanoseconds }
-        }.min()
-        let lastEntry = sources.compactMap { source in source.entries.last.map { source.header.unixNanosecondsAtZero + $0.timeNanoseconds } }.max()
+        // The router's team of each ledger row (its order), checked before anything is counted.
+        let routerTeam = Dictionary(uniqueKeysWithValues: config.teams.enumerated().map { ($0.element.name, $0.offset) })
+        for (file, row) in ledgerRows {
+            if let team = row.team, routerTeam[team] == nil {
+                throw IncidentError(
+                    description:
+                        "\(file):\(row.line): team '\(team)' is not one of the spec's (\(config.teams.map(\.name).joined(separator: ", "))): give the spec the gateways ran"
+                )
+            }
+        }
+        let firstBegin =
+            (sources.compactMap { source in
+                source.entries.first { if case .begin = $0.call { true } else { false } }.map {
+                    source.header.unixNanosecondsAtZero + $0.timeNanoseconds
+                }
+            } + ledgerRows.prefix(1).map(\.row.settledUnixNanoseconds)).min()
+        let lastEntry =
+            (sources.compactMap { source in source.entries.last.map { source.header.unixNanosecondsAtZero + $0.timeNanoseconds } }
+            + ledgerRows.suffix(1).map(\.row.settledUnixNanoseconds)).max()
         guard let start = from ?? firstBegin, let stop = to ?? lastEntry.map({ $0 + 1 }) else {
-            throw IncidentError(description: "\(sources.map(\.file).joined(separator: ", ")): no request recorded")
+            throw IncidentError(
+                description: "\((sources.map(\.file) + ledgerRows.prefix(1).map(\.file)).joined(separator: ", ")): no request recorded")
         }
         guard stop > start else {
             throw IncidentError(description: "the window is empty: it ends (\(stop) ns) before it starts (\(start) ns)")
@@ -209,6 +236,32 @@ public struct RecordedIncident: Sendable {
             }
         }
 
+        // The ledger's chargeback: rows settled in the window; without traces, its requests too.
+        var replayedChargeback: Ledger?
+        var rowsInWindow = 0
+        if !ledgerRows.isEmpty {
+            var booked = Ledger(teamCount: config.teams.count)
+            for (_, row) in ledgerRows {
+                let time = row.settledUnixNanoseconds - start
+                guard time >= 0 && time < length else { continue }
+                rowsInWindow += 1
+                booked.add(row.spend, team: row.team.flatMap { routerTeam[$0] })
+                guard sources.isEmpty, row.part == 0, let team = row.team.flatMap({ teamIndex[$0] }) else { continue }
+                teams[team].requests += 1
+                teams[team].attempts.record(Double(row.attempts))
+                series[team].record(at: time, arrived: true)
+                if row.outcome == "complete" {
+                    if row.degraded { teams[team].succeededFallback += 1 } else { teams[team].succeededFrontier += 1 }
+                    series[team].record(at: time, succeeded: true, fallback: row.degraded)
+                } else {
+                    teams[team].failures[row.outcome == "reject" ? "rejected" : "failed", default: 0] += 1
+                    series[team].record(at: time, failed: true)
+                }
+            }
+            if !sources.isEmpty { replayedChargeback = ledger }
+            ledger = booked
+        }
+
         // The upstreams, providers then pools, as a simulated run lists them.
         var upstreams: [UpstreamMetrics] = []
         for (name, capacity, pool) in world.providers.map({ ($0.name, $0.concurrency, FallbackPoolSpec?.none) })
@@ -241,6 +294,6 @@ public struct RecordedIncident: Sendable {
             decisions: decisions, endNanoseconds: length, window: window, decisionLog: nil)
         return RecordedIncident(
             result: result, timeline: timeline, binNanoseconds: binSize, arrivals: arrivals.map { $0.sorted() }, startUnixNanoseconds: start,
-            lengthNanoseconds: length, divergentDecisions: divergent)
+            lengthNanoseconds: length, divergentDecisions: divergent, ledgerRows: rowsInWindow, replayedChargeback: replayedChargeback)
     }
 }

@@ -37,6 +37,12 @@ public struct Ledger: Codable, Sendable, Equatable {
         teams = Array(repeating: TeamSpend(), count: teamCount)
     }
 
+    /// Adds `spend` to the team at `index` (the router's order; out of range: unattributed), as
+    /// a ledger's rows are read back.
+    public mutating func add(_ spend: TeamSpend, team index: Int?) {
+        if let index, teams.indices.contains(index) { teams[index].add(spend) } else { unattributed.add(spend) }
+    }
+
     /// Charges one request's attempts: `winningUSD`, `failedUSD` and `cancelledUSD` are frontier
     /// costs only; the local pools' part arrives apart as `gpuSeconds` and `gpuUSD`.
     /// What was charged since `earlier`, a snapshot of this ledger (say at the end of a

@@ -6,6 +6,11 @@ import Foundation
 /// one ``Entry`` per router call and per event of the request's conduct that calls no router
 /// (a first byte reaching the client, a client going away), in the order they happened.
 public enum RouterTrace {
+    /// The trace's file in a `--record` directory.
+    public static let fileName = "trace.jsonl"
+    /// The spec the gateway ran (its overrides applied), beside its trace.
+    public static let specFileName = "spec.yaml"
+
     /// The first line: what a replay must reproduce besides the calls.
     public struct Header: Codable, Sendable, Equatable {
         public var format: Int

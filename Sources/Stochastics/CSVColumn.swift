@@ -40,7 +40,8 @@ public enum CSVColumn {
         return values
     }
 
-    static func fields(of line: Substring) -> [String] {
+    /// The fields of one CSV line (RFC 4180 quoting).
+    public static func fields(of line: Substring) -> [String] {
         var fields: [String] = []
         var current = ""
         var quoted = false

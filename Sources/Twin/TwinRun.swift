@@ -152,6 +152,7 @@ public enum TwinRun {
             var environment = ProcessInfo.processInfo.environment
             environment[twinKeyVariable] = "sk-twin-upstreams"
             if let database { environment[twinDatabaseVariable] = database.url }
+            try? FileManager.default.removeItem(at: settings.outDirectory.appendingPathComponent("ledger.csv"))
             for replica in 0..<replicas {
                 let name = replicaName(replica, of: replicas)
                 // A run into the folder of an earlier one replaces its traces and spools.
@@ -244,6 +245,17 @@ public enum TwinRun {
             for gateway in gateways { await gateway.stop(grace: .seconds(10)) }
             await mock.stop(grace: .seconds(10))
             try await client.shutdown()
+            // The replicas' spend ledger, as a platform team exports it (the README's query),
+            // before the twin's database goes: `brownout incident` reads it beside the traces.
+            if let database {
+                let ledger: String
+                do {
+                    ledger = try await database.csv("SELECT * FROM brownout_spend_ledger ORDER BY settled_at, replica, boot, request_id, part")
+                } catch {
+                    throw TwinError("the replicas' spend ledger could not be exported: \(error)")
+                }
+                try AtomicOutput.write(ledger, to: settings.outDirectory.appendingPathComponent("ledger.csv"))
+            }
             return LiveRun(
                 results: results, spendUSD: results.map { (spend[$0.metrics.name] ?? 0) - (spentInWarmUp[$0.metrics.name] ?? 0) },
                 attempts: attemptsAtHorizon.merging(attemptsInWarmUp.mapValues { -$0 }, uniquingKeysWith: +), seconds: seconds,

@@ -14,7 +14,7 @@ struct FitCommand: ParsableCommand {
         abstract: "Fit provider models (first-token time, output rate, error rates, Retry-After, concurrency) from recorded gateway traces.",
         discussion: """
             Writes a catalog file a spec can include (like models/providers.yaml), each number commented with what it came from; \
-            several traces (replicas) are fitted together. With --timeline and --spec, writes the incident as an experiment spec \
+            several traces (replicas) are fitted together. With --timeline, writes the incident as an experiment spec \
             instead: the fitted providers with the health states their outcome mixes went through (change points per --bin-s, \
             stretches that cannot be told apart merged into one state), the degradation script of when each was in which, \
             the routing and teams of the spec, and the teams' arrivals replayed from the recorded requests (OUT's folder, arrivals/).
@@ -27,13 +27,16 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The file to write, e.g. models/fitted/NAME.yaml (atomically).", valueName: "FILE"))
     var out: String
 
-    @Option(help: "The spec the gateway ran: its pools are left out and its prices copied (with --timeline, its routing and teams kept).")
+    @Option(
+        help:
+            "The spec the gateway ran: its pools are left out and its prices copied (with --timeline, its routing and teams kept; default: the spec.yaml the first gateway's --record kept, if there)."
+    )
     var spec: String?
 
     @Option(help: "Fit an upstream only with at least this many answers.")
     var minAnswers = 20
 
-    @Flag(help: "Write the recorded incident as an experiment spec (needs --spec).")
+    @Flag(help: "Write the recorded incident as an experiment spec (with the spec the gateway ran).")
     var timeline = false
 
     @Option(help: ArgumentHelp("--timeline: the window's start, RFC 3339 or Unix seconds (default: the first request).", valueName: "T"))
@@ -52,7 +55,6 @@ struct FitCommand: ParsableCommand {
         guard !directories.isEmpty else { throw ValidationError("give at least one trace directory") }
         guard minAnswers >= 2 else { throw ValidationError("--min-answers must be ≥ 2, got \(minAnswers)") }
         if timeline {
-            guard spec != nil else { throw ValidationError("--timeline needs --spec: the spec the gateway ran (its routing and teams)") }
             guard binSeconds >= 1 && binSeconds <= 86_400 else { throw ValidationError("--bin-s must be between 1 and 86400, got \(binSeconds)") }
             guard (2...100_000).contains(replications) else {
                 throw ValidationError("--replications must be between 2 and 100000, got \(replications)")
@@ -69,12 +71,21 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         var traces: [(path: String, text: String)] = []
-        for directory in directories {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent("trace.jsonl").path
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CommandError("\(path): cannot read the trace (record one with brownout-gateway --record \(directory))")
+        let recordings = directories.map(RecordedTraceFiles.init)
+        for (directory, recording) in zip(directories, recordings) {
+            guard let text = try? String(contentsOfFile: recording.trace, encoding: .utf8) else {
+                throw CommandError("\(recording.trace): cannot read the trace (record one with brownout-gateway --record \(directory))")
             }
-            traces.append((path, text))
+            traces.append((recording.trace, text))
+        }
+        // The spec given, or the one the gateway kept beside its trace (needed with --timeline).
+        let spec: String?
+        do {
+            spec =
+                self.spec == nil && !timeline && !FileManager.default.fileExists(atPath: recordings[0].spec)
+                ? nil : try RecordedTraceFiles.spec(given: self.spec, for: recordings)
+        } catch {
+            throw CommandError(error.description)
         }
         var observed: [(header: RouterTrace.Header, calls: Int, upstreams: [TraceFit.Observations])] = []
         for trace in traces {
@@ -89,7 +100,7 @@ struct FitCommand: ParsableCommand {
         let source = traces.map(\.path).joined(separator: ", ")
         let files: [(url: URL, text: String)]
         if timeline {
-            files = try timelineFiles(traces: traces, observed: observed, upstreams: upstreams, calls: calls, source: source)
+            files = try timelineFiles(spec: spec, traces: traces, observed: observed, upstreams: upstreams, calls: calls, source: source)
         } else {
             var config: RouterConfig?
             if let spec {
@@ -119,7 +130,8 @@ struct FitCommand: ParsableCommand {
 
     /// The incident's spec and its arrival files; the spec read back before anything is written.
     func timelineFiles(
-        traces: [(path: String, text: String)], observed: [(header: RouterTrace.Header, calls: Int, upstreams: [TraceFit.Observations])],
+        spec: String?, traces: [(path: String, text: String)],
+        observed: [(header: RouterTrace.Header, calls: Int, upstreams: [TraceFit.Observations])],
         upstreams: [TraceFit.Observations], calls: Int, source: String
     ) throws -> [(url: URL, text: String)] {
         guard let specPath = spec else { return [] }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import CommandLineSupport
 import ConfigSchema
+import Experiments
 import Foundation
 import GatewaySim
 import RoutingCore
 
-/// `brownout replay DIR --spec SPEC`: drives the simulator's gateway through a trace that
+/// `brownout replay DIR [--spec SPEC]`: drives the simulator's gateway through a trace that
 /// `brownout-gateway --record DIR` wrote and checks that it makes every recorded decision.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,23 +18,26 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The directory brownout-gateway --record wrote (its trace.jsonl).", valueName: "DIR"))
+    @Argument(help: ArgumentHelp("The directory brownout-gateway --record wrote (or its trace.jsonl).", valueName: "DIR"))
     var directory: String
 
-    @Option(help: "The spec the gateway ran (with its deployment section).")
-    var spec: String
+    @Option(help: "The spec the gateway ran (with its deployment section; default: DIR/spec.yaml, which --record keeps).")
+    var spec: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a spec field, as the gateway's --set did (repeatable).", valueName: "path=value"))
     var overrides: [String] = []
 
     func run() throws {
+        let recording = RecordedTraceFiles(directory)
         let loaded: GatewaySpec
+        let spec: String
         do {
+            spec = try RecordedTraceFiles.spec(given: self.spec, for: [recording])
             loaded = try GatewaySpec.load(path: spec, overrides: overrides)
         } catch {
-            throw CommandError(error.description)
+            throw CommandError("\(error)")
         }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent("trace.jsonl").path
+        let path = recording.trace
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw CommandError("\(path): cannot read the trace (record one with brownout-gateway --record \(directory))")
         }

@@ -115,11 +115,17 @@ struct FitTimelineTests {
         }
     }
 
-    @Test("bad input: --timeline without a spec, a bad bin, a window without --timeline")
+    @Test("bad input: --timeline with no spec given nor kept beside the trace, a bad bin, a window without --timeline")
     func badInput() async throws {
         let brownout = Self.binaries.appendingPathComponent("brownout")
+        let directory = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("{}\n".utf8).write(to: directory.appendingPathComponent("trace.jsonl"))
         for (arguments, message) in [
-            (["fit", "somewhere", "--timeline", "--out", "x.yaml"], "--timeline needs --spec"),
+            (
+                ["fit", directory.path, "--timeline", "--out", "x.yaml"],
+                "spec.yaml: not there (a gateway's --record keeps the spec it ran beside its trace): give --spec"
+            ),
             (["fit", "somewhere", "--timeline", "--spec", "s.yaml", "--bin-s", "0", "--out", "x.yaml"], "--bin-s must be between 1 and 86400"),
             (["fit", "somewhere", "--from", "10", "--out", "x.yaml"], "--from and --to window a --timeline fit"),
         ] {

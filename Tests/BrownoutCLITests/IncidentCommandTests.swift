@@ -88,7 +88,8 @@ struct IncidentCommandTests {
 
         // The whole trace: the chargeback is what the gateway charged, to the cent's millionth.
         let whole = directory.appendingPathComponent("whole")
-        let all = try await CommandRunner.run(brownout, ["incident", trace, "--spec", gatewaySpec, "--out", whole.path])
+        // Without --spec: the spec the gateway kept beside its trace.
+        let all = try await CommandRunner.run(brownout, ["incident", trace, "--out", whole.path])
         try #require(all.status == 0, "\(all.stderr)")
         // The whole trace against the gateway's own final metrics, which count the same
         // requests and attempts: exactly.
@@ -138,5 +139,14 @@ struct IncidentCommandTests {
         let truncated = try await CommandRunner.run(
             brownout, ["incident", cut.path, "--spec", gatewaySpec, "--out", directory.appendingPathComponent("cut").path])
         #expect(truncated.status != 0 && truncated.stderr.contains("cut.jsonl:41"), "\(truncated.stderr)")
+        // A trace with no spec beside it, and none given.
+        let bare = directory.appendingPathComponent("bare-trace")
+        try FileManager.default.createDirectory(at: bare, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: trace + "/trace.jsonl", toPath: bare.appendingPathComponent("trace.jsonl").path)
+        let unspecified = try await CommandRunner.run(brownout, ["incident", bare.path, "--out", directory.appendingPathComponent("bare").path])
+        #expect(
+            unspecified.status != 0 && unspecified.stderr.contains("bare-trace/spec.yaml: not there") && unspecified.stderr.contains("give --spec"),
+            "\(unspecified.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("bare").path))
     }
 }

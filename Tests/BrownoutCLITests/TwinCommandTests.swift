@@ -235,12 +235,58 @@ struct TwinCommandTests {
             shared += trace.components(separatedBy: #""call":"breaker_shared""#).count - 1
             let replay = try await CommandRunner.run(
                 Self.binaries.appendingPathComponent("brownout"),
-                ["replay", out.appendingPathComponent("\(replica)-trace").path, "--spec", out.appendingPathComponent("gateway.yaml").path])
+                // Without --spec: the spec the replica ran, kept beside its trace (its own spool and name included).
+                ["replay", out.appendingPathComponent("\(replica)-trace").path])
             #expect(replay.status == 0 && replay.stdout.contains("all identical"), "\(replica): \(replay.stdout)\(replay.stderr)")
         }
         #expect(spend <= 0.2 + 1e-9, "hard_stop: app's spend over both replicas \(spend) is within its $0.20")
         #expect(spend >= 0.15, "app's demand is twice its budget: most of it is spent (\(spend))")
         #expect(shared > 0, "a breaker opened on one replica reached the other")
+
+        // The incident from both traces and the replicas' spend ledger (exported as the README
+        // says): the chargeback is the ledger's, and equals both what the replicas charged and
+        // what replaying their traces computes.
+        let brownout = Self.binaries.appendingPathComponent("brownout")
+        let traces = ["gateway-1", "gateway-2"].map { out.appendingPathComponent("\($0)-trace").path }
+        let ledger = out.appendingPathComponent("ledger.csv").path
+        let incident = directory.appendingPathComponent("incident")
+        let both = try await CommandRunner.run(brownout, ["incident"] + traces + [ledger, "--out", incident.path])
+        try #require(both.status == 0, "\(both.stderr)")
+        #expect(!both.stdout.contains("warning"), "\(both.stdout)")
+        let manifest = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: incident.appendingPathComponent("incident.json"))) as? [String: Any])
+        #expect(manifest["chargeback_source"] as? String == "ledger")
+        let chargeback = try #require(manifest["chargeback_usd"] as? [String: [String: Double]])
+        for (team, amounts) in chargeback {
+            let booked = try #require(amounts["ledger"]), replayed = try #require(amounts["replay"])
+            #expect(abs(booked - replayed) <= 1e-6, "\(team): the ledger booked \(booked), the replay \(replayed)")
+        }
+        #expect(
+            abs((chargeback["app"]?["ledger"] ?? -1) - spend) <= 1e-6, "app: the ledger \(chargeback["app"] ?? [:]), the replicas charged \(spend)")
+        // The ledger alone: each team's requests and answers as the replicas counted them.
+        let alone = directory.appendingPathComponent("ledger-alone")
+        let fromLedger = try await CommandRunner.run(
+            brownout, ["incident", ledger, "--spec", out.appendingPathComponent("gateway.yaml").path, "--out", alone.path])
+        try #require(fromLedger.status == 0, "\(fromLedger.stderr)")
+        let perTeam = try String(contentsOf: alone.appendingPathComponent("per_team.csv"), encoding: .utf8).split(separator: "\r\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        let requestsColumn = try #require(perTeam.first?.firstIndex(of: "requests"))
+        let availabilityColumn = try #require(perTeam.first?.firstIndex(of: "availability"))
+        for team in ["app", "ops"] {
+            var counted = 0.0, answered = 0.0
+            for replica in ["gateway-1", "gateway-2"] {
+                for line in try String(contentsOf: out.appendingPathComponent("\(replica)-metrics.txt"), encoding: .utf8).split(separator: "\n")
+                where line.hasPrefix(#"brownout_requests_total{team="\#(team)","#) {
+                    let value = Double(line.split(separator: " ").last ?? "") ?? 0
+                    counted += value
+                    if line.contains(#"result="success""#) { answered += value }
+                }
+            }
+            let row = try #require(perTeam.first { $0[1] == team })
+            #expect(Double(row[requestsColumn]) == counted, "\(team): \(row[requestsColumn]) requests in the ledger, \(counted) counted")
+            #expect(abs((Double(row[availabilityColumn]) ?? -1) - answered / counted) <= 1e-9, "\(team): availability")
+        }
     }
 
     /// Two random specs from `brownout-bench twin-spec` (fixed seeds; Benchmarks/twin-random runs

@@ -85,6 +85,19 @@ struct GatewayStartTests {
         #expect(left == ["not-a-directory", "spec.yaml"], "the spend database it opened first is removed again")
     }
 
+    @Test("--record into the spec's own folder: refused, the spec untouched (the gateway would keep its spec.yaml there)")
+    func refusesToRecordOverASpec() async throws {
+        let (directory, spec) = try Self.writeSpec()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let before = try Data(contentsOf: spec)
+        let gateway = try await LiveGateway.run("brownout-gateway", [spec.path, "--record", directory.path])
+        #expect(
+            gateway.status != 0 && gateway.stderr.contains("--record: '\(spec.path)' already exists; record into a new directory"),
+            "\(gateway.stderr)")
+        #expect(try Data(contentsOf: spec) == before)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("trace.jsonl").path))
+    }
+
     @Test("SIGTERM: the gateway stops accepting, lets the stream in flight finish with [DONE], then exits")
     func gracefulShutdown() async throws {
         let gateway = try await LiveGateway(mocks: ["alpha": ["--tokens-per-second", "20"], "beta": [], "local": []], spec: GatewayFaultTests.spec)
