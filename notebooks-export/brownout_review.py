@@ -430,17 +430,32 @@ def incident_summary_text(directory):
     """What the gateways recorded, per team: no intervals, one history."""
     teams = read_csv(directory, "per_team.csv")
     m = manifest(directory)
-    lines = []
+    traces, ledgers = m.get("traces", []), m.get("ledgers", [])
+    if ledgers:
+        source = (f"The chargeback is the spend ledger's ({m.get('ledger_rows', 0):,} rows settled in the window)"
+                  + (f"; {len(traces)} gateway trace{'s' if len(traces) != 1 else ''} gave the requests and latencies."
+                     if traces else "; no trace was read, so requests count when they settled and there is no latency."))
+    else:
+        source = (f"The chargeback is what each gateway's router computed, its trace replayed "
+                  f"({len(traces)} trace{'s' if len(traces) != 1 else ''}).")
+    lines = [source, ""]
     if m.get("replay_divergent_decisions"):
         lines.append(f"- **Note:** replaying the traces gave {m['replay_divergent_decisions']} decisions other than those "
-                     "recorded; the chargeback below is the replay's (`brownout replay` shows the first).")
+                     "recorded (`brownout replay` shows the first).")
+    both = m.get("chargeback_usd", {})
     for _, team in teams.iterrows():
         verdict = "met" if team.slo_availability_met else "missed"
-        lines.append(f"- **{team.team}** (tier {team.tier}): {team.requests:,.0f} requests, {team.availability * 100:.3f}% answered, "
-                     f"so it {verdict} its {team.slo_availability * 100:.2f}% SLO; its p{team.latency_slo_percentile:g} latency "
-                     f"at the gateway was {team.latency_at_slo_percentile_s:.1f} s against {team.slo_latency_s:g} s. "
-                     f"It was charged ${team.total_usd:,.2f}, ${team.spend_retried_usd:,.2f} of it on attempts that were then "
-                     f"retried and ${team.spend_wasted_usd:,.2f} on attempts of requests that failed or lost a race.")
+        latency = (f"its p{team.latency_slo_percentile:g} latency at the gateway was {team.latency_at_slo_percentile_s:.1f} s "
+                   f"against {team.slo_latency_s:g} s" if traces else "its latency is not in a ledger")
+        line = (f"- **{team.team}** (tier {team.tier}): {team.requests:,.0f} requests, {team.availability * 100:.3f}% answered, "
+                f"so it {verdict} its {team.slo_availability * 100:.2f}% SLO; {latency}. "
+                f"It was charged ${team.total_usd:,.2f}, ${team.spend_retried_usd:,.2f} of it on attempts that were then "
+                f"retried and ${team.spend_wasted_usd:,.2f} on attempts of requests that failed or lost a race.")
+        amounts = both.get(team.team)
+        if amounts and abs(amounts["ledger"] - amounts["replay"]) > 1e-6:
+            line += (f" Note: the ledger booked ${amounts['ledger']:,.4f} and the traces' replay ${amounts['replay']:,.4f}; "
+                     "a replica's trace was left out, or rows were still in a spool.")
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -225,6 +225,12 @@ public enum RouterTrace {
         let texts = text.split(separator: "\n", omittingEmptySubsequences: false)
         let decoder = JSONDecoder()
         guard let first = texts.first, let header = try? decoder.decode(Header.self, from: Data(first.utf8)) else {
+            if let first = texts.first, (try? decoder.decode(DecisionRecord.self, from: Data(first.utf8))) != nil {
+                throw ReadError(
+                    description:
+                        "\(file):1: a decision log, not a router trace: its records name no team, tokens or calendar time, so neither a chargeback nor a window can be read from it; record the gateway's trace (brownout-gateway --record DIR), or export its spend ledger (see the README's \"After the incident\")"
+                )
+            }
             throw ReadError(description: "\(file):1: not a router trace (the first line must be its header)")
         }
         guard header.format == Header.currentFormat else {

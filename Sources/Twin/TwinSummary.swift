@@ -40,7 +40,7 @@ public enum TwinSummary {
                     "Transport (client to mock and back, through the gateway), taken out of the live latencies: median %.1f ms real, %.3f s of model time.",
                 outcome.transport.seconds(atPercentile: 50) * 1_000 / Double(scale), outcome.transport.seconds(atPercentile: 50)))
         lines.append(
-            "Wrote \(directory)/twin.csv, twin-upstreams.csv and live-failures.csv (and the gateway's spec, its metrics, traces and the servers' logs beside them)."
+            "Wrote \(directory)/twin.csv, twin-upstreams.csv and live-failures.csv (and the gateway's spec, its metrics, traces and the servers' logs beside them; with replicas, their spend ledger, ledger.csv)."
         )
         return lines.joined(separator: "\n")
     }

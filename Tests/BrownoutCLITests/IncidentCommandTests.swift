@@ -139,6 +139,17 @@ struct IncidentCommandTests {
         let truncated = try await CommandRunner.run(
             brownout, ["incident", cut.path, "--spec", gatewaySpec, "--out", directory.appendingPathComponent("cut").path])
         #expect(truncated.status != 0 && truncated.stderr.contains("cut.jsonl:41"), "\(truncated.stderr)")
+        // A decision log: named as one, and what to give instead.
+        let decisions = directory.appendingPathComponent("decisions.jsonl")
+        try Data(
+            (#"{"action":"complete","attempt":1,"delay_ns":0,"reasons":["success"],"rejected":[],"request_id":1,"route":"chat","target":"beta","time_ns":3138679881}"#
+                + "\n").utf8
+        ).write(to: decisions)
+        let log = try await CommandRunner.run(
+            brownout, ["incident", decisions.path, "--spec", gatewaySpec, "--out", directory.appendingPathComponent("log").path])
+        #expect(
+            log.status != 0 && log.stderr.contains("decisions.jsonl:1: a decision log, not a router trace") && log.stderr.contains("--record"),
+            "\(log.stderr)")
         // A trace with no spec beside it, and none given.
         let bare = directory.appendingPathComponent("bare-trace")
         try FileManager.default.createDirectory(at: bare, withIntermediateDirectories: true)
