@@ -75,6 +75,9 @@ run: build-simulator
 ## binaries: the scenarios at their default replications take seconds there. Test output is
 ## line-buffered (a log shows each test as it ends, also when a run is cut short), and the run
 ## is bounded: every suite that starts processes has a time limit, and the whole run 40 minutes.
+## The tests' temporary files (and their children's) go to a folder of the run's own (TMPDIR,
+## open to all as /tmp is: the throwaway PostgreSQL runs as its own user), removed when the run
+## ends however it ends, so that a test that fails before its cleanup leaves nothing behind.
 TEST_TIME_LIMIT ?= 40m
 test: test-deps notebooks-env deploy-env clients-env
 	scripts/check-modules
@@ -82,7 +85,9 @@ test: test-deps notebooks-env deploy-env clients-env
 	$(SWIFT) build -c release
 	scripts/check-deploy $(DEPLOY_ENV) .build/release/brownout
 	$(SWIFT) build --build-tests
-	BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \
+	@scratch=$$(mktemp -d /tmp/brownout-test.XXXXXX) && chmod 1777 "$$scratch" && \
+	trap 'rm -rf "$$scratch"' EXIT && \
+	TMPDIR="$$scratch" BROWNOUT_RELEASE_BIN=$(CURDIR)/.build/release timeout --kill-after=30s $(TEST_TIME_LIMIT) \
 		stdbuf -oL -eL $(SWIFT) test --skip-build --disable-xctest
 
 ## Lays out the Swift sources as `swift format` does with the package's .swift-format (what
