@@ -169,6 +169,10 @@ public enum TimelineFit {
         replications: Int
     ) -> (spec: String, arrivals: [(file: String, csv: String)]) {
         let length = Double(incident.lengthNanoseconds) / 1e9
+        // The window's start as the run's time of day (UTC, to the second): its clock reads as
+        // the recording's, and its budgets' days turn when theirs did.
+        let startSecond = Int((incident.startUnixNanoseconds / 1_000_000_000) % 86_400 + 86_400) % 86_400
+        let timeOfDay = String(format: "%02d:%02d:%02d", startSecond / 3_600, startSecond / 60 % 60, startSecond % 60)
         let from = Incident.timestamp(incident.startUnixNanoseconds),
             to = Incident.timestamp(incident.startUnixNanoseconds + incident.lengthNanoseconds)
         var text = """
@@ -182,7 +186,7 @@ public enum TimelineFit {
             # arrivals are the recorded requests (arrivals/).
             name: \(spec.name)-incident
             description: "\(spec.name) as recorded from \(from) to \(to)"
-            run: {duration_s: \(CSVTable.number(length)), warmup_s: 0, replications: \(replications), seed: \(spec.seed), bucket_s: \(CSVTable.number(spec.world.bucketSeconds))}
+            run: {duration_s: \(CSVTable.number(length)), warmup_s: 0, replications: \(replications), seed: \(spec.seed), bucket_s: \(CSVTable.number(spec.world.bucketSeconds)), start_time: "\(timeOfDay)"}
 
             """
         text += catalog

@@ -41,8 +41,10 @@ struct TwinTiming: Sendable {
     /// The two stamps of the first frame in `bytes` that has them.
     static func stamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
         let bytes = Array(bytes)
-        for found in bytes.ranges(of: marker) {
-            if let stamps = stamps(in: bytes, at: found.upperBound) { return stamps }
+        var from = 0
+        while let end = markerEnd(in: bytes, from: from) {
+            if let stamps = stamps(in: bytes, at: end) { return stamps }
+            from = end
         }
         return nil
     }
@@ -52,11 +54,30 @@ struct TwinTiming: Sendable {
     static func latestStamps(in bytes: some Collection<UInt8>) -> (arrival: Int64, due: Int64)? {
         let bytes = Array(bytes)
         var latest: (arrival: Int64, due: Int64)?
-        for found in bytes.ranges(of: marker) {
-            guard let stamps = stamps(in: bytes, at: found.upperBound) else { continue }
+        var from = 0
+        while let end = markerEnd(in: bytes, from: from) {
+            from = end
+            guard let stamps = stamps(in: bytes, at: end) else { continue }
             if latest == nil || stamps.due > latest!.due { latest = stamps }
         }
         return latest
+    }
+
+    /// Where the first `twin-` at or after `from` ends. A plain scan: the standard library's
+    /// generic `ranges(of:)` on bytes, which this replaced, cost the load generator half its CPU
+    /// (unspecialized, a metadata lookup per step) and the twin its margin at 20–30×.
+    private static func markerEnd(in bytes: [UInt8], from: Int) -> Int? {
+        let first = marker[0], count = marker.count
+        var index = from
+        while index + count <= bytes.count {
+            if bytes[index] == first {
+                var matched = 1
+                while matched < count && bytes[index + matched] == marker[matched] { matched += 1 }
+                if matched == count { return index + count }
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// `ARRIVAL-DUE` at `start`, or nil when what follows the marker is not a stamp (a model

@@ -114,6 +114,33 @@ struct TwinWireTests {
         #expect(TwinTiming.stamp(arrival: 12, due: 34) == "twin-12-34")
     }
 
+    @Test("stamps in 2,000 random byte strings of marker pieces: as a regular expression finds them")
+    func stampsAgainstARegex() throws {
+        let pieces = ["twin-", "twin-12-34", "twin-7-", "twin--5", "tw", "in-", "-", "0", "98", "x", "twin-1234567890123456789-1", " "]
+        let pattern = try NSRegularExpression(pattern: "twin-([0-9]{1,18})-([0-9]{1,18})(?![0-9])")
+        var generator = SplitMix64(seed: 29)
+        for _ in 0..<2_000 {
+            let text = (0..<Int(generator.next() % 12)).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+            // Each `twin-` starts a candidate, and a candidate is a stamp when its numbers are
+            // whole (at most 18 digits each): what the scan reads.
+            var expected: [(Int64, Int64)] = []
+            var searchFrom = text.startIndex
+            while let found = text.range(of: "twin-", range: searchFrom..<text.endIndex) {
+                searchFrom = found.upperBound
+                let rest = String(text[found.lowerBound...])
+                guard let match = pattern.firstMatch(in: rest, range: NSRange(rest.startIndex..., in: rest)), match.range.location == 0,
+                    let arrival = Range(match.range(at: 1), in: rest).flatMap({ Int64(rest[$0]) }),
+                    let due = Range(match.range(at: 2), in: rest).flatMap({ Int64(rest[$0]) })
+                else { continue }
+                expected.append((arrival, due))
+            }
+            let bytes = Array(text.utf8)
+            let first = TwinTiming.stamps(in: bytes), latest = TwinTiming.latestStamps(in: bytes)
+            #expect(first.map { [$0.arrival, $0.due] } == expected.first.map { [$0.0, $0.1] }, "\(text)")
+            #expect(latest.map { [$0.arrival, $0.due] } == expected.max { $0.1 < $1.1 }.map { [$0.0, $0.1] }, "\(text)")
+        }
+    }
+
     /// A try sent at 1,000 that reached the mock at 1,300, its first token due 2,000 and its
     /// end 5,000, the first token seen here at `firstTokenAt`.
     static func stamped(firstTokenAt: Int64) -> TwinTiming {
