@@ -19,7 +19,7 @@ public enum Incident {
         paths: [String], specPath given: String?, overrides: [String], from: Int64?, to: Int64?, directory: String
     ) throws(ExperimentFailure) -> (summary: String, files: [String]) {
         // Each path a trace or a ledger export, told by its first line.
-        var traces: [(file: String, text: String)] = [], ledgers: [RecordedLedger] = []
+        var traces: [(recording: RecordedTraceFiles, text: String)] = [], ledgers: [RecordedLedger] = []
         for recording in paths.map(RecordedTraceFiles.init) {
             let file = recording.trace
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -33,18 +33,19 @@ public enum Incident {
                     throw ExperimentFailure(error.description)
                 }
             } else {
-                traces.append((file, text))
+                traces.append((recording, text))
             }
         }
         if given == nil && traces.isEmpty {
             throw ExperimentFailure("a spend ledger alone does not say which spec the gateways ran: give --spec")
         }
-        let specPath = try RecordedTraceFiles.spec(given: given, for: traces.map { RecordedTraceFiles($0.file) })
+        let specPath = try RecordedTraceFiles.spec(given: given, for: traces.map(\.recording))
         let (document, loaded, _) = try Experiment.load(path: specPath, overrides: overrides)
         var spec = loaded
         spec.replications = 1
         var sources: [RecordedIncident.Source] = []
-        for (file, text) in traces {
+        for (recording, text) in traces {
+            let file = recording.trace
             do {
                 let (header, entries) = try RouterTrace.read(text, file: file, config: spec.world.router)
                 sources.append(RecordedIncident.Source(file: file, header: header, entries: entries))
