@@ -18,34 +18,32 @@ public struct ConductEffects: Sendable, Equatable {
     /// The request is over for the client.
     public internal(set) var ending: RequestEnding?
     /// Whether ``ending`` is set: a flag a driver tests on every event without copying the
-    /// optional ending (its decision and the arrays it holds) just to find it empty.
+    /// optional ending just to find it empty.
     public internal(set) var endsRequest = false
     /// Nothing is out any more: the driver may drop the conduct.
     public internal(set) var forget = false
 
     public init() {}
 
-    /// Attempts to cancel, with where they went.
+    /// Attempts to cancel, with where they went (attempt numbers start at 1: 0 marks a free place).
     public struct Cancellations: Sendable, Equatable {
-        public private(set) var count = 0
-        private var first: (attempt: Int32, target: TargetID)?
-        private var second: (attempt: Int32, target: TargetID)?
+        private var firstAttempt: Int32 = 0
+        private var firstTarget: TargetID?
+        private var secondAttempt: Int32 = 0
+        private var secondTarget: TargetID?
+
+        public var count: Int { (firstAttempt == 0 ? 0 : 1) + (secondAttempt == 0 ? 0 : 1) }
 
         mutating func append(attempt: Int32, target: TargetID) {
-            if first == nil { first = (attempt, target) } else { second = (attempt, target) }
-            count += 1
+            precondition(attempt > 0 && secondAttempt == 0, "ConductEffects: at most two attempts, numbered from 1, are cancelled at once")
+            if firstAttempt == 0 { (firstAttempt, firstTarget) = (attempt, target) } else { (secondAttempt, secondTarget) = (attempt, target) }
         }
 
         public func forEach(_ body: (_ attempt: Int32, _ target: TargetID) -> Void) {
-            if let first { body(first.attempt, first.target) }
-            if let second { body(second.attempt, second.target) }
+            if let firstTarget { body(firstAttempt, firstTarget) }
+            if let secondTarget { body(secondAttempt, secondTarget) }
         }
 
-        public func contains(_ attempt: Int32) -> Bool { first?.attempt == attempt || second?.attempt == attempt }
-
-        public static func == (a: Cancellations, b: Cancellations) -> Bool {
-            a.count == b.count && a.first?.attempt == b.first?.attempt && a.first?.target == b.first?.target
-                && a.second?.attempt == b.second?.attempt && a.second?.target == b.second?.target
-        }
+        public func contains(_ attempt: Int32) -> Bool { attempt != 0 && (firstAttempt == attempt || secondAttempt == attempt) }
     }
 }

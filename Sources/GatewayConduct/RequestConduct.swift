@@ -87,23 +87,24 @@ public struct RequestConduct: Sendable {
     private static func bit(_ attempt: Int32) -> UInt64 { 1 << UInt64(min(max(attempt, 0), 63)) }
 
     // MARK: Events
+    //
+    // Each event writes what the driver must do into `effects`, which the driver passes in
+    // empty (the simulator keeps one per event rather than copying one back from each call);
+    // the forms that return their effects are below.
 
     /// The router's first decision (from ``Router/begin(_:)``), carried out.
-    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R) -> ConductEffects {
-        var effects = ConductEffects()
+    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R, into effects: inout ConductEffects) {
         act(on: first, &router, &effects)
-        return effects
     }
 
     /// An attempt ended: it answered, failed, or hit a limit the driver enforces (reported as
     /// `timeout`). `firstTokenNanoseconds` goes to the trace only.
     public mutating func attemptEnded<R: ConductRouter & ~Copyable>(
         _ attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil,
-        _ router: inout R
-    ) -> ConductEffects {
-        var effects = ConductEffects()
+        _ router: inout R, into effects: inout ConductEffects
+    ) {
         let bit = Self.bit(attempt)
-        guard outstanding & bit != 0 else { return effects }
+        guard outstanding & bit != 0 else { return }
         outstanding &= ~bit
         var outcome = outcome
         if cancelling & bit != 0 {
@@ -118,18 +119,18 @@ public struct RequestConduct: Sendable {
         }
         let decision = router.attemptFinished(&routing, attempt: attempt, outcome, firstTokenNanoseconds: firstTokenNanoseconds)
         act(on: decision, &router, &effects)
-        return effects
     }
 
     /// The first byte of `attempt`'s answer reached the client at `time` (or would: the
     /// attempt produced output). The first such attempt takes the client.
-    public mutating func firstByte<R: ConductRouter & ~Copyable>(of attempt: Int32, at time: Int64, _ router: inout R) -> ConductEffects {
-        var effects = ConductEffects()
+    public mutating func firstByte<R: ConductRouter & ~Copyable>(
+        of attempt: Int32, at time: Int64, _ router: inout R, into effects: inout ConductEffects
+    ) {
         let bit = Self.bit(attempt)
-        guard outstanding & bit != 0, cancelling & bit == 0, !clientGone, !isOver else { return effects }
+        guard outstanding & bit != 0, cancelling & bit == 0, !clientGone, !isOver else { return }
         if let committedAttempt {
             if committedAttempt != attempt { cancel(attempt, loser: true, &effects) }
-            return effects
+            return
         }
         committedAttempt = attempt
         firstByteAt = time
@@ -138,35 +139,68 @@ public struct RequestConduct: Sendable {
         effects.commit = attempt
         cancelAll(except: attempt, losers: true, &effects)
         disarmHedgeTimer(&effects)
-        return effects
     }
 
     /// The hedge timer the conduct armed has fired.
-    public mutating func hedgeTimerFired<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
-        var effects = ConductEffects()
-        guard hedgeTimerArmed else { return effects }
+    public mutating func hedgeTimerFired<R: ConductRouter & ~Copyable>(_ router: inout R, into effects: inout ConductEffects) {
+        guard hedgeTimerArmed else { return }
         hedgeTimerArmed = false
         act(on: router.hedgeDue(&routing), &router, &effects)
-        return effects
     }
 
     /// The backoff the conduct asked for has run out.
-    public mutating func backoffEnded<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
-        var effects = ConductEffects()
-        guard phase == .backingOff else { return effects }
+    public mutating func backoffEnded<R: ConductRouter & ~Copyable>(_ router: inout R, into effects: inout ConductEffects) {
+        guard phase == .backingOff else { return }
         phase = .attempting
         act(on: router.resume(&routing), &router, &effects)
-        return effects
     }
 
     /// The client went away: everything out is cancelled and nothing more is sent.
-    public mutating func clientWentAway<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
-        var effects = ConductEffects()
-        guard !clientGone, !isOver else { return effects }
+    public mutating func clientWentAway<R: ConductRouter & ~Copyable>(_ router: inout R, into effects: inout ConductEffects) {
+        guard !clientGone, !isOver else { return }
         clientGone = true
         router.clientWentAway(requestID: requestID)
         cancelAll(except: nil, losers: false, &effects)
         disarmHedgeTimer(&effects)
+    }
+
+    // MARK: Events, their effects returned
+
+    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        start(first, &router, into: &effects)
+        return effects
+    }
+
+    public mutating func attemptEnded<R: ConductRouter & ~Copyable>(
+        _ attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64? = nil, _ router: inout R
+    ) -> ConductEffects {
+        var effects = ConductEffects()
+        attemptEnded(attempt, outcome, firstTokenNanoseconds: firstTokenNanoseconds, &router, into: &effects)
+        return effects
+    }
+
+    public mutating func firstByte<R: ConductRouter & ~Copyable>(of attempt: Int32, at time: Int64, _ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        firstByte(of: attempt, at: time, &router, into: &effects)
+        return effects
+    }
+
+    public mutating func hedgeTimerFired<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        hedgeTimerFired(&router, into: &effects)
+        return effects
+    }
+
+    public mutating func backoffEnded<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        backoffEnded(&router, into: &effects)
+        return effects
+    }
+
+    public mutating func clientWentAway<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
+        var effects = ConductEffects()
+        clientWentAway(&router, into: &effects)
         return effects
     }
 

@@ -2,9 +2,14 @@ import RoutingCore
 
 /// How a request ended for its client, as both gateways tell it: the server turns it into a
 /// status and headers (or a stream's last event), the simulator into what the team counts.
+/// Plain values only: the simulator makes one per request, inside every event's effects.
 public struct RequestEnding: Sendable, Equatable {
-    /// The decision that ended the request (complete, fail or reject).
-    public let decision: Decision
+    /// What the decision that ended the request did: complete, fail or reject.
+    public let action: RoutingAction
+    /// For a failure after attempts: the last attempt's outcome.
+    public let outcome: OutcomeClass?
+    /// That decision's reasons.
+    public let reasons: ReasonCodes
     /// The team the request was made for.
     public let team: TeamID?
     /// The attempt whose answer the client got, and where it went (success only).
@@ -14,18 +19,36 @@ public struct RequestEnding: Sendable, Equatable {
     public let attempts: Int32
     /// Whether a hedge was sent.
     public let hedged: Bool
-    /// When the first byte reached the client (0: it did not).
-    public let firstByteAt: Int64
     /// Whether the client already had bytes when the request failed: a stream then ends in an
     /// error event, never a status.
     public let afterFirstByte: Bool
     /// Whether the client had gone away.
     public let clientGone: Bool
+    /// When the first byte reached the client (0: it did not).
+    public let firstByteAt: Int64
 
-    public var succeeded: Bool { decision.action == .complete }
+    /// `decision`: the complete, fail or reject decision that ended the request.
+    init(
+        decision: Decision, team: TeamID?, winner: Int32?, winnerTarget: TargetID?, attempts: Int32, hedged: Bool, firstByteAt: Int64,
+        afterFirstByte: Bool, clientGone: Bool
+    ) {
+        action = decision.action
+        outcome = decision.outcome
+        reasons = decision.reasons
+        self.team = team
+        self.winner = winner
+        self.winnerTarget = winnerTarget
+        self.attempts = attempts
+        self.hedged = hedged
+        self.firstByteAt = firstByteAt
+        self.afterFirstByte = afterFirstByte
+        self.clientGone = clientGone
+    }
+
+    public var succeeded: Bool { action == .complete }
 
     /// Why the request failed, as the client is told (nil on success).
-    public var failure: RequestFailure? { succeeded ? nil : RequestFailure(decision) }
+    public var failure: RequestFailure? { succeeded ? nil : RequestFailure(outcome: outcome, reasons: reasons) }
 
     /// Whether an official SDK may retry the failure on its own: what both gateways tell the
     /// client (`x-should-retry`, which the OpenAI and Anthropic SDKs honour) and what the
@@ -35,14 +58,14 @@ public struct RequestEnding: Sendable, Equatable {
     /// available (the gateway's own 503).
     public var sdkMayRetry: Bool {
         if succeeded { return false }
-        if let outcome = decision.outcome, decision.action == .fail, !decision.reasons.contains(.budgetExhausted) {
+        if let outcome, action == .fail, !reasons.contains(.budgetExhausted) {
             return RetryPolicy.defaultRetryable.contains(outcome)
         }
-        return decision.reasons.contains(.noTargetAvailable)
+        return reasons.contains(.noTargetAvailable)
     }
 
     /// The failure's label in metrics and headers ("" on success).
-    public var failureLabel: String { succeeded ? "" : decision.failureLabel }
+    public var failureLabel: String { succeeded ? "" : Decision.failureLabel(action: action, outcome: outcome, reasons: reasons) }
 }
 
 /// Why a request failed, in the client's terms, with the HTTP status both gateways mean by it.
@@ -64,21 +87,20 @@ public enum RequestFailure: Sendable, Equatable {
     /// No target could be tried (503).
     case noUpstreamAvailable
 
-    init(_ decision: Decision) {
-        let reasons = decision.reasons
+    init(outcome: OutcomeClass?, reasons: ReasonCodes) {
         if reasons.contains(.budgetExhausted) {
             self = .budgetExhausted
         } else if reasons.contains(.rateLimited) || reasons.contains(.throttledLocally) {
             self = .rateLimited
         } else if reasons.contains(.shed) || reasons.contains(.concurrencyLimit) {
             self = .shed
-        } else if decision.outcome == .clientError || decision.outcome == .spendLimit {
+        } else if outcome == .clientError || outcome == .spendLimit {
             self = .refusedByUpstream
-        } else if decision.outcome == .timeout || reasons.contains(.deadlineExceeded) {
+        } else if outcome == .timeout || reasons.contains(.deadlineExceeded) {
             self = .timedOut
-        } else if decision.outcome == .failedAfterFirstByte {
+        } else if outcome == .failedAfterFirstByte {
             self = .streamInterrupted
-        } else if decision.outcome != nil {
+        } else if outcome != nil {
             self = .upstreamsFailed
         } else {
             self = .noUpstreamAvailable

@@ -287,7 +287,7 @@ struct RequestCoordinator: Sendable {
             return
         }
         let error = cutByShutdown ? Self.shuttingDown : failure(ending, lastError: lastError)
-        finishMetrics(result: ending.decision.action == .reject ? .rejected : .error, fallback: false, clock: clock)
+        finishMetrics(result: ending.action == .reject ? .rejected : .error, fallback: false, clock: clock)
         if answered, let stream {
             stream.send(error.streamFrame(for: chat.api))
             stream.finish()

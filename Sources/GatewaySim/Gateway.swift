@@ -297,13 +297,13 @@ actor Gateway: EventHandler {
         case .admit:
             if let request = admitting.removeValue(forKey: requestID) { route(request) }
         case .resume:
-            drive(requestID) { conduct, router in conduct.backoffEnded(&router) }
+            drive(requestID) { conduct, router, effects in conduct.backoffEnded(&router, into: &effects) }
         case .hedge:
-            drive(requestID) { conduct, router in conduct.hedgeTimerFired(&router) }
+            drive(requestID) { conduct, router, effects in conduct.hedgeTimerFired(&router, into: &effects) }
         case .firstByte:
             let now = calendar.now
-            drive(AttemptTicket.requestID(ofKey: event.payload)) { conduct, router in
-                conduct.firstByte(of: AttemptTicket.attempt(ofKey: event.payload), at: now, &router)
+            drive(AttemptTicket.requestID(ofKey: event.payload)) { conduct, router, effects in
+                conduct.firstByte(of: AttemptTicket.attempt(ofKey: event.payload), at: now, &router, into: &effects)
             }
         case .attemptDeadline, .idleCut:
             limitPassed(key: event.payload, firstTokenOnly: false)
@@ -455,12 +455,12 @@ actor Gateway: EventHandler {
     /// A replayed first byte (``TraceReplay``).
     func firstByteReached(requestID: UInt64, attempt: Int32) {
         let now = calendar.now
-        drive(requestID) { conduct, router in conduct.firstByte(of: attempt, at: now, &router) }
+        drive(requestID) { conduct, router, effects in conduct.firstByte(of: attempt, at: now, &router, into: &effects) }
     }
 
     /// A replayed client that went away (``TraceReplay``).
     func clientWentAway(requestID: UInt64) {
-        drive(requestID) { conduct, router in conduct.clientWentAway(&router) }
+        drive(requestID) { conduct, router, effects in conduct.clientWentAway(&router, into: &effects) }
     }
 
     /// A client-side limit has passed, or the stream's frames tripped a rule (`cutAs`: what a
@@ -480,7 +480,9 @@ actor Gateway: EventHandler {
         }
         guard let (target, streamed) = watched ?? nil else { return }
         guard streamed else {
-            drive(requestID) { conduct, router in conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router) }
+            drive(requestID) { conduct, router, effects in
+                conduct.attemptEnded(attempt, AttemptOutcome(outcome: .timeout, latencyNanoseconds: 0), &router, into: &effects)
+            }
             return
         }
         let (firstToken, firstByte): (Int64?, Int64?)
@@ -492,7 +494,7 @@ actor Gateway: EventHandler {
         var cut = AttemptOutcome(outcome: cutAs, latencyNanoseconds: 0)
         if let firstByte, firstByte <= calendar.now {
             // Learned now, happened then (no event is scheduled for unwatched attempts).
-            drive(requestID) { conduct, router in conduct.firstByte(of: attempt, at: firstByte, &router) }
+            drive(requestID) { conduct, router, effects in conduct.firstByte(of: attempt, at: firstByte, &router, into: &effects) }
             if cutAs != .timeout { cut.outcome = .failedAfterFirstByte }
         }
         if let firstToken, firstToken <= calendar.now {
@@ -509,7 +511,7 @@ actor Gateway: EventHandler {
             }
         }
         let ended = cut
-        drive(requestID) { conduct, router in conduct.attemptEnded(attempt, ended, &router) }
+        drive(requestID) { conduct, router, effects in conduct.attemptEnded(attempt, ended, &router, into: &effects) }
     }
 
     func attemptEnded(_ report: AttemptReport) {
@@ -521,26 +523,28 @@ actor Gateway: EventHandler {
         // not depend on them (they cancel other attempts, whose ends come as later events).
         let reachedClientAt = streamed ? report.firstByteAt : (report.outcome.outcome == .success ? now : 0)
         if reachedClientAt > 0 {
-            drive(report.requestID) { conduct, router in conduct.firstByte(of: report.attempt, at: reachedClientAt, &router) }
+            drive(report.requestID) { conduct, router, effects in conduct.firstByte(of: report.attempt, at: reachedClientAt, &router, into: &effects)
+            }
         }
         // A whole answer that did not arrive showed the gateway nothing to bill.
         var outcome = report.outcome
         if !streamed && outcome.outcome != .success { (outcome.inputTokens, outcome.outputTokens) = (0, 0) }
         let ended = outcome
-        drive(report.requestID) { conduct, router in conduct.attemptEnded(report.attempt, ended, &router) }
+        drive(report.requestID) { conduct, router, effects in conduct.attemptEnded(report.attempt, ended, &router, into: &effects) }
     }
 
     private func route(_ request: RoutingRequest) {
         let (state, decision) = router.begin(request)
-        var conduct = RequestConduct(state)
-        let effects = conduct.start(decision, &router)
-        live.insert(Live(conduct: conduct), forKey: request.id)
+        var effects = ConductEffects()
+        live.insert(Live(conduct: RequestConduct(state)), forKey: request.id)
+        live.modify(request.id) { $0.conduct.start(decision, &router, into: &effects) }
         apply(effects, to: request.id)
     }
 
     /// Runs one event through the request's conduct and carries out its effects.
-    private func drive(_ requestID: UInt64, _ body: (inout RequestConduct, inout GatewayRouterCalls) -> ConductEffects) {
-        guard let effects = live.modify(requestID, { body(&$0.conduct, &router) }) else { return }
+    private func drive(_ requestID: UInt64, _ body: (inout RequestConduct, inout GatewayRouterCalls, inout ConductEffects) -> Void) {
+        var effects = ConductEffects()
+        guard live.modify(requestID, { body(&$0.conduct, &router, &effects) }) != nil else { return }
         apply(effects, to: requestID)
         if !peers.isEmpty && !router.router.breakerNotices.isEmpty { tellPeers() }
     }

@@ -161,7 +161,10 @@ extension Decision {
     /// apart — the simulator's reports (`failed_LABEL`), the gateway's `x-brownout-failure`
     /// header, the twin's comparison: the outcome class of the attempt that failed it, else its
     /// last refusal reason (a budget refusal by its reason, whatever the last attempt did).
-    public var failureLabel: String {
+    public var failureLabel: String { Self.failureLabel(action: action, outcome: outcome, reasons: reasons) }
+
+    /// The failure label of a decision that did `action`, with `outcome` and `reasons`.
+    public static func failureLabel(action: RoutingAction, outcome: OutcomeClass?, reasons: ReasonCodes) -> String {
         if let outcome, action == .fail, !reasons.contains(.budgetExhausted) { return outcome.rawValue }
         return reasons.labels.last ?? "rejected"
     }
