@@ -2,12 +2,13 @@
 /// request in flight) and hands it back with every event, so the router itself holds
 /// nothing per request and forgets the request when it ends.
 public struct RequestState: Sendable {
+    @usableFromInline
     struct InFlight: Sendable {
-        var attempt: Int32
-        var target: TargetID
+        @usableFromInline var attempt: Int32
+        @usableFromInline var target: TargetID
         var reservedUSD: Double
         var isHedge: Bool
-        var startedAt: Int64
+        @usableFromInline var startedAt: Int64
     }
 
     public let request: RoutingRequest
@@ -24,8 +25,8 @@ public struct RequestState: Sendable {
     /// this is at most the route's `same_target_retries`). An Int16 beside the flags above,
     /// in what would be padding: the state is copied on every event.
     var attemptsOnLastTarget: Int16 = 0
-    var primary: InFlight?
-    var hedge: InFlight?
+    @usableFromInline var primary: InFlight?
+    @usableFromInline var hedge: InFlight?
     var lastTarget: TargetID?
     var triedMask: UInt64 = 0
     var lastDelay: Int64 = 0
@@ -57,7 +58,9 @@ public struct RequestState: Sendable {
     /// Attempts sent and not yet reported back.
     public var attemptsInFlight: Int { inFlightCount }
 
-    /// When attempt `attempt` was sent, while it is in flight (nil otherwise).
+    /// When attempt `attempt` was sent, while it is in flight (nil otherwise). Inlinable, as
+    /// the next: the gateways ask on every event, and a call would copy the whole state.
+    @inlinable
     public func attemptStartedAt(_ attempt: Int32) -> Int64? {
         if let primary, primary.attempt == attempt { return primary.startedAt }
         if let hedge, hedge.attempt == attempt { return hedge.startedAt }
@@ -65,6 +68,7 @@ public struct RequestState: Sendable {
     }
 
     /// The target attempt `attempt` went to, while it is in flight.
+    @inlinable
     public func attemptTarget(_ attempt: Int32) -> TargetID? {
         if let primary, primary.attempt == attempt { return primary.target }
         if let hedge, hedge.attempt == attempt { return hedge.target }

@@ -61,7 +61,10 @@ extension Router {
         for pass in 0..<passes {
             let skipTried = pass == 0 && skipsTried
             for tier in routes[route].tiers.indices {
-                if let target = pick(tier: tier, route: route, state: state, skipTried: skipTried, exclude: exclude, now: now, rejected: &rejected) {
+                if let target = pick(
+                    tier: tier, route: route, request: state.request, tried: state.triedMask, skipTried: skipTried, exclude: exclude, now: now,
+                    rejected: &rejected)
+                {
                     return (target, [])
                 }
             }
@@ -116,9 +119,12 @@ extension Router {
         return nil
     }
 
-    /// The tier's best available member under its balancing strategy.
+    /// The tier's best available member under its balancing strategy; with `skipTried`, none
+    /// of the targets in `tried` (one bit per target). Given the request's fields rather than
+    /// its state: passing the state would copy it.
     mutating func pick(
-        tier: Int, route: Int, state: RequestState, skipTried: Bool, exclude: TargetID?, now: RoutingInstant, rejected: inout [RejectedAlternative]
+        tier: Int, route: Int, request: RoutingRequest, tried: UInt64, skipTried: Bool, exclude: TargetID?, now: RoutingInstant,
+        rejected: inout [RejectedAlternative]
     ) -> TargetID? {
         // Members are read in place, not bound to a local: a local copy would retain the array.
         let memberCount = routes[route].tiers[tier].count
@@ -129,8 +135,8 @@ extension Router {
         for position in 0..<memberCount {
             let member = routes[route].tiers[tier][position]
             if member == exclude { continue }
-            if skipTried && state.triedMask & (1 << UInt64(member.raw & 63)) != 0 { continue }
-            let reason = unavailability(member, request: state.request, route: route, now: now)
+            if skipTried && tried & (1 << UInt64(member.raw & 63)) != 0 { continue }
+            let reason = unavailability(member, request: request, route: route, now: now)
             if !reason.isEmpty {
                 reject(member, reason, into: &rejected)
                 continue
@@ -150,8 +156,8 @@ extension Router {
             case .costAware(let bound):
                 let targetPrice = prices[index.index]
                 let price =
-                    targetPrice.inputPerMillion * Double(state.request.inputTokens) + targetPrice.outputPerMillion
-                    * Double(state.request.maxOutputTokens)
+                    targetPrice.inputPerMillion * Double(request.inputTokens) + targetPrice.outputPerMillion
+                    * Double(request.maxOutputTokens)
                 let withinBound = targets[index.index].latencySamples == 0 || targets[index.index].latencyEWMASeconds <= bound
                 score = withinBound ? price : 1e30 + targets[index.index].latencyEWMASeconds
             }
