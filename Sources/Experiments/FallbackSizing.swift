@@ -104,7 +104,9 @@ public enum FallbackSizing {
         private let window: MeasurementWindow
         private let endNanoseconds: Int64
 
-        init(_ result: ReplicationResult, spec: ExperimentSpec, slos: [Objective], poolIndex: Int) {
+        /// `poolAbsent`: the run of size 0, the pool taken out of every route (``withoutPool(_:_:)``):
+        /// it costs nothing, and the run answers for no other size.
+        init(_ result: ReplicationResult, spec: ExperimentSpec, slos: [Objective], poolIndex: Int, poolAbsent: Bool = false) {
             // A replication's metrics do not depend on the others' (a failure label it did not
             // see reads as 0 here as in a report of many).
             let rows = ExperimentReport(spec: spec, results: [result]).metrics(result)
@@ -112,8 +114,9 @@ public enum FallbackSizing {
             let poolSpec = spec.world.pools[poolIndex]
             let metrics = result.upstreams[spec.world.providers.count + poolIndex]
             frontierUSD = result.ledger.teams.reduce(0) { $0 + $1.frontierUSD }
-            runCostUSD = ExperimentReport.gpuHours(metrics, of: poolSpec, in: result) * poolSpec.gpuPricePerHour + frontierUSD
-            poolServers = poolSpec.servers
+            runCostUSD =
+                poolAbsent ? frontierUSD : ExperimentReport.gpuHours(metrics, of: poolSpec, in: result) * poolSpec.gpuPricePerHour + frontierUSD
+            poolServers = poolAbsent ? 0 : poolSpec.servers
             poolPeakHeld = metrics.peakHeld
             window = result.window
             endNanoseconds = result.endNanoseconds
@@ -127,7 +130,7 @@ public enum FallbackSizing {
         /// random numbers). Only the pool's GPU time differs: priced at the new size. Nil when
         /// the size may have mattered.
         func resized(to pool: FallbackPoolSpec) -> ReplicationFigures? {
-            guard poolPeakHeld < poolServers, poolPeakHeld < pool.servers else { return nil }
+            guard poolServers > 0, poolPeakHeld < poolServers, poolPeakHeld < pool.servers else { return nil }
             var figures = self
             figures.poolServers = pool.servers
             let replicas = UpstreamMetrics.fixedReplicasAverage(pool.replicas, window: window, at: endNanoseconds)
@@ -137,6 +140,25 @@ public enum FallbackSizing {
                 + frontierUSD
             return figures
         }
+    }
+
+    /// The spec with pool `pool` taken out of every route (its fallbacks and context-window
+    /// fallbacks): the size-0 pool, which serves nothing and costs nothing. Nil when a route's
+    /// chain names the pool: without it those routes would be other routes, not the same ones
+    /// with no pool, so the search does not consider 0.
+    static func withoutPool(_ spec: ExperimentSpec, _ pool: String) -> ExperimentSpec? {
+        var spec = spec
+        for index in spec.world.router.routes.indices {
+            var route = spec.world.router.routes[index]
+            if route.chain.contains(where: { $0.targets.contains(pool) }) { return nil }
+            route.contextWindowFallbacks.removeAll { $0 == pool }
+            if var fallback = route.fallback {
+                fallback.targets.removeAll { $0 == pool }
+                route.fallback = fallback.targets.isEmpty ? nil : fallback
+            }
+            spec.world.router.routes[index] = route
+        }
+        return spec
     }
 
     /// Runs the search and writes `sizing.csv`; returns the answer and a sentence about it.
@@ -158,6 +180,8 @@ public enum FallbackSizing {
         guard confidence > 0 && confidence < 1 else { throw ExperimentFailure("--confidence must be in (0, 1), got \(confidence)") }
 
         let looks = SequentialLooks(first: base.replications, confidence: confidence).looks
+        /// Size 0, when the pool is only ever a fallback.
+        let withoutPool = Self.withoutPool(base, pool)
         var evaluated: [Int: Evaluation] = [:]
         var specs: [Int: ExperimentSpec] = [:]
         var figures: [Int: [ReplicationFigures]] = [:]
@@ -173,9 +197,12 @@ public enum FallbackSizing {
             var look = evaluated[size].map { known in looks.firstIndex { $0.replications == known.replications }! + 1 } ?? 0
             if let known = evaluated[size], known.decided || !thorough || look == looks.count { return known }
             if specs[size] == nil {
-                specs[size] = try Experiment.load(
-                    path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"]
-                ).1
+                specs[size] =
+                    size == 0
+                    ? withoutPool
+                    : try Experiment.load(
+                        path: path, overrides: overrides + ["pools.\(pool).replicas=\(size)", "pools.\(pool).autoscaling.max_replicas=\(size)"]
+                    ).1
             }
             var spec = specs[size]!
             let poolAtSize = spec.world.pools[poolIndex]
@@ -188,7 +215,7 @@ public enum FallbackSizing {
                 // the thread that simulated it.
                 let fresh = done.count..<target.replications
                 var answered: [Int: ReplicationFigures] = [:]
-                if reuseAcrossSizes {
+                if reuseAcrossSizes && size > 0 {
                     for index in fresh where index < simulatedRuns.count {
                         answered[index] = simulatedRuns[index].lazy.compactMap { $0.resized(to: poolAtSize) }.first
                     }
@@ -196,7 +223,7 @@ public enum FallbackSizing {
                 let missing = fresh.filter { answered[$0] == nil }
                 let sized = spec
                 let simulated = try Experiment.simulate(spec, replications: missing, jobs: jobs, progress: progress) { result in
-                    ReplicationFigures(result, spec: sized, slos: slos, poolIndex: poolIndex)
+                    ReplicationFigures(result, spec: sized, slos: slos, poolIndex: poolIndex, poolAbsent: size == 0)
                 }
                 for (index, run) in zip(missing, simulated) {
                     while simulatedRuns.count <= index { simulatedRuns.append([]) }
@@ -219,7 +246,8 @@ public enum FallbackSizing {
             return evaluation
         }
 
-        var answer = try SizeSearch.smallest(start: current, limit: limit) { (size, thorough) throws(ExperimentFailure) -> Bool? in
+        var answer = try SizeSearch.smallest(start: current, lowest: withoutPool == nil ? 1 : 0, limit: limit) {
+            (size, thorough) throws(ExperimentFailure) -> Bool? in
             let evaluation = try evaluate(size, thorough: thorough)
             if evaluation.meets { return true }
             if evaluation.verdicts.contains(false) { return false }
@@ -228,7 +256,7 @@ public enum FallbackSizing {
         // Monotonicity at the answer: the next size must meet too.
         if let found = answer, found + 1 <= limit { _ = try evaluate(found + 1, thorough: true) }
         if goal == .cheapest, let smallest = answer {
-            for candidate in smallest...min(limit, smallest * 2) { _ = try evaluate(candidate, thorough: true) }
+            for candidate in smallest...min(limit, max(1, smallest * 2)) { _ = try evaluate(candidate, thorough: true) }
             answer = evaluated.values.filter { $0.meets && $0.size >= smallest }.min { ($0.runCostUSD, $0.size) < ($1.runCostUSD, $1.size) }?.size
         }
 
@@ -257,7 +285,8 @@ public enum FallbackSizing {
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
             let manifest = SizingManifest(
                 spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
-                objective: goal.rawValue, answer: answer, maxReplicas: limit, evaluations: evaluated.count,
+                objective: goal.rawValue, answer: answer, maxReplicas: limit, smallestSizeConsidered: withoutPool == nil ? 1 : 0,
+                evaluations: evaluated.count,
                 simulatedReplications: simulatedReplications, reusedReplications: reusedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))
         } catch {
@@ -266,14 +295,21 @@ public enum FallbackSizing {
         guard let answer else {
             return "No size up to \(limit) replicas meets every SLO at \(Int(confidence * 100))% confidence; see \(directory)/sizing.csv."
         }
+        var tail = ""
+        if let next = evaluated[answer + 1], !next.meets {
+            tail += " Warning: \(answer + 1) \(answer + 1 == 1 ? "replica does" : "replicas do") not meet them (not monotone here; add replications)."
+        }
+        tail += " Evaluated: " + evaluated.keys.sorted().map(String.init).joined(separator: ", ") + "; see \(directory)/sizing.csv."
+        if answer == 0 {
+            return String(
+                format: "No %@ pool is needed: with it taken out of every route, every SLO is met at %.0f%% confidence.", pool, confidence * 100)
+                + tail
+        }
         let gpus = answer * poolSpec.gpusPerReplica
-        var sentence = String(
+        let sentence = String(
             format: "The %@ %@ pool that meets every SLO at %.0f%% confidence has %d %@ (%d %@): $%.0f a month in GPU time.",
             goal == .smallest ? "smallest" : "cheapest", pool, confidence * 100, answer, answer == 1 ? "replica" : "replicas",
             gpus, gpus == 1 ? "GPU" : "GPUs", monthly(answer))
-        if let next = evaluated[answer + 1], !next.meets {
-            sentence += " Warning: \(answer + 1) replicas do not meet them (not monotone here; add replications)."
-        }
-        return sentence + " Evaluated: " + evaluated.keys.sorted().map(String.init).joined(separator: ", ") + "; see \(directory)/sizing.csv."
+        return sentence + tail
     }
 }

@@ -7,15 +7,18 @@
 /// misses them narrowly stays inconclusive until the last, the search's dearest judgement. So
 /// the search gallops up from the pool's current size on first looks alone (1, 2, 4, … from
 /// there) to the first size shown to meet them, then bisects below it on thorough judgements:
-/// only the sizes the bisection needs are judged thoroughly.
+/// only the sizes the bisection needs are judged thoroughly. Size 0 (no pool at all), when it
+/// may be considered, is judged only if 1 meets the SLOs.
 public enum SizeSearch {
-    /// The smallest size in 1...`limit` that meets the SLOs, nil when none does; `start`: where
-    /// the gallop begins. `judge(size, thorough)`: true if the size meets them, false if it
-    /// misses them, nil if its first look leaves it open (never when `thorough`).
+    /// The smallest size in `lowest`...`limit` (`lowest` 0 or 1) that meets the SLOs, nil when
+    /// none does; `start` (at least 1): where the gallop begins. `judge(size, thorough)`: true
+    /// if the size meets them, false if it misses them, nil if its first look leaves it open
+    /// (never when `thorough`).
     public static func smallest<Failure: Error>(
-        start: Int, limit: Int,
+        start: Int, lowest: Int = 1, limit: Int,
         judge: (_ size: Int, _ thorough: Bool) throws(Failure) -> Bool?
     ) throws(Failure) -> Int? {
+        precondition(lowest == 0 || lowest == 1, "SizeSearch: sizes start at 0 or 1")
         guard limit >= 1 else { return nil }
         // Every size up to `missed` misses the SLOs; `met` meets them.
         var missed = 0
@@ -36,11 +39,14 @@ public enum SizeSearch {
             met = limit
         }
         var high = met!
-        // The gallop may have begun above 1: sizes below its start are bisected too.
+        // The gallop may have begun above 1: sizes below its start are bisected too, down to 1.
+        missed = max(missed, 0)
         while high - missed > 1 {
             let middle = (missed + high) / 2
             if try judge(middle, true) == true { high = middle } else { missed = middle }
         }
+        // No pool at all, once 1 replica is known to meet them.
+        if high == 1 && lowest == 0, try judge(0, true) == true { return 0 }
         return high
     }
 }

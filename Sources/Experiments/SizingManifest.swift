@@ -23,6 +23,9 @@ public struct SizingManifest: Codable {
     /// The chosen size (absent when no size up to `maxReplicas` meets every SLO).
     public let answer: Int?
     public let maxReplicas: Int
+    /// The smallest size the search could answer: 0 (no pool, taken out of every route) when
+    /// the pool is only ever a fallback, else 1.
+    public let smallestSizeConsidered: Int
     /// Sizes evaluated.
     public let evaluations: Int
     /// Replications simulated over all sizes (each once: a size's later look adds only new ones).
@@ -35,13 +38,15 @@ public struct SizingManifest: Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, spec, specHash = "spec_hash", seed, replications, looks, pool, slos, confidence, objective, answer
-        case maxReplicas = "max_replicas", evaluations, simulatedReplications = "simulated_replications"
+        case maxReplicas = "max_replicas", smallestSizeConsidered = "smallest_size_considered", evaluations, simulatedReplications =
+            "simulated_replications"
         case reusedReplications = "reused_replications", wallSeconds = "wall_seconds", version
     }
 
     init(
         spec: ExperimentSpec, specPath: String, document: SpecValue, looks: [SequentialLooks.Look], pool: String, slos: [String], confidence: Double,
-        objective: String, answer: Int?, maxReplicas: Int, evaluations: Int, simulatedReplications: Int, reusedReplications: Int,
+        objective: String, answer: Int?, maxReplicas: Int, smallestSizeConsidered: Int, evaluations: Int, simulatedReplications: Int,
+        reusedReplications: Int,
         wallSeconds: Double
     ) {
         name = spec.name
@@ -56,6 +61,7 @@ public struct SizingManifest: Codable {
         self.objective = objective
         self.answer = answer
         self.maxReplicas = maxReplicas
+        self.smallestSizeConsidered = smallestSizeConsidered
         self.evaluations = evaluations
         self.simulatedReplications = simulatedReplications
         self.reusedReplications = reusedReplications

@@ -380,6 +380,56 @@ struct SizeFallbackCommandTests {
             ])
     }
 
+    /// The pool is only a fallback, the provider barely falters and has room to spare (a
+    /// request a second for 5 servers of about 1.5 s each): the route needs no pool.
+    static let healthySpec = RunCommandTests.spec
+        .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 0.01}}")
+        .replacingOccurrences(of: "rate_per_s: 3", with: "rate_per_s: 1")
+
+    @Test("answers that no pool is needed when the route meets the SLOs without it, and prices that size at the spend alone")
+    func noPoolNeeded() async throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.healthySpec.write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("sizing").path
+        let result = try await CommandRunner.run(
+            "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        // 1 replica (where the search starts) meets the SLO at its first look, so 0 (the pool
+        // taken out of the route) is judged, thoroughly, and meets it too.
+        #expect(
+            result.stdout
+                == "No gpu pool is needed: with it taken out of every route, every SLO is met at 95% confidence. Evaluated: 0, 1; see \(out)/sizing.csv.\n"
+        )
+        let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            .dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.map { [$0[0], $0[6], $0[9]] } == [["0", "true", "0"], ["1", "true", "3102.5"]])
+        // Size 0 costs the frontier spend alone; size 1 adds the replica's GPU time (4.25 $/h for 120 s).
+        let cost = rows.map { Double($0[8])! }
+        #expect(cost[1] - cost[0] > 0.9 * 4.25 * 120 / 3600, "\(cost)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sizing.json"))) as! [String: Any]
+        #expect(manifest["answer"] as? Int == 0)
+        #expect(manifest["smallest_size_considered"] as? Int == 0)
+    }
+
+    @Test("a pool in a route's chain is never sized to 0: without it the route would be another route")
+    func chainPoolNotRemoved() async throws {
+        let directory = try CommandRunner.temporaryDirectory()
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.healthySpec.replacingOccurrences(of: "chain: [[alpha]], fallback: {pools: [gpu]}", with: "chain: [[alpha], [gpu]]")
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("sizing").path
+        let result = try await CommandRunner.run(
+            "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("The smallest gpu pool that meets every SLO at 95% confidence has 1 replica (1 GPU)"), "\(result.stdout)")
+        let sizes = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").dropFirst()
+            .filter { !$0.isEmpty }.map { $0.split(separator: ",")[0] }
+        #expect(!sizes.contains("0"), "\(sizes)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sizing.json"))) as! [String: Any]
+        #expect(manifest["smallest_size_considered"] as? Int == 1)
+    }
+
     @Test(
         "bad sizing input gets one clear line and writes nothing",
         arguments: [

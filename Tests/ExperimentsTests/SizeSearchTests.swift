@@ -36,11 +36,14 @@ struct SizeSearchTests {
         let limit: Int
         var random: SplitMix64
         let shown: UInt64
+        /// The smallest size the search may consider (0: no pool at all, judged only thoroughly).
+        var lowest = 1
         var first: [Int: Bool?] = [:]
         var thorough: [Int] = []
 
         mutating func judge(_ size: Int, _ isThorough: Bool) -> Bool? {
-            #expect((1...limit).contains(size), "size \(size) outside 1...\(limit)")
+            #expect((lowest...limit).contains(size), "size \(size) outside \(lowest)...\(limit)")
+            #expect(size > 0 || isThorough, "size 0 on a first look")
             if isThorough {
                 thorough.append(size)
                 return size >= threshold
@@ -57,16 +60,19 @@ struct SizeSearchTests {
         arguments: 0..<500)
     func searchFindsTheThreshold(seed: UInt64) {
         var random = SplitMix64(seed: seed)
+        // Half the cases may consider no pool at all (size 0), as when the pool is only a fallback.
+        let lowest = Int(random.next() % 2)
         let limit = 1 + Int(random.next() % 64)
-        let threshold = 1 + Int(random.next() % UInt64(limit + 1))  // limit + 1: no size meets them
+        let threshold = lowest + Int(random.next() % UInt64(limit + 2 - lowest))  // limit + 1: no size meets them
         let start = 1 + Int(random.next() % UInt64(limit))
-        var world = World(threshold: threshold, limit: limit, random: random, shown: random.next() % 101)
-        let answer = SizeSearch.smallest(start: start, limit: limit) { size, thorough in world.judge(size, thorough) }
-        #expect(answer == (threshold <= limit ? threshold : nil), "limit \(limit), threshold \(threshold), start \(start)")
+        var world = World(threshold: threshold, limit: limit, random: random, shown: random.next() % 101, lowest: lowest)
+        let answer = SizeSearch.smallest(start: start, lowest: lowest, limit: limit) { size, thorough in world.judge(size, thorough) }
+        #expect(answer == (threshold <= limit ? threshold : nil), "limit \(limit), threshold \(threshold), start \(start), lowest \(lowest)")
         #expect(Set(world.thorough).count == world.thorough.count, "\(world.thorough)")
         var bisection = 1
-        while 1 << bisection < limit { bisection += 1 }
+        while 1 << bisection < limit + 1 - lowest { bisection += 1 }
         #expect(world.thorough.count <= bisection + 1, "\(world.thorough) for limit \(limit)")
+        if threshold > 1 { #expect(!world.thorough.contains(0), "0 judged though 1 misses") }
     }
 
     @Test("when the first looks show every size that meets the SLOs, only sizes below the first shown are judged thoroughly")
