@@ -620,15 +620,26 @@ def sizing_columns(table):
     return slos
 
 
+def sizing_answer(directory, table):
+    """The size the search chose (sizing.json's answer, by its objective), else the smallest that met every SLO."""
+    m = manifest(directory)
+    if "answer" in m:
+        return m["answer"]
+    met = table[table.all_met == True]
+    return int(met.iloc[0].replicas_in_pool) if len(met) else None
+
+
 def sizing_text(directory):
     table = read_csv(directory, "sizing.csv")
     slos = sizing_columns(table)
-    met = table[table.all_met == True]
     lines = [f"- SLOs: {', '.join(f'`{s}`' for s in slos)}; sizes evaluated: {', '.join(str(r) for r in table.replicas_in_pool)}."]
-    if len(met):
-        answer = met.iloc[0]
-        count = int(answer.replicas_in_pool)
-        lines.append(f"- The smallest pool that meets every SLO has **{count} {'replica' if count == 1 else 'replicas'}**: "
+    count = sizing_answer(directory, table)
+    objective = manifest(directory).get("objective", "smallest")
+    if count == 0:
+        lines.append("- **No pool is needed**: with the pool taken out of every route, every SLO is met.")
+    elif count is not None:
+        answer = table[table.replicas_in_pool == count].iloc[0]
+        lines.append(f"- The {objective} pool that meets every SLO has **{count} {'replica' if count == 1 else 'replicas'}**: "
                      f"${answer.monthly_pool_gpu_usd:,.0f} a month in GPU time.")
     else:
         lines.append("- No size evaluated meets every SLO.")
@@ -639,8 +650,7 @@ def sizing_chart(directory):
     table = read_csv(directory, "sizing.csv")
     slos = sizing_columns(table)
     fig, axes = plt.subplots(1, len(slos), figsize=(max(7, 6 * len(slos)), 5), squeeze=False)
-    met = table[table.all_met == True]
-    answer = int(met.iloc[0].replicas_in_pool) if len(met) else None
+    answer = sizing_answer(directory, table)
     for ax, slo in zip(axes[0], slos):
         operator = ">=" if ">=" in slo else "<="
         threshold = float(slo.split(operator)[1])
@@ -649,7 +659,7 @@ def sizing_chart(directory):
                         linewidth=0, label="confidence interval")
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"SLO {operator} {threshold:g}")
         if answer is not None:
-            ax.axvline(answer, color=PALETTE[4], linewidth=1.5, linestyle=":", label=f"chosen: {answer} {'replica' if answer == 1 else 'replicas'}")
+            ax.axvline(answer, color=PALETTE[4], linewidth=1.5, linestyle=":", label="chosen: no pool" if answer == 0 else f"chosen: {answer} {'replica' if answer == 1 else 'replicas'}")
         ax.set_xlabel("pool replicas")
         ax.set_xticks(list(table.replicas_in_pool))
         ax.set_ylabel(slo.split(operator)[0].split(".", 1)[1])
