@@ -2,39 +2,26 @@
 /// while they are in flight (requests at the gateway, attempts at a provider).
 ///
 /// Open addressing with linear probing and a multiplicative (Fibonacci) hash: one multiply
-/// per lookup instead of `Dictionary`'s SipHash. The probed slots hold only keys and the
-/// place of each value; the values live in a separate store, each where it was put until it
-/// is removed, and are changed there with ``modify(_:_:)`` — never copied out and written
-/// back, never moved when the table grows or another entry leaves, which matters for the
-/// gateway's few-hundred-byte request state. Removal shifts the following slots back (a key
-/// and a place each), so there are no tombstones and a long run never degrades. Nothing
-/// about it is random: its order, and anything derived from it, is the same in every
-/// process. Capacity grows with the peak number of entries and is then reused.
+/// per lookup instead of `Dictionary`'s SipHash. Values live in place in the table and are
+/// changed there with ``modify(_:_:)`` — never copied out and written back, which matters
+/// for the gateway's few-hundred-byte request state. Removal shifts the following entries
+/// back, so there are no tombstones and a long run never degrades. Nothing about it is
+/// random: its order, and anything derived from it, is the same in every process.
+/// Capacity grows with the peak number of entries and is then reused.
 ///
 /// The table owns its storage and cannot be copied (one owner: the actor whose state it is).
 public struct IntegerKeyTable<Value>: ~Copyable {
-    /// The probed slots: a key, or ``reservedKey`` for an empty slot.
     @usableFromInline
     internal var keys: UnsafeMutablePointer<UInt64>
-    /// For each slot holding a key, where its value is in ``values``.
+    /// Initialized exactly where `keys` holds a key other than ``reservedKey``.
     @usableFromInline
-    internal var places: UnsafeMutablePointer<Int32>
+    internal var values: UnsafeMutablePointer<Value>
     @usableFromInline
     internal var capacity: Int
     @usableFromInline
     internal var shift: UInt64
     @usableFromInline
     internal var storedCount = 0
-    /// The values, initialized exactly at the places some slot names.
-    @usableFromInline
-    internal var values: UnsafeMutablePointer<Value>
-    @usableFromInline
-    internal var valueCapacity: Int
-    /// The places not in use, a stack: `free[0..<freeCount]`.
-    @usableFromInline
-    internal var free: UnsafeMutablePointer<Int32>
-    @usableFromInline
-    internal var freeCount: Int
 
     /// The number of entries.
     @inlinable
@@ -49,22 +36,15 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         shift = 64 - 4
         keys = .allocate(capacity: capacity)
         keys.initialize(repeating: Self.reservedKey, count: capacity)
-        places = .allocate(capacity: capacity)
-        valueCapacity = 8
-        values = .allocate(capacity: valueCapacity)
-        free = .allocate(capacity: valueCapacity)
-        freeCount = 0
-        Self.pushFree(0..<valueCapacity, into: free, count: &freeCount)
+        values = .allocate(capacity: capacity)
     }
 
     deinit {
         for index in 0..<capacity where keys[index] != Self.reservedKey {
-            (values + Int(places[index])).deinitialize(count: 1)
+            (values + index).deinitialize(count: 1)
         }
         keys.deallocate()
-        places.deallocate()
         values.deallocate()
-        free.deallocate()
     }
 
     @inlinable
@@ -90,18 +70,12 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         }
     }
 
-    /// Where the value of the key in slot `index` is.
-    @inlinable
-    internal func value(inSlot index: Int) -> UnsafeMutablePointer<Value> {
-        values + Int(places[index])
-    }
-
     /// The value stored under `key`; setting nil removes it.
     @inlinable
     public subscript(key: UInt64) -> Value? {
         get {
             guard let index = slot(of: key) else { return nil }
-            return value(inSlot: index).pointee
+            return values[index]
         }
         set {
             if let newValue {
@@ -116,7 +90,7 @@ public struct IntegerKeyTable<Value>: ~Copyable {
     @inlinable
     public mutating func modify<Result>(_ key: UInt64, _ body: (inout Value) throws -> Result) rethrows -> Result? {
         guard let index = slot(of: key) else { return nil }
-        return try body(&value(inSlot: index).pointee)
+        return try body(&values[index])
     }
 
     /// Stores `value` under `key`, replacing any value there.
@@ -127,18 +101,14 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         while true {
             let found = keys[index]
             if found == key {
-                self.value(inSlot: index).pointee = value
+                values[index] = value
                 return
             }
             if found == Self.reservedKey { break }
             index = (index + 1) & mask
         }
-        if freeCount == 0 { growValues() }
-        freeCount -= 1
-        let place = free[freeCount]
-        (values + Int(place)).initialize(to: value)
         keys[index] = key
-        places[index] = place
+        (values + index).initialize(to: value)
         storedCount += 1
         if storedCount * 2 > capacity { grow() }
     }
@@ -148,7 +118,7 @@ public struct IntegerKeyTable<Value>: ~Copyable {
     @discardableResult
     public mutating func removeValue(forKey key: UInt64) -> Value? {
         guard let index = slot(of: key) else { return nil }
-        let removed = value(inSlot: index).move()
+        let removed = (values + index).move()
         vacate(index)
         return removed
     }
@@ -159,16 +129,14 @@ public struct IntegerKeyTable<Value>: ~Copyable {
     @discardableResult
     public mutating func remove(_ key: UInt64) -> Bool {
         guard let index = slot(of: key) else { return false }
-        value(inSlot: index).deinitialize(count: 1)
+        (values + index).deinitialize(count: 1)
         vacate(index)
         return true
     }
 
-    /// Frees slot `index` and its place, whose value is already gone.
+    /// Frees slot `index`, whose value is already gone.
     @inlinable
     internal mutating func vacate(_ index: Int) {
-        free[freeCount] = places[index]
-        freeCount += 1
         var hole = index
         keys[hole] = Self.reservedKey
         storedCount -= 1
@@ -179,7 +147,7 @@ public struct IntegerKeyTable<Value>: ~Copyable {
             let wanted = home(of: keys[next])
             if (hole - wanted) & mask < (next - wanted) & mask {
                 keys[hole] = keys[next]
-                places[hole] = places[next]
+                (values + hole).moveInitialize(from: values + next, count: 1)
                 keys[next] = Self.reservedKey
                 hole = next
             }
@@ -194,54 +162,27 @@ public struct IntegerKeyTable<Value>: ~Copyable {
 
     /// The stored values, in slot order (the same in every process).
     public var storedValues: [Value] {
-        (0..<capacity).compactMap { keys[$0] == Self.reservedKey ? nil : value(inSlot: $0).pointee }
+        (0..<capacity).compactMap { keys[$0] == Self.reservedKey ? nil : values[$0] }
     }
 
-    /// Twice the slots, every key probed into place again; the values stay where they are.
     @usableFromInline
     internal mutating func grow() {
         let oldKeys = keys
-        let oldPlaces = places
+        let oldValues = values
         let oldCapacity = capacity
         capacity *= 2
         shift -= 1
         keys = .allocate(capacity: capacity)
         keys.initialize(repeating: Self.reservedKey, count: capacity)
-        places = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
         for old in 0..<oldCapacity where oldKeys[old] != Self.reservedKey {
             var index = home(of: oldKeys[old])
             while keys[index] != Self.reservedKey { index = (index + 1) & mask }
             keys[index] = oldKeys[old]
-            places[index] = oldPlaces[old]
+            (values + index).moveInitialize(from: oldValues + old, count: 1)
         }
         oldKeys.deallocate()
-        oldPlaces.deallocate()
-    }
-
-    /// Twice the places for values, when every one is in use: the values move once, to the
-    /// new store, at the places they had.
-    @usableFromInline
-    internal mutating func growValues() {
-        precondition(valueCapacity < Int(Int32.max) / 2, "IntegerKeyTable: more entries than an Int32 can place")
-        let oldValues = values
-        let oldCapacity = valueCapacity
-        valueCapacity *= 2
-        values = .allocate(capacity: valueCapacity)
-        values.moveInitialize(from: oldValues, count: oldCapacity)
         oldValues.deallocate()
-        free.deallocate()
-        free = .allocate(capacity: valueCapacity)
-        freeCount = 0
-        Self.pushFree(oldCapacity..<valueCapacity, into: free, count: &freeCount)
-    }
-
-    /// Pushes `range`'s places on the free stack, the lowest last (so it is taken first).
-    @usableFromInline
-    internal static func pushFree(_ range: Range<Int>, into free: UnsafeMutablePointer<Int32>, count: inout Int) {
-        for place in range.reversed() {
-            free[count] = Int32(place)
-            count += 1
-        }
     }
 }
 

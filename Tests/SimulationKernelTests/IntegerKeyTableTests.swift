@@ -75,40 +75,6 @@ struct IntegerKeyTableTests {
         }
         #expect(counter.alive == 0)
     }
-
-    /// Values sit in a store of their own, at places freed by removals and reused: under random
-    /// inserts, replacements and removals (the store growing on the way), each key still reads
-    /// its own value, and exactly the stored values are alive.
-    @Test("each key keeps its own value while places are freed and reused", arguments: 0..<20)
-    func placesReused(seed: UInt64) {
-        let counter = LiveCounter()
-        do {
-            let random = RandomStream(name: "places", seed: seed, replication: 0)
-            var table = IntegerKeyTable<Labelled>()
-            var expected: [UInt64: UInt64] = [:]
-            for step in 0..<4_000 as Range<UInt64> {
-                let key = UInt64(random.uniformInteger(below: 300))
-                switch random.uniformInteger(below: 3) {
-                case 0:
-                    #expect(table.removeValue(forKey: key)?.label == expected.removeValue(forKey: key))
-                default:
-                    table.insert(Labelled(label: step, tracked: Tracked(counter)), forKey: key)
-                    expected[key] = step
-                }
-                if step % 97 == 0 {
-                    for (key, label) in expected { #expect(table.modify(key) { $0.label } == label, "seed \(seed), key \(key)") }
-                }
-            }
-            #expect(table.count == expected.count && counter.alive == expected.count)
-            #expect(table.storedKeys.sorted() == expected.keys.sorted())
-        }
-        #expect(counter.alive == 0)
-    }
-}
-
-private struct Labelled {
-    let label: UInt64
-    let tracked: Tracked
 }
 
 private final class LiveCounter: @unchecked Sendable {
