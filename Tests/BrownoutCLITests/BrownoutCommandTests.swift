@@ -346,14 +346,21 @@ struct SizeFallbackCommandTests {
         )
         .replacingOccurrences(of: "squeeze: {errors: {overloaded_529: 0.5}, capacity: 0.5}", with: "squeeze: {errors: {overloaded_529: 1}}")
 
-    @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
-    func sizes() async throws {
+    /// Runs `size-fallback` on the spec `text` for pool gpu against `app.availability>=0.9`, up
+    /// to 8 replicas; returns what it printed and its output directory.
+    static func size(_ text: String) async throws -> (result: ChildOutput, out: String) {
         let directory = try CommandRunner.temporaryDirectory()
         let spec = directory.appendingPathComponent("spec.yaml")
-        try Self.downSpec.write(to: spec, atomically: true, encoding: .utf8)
+        try text.write(to: spec, atomically: true, encoding: .utf8)
         let out = directory.appendingPathComponent("sizing").path
         let result = try await CommandRunner.run(
             "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        return (result, out)
+    }
+
+    @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
+    func sizes() async throws {
+        let (result, out) = try await Self.size(Self.downSpec)
         #expect(result.status == 0, "\(result.stderr)")
         // Seed 8 fixes every draw, so the answer and the sizes the search evaluated are exact:
         // 1 replica (the pool's size, where the search starts) falls short: its first look (3
@@ -388,12 +395,7 @@ struct SizeFallbackCommandTests {
 
     @Test("answers that no pool is needed when the route meets the SLOs without it, and prices that size at the spend alone")
     func noPoolNeeded() async throws {
-        let directory = try CommandRunner.temporaryDirectory()
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try Self.healthySpec.write(to: spec, atomically: true, encoding: .utf8)
-        let out = directory.appendingPathComponent("sizing").path
-        let result = try await CommandRunner.run(
-            "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        let (result, out) = try await Self.size(Self.healthySpec)
         #expect(result.status == 0, "\(result.stderr)")
         // 1 replica (where the search starts) meets the SLO at its first look, so 0 (the pool
         // taken out of the route) is judged, thoroughly, and meets it too.
@@ -414,13 +416,8 @@ struct SizeFallbackCommandTests {
 
     @Test("a pool in a route's chain is never sized to 0: without it the route would be another route")
     func chainPoolNotRemoved() async throws {
-        let directory = try CommandRunner.temporaryDirectory()
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try Self.healthySpec.replacingOccurrences(of: "chain: [[alpha]], fallback: {pools: [gpu]}", with: "chain: [[alpha], [gpu]]")
-            .write(to: spec, atomically: true, encoding: .utf8)
-        let out = directory.appendingPathComponent("sizing").path
-        let result = try await CommandRunner.run(
-            "brownout", ["size-fallback", spec.path, "--pool", "gpu", "--slo", "app.availability>=0.9", "--max", "8", "--out", out])
+        let (result, out) = try await Self.size(
+            Self.healthySpec.replacingOccurrences(of: "chain: [[alpha]], fallback: {pools: [gpu]}", with: "chain: [[alpha], [gpu]]"))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("The smallest gpu pool that meets every SLO at 95% confidence has 1 replica (1 GPU)"), "\(result.stdout)")
         let sizes = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").dropFirst()
