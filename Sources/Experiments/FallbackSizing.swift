@@ -182,6 +182,7 @@ public enum FallbackSizing {
         let looks = SequentialLooks(first: base.replications, confidence: confidence).looks
         /// Size 0, when the pool is only ever a fallback.
         let withoutPool = Self.withoutPool(base, pool)
+        let smallestSize = withoutPool == nil ? 1 : 0
         var evaluated: [Int: Evaluation] = [:]
         var specs: [Int: ExperimentSpec] = [:]
         var figures: [Int: [ReplicationFigures]] = [:]
@@ -246,7 +247,7 @@ public enum FallbackSizing {
             return evaluation
         }
 
-        var answer = try SizeSearch.smallest(start: current, lowest: withoutPool == nil ? 1 : 0, limit: limit) {
+        var answer = try SizeSearch.smallest(start: current, lowest: smallestSize, limit: limit) {
             (size, thorough) throws(ExperimentFailure) -> Bool? in
             let evaluation = try evaluate(size, thorough: thorough)
             if evaluation.meets { return true }
@@ -285,7 +286,7 @@ public enum FallbackSizing {
             try AtomicOutput.write(table.text, to: url.appendingPathComponent("sizing.csv"))
             let manifest = SizingManifest(
                 spec: base, specPath: path, document: document, looks: looks, pool: pool, slos: sloTexts, confidence: confidence,
-                objective: goal.rawValue, answer: answer, maxReplicas: limit, smallestSizeConsidered: withoutPool == nil ? 1 : 0,
+                objective: goal.rawValue, answer: answer, maxReplicas: limit, smallestSizeConsidered: smallestSize,
                 evaluations: evaluated.count,
                 simulatedReplications: simulatedReplications, reusedReplications: reusedReplications, wallSeconds: wall)
             try AtomicOutput.write(manifest.json(), to: url.appendingPathComponent("sizing.json"))

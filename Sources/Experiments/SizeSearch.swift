@@ -40,7 +40,6 @@ public enum SizeSearch {
         }
         var high = met!
         // The gallop may have begun above 1: sizes below its start are bisected too, down to 1.
-        missed = max(missed, 0)
         while high - missed > 1 {
             let middle = (missed + high) / 2
             if try judge(middle, true) == true { high = middle } else { missed = middle }

@@ -535,9 +535,10 @@ actor Gateway: EventHandler {
 
     private func route(_ request: RoutingRequest) {
         let (state, decision) = router.begin(request)
+        var conduct = RequestConduct(state)
         var effects = ConductEffects()
-        live.insert(Live(conduct: RequestConduct(state)), forKey: request.id)
-        live.modify(request.id) { $0.conduct.start(decision, &router, into: &effects) }
+        conduct.start(decision, &router, into: &effects)
+        live.insert(Live(conduct: conduct), forKey: request.id)
         apply(effects, to: request.id)
     }
 

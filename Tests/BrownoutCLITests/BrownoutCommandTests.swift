@@ -358,6 +358,16 @@ struct SizeFallbackCommandTests {
         return (result, out)
     }
 
+    /// `out/sizing.csv`: its header line, and each evaluated size's fields.
+    static func table(_ out: String) throws -> (header: String, rows: [[String]]) {
+        let lines = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        return (lines[0], lines.dropFirst().map { $0.split(separator: ",").map(String.init) })
+    }
+
+    static func manifest(_ out: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sizing.json"))) as! [String: Any]
+    }
+
     @Test("finds the smallest pool meeting the SLO and writes sizing.csv")
     func sizes() async throws {
         let (result, out) = try await Self.size(Self.downSpec)
@@ -370,16 +380,13 @@ struct SizeFallbackCommandTests {
             result.stdout
                 == "The smallest gpu pool that meets every SLO at 95% confidence has 2 replicas (2 GPUs): $6205 a month in GPU time. Evaluated: 1, 2, 3; see \(out)/sizing.csv.\n"
         )
-        let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        let (header, rows) = try Self.table(out)
         #expect(
-            rows[0]
+            header
                 == "replicas_in_pool,replications,look_confidence,app.availability>=0.9 mean,app.availability>=0.9 ci_low,app.availability>=0.9 ci_high,app.availability>=0.9 met,all_met,run_cost_usd,monthly_pool_gpu_usd"
         )
         // replicas, replications, the look's confidence, met, all_met, monthly cost of each size evaluated.
-        let evaluated = rows.dropFirst().map { row -> [String] in
-            let fields = row.split(separator: ",").map(String.init)
-            return [fields[0], fields[1], fields[2], fields[6], fields[7], fields[9]]
-        }
+        let evaluated = rows.map { [$0[0], $0[1], $0[2], $0[6], $0[7], $0[9]] }
         #expect(
             evaluated == [
                 ["1", "12", "0.975", "false", "false", "3102.5"], ["2", "3", "0.9875", "true", "true", "6205"],
@@ -403,13 +410,12 @@ struct SizeFallbackCommandTests {
             result.stdout
                 == "No gpu pool is needed: with it taken out of every route, every SLO is met at 95% confidence. Evaluated: 0, 1; see \(out)/sizing.csv.\n"
         )
-        let rows = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").filter { !$0.isEmpty }
-            .dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let rows = try Self.table(out).rows
         #expect(rows.map { [$0[0], $0[6], $0[9]] } == [["0", "true", "0"], ["1", "true", "3102.5"]])
         // Size 0 costs the frontier spend alone; size 1 adds the replica's GPU time (4.25 $/h for 120 s).
         let cost = rows.map { Double($0[8])! }
         #expect(cost[1] - cost[0] > 0.9 * 4.25 * 120 / 3600, "\(cost)")
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sizing.json"))) as! [String: Any]
+        let manifest = try Self.manifest(out)
         #expect(manifest["answer"] as? Int == 0)
         #expect(manifest["smallest_size_considered"] as? Int == 0)
     }
@@ -420,11 +426,9 @@ struct SizeFallbackCommandTests {
             Self.healthySpec.replacingOccurrences(of: "chain: [[alpha]], fallback: {pools: [gpu]}", with: "chain: [[alpha], [gpu]]"))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("The smallest gpu pool that meets every SLO at 95% confidence has 1 replica (1 GPU)"), "\(result.stdout)")
-        let sizes = try String(contentsOfFile: out + "/sizing.csv", encoding: .utf8).components(separatedBy: "\r\n").dropFirst()
-            .filter { !$0.isEmpty }.map { $0.split(separator: ",")[0] }
+        let sizes = try Self.table(out).rows.map { $0[0] }
         #expect(!sizes.contains("0"), "\(sizes)")
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sizing.json"))) as! [String: Any]
-        #expect(manifest["smallest_size_considered"] as? Int == 1)
+        #expect(try Self.manifest(out)["smallest_size_considered"] as? Int == 1)
     }
 
     @Test(
