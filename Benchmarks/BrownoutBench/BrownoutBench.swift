@@ -29,6 +29,19 @@ struct KernelToyCommand: ParsableCommand {
     @Option(help: "Threads running replications in parallel (1 to 256), one executor each.")
     var jobs: Int = 1
 
+    /// What each request draws.
+    enum Draws: String, ExpressibleByArgument, CaseIterable {
+        case toy, flagship
+    }
+
+    @Option(
+        help: """
+            toy: one lognormal latency per attempt. flagship: the flagship's draws instead (each request's input and \
+            output tokens, each attempt's time to first token and output rate), with none of its routing: the floor \
+            of the flagship's cost per request.
+            """)
+    var draws: Draws = .toy
+
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 1e7 else {
             throw ValidationError("--duration must be a number of seconds in (0, 10000000], got \(duration)")
@@ -42,7 +55,9 @@ struct KernelToyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = KernelToy(durationSeconds: duration, seed: seed)
+        var toy = KernelToy(durationSeconds: duration, seed: seed)
+        toy.flagshipDraws = draws == .flagship
+        let model = toy
         let clock = ContinuousClock()
         let start = clock.now
         let results = ReplicationRunner.run(count: replications, jobs: jobs) { model.run(replication: $0) }
@@ -64,7 +79,8 @@ struct KernelToyCommand: ParsableCommand {
             {"requests": \(result.requests), "ok": \(result.succeeded), "failed": \(result.failed), \
             "attempts": \(result.attempts), "events": \(result.events), \
             "wall_seconds": \(String(format: "%.4f", wall)), "requests_per_second": \(String(format: "%.0f", rate)), \
-            "peak_rss_mib": \(String(format: "%.1f", peakMiB)), "replications": \(replications), "jobs": \(jobs)}
+            "peak_rss_mib": \(String(format: "%.1f", peakMiB)), "replications": \(replications), "jobs": \(jobs), \
+            "draws": "\(draws.rawValue)"}
             """
         )
     }

@@ -19,6 +19,13 @@ struct KernelToy {
     var failureProbability = 0.05
     var providerCount = 3
     var seed: UInt64 = 1
+    /// The flagship's random draws in place of the toy's one latency draw: each request's input
+    /// and output tokens (two lognormals, rounded), and each attempt's time to first token
+    /// (lognormal) and output rate (a normal truncated below), the attempt lasting the first
+    /// token plus the output at that rate. What the flagship draws per request, with none of
+    /// its routing or bookkeeping: the floor of its cost per request while its output, which
+    /// those draws decide, stays the same.
+    var flagshipDraws = false
 
     func run(replication: Int = 0) -> Result {
         let executor = SimulationExecutor()
@@ -39,7 +46,8 @@ struct KernelToy {
                     id: id, index: index, simulation: simulation, gateway: gateway,
                     latency: RandomStream(name: "provider.\(index).latency", seed: seed, replication: replication),
                     failures: RandomStream(name: "provider.\(index).failure", seed: seed, replication: replication),
-                    mu: mu, sigma: sigma, failureProbability: failureProbability
+                    mu: mu, sigma: sigma, failureProbability: failureProbability,
+                    service: flagshipDraws ? .flagship(FlagshipDraws.provider(index)) : .toy
                 )
             }
         }
@@ -48,7 +56,8 @@ struct KernelToy {
             ToyClient(
                 id: id, simulation: simulation, gateway: gateway,
                 arrivals: RandomStream(name: "client.arrivals", seed: seed, replication: replication),
-                ratePerSecond: ratePerSecond, horizon: horizon
+                ratePerSecond: ratePerSecond, horizon: horizon,
+                sizes: flagshipDraws ? (FlagshipDraws.team, RandomStream(name: "client.sizes", seed: seed, replication: replication)) : nil
             )
         }
         await client.start()

@@ -18,8 +18,8 @@ actor ToyGateway: ReplicationActor {
         self.providers = providers.map(PeerReference.init)
     }
 
-    func submit(request: Int64) {
-        providers[0].enter(request) { provider, request in provider.start(request: request) }
+    func submit(request: ToyRequest) {
+        providers[0].enter(request.payload) { provider, request in provider.start(request: request) }
     }
 
     func attemptFinished(request: Int64, provider: Int, succeeded attemptSucceeded: Bool) {

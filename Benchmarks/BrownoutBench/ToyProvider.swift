@@ -15,13 +15,21 @@ actor ToyProvider: EventHandler {
     private let mu: Double
     private let sigma: Double
     private let failureProbability: Double
+    private let service: Service
     private(set) var attempts = 0
+
+    /// How an attempt's duration is drawn: the toy's one lognormal, or the flagship's draws.
+    enum Service: Sendable {
+        case toy
+        case flagship(FlagshipDraws.Service)
+    }
 
     static let attemptFinished: Int32 = 0
 
     init(
         id: HandlerID, index: Int, simulation: Simulation, gateway: ToyGateway,
-        latency: RandomStream, failures: RandomStream, mu: Double, sigma: Double, failureProbability: Double
+        latency: RandomStream, failures: RandomStream, mu: Double, sigma: Double, failureProbability: Double,
+        service: Service = .toy
     ) {
         self.simulationExecutor = simulation.executor
         self.id = id
@@ -33,11 +41,20 @@ actor ToyProvider: EventHandler {
         self.mu = mu
         self.sigma = sigma
         self.failureProbability = failureProbability
+        self.service = service
     }
 
     func start(request: Int64) {
         attempts += 1
-        let seconds = gsl_ran_lognormal(latency.gslGenerator, mu, sigma)
+        let seconds: Double
+        switch service {
+        case .toy:
+            seconds = gsl_ran_lognormal(latency.gslGenerator, mu, sigma)
+        case .flagship(let draws):
+            let firstToken = draws.timeToFirstToken.sample(latency)
+            let rate = max(1e-3, draws.outputTokensPerSecond.sample(latency))
+            seconds = firstToken + Double(ToyRequest(payload: request).outputTokens) / rate
+        }
         calendar.schedule(after: SimulationInstant.nanoseconds(fromSeconds: seconds), to: id, kind: ToyProvider.attemptFinished, payload: request)
     }
 

@@ -107,14 +107,14 @@ struct UpstreamAttempt: Sendable {
     var heldUntilSeconds = Double.nan
 
     /// When its first byte reaches the client: its first token, or the release of its hold.
-    var firstByteAt: Int64? {
+    @inline(__always) var firstByteAt: Int64? {
         guard let first = firstTokenAt else { return nil }
         if heldUntilSeconds.isNaN { return first }
         return heldUntilSeconds.isFinite ? SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: heldUntilSeconds)) : nil
     }
 
     /// When its first token appears, for attempts being served that will produce one.
-    var firstTokenAt: Int64? {
+    @inline(__always) var firstTokenAt: Int64? {
         guard holdsServer, firstTokenSeconds > 0 else { return nil }
         return SimulationInstant.adding(startedAt, SimulationInstant.nanoseconds(fromSeconds: firstTokenSeconds))
     }

@@ -122,14 +122,9 @@ actor FallbackPool: EventHandler {
         case .finished:
             break
         }
-        guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
-        if entry.holdsServer { admitFromQueue() }
-        gateways[entry.ticket.replica].enter(
-            AttemptReport(
-                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0)
-        ) { gateway, report in
-            gateway.attemptEnded(report)
-        }
+        guard let completion = servers.complete(key: event.payload, now: calendar.now) else { return }
+        if completion.freedServer { admitFromQueue() }
+        gateways[completion.replica].enter(completion.report) { gateway, report in gateway.attemptEnded(report) }
     }
 
     private func answerNow(_ ticket: AttemptTicket, _ outcome: AttemptOutcome) {
@@ -154,9 +149,10 @@ actor FallbackPool: EventHandler {
         var attempt = UpstreamAttempt(
             ticket: ticket, report: report, firstTokenSeconds: plan.firstTokenSeconds, startedAt: calendar.now, holdsServer: true)
         attempt.carryOutStream(plan, calendar: calendar, gateway: gateways.id(of: ticket.replica))
+        let projection = AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
-        return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
+        return projection
     }
 
     /// This request's share of its replica's GPUs over `nanoseconds`.

@@ -120,12 +120,9 @@ actor Provider: EventHandler {
 
     func handle(_ event: Event) {
         guard EventKind(rawValue: event.kind) == .finished else { preconditionFailure("Provider: an event of unknown kind \(event.kind)") }
-        guard let entry = servers.complete(key: event.payload, now: calendar.now) else { return }
-        if entry.holdsServer { admitFromQueue() }
-        deliver(
-            AttemptReport(
-                requestID: entry.ticket.requestID, attempt: entry.ticket.attempt, outcome: entry.report, firstByteAt: entry.firstByteAt ?? 0),
-            to: entry.ticket.replica)
+        guard let completion = servers.complete(key: event.payload, now: calendar.now) else { return }
+        if completion.freedServer { admitFromQueue() }
+        deliver(completion.report, to: completion.replica)
     }
 
     @discardableResult
@@ -146,9 +143,10 @@ actor Provider: EventHandler {
         var attempt = UpstreamAttempt(ticket: ticket, report: outcome, firstTokenSeconds: firstToken, startedAt: calendar.now, holdsServer: true)
         attempt.stallsAtSeconds = plan.stallsAtSeconds ?? 0
         attempt.carryOutStream(plan, calendar: calendar, gateway: gateways.id(of: ticket.replica))
+        let projection = AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
         servers.schedule(attempt)
         calendar.schedule(after: duration, to: id, kind: EventKind.finished.rawValue, payload: ticket.key)
-        return AttemptProjection(answerAt: SimulationInstant.adding(calendar.now, duration), firstTokenAt: attempt.firstTokenAt)
+        return projection
     }
 
     private func admitFromQueue() {

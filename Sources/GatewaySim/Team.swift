@@ -80,8 +80,8 @@ actor Team: EventHandler {
         case .arrival:
             let logical = Logical(
                 arrivedAt: calendar.now,
-                inputTokens: max(1, Int(spec.inputTokens.sample(sizeStream).rounded())),
-                outputTokens: max(1, Int(spec.outputTokens.sample(sizeStream).rounded())),
+                inputTokens: max(1, Int(NearestInteger.of(spec.inputTokens.sample(sizeStream)))),
+                outputTokens: max(1, Int(NearestInteger.of(spec.outputTokens.sample(sizeStream)))),
                 streamed: spec.nextRequestStreams(streamChoice), sdkTry: 0, attempts: 0, hedges: 0)
             if calendar.now >= warmUp {
                 metrics.requests += 1

@@ -60,18 +60,37 @@ struct UpstreamServers: ~Copyable {
 
     /// Remembers the answer an attempt will get when its event fires.
     mutating func schedule(_ attempt: UpstreamAttempt) {
-        scheduled.insert(attempt, forKey: UInt64(bitPattern: attempt.ticket.key))
+        let key = UInt64(bitPattern: attempt.ticket.key)
+        scheduled.insert(attempt, forKey: key)
         metrics.heldChanged(to: scheduled.count + waiting.count)
     }
 
+    /// An attempt whose event fired, as the upstream answers it.
+    struct Completion {
+        /// What its gateway is told.
+        let report: AttemptReport
+        /// The gateway replica that sent it.
+        let replica: UInt8
+        /// Whether it held a server, now free.
+        let freedServer: Bool
+    }
+
     /// The attempt whose event fired (nil if it was cancelled meanwhile); frees its server.
-    mutating func complete(key: Int64, now: Int64) -> UpstreamAttempt? {
-        guard let attempt = scheduled.removeValue(forKey: UInt64(bitPattern: key)) else { return nil }
-        if attempt.holdsServer {
-            if attempt.report.outcome != .success { metrics.recordError(attempt.report.outcome, at: now) }
+    /// Read where it is stored: an attempt is too large to move out for the few fields told.
+    mutating func complete(key: Int64, now: Int64) -> Completion? {
+        let completion = scheduled.remove(UInt64(bitPattern: key)) { attempt in
+            Completion(
+                report: AttemptReport(
+                    requestID: attempt.ticket.requestID, attempt: attempt.ticket.attempt, outcome: attempt.report,
+                    firstByteAt: attempt.firstByteAt ?? 0),
+                replica: attempt.ticket.replica, freedServer: attempt.holdsServer)
+        }
+        guard let completion else { return nil }
+        if completion.freedServer {
+            if completion.report.outcome.outcome != .success { metrics.recordError(completion.report.outcome.outcome, at: now) }
             release(now: now)
         }
-        return attempt
+        return completion
     }
 
     /// Cancels attempt `key` wherever it is; frees its server if it had one.

@@ -6,10 +6,15 @@ public enum Seconds {
     /// RoutingCore and the kernel never import each other; a test holds the two equal.
     @inlinable
     public static func nanoseconds(_ seconds: Double) -> Int64 {
-        let ns = (seconds * 1e9).rounded()
+        // Saturation is judged before rounding: at ±4.6e18 a double is a whole number. The
+        // rounding is `rounded()`'s (halves away from zero) without its call into the C
+        // library or a branch on the fraction: adding the largest double below ½, with the
+        // value's sign, carries a fraction of ½ or more over the next integer and nothing
+        // less, and the conversion truncates toward zero.
+        let ns = seconds * 1e9
         if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
         if ns <= -4.6e18 { return Int64.min / 2 }
-        return Int64(ns)
+        return Int64(ns + Double(signOf: ns, magnitudeOf: 0.499_999_999_999_999_94))
     }
 
     @inlinable

@@ -93,22 +93,23 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         return try body(&values[index])
     }
 
-    /// Stores `value` under `key`, replacing any value there.
+    /// Stores `value` under `key`, replacing any value there. Borrowed, not consumed: the
+    /// one copy is the store into the table (a consumed value is first copied for the call).
     @inlinable
-    public mutating func insert(_ value: consuming Value, forKey key: UInt64) {
+    public mutating func insert(_ value: borrowing Value, forKey key: UInt64) {
         precondition(key != Self.reservedKey, "IntegerKeyTable: the key UInt64.max is reserved")
         var index = home(of: key)
         while true {
             let found = keys[index]
             if found == key {
-                values[index] = value
+                values[index] = copy value
                 return
             }
             if found == Self.reservedKey { break }
             index = (index + 1) & mask
         }
         keys[index] = key
-        (values + index).initialize(to: value)
+        (values + index).initialize(to: copy value)
         storedCount += 1
         if storedCount * 2 > capacity { grow() }
     }
@@ -121,6 +122,17 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         let removed = (values + index).move()
         vacate(index)
         return removed
+    }
+
+    /// Removes the value for `key`, after `body` has read what it needs of it in place (a
+    /// large value is not moved out to be read); nil when `key` is absent.
+    @inlinable
+    public mutating func remove<Result>(_ key: UInt64, reading body: (borrowing Value) throws -> Result) rethrows -> Result? {
+        guard let index = slot(of: key) else { return nil }
+        let result = try body(values[index])
+        (values + index).deinitialize(count: 1)
+        vacate(index)
+        return result
     }
 
     /// Removes the entry under `key`, destroying its value in place (a large value is not

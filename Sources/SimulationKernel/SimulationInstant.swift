@@ -51,10 +51,11 @@ public struct SimulationInstant: InstantProtocol, Hashable, Sendable, CustomStri
     /// same rule for the gateway (the two never import each other; a test holds them equal).
     @inlinable
     public static func nanoseconds(fromSeconds seconds: Double) -> Int64 {
-        let ns = (seconds * 1e9).rounded()
+        // Saturation is judged before rounding: at ±4.6e18 a double is a whole number.
+        let ns = seconds * 1e9
         if ns.isNaN || ns >= 4.6e18 { return Int64.max / 2 }
         if ns <= -4.6e18 { return Int64.min / 2 }
-        return Int64(ns)
+        return NearestInteger.of(ns)
     }
 
     /// `time + delay`, saturating at `Int64.max` instead of trapping.

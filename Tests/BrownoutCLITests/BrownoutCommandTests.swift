@@ -113,6 +113,22 @@ struct KernelToyCommandTests {
         #expect((a.requests, a.ok, a.failed, a.attempts, a.events) == (b.requests, b.ok, b.failed, b.attempts, b.events))
     }
 
+    /// The floor of issue 29: the flagship's draws replace the toy's latency draw, from streams
+    /// of their own, so arrivals and failures (and so every count) stay the toy's.
+    @Test("--draws flagship keeps the toy's arrivals and failures, and an unknown --draws is refused")
+    func flagshipDraws() async throws {
+        let toy = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "10", "--seed", "5"])
+        let floor = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "10", "--seed", "5", "--draws", "flagship"])
+        #expect(floor.status == 0)
+        let a = try JSONDecoder().decode(Report.self, from: Data(toy.stdout.utf8))
+        let b = try JSONDecoder().decode(Report.self, from: Data(floor.stdout.utf8))
+        #expect((a.requests, a.ok, a.failed, a.attempts, a.events) == (b.requests, b.ok, b.failed, b.attempts, b.events))
+        #expect(floor.stdout.contains(#""draws": "flagship""#))
+        let unknown = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--draws", "flagships"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("--draws"))
+    }
+
     @Test("replications give the same totals whatever --jobs is")
     func jobsDoNotChangeResults() async throws {
         let serial = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "5", "--replications", "6", "--jobs", "1"])
