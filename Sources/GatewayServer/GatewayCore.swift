@@ -33,7 +33,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
 
     mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
         let (state, decision) = router.begin(request)
-        log?.write(decision, time: now, call: .begin(request))
+        log?.write(router.record(decision), time: now, call: .begin(request))
         ledger?.observe(state, decision: decision, before: SpendLedgerRecorder.Before(), outcome: nil, now: now)
         return (state, decision)
     }
@@ -42,7 +42,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
         let before = ledger?.before(state, attempt: attempt)
         let (measured, decision) = router.attemptFinished(measuredAt: now, &state, attempt: attempt, outcome)
         log?.write(
-            decision, time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
+            router.record(decision), time: now, call: .attemptFinished(requestID: state.request.id, attempt: attempt, outcome: measured),
             firstTokenNanoseconds: firstTokenNanoseconds)
         if let sharedBreakers, !router.breakerNotices.isEmpty { sharedBreakers.send(router.takeBreakerNotices()) }
         if let before { ledger?.observe(state, decision: decision, before: before, outcome: measured, now: now) }
@@ -53,7 +53,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
         let before = ledger?.before(state, attempt: nil)
         let (_, decision) = router.attemptFinished(
             measuredAt: now, &state, attempt: attempt, AttemptOutcome(outcome: .cancelled, latencyNanoseconds: 0))
-        log?.write(decision, time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
+        log?.write(router.record(decision), time: now, call: .attemptWithheld(requestID: state.request.id, attempt: attempt))
         if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
@@ -61,7 +61,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
     mutating func resume(_ state: inout RequestState) -> Decision {
         let before = ledger?.before(state, attempt: nil)
         let decision = router.resume(&state)
-        log?.write(decision, time: now, call: .resume(requestID: state.request.id))
+        log?.write(router.record(decision), time: now, call: .resume(requestID: state.request.id))
         if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
@@ -69,7 +69,7 @@ struct RouterSlot: ~Copyable, ConductRouter {
     mutating func hedgeDue(_ state: inout RequestState) -> Decision {
         let before = ledger?.before(state, attempt: nil)
         let decision = router.hedgeDue(&state)
-        log?.write(decision, time: now, call: .hedgeDue(requestID: state.request.id))
+        log?.write(router.record(decision), time: now, call: .hedgeDue(requestID: state.request.id))
         if let before { ledger?.observe(state, decision: decision, before: before, outcome: nil, now: now) }
         return decision
     }
@@ -104,19 +104,18 @@ struct RouterSlot: ~Copyable, ConductRouter {
 /// The decision log and the router trace, appended under the router's lock, so both are in
 /// call order (the files are written off it, ``LineFileWriter``).
 final class ConductLog: Sendable {
-    let config: RouterConfig
     let decisionLog: DecisionLogWriter?
     let trace: RouterTraceRecorder?
 
-    init?(config: RouterConfig, decisionLog: DecisionLogWriter?, trace: RouterTraceRecorder?) {
+    init?(decisionLog: DecisionLogWriter?, trace: RouterTraceRecorder?) {
         guard decisionLog != nil || trace != nil else { return nil }
-        self.config = config
         self.decisionLog = decisionLog
         self.trace = trace
     }
 
-    func write(_ decision: Decision, time: Int64, call: RouterTrace.Call, firstTokenNanoseconds: Int64? = nil) {
-        let record = DecisionRecord(decision, config: config)
+    /// `record`: the router's record of the decision it just made (``Router/record(_:)``, with
+    /// the targets it passed over).
+    func write(_ record: DecisionRecord, time: Int64, call: RouterTrace.Call, firstTokenNanoseconds: Int64? = nil) {
         decisionLog?.append(record)
         trace?.append(RouterTrace.Entry(timeNanoseconds: time, call: call, decision: record, firstTokenNanoseconds: firstTokenNanoseconds))
     }
@@ -274,7 +273,7 @@ public final class GatewayCore: Sendable {
             }
             throw error
         }
-        let log = ConductLog(config: spec.router, decisionLog: decisionLog, trace: trace)
+        let log = ConductLog(decisionLog: decisionLog, trace: trace)
         self.router = Mutex(
             RouterSlot(router: router, clock: clock, source: routerTime.clock, log: log, ledger: recorder, sharedBreakers: sharedBreakers))
         sharedBreakers?.receive { [weak self] notice in

@@ -217,7 +217,7 @@ actor Gateway: EventHandler {
     var decisions: Int { router.decisions }
 
     /// Every decision, when a decision log is wanted.
-    var decisionLog: [Decision]? { router.decisionLog }
+    var decisionLog: [DecisionRecord]? { router.decisionLog }
 
     /// Spend charged after the warm-up, earlier lives' included.
     var ledger: Ledger {
@@ -287,7 +287,7 @@ actor Gateway: EventHandler {
 
     /// The decisions so far as decision records (the replay compares them with the trace's).
     func decisionRecords() -> [DecisionRecord] {
-        (router.decisionLog ?? []).map { router.router.record($0) }
+        router.decisionLog ?? []
     }
 
     func handle(_ event: Event) {

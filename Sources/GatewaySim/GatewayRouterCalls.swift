@@ -7,8 +7,9 @@ import SimulationKernel
 struct GatewayRouterCalls: ConductRouter, ~Copyable {
     var router: Router
     let calendar: EventCalendar
-    /// Every decision, when a decision log is wanted.
-    private(set) var decisionLog: [Decision]?
+    /// Every decision as the decision log records it (with the targets it passed over), when
+    /// a decision log is wanted.
+    private(set) var decisionLog: [DecisionRecord]?
     private(set) var decisions = 0
 
     init(router: consuming Router, calendar: EventCalendar, keepDecisionLog: Bool) {
@@ -51,6 +52,6 @@ struct GatewayRouterCalls: ConductRouter, ~Copyable {
 
     private mutating func note(_ decision: Decision) {
         decisions += 1
-        decisionLog?.append(decision)
+        decisionLog?.append(router.record(decision))
     }
 }

@@ -20,5 +20,5 @@ public struct ReplicationResult: Sendable {
     /// The length of the measured window, [warm-up end, end of the run].
     public var measuredNanoseconds: Int64 { endNanoseconds - window.warmUp }
     /// The decision log, when it was asked for.
-    public var decisionLog: [Decision]?
+    public var decisionLog: [DecisionRecord]?
 }

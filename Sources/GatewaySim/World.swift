@@ -63,11 +63,11 @@ public enum World {
 
     /// The replicas' decision logs as one, in time order; decisions of one instant in replica
     /// order, each replica's in its own order.
-    static func merged(_ logs: [[Decision]]) -> [Decision] {
+    static func merged(_ logs: [[DecisionRecord]]) -> [DecisionRecord] {
         guard logs.count > 1 else { return logs.first ?? [] }
         var entries: [(time: Int64, replica: Int, position: Int)] = []
         for (replica, log) in logs.enumerated() {
-            for (position, decision) in log.enumerated() { entries.append((decision.time.nanoseconds, replica, position)) }
+            for (position, decision) in log.enumerated() { entries.append((decision.timeNanoseconds, replica, position)) }
         }
         entries.sort { ($0.time, $0.replica, $0.position) < ($1.time, $1.replica, $1.position) }
         return entries.map { logs[$0.replica][$0.position] }
@@ -174,14 +174,14 @@ public enum World {
         var openings = Array(repeating: 0, count: spec.router.targets.count)
         var ledger = await gateways[0].ledger
         var decisions = 0
-        var logs: [[Decision]] = []
+        var logs: [[DecisionRecord]] = []
         for (replica, gateway) in gateways.enumerated() {
             for target in spec.router.targetIDs { openings[target.index] += await gateway.breakerOpenings(of: target) }
             if replica > 0 { ledger = ledger.adding(await gateway.ledger) }
             decisions += await gateway.decisions
             if let log = await gateway.decisionLog { logs.append(log) }
         }
-        let decisionLog: [Decision]? = keepDecisionLog ? Self.merged(logs) : nil
+        let decisionLog: [DecisionRecord]? = keepDecisionLog ? Self.merged(logs) : nil
         let result = ReplicationResult(
             teams: teamMetrics, timeSeries: series, upstreams: upstreamMetrics, ledger: ledger,
             breakerOpenings: openings, events: await simulation.deliveredEvents, decisions: decisions,

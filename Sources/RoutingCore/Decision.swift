@@ -31,7 +31,9 @@ public struct RejectedAlternative: Codable, Sendable, Equatable {
 /// production gateway and the simulator.
 ///
 /// Its fields are declared small ones first, so that none pads another: a decision is copied
-/// on every event of a simulation (96 bytes).
+/// on every event of a simulation. It is plain data (no array, no reference), so a copy is a
+/// copy of its bytes; the targets a decision passed over are the router's
+/// (``Router/rejectedAlternatives``), read as it is made.
 public struct Decision: Sendable, Equatable {
     public var action: RoutingAction
     /// For fail: the last attempt's outcome.
@@ -43,7 +45,6 @@ public struct Decision: Sendable, Equatable {
     public var reasons: ReasonCodes
     /// Wait before resuming (``RoutingAction/wait``), in nanoseconds.
     public var delayNanoseconds: Int64
-    public var rejected: [RejectedAlternative]
 
     // Stored as plain numbers (the hot path); read through the optionals below.
     @usableFromInline var routeIndex: Int32
@@ -82,7 +83,6 @@ public struct Decision: Sendable, Equatable {
         self.reasons = reasons
         self.delayNanoseconds = 0
         self.outcome = nil
-        self.rejected = []
     }
 }
 

@@ -37,7 +37,9 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         case cancelAttempt = "cancel_attempt", outcome
     }
 
-    public init(_ decision: Decision, config: RouterConfig) {
+    /// `rejected`: the targets the decision passed over (``Router/rejectedAlternatives`` as it
+    /// was made).
+    public init(_ decision: Decision, rejected: [RejectedAlternative] = [], config: RouterConfig) {
         requestID = decision.requestID
         timeNanoseconds = decision.time.nanoseconds
         route = config.name(of: decision.route)
@@ -45,7 +47,7 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
         target = decision.target.map(config.name(of:))
         attempt = decision.attempt
         reasons = decision.reasons.labels
-        rejected = decision.rejected.map { Rejection(target: $0.target, reasons: $0.reason.labels) }
+        self.rejected = rejected.map { Rejection(target: $0.target, reasons: $0.reason.labels) }
         delayNanoseconds = decision.delayNanoseconds
         firstTokenTimeoutNanoseconds = decision.firstTokenTimeoutNanoseconds
         attemptTimeoutNanoseconds = decision.attemptTimeoutNanoseconds
@@ -79,8 +81,10 @@ public struct DecisionRecord: Codable, Sendable, Equatable {
 }
 
 extension Router {
-    /// The decision with names resolved, ready for the decision log.
+    /// The decision this router has just returned, as the decision log records it: names
+    /// resolved, and the targets it passed over (``rejectedAlternatives``, which the router's
+    /// next call replaces).
     public func record(_ decision: Decision) -> DecisionRecord {
-        DecisionRecord(decision, config: config)
+        DecisionRecord(decision, rejected: rejectedAlternatives, config: config)
     }
 }

@@ -53,41 +53,45 @@ extension Router {
     mutating func sendContextFallback(_ state: inout RequestState, now: RoutingInstant) -> Decision {
         state.contextFallbackActive = true
         var rejected: [RejectedAlternative] = []
-        if let target = pickContextFallback(state, untriedOnly: true, checkingBudgets: true, exclude: nil, now: now, rejected: &rejected) {
-            var decision = send(&state, target: target, reasons: [.contextWindowFallback], hedge: false, now: now)
-            decision.rejected = rejected
-            return decision
-        }
-        var decision = finish(&state, action: .fail, reasons: [.notRetryable], now: now)
-        decision.rejected = rejected
-        return decision
+        let target = pickContextFallback(state, untriedOnly: true, checkingBudgets: true, exclude: nil, now: now, rejected: &rejected)
+        passedOver(rejected)
+        if let target { return send(&state, target: target, reasons: [.contextWindowFallback], hedge: false, now: now) }
+        return finish(&state, action: .fail, reasons: [.notRetryable], now: now)
+    }
+
+    /// The targets the decision being made passed over become ``rejectedAlternatives`` (which
+    /// each public call empties first).
+    @inline(__always)
+    mutating func passedOver(_ rejected: [RejectedAlternative]) {
+        if !rejected.isEmpty { rejectedAlternatives = rejected }
+    }
+
+    /// A call that returns a decision starts with no target passed over.
+    @inline(__always)
+    mutating func forgetPassedOver() {
+        if !rejectedAlternatives.isEmpty { rejectedAlternatives.removeAll(keepingCapacity: true) }
     }
 
     /// Chooses the next target and sends to it, or fails the request when none is available.
     mutating func sendNext(_ state: inout RequestState, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {
         var rejected: [RejectedAlternative] = []
         guard let (target, extra) = selectTarget(&state, hedge: hedge, now: now, rejected: &rejected) else {
+            passedOver(rejected)
             if hedge {
-                var decision = Decision(
+                return Decision(
                     action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .noTargetAvailable])
-                decision.rejected = rejected
-                return decision
             }
-            var decision = finish(&state, action: state.attemptsSent == 0 ? .reject : .fail, reasons: reasons.union(.noTargetAvailable), now: now)
-            decision.rejected = rejected
-            return decision
+            return finish(&state, action: state.attemptsSent == 0 ? .reject : .fail, reasons: reasons.union(.noTargetAvailable), now: now)
         }
         if !hardBudgetsFit(state.request, target: target, route: Int(state.routeIndex), now: now) {
             if hedge {
                 return Decision(action: .none, requestID: state.request.id, time: now, route: state.routeIndex, reasons: [.hedge, .budgetExhausted])
             }
-            var decision = finish(&state, action: state.attemptsSent == 0 ? .reject : .fail, reasons: reasons.union(.budgetExhausted), now: now)
-            decision.rejected = rejected
-            return decision
+            passedOver(rejected)
+            return finish(&state, action: state.attemptsSent == 0 ? .reject : .fail, reasons: reasons.union(.budgetExhausted), now: now)
         }
-        var decision = send(&state, target: target, reasons: reasons.union(extra), hedge: hedge, now: now)
-        decision.rejected = rejected
-        return decision
+        passedOver(rejected)
+        return send(&state, target: target, reasons: reasons.union(extra), hedge: hedge, now: now)
     }
 
     mutating func send(_ state: inout RequestState, target: TargetID, reasons: ReasonCodes, hedge: Bool, now: RoutingInstant) -> Decision {

@@ -3,6 +3,7 @@
 extension Router {
     /// A request arrives: admission, budgets, then the first attempt's target.
     public mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
+        forgetPassedOver()
         let now = clock.now
         var state = RequestState(request: request, route: request.routeIndex, startedAt: now.nanoseconds)
         let routeIndex = Int(request.routeIndex)
@@ -52,6 +53,7 @@ extension Router {
 
     /// An attempt ended. Updates health, budgets and the ledger, and decides what is next.
     public mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ result: AttemptOutcome) -> Decision {
+        forgetPassedOver()
         let now = clock.now
         let route = Int(state.routeIndex)
         let bypass = routes[route].isBypass
@@ -124,6 +126,7 @@ extension Router {
 
     /// After a ``RoutingAction/wait``: picks the retry's target and sends it.
     public mutating func resume(_ state: inout RequestState) -> Decision {
+        forgetPassedOver()
         let now = clock.now
         state.waitingToRetry = false
         if routes[Int(state.routeIndex)].isBypass {
@@ -137,6 +140,7 @@ extension Router {
 
     /// The hedge delay of the request's first attempt has elapsed.
     public mutating func hedgeDue(_ state: inout RequestState) -> Decision {
+        forgetPassedOver()
         let now = clock.now
         let route = Int(state.routeIndex)
         guard !state.finished, !state.hedged, state.primary != nil, state.hedge == nil,

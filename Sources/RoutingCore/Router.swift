@@ -30,10 +30,16 @@ public struct Router: ~Copyable {
     public var generator: any RandomNumberGenerator
     /// Chargeback so far.
     public internal(set) var ledger: Ledger
-    /// Whether decisions list the targets passed over and why (``Decision/rejected``). On by
-    /// default; a caller that never reads them (the simulator without a decision log) turns
-    /// it off and saves an array allocation per decision that passes a target over.
+    /// Whether the router lists the targets each decision passed over and why
+    /// (``rejectedAlternatives``). On by default; a caller that never reads them (the
+    /// simulator without a decision log) turns it off and saves an array allocation per
+    /// decision that passes a target over.
     public var recordsRejectedAlternatives = true
+    /// The targets the decision just returned passed over, and why: each call that returns a
+    /// decision (``begin(_:)``, ``attemptFinished(_:attempt:_:)``, ``resume(_:)``,
+    /// ``hedgeDue(_:)``) replaces them, so they are read right after it (``record(_:)`` does).
+    /// Empty when none was passed over, and always while ``recordsRejectedAlternatives`` is off.
+    public internal(set) var rejectedAlternatives: [RejectedAlternative] = []
 
     var targets: [TargetState]
     var routes: [RouteState]

@@ -44,12 +44,12 @@ struct CrossProtocolTests {
             var (state, first) = strict.begin(Self.request(UInt64(id), api))
             strictTargets[api, default: []].insert(Self.target(first) ?? "none")
             if api == .openai {
-                #expect(first.rejected.allSatisfy { $0.target != "anthropic" || $0.reason == .otherProtocol })
+                #expect(strict.rejectedAlternatives.allSatisfy { $0.target != "anthropic" || $0.reason == .otherProtocol })
             } else {
                 // It fails: the retry goes back to the one target of its API, or nowhere.
                 let retry = strict.attemptFinished(&state, attempt: first.attempt, AttemptOutcome(outcome: .overloaded, latencyNanoseconds: 1_000))
                 strictTargets[api, default: []].insert(Self.target(retry) ?? "none")
-                #expect(retry.rejected.allSatisfy { $0.reason == .otherProtocol }, "\(retry.rejected)")
+                #expect(strict.rejectedAlternatives.allSatisfy { $0.reason == .otherProtocol }, "\(strict.rejectedAlternatives)")
             }
             let (_, openFirst) = open.begin(Self.request(UInt64(1_000 + id), api))
             openTargets[api, default: []].insert(Self.target(openFirst) ?? "none")

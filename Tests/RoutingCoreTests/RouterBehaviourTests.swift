@@ -98,7 +98,7 @@ struct RouterBehaviourTests {
         #expect(wait.action == .wait && wait.delayNanoseconds == 20_000_000_000 && wait.reasons.contains(.retryAfterHonoured))
         clock.advance(seconds: 5)
         let other = router.begin(request(2)).1
-        #expect(other.targetIndex == 1 && other.rejected == [RejectedAlternative(target: "anthropic", reason: .retryAfterCooldown)])
+        #expect(other.targetIndex == 1 && router.rejectedAlternatives == [RejectedAlternative(target: "anthropic", reason: .retryAfterCooldown)])
         clock.advance(seconds: 15)
         let resumed = router.resume(&state)
         #expect(resumed.action == .send && resumed.targetIndex == 0, "same-target retry after the cooldown")
@@ -118,7 +118,7 @@ struct RouterBehaviourTests {
         #expect(router.breakerOpenings(of: try router.target(named: "anthropic")) == 1)
         let decision = router.begin(request(5)).1
         #expect(decision.targetIndex == 1)
-        #expect(decision.rejected == [RejectedAlternative(target: "anthropic", reason: .breakerOpen)])
+        #expect(router.rejectedAlternatives == [RejectedAlternative(target: "anthropic", reason: .breakerOpen)])
         let line = router.record(decision).jsonLine()
         #expect(line.contains(#""rejected":[{"reasons":["breaker_open"],"target":"anthropic"}]"#))
     }
@@ -136,7 +136,7 @@ struct RouterBehaviourTests {
             _ = router.attemptFinished(&state, attempt: 1, failure(.serverError))
         }
         let (_, whileEjected) = router.begin(request(10))
-        #expect(whileEjected.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
+        #expect(whileEjected.targetIndex != 0 && router.rejectedAlternatives == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         // 10% of 4 targets rounds down to 0, so the allowance is one: another target's failures
         // now eject nothing while anthropic is out.
         for id in 20..<23 {
@@ -145,7 +145,7 @@ struct RouterBehaviourTests {
             _ = router.attemptFinished(&state, attempt: decision.attempt, failure(.serverError))
         }
         let stillThere = router.begin(request(30)).1
-        #expect(stillThere.rejected == [RejectedAlternative(target: "anthropic", reason: .ejected)])
+        #expect(stillThere.targetIndex != 0 && router.rejectedAlternatives == [RejectedAlternative(target: "anthropic", reason: .ejected)])
         clock.advance(seconds: 30)
         let (_, afterEjection) = router.begin(request(11))
         #expect(afterEjection.targetIndex == 0, "back after the ejection time")
@@ -165,7 +165,7 @@ struct RouterBehaviourTests {
         }
         decision = router.attemptFinished(&state, attempt: decision.attempt, failure(.overloaded))
         #expect(decision.action == .send && decision.targetIndex == 3 && decision.reasons.contains(.fallback))
-        #expect(decision.rejected.count == 3)
+        #expect(router.rejectedAlternatives.count == 3)
         let done = router.attemptFinished(
             &state, attempt: decision.attempt, AttemptOutcome(outcome: .success, latencyNanoseconds: 2_000_000_000, gpuSeconds: 2))
         #expect(done.action == .complete)
@@ -181,10 +181,15 @@ struct RouterBehaviourTests {
     @Test("spillover sends to the local pool above the concurrency threshold, until the pool is full")
     func spillover() throws {
         var router = try makeRouter(threeProviderConfig(fallback: FallbackConfig(targets: ["local-h100"], policy: .spillover(aboveConcurrency: 2))))
-        let targets = (0..<30).map { router.begin(request(UInt64($0))).1 }
+        var passedOver: [[RejectedAlternative]] = []
+        let targets = (0..<30).map { id -> Decision in
+            let decision = router.begin(request(UInt64(id))).1
+            passedOver.append(router.rejectedAlternatives)
+            return decision
+        }
         #expect(targets.prefix(3).allSatisfy { $0.targetIndex != 3 })
         #expect(targets.filter { $0.targetIndex == 3 }.count == 24, "8 serving + 16 queued")
-        #expect(targets[27].rejected.contains(RejectedAlternative(target: "local-h100", reason: .localFull)))
+        #expect(passedOver[27].contains(RejectedAlternative(target: "local-h100", reason: .localFull)))
     }
 
     @Test("shedding refuses low-priority teams first as the route fills; the limit refuses everyone")
@@ -219,9 +224,13 @@ struct RouterBehaviourTests {
         var config = threeProviderConfig(balancing: .leastOutstanding)
         config.targets[0].limits = RateLimit(requestsPerMinute: 60)
         var router = try makeRouter(config)
-        _ = router.begin(request(1))
+        var (first, _) = router.begin(request(1))
         let second = router.begin(request(2)).1
-        #expect(second.rejected == [RejectedAlternative(target: "anthropic", reason: .providerLimit)])
+        #expect(second.targetIndex != 0 && router.rejectedAlternatives == [RejectedAlternative(target: "anthropic", reason: .providerLimit)])
+        // The list is the latest decision's: the next call, which passes nothing over, empties it.
+        let done = router.attemptFinished(&first, attempt: 1, AttemptOutcome(outcome: .success, latencyNanoseconds: 1_000_000))
+        #expect(done.action == .complete && router.rejectedAlternatives.isEmpty)
+        #expect(router.record(done).jsonLine().contains(#""rejected":[]"#))
     }
 
     @Test("an overall deadline stops retries that could not finish in time")

@@ -24,6 +24,8 @@ struct RouterHarness: ~Copyable {
     var states: [UInt64: RequestState] = [:]
     var requests: [UInt64: RoutingRequest] = [:]
     private(set) var decisions: [Decision] = []
+    /// For each decision, the targets it passed over (``Router/rejectedAlternatives`` as it was made).
+    private(set) var passedOver: [[RejectedAlternative]] = []
     /// Called after every decision with the router, for invariants.
     var afterEachDecision: ((borrowing Router, Decision) -> Void)?
 
@@ -72,6 +74,7 @@ struct RouterHarness: ~Copyable {
 
     private mutating func handle(_ decision: Decision, now: Int64) {
         decisions.append(decision)
+        passedOver.append(router.rejectedAlternatives)
         afterEachDecision?(router, decision)
         switch decision.action {
         case .send, .hedge:
