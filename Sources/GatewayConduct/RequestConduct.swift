@@ -59,8 +59,9 @@ public struct RequestConduct: Sendable {
     private var outstanding: UInt64 = 0
     private var cancelling: UInt64 = 0
 
-    public init(_ routing: RequestState) {
-        self.routing = routing
+    /// A request that has not begun: ``begin(_:into:)`` asks the router for its first decision.
+    public init(unbegun request: RoutingRequest) {
+        self.routing = RequestState(unbegun: request)
     }
 
     public var requestID: UInt64 { routing.request.id }
@@ -92,8 +93,10 @@ public struct RequestConduct: Sendable {
     // empty (the simulator keeps one per event rather than copying one back from each call);
     // the forms that return their effects are below.
 
-    /// The router's first decision (from ``Router/begin(_:)``), carried out.
-    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R, into effects: inout ConductEffects) {
+    /// The request arrives: the router's first decision (``ConductRouter/begin(_:into:)``, which
+    /// makes ``routing`` the request's in place), carried out.
+    public mutating func begin<R: ConductRouter & ~Copyable>(_ router: inout R, into effects: inout ConductEffects) {
+        let first = router.begin(routing.request, into: &routing)
         act(on: first, &router, &effects)
     }
 
@@ -166,9 +169,9 @@ public struct RequestConduct: Sendable {
 
     // MARK: Events, their effects returned
 
-    public mutating func start<R: ConductRouter & ~Copyable>(_ first: Decision, _ router: inout R) -> ConductEffects {
+    public mutating func begin<R: ConductRouter & ~Copyable>(_ router: inout R) -> ConductEffects {
         var effects = ConductEffects()
-        start(first, &router, into: &effects)
+        begin(&router, into: &effects)
         return effects
     }
 

@@ -31,11 +31,11 @@ struct RouterSlot: ~Copyable, ConductRouter {
     /// The router's time, as the last ``tick()`` set it.
     var now: Int64 { clock.now.nanoseconds }
 
-    mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
-        let (state, decision) = router.begin(request)
+    mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
+        let decision = router.begin(request, into: &state)
         log?.write(router.record(decision), time: now, call: .begin(request))
         ledger?.observe(state, decision: decision, before: SpendLedgerRecorder.Before(), outcome: nil, now: now)
-        return (state, decision)
+        return decision
     }
 
     mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {

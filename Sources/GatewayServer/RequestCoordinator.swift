@@ -62,9 +62,8 @@ struct RequestCoordinator: Sendable {
         core.metrics.requestStarted()
         let coordinator = RequestCoordinator(core: core, chat: chat, team: team, request: request, received: received)
         let (conduct, first) = core.conduct { slot in
-            let (state, first) = slot.begin(request)
-            var conduct = RequestConduct(state)
-            let effects = conduct.start(first, &slot)
+            var conduct = RequestConduct(unbegun: request)
+            let effects = conduct.begin(&slot)
             return (conduct, effects)
         }
         // A whole answer on a route without hedging (the route in force: a budget may have

@@ -533,12 +533,12 @@ actor Gateway: EventHandler {
         drive(report.requestID) { conduct, router, effects in conduct.attemptEnded(report.attempt, ended, &router, into: &effects) }
     }
 
+    /// A request arrives: its conduct begins where the request is kept (its state is too
+    /// large to build elsewhere and copy in).
     private func route(_ request: RoutingRequest) {
-        let (state, decision) = router.begin(request)
-        var conduct = RequestConduct(state)
         var effects = ConductEffects()
-        conduct.start(decision, &router, into: &effects)
-        live.insert(Live(conduct: conduct), forKey: request.id)
+        live.insert(Live(conduct: RequestConduct(unbegun: request)), forKey: request.id)
+        live.modify(request.id) { $0.conduct.begin(&router, into: &effects) }
         apply(effects, to: request.id)
     }
 

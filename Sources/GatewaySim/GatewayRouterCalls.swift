@@ -18,10 +18,10 @@ struct GatewayRouterCalls: ConductRouter, ~Copyable {
         self.decisionLog = keepDecisionLog ? [] : nil
     }
 
-    mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
-        let (state, decision) = router.begin(request)
+    mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
+        let decision = router.begin(request, into: &state)
         note(decision)
-        return (state, decision)
+        return decision
     }
 
     mutating func attemptFinished(_ state: inout RequestState, attempt: Int32, _ outcome: AttemptOutcome, firstTokenNanoseconds: Int64?) -> Decision {

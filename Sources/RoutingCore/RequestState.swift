@@ -47,6 +47,12 @@ public struct RequestState: Sendable {
         self.startedAt = startedAt
     }
 
+    /// A request's state before ``Router/begin(_:into:)`` makes it the request's (a caller
+    /// that keeps states in place makes one where it keeps them, and the router fills it).
+    public init(unbegun request: RoutingRequest) {
+        self.init(request: request, route: request.routeIndex, startedAt: 0)
+    }
+
     var inFlightCount: Int { (primary == nil ? 0 : 1) + (hedge == nil ? 0 : 1) }
 
     /// What the request's attempts have been charged so far: all of it once the request has

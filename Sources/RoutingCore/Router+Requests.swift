@@ -3,22 +3,30 @@
 extension Router {
     /// A request arrives: admission, budgets, then the first attempt's target.
     public mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
+        var state = RequestState(unbegun: request)
+        let decision = begin(request, into: &state)
+        return (state, decision)
+    }
+
+    /// ``begin(_:)`` for a caller that keeps the request's state in place (the state is large,
+    /// and a simulated gateway begins a request on every arrival): `state` becomes the
+    /// request's, however it was made (``RequestState/init(unbegun:)``).
+    public mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
         forgetPassedOver()
         let now = clock.now
-        var state = RequestState(request: request, route: request.routeIndex, startedAt: now.nanoseconds)
+        state = RequestState(request: request, route: request.routeIndex, startedAt: now.nanoseconds)
         let routeIndex = Int(request.routeIndex)
         if routes[routeIndex].isBypass {
             state.reasons.insert(.bypass)
             routes[routeIndex].inFlight += 1
             let target = routes[routeIndex].tiers[0][0]
-            let decision = send(&state, target: target, reasons: [.primary, .bypass], hedge: false, now: now)
-            return (state, decision)
+            return send(&state, target: target, reasons: [.primary, .bypass], hedge: false, now: now)
         }
         let tokens = Double(request.inputTokens + request.maxOutputTokens)
         let team = Int(request.teamIndex)
         if let refusal = admissionRefusal(request, route: routeIndex, tokens: tokens, now: now) {
             state.finished = true
-            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: refusal))
+            return Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: refusal)
         }
         var reasons: ReasonCodes = [.primary]
         switch checkBudgets(request, route: routeIndex, now: now) {
@@ -31,7 +39,7 @@ extension Router {
             state.routeIndex = Int32(to)
         case .exhausted:
             state.finished = true
-            return (state, Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: .budgetExhausted))
+            return Decision(action: .reject, requestID: request.id, time: now, route: request.routeIndex, reasons: .budgetExhausted)
         }
         // Admitted: take from the buckets.
         if teamBuckets.indices.contains(team) {
@@ -44,11 +52,9 @@ extension Router {
         routes[active].retryBudget.recordRequest(at: now)
         state.reasons = reasons
         if locallyThrottled(route: active, now: now) {
-            let decision = finish(&state, action: .reject, reasons: reasons.union(.throttledLocally), now: now)
-            return (state, decision)
+            return finish(&state, action: .reject, reasons: reasons.union(.throttledLocally), now: now)
         }
-        let first = sendNext(&state, reasons: reasons, hedge: false, now: now)
-        return (state, first)
+        return sendNext(&state, reasons: reasons, hedge: false, now: now)
     }
 
     /// An attempt ended. Updates health, budgets and the ledger, and decides what is next.

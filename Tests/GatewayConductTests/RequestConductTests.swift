@@ -28,11 +28,15 @@ struct RequestConductTests {
 
         mutating func begin(id: UInt64, streamed: Bool = true) -> (RequestConduct, ConductEffects) {
             let request = try! router.request(id: id, route: "chat", team: "search", inputTokens: 1_000, maxOutputTokens: 400, streamed: streamed)
-            let (state, decision) = router.begin(request)
-            calls.append("begin:\(decision.action.rawValue)")
-            var conduct = RequestConduct(state)
-            let effects = conduct.start(decision, &self)
+            var conduct = RequestConduct(unbegun: request)
+            let effects = conduct.begin(&self)
             return (conduct, effects)
+        }
+
+        mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
+            let decision = router.begin(request, into: &state)
+            calls.append("begin:\(decision.action.rawValue)")
+            return decision
         }
 
         mutating func attemptFinished(
