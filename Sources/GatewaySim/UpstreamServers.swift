@@ -60,8 +60,7 @@ struct UpstreamServers: ~Copyable {
 
     /// Remembers the answer an attempt will get when its event fires.
     mutating func schedule(_ attempt: UpstreamAttempt) {
-        let key = UInt64(bitPattern: attempt.ticket.key)
-        scheduled.insert(attempt, forKey: key)
+        scheduled.insert(attempt, forKey: UInt64(bitPattern: attempt.ticket.key))
         metrics.heldChanged(to: scheduled.count + waiting.count)
     }
 

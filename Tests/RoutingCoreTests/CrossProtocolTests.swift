@@ -66,7 +66,7 @@ struct CrossProtocolTests {
         for api in APIProtocol.allCases {
             let (_, decision) = router.begin(Self.request(api == .openai ? 9 : 10, api))
             let entry = RouterTrace.Entry(
-                timeNanoseconds: 5, call: .begin(Self.request(api == .openai ? 9 : 10, api)), decision: DecisionRecord(decision, config: config))
+                timeNanoseconds: 5, call: .begin(Self.request(api == .openai ? 9 : 10, api)), decision: router.record(decision))
             let line = entry.jsonLine(config: config)
             #expect(line.contains(#""api":"anthropic""#) == (api == .anthropic), "\(line)")
             let header = RouterTrace.Header(seed: 1, configFingerprint: config.fingerprint, unixNanosecondsAtZero: 0)

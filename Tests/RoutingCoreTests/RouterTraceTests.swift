@@ -6,8 +6,9 @@ import Testing
 /// call); JSONEncoder is the reference for the bytes, and a trace reads back what was written.
 @Suite("Decision records and router traces")
 struct RouterTraceTests {
-    /// A busy run: hedges, retries after Retry-After, failures, timeouts, breakers, the pool.
-    static func decisions() throws -> (RouterConfig, [Decision]) {
+    /// A busy run: hedges, retries after Retry-After, failures, timeouts, breakers, the pool;
+    /// its decisions as the router recorded them (with the targets each passed over).
+    static func decisions() throws -> (RouterConfig, [DecisionRecord]) {
         let config = threeProviderConfig(
             retry: RetryPolicy(maxAttempts: 3, backoff: .none), breaker: BreakerConfig.standard,
             hedging: HedgingPolicy(delay: .fixed(seconds: 0.2)), fallback: FallbackConfig(targets: ["local-h100"]))
@@ -21,17 +22,17 @@ struct RouterTraceTests {
         }
         for id in 0..<300 { harness.arrive(request(UInt64(id), team: Int32(id % 2)), at: Double(id) * 0.05) }
         harness.run()
-        return (config, harness.decisions)
+        return (config, zip(harness.decisions, harness.passedOver).map { DecisionRecord($0, rejected: $1, config: config) })
     }
 
     @Test("a record's line is exactly what JSONEncoder writes, names with quotes and control characters included")
     func recordLines() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let (config, decisions) = try Self.decisions()
-        #expect(Set(decisions.map(\.action)).count >= 5)
-        for decision in decisions {
-            let record = DecisionRecord(decision, config: config)
+        let (_, records) = try Self.decisions()
+        #expect(Set(records.map(\.action)).count >= 5)
+        #expect(records.contains { !$0.rejected.isEmpty }, "targets passed over are written too")
+        for record in records {
             #expect(record.jsonLine() == String(decoding: try encoder.encode(record), as: UTF8.self))
         }
         for name in ["a\"b", "back\\slash", "tab\tnew\nline", "bell\u{7}\u{1F}", "é/ü 🚀", "\u{8}\u{C}\r"] {
@@ -41,14 +42,14 @@ struct RouterTraceTests {
             let decision = Decision(
                 action: .send, requestID: 1, time: RoutingInstant(nanoseconds: 5), route: 0, target: TargetID(raw: 0), attempt: 1, reasons: [.primary]
             )
-            let record = DecisionRecord(decision, config: odd)
+            let record = DecisionRecord(decision, rejected: [RejectedAlternative(target: name, reason: .breakerOpen)], config: odd)
             #expect(record.jsonLine() == String(decoding: try encoder.encode(record), as: UTF8.self), "\(name)")
         }
     }
 
     @Test("a trace reads back the calls and decisions written, and locates what it cannot read")
     func roundTrip() throws {
-        let (config, decisions) = try Self.decisions()
+        let (config, records) = try Self.decisions()
         let calls: [RouterTrace.Call] = [
             .begin(request(7, team: 1, input: 12, maxOutput: 34)),
             .attemptFinished(
@@ -61,7 +62,7 @@ struct RouterTraceTests {
             .hedgeDue(requestID: 9),
         ]
         let entries = calls.enumerated().map { index, call in
-            RouterTrace.Entry(timeNanoseconds: Int64(index) * 1_000, call: call, decision: DecisionRecord(decisions[index * 40], config: config))
+            RouterTrace.Entry(timeNanoseconds: Int64(index) * 1_000, call: call, decision: records[index * 40])
         }
         let header = RouterTrace.Header(seed: 42, configFingerprint: config.fingerprint, unixNanosecondsAtZero: 1_795_737_600_000_000_000)
         let text = ([header.jsonLine()] + entries.map { $0.jsonLine(config: config) }).joined(separator: "\n") + "\n"
