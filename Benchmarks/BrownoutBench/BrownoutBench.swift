@@ -1,5 +1,7 @@
 import ArgumentParser
+import Experiments
 import Foundation
+import GatewaySim
 import SimulationKernel
 
 @main
@@ -42,6 +44,9 @@ struct KernelToyCommand: ParsableCommand {
             """)
     var draws: Draws = .toy
 
+    @Option(help: "With --draws flagship: the spec whose first team's sizes and providers' service are drawn.")
+    var spec = "experiments/april-correlated-529.yaml"
+
     func validate() throws {
         guard duration.isFinite, duration > 0, duration <= 1e7 else {
             throw ValidationError("--duration must be a number of seconds in (0, 10000000], got \(duration)")
@@ -56,7 +61,16 @@ struct KernelToyCommand: ParsableCommand {
 
     func run() throws {
         var toy = KernelToy(durationSeconds: duration, seed: seed)
-        toy.flagshipDraws = draws == .flagship
+        if draws == .flagship {
+            let world: WorldSpec
+            do {
+                world = try Experiment.load(path: spec, overrides: []).1.world
+            } catch {
+                throw ValidationError(error.description)
+            }
+            guard let flagship = FlagshipDraws(world) else { throw ValidationError("\(spec): no team or no provider to draw from") }
+            toy.flagshipDraws = flagship
+        }
         let model = toy
         let clock = ContinuousClock()
         let start = clock.now

@@ -19,13 +19,12 @@ struct KernelToy {
     var failureProbability = 0.05
     var providerCount = 3
     var seed: UInt64 = 1
-    /// The flagship's random draws in place of the toy's one latency draw: each request's input
-    /// and output tokens (two lognormals, rounded), and each attempt's time to first token
-    /// (lognormal) and output rate (a normal truncated below), the attempt lasting the first
-    /// token plus the output at that rate. What the flagship draws per request, with none of
-    /// its routing or bookkeeping: the floor of its cost per request while its output, which
-    /// those draws decide, stays the same.
-    var flagshipDraws = false
+    /// The flagship's random draws in place of the toy's one latency draw (nil: the toy's): each
+    /// request's input and output tokens (rounded), and each attempt's time to first token and
+    /// output rate, the attempt lasting the first token plus the output at that rate. What the
+    /// flagship draws per request, with none of its routing or bookkeeping: the floor of its
+    /// cost per request while its output, which those draws decide, stays the same.
+    var flagshipDraws: FlagshipDraws?
 
     func run(replication: Int = 0) -> Result {
         let executor = SimulationExecutor()
@@ -47,7 +46,7 @@ struct KernelToy {
                     latency: RandomStream(name: "provider.\(index).latency", seed: seed, replication: replication),
                     failures: RandomStream(name: "provider.\(index).failure", seed: seed, replication: replication),
                     mu: mu, sigma: sigma, failureProbability: failureProbability,
-                    service: flagshipDraws ? .flagship(FlagshipDraws.provider(index)) : .toy
+                    service: flagshipDraws.map { .flagship($0.service(index)) } ?? .toy
                 )
             }
         }
@@ -57,7 +56,7 @@ struct KernelToy {
                 id: id, simulation: simulation, gateway: gateway,
                 arrivals: RandomStream(name: "client.arrivals", seed: seed, replication: replication),
                 ratePerSecond: ratePerSecond, horizon: horizon,
-                sizes: flagshipDraws ? (FlagshipDraws.team, RandomStream(name: "client.sizes", seed: seed, replication: replication)) : nil
+                sizes: flagshipDraws.map { ($0.sizes, RandomStream(name: "client.sizes", seed: seed, replication: replication)) }
             )
         }
         await client.start()

@@ -4,9 +4,9 @@ import RoutingCore
 /// wraps it in (a lock and a trace in the server, the event calendar in the simulator). Every
 /// call is made at the driver's current time; an implementation logs the decision it returns.
 public protocol ConductRouter: ~Copyable {
-    /// A request arrives (``Router/begin(_:into:)``): `state` becomes the request's, and the
-    /// router's first decision is returned.
-    mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision
+    /// A request arrives (``Router/begin(_:)-(RequestState)``): `state`, made by
+    /// ``RequestState/init(unbegun:)``, begins in place, and the router's first decision is returned.
+    mutating func begin(_ state: inout RequestState) -> Decision
     /// An attempt ended as the gateway observed it (``Router/attemptFinished(measuredAt:_:attempt:_:)``
     /// applies what a gateway measures). `firstTokenNanoseconds`: from the send to the attempt's
     /// first output, for the trace only.

@@ -93,10 +93,10 @@ public struct RequestConduct: Sendable {
     // empty (the simulator keeps one per event rather than copying one back from each call);
     // the forms that return their effects are below.
 
-    /// The request arrives: the router's first decision (``ConductRouter/begin(_:into:)``, which
-    /// makes ``routing`` the request's in place), carried out.
+    /// The request arrives: the router's first decision (``ConductRouter/begin(_:)``, which
+    /// begins ``routing`` in place), carried out.
     public mutating func begin<R: ConductRouter & ~Copyable>(_ router: inout R, into effects: inout ConductEffects) {
-        let first = router.begin(routing.request, into: &routing)
+        let first = router.begin(&routing)
         act(on: first, &router, &effects)
     }
 

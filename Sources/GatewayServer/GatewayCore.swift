@@ -31,9 +31,9 @@ struct RouterSlot: ~Copyable, ConductRouter {
     /// The router's time, as the last ``tick()`` set it.
     var now: Int64 { clock.now.nanoseconds }
 
-    mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
-        let decision = router.begin(request, into: &state)
-        log?.write(router.record(decision), time: now, call: .begin(request))
+    mutating func begin(_ state: inout RequestState) -> Decision {
+        let decision = router.begin(&state)
+        log?.write(router.record(decision), time: now, call: .begin(state.request))
         ledger?.observe(state, decision: decision, before: SpendLedgerRecorder.Before(), outcome: nil, now: now)
         return decision
     }

@@ -537,8 +537,7 @@ actor Gateway: EventHandler {
     /// large to build elsewhere and copy in).
     private func route(_ request: RoutingRequest) {
         var effects = ConductEffects()
-        live.insert(Live(conduct: RequestConduct(unbegun: request)), forKey: request.id)
-        live.modify(request.id) { $0.conduct.begin(&router, into: &effects) }
+        live.insert(Live(conduct: RequestConduct(unbegun: request)), forKey: request.id) { $0.conduct.begin(&router, into: &effects) }
         apply(effects, to: request.id)
     }
 

@@ -18,8 +18,8 @@ struct GatewayRouterCalls: ConductRouter, ~Copyable {
         self.decisionLog = keepDecisionLog ? [] : nil
     }
 
-    mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
-        let decision = router.begin(request, into: &state)
+    mutating func begin(_ state: inout RequestState) -> Decision {
+        let decision = router.begin(&state)
         note(decision)
         return decision
     }

@@ -47,8 +47,8 @@ public struct RequestState: Sendable {
         self.startedAt = startedAt
     }
 
-    /// A request's state before ``Router/begin(_:into:)`` makes it the request's (a caller
-    /// that keeps states in place makes one where it keeps them, and the router fills it).
+    /// A request's state before it begins (``Router/begin(_:)-(RequestState)``: a caller that
+    /// keeps states in place makes one where it keeps them, and the router begins it there).
     public init(unbegun request: RoutingRequest) {
         self.init(request: request, route: request.routeIndex, startedAt: 0)
     }

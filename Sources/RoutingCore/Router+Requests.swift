@@ -4,17 +4,19 @@ extension Router {
     /// A request arrives: admission, budgets, then the first attempt's target.
     public mutating func begin(_ request: RoutingRequest) -> (RequestState, Decision) {
         var state = RequestState(unbegun: request)
-        let decision = begin(request, into: &state)
+        let decision = begin(&state)
         return (state, decision)
     }
 
-    /// ``begin(_:)`` for a caller that keeps the request's state in place (the state is large,
-    /// and a simulated gateway begins a request on every arrival): `state` becomes the
-    /// request's, however it was made (``RequestState/init(unbegun:)``).
-    public mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
+    /// ``begin(_:)-(RoutingRequest)`` for a caller that keeps the request's state in place (the
+    /// state is large, and a simulated gateway begins a request on every arrival): `state`, made
+    /// by ``RequestState/init(unbegun:)`` and not begun since, begins where it is.
+    public mutating func begin(_ state: inout RequestState) -> Decision {
+        precondition(state.attemptsSent == 0 && !state.finished, "Router.begin: the state has begun already (make it with RequestState(unbegun:))")
         forgetPassedOver()
         let now = clock.now
-        state = RequestState(request: request, route: request.routeIndex, startedAt: now.nanoseconds)
+        let request = state.request
+        state.startedAt = now.nanoseconds
         let routeIndex = Int(request.routeIndex)
         if routes[routeIndex].isBypass {
             state.reasons.insert(.bypass)

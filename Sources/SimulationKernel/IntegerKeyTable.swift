@@ -97,13 +97,22 @@ public struct IntegerKeyTable<Value>: ~Copyable {
     /// one copy is the store into the table (a consumed value is first copied for the call).
     @inlinable
     public mutating func insert(_ value: borrowing Value, forKey key: UInt64) {
+        insert(value, forKey: key) { _ in }
+    }
+
+    /// Stores `value` under `key` (replacing any value there), then runs `body` on it where it
+    /// is stored: one lookup for a value that changes as soon as it is stored.
+    @inlinable
+    public mutating func insert<Result>(
+        _ value: borrowing Value, forKey key: UInt64, thenModify body: (inout Value) throws -> Result
+    ) rethrows -> Result {
         precondition(key != Self.reservedKey, "IntegerKeyTable: the key UInt64.max is reserved")
         var index = home(of: key)
         while true {
             let found = keys[index]
             if found == key {
                 values[index] = copy value
-                return
+                return try body(&values[index])
             }
             if found == Self.reservedKey { break }
             index = (index + 1) & mask
@@ -111,7 +120,9 @@ public struct IntegerKeyTable<Value>: ~Copyable {
         keys[index] = key
         (values + index).initialize(to: copy value)
         storedCount += 1
-        if storedCount * 2 > capacity { grow() }
+        // The table grows after `body` has run: growing moves the values.
+        defer { if storedCount * 2 > capacity { grow() } }
+        return try body(&values[index])
     }
 
     /// Removes and returns the value under `key`, or nil when there is none.

@@ -115,10 +115,12 @@ struct KernelToyCommandTests {
 
     /// The floor of issue 29: the flagship's draws replace the toy's latency draw, from streams
     /// of their own, so arrivals and failures (and so every count) stay the toy's.
-    @Test("--draws flagship keeps the toy's arrivals and failures, and an unknown --draws is refused")
+    @Test("--draws flagship keeps the toy's arrivals and failures; an unknown --draws or a missing --spec is refused")
     func flagshipDraws() async throws {
         let toy = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "10", "--seed", "5"])
-        let floor = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--duration", "10", "--seed", "5", "--draws", "flagship"])
+        let flagship = BuiltProducts.checkout.appendingPathComponent("experiments/april-correlated-529.yaml").path
+        let floor = try await CommandRunner.run(
+            "brownout-bench", ["kernel-toy", "--duration", "10", "--seed", "5", "--draws", "flagship", "--spec", flagship])
         #expect(floor.status == 0)
         let a = try JSONDecoder().decode(Report.self, from: Data(toy.stdout.utf8))
         let b = try JSONDecoder().decode(Report.self, from: Data(floor.stdout.utf8))
@@ -127,6 +129,9 @@ struct KernelToyCommandTests {
         let unknown = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--draws", "flagships"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("--draws"))
+        let missing = try await CommandRunner.run("brownout-bench", ["kernel-toy", "--draws", "flagship", "--spec", "no-such-spec.yaml"])
+        #expect(missing.status == 64 && missing.stdout.isEmpty)
+        #expect(missing.stderr.hasPrefix("Error: no-such-spec.yaml: file not found"))
     }
 
     @Test("replications give the same totals whatever --jobs is")

@@ -33,8 +33,8 @@ struct RequestConductTests {
             return (conduct, effects)
         }
 
-        mutating func begin(_ request: RoutingRequest, into state: inout RequestState) -> Decision {
-            let decision = router.begin(request, into: &state)
+        mutating func begin(_ state: inout RequestState) -> Decision {
+            let decision = router.begin(&state)
             calls.append("begin:\(decision.action.rawValue)")
             return decision
         }
